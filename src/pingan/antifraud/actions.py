@@ -1,0 +1,283 @@
+"""The only code that writes anti-fraud reports. `check_*` validates and authorises; `do_*` writes,
+audits in the same transaction, and emits events that are delivered after commit."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pingan.antifraud import rules
+from pingan.antifraud.model import (
+    FraudCluster,
+    FraudReport,
+    IdempotencyRecord,
+    LinkKind,
+    ReportLink,
+    ReportTransfer,
+    SuspectIdentifier,
+    SuspectKind,
+)
+from pingan.antifraud.schemas import ReportIn
+from pingan.core import audit, clock, events
+from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
+from pingan.core.org import check_station_exists
+from pingan.core.pii import PiiKind, decrypt, normalize_phone, protect
+from pingan.core.roles import Actor, Role
+
+REPORT_WRITERS = frozenset({Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
+REPORT_READERS = frozenset({Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
+# Clear personal data is for those who act on it: the analyst calling the victim back and the
+# supervisor approving restrictions. Officers see the masked form; the audit log shows every reveal.
+REVEALERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
+
+EVENT_REPORT_REGISTERED = "antifraud.report_registered"
+
+
+@dataclass(frozen=True)
+class RegisterOutcome:
+    """The report and whether this call created it (False: an idempotent replay)."""
+
+    report: FraudReport
+    created: bool
+
+
+def check_register_report(
+    session: Session, report: ReportIn, *, actor: Actor, idempotency_key: str | None = None
+) -> FraudReport | None:
+    """Validate a report against the platform's state.
+
+    Returns the existing report when `idempotency_key` was already used with the same body (a
+    replay), raises Conflict when it was used with another body or the external reference exists.
+    """
+    if actor.role not in REPORT_WRITERS:
+        raise Forbidden(f"role {actor.role.value} may not register reports")
+    body_hash = rules.canonical_hash(report.model_dump(mode="json"))
+    if idempotency_key is not None:
+        seen = session.get(IdempotencyRecord, idempotency_key)
+        if seen is not None:
+            if seen.scope != "fraud_report" or seen.body_hash != body_hash:
+                raise Conflict(
+                    "this Idempotency-Key was used with a different body", field="Idempotency-Key"
+                )
+            return session.get(FraudReport, seen.object_id)
+    problems = rules.report_problems(report, now=clock.now())
+    if problems:
+        raise Invalid(problems[0].message, field=problems[0].field)
+    check_station_exists(session, report.station_code)
+    if report.external_ref is not None and session.execute(
+        select(FraudReport.id).where(FraudReport.external_ref == report.external_ref)
+    ).first():
+        raise Conflict(f"report {report.external_ref} is registered already", field="external_ref")
+    return None
+
+
+def _link_keys(report: ReportIn) -> list[tuple[LinkKind, str, str]]:
+    keys: dict[tuple[LinkKind, str], str] = {}
+    for t in report.transfers:
+        p = protect(PiiKind.CARD, t.payee_account)
+        keys[(LinkKind.PAYEE_ACCOUNT, p.pseudonym)] = f"{p.masked} ({t.payee_bank})"
+    for s in report.suspects:
+        if s.kind is SuspectKind.PHONE:
+            p = protect(PiiKind.PHONE, s.value)
+            keys[(LinkKind.SUSPECT_PHONE, p.pseudonym)] = p.masked
+        elif s.kind is SuspectKind.URL:
+            url = rules.normalize_url(s.value)
+            keys[(LinkKind.URL, url)] = url
+    return [(kind, key, display) for (kind, key), display in keys.items()]
+
+
+def _suspect_row(index: int, kind: SuspectKind, value: str) -> SuspectIdentifier:
+    if kind is SuspectKind.PHONE:
+        try:
+            p = protect(PiiKind.PHONE, value, field=f"suspects.{index}.value")
+        except Invalid:
+            # Fraudsters call from landlines, VoIP and foreign numbers; keep them, but only
+            # mainland mobiles are normalised into a linkable pseudonym.
+            digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
+            return SuspectIdentifier(kind=kind, link_key=f"raw:{digits}", display=value, value_cipher=None)
+        return SuspectIdentifier(kind=kind, link_key=p.pseudonym, display=p.masked, value_cipher=p.cipher)
+    if kind is SuspectKind.URL:
+        return SuspectIdentifier(kind=kind, link_key=rules.normalize_url(value), display=value, value_cipher=None)
+    return SuspectIdentifier(kind=kind, link_key=value.strip().lower(), display=value, value_cipher=None)
+
+
+def _assign_cluster(session: Session, links: list[tuple[LinkKind, str, str]]) -> tuple[int, rules.ClusterPlan]:
+    linked: dict[int, set[str]] = defaultdict(set)
+    for kind, key, _display in links:
+        rows = session.execute(
+            select(FraudReport.cluster_id)
+            .join(ReportLink, ReportLink.report_id == FraudReport.id)
+            .where(ReportLink.kind == kind, ReportLink.key == key)
+            .distinct()
+        ).scalars()
+        for cluster_id in rows:
+            linked[cluster_id].add(f"{kind.value}")
+    plan = rules.plan_cluster(dict(linked))
+    if plan.target is None:
+        cluster = FraudCluster(created_at=clock.now())
+        session.add(cluster)
+        session.flush()
+        return cluster.id, plan
+    for old in plan.merged:
+        session.execute(update(FraudReport).where(FraudReport.cluster_id == old).values(cluster_id=plan.target))
+        session.execute(update(FraudCluster).where(FraudCluster.id == old).values(merged_into_id=plan.target))
+    return plan.target, plan
+
+
+def do_register_report(
+    session: Session, report: ReportIn, *, actor: Actor, idempotency_key: str | None = None
+) -> FraudReport:
+    """Register a report: store it with protected identifiers, link it into a cluster, audit it, and
+    emit `antifraud.report_registered` after commit. Caller holds the transaction and ran `check_*`."""
+    now = clock.now()
+    victim_name = protect(PiiKind.NAME, report.victim.name, field="victim.name")
+    victim_id = protect(PiiKind.NATIONAL_ID, report.victim.national_id, field="victim.national_id")
+    victim_phone = protect(PiiKind.PHONE, report.victim.phone, field="victim.phone")
+    links = _link_keys(report)
+    cluster_id, plan = _assign_cluster(session, links)
+    row = FraudReport(
+        external_ref=report.external_ref or f"PA-{now:%Y%m%d}-{secrets.token_hex(4).upper()}",
+        victim_name_cipher=victim_name.cipher,
+        victim_name_masked=victim_name.masked,
+        victim_id_pseudonym=victim_id.pseudonym,
+        victim_id_cipher=victim_id.cipher,
+        victim_id_masked=victim_id.masked,
+        victim_phone_pseudonym=victim_phone.pseudonym,
+        victim_phone_cipher=victim_phone.cipher,
+        victim_phone_masked=victim_phone.masked,
+        fraud_started_at=report.fraud_started_at,
+        reported_at=report.reported_at,
+        station_code=report.station_code,
+        officer=report.officer,
+        typology=report.typology,
+        narrative=report.narrative,
+        total_amount_fen=sum(t.amount_fen for t in report.transfers),
+        cluster_id=cluster_id,
+        body_hash=rules.canonical_hash(report.model_dump(mode="json")),
+        created_at=now,
+        created_by=actor.username,
+    )
+    for seq, t in enumerate(report.transfers):
+        payer = protect(PiiKind.CARD, t.payer_card, field=f"transfers.{seq}.payer_card")
+        payee = protect(PiiKind.CARD, t.payee_account, field=f"transfers.{seq}.payee_account")
+        row.transfers.append(
+            ReportTransfer(
+                seq=seq,
+                occurred_at=t.occurred_at,
+                amount_fen=t.amount_fen,
+                payer_card_pseudonym=payer.pseudonym,
+                payer_card_cipher=payer.cipher,
+                payer_card_masked=payer.masked,
+                payer_bank=t.payer_bank,
+                payee_account_pseudonym=payee.pseudonym,
+                payee_account_cipher=payee.cipher,
+                payee_account_masked=payee.masked,
+                payee_bank=t.payee_bank,
+                channel=t.channel,
+            )
+        )
+    for i, s in enumerate(report.suspects):
+        row.suspects.append(_suspect_row(i, s.kind, s.value))
+    session.add(row)
+    session.flush()
+    for kind, key, display in links:
+        session.add(ReportLink(report_id=row.id, kind=kind, key=key, display=display))
+    if idempotency_key is not None:
+        session.add(
+            IdempotencyRecord(
+                key=idempotency_key, scope="fraud_report", body_hash=row.body_hash, object_id=row.id, created_at=now
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="fraud_report.register",
+        object_type="fraud_report",
+        object_id=row.id,
+        purpose=f"case:{row.external_ref}",
+        detail={"cluster_id": cluster_id, "cluster_reasons": list(plan.reasons), "merged": list(plan.merged)},
+    )
+    events.emit(session, EVENT_REPORT_REGISTERED, report_id=row.id, cluster_id=cluster_id)
+    return row
+
+
+def register_report(
+    session: Session, report: ReportIn, *, actor: Actor, idempotency_key: str | None = None
+) -> RegisterOutcome:
+    """Check, then register in the caller's transaction; an idempotent replay returns the first report."""
+    existing = check_register_report(session, report, actor=actor, idempotency_key=idempotency_key)
+    if existing is not None:
+        return RegisterOutcome(existing, created=False)
+    return RegisterOutcome(do_register_report(session, report, actor=actor, idempotency_key=idempotency_key), True)
+
+
+def get_report(session: Session, report_id: int) -> FraudReport:
+    """The report with `report_id`, or NotFound."""
+    report = session.get(FraudReport, report_id)
+    if report is None:
+        raise NotFound(f"no fraud report {report_id}", field="id")
+    return report
+
+
+def do_record_report_view(session: Session, report: FraudReport, *, actor: Actor) -> None:
+    """Audit that `actor` opened a report (masked personal data). Caller holds the transaction."""
+    audit.record(
+        session,
+        actor=actor,
+        action="fraud_report.view",
+        object_type="fraud_report",
+        object_id=report.id,
+        purpose=f"case:{report.external_ref}",
+    )
+
+
+@dataclass(frozen=True)
+class RevealedReport:
+    """The clear personal data of a report."""
+
+    victim_name: str
+    victim_national_id: str
+    victim_phone: str
+    payer_cards: list[str]
+    payee_accounts: list[str]
+    suspect_phones: list[str]
+
+
+def check_reveal(actor: Actor, purpose: str) -> None:
+    """Only revealing roles, and only with a stated purpose."""
+    if actor.role not in REVEALERS:
+        raise Forbidden(f"role {actor.role.value} may not see clear personal data")
+    if len(purpose.strip()) < 4:
+        raise Invalid("state the purpose of the reveal", field="purpose")
+
+
+def do_reveal_report(session: Session, report: FraudReport, *, actor: Actor, purpose: str) -> RevealedReport:
+    """Decrypt a report's personal data and audit the reveal with its purpose. Caller holds the transaction."""
+    audit.record(
+        session,
+        actor=actor,
+        action="fraud_report.reveal",
+        object_type="fraud_report",
+        object_id=report.id,
+        purpose=f"case:{report.external_ref}; {purpose.strip()}",
+    )
+    return RevealedReport(
+        victim_name=decrypt(PiiKind.NAME, report.victim_name_cipher),
+        victim_national_id=decrypt(PiiKind.NATIONAL_ID, report.victim_id_cipher),
+        victim_phone=decrypt(PiiKind.PHONE, report.victim_phone_cipher),
+        payer_cards=[decrypt(PiiKind.CARD, t.payer_card_cipher) for t in report.transfers],
+        payee_accounts=[decrypt(PiiKind.CARD, t.payee_account_cipher) for t in report.transfers],
+        suspect_phones=[
+            decrypt(PiiKind.PHONE, s.value_cipher) for s in report.suspects if s.value_cipher is not None
+        ],
+    )
+
+
+def find_reports_by_victim_phone(session: Session, phone: str) -> list[FraudReport]:
+    """Reports whose victim has this phone, found by pseudonym (the clear number is never compared)."""
+    key = protect(PiiKind.PHONE, normalize_phone(phone)).pseudonym
+    return list(session.execute(select(FraudReport).where(FraudReport.victim_phone_pseudonym == key)).scalars())

@@ -1,0 +1,87 @@
+"""Anti-fraud HTTP API: fraud-report intake, lists, reveal, and linked-case clusters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy.orm import Session
+
+from pingan.antifraud import actions, queries
+from pingan.antifraud.model import Typology
+from pingan.antifraud.schemas import ClusterOut, ReportIn, ReportOut, ReportPage, RevealIn, RevealOut, VictimOut
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.roles import Actor, Role
+
+router = APIRouter(prefix="/api/v1", tags=["anti-fraud"])
+
+DbSession = Annotated[Session, Depends(session_dependency)]
+Writer = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST))]
+Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Revealer = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+
+
+@router.post("/fraud-reports", response_model=ReportOut, status_code=201)
+def register_report(
+    body: ReportIn,
+    response: Response,
+    session: DbSession,
+    actor: Writer,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> ReportOut:
+    """Register a fraud report. The same Idempotency-Key with the same body returns the same report."""
+    with session.begin():
+        outcome = actions.register_report(session, body, actor=actor, idempotency_key=idempotency_key)
+    if not outcome.created:
+        response.status_code = 200
+    return queries.report_out(session, outcome.report)
+
+
+@router.get("/fraud-reports", response_model=ReportPage)
+def list_reports(
+    session: DbSession,
+    actor: Reader,
+    reported_from: datetime | None = None,
+    reported_to: datetime | None = None,
+    typology: Typology | None = None,
+    station: str | None = None,
+    bank: str | None = None,
+    cluster: int | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
+) -> ReportPage:
+    """Reports, newest first, filtered by report time range, typology, station, bank or cluster."""
+    f = queries.ReportFilter(reported_from, reported_to, typology, station, bank, cluster)
+    return queries.list_reports(session, f, cursor=cursor, limit=limit)
+
+
+@router.get("/fraud-reports/{report_id}", response_model=ReportOut)
+def get_report(report_id: int, session: DbSession, actor: Reader) -> ReportOut:
+    """One report with its transfers, suspects and cluster; personal data masked. The view is audited."""
+    with session.begin():
+        report = actions.get_report(session, report_id)
+        actions.do_record_report_view(session, report, actor=actor)
+    return queries.report_out(session, report)
+
+
+@router.post("/fraud-reports/{report_id}/reveal", response_model=RevealOut)
+def reveal_report(report_id: int, body: RevealIn, session: DbSession, actor: Revealer) -> RevealOut:
+    """The clear personal data of a report, for a stated purpose that is written to the audit log."""
+    actions.check_reveal(actor, body.purpose)
+    with session.begin():
+        report = actions.get_report(session, report_id)
+        clear = actions.do_reveal_report(session, report, actor=actor, purpose=body.purpose)
+    return RevealOut(
+        victim=VictimOut(name=clear.victim_name, national_id=clear.victim_national_id, phone=clear.victim_phone),
+        payer_cards=clear.payer_cards,
+        payee_accounts=clear.payee_accounts,
+        suspect_phones=clear.suspect_phones,
+    )
+
+
+@router.get("/fraud-clusters/{cluster_id}", response_model=ClusterOut)
+def get_cluster(cluster_id: int, session: DbSession, actor: Reader) -> ClusterOut:
+    """A linked-case cluster (串并案): its reports and the identifiers they share."""
+    return queries.get_cluster(session, cluster_id)

@@ -1,0 +1,168 @@
+"""Anti-fraud tables: fraud reports (报案), their transfers and suspect identifiers, and linked-case clusters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pingan.core.db import Base, UTCDateTime
+
+
+class Typology(StrEnum):
+    """Fraud typology (诈骗类型), as the Ministry of Public Security classifies telecom fraud."""
+
+    ORDER_BRUSHING = "刷单返利"
+    FAKE_INVESTMENT = "虚假投资理财"
+    FAKE_LOAN = "虚假网络贷款"
+    FAKE_CUSTOMER_SERVICE = "冒充电商物流客服"
+    FAKE_POLICE = "冒充公检法"
+    FAKE_BOSS = "冒充领导熟人"
+    FAKE_GAME_TRADE = "网络游戏虚假交易"
+    ROMANCE = "网络婚恋交友"
+    OTHER = "其他"
+
+
+class Channel(StrEnum):
+    """How a transfer was made."""
+
+    MOBILE_BANKING = "mobile_banking"
+    ONLINE_BANKING = "online_banking"
+    COUNTER = "counter"
+    ATM = "atm"
+    THIRD_PARTY = "third_party"
+    QR = "qr"
+
+
+class SuspectKind(StrEnum):
+    """Kinds of suspect identifier a victim can give."""
+
+    PHONE = "phone"
+    URL = "url"
+    APP = "app"
+    SOCIAL = "social"
+
+
+class LinkKind(StrEnum):
+    """Identifiers that link reports into one cluster (串并案)."""
+
+    PAYEE_ACCOUNT = "payee_account"
+    SUSPECT_PHONE = "suspect_phone"
+    URL = "url"
+
+
+def _enum(e: type[StrEnum]) -> Enum:
+    return Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
+
+
+class FraudCluster(Base):
+    """A set of reports linked by a shared payee account, suspect phone or URL (串并案)."""
+
+    __tablename__ = "fraud_cluster"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("fraud_cluster.id"))
+
+
+class FraudReport(Base):
+    """A registered fraud report (报案 / 受案登记). Personal identifiers are pseudonymised and encrypted."""
+
+    __tablename__ = "fraud_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_ref: Mapped[str] = mapped_column(String(64), unique=True)
+    victim_name_cipher: Mapped[str] = mapped_column(String(255))
+    victim_name_masked: Mapped[str] = mapped_column(String(64))
+    victim_id_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    victim_id_cipher: Mapped[str] = mapped_column(String(255))
+    victim_id_masked: Mapped[str] = mapped_column(String(32))
+    victim_phone_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    victim_phone_cipher: Mapped[str] = mapped_column(String(255))
+    victim_phone_masked: Mapped[str] = mapped_column(String(32))
+    fraud_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("station.code"), index=True)
+    officer: Mapped[str] = mapped_column(String(64))
+    typology: Mapped[Typology] = mapped_column(_enum(Typology), index=True)
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    total_amount_fen: Mapped[int] = mapped_column(BigInteger)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("fraud_cluster.id"), index=True)
+    body_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+    transfers: Mapped[list[ReportTransfer]] = relationship(
+        back_populates="report", order_by="ReportTransfer.seq", cascade="all, delete-orphan"
+    )
+    suspects: Mapped[list[SuspectIdentifier]] = relationship(
+        back_populates="report", order_by="SuspectIdentifier.id", cascade="all, delete-orphan"
+    )
+
+
+class ReportTransfer(Base):
+    """One payment the victim made: who paid, to which account, how much (fen) and when."""
+
+    __tablename__ = "report_transfer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("fraud_report.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    payer_card_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    payer_card_cipher: Mapped[str] = mapped_column(String(255))
+    payer_card_masked: Mapped[str] = mapped_column(String(32))
+    payer_bank: Mapped[str] = mapped_column(String(16))
+    payee_account_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    payee_account_cipher: Mapped[str] = mapped_column(String(255))
+    payee_account_masked: Mapped[str] = mapped_column(String(32))
+    payee_bank: Mapped[str] = mapped_column(String(16), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+
+    report: Mapped[FraudReport] = relationship(back_populates="transfers")
+
+
+class SuspectIdentifier(Base):
+    """A suspect's phone, URL, app or social account. Phones are personal data and stored protected."""
+
+    __tablename__ = "suspect_identifier"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("fraud_report.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[SuspectKind] = mapped_column(_enum(SuspectKind))
+    link_key: Mapped[str] = mapped_column(String(255))
+    display: Mapped[str] = mapped_column(String(255))
+    value_cipher: Mapped[str | None] = mapped_column(String(512))
+
+    report: Mapped[FraudReport] = relationship(back_populates="suspects")
+
+
+class ReportLink(Base):
+    """An identifier that links this report to others; `key` is a pseudonym or a normalised URL."""
+
+    __tablename__ = "report_link"
+    __table_args__ = (
+        UniqueConstraint("report_id", "kind", "key", name="uq_report_link_report_kind_key"),
+        Index("ix_report_link_kind_key", "kind", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("fraud_report.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[LinkKind] = mapped_column(_enum(LinkKind))
+    key: Mapped[str] = mapped_column(String(255))
+    display: Mapped[str] = mapped_column(String(255))
+
+
+class IdempotencyRecord(Base):
+    """A client's Idempotency-Key with the hash of the body it came with and the report it created."""
+
+    __tablename__ = "idempotency_record"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

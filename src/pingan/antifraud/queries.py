@@ -1,0 +1,212 @@
+"""Read side of report intake: filtered lists with cursor pagination, clusters, and output models."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from pingan.antifraud.model import FraudCluster, FraudReport, ReportLink, ReportTransfer, Typology
+from pingan.antifraud.schemas import (
+    ClusterBrief,
+    ClusterOut,
+    ClusterReportOut,
+    ReportOut,
+    ReportPage,
+    ReportSummaryOut,
+    SharedIdentifier,
+    SuspectOut,
+    TransferOut,
+    VictimOut,
+)
+from pingan.core.errors import Invalid, NotFound
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Filters of the report list; every one optional."""
+
+    reported_from: datetime | None = None
+    reported_to: datetime | None = None
+    typology: Typology | None = None
+    station_code: str | None = None
+    bank: str | None = None
+    cluster_id: int | None = None
+
+
+def encode_cursor(last_id: int) -> str:
+    """An opaque cursor pointing after report `last_id` (the list runs newest id first)."""
+    return base64.urlsafe_b64encode(f"r:{last_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    """The report id a cursor points after, or Invalid naming the `cursor` field."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not text.startswith("r:"):
+            raise ValueError(text)
+        return int(text[2:])
+    except ValueError:
+        raise Invalid("not a cursor this server issued", field="cursor") from None
+
+
+def _filtered(f: ReportFilter) -> Select[tuple[FraudReport]]:
+    q = select(FraudReport)
+    if f.reported_from is not None:
+        q = q.where(FraudReport.reported_at >= f.reported_from)
+    if f.reported_to is not None:
+        q = q.where(FraudReport.reported_at < f.reported_to)
+    if f.typology is not None:
+        q = q.where(FraudReport.typology == f.typology)
+    if f.station_code:
+        q = q.where(FraudReport.station_code == f.station_code)
+    if f.cluster_id is not None:
+        q = q.where(FraudReport.cluster_id == f.cluster_id)
+    if f.bank:
+        bank = f.bank.upper()
+        q = q.where(
+            select(ReportTransfer.id)
+            .where(
+                ReportTransfer.report_id == FraudReport.id,
+                or_(ReportTransfer.payee_bank == bank, ReportTransfer.payer_bank == bank),
+            )
+            .exists()
+        )
+    return q
+
+
+def list_reports(session: Session, f: ReportFilter, *, cursor: str | None = None, limit: int = 50) -> ReportPage:
+    """One page of reports matching `f`, newest first."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    q = _filtered(f).options(selectinload(FraudReport.transfers))
+    if cursor:
+        q = q.where(FraudReport.id < decode_cursor(cursor))
+    rows = list(session.execute(q.order_by(FraudReport.id.desc()).limit(limit + 1)).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ReportPage(
+        items=[
+            ReportSummaryOut(
+                id=r.id,
+                external_ref=r.external_ref,
+                victim_name=r.victim_name_masked,
+                reported_at=r.reported_at,
+                station_code=r.station_code,
+                typology=r.typology,
+                total_amount_fen=r.total_amount_fen,
+                transfer_count=len(r.transfers),
+                cluster_id=r.cluster_id,
+            )
+            for r in rows
+        ],
+        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
+    )
+
+
+def cluster_size(session: Session, cluster_id: int) -> int:
+    """How many reports a cluster holds."""
+    return int(
+        session.execute(select(func.count()).where(FraudReport.cluster_id == cluster_id)).scalar_one()
+    )
+
+
+def report_out(session: Session, r: FraudReport) -> ReportOut:
+    """A report for output, personal data masked."""
+    return ReportOut(
+        id=r.id,
+        external_ref=r.external_ref,
+        victim=VictimOut(name=r.victim_name_masked, national_id=r.victim_id_masked, phone=r.victim_phone_masked),
+        fraud_started_at=r.fraud_started_at,
+        reported_at=r.reported_at,
+        station_code=r.station_code,
+        officer=r.officer,
+        typology=r.typology,
+        narrative=r.narrative,
+        total_amount_fen=r.total_amount_fen,
+        transfers=[
+            TransferOut(
+                seq=t.seq,
+                occurred_at=t.occurred_at,
+                amount_fen=t.amount_fen,
+                payer_card=t.payer_card_masked,
+                payer_bank=t.payer_bank,
+                payee_account=t.payee_account_masked,
+                payee_bank=t.payee_bank,
+                channel=t.channel,
+            )
+            for t in r.transfers
+        ],
+        suspects=[SuspectOut(kind=s.kind, value=s.display) for s in r.suspects],
+        cluster=ClusterBrief(id=r.cluster_id, size=cluster_size(session, r.cluster_id)),
+        created_at=r.created_at,
+    )
+
+
+def get_cluster(session: Session, cluster_id: int) -> ClusterOut:
+    """A cluster with its reports and the identifiers two or more of them share."""
+    cluster = session.get(FraudCluster, cluster_id)
+    while cluster is not None and cluster.merged_into_id is not None:
+        cluster = session.get(FraudCluster, cluster.merged_into_id)
+    if cluster is None:
+        raise NotFound(f"no fraud cluster {cluster_id}", field="id")
+    reports = list(
+        session.execute(
+            select(FraudReport).where(FraudReport.cluster_id == cluster.id).order_by(FraudReport.reported_at)
+        ).scalars()
+    )
+    links = session.execute(
+        select(ReportLink).where(ReportLink.report_id.in_([r.id for r in reports]))
+    ).scalars()
+    by_key: dict[tuple[str, str], tuple[str, set[int]]] = {}
+    for link in links:
+        display, ids = by_key.setdefault((link.kind.value, link.key), (link.display, set()))
+        ids.add(link.report_id)
+    shared = [
+        SharedIdentifier(kind=kind, value=display, report_ids=sorted(ids))
+        for (kind, _key), (display, ids) in sorted(by_key.items(), key=lambda kv: (-len(kv[1][1]), kv[0]))
+        if len(ids) >= 2
+    ]
+    return ClusterOut(
+        id=cluster.id,
+        size=len(reports),
+        total_amount_fen=sum(r.total_amount_fen for r in reports),
+        reports=[
+            ClusterReportOut(
+                id=r.id,
+                external_ref=r.external_ref,
+                typology=r.typology,
+                reported_at=r.reported_at,
+                station_code=r.station_code,
+                total_amount_fen=r.total_amount_fen,
+            )
+            for r in reports
+        ],
+        shared=shared,
+    )
+
+
+def largest_clusters(session: Session, *, limit: int = 10) -> list[tuple[int, int]]:
+    """The clusters with most reports: (cluster id, size), largest first."""
+    rows = session.execute(
+        select(FraudReport.cluster_id, func.count().label("n"))
+        .group_by(FraudReport.cluster_id)
+        .having(func.count() >= 2)
+        .order_by(func.count().desc(), FraudReport.cluster_id)
+        .limit(limit)
+    ).all()
+    return [(int(c), int(n)) for c, n in rows]
+
+
+def typology_counts(session: Session) -> dict[str, int]:
+    """Reports per typology."""
+    out: dict[str, int] = defaultdict(int)
+    for typ, n in session.execute(select(FraudReport.typology, func.count()).group_by(FraudReport.typology)):
+        out[typ.value] = int(n)
+    return dict(out)

@@ -1,0 +1,209 @@
+"""Request and response models of the anti-fraud API. One family per object: `*In`, `*Out`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from pingan.antifraud.banks.directory import check_bank
+from pingan.antifraud.model import Channel, SuspectKind, Typology
+from pingan.core.errors import Invalid
+from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
+
+
+
+def _wrap(fn: object) -> AfterValidator:
+    """Turn a pingan normaliser (which raises Invalid) into a Pydantic validator (which needs ValueError)."""
+
+    def validate(value: str) -> str:
+        try:
+            return fn(value)  # type: ignore[operator,no-any-return]
+        except Invalid as exc:
+            raise ValueError(exc.message) from None
+
+    return AfterValidator(validate)
+
+
+def _bank_code(value: str) -> str:
+    return check_bank(value).code
+
+
+NationalId = Annotated[str, _wrap(normalize_national_id)]
+Phone = Annotated[str, _wrap(normalize_phone)]
+Card = Annotated[str, _wrap(normalize_card)]
+Name = Annotated[str, _wrap(normalize_name)]
+BankCode = Annotated[str, _wrap(_bank_code)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain a NUL character")
+        return value
+
+
+class VictimIn(_In):
+    """The person who reported the fraud."""
+
+    name: Name
+    national_id: NationalId
+    phone: Phone
+
+
+class TransferIn(_In):
+    """One payment the victim made to the fraudsters."""
+
+    occurred_at: AwareDatetime
+    amount_fen: int = Field(gt=0, le=10_000_000_000, description="amount in fen (分), an integer > 0")
+    payer_card: Card
+    payer_bank: BankCode
+    payee_account: Card
+    payee_bank: BankCode
+    channel: Channel = Channel.MOBILE_BANKING
+
+
+class SuspectIn(_In):
+    """An identifier of the suspects: phone number, URL, app name or social account."""
+
+    kind: SuspectKind
+    value: str = Field(min_length=1, max_length=500)
+
+
+class ReportIn(_In):
+    """A fraud report as registered at a station (受案登记)."""
+
+    external_ref: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")
+    victim: VictimIn
+    fraud_started_at: AwareDatetime
+    reported_at: AwareDatetime
+    station_code: str = Field(min_length=1, max_length=32)
+    officer: str = Field(min_length=1, max_length=64)
+    typology: Typology
+    narrative: str = Field(default="", max_length=20_000)
+    transfers: list[TransferIn] = Field(min_length=1, max_length=500)
+    suspects: list[SuspectIn] = Field(default_factory=list, max_length=200)
+
+
+class VictimOut(BaseModel):
+    """The victim, masked unless revealed."""
+
+    name: str
+    national_id: str
+    phone: str
+
+
+class TransferOut(BaseModel):
+    """A transfer with masked card numbers."""
+
+    seq: int
+    occurred_at: datetime
+    amount_fen: int
+    payer_card: str
+    payer_bank: str
+    payee_account: str
+    payee_bank: str
+    channel: Channel
+
+
+class SuspectOut(BaseModel):
+    """A suspect identifier; phones masked."""
+
+    kind: SuspectKind
+    value: str
+
+
+class SharedIdentifier(BaseModel):
+    """An identifier that two or more reports of a cluster share."""
+
+    kind: str
+    value: str
+    report_ids: list[int]
+
+
+class ClusterBrief(BaseModel):
+    """The cluster a report belongs to."""
+
+    id: int
+    size: int
+
+
+class ReportOut(BaseModel):
+    """A registered fraud report."""
+
+    id: int
+    external_ref: str
+    victim: VictimOut
+    fraud_started_at: datetime
+    reported_at: datetime
+    station_code: str
+    officer: str
+    typology: Typology
+    narrative: str
+    total_amount_fen: int
+    transfers: list[TransferOut]
+    suspects: list[SuspectOut]
+    cluster: ClusterBrief
+    created_at: datetime
+
+
+class ReportSummaryOut(BaseModel):
+    """One row of the report list."""
+
+    id: int
+    external_ref: str
+    victim_name: str
+    reported_at: datetime
+    station_code: str
+    typology: Typology
+    total_amount_fen: int
+    transfer_count: int
+    cluster_id: int
+
+
+class ReportPage(BaseModel):
+    """A page of reports and the cursor of the next page (null at the end)."""
+
+    items: list[ReportSummaryOut]
+    next_cursor: str | None
+
+
+class ClusterReportOut(BaseModel):
+    """A report as listed in its cluster."""
+
+    id: int
+    external_ref: str
+    typology: Typology
+    reported_at: datetime
+    station_code: str
+    total_amount_fen: int
+
+
+class ClusterOut(BaseModel):
+    """A linked-case cluster (串并案) with its reports and the identifiers they share."""
+
+    id: int
+    size: int
+    total_amount_fen: int
+    reports: list[ClusterReportOut]
+    shared: list[SharedIdentifier]
+
+
+class RevealIn(_In):
+    """Why the caller needs the clear personal data; it is written to the audit log."""
+
+    purpose: str = Field(min_length=4, max_length=255)
+
+
+class RevealOut(BaseModel):
+    """The clear personal data of a report."""
+
+    victim: VictimOut
+    payer_cards: list[str]
+    payee_accounts: list[str]
+    suspect_phones: list[str]

@@ -1,0 +1,168 @@
+"""The `pingan` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pingan.core import db
+from pingan.core.roles import Actor, Role
+
+app = typer.Typer(help="pingan (平安): smart-policing platform.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+reports_app = typer.Typer(help="Fraud reports (报案).", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo district.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(reports_app, name="reports")
+app.add_typer(demo_app, name="demo")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database."""
+    from pingan.core.migrate import upgrade
+
+    upgrade()
+    console.print("[green]database is at the newest migration[/green]")
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[Role, typer.Option(help="the user's role")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    display_name: str = "",
+    station: Annotated[str | None, typer.Option(help="home station code")] = None,
+) -> None:
+    """Create a user with one role."""
+    from pingan.core.auth import check_new_user, do_add_user
+    from pingan.core.errors import DomainError
+
+    try:
+        with db.transaction() as session:
+            check_new_user(session, username=name, role=role, password=password)
+            do_add_user(
+                session,
+                username=name,
+                role=role,
+                password=password,
+                display_name=display_name,
+                station_code=station,
+                actor=Actor.system("cli"),
+            )
+    except DomainError as exc:
+        err_console.print(f"[red]refused[/red]: {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"user [bold]{name}[/bold] created with role {role.value}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain; print OK or the first broken entry (exit 1)."""
+    from pingan.core.audit import verify_chain
+
+    with db.transaction() as session:
+        report = verify_chain(session)
+    if report.ok:
+        console.print(f"OK: {report.entries} entries, chain intact")
+        return
+    console.print(
+        f"BROKEN at entry id={report.broken_id} seq={report.broken_seq}: {report.reason} "
+        f"({report.entries} entries read)"
+    )
+    raise typer.Exit(1)
+
+
+@reports_app.command("import")
+def reports_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Import fraud reports from CSV or JSONL; bad reports are quarantined beside the file."""
+    from pingan.antifraud.imports import ImportSummary, import_reports
+
+    summary: ImportSummary | None = None
+    with Progress(
+        TextColumn("[bold]importing[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=as_json,
+    ) as bar:
+        task = bar.add_task(file.name, total=None)
+
+        def progress(advance: int, total: int) -> None:
+            bar.update(task, advance=advance, total=total)
+
+        try:
+            summary = import_reports(file, actor=Actor.system("import"), progress=progress)
+        except Exception:
+            err_console.print("[red]import stopped by an error; batches committed before it are kept[/red]")
+            raise
+    assert summary is not None
+    if as_json:
+        console.print_json(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        for r in summary.rejected:
+            console.print(f"[yellow]rejected[/yellow] {r}")
+        console.print(
+            f"imported {summary.imported}, rejected {len(summary.rejected)}, duplicates {summary.duplicates}"
+        )
+        if summary.quarantine:
+            console.print(f"rejected lines copied unchanged to {summary.quarantine}")
+    if summary.rejected:
+        raise typer.Exit(3)
+
+
+@demo_app.command("seed")
+def demo_seed(
+    password: Annotated[str, typer.Option(help="password of every demo user")] = "pingan-demo",
+) -> None:
+    """Seed the demo district: stations, users and about 50 reports (idempotent)."""
+    from pingan.demo import seed_demo
+
+    result = seed_demo(password=password)
+    console.print(result)
+
+
+@app.command("serve")
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: bool = False,
+) -> None:
+    """Run the web server."""
+    import uvicorn
+
+    from pingan.core.settings import get_settings
+
+    get_settings().check_production_keys()
+    uvicorn.run("pingan.web.main:app", host=host, port=port, reload=reload)
+
+
+def _mount_optional() -> None:
+    """Sub-commands of packages that may not be present in every checkout state."""
+    try:
+        from pingan.sim.cli import app as sim_app
+    except ImportError:  # pragma: no cover - the generator ships with the package
+        return
+    app.add_typer(sim_app, name="sim")
+
+
+_mount_optional()
+
+if __name__ == "__main__":
+    app()

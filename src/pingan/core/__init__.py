@@ -1,0 +1,1 @@
+"""Platform core: settings, database, auth, audit, personal data, errors, clock, logging, events."""

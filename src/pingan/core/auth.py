@@ -1,0 +1,172 @@
+"""Users, roles, password hashing and bearer tokens.
+
+Login is the OAuth2 password flow (`POST /api/v1/auth/token`); it returns a short-lived HS256 JWT.
+Every endpoint declares the roles it admits with `require_roles(...)`: no token gets 401, a wrong
+role gets 403. Pages read the same token from an HttpOnly cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Boolean, Enum, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from pingan.core import audit, clock
+from pingan.core.db import Base, UTCDateTime, session_dependency
+from pingan.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from pingan.core.roles import Actor, Role
+from pingan.core.settings import get_settings
+
+TOKEN_COOKIE = "pingan_token"
+_hasher = PasswordHasher()
+
+
+class User(Base):
+    """A person who logs in, with exactly one role and optionally a home station."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=32))
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def actor(self) -> Actor:
+        """This user as the acting principal."""
+        return Actor(username=self.username, role=self.role, user_id=self.id)
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def check_new_user(session: Session, *, username: str, role: Role, password: str) -> None:
+    """Validate a new user: a free username, a human role and a password of at least 8 characters."""
+    if not username or len(username) > 64:
+        raise Invalid("a username has 1 to 64 characters", field="username")
+    if role is Role.SYSTEM:
+        raise Invalid("the system role is for platform robots and cannot log in", field="role")
+    if len(password) < 8:
+        raise Invalid("a password has at least 8 characters", field="password")
+    if session.execute(select(User.id).where(User.username == username)).first():
+        raise Conflict(f"user {username!r} exists already", field="username")
+
+
+def do_add_user(
+    session: Session,
+    *,
+    username: str,
+    role: Role,
+    password: str,
+    actor: Actor,
+    display_name: str = "",
+    station_code: str | None = None,
+) -> User:
+    """Create a user and audit it. Caller holds the transaction."""
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        station_code=station_code,
+        password_hash=hash_password(password),
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="user.add", object_type="user", object_id=user.id, detail={"role": role.value}
+    )
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The active user with these credentials, or Unauthorized."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise Unauthorized("wrong username or password")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized("wrong username or password") from None
+    return user
+
+
+def issue_token(user: User) -> str:
+    """A signed bearer token for `user`, valid for `token_ttl_minutes`."""
+    s = get_settings()
+    now = clock.now()
+    claims: dict[str, Any] = {
+        "sub": user.username,
+        "uid": user.id,
+        "role": user.role.value,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=s.token_ttl_minutes)).timestamp()),
+    }
+    return jwt.encode(claims, s.secret_key, algorithm="HS256")
+
+
+def actor_from_token(session: Session, token: str) -> Actor:
+    """Verify a token's signature and expiry, and that its user is still active with the same role."""
+    try:
+        claims = jwt.decode(
+            token,
+            get_settings().secret_key,
+            algorithms=["HS256"],
+            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"invalid token: {exc}") from None
+    # Expiry is checked against the platform clock, so tests that set the clock see tokens expire.
+    if int(claims["exp"]) < int(clock.now().timestamp()):
+        raise Unauthorized("token expired; log in again")
+    user = session.execute(select(User).where(User.username == claims["sub"])).scalar_one_or_none()
+    if user is None or not user.active or user.role.value != claims.get("role"):
+        raise Unauthorized("token no longer valid for this user")
+    return user.actor()
+
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def require_roles(*roles: Role) -> Callable[..., Actor]:
+    """Dependency admitting only `roles`; it carries them as `pingan_roles` so tests can enumerate them."""
+    admitted = frozenset(roles)
+    if not admitted:
+        raise ValueError("an endpoint must admit at least one role")
+
+    def dependency(
+        request: Request,
+        session: Annotated[Session, Depends(session_dependency)],
+        bearer: Annotated[str | None, Depends(_bearer)],
+    ) -> Actor:
+        token = bearer or request.cookies.get(TOKEN_COOKIE)
+        if not token:
+            raise Unauthorized("log in first: no bearer token")
+        try:
+            actor = actor_from_token(session, token)
+        finally:
+            # End the read transaction so the endpoint can open its own with `session.begin()`.
+            session.rollback()
+        if actor.role not in admitted:
+            raise Forbidden(f"role {actor.role.value} may not do this")
+        request.state.actor = actor
+        return actor
+
+    dependency.pingan_roles = admitted  # type: ignore[attr-defined]
+    return dependency
+
+
+ANY_HUMAN = tuple(r for r in Role if r is not Role.SYSTEM)

@@ -1,0 +1,51 @@
+"""Login (OAuth2 password flow) and who-am-I."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from pingan.core.auth import ANY_HUMAN, authenticate, issue_token, require_roles
+from pingan.core.db import session_dependency
+from pingan.core.roles import Actor
+from pingan.core.settings import get_settings
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    """A bearer token and how long it lives."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    role: str
+
+
+class WhoAmI(BaseModel):
+    """The caller's identity."""
+
+    username: str
+    role: str
+
+
+@router.post("/token", response_model=TokenOut)
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: Annotated[Session, Depends(session_dependency)],
+) -> TokenOut:
+    """Exchange a username and password for a short-lived bearer token (open to everyone: it is the login)."""
+    user = authenticate(session, form.username, form.password)
+    return TokenOut(
+        access_token=issue_token(user), expires_in=get_settings().token_ttl_minutes * 60, role=user.role.value
+    )
+
+
+@router.get("/me", response_model=WhoAmI)
+def me(actor: Annotated[Actor, Depends(require_roles(*ANY_HUMAN))]) -> WhoAmI:
+    """Who the token belongs to."""
+    return WhoAmI(username=actor.username, role=actor.role.value)

@@ -1,0 +1,116 @@
+"""The SQLAlchemy 2 engine, sessions and shared column types. SQLite by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from pingan.core.clock import ensure_utc
+from pingan.core.settings import get_settings
+
+# One naming convention so that Alembic autogenerate produces stable constraint names on both engines.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every pingan table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always UTC-aware in Python, whatever the engine stores."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return ensure_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else ensure_utc(value)
+
+
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for `url`; a SQLite file's folder is created when missing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def configure(url: str | None = None) -> Engine:
+    """(Re)bind the process to the database at `url`, or at the configured URL."""
+    global _engine, _sessionmaker
+    if _engine is not None:
+        _engine.dispose()
+    _engine = make_engine(url or get_settings().database_url)
+    _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
+    return _engine
+
+
+def get_engine() -> Engine:
+    """The process engine, configured on first use."""
+    return _engine if _engine is not None else configure()
+
+
+def new_session() -> Session:
+    """A new session on the process engine; the caller closes it."""
+    if _sessionmaker is None:
+        configure()
+    assert _sessionmaker is not None
+    return _sessionmaker()
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """A session whose work commits on success and rolls back on any error."""
+    session = new_session()
+    try:
+        with session.begin():
+            yield session
+    finally:
+        session.close()
+
+
+def session_dependency() -> Iterator[Session]:
+    """FastAPI dependency: one session per request, closed afterwards."""
+    session = new_session()
+    try:
+        yield session
+    finally:
+        session.close()

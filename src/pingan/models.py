@@ -1,0 +1,6 @@
+"""Imports every table module so that `Base.metadata` is complete (for Alembic and tests)."""
+
+from pingan.antifraud import model as antifraud_model
+from pingan.core import audit, auth, org
+
+__all__ = ["antifraud_model", "audit", "auth", "org"]

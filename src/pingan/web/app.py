@@ -1,0 +1,107 @@
+"""FastAPI application assembly: routers, pages, error mapping and the request-size guard."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+
+from pingan import __version__
+from pingan.core.errors import DomainError
+from pingan.core.logging import get_logger
+from pingan.core.settings import get_settings
+
+log = get_logger("web")
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _field_of(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for e in exc.errors():
+        if e.get("type") == "json_invalid":
+            # The location of a JSON syntax error is a character offset, not a field.
+            pos = e.get("loc", ("body", "?"))[-1]
+            errors.append({"field": "body", "message": f"malformed JSON at character {pos}"})
+        else:
+            errors.append({"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))})
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    return JSONResponse(
+        status_code=422,
+        content={
+            "error": "invalid",
+            "field": first["field"],
+            "message": f"{first['field']}: {first['message']}",
+            "errors": errors,
+        },
+    )
+
+
+def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if exc.status in (401, 403) and not request.url.path.startswith("/api/"):
+        # A page asked by a browser: send it to the login form rather than show raw JSON.
+        from fastapi.responses import RedirectResponse
+
+        if exc.status == 401:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
+
+
+def create_app() -> FastAPI:
+    """Build the application with every router and page."""
+    from pingan.antifraud.api import router as antifraud_router
+    from pingan.core.auth_api import router as auth_router
+    from pingan.web.metrics import render_metrics
+    from pingan.web.pages import router as pages_router
+
+    settings = get_settings()
+    app = FastAPI(
+        title="pingan 平安",
+        version=__version__,
+        description="Smart-policing platform: anti-fraud, command, supervision.",
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DomainError, _domain_error)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
+            # The issue's contract is a 422 naming the field; the field here is the whole body.
+            return JSONResponse(
+                status_code=422,
+                content={
+                    "error": "invalid",
+                    "field": "body",
+                    "message": f"body: {length} bytes is over the limit of {settings.max_body_bytes} bytes",
+                },
+            )
+        return await call_next(request)
+
+    app.include_router(auth_router)
+    app.include_router(antifraud_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> PlainTextResponse:
+        # Aggregate operational figures only, no personal data: open to the Prometheus scraper
+        # on the bureau's internal network, as is usual for /metrics.
+        return PlainTextResponse(render_metrics(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,149 @@
+"""Shared fixtures. Database tests run twice: on a SQLite file and on a real PostgreSQL server.
+
+PostgreSQL is expected on 127.0.0.1:5432 with trust auth (override with PINGAN_TEST_PG_URL). Each
+test run creates its own database and drops it at the end. When the server is unreachable, the
+PostgreSQL variants skip with a message saying how to start it; under CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+import pingan.models  # noqa: F401 - every table registered
+from pingan.core import db
+from pingan.core.auth import User, do_add_user, issue_token
+from pingan.core.db import Base
+from pingan.core.migrate import upgrade
+from pingan.core.org import Station, do_upsert_station
+from pingan.core.roles import Actor, Role
+
+PG_ADMIN_URL = os.environ.get("PINGAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_HOWTO = (
+    "PostgreSQL is not reachable at 127.0.0.1:5432; start it with "
+    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` "
+    "(or set PINGAN_TEST_PG_URL)"
+)
+
+
+def _pg_reachable() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as c:
+            c.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("db") / "pingan-test.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not _pg_reachable():
+        if IN_CI:
+            pytest.fail(f"CI=true and {PG_HOWTO}")
+        pytest.skip(PG_HOWTO)
+    name = f"pingan_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    db.get_engine().dispose()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _wipe() -> None:
+    with db.get_engine().begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty, migrated database; the test runs once on SQLite and once on PostgreSQL."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    db.configure(url)
+    _wipe()
+    yield request.param
+    _wipe()
+
+
+@pytest.fixture
+def session(database: str) -> Iterator[Session]:
+    s = db.new_session()
+    yield s
+    s.rollback()
+    s.close()
+
+
+SYSTEM = Actor.system("test")
+
+
+@pytest.fixture
+def station_yulin(database: str) -> Station:
+    with db.transaction() as s:
+        return do_upsert_station(
+            s, code="WH-YL", name="玉林派出所", lat=30.6353, lon=104.0597, area_geojson=None, actor=SYSTEM
+        )
+
+
+def make_user(username: str, role: Role) -> User:
+    with db.transaction() as s:
+        return do_add_user(s, username=username, role=role, password="correct horse battery", actor=SYSTEM)
+
+
+@pytest.fixture
+def officer_li(database: str) -> User:
+    return make_user("officer_li", Role.OFFICER)
+
+
+@pytest.fixture
+def analyst_zhang(database: str) -> User:
+    return make_user("analyst_zhang", Role.ANTIFRAUD_ANALYST)
+
+
+@pytest.fixture
+def supervisor_liu(database: str) -> User:
+    return make_user("supervisor_liu", Role.SUPERVISOR)
+
+
+@pytest.fixture
+def dispatcher_chen(database: str) -> User:
+    return make_user("dispatcher_chen", Role.DISPATCHER)
+
+
+def bearer(user: User) -> dict[str, str]:
+    """Authorization header for `user`."""
+    return {"Authorization": f"Bearer {issue_token(user)}"}
+
+
+@pytest.fixture
+def client(database: str) -> Iterator[TestClient]:
+    from pingan.web.app import create_app
+
+    with TestClient(create_app()) as c:
+        yield c
+
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -1,0 +1,155 @@
+"""Users log in with a password and get a short-lived token; every endpoint admits only its roles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from pingan.cli import app as cli
+from pingan.core import clock
+from pingan.core.auth import User, hash_password, issue_token
+from pingan.core.roles import HUMAN_ROLES, Role
+from pingan.core.settings import Settings
+from pingan.web.app import create_app
+from tests.conftest import make_user
+
+
+def _admitted_roles(route: APIRoute) -> frozenset[Role] | None:
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        roles = getattr(dep.call, "pingan_roles", None)
+        if roles is not None:
+            return frozenset(roles)
+        stack.extend(dep.dependencies)
+    return None
+
+
+OPEN_ROUTES = {("POST", "/api/v1/auth/token"), ("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+OPEN_PREFIXES = ("/docs", "/redoc", "/openapi.json", "/metrics", "/healthz", "/static")
+
+
+def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute, also those inside included routers (newer FastAPI keeps them nested)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from _api_routes(route.original_router.routes)
+
+
+def _protected_routes() -> list[tuple[str, str, frozenset[Role]]]:
+    out = []
+    for route in _api_routes(create_app().routes):
+        for method in sorted(route.methods):
+            if (method, route.path) in OPEN_ROUTES or route.path.startswith(OPEN_PREFIXES):
+                continue
+            roles = _admitted_roles(route)
+            assert roles is not None, f"{method} {route.path} declares no roles"
+            out.append((method, route.path, roles))
+    return out
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def test_every_endpoint_declares_the_roles_it_admits() -> None:
+    routes = _protected_routes()
+    assert len(routes) >= 8
+    assert all(roles for _, _, roles in routes)
+
+
+def test_every_endpoint_refuses_a_request_without_a_token(client: TestClient) -> None:
+    for method, path, _roles in _protected_routes():
+        r = client.request(method, _concrete(path), follow_redirects=False)
+        if path.startswith("/api/"):
+            assert r.status_code == 401, f"{method} {path} gave {r.status_code}"
+        else:
+            assert r.status_code == 303 and r.headers["location"].startswith("/login"), f"{method} {path}"
+
+
+def test_every_endpoint_refuses_a_role_it_does_not_admit(client: TestClient) -> None:
+    users = {role: make_user(f"u_{role.value}", role) for role in HUMAN_ROLES}
+    for method, path, roles in _protected_routes():
+        outsider = next((r for r in HUMAN_ROLES if r not in roles), None)
+        if outsider is None:
+            continue
+        token = issue_token(users[outsider])
+        r = client.request(
+            method, _concrete(path), headers={"Authorization": f"Bearer {token}"}, follow_redirects=False
+        )
+        assert r.status_code == 403, f"{method} {path} let {outsider.value} through ({r.status_code})"
+
+
+def test_login_returns_a_bearer_token_that_opens_the_api(client: TestClient, officer_li: User) -> None:
+    r = client.post("/api/v1/auth/token", data={"username": "officer_li", "password": "correct horse battery"})
+    assert r.status_code == 200
+    token = r.json()["access_token"]
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json() == {"username": "officer_li", "role": "officer"}
+
+
+def test_a_wrong_password_gets_401(client: TestClient, officer_li: User) -> None:
+    r = client.post("/api/v1/auth/token", data={"username": "officer_li", "password": "wrong password"})
+    assert r.status_code == 401
+
+
+def test_a_token_expires_after_its_lifetime(client: TestClient, officer_li: User) -> None:
+    t0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    with clock.frozen(t0):
+        token = issue_token(officer_li)
+    with clock.frozen(t0 + timedelta(minutes=31)):
+        r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+    assert "expired" in r.json()["message"]
+
+
+def test_a_token_signed_with_another_key_is_refused(client: TestClient, officer_li: User) -> None:
+    import jwt
+
+    forged = jwt.encode({"sub": "officer_li", "role": "admin", "exp": 4102444800}, "guess", algorithm="HS256")
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_passwords_are_stored_as_argon2_hashes() -> None:
+    assert hash_password("correct horse battery").startswith("$argon2id$")
+
+
+def test_users_add_creates_a_user_with_a_role(database: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["users", "add", "officer_wu", "--role", "officer", "--password", "long enough pw"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "officer_wu" in result.output
+
+
+def test_users_add_refuses_a_short_password_naming_the_field(database: str) -> None:
+    result = CliRunner().invoke(cli, ["users", "add", "officer_wu", "--role", "officer", "--password", "short"])
+    assert result.exit_code == 2
+    assert "password" in result.output
+
+
+def test_the_server_refuses_to_start_with_demo_keys_outside_demo_mode() -> None:
+    with pytest.raises(SystemExit, match="refusing to start"):
+        Settings(demo=False).check_production_keys()
+
+
+def test_demo_mode_allows_the_demo_keys() -> None:
+    Settings(demo=True).check_production_keys()
+
+
+def test_real_keys_are_accepted_outside_demo_mode() -> None:
+    Settings(
+        demo=False,
+        secret_key="s" * 48,
+        pii_hmac_key="h" * 48,
+        pii_enc_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    ).check_production_keys()

@@ -1,0 +1,80 @@
+"""Personal identifiers are validated, pseudonymised, encrypted and masked."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pingan.core.errors import Invalid
+from pingan.core.pii import (
+    PiiKind,
+    decrypt,
+    encrypt,
+    mask,
+    normalize_card,
+    normalize_national_id,
+    normalize_phone,
+    protect,
+    pseudonym,
+)
+from tests.factories import MULE_CARD_CCB, national_id
+
+
+def test_a_resident_id_with_the_right_check_character_is_accepted_and_upper_cased() -> None:
+    valid = national_id("11010519491231002")
+    assert valid == "11010519491231002X"
+    assert normalize_national_id(valid.lower()) == valid
+
+
+def test_a_resident_id_with_a_wrong_check_character_is_refused_naming_the_field() -> None:
+    with pytest.raises(Invalid, match="check character") as err:
+        normalize_national_id("110105194912310021", field="victim.national_id")
+    assert err.value.field == "victim.national_id"
+
+
+@pytest.mark.parametrize("raw", ["1381234567", "23812345678", "138123456789", "1381234567a"])
+def test_a_mobile_number_must_have_11_digits_starting_with_1(raw: str) -> None:
+    with pytest.raises(Invalid, match="11 digits"):
+        normalize_phone(raw)
+
+
+def test_a_mobile_number_loses_its_country_code_and_spaces() -> None:
+    assert normalize_phone("+86 138 1234 5678") == "13812345678"
+
+
+def test_a_card_number_with_a_wrong_luhn_digit_is_refused() -> None:
+    wrong = MULE_CARD_CCB[:-1] + str((int(MULE_CARD_CCB[-1]) + 1) % 10)
+    with pytest.raises(Invalid, match="Luhn"):
+        normalize_card(wrong)
+
+
+def test_masks_show_only_what_identifies_the_record_to_a_human() -> None:
+    assert mask(PiiKind.CARD, "6222020200112345674") == "6222 **** **** 5674"
+    assert mask(PiiKind.PHONE, "13812345678") == "138****5678"
+    assert mask(PiiKind.NATIONAL_ID, "11010519491231002X") == "110105********002X"
+    assert mask(PiiKind.NAME, "王芳") == "王*"
+
+
+def test_the_pseudonym_is_stable_and_differs_by_kind() -> None:
+    assert pseudonym(PiiKind.PHONE, "13812345678") == pseudonym(PiiKind.PHONE, "13812345678")
+    assert pseudonym(PiiKind.PHONE, "13812345678") != pseudonym(PiiKind.CARD, "13812345678")
+
+
+def test_protect_never_keeps_the_clear_value() -> None:
+    p = protect(PiiKind.CARD, MULE_CARD_CCB)
+    assert MULE_CARD_CCB not in p.cipher
+    assert MULE_CARD_CCB not in p.pseudonym
+    assert decrypt(PiiKind.CARD, p.cipher) == MULE_CARD_CCB
+
+
+def test_a_ciphertext_cannot_be_decrypted_as_another_kind() -> None:
+    token = encrypt(PiiKind.PHONE, "13812345678")
+    with pytest.raises(InvalidTag):
+        decrypt(PiiKind.CARD, token)
+
+
+@given(st.text(min_size=1, max_size=200))
+def test_encryption_round_trips_any_text(value: str) -> None:
+    assert decrypt(PiiKind.NAME, encrypt(PiiKind.NAME, value)) == value
