@@ -207,7 +207,7 @@ def card_numbers(accounts: Accounts, ids: np.ndarray | None = None) -> pa.Array:
     bins = np.array([int(b.bin_prefix) for b in BANKS], dtype=np.int64)[accounts.bank[ids]]
     credit = accounts.kind[ids] == CREDIT
     # Multiplying by a number coprime to 10 is a bijection modulo a power of ten: no two ids collide.
-    body = np.where(credit, (ids * 982_451_653 + 7_654_321) % 10**9, (ids * 7_919 + 123_456_789) % 10**12)
+    body = np.where(credit, (ids * 982_451_653 + 314_159_265) % 10**9, (ids * 640_109_351_837 + 271_828_182_845) % 10**12)
     width = np.where(credit, 9, 12)
     mat, lengths = card_matrix(bins, body, width)
     return strings_from_matrix(mat, lengths)

@@ -133,10 +133,9 @@ def _split(rng: np.random.Generator, amount: np.ndarray, k: np.ndarray) -> tuple
     w = rng.random(parent.size) + 0.25
     first = np.r_[0, np.cumsum(k)[:-1]]
     wsum = np.add.reduceat(w, first)
-    part = np.floor(amount[parent] * w / wsum[parent]).astype(np.int64)
-    part = np.maximum(part, 1)
-    spent = np.add.reduceat(part, first)
-    part[first] += amount - spent  # the remainder (or excess from the floor of 1) rides on the first part
+    # Every part gets one fen, then the rest in proportion; the rounding remainder rides on the first part.
+    part = 1 + np.floor((amount - k)[parent] * w / wsum[parent]).astype(np.int64)
+    part[first] += amount - np.add.reduceat(part, first)
     return parent, part
 
 
@@ -215,7 +214,7 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     first_pay = np.minimum(first_pay, cutoff - 1)
 
     # --- payments: several, escalating, for investment and romance scams -------------------
-    lo = per("payments", vtyp) if False else np.array([t.payments[0] for t in typs])[vtyp]
+    lo = np.array([t.payments[0] for t in typs])[vtyp]
     hi = np.array([t.payments[1] for t in typs])[vtyp]
     n_pay = rng.integers(lo, hi + 1)
     vic_of = np.repeat(np.arange(n_vic), n_pay)

@@ -146,7 +146,7 @@ def append_outsiders(rng: np.random.Generator, persons: Persons, count: int, sta
 
 
 def id_sequence(region: np.ndarray, birth: np.ndarray, male: np.ndarray) -> np.ndarray:
-    """The 3-digit sequence of each ID: unique per (region, birth date), odd for men and even for women."""
+    """The 3-digit sequence of each ID (002-999): unique per region and birth date, odd for men, even for women."""
     key = region.astype(np.int64) * 100_000_000 + birth.astype(np.int64)
     order = np.argsort(key, kind="stable")
     sk = key[order]
@@ -154,9 +154,9 @@ def id_sequence(region: np.ndarray, birth: np.ndarray, male: np.ndarray) -> np.n
     run_start = np.maximum.accumulate(np.where(first, np.arange(sk.size), 0))
     rank = np.empty(sk.size, dtype=np.int64)
     rank[order] = np.arange(sk.size) - run_start
-    if rank.max(initial=0) >= 500:
-        raise ValueError("more than 500 persons share a region and birth date; ID sequences would repeat")
-    return (rank * 2 + male.astype(np.int64)) % 1000
+    if rank.max(initial=0) >= 499:
+        raise ValueError("more than 499 persons share a region and birth date; ID sequences would repeat")
+    return 2 + rank * 2 + male.astype(np.int64)
 
 
 def national_ids(persons: Persons) -> pa.Array:

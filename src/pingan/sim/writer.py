@@ -1,0 +1,95 @@
+"""Files of a generated district: fixed Parquet settings so that the same input gives the same bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pingan.sim.accounts import BANK_CODES
+from pingan.sim.normal import CHANNELS, KINDS, Rows
+
+# No timestamps, no environment-dependent metadata: pyarrow writes the same bytes for the same table.
+# store_schema=False leaves out the Arrow schema blob, so dictionary columns read back as plain strings.
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 1,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "store_schema": False,
+    "row_group_size": 1 << 20,
+}
+TS_TYPE = pa.timestamp("us", tz="UTC")
+TX_SCHEMA = pa.schema(
+    [
+        ("tx_id", pa.int64()),
+        ("ts", TS_TYPE),
+        ("payer_account", pa.int64()),
+        ("payee_account", pa.int64()),
+        ("amount_fen", pa.int64()),
+        ("channel", pa.dictionary(pa.int8(), pa.string())),
+        ("payer_bank", pa.dictionary(pa.int8(), pa.string())),
+        ("payee_bank", pa.dictionary(pa.int8(), pa.string())),
+        ("kind", pa.dictionary(pa.int8(), pa.string())),
+        ("is_fraud", pa.bool_()),
+        ("campaign_id", pa.int64()),
+    ]
+)
+_CHANNELS = pa.array(CHANNELS)
+_BANKS = pa.array(BANK_CODES)
+_KINDS = pa.array(KINDS)
+
+
+def tx_table(tx_id: np.ndarray, rows: Rows, bank: np.ndarray) -> pa.Table:
+    """A transactions table; `bank` maps account id to bank index, and an ATM payee takes the payer's bank."""
+    payer_bank = bank[rows.payer]
+    payee_bank = np.where(rows.payee >= 0, bank[np.maximum(rows.payee, 0)], payer_bank)
+    return pa.Table.from_arrays(
+        [
+            pa.array(tx_id),
+            pa.Array.from_buffers(TS_TYPE, rows.size, [None, pa.py_buffer(np.ascontiguousarray(rows.ts, np.int64))]),
+            pa.array(rows.payer),
+            pa.array(rows.payee),
+            pa.array(rows.amount),
+            pa.DictionaryArray.from_arrays(pa.array(rows.channel), _CHANNELS),
+            pa.DictionaryArray.from_arrays(pa.array(payer_bank.astype(np.int8)), _BANKS),
+            pa.DictionaryArray.from_arrays(pa.array(payee_bank.astype(np.int8)), _BANKS),
+            pa.DictionaryArray.from_arrays(pa.array(rows.kind), _KINDS),
+            pa.array(rows.campaign >= 0),
+            pa.array(rows.campaign),
+        ],
+        schema=TX_SCHEMA,
+    )
+
+
+def write_parquet(table: pa.Table, path: Path, *, csv: bool = False) -> None:
+    """Write `table` with the fixed settings; with `csv`, also a CSV file beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, **PARQUET_OPTIONS)
+    if csv:
+        plain = table.cast(pa.schema([pa.field(f.name, _plain(f.type)) for f in table.schema]))
+        pacsv.write_csv(plain, path.with_suffix(".csv"))
+
+
+def _plain(t: pa.DataType) -> pa.DataType:
+    return t.value_type if pa.types.is_dictionary(t) else t
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text with Unix newlines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8"))
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """sha256 of every file under `root`, by relative path."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
