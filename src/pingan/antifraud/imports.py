@@ -199,7 +199,8 @@ def _validate(c: Candidate) -> ReportIn | None:
         return None
 
 
-def _quarantine_path(path: Path) -> Path:
+def quarantine_path(path: Path) -> Path:
+    """Where the rejected lines of `path` are copied: `NAME.rejected.SUFFIX` beside it."""
     return path.with_name(f"{path.stem}.rejected{path.suffix}")
 
 
@@ -260,7 +261,7 @@ def _exists(session: Session, external_ref: str) -> bool:
 
 
 def _write_quarantine(path: Path, fmt: str, rejected: list[Candidate]) -> Path:
-    out = _quarantine_path(path)
+    out = quarantine_path(path)
     with out.open("w", encoding="utf-8", newline="") as fh:
         if fmt == "csv":
             fh.write(",".join(CSV_COLUMNS) + "\n")
