@@ -43,7 +43,13 @@ MERCHANT_CATEGORIES = (
 )  # fmt: skip
 _CATEGORY_P = np.array([0.28, 0.14, 0.14, 0.1, 0.05, 0.04, 0.07, 0.05, 0.08, 0.05])
 EMPLOYER_CAT, UTILITY_CAT, OTC_CAT = 10, 11, 12
-UTILITIES = ("国网四川成都供电公司", "成都市自来水有限责任公司", "成都燃气集团", "中国移动四川公司", "中国电信四川公司")
+UTILITIES = (
+    "国网四川成都供电公司",
+    "成都市自来水有限责任公司",
+    "成都燃气集团",
+    "中国移动四川公司",
+    "中国电信四川公司",
+)
 _SHOP_WORDS = ("记", "小馆", "便利店", "超市", "餐厅", "茶馆", "火锅", "烧烤", "药房", "服饰", "面馆", "书店")
 _ORG_WORDS = ("科技有限公司", "商贸有限公司", "餐饮管理有限公司", "建筑工程有限公司", "物业服务有限公司")
 # Days since 1970-01-01 of the earliest opening date of an ordinary account.
@@ -67,7 +73,12 @@ class Accounts:
         return int(self.holder.size)
 
     def append(
-        self, holder: np.ndarray, bank: np.ndarray, kind: np.ndarray, opened: np.ndarray, role: Role | np.ndarray,
+        self,
+        holder: np.ndarray,
+        bank: np.ndarray,
+        kind: np.ndarray,
+        opened: np.ndarray,
+        role: Role | np.ndarray,
         campaign: np.ndarray,
     ) -> np.ndarray:
         """Open new accounts; returns their ids."""
@@ -148,7 +159,12 @@ def person_accounts(accounts: Accounts, n_persons: int) -> tuple[np.ndarray, np.
 
 
 def generate_merchants(
-    rng: np.random.Generator, scale: P.Scale, persons: Persons, accounts: Accounts, n_stations: int, start_day: int
+    rng: np.random.Generator,
+    scale: P.Scale,
+    persons: Persons,
+    accounts: Accounts,
+    n_stations: int,
+    start_day: int,
 ) -> Merchants:
     """Shops in every station area, employers that pay salaries, and the city's utilities."""
     res = persons.n_residents
@@ -184,19 +200,27 @@ def generate_merchants(
     shop_names = [
         f"{chr(0x4E00 + int(a))}{chr(0x4E00 + int(b))}{_SHOP_WORDS[int(c)]}"
         for a, b, c in zip(
-            rng.integers(0, 2000, n_shop), rng.integers(0, 2000, n_shop), rng.integers(0, len(_SHOP_WORDS), n_shop),
+            rng.integers(0, 2000, n_shop),
+            rng.integers(0, 2000, n_shop),
+            rng.integers(0, len(_SHOP_WORDS), n_shop),
             strict=True,
         )
     ]
     emp_names = [
         f"成都{chr(0x4E00 + int(a))}{chr(0x4E00 + int(b))}{_ORG_WORDS[int(c)]}"
         for a, b, c in zip(
-            rng.integers(0, 2000, n_emp), rng.integers(0, 2000, n_emp), rng.integers(0, len(_ORG_WORDS), n_emp),
+            rng.integers(0, 2000, n_emp),
+            rng.integers(0, 2000, n_emp),
+            rng.integers(0, len(_ORG_WORDS), n_emp),
             strict=True,
         )
     ]
     return Merchants(
-        account=ids, category=category, station=station, names=shop_names + emp_names + list(UTILITIES), payday=payday
+        account=ids,
+        category=category,
+        station=station,
+        names=shop_names + emp_names + list(UTILITIES),
+        payday=payday,
     )
 
 
@@ -207,7 +231,9 @@ def card_numbers(accounts: Accounts, ids: np.ndarray | None = None) -> pa.Array:
     bins = np.array([int(b.bin_prefix) for b in BANKS], dtype=np.int64)[accounts.bank[ids]]
     credit = accounts.kind[ids] == CREDIT
     # Multiplying by a number coprime to 10 is a bijection modulo a power of ten: no two ids collide.
-    body = np.where(credit, (ids * 982_451_653 + 314_159_265) % 10**9, (ids * 640_109_351_837 + 271_828_182_845) % 10**12)
+    body = np.where(
+        credit, (ids * 982_451_653 + 314_159_265) % 10**9, (ids * 640_109_351_837 + 271_828_182_845) % 10**12
+    )
     width = np.where(credit, 9, 12)
     mat, lengths = card_matrix(bins, body, width)
     return strings_from_matrix(mat, lengths)
@@ -225,12 +251,18 @@ def accounts_table(accounts: Accounts) -> pa.Table:
         {
             "account_id": pa.array(np.arange(n, dtype=np.int64)),
             "holder_person_id": pa.array(accounts.holder),
-            "bank": pa.DictionaryArray.from_arrays(pa.array(accounts.bank), pa.array(BANK_CODES)).cast(pa.string()),
+            "bank": pa.DictionaryArray.from_arrays(pa.array(accounts.bank), pa.array(BANK_CODES)).cast(
+                pa.string()
+            ),
             "card_number": card_numbers(accounts),
-            "type": pa.DictionaryArray.from_arrays(pa.array(accounts.kind), pa.array(ACCOUNT_TYPES)).cast(pa.string()),
+            "type": pa.DictionaryArray.from_arrays(pa.array(accounts.kind), pa.array(ACCOUNT_TYPES)).cast(
+                pa.string()
+            ),
             "opened": pa.array((_EPOCH + accounts.opened.astype("timedelta64[D]")), type=pa.date32()),
             "status": pa.array(np.full(n, "active")),
-            "role": pa.DictionaryArray.from_arrays(pa.array(accounts.role), pa.array(ROLE_NAMES)).cast(pa.string()),
+            "role": pa.DictionaryArray.from_arrays(pa.array(accounts.role), pa.array(ROLE_NAMES)).cast(
+                pa.string()
+            ),
         }
     )
 

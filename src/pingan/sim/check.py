@@ -79,7 +79,9 @@ def _check_accounts(root: Path) -> pl.DataFrame:
         raise _fail("accounts", "account_id is not 0..n-1 in order")
     bad_bank = acc.filter(~pl.col("bank").is_in(list(BANKS_BY_CODE)))
     if bad_bank.height:
-        raise _fail("accounts", f"account {bad_bank['account_id'][0]} has unknown bank {bad_bank['bank'][0]!r}")
+        raise _fail(
+            "accounts", f"account {bad_bank['account_id'][0]} has unknown bank {bad_bank['bank'][0]!r}"
+        )
     ok = _luhn_ok(acc["card_number"])
     if not ok.all():
         i = int(np.flatnonzero(~ok)[0])
@@ -112,7 +114,9 @@ def _day_files(root: Path) -> list[tuple[date, Path]]:
     return out
 
 
-def _check_transactions(root: Path, acc: pl.DataFrame, progress: Callable[[int, int], None] | None) -> tuple[pl.DataFrame, int]:
+def _check_transactions(
+    root: Path, acc: pl.DataFrame, progress: Callable[[int, int], None] | None
+) -> tuple[pl.DataFrame, int]:
     """Per-day checks; returns the rows that touch tracked accounts or are fraud, in time order."""
     role = acc["role"].to_numpy()
     bank = acc["bank"].to_numpy()
@@ -133,14 +137,19 @@ def _check_transactions(root: Path, acc: pl.DataFrame, progress: Callable[[int, 
         if (np.diff(ts) < 0).any():
             j = int(np.flatnonzero(np.diff(ts) < 0)[0]) + 1
             raise _fail("time_order", f"{where}: tx {ids[j]} is earlier than the row before it")
-        lo = int((datetime(day.year, day.month, day.day) - datetime(1970, 1, 1)).total_seconds() - 8 * 3600) * 10**6
+        lo = (
+            int((datetime(day.year, day.month, day.day) - datetime(1970, 1, 1)).total_seconds() - 8 * 3600)
+            * 10**6
+        )
         hi = lo + int(timedelta(days=1).total_seconds()) * 10**6
         if ts.size and (ts[0] < lo or ts[-1] >= hi):
             raise _fail("time_order", f"{where}: a transaction lies outside its Beijing-time day")
         prev_id = int(ids[-1]) if ids.size else prev_id
         amount = df["amount_fen"].to_numpy()
         if (amount <= 0).any():
-            raise _fail("amounts", f"{where}: tx {ids[int(np.flatnonzero(amount <= 0)[0])]} has a non-positive amount")
+            raise _fail(
+                "amounts", f"{where}: tx {ids[int(np.flatnonzero(amount <= 0)[0])]} has a non-positive amount"
+            )
         payer = df["payer_account"].to_numpy()
         payee = df["payee_account"].to_numpy()
         if (payer < 0).any() or (payer >= n_acc).any() or (payee < -1).any() or (payee >= n_acc).any():
@@ -164,7 +173,9 @@ def _check_transactions(root: Path, acc: pl.DataFrame, progress: Callable[[int, 
         touches = tracked[payer] | (tracked[np.maximum(payee, 0)] & ~cash)
         if (touches & ~is_fraud).any():
             j = int(np.flatnonzero(touches & ~is_fraud)[0])
-            raise _fail("labels", f"{where}: tx {ids[j]} moves money of a mule or cash-out account but is not fraud")
+            raise _fail(
+                "labels", f"{where}: tx {ids[j]} moves money of a mule or cash-out account but is not fraud"
+            )
         keep.append(df.filter(pl.Series(touches | is_fraud)))
         if progress:
             progress(i + 1, len(files))
@@ -176,8 +187,14 @@ def _check_balances(rows: pl.DataFrame, acc: pl.DataFrame) -> None:
     tracked = acc.filter(pl.col("role").is_in(TRACKED_ROLES)).select("account_id", "role")
     events = pl.concat(
         [
-            rows.select(pl.col("tx_id"), pl.col("payer_account").alias("account_id"), (-pl.col("amount_fen")).alias("d")),
-            rows.select(pl.col("tx_id"), pl.col("payee_account").alias("account_id"), pl.col("amount_fen").alias("d")),
+            rows.select(
+                pl.col("tx_id"),
+                pl.col("payer_account").alias("account_id"),
+                (-pl.col("amount_fen")).alias("d"),
+            ),
+            rows.select(
+                pl.col("tx_id"), pl.col("payee_account").alias("account_id"), pl.col("amount_fen").alias("d")
+            ),
         ]
     ).join(tracked, on="account_id", how="semi")
     # Order within a transaction: the debit and credit of one tx touch different accounts, so tx order suffices.
@@ -187,7 +204,9 @@ def _check_balances(rows: pl.DataFrame, acc: pl.DataFrame) -> None:
     neg = bal.filter(pl.col("balance") < 0).sort("tx_id")
     if neg.height:
         r = neg.row(0, named=True)
-        raise _fail("negative_balance", f"account {r['account_id']} goes to {r['balance']} fen at tx {r['tx_id']}")
+        raise _fail(
+            "negative_balance", f"account {r['account_id']} goes to {r['balance']} fen at tx {r['tx_id']}"
+        )
 
 
 def _check_fraud_trace(rows: pl.DataFrame, acc: pl.DataFrame, root: Path) -> int:
@@ -201,7 +220,9 @@ def _check_fraud_trace(rows: pl.DataFrame, acc: pl.DataFrame, root: Path) -> int
     payment = pl.col("kind") == "fraud"
     bad = f.filter(payment & ((pl.col("payer_role") != "victim") | (pl.col("payee_role") != "mule_t1")))
     if bad.height:
-        raise _fail("fraud_trace", f"victim payment tx {bad['tx_id'][0]} is not from a victim to a tier-1 mule")
+        raise _fail(
+            "fraud_trace", f"victim payment tx {bad['tx_id'][0]} is not from a victim to a tier-1 mule"
+        )
     tier = pl.col("payer_role").str.slice(6).cast(pl.Int32, strict=False)
     payee_tier = pl.col("payee_role").str.slice(6).cast(pl.Int32, strict=False)
     bad = f.filter(~payment & ~pl.col("payer_role").is_in(MULE_ROLES))
@@ -211,13 +232,17 @@ def _check_fraud_trace(rows: pl.DataFrame, acc: pl.DataFrame, root: Path) -> int
     bad = f.filter((pl.col("kind") == "layering") & (payee_tier != tier + 1))
     if bad.height:
         raise _fail("fraud_trace", f"layering tx {bad['tx_id'][0]} does not move money one tier down")
-    bad = f.filter((pl.col("kind") == "cashout") & (pl.col("payee_account") >= 0) & (pl.col("payee_role") != "cashout"))
+    bad = f.filter(
+        (pl.col("kind") == "cashout") & (pl.col("payee_account") >= 0) & (pl.col("payee_role") != "cashout")
+    )
     if bad.height:
         raise _fail("fraud_trace", f"cash-out tx {bad['tx_id'][0]} does not reach a cash-out account")
     mule_camp = pl.when(payment).then(pl.col("payee_camp")).otherwise(pl.col("payer_camp"))
     bad = f.filter(mule_camp != pl.col("campaign_id"))
     if bad.height:
-        raise _fail("labels", f"fraud tx {bad['tx_id'][0]} is labelled with another campaign than its mule card's")
+        raise _fail(
+            "labels", f"fraud tx {bad['tx_id'][0]} is labelled with another campaign than its mule card's"
+        )
     # Per (card, campaign): the money a card passes on never exceeds what reached it before.
     events = pl.concat(
         [
@@ -280,4 +305,6 @@ def check_district(root: Path, progress: Callable[[int, int], None] | None = Non
     n_fraud = _check_fraud_trace(rows, acc, root)
     n_reports = _check_reports(root, acc)
     tracked = int(acc["role"].is_in(TRACKED_ROLES).sum())
-    return CheckReport(transactions=total, fraud_transactions=n_fraud, tracked_accounts=tracked, reports=n_reports)
+    return CheckReport(
+        transactions=total, fraud_transactions=n_fraud, tracked_accounts=tracked, reports=n_reports
+    )

@@ -13,7 +13,9 @@ from pingan.sim import params as P
 from pingan.sim.check import Violation, check_district
 from pingan.sim.generate import FORMATS, generate
 
-app = typer.Typer(help="The synthetic district: people, banks, transactions and fraud campaigns, with ground truth.")
+app = typer.Typer(
+    help="The synthetic district: people, banks, transactions and fraud campaigns, with ground truth."
+)
 _console = Console(stderr=True)
 
 
@@ -30,14 +32,20 @@ def generate_cmd(
     scale: Annotated[str, typer.Option(help=f"One of {', '.join(P.SCALES)}.")] = "tiny",
     seed: Annotated[int, typer.Option(help="Same seed and scale give byte-identical files.")] = 1,
     days: Annotated[int | None, typer.Option(help="Days to simulate (default: the scale's).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="parquet, or csv to also write CSV copies.")] = "parquet",
+    fmt: Annotated[
+        str, typer.Option("--format", help="parquet, or csv to also write CSV copies.")
+    ] = "parquet",
     workers: Annotated[int, typer.Option(help="Worker processes for the days.")] = 2,
 ) -> None:
     """Generate a district into OUT: Parquet tables, day-partitioned transactions, truth and reports."""
     if scale not in P.SCALES:
-        raise typer.BadParameter(f"unknown scale {scale!r}; known: {', '.join(P.SCALES)}", param_hint="--scale")
+        raise typer.BadParameter(
+            f"unknown scale {scale!r}; known: {', '.join(P.SCALES)}", param_hint="--scale"
+        )
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(
+            f"unknown format {fmt!r}; known: {', '.join(FORMATS)}", param_hint="--format"
+        )
     with _progress() as bar:
         task = bar.add_task(f"sim {scale} seed={seed}", total=None)
         stats = generate(
@@ -49,12 +57,16 @@ def generate_cmd(
 
 
 @app.command("check")
-def check_cmd(directory: Annotated[Path, typer.Argument(help="A directory written by `sim generate`.")]) -> None:
+def check_cmd(
+    directory: Annotated[Path, typer.Argument(help="A directory written by `sim generate`.")],
+) -> None:
     """Verify the invariants of a generated district; exit 1 naming the first violation."""
     try:
         with _progress() as bar:
             task = bar.add_task("checking", total=None)
-            report = check_district(directory, lambda done, total: bar.update(task, completed=done, total=total))
+            report = check_district(
+                directory, lambda done, total: bar.update(task, completed=done, total=total)
+            )
     except Violation as v:
         typer.echo(f"violation: {v}", err=True)
         raise typer.Exit(1) from None

@@ -38,7 +38,12 @@ from pingan.sim.world import World, epoch_day
 
 CASHOUT_METHODS = ("atm", "paofen", "otc")
 ATM_METHOD, PAOFEN_METHOD, OTC_METHOD = range(3)
-_CHANNEL_CODE = {"mobile_banking": MOBILE, "online_banking": ONLINE, "counter": COUNTER, "third_party": THIRD_PARTY}
+_CHANNEL_CODE = {
+    "mobile_banking": MOBILE,
+    "online_banking": ONLINE,
+    "counter": COUNTER,
+    "third_party": THIRD_PARTY,
+}
 _HOUR_US = 3600 * US_PER_S
 
 
@@ -105,24 +110,32 @@ def _campaign_sizes(rng: np.random.Generator, victims: int) -> list[int]:
     return [s for s in sizes if s > 0]
 
 
-def _pick_victims(rng: np.random.Generator, world: World, typ: P.Typology, k: int, taken: np.ndarray) -> np.ndarray:
+def _pick_victims(
+    rng: np.random.Generator, world: World, typ: P.Typology, k: int, taken: np.ndarray
+) -> np.ndarray:
     """k residents, weighted by how well their age and sex fit the typology (Gumbel top-k, no repeats)."""
     p = world.persons
     res = world.n_residents
     age = p.age[:res].astype(np.float64)
-    logw = -0.5 * ((age - typ.age_mean) / typ.age_sd) ** 2 + np.where(p.male[:res], 0.0, np.log(typ.female_weight))
+    logw = -0.5 * ((age - typ.age_mean) / typ.age_sd) ** 2 + np.where(
+        p.male[:res], 0.0, np.log(typ.female_weight)
+    )
     keys = np.where(taken[:res], -np.inf, logw + rng.gumbel(size=res))
     top = np.argpartition(-keys, k - 1)[:k] if k < res else np.arange(res)
     return np.sort(top)
 
 
-def _csr(rng: np.random.Generator, n_camp: int, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _csr(
+    rng: np.random.Generator, n_camp: int, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     count = rng.integers(lo, hi + 1).astype(np.int64)
     start = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
     return start, count
 
 
-def _pick(rng: np.random.Generator, pool: tuple[np.ndarray, np.ndarray, np.ndarray], camp: np.ndarray) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, pool: tuple[np.ndarray, np.ndarray, np.ndarray], camp: np.ndarray
+) -> np.ndarray:
     accounts, start, count = pool
     return np.asarray(accounts[start[camp] + (rng.random(camp.size) * count[camp]).astype(np.int64)])
 
@@ -139,7 +152,9 @@ def _split(rng: np.random.Generator, amount: np.ndarray, k: np.ndarray) -> tuple
     return parent, part
 
 
-def _stagger(rng: np.random.Generator, parent: np.ndarray, k: np.ndarray, base: np.ndarray, median_s: float) -> np.ndarray:
+def _stagger(
+    rng: np.random.Generator, parent: np.ndarray, k: np.ndarray, base: np.ndarray, median_s: float
+) -> np.ndarray:
     """Times of a parcel's onward transfers: one after another, each a log-normal delay after the previous."""
     delay = np.maximum(median_s * np.exp(rng.normal(0, P.HOP_DELAY_SIGMA, parent.size)), 20.0)
     delay_us = (delay * US_PER_S).astype(np.int64)
@@ -150,7 +165,11 @@ def _stagger(rng: np.random.Generator, parent: np.ndarray, k: np.ndarray, base: 
 
 
 def _new_mule_accounts(
-    rng: np.random.Generator, world: World, holders: np.ndarray, role: np.ndarray, campaign: np.ndarray,
+    rng: np.random.Generator,
+    world: World,
+    holders: np.ndarray,
+    role: np.ndarray,
+    campaign: np.ndarray,
     first_day: np.ndarray,
 ) -> np.ndarray:
     """Open mule or cash-out cards, each opened 5-60 days before its campaign first used it."""
@@ -173,7 +192,9 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     prm = world.params
     names = list(P.TYPOLOGIES)
     share = np.array([prm.typologies[t].case_share for t in names])
-    per_typ = rng.multinomial(prm.scale.victims, share / share.sum())
+    # Victims scale with the days simulated, so a shorter run keeps the scale's incidence.
+    n_victims = max(6, round(prm.scale.victims * prm.days / prm.scale.days))
+    per_typ = rng.multinomial(n_victims, share / share.sum())
     window_us = prm.days * 86_400 * US_PER_S
     t0 = local_day_start_us(world, 0)
     cutoff = t0 + window_us - P.LATEST_PAYMENT_BEFORE_END_S * US_PER_S
@@ -205,7 +226,9 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
         return np.array([float(getattr(t, attr)) for t in typs])[idx]
 
     # A campaign runs for up to four weeks from its start; its victims' first payments fall in that span.
-    camp_start = t0 + (rng.random(n_camp) * max(window_us - 7 * 86_400 * US_PER_S, window_us // 2)).astype(np.int64)
+    camp_start = t0 + (rng.random(n_camp) * max(window_us - 7 * 86_400 * US_PER_S, window_us // 2)).astype(
+        np.int64
+    )
     span = np.minimum(28 * 86_400 * US_PER_S, cutoff - camp_start)
     first_pay = camp_start[vcamp] + (rng.random(n_vic) * span[vcamp]).astype(np.int64)
     # Victims pay while awake: fold the time of day into 08:00-23:00 Beijing time.
@@ -222,6 +245,13 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     gap_h = per("gap_hours", vtyp)[vic_of] * np.exp(rng.normal(0, 0.8, vic_of.size))
     gap_us = np.maximum(gap_h * _HOUR_US, 120 * US_PER_S).astype(np.int64)
     gap_us[k_in == 0] = 0
+    # Every payment falls inside the window: a schedule too long for it is squeezed, and one that would
+    # run past the end starts earlier. Cutting payments off instead would cut the largest, escalated ones.
+    span = np.bincount(vic_of, weights=gap_us, minlength=n_vic)
+    squeeze = np.minimum(1.0, (cutoff - 1 - t0) / np.maximum(span, 1.0))
+    gap_us = (gap_us * squeeze[vic_of]).astype(np.int64)
+    span = np.bincount(vic_of, weights=gap_us, minlength=n_vic).astype(np.int64)
+    first_pay = np.maximum(np.minimum(first_pay, cutoff - 1 - span), t0)
     cum = np.cumsum(gap_us)
     cum -= np.repeat(cum[np.r_[0, np.cumsum(n_pay)[:-1]]], n_pay)
     pay_ts = first_pay[vic_of] + cum
@@ -280,7 +310,9 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
         else:
             holders = outsider_holder[at : at + camp.size]
             at += camp.size
-        ids = _new_mule_accounts(rng, world, holders, np.full(camp.size, Role.MULE_T1 + tier - 1), camp, first_day[camp])
+        ids = _new_mule_accounts(
+            rng, world, holders, np.full(camp.size, Role.MULE_T1 + tier - 1), camp, first_day[camp]
+        )
         pools.append((ids, start, count))
     cashout_pools = []
     for start, count in ((pf_start, pf_count), (otc_start, otc_count)):
@@ -314,7 +346,9 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     for tier in range(1, 5):
         p_camp = pcamp[p_flow]
         last = tiers[p_camp] == tier
-        final.append((p_flow[last], p_acct[last], p_amount[last], p_arrive[last], np.full(int(last.sum()), tier)))
+        final.append(
+            (p_flow[last], p_acct[last], p_amount[last], p_arrive[last], np.full(int(last.sum()), tier))
+        )
         go = ~last
         if not go.any():
             break
@@ -340,7 +374,9 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     # --- cash-out ----------------------------------------------------------------------------
     f, a, amt, arr, tier_of = (np.concatenate(c) for c in zip(*final, strict=True))
     method = rng.choice(3, f.size, p=P.CASHOUT_P)
-    method = np.where((method == ATM_METHOD) & ((amt > P.ATM_MAX_PARCEL_FEN) | (amt < 10_000)), PAOFEN_METHOD, method)
+    method = np.where(
+        (method == ATM_METHOD) & ((amt > P.ATM_MAX_PARCEL_FEN) | (amt < 10_000)), PAOFEN_METHOD, method
+    )
     # ATM: 5,000-yuan withdrawals and one for the rest in whole hundreds; change under 100 yuan stays on the card.
     atm = method == ATM_METHOD
     full, rest = amt[atm] // P.ATM_PIECE_FEN, amt[atm] % P.ATM_PIECE_FEN // 10_000 * 10_000

@@ -118,7 +118,9 @@ def generate(
     persons = persons_table(tables_rng, world.persons, world.stations)
     write_parquet(persons, out / "persons.parquet", csv=csv)
     write_parquet(accounts_table(world.accounts), out / "accounts.parquet", csv=csv)
-    write_parquet(merchants_table(world.merchants, [s.code for s in world.stations]), out / "merchants.parquet", csv=csv)
+    write_parquet(
+        merchants_table(world.merchants, [s.code for s in world.stations]), out / "merchants.parquet", csv=csv
+    )
     write_text(out / "stations.geojson", stations_geojson(world.stations))
     stats.seconds["tables"] = time.perf_counter() - t
 
@@ -165,7 +167,13 @@ def fraud_tx_ids(plan: FraudPlan, results: list[DayResult], bounds: np.ndarray) 
 
 
 def _write_truth(
-    out: Path, world: World, plan: FraudPlan, results: list[DayResult], reports: list[dict[str, Any]], *, csv: bool
+    out: Path,
+    world: World,
+    plan: FraudPlan,
+    results: list[DayResult],
+    reports: list[dict[str, Any]],
+    *,
+    csv: bool,
 ) -> None:
     assert _DAY_BOUNDS is not None
     truth = out / "truth"
@@ -233,7 +241,9 @@ def _write_truth(
                 "cashout_method": pa.array(
                     np.array([*CASHOUT_METHODS, ""])[plan.method], mask=plan.method < 0
                 ),
-                "ts": pa.Array.from_buffers(TS_TYPE, rows.size, [None, pa.py_buffer(rows.ts.astype(np.int64))]),
+                "ts": pa.Array.from_buffers(
+                    TS_TYPE, rows.size, [None, pa.py_buffer(rows.ts.astype(np.int64))]
+                ),
                 "payer_account": pa.array(rows.payer),
                 "payee_account": pa.array(rows.payee),
                 "amount_fen": pa.array(rows.amount),
@@ -245,8 +255,13 @@ def _write_truth(
 
 
 def _write_manifest(
-    out: Path, params: P.Params, world: World, plan: FraudPlan, results: list[DayResult],
-    reports: list[dict[str, Any]], fmt: str,
+    out: Path,
+    params: P.Params,
+    world: World,
+    plan: FraudPlan,
+    results: list[DayResult],
+    reports: list[dict[str, Any]],
+    fmt: str,
 ) -> None:
     kinds: dict[str, int] = {}
     for r in results:
@@ -274,7 +289,8 @@ def _write_manifest(
             "victim_payments": int(plan.payments.ts.size),
             "reports": len(reports),
             "accounts_by_role": {
-                ROLE_NAMES[i]: int(n) for i, n in enumerate(np.bincount(world.accounts.role, minlength=len(ROLE_NAMES)))
+                ROLE_NAMES[i]: int(n)
+                for i, n in enumerate(np.bincount(world.accounts.role, minlength=len(ROLE_NAMES)))
             },
             "accounts_by_type": {
                 ACCOUNT_TYPES[i]: int(n) for i, n in enumerate(np.bincount(world.accounts.kind, minlength=3))

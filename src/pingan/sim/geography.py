@@ -124,7 +124,9 @@ def stations_geojson(stations: tuple[Station, ...]) -> str:
         }
         for s in stations
     ]
-    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, indent=1) + "\n"
+    return (
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, indent=1) + "\n"
+    )
 
 
 def read_station_codes(geojson_text: str) -> set[str]:

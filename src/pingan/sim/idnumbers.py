@@ -59,7 +59,9 @@ def luhn_digits(payload: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return ((10 - total % 10) % 10 + _ZERO).astype(np.uint8)
 
 
-def card_matrix(bin_prefix: np.ndarray, body: np.ndarray, body_width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def card_matrix(
+    bin_prefix: np.ndarray, body: np.ndarray, body_width: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Card numbers: 6-digit BIN, a body of 9 or 12 digits, Luhn digit; returns (matrix, lengths)."""
     n = body.size
     mat = np.full((n, 19), _ZERO, dtype=np.uint8)

@@ -82,7 +82,9 @@ def _pick_shops(rng: np.random.Generator, world: World, payer: np.ndarray) -> np
     local = (rng.random(n) < P.MERCHANT_IN_HOME_STATION) & (count > 0)
     # u**2 skews the pick towards the front of the station's list, where the popular shops are.
     pos_local = start + (rng.random(n) ** 2 * count).astype(np.int64)
-    pos_any = np.minimum(np.searchsorted(world.shop_popularity_cdf, rng.random(n), side="right"), world.shops.size - 1)
+    pos_any = np.minimum(
+        np.searchsorted(world.shop_popularity_cdf, rng.random(n), side="right"), world.shops.size - 1
+    )
     shop = world.shops[np.where(local, pos_local, pos_any)]
     return np.asarray(world.merchants.account[shop])
 
@@ -111,8 +113,14 @@ def normal_day(world: World, day: int, rng: np.random.Generator) -> Rows:
     res = world.n_residents
     parts: list[Rows] = []
 
-    def add(ts: np.ndarray, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray, channel: np.ndarray | int,
-            kind: int) -> None:
+    def add(
+        ts: np.ndarray,
+        payer: np.ndarray,
+        payee: np.ndarray,
+        amount: np.ndarray,
+        channel: np.ndarray | int,
+        kind: int,
+    ) -> None:
         n = ts.size
         parts.append(
             Rows(ts, payer, payee, amount, np.broadcast_to(np.asarray(channel, dtype=np.int8), (n,)).copy(),

@@ -32,7 +32,9 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "tiny": Scale("tiny", persons=2_000, days=14, victims=120, merchants=60, employers=20),
     "small": Scale("small", persons=50_000, days=30, victims=1_200, merchants=900, employers=300),
-    "district": Scale("district", persons=1_200_000, days=90, victims=8_000, merchants=20_000, employers=5_000),
+    "district": Scale(
+        "district", persons=1_200_000, days=90, victims=8_000, merchants=20_000, employers=5_000
+    ),
 }
 
 # ---------------------------------------------------------------------------------------------

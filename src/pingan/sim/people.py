@@ -20,9 +20,7 @@ from pingan.sim.idnumbers import digit_matrix, national_id_matrix, strings_from_
 OCCUPATIONS = ("student", "employed", "self_employed", "retired", "not_working")
 STUDENT, EMPLOYED, SELF_EMPLOYED, RETIRED, NOT_WORKING = range(5)
 
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何罗高林郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范廖"
-)
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何罗高林郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范廖"
 _GIVEN = (
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红婷梅鑫琳晨宇浩然子轩欣怡雨涵思博文俊佳慧嘉瑶健斌宁凯"
     "鹏飞丹雪燕颖倩晶建国志坤海波蓉川蜀"
@@ -81,7 +79,9 @@ def _birthdays(rng: np.random.Generator, age: np.ndarray, start: date) -> np.nda
     return np.asarray(np.char.replace(ymd, "-", "").astype(np.int32))
 
 
-def generate_residents(rng: np.random.Generator, scale: P.Scale, stations: tuple[Station, ...], start: date) -> Persons:
+def generate_residents(
+    rng: np.random.Generator, scale: P.Scale, stations: tuple[Station, ...], start: date
+) -> Persons:
     """Residents sorted by home station, grouped in households of 1-4 neighbours."""
     n = scale.persons
     age = (16 + rng.choice(80, size=n, p=_age_weights())).astype(np.int16)
@@ -90,7 +90,7 @@ def generate_residents(rng: np.random.Generator, scale: P.Scale, stations: tuple
     station = np.sort(rng.choice(len(stations), size=n, p=station_w / station_w.sum())).astype(np.int16)
     lat, lon = home_points(rng, station, stations)
     hh_size = rng.choice([1, 2, 3, 4], size=n, p=[0.3, 0.3, 0.25, 0.15])
-    household = (np.cumsum(hh_size) - hh_size)  # candidate first member of each household
+    household = np.cumsum(hh_size) - hh_size  # candidate first member of each household
     household_id = np.zeros(n, dtype=np.int32)
     starts = household[household < n]
     household_id[starts] = 1
@@ -189,8 +189,7 @@ def birth_dates(birth: np.ndarray) -> pa.Array:
     """yyyymmdd integers as an Arrow date32 array."""
     y, m, d = birth // 10000, birth // 100 % 100, birth % 100
     ds = (
-        (y - 1970).astype("datetime64[Y]").astype("datetime64[M]")
-        + (m - 1).astype("timedelta64[M]")
+        (y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (m - 1).astype("timedelta64[M]")
     ).astype("datetime64[D]") + (d - 1).astype("timedelta64[D]")
     return pa.array(ds.astype("datetime64[D]"), type=pa.date32())
 

@@ -34,7 +34,9 @@ def stream(seed: int, *key: int) -> np.random.Generator:
 
 def epoch_day(params: P.Params) -> int:
     """Days from 1970-01-01 to the first simulated day."""
-    return int((np.datetime64(params.start.isoformat(), "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
+    return int(
+        (np.datetime64(params.start.isoformat(), "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
+    )
 
 
 @dataclass

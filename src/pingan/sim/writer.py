@@ -52,7 +52,9 @@ def tx_table(tx_id: np.ndarray, rows: Rows, bank: np.ndarray) -> pa.Table:
     return pa.Table.from_arrays(
         [
             pa.array(tx_id),
-            pa.Array.from_buffers(TS_TYPE, rows.size, [None, pa.py_buffer(np.ascontiguousarray(rows.ts, np.int64))]),
+            pa.Array.from_buffers(
+                TS_TYPE, rows.size, [None, pa.py_buffer(np.ascontiguousarray(rows.ts, np.int64))]
+            ),
             pa.array(rows.payer),
             pa.array(rows.payee),
             pa.array(rows.amount),
