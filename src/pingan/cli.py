@@ -129,7 +129,7 @@ def reports_import(
 
 @demo_app.command("seed")
 def demo_seed(
-    password: Annotated[str, typer.Option(help="password of every demo user")] = "pingan-demo",
+    password: Annotated[str, typer.Option(help="password of every demo user")] = "pingan-demo",  # noqa: S107 - documented demo password
 ) -> None:
     """Seed the demo district: stations, users and about 50 reports (idempotent)."""
     from pingan.demo import seed_demo
@@ -153,16 +153,9 @@ def serve(
     uvicorn.run("pingan.web.main:app", host=host, port=port, reload=reload)
 
 
-def _mount_optional() -> None:
-    """Sub-commands of packages that may not be present in every checkout state."""
-    try:
-        from pingan.sim.cli import app as sim_app
-    except ImportError:  # pragma: no cover - the generator ships with the package
-        return
-    app.add_typer(sim_app, name="sim")
+from pingan.sim.cli import app as sim_app  # noqa: E402 - sub-apps are mounted after the core commands
 
-
-_mount_optional()
+app.add_typer(sim_app, name="sim")
 
 if __name__ == "__main__":
     app()

@@ -46,7 +46,28 @@ DEMO_USERS: tuple[tuple[str, Role, str], ...] = (
 )
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-GIVEN = ("芳", "伟", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "桂兰", "建华")
+GIVEN = (
+    "芳",
+    "伟",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "桂兰",
+    "建华",
+)
 NARRATIVES = {
     Typology.ORDER_BRUSHING: "受害人在社交群被拉入“刷单返利”任务，先小额返利后被要求连续垫付大额“任务款”。",
     Typology.FAKE_INVESTMENT: "受害人经网友推荐下载虚假投资平台，前期小额提现成功，后追加投资无法提现。",
@@ -107,7 +128,11 @@ def demo_reports(count: int = 50, seed: int = 2026) -> list[ReportIn]:
     banks = [b for b in BANKS if b.kind == "bank"]
     mule_pool = [(make_card(rng, b.bin_prefix), b.code) for b in rng.sample(banks, 6)]
     scam_phones = [f"170{rng.randrange(10**8):08d}" for _ in range(4)]
-    scam_urls = ["http://shuadan-task.example/join", "https://invest-gold.example/app", "http://kefu-refund.example"]
+    scam_urls = [
+        "http://shuadan-task.example/join",
+        "https://invest-gold.example/app",
+        "http://kefu-refund.example",
+    ]
     typologies = list(TYPOLOGY_WEIGHTS)
     weights = list(TYPOLOGY_WEIGHTS.values())
     out = []
@@ -116,13 +141,19 @@ def demo_reports(count: int = 50, seed: int = 2026) -> list[ReportIn]:
         female = rng.random() < 0.55
         age = rng.randint(19, 78)
         born = DEMO_BASE - timedelta(days=365 * age + rng.randrange(365))
-        started = DEMO_BASE + timedelta(days=rng.randrange(40), hours=rng.randrange(8, 22), minutes=rng.randrange(60))
+        started = DEMO_BASE + timedelta(
+            days=rng.randrange(40), hours=rng.randrange(8, 22), minutes=rng.randrange(60)
+        )
         payer_bank = rng.choice(banks)
         payer_card = make_card(rng, payer_bank.bin_prefix)
         transfers = []
         t = started + timedelta(minutes=rng.randrange(5, 60))
         amount = rng.choice((50_000, 100_000, 200_000, 500_000))
-        for _ in range(rng.choice((1, 1, 2, 3, 4)) if typ in (Typology.FAKE_INVESTMENT, Typology.ROMANCE, Typology.ORDER_BRUSHING) else 1):
+        for _ in range(
+            rng.choice((1, 1, 2, 3, 4))
+            if typ in (Typology.FAKE_INVESTMENT, Typology.ROMANCE, Typology.ORDER_BRUSHING)
+            else 1
+        ):
             if rng.random() < 0.35:
                 payee, payee_bank = rng.choice(mule_pool)
             else:
@@ -136,7 +167,9 @@ def demo_reports(count: int = 50, seed: int = 2026) -> list[ReportIn]:
                     "payer_bank": payer_bank.code,
                     "payee_account": payee,
                     "payee_bank": payee_bank,
-                    "channel": rng.choice(("mobile_banking", "mobile_banking", "online_banking", "third_party")),
+                    "channel": rng.choice(
+                        ("mobile_banking", "mobile_banking", "online_banking", "third_party")
+                    ),
                 }
             )
             t += timedelta(minutes=rng.randrange(10, 240))
@@ -188,7 +221,9 @@ def seed_demo(*, password: str = "pingan-demo", reports: int = 50) -> SeedResult
         for code, name, lat, lon in STATIONS:
             station = session.get(Station, code)
             if station is None:
-                do_upsert_station(session, code=code, name=name, lat=lat, lon=lon, area_geojson=None, actor=actor)
+                do_upsert_station(
+                    session, code=code, name=name, lat=lat, lon=lon, area_geojson=None, actor=actor
+                )
         for username, role, display in DEMO_USERS:
             if session.execute(select(User.id).where(User.username == username)).first() is None:
                 do_add_user(

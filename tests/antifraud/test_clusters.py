@@ -27,7 +27,9 @@ def _register(client: TestClient, user: User, body: dict[str, Any]) -> dict[str,
     return dict(r.json())
 
 
-def test_two_reports_paying_the_same_mule_account_share_a_cluster(client: TestClient, officer_li: User) -> None:
+def test_two_reports_paying_the_same_mule_account_share_a_cluster(
+    client: TestClient, officer_li: User
+) -> None:
     a = _register(client, officer_li, _report("R-1", MULE_CARD_CCB))
     b = _register(client, officer_li, _report("R-2", MULE_CARD_CCB))
     assert a["cluster"]["id"] == b["cluster"]["id"]
@@ -47,13 +49,25 @@ def test_a_shared_suspect_phone_links_reports(client: TestClient, officer_li: Us
     assert a["cluster"]["id"] == b["cluster"]["id"]
 
 
-def test_a_report_bridging_two_clusters_merges_them_into_the_older(client: TestClient, officer_li: User) -> None:
-    a = _register(client, officer_li, _report("R-1", card("621700", 11), [{"kind": "url", "value": "http://a.example/x"}]))
-    b = _register(client, officer_li, _report("R-2", card("621700", 12), [{"kind": "phone", "value": "17000002222"}]))
+def test_a_report_bridging_two_clusters_merges_them_into_the_older(
+    client: TestClient, officer_li: User
+) -> None:
+    a = _register(
+        client,
+        officer_li,
+        _report("R-1", card("621700", 11), [{"kind": "url", "value": "http://a.example/x"}]),
+    )
+    b = _register(
+        client, officer_li, _report("R-2", card("621700", 12), [{"kind": "phone", "value": "17000002222"}])
+    )
     bridge = _register(
         client,
         officer_li,
-        _report("R-3", card("621700", 13), [{"kind": "url", "value": "https://www.A.example/x/"}, {"kind": "phone", "value": "17000002222"}]),
+        _report(
+            "R-3",
+            card("621700", 13),
+            [{"kind": "url", "value": "https://www.A.example/x/"}, {"kind": "phone", "value": "17000002222"}],
+        ),
     )
     assert bridge["cluster"]["id"] == min(a["cluster"]["id"], b["cluster"]["id"])
     cluster = client.get(f"/api/v1/fraud-clusters/{b['cluster']['id']}", headers=bearer(officer_li)).json()

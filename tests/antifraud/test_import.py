@@ -36,7 +36,9 @@ def _good(i: int) -> dict[str, Any]:
 
 
 def _write_jsonl(path: Path, rows: list[Any]) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows))
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows)
+    )
     return path
 
 
@@ -124,7 +126,15 @@ def test_csv_rows_with_the_same_reference_become_one_report_with_several_transfe
 def test_a_bad_csv_row_rejects_its_whole_report_and_names_its_line(tmp_path: Path) -> None:
     src = tmp_path / "reports.csv"
     bad_card = card("621700", 2)[:-1] + str((int(card("621700", 2)[-1]) + 1) % 10)
-    src.write_text(_csv([_csv_row("C-1", card("621700", 1)), _csv_row("C-1", bad_card), _csv_row("C-2", card("621700", 3))]))
+    src.write_text(
+        _csv(
+            [
+                _csv_row("C-1", card("621700", 1)),
+                _csv_row("C-1", bad_card),
+                _csv_row("C-2", card("621700", 3)),
+            ]
+        )
+    )
     summary = import_reports(src, actor=IMPORTER)
     assert summary.imported == 1
     assert [(r.line, r.field) for r in summary.rejected] == [(3, "transfers.1.payee_account")]
@@ -153,7 +163,9 @@ def test_a_crash_mid_import_keeps_whole_committed_batches_and_no_half_report(
     assert _count() == 3  # the first batch of three; the second batch rolled back whole
     with db.transaction() as s:
         orphans = s.execute(
-            select(func.count()).select_from(ReportTransfer).where(~ReportTransfer.report_id.in_(select(FraudReport.id)))
+            select(func.count())
+            .select_from(ReportTransfer)
+            .where(~ReportTransfer.report_id.in_(select(FraudReport.id)))
         ).scalar_one()
     assert orphans == 0
 

@@ -36,7 +36,11 @@ def test_an_officer_registers_a_report_and_gets_it_back_masked(client: TestClien
     assert r.status_code == 201, r.text
     body = r.json()
     wang_id = VICTIM_WANG["national_id"]
-    assert body["victim"] == {"name": "王*", "national_id": f"510107********{wang_id[-4:]}", "phone": "138****5678"}
+    assert body["victim"] == {
+        "name": "王*",
+        "national_id": f"510107********{wang_id[-4:]}",
+        "phone": "138****5678",
+    }
     assert body["transfers"][0]["payee_account"] == f"{MULE_CARD_CCB[:4]} **** **** {MULE_CARD_CCB[-4:]}"
     assert body["total_amount_fen"] == 500_000
     assert WANG_CARD not in r.text and MULE_CARD_CCB not in r.text
@@ -46,12 +50,16 @@ def test_personal_identifiers_are_not_stored_in_clear(client: TestClient, office
     _post(client, officer_li, report_payload())
     with db.get_engine().connect() as conn:
         dump = json.dumps([list(map(str, row)) for row in conn.exec_driver_sql("select * from fraud_report")])
-        dump += json.dumps([list(map(str, row)) for row in conn.exec_driver_sql("select * from report_transfer")])
+        dump += json.dumps(
+            [list(map(str, row)) for row in conn.exec_driver_sql("select * from report_transfer")]
+        )
     for clear in ("13812345678", WANG_CARD, MULE_CARD_CCB, "王芳"):
         assert clear not in dump
 
 
-def test_the_same_idempotency_key_and_body_return_the_same_report(client: TestClient, officer_li: User) -> None:
+def test_the_same_idempotency_key_and_body_return_the_same_report(
+    client: TestClient, officer_li: User
+) -> None:
     first = _post(client, officer_li, report_payload(), key="k-1")
     again = _post(client, officer_li, report_payload(), key="k-1")
     assert (first.status_code, again.status_code) == (201, 200)
@@ -59,14 +67,18 @@ def test_the_same_idempotency_key_and_body_return_the_same_report(client: TestCl
     assert _count(FraudReport) == 1
 
 
-def test_the_same_idempotency_key_with_another_body_is_a_conflict(client: TestClient, officer_li: User) -> None:
+def test_the_same_idempotency_key_with_another_body_is_a_conflict(
+    client: TestClient, officer_li: User
+) -> None:
     _post(client, officer_li, report_payload(), key="k-1")
     r = _post(client, officer_li, report_payload(narrative="另一份报案"), key="k-1")
     assert r.status_code == 409
     assert r.json()["field"] == "Idempotency-Key"
 
 
-def test_a_second_report_with_the_same_receipt_number_is_a_conflict(client: TestClient, officer_li: User) -> None:
+def test_a_second_report_with_the_same_receipt_number_is_a_conflict(
+    client: TestClient, officer_li: User
+) -> None:
     _post(client, officer_li, report_payload())
     r = _post(client, officer_li, report_payload())
     assert r.status_code == 409
@@ -96,7 +108,9 @@ BAD_BODIES = {
         "victim.phone",
     ),
     "bad card check digit": (
-        report_payload(transfers=_transfer(payee_account=MULE_CARD_CCB[:-1] + str((int(MULE_CARD_CCB[-1]) + 1) % 10))),
+        report_payload(
+            transfers=_transfer(payee_account=MULE_CARD_CCB[:-1] + str((int(MULE_CARD_CCB[-1]) + 1) % 10))
+        ),
         "transfers.0.payee_account",
     ),
     "unknown bank": (report_payload(transfers=_transfer(payee_bank="NOPE")), "transfers.0.payee_bank"),
@@ -141,7 +155,9 @@ def test_an_oversized_body_gets_a_422_naming_the_body(client: TestClient, office
     assert _count(FraudReport) == 0
 
 
-def test_a_report_view_is_written_to_the_audit_log_with_the_case(client: TestClient, officer_li: User) -> None:
+def test_a_report_view_is_written_to_the_audit_log_with_the_case(
+    client: TestClient, officer_li: User
+) -> None:
     rid = _post(client, officer_li, report_payload()).json()["id"]
     client.get(f"/api/v1/fraud-reports/{rid}", headers=bearer(officer_li))
     with db.transaction() as s:
@@ -154,7 +170,9 @@ def test_an_analyst_reveals_clear_data_for_a_stated_purpose_and_it_is_audited(
 ) -> None:
     rid = _post(client, officer_li, report_payload()).json()["id"]
     r = client.post(
-        f"/api/v1/fraud-reports/{rid}/reveal", json={"purpose": "回访受害人核实转账"}, headers=bearer(analyst_zhang)
+        f"/api/v1/fraud-reports/{rid}/reveal",
+        json={"purpose": "回访受害人核实转账"},
+        headers=bearer(analyst_zhang),
     )
     assert r.status_code == 200
     assert r.json()["victim"]["phone"] == "13812345678"
@@ -167,7 +185,9 @@ def test_an_analyst_reveals_clear_data_for_a_stated_purpose_and_it_is_audited(
 
 def test_an_officer_may_not_reveal_clear_data(client: TestClient, officer_li: User) -> None:
     rid = _post(client, officer_li, report_payload()).json()["id"]
-    r = client.post(f"/api/v1/fraud-reports/{rid}/reveal", json={"purpose": "just curious"}, headers=bearer(officer_li))
+    r = client.post(
+        f"/api/v1/fraud-reports/{rid}/reveal", json={"purpose": "just curious"}, headers=bearer(officer_li)
+    )
     assert r.status_code == 403
 
 
@@ -207,7 +227,9 @@ def test_the_list_pages_through_every_report_once_by_cursor(client: TestClient, 
 
 def test_the_list_filters_by_typology_and_bank(client: TestClient, officer_li: User) -> None:
     _register_many(client, officer_li, 6)
-    typ = client.get("/api/v1/fraud-reports", params={"typology": "冒充公检法"}, headers=bearer(officer_li)).json()
+    typ = client.get(
+        "/api/v1/fraud-reports", params={"typology": "冒充公检法"}, headers=bearer(officer_li)
+    ).json()
     assert {i["typology"] for i in typ["items"]} == {"冒充公检法"}
     assert len(typ["items"]) == 3
     icbc = client.get("/api/v1/fraud-reports", params={"bank": "ICBC"}, headers=bearer(officer_li)).json()
@@ -217,7 +239,9 @@ def test_the_list_filters_by_typology_and_bank(client: TestClient, officer_li: U
 def test_the_list_filters_by_report_time_range(client: TestClient, officer_li: User) -> None:
     _register_many(client, officer_li, 2)
     params = {"reported_from": "2026-11-21T00:00:00Z"}
-    assert client.get("/api/v1/fraud-reports", params=params, headers=bearer(officer_li)).json()["items"] == []
+    assert (
+        client.get("/api/v1/fraud-reports", params=params, headers=bearer(officer_li)).json()["items"] == []
+    )
 
 
 def test_a_forged_cursor_is_refused_naming_the_field(client: TestClient, officer_li: User) -> None:

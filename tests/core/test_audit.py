@@ -19,7 +19,9 @@ officer = Actor("officer_li", Role.OFFICER, 1)
 def _write(n: int) -> None:
     for i in range(n):
         with db.transaction() as s:
-            audit.record(s, actor=officer, action="fraud_report.view", object_type="fraud_report", object_id=i)
+            audit.record(
+                s, actor=officer, action="fraud_report.view", object_type="fraud_report", object_id=i
+            )
 
 
 def test_a_fresh_chain_of_writes_verifies(database: str) -> None:
@@ -76,8 +78,14 @@ def test_a_rolled_back_write_leaves_no_entry(database: str) -> None:
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(actions=st.lists(st.tuples(st.sampled_from(["view", "reveal", "register"]), st.text(max_size=30)), max_size=8))
-def test_the_chain_verifies_after_any_sequence_of_writes(database: str, actions: list[tuple[str, str]]) -> None:
+@given(
+    actions=st.lists(
+        st.tuples(st.sampled_from(["view", "reveal", "register"]), st.text(max_size=30)), max_size=8
+    )
+)
+def test_the_chain_verifies_after_any_sequence_of_writes(
+    database: str, actions: list[tuple[str, str]]
+) -> None:
     with db.transaction() as s:
         before = verify_chain(s).entries
     for action, purpose in actions:

@@ -90,7 +90,9 @@ def test_every_endpoint_refuses_a_role_it_does_not_admit(client: TestClient) -> 
 
 
 def test_login_returns_a_bearer_token_that_opens_the_api(client: TestClient, officer_li: User) -> None:
-    r = client.post("/api/v1/auth/token", data={"username": "officer_li", "password": "correct horse battery"})
+    r = client.post(
+        "/api/v1/auth/token", data={"username": "officer_li", "password": "correct horse battery"}
+    )
     assert r.status_code == 200
     token = r.json()["access_token"]
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
@@ -132,7 +134,9 @@ def test_users_add_creates_a_user_with_a_role(database: str) -> None:
 
 
 def test_users_add_refuses_a_short_password_naming_the_field(database: str) -> None:
-    result = CliRunner().invoke(cli, ["users", "add", "officer_wu", "--role", "officer", "--password", "short"])
+    result = CliRunner().invoke(
+        cli, ["users", "add", "officer_wu", "--role", "officer", "--password", "short"]
+    )
     assert result.exit_code == 2
     assert "password" in result.output
 

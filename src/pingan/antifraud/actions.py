@@ -60,17 +60,18 @@ def check_register_report(
         seen = session.get(IdempotencyRecord, idempotency_key)
         if seen is not None:
             if seen.scope != "fraud_report" or seen.body_hash != body_hash:
-                raise Conflict(
-                    "this Idempotency-Key was used with a different body", field="Idempotency-Key"
-                )
+                raise Conflict("this Idempotency-Key was used with a different body", field="Idempotency-Key")
             return session.get(FraudReport, seen.object_id)
     problems = rules.report_problems(report, now=clock.now())
     if problems:
         raise Invalid(problems[0].message, field=problems[0].field)
     check_station_exists(session, report.station_code)
-    if report.external_ref is not None and session.execute(
-        select(FraudReport.id).where(FraudReport.external_ref == report.external_ref)
-    ).first():
+    if (
+        report.external_ref is not None
+        and session.execute(
+            select(FraudReport.id).where(FraudReport.external_ref == report.external_ref)
+        ).first()
+    ):
         raise Conflict(f"report {report.external_ref} is registered already", field="external_ref")
     return None
 
@@ -101,11 +102,15 @@ def _suspect_row(index: int, kind: SuspectKind, value: str) -> SuspectIdentifier
             return SuspectIdentifier(kind=kind, link_key=f"raw:{digits}", display=value, value_cipher=None)
         return SuspectIdentifier(kind=kind, link_key=p.pseudonym, display=p.masked, value_cipher=p.cipher)
     if kind is SuspectKind.URL:
-        return SuspectIdentifier(kind=kind, link_key=rules.normalize_url(value), display=value, value_cipher=None)
+        return SuspectIdentifier(
+            kind=kind, link_key=rules.normalize_url(value), display=value, value_cipher=None
+        )
     return SuspectIdentifier(kind=kind, link_key=value.strip().lower(), display=value, value_cipher=None)
 
 
-def _assign_cluster(session: Session, links: list[tuple[LinkKind, str, str]]) -> tuple[int, rules.ClusterPlan]:
+def _assign_cluster(
+    session: Session, links: list[tuple[LinkKind, str, str]]
+) -> tuple[int, rules.ClusterPlan]:
     linked: dict[int, set[str]] = defaultdict(set)
     for kind, key, _display in links:
         rows = session.execute(
@@ -123,7 +128,9 @@ def _assign_cluster(session: Session, links: list[tuple[LinkKind, str, str]]) ->
         session.flush()
         return cluster.id, plan
     for old in plan.merged:
-        session.execute(update(FraudReport).where(FraudReport.cluster_id == old).values(cluster_id=plan.target))
+        session.execute(
+            update(FraudReport).where(FraudReport.cluster_id == old).values(cluster_id=plan.target)
+        )
         session.execute(update(FraudCluster).where(FraudCluster.id == old).values(merged_into_id=plan.target))
     return plan.target, plan
 
@@ -189,7 +196,11 @@ def do_register_report(
     if idempotency_key is not None:
         session.add(
             IdempotencyRecord(
-                key=idempotency_key, scope="fraud_report", body_hash=row.body_hash, object_id=row.id, created_at=now
+                key=idempotency_key,
+                scope="fraud_report",
+                body_hash=row.body_hash,
+                object_id=row.id,
+                created_at=now,
             )
         )
     audit.record(
@@ -212,7 +223,9 @@ def register_report(
     existing = check_register_report(session, report, actor=actor, idempotency_key=idempotency_key)
     if existing is not None:
         return RegisterOutcome(existing, created=False)
-    return RegisterOutcome(do_register_report(session, report, actor=actor, idempotency_key=idempotency_key), True)
+    return RegisterOutcome(
+        do_register_report(session, report, actor=actor, idempotency_key=idempotency_key), True
+    )
 
 
 def get_report(session: Session, report_id: int) -> FraudReport:
@@ -280,4 +293,6 @@ def do_reveal_report(session: Session, report: FraudReport, *, actor: Actor, pur
 def find_reports_by_victim_phone(session: Session, phone: str) -> list[FraudReport]:
     """Reports whose victim has this phone, found by pseudonym (the clear number is never compared)."""
     key = protect(PiiKind.PHONE, normalize_phone(phone)).pseudonym
-    return list(session.execute(select(FraudReport).where(FraudReport.victim_phone_pseudonym == key)).scalars())
+    return list(
+        session.execute(select(FraudReport).where(FraudReport.victim_phone_pseudonym == key)).scalars()
+    )

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud import actions, queries
 from pingan.antifraud.model import Typology
-from pingan.antifraud.schemas import ClusterOut, ReportIn, ReportOut, ReportPage, RevealIn, RevealOut, VictimOut
+from pingan.antifraud.schemas import (
+    ClusterOut,
+    ReportIn,
+    ReportOut,
+    ReportPage,
+    RevealIn,
+    RevealOut,
+    VictimOut,
+)
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
 from pingan.core.roles import Actor, Role
@@ -74,7 +82,9 @@ def reveal_report(report_id: int, body: RevealIn, session: DbSession, actor: Rev
         report = actions.get_report(session, report_id)
         clear = actions.do_reveal_report(session, report, actor=actor, purpose=body.purpose)
     return RevealOut(
-        victim=VictimOut(name=clear.victim_name, national_id=clear.victim_national_id, phone=clear.victim_phone),
+        victim=VictimOut(
+            name=clear.victim_name, national_id=clear.victim_national_id, phone=clear.victim_phone
+        ),
         payer_cards=clear.payer_cards,
         payee_accounts=clear.payee_accounts,
         suspect_phones=clear.suspect_phones,

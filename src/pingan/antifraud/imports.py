@@ -26,10 +26,26 @@ from pingan.core.db import transaction
 from pingan.core.errors import DomainError
 from pingan.core.roles import Actor
 
-CSV_COLUMNS = (
-    "external_ref,victim_name,victim_national_id,victim_phone,fraud_started_at,reported_at,station_code,officer,"
-    "typology,narrative,occurred_at,amount_fen,payer_card,payer_bank,payee_account,payee_bank,channel,suspects"
-).split(",")
+CSV_COLUMNS = [
+    "external_ref",
+    "victim_name",
+    "victim_national_id",
+    "victim_phone",
+    "fraud_started_at",
+    "reported_at",
+    "station_code",
+    "officer",
+    "typology",
+    "narrative",
+    "occurred_at",
+    "amount_fen",
+    "payer_card",
+    "payer_bank",
+    "payee_account",
+    "payee_bank",
+    "channel",
+    "suspects",
+]
 _REPORT_COLUMNS = CSV_COLUMNS[:10]
 
 
@@ -112,7 +128,9 @@ def _read_csv(text: str) -> Iterator[Candidate]:
     if missing:
         # Without the columns no row can be read: the whole file is quarantined.
         yield Candidate(
-            list(range(1, len(lines) + 1)), lines, error=Rejection(1, missing[0], "column missing from the header")
+            list(range(1, len(lines) + 1)),
+            lines,
+            error=Rejection(1, missing[0], "column missing from the header"),
         )
         return
     groups: dict[str, Candidate] = {}
@@ -257,7 +275,10 @@ def import_reports(
 
 
 def _exists(session: Session, external_ref: str) -> bool:
-    return session.execute(select(FraudReport.id).where(FraudReport.external_ref == external_ref)).first() is not None
+    return (
+        session.execute(select(FraudReport.id).where(FraudReport.external_ref == external_ref)).first()
+        is not None
+    )
 
 
 def _write_quarantine(path: Path, fmt: str, rejected: list[Candidate]) -> Path:

@@ -56,7 +56,7 @@ def decode_cursor(cursor: str) -> int:
         raise Invalid("not a cursor this server issued", field="cursor") from None
 
 
-def _filtered(f: ReportFilter) -> Select[tuple[FraudReport]]:
+def _filtered(f: ReportFilter) -> Select[FraudReport]:
     q = select(FraudReport)
     if f.reported_from is not None:
         q = q.where(FraudReport.reported_at >= f.reported_from)
@@ -81,7 +81,9 @@ def _filtered(f: ReportFilter) -> Select[tuple[FraudReport]]:
     return q
 
 
-def list_reports(session: Session, f: ReportFilter, *, cursor: str | None = None, limit: int = 50) -> ReportPage:
+def list_reports(
+    session: Session, f: ReportFilter, *, cursor: str | None = None, limit: int = 50
+) -> ReportPage:
     """One page of reports matching `f`, newest first."""
     if not 1 <= limit <= MAX_PAGE:
         raise Invalid(f"limit must be between 1 and {MAX_PAGE}", field="limit")
@@ -112,9 +114,7 @@ def list_reports(session: Session, f: ReportFilter, *, cursor: str | None = None
 
 def cluster_size(session: Session, cluster_id: int) -> int:
     """How many reports a cluster holds."""
-    return int(
-        session.execute(select(func.count()).where(FraudReport.cluster_id == cluster_id)).scalar_one()
-    )
+    return int(session.execute(select(func.count()).where(FraudReport.cluster_id == cluster_id)).scalar_one())
 
 
 def report_out(session: Session, r: FraudReport) -> ReportOut:
@@ -122,7 +122,9 @@ def report_out(session: Session, r: FraudReport) -> ReportOut:
     return ReportOut(
         id=r.id,
         external_ref=r.external_ref,
-        victim=VictimOut(name=r.victim_name_masked, national_id=r.victim_id_masked, phone=r.victim_phone_masked),
+        victim=VictimOut(
+            name=r.victim_name_masked, national_id=r.victim_id_masked, phone=r.victim_phone_masked
+        ),
         fraud_started_at=r.fraud_started_at,
         reported_at=r.reported_at,
         station_code=r.station_code,
@@ -166,7 +168,7 @@ def get_cluster(session: Session, cluster_id: int) -> ClusterOut:
     ).scalars()
     by_key: dict[tuple[str, str], tuple[str, set[int]]] = {}
     for link in links:
-        display, ids = by_key.setdefault((link.kind.value, link.key), (link.display, set()))
+        _display, ids = by_key.setdefault((link.kind.value, link.key), (link.display, set()))
         ids.add(link.report_id)
     shared = [
         SharedIdentifier(kind=kind, value=display, report_ids=sorted(ids))

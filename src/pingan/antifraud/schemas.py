@@ -13,7 +13,6 @@ from pingan.core.errors import Invalid
 from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
 
 
-
 def _wrap(fn: object) -> AfterValidator:
     """Turn a pingan normaliser (which raises Invalid) into a Pydantic validator (which needs ValueError)."""
 

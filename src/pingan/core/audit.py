@@ -142,7 +142,9 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
     last_seq = 0
     while True:
         rows = (
-            session.execute(select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch))
+            session.execute(
+                select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
+            )
             .scalars()
             .all()
         )
@@ -151,7 +153,9 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
         for e in rows:
             count += 1
             if e.seq != expected_seq:
-                return ChainReport(count, e.id, e.seq, f"sequence gap: expected {expected_seq}, found {e.seq}")
+                return ChainReport(
+                    count, e.id, e.seq, f"sequence gap: expected {expected_seq}, found {e.seq}"
+                )
             if e.prev_hash != prev:
                 return ChainReport(count, e.id, e.seq, "prev_hash does not match the previous entry's hash")
             if entry_hash(e) != e.hash:

@@ -25,7 +25,7 @@ from pingan.core.errors import Conflict, Forbidden, Invalid, Unauthorized
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
 
-TOKEN_COOKIE = "pingan_token"
+TOKEN_COOKIE = "pingan_token"  # noqa: S105 - a cookie name, not a secret
 _hasher = PasswordHasher()
 
 
@@ -87,7 +87,12 @@ def do_add_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor=actor, action="user.add", object_type="user", object_id=user.id, detail={"role": role.value}
+        session,
+        actor=actor,
+        action="user.add",
+        object_type="user",
+        object_id=user.id,
+        detail={"role": role.value},
     )
     return user
 

@@ -21,7 +21,7 @@ class TokenOut(BaseModel):
     """A bearer token and how long it lives."""
 
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
     role: str
 

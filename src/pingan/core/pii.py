@@ -138,7 +138,10 @@ def encrypt(kind: PiiKind, normalized: str) -> str:
     """AES-256-GCM ciphertext (`v1:` + base64 of nonce and ciphertext); the kind is authenticated data."""
     _, aes = _current_keys()
     nonce = os.urandom(12)
-    return "v1:" + base64.b64encode(nonce + aes.encrypt(nonce, normalized.encode(), kind.value.encode())).decode()
+    return (
+        "v1:"
+        + base64.b64encode(nonce + aes.encrypt(nonce, normalized.encode(), kind.value.encode())).decode()
+    )
 
 
 def decrypt(kind: PiiKind, token: str) -> str:

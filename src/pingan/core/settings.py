@@ -20,7 +20,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PINGAN_", env_file=".env", extra="ignore")
 
-    database_url: str = Field(default="sqlite:///var/pingan.db", description="SQLAlchemy URL of the OLTP store")
+    database_url: str = Field(
+        default="sqlite:///var/pingan.db", description="SQLAlchemy URL of the OLTP store"
+    )
     data_dir: Path = Field(default=Path("var"), description="where Parquet stores and generated files live")
     demo: bool = Field(default=False, description="demo mode: allows the built-in demo keys")
     secret_key: str = DEMO_SECRET_KEY

@@ -33,7 +33,9 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
             pos = e.get("loc", ("body", "?"))[-1]
             errors.append({"field": "body", "message": f"malformed JSON at character {pos}"})
         else:
-            errors.append({"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))})
+            errors.append(
+                {"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
+            )
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     return JSONResponse(
         status_code=422,

@@ -17,8 +17,9 @@ def render_metrics() -> str:
     session = new_session()
     try:
         for typ, n, amount in session.execute(
-            select(FraudReport.typology, func.count(), func.coalesce(func.sum(FraudReport.total_amount_fen), 0))
-            .group_by(FraudReport.typology)
+            select(
+                FraudReport.typology, func.count(), func.coalesce(func.sum(FraudReport.total_amount_fen), 0)
+            ).group_by(FraudReport.typology)
         ):
             reports.labels(typology=typ.value).set(n)
             loss.inc(int(amount))

@@ -18,6 +18,7 @@ from pingan.antifraud import actions, queries
 from pingan.antifraud.banks.directory import BANKS
 from pingan.antifraud.imports import import_reports
 from pingan.antifraud.model import FraudReport, Typology
+from pingan.antifraud.schemas import ReportPage
 from pingan.core.auth import TOKEN_COOKIE, authenticate, issue_token, require_roles
 from pingan.core.db import session_dependency
 from pingan.core.errors import DomainError, Unauthorized
@@ -131,7 +132,7 @@ def reports_page(
     """The report list with filters."""
     stations = all_stations(session)
     error = None
-    page = queries.ReportPage(items=[], next_cursor=None)
+    page = ReportPage(items=[], next_cursor=None)
     try:
         d_from = date.fromisoformat(date_from) if date_from else None
         d_to = date.fromisoformat(date_to) if date_to else None
@@ -194,7 +195,9 @@ def report_page(request: Request, report_id: int, session: DbSession, actor: Ant
 
 
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse)
-def cluster_page(request: Request, cluster_id: int, session: DbSession, actor: AntiFraudReader) -> HTMLResponse:
+def cluster_page(
+    request: Request, cluster_id: int, session: DbSession, actor: AntiFraudReader
+) -> HTMLResponse:
     """A linked-case cluster and its shared identifiers."""
     c = queries.get_cluster(session, cluster_id)
     return _render(request, "cluster.html", c=c, refs={r.id: r.external_ref for r in c.reports})

@@ -1,0 +1,65 @@
+# pingan: `make demo` runs it, `make test` tests it. Everything else is for contributors.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+DEMO_ENV := PINGAN_DEMO=1
+CHECK_DB := var/alembic-check.db
+
+.PHONY: demo test check install assets browser lint format bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Dependencies are pinned in constraints.txt (regenerate with `make lock`).
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+# htmx for the pages, pinned by package-lock.json; the pages also work without it.
+assets:
+	@if [ -f node_modules/htmx.org/dist/htmx.min.js ]; then :; \
+	elif command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: pages will run without htmx"; fi
+
+# The browser tests drive Debian's Chromium; under CI it is installed when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$CI" = "true" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+
+demo: install assets
+	@mkdir -p var
+	$(DEMO_ENV) $(BIN)/pingan db upgrade
+	$(DEMO_ENV) $(BIN)/pingan demo seed
+	@echo ""
+	@echo "  pingan is starting on  http://127.0.0.1:8000   (API docs: http://127.0.0.1:8000/docs)"
+	@echo "  demo logins (password pingan-demo): analyst, supervisor, officer, dispatcher, auditor, admin"
+	@echo ""
+	$(DEMO_ENV) $(BIN)/pingan serve --host 127.0.0.1 --port 8000
+
+test: install assets browser
+	$(BIN)/pytest -q
+
+check: install
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/mypy --strict src
+	@rm -f $(CHECK_DB); mkdir -p var
+	PINGAN_DATABASE_URL=sqlite:///$(CHECK_DB) $(BIN)/alembic upgrade head
+	PINGAN_DATABASE_URL=sqlite:///$(CHECK_DB) $(BIN)/alembic check
+
+format: install
+	$(BIN)/ruff format src tests bench migrations
+	$(BIN)/ruff check --fix src tests bench migrations
+
+lock: $(PY)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip freeze --exclude-editable | grep -v '^pingan' > constraints.txt
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
