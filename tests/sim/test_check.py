@@ -102,5 +102,5 @@ def test_a_report_at_an_unknown_station_is_refused(damaged_copy: Path) -> None:
 
 def test_a_missing_file_is_named(damaged_copy: Path) -> None:
     (damaged_copy / "accounts.parquet").unlink()
-    with pytest.raises(Violation, match="accounts.parquet"):
+    with pytest.raises(Violation, match=r"accounts\.parquet"):
         check_district(damaged_copy)

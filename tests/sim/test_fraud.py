@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.fraud import FraudPlan, plan_fraud
 from pingan.sim.world import STREAM_FRAUD, build_world, stream
 
@@ -17,17 +17,17 @@ from pingan.sim.world import STREAM_FRAUD, build_world, stream
 @pytest.fixture(scope="module")
 def small_plan() -> FraudPlan:
     """The fraud plan of a small district (about 1,200 victims over 30 days); no files written."""
-    world = build_world(P.Params(scale=P.SCALES["small"], seed=3, days=30))
+    world = build_world(cfg.Params(scale=cfg.SCALES["small"], seed=3, days=30))
     return plan_fraud(world, stream(3, STREAM_FRAUD))
 
 
 def test_case_shares_follow_the_typology_parameters(small_plan: FraudPlan) -> None:
     share = (
-        np.bincount(small_plan.victims.typology, minlength=len(P.TYPOLOGIES))
+        np.bincount(small_plan.victims.typology, minlength=len(cfg.TYPOLOGIES))
         / small_plan.victims.typology.size
     )
-    for i, name in enumerate(P.TYPOLOGIES):
-        assert share[i] == pytest.approx(P.TYPOLOGY_PARAMS[name].case_share, abs=0.04), name
+    for i, name in enumerate(cfg.TYPOLOGIES):
+        assert share[i] == pytest.approx(cfg.TYPOLOGY_PARAMS[name].case_share, abs=0.04), name
 
 
 def test_order_brushing_is_about_a_third_of_cases_and_investment_the_largest_loss(
@@ -35,17 +35,17 @@ def test_order_brushing_is_about_a_third_of_cases_and_investment_the_largest_los
 ) -> None:
     pay = small_plan.payments
     typ = small_plan.victims.typology[pay.victim]
-    loss = np.bincount(typ, weights=pay.amount, minlength=len(P.TYPOLOGIES))
+    loss = np.bincount(typ, weights=pay.amount, minlength=len(cfg.TYPOLOGIES))
     loss_share = loss / loss.sum()
     cases = np.bincount(small_plan.victims.typology) / small_plan.victims.typology.size
-    assert cases[P.TYPOLOGIES.index("刷单返利")] == pytest.approx(1 / 3, abs=0.05)
-    assert loss_share[P.TYPOLOGIES.index("虚假投资理财")] == pytest.approx(1 / 3, abs=0.12)
-    assert loss_share.argmax() == P.TYPOLOGIES.index("虚假投资理财")
+    assert cases[cfg.TYPOLOGIES.index("刷单返利")] == pytest.approx(1 / 3, abs=0.05)
+    assert loss_share[cfg.TYPOLOGIES.index("虚假投资理财")] == pytest.approx(1 / 3, abs=0.12)
+    assert loss_share.argmax() == cfg.TYPOLOGIES.index("虚假投资理财")
 
 
 def test_investment_victims_pay_repeatedly_in_rising_amounts(small_plan: FraudPlan) -> None:
     pay = small_plan.payments
-    inv = small_plan.victims.typology[pay.victim] == P.TYPOLOGIES.index("虚假投资理财")
+    inv = small_plan.victims.typology[pay.victim] == cfg.TYPOLOGIES.index("虚假投资理财")
     victims = pay.victim[inv]
     counts = np.bincount(victims)
     assert counts[counts > 0].mean() >= 3
@@ -58,11 +58,11 @@ def test_investment_victims_pay_repeatedly_in_rising_amounts(small_plan: FraudPl
 
 
 def test_public_security_impersonation_picks_older_victims_than_order_brushing(small_plan: FraudPlan) -> None:
-    world_age = build_world(P.Params(scale=P.SCALES["small"], seed=3, days=30)).persons.age
+    world_age = build_world(cfg.Params(scale=cfg.SCALES["small"], seed=3, days=30)).persons.age
     v = small_plan.victims
     age = world_age[v.person]
-    police = age[v.typology == P.TYPOLOGIES.index("冒充公检法")].mean()
-    brushing = age[v.typology == P.TYPOLOGIES.index("刷单返利")].mean()
+    police = age[v.typology == cfg.TYPOLOGIES.index("冒充公检法")].mean()
+    brushing = age[v.typology == cfg.TYPOLOGIES.index("刷单返利")].mean()
     assert police > brushing + 15
 
 

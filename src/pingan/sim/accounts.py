@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 
 from pingan.antifraud.banks.directory import BANKS
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.idnumbers import card_matrix, strings_from_matrix
-from pingan.sim.people import EMPLOYED, SELF_EMPLOYED, Persons
+from pingan.sim.people import SELF_EMPLOYED, Persons
 
 BANK_CODES: tuple[str, ...] = tuple(b.code for b in BANKS)
 BANK_INDEX: dict[str, int] = {c: i for i, c in enumerate(BANK_CODES)}
@@ -110,7 +110,7 @@ class Merchants:
 
 
 def _bank_choice(rng: np.random.Generator, n: int, ewallet: bool) -> np.ndarray:
-    shares = P.EWALLET_SHARES if ewallet else P.BANK_SHARES
+    shares = cfg.EWALLET_SHARES if ewallet else cfg.BANK_SHARES
     codes = list(shares)
     w = np.array([shares[c] for c in codes])
     idx = rng.choice(len(codes), n, p=w / w.sum())
@@ -120,10 +120,10 @@ def _bank_choice(rng: np.random.Generator, n: int, ewallet: bool) -> np.ndarray:
 def generate_accounts(rng: np.random.Generator, persons: Persons, start_day: int) -> Accounts:
     """1-8 ordinary accounts per resident, the first always a debit card (where the salary lands)."""
     n = persons.n_residents
-    per = 1 + rng.choice(len(P.ACCOUNTS_PER_PERSON_P), n, p=P.ACCOUNTS_PER_PERSON_P)
+    per = 1 + rng.choice(len(cfg.ACCOUNTS_PER_PERSON_P), n, p=cfg.ACCOUNTS_PER_PERSON_P)
     holder = np.repeat(np.arange(n, dtype=np.int64), per)
     first = np.r_[0, np.cumsum(per)[:-1]]
-    kind = rng.choice(3, holder.size, p=P.EXTRA_ACCOUNT_TYPE_P).astype(np.int8)
+    kind = rng.choice(3, holder.size, p=cfg.EXTRA_ACCOUNT_TYPE_P).astype(np.int8)
     kind[first] = DEBIT
     bank = _bank_choice(rng, holder.size, ewallet=False)
     bank[kind == EWALLET] = _bank_choice(rng, int((kind == EWALLET).sum()), ewallet=True)
@@ -160,7 +160,7 @@ def person_accounts(accounts: Accounts, n_persons: int) -> tuple[np.ndarray, np.
 
 def generate_merchants(
     rng: np.random.Generator,
-    scale: P.Scale,
+    scale: cfg.Scale,
     persons: Persons,
     accounts: Accounts,
     n_stations: int,
@@ -196,7 +196,7 @@ def generate_merchants(
         campaign=np.full(m, -1),
     )
     payday = np.zeros(m, dtype=np.int8)
-    payday[n_shop : n_shop + n_emp] = rng.choice(P.PAYDAYS, n_emp)
+    payday[n_shop : n_shop + n_emp] = rng.choice(cfg.PAYDAYS, n_emp)
     shop_names = [
         f"{chr(0x4E00 + int(a))}{chr(0x4E00 + int(b))}{_SHOP_WORDS[int(c)]}"
         for a, b, c in zip(

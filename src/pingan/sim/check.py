@@ -18,7 +18,7 @@ import polars as pl
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.core.errors import Invalid
 from pingan.sim.geography import read_station_codes
-from pingan.sim.reports import validate_report
+from pingan.sim.reports import BEIJING, validate_report
 
 FRAUD_KINDS = ("fraud", "layering", "cashout")
 MULE_ROLES = ("mule_t1", "mule_t2", "mule_t3", "mule_t4")
@@ -137,10 +137,7 @@ def _check_transactions(
         if (np.diff(ts) < 0).any():
             j = int(np.flatnonzero(np.diff(ts) < 0)[0]) + 1
             raise _fail("time_order", f"{where}: tx {ids[j]} is earlier than the row before it")
-        lo = (
-            int((datetime(day.year, day.month, day.day) - datetime(1970, 1, 1)).total_seconds() - 8 * 3600)
-            * 10**6
-        )
+        lo = int(datetime(day.year, day.month, day.day, tzinfo=BEIJING).timestamp()) * 10**6
         hi = lo + int(timedelta(days=1).total_seconds()) * 10**6
         if ts.size and (ts[0] < lo or ts[-1] >= hi):
             raise _fail("time_order", f"{where}: a transaction lies outside its Beijing-time day")

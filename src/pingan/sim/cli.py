@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.check import Violation, check_district
 from pingan.sim.generate import FORMATS, generate
 
@@ -29,7 +29,7 @@ def _progress() -> Progress:
 @app.command("generate")
 def generate_cmd(
     out: Annotated[Path, typer.Option("--out", help="Directory to write (emptied first).")],
-    scale: Annotated[str, typer.Option(help=f"One of {', '.join(P.SCALES)}.")] = "tiny",
+    scale: Annotated[str, typer.Option(help=f"One of {', '.join(cfg.SCALES)}.")] = "tiny",
     seed: Annotated[int, typer.Option(help="Same seed and scale give byte-identical files.")] = 1,
     days: Annotated[int | None, typer.Option(help="Days to simulate (default: the scale's).")] = None,
     fmt: Annotated[
@@ -38,9 +38,9 @@ def generate_cmd(
     workers: Annotated[int, typer.Option(help="Worker processes for the days.")] = 2,
 ) -> None:
     """Generate a district into OUT: Parquet tables, day-partitioned transactions, truth and reports."""
-    if scale not in P.SCALES:
+    if scale not in cfg.SCALES:
         raise typer.BadParameter(
-            f"unknown scale {scale!r}; known: {', '.join(P.SCALES)}", param_hint="--scale"
+            f"unknown scale {scale!r}; known: {', '.join(cfg.SCALES)}", param_hint="--scale"
         )
     if fmt not in FORMATS:
         raise typer.BadParameter(

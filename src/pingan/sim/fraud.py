@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.accounts import DEBIT, Role
 from pingan.sim.normal import (
     ATM,
@@ -102,7 +102,7 @@ class FraudPlan:
 
 
 def _campaign_sizes(rng: np.random.Generator, victims: int) -> list[int]:
-    lo, hi = P.VICTIMS_PER_CAMPAIGN
+    lo, hi = cfg.VICTIMS_PER_CAMPAIGN
     sizes: list[int] = []
     while sum(sizes) < victims:
         sizes.append(int(rng.integers(lo, hi + 1)))
@@ -111,7 +111,7 @@ def _campaign_sizes(rng: np.random.Generator, victims: int) -> list[int]:
 
 
 def _pick_victims(
-    rng: np.random.Generator, world: World, typ: P.Typology, k: int, taken: np.ndarray
+    rng: np.random.Generator, world: World, typ: cfg.Typology, k: int, taken: np.ndarray
 ) -> np.ndarray:
     """k residents, weighted by how well their age and sex fit the typology (Gumbel top-k, no repeats)."""
     p = world.persons
@@ -156,7 +156,7 @@ def _stagger(
     rng: np.random.Generator, parent: np.ndarray, k: np.ndarray, base: np.ndarray, median_s: float
 ) -> np.ndarray:
     """Times of a parcel's onward transfers: one after another, each a log-normal delay after the previous."""
-    delay = np.maximum(median_s * np.exp(rng.normal(0, P.HOP_DELAY_SIGMA, parent.size)), 20.0)
+    delay = np.maximum(median_s * np.exp(rng.normal(0, cfg.HOP_DELAY_SIGMA, parent.size)), 20.0)
     delay_us = (delay * US_PER_S).astype(np.int64)
     csum = np.cumsum(delay_us)
     first = np.r_[0, np.cumsum(k)[:-1]]
@@ -175,7 +175,7 @@ def _new_mule_accounts(
     """Open mule or cash-out cards, each opened 5-60 days before its campaign first used it."""
     from pingan.sim.accounts import BANK_INDEX
 
-    banks = np.array([BANK_INDEX[c] for c in P.BANK_SHARES])
+    banks = np.array([BANK_INDEX[c] for c in cfg.BANK_SHARES])
     n = holders.size
     return world.accounts.append(
         holder=holders,
@@ -190,14 +190,14 @@ def _new_mule_accounts(
 def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     """Campaigns, victims, payments and mule flows of the whole run; adds mule holders and cards to the world."""
     prm = world.params
-    names = list(P.TYPOLOGIES)
+    names = list(cfg.TYPOLOGIES)
     share = np.array([prm.typologies[t].case_share for t in names])
     # Victims scale with the days simulated, so a shorter run keeps the scale's incidence.
     n_victims = max(6, round(prm.scale.victims * prm.days / prm.scale.days))
     per_typ = rng.multinomial(n_victims, share / share.sum())
     window_us = prm.days * 86_400 * US_PER_S
     t0 = local_day_start_us(world, 0)
-    cutoff = t0 + window_us - P.LATEST_PAYMENT_BEFORE_END_S * US_PER_S
+    cutoff = t0 + window_us - cfg.LATEST_PAYMENT_BEFORE_END_S * US_PER_S
 
     # --- campaigns and their victims -------------------------------------------------------
     taken = np.zeros(world.persons.size, dtype=bool)
@@ -223,7 +223,7 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     typs = [prm.typologies[n] for n in names]
 
     def per(attr: str, idx: np.ndarray) -> np.ndarray:
-        return np.array([float(getattr(t, attr)) for t in typs])[idx]
+        return np.asarray(np.array([float(getattr(t, attr)) for t in typs])[idx])
 
     # A campaign runs for up to four weeks from its start; its victims' first payments fall in that span.
     camp_start = t0 + (rng.random(n_camp) * max(window_us - 7 * 86_400 * US_PER_S, window_us // 2)).astype(
@@ -268,7 +268,7 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     n_payments = vic_of.size
 
     # --- mule pools per campaign and tier ------------------------------------------------------
-    tiers = (2 + rng.choice(3, n_camp, p=P.MULE_TIERS_P)).astype(np.int8)
+    tiers = (2 + rng.choice(3, n_camp, p=cfg.MULE_TIERS_P)).astype(np.int8)
     first_use = np.full(n_camp, np.iinfo(np.int64).max)
     np.minimum.at(first_use, vcamp[vic_of], pay_ts)
     first_use = np.where(first_use == np.iinfo(np.int64).max, camp_start, first_use)
@@ -276,7 +276,7 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
 
     pool_shapes = []
     for tier in range(1, 5):
-        lo_c, hi_c = P.MULE_POOL[tier - 1]
+        lo_c, hi_c = cfg.MULE_POOL[tier - 1]
         start, count = _csr(rng, n_camp, np.full(n_camp, lo_c), np.full(n_camp, hi_c))
         count = np.where(tiers >= tier, count, 0)
         start = np.r_[0, np.cumsum(count)[:-1]].astype(np.int64)
@@ -286,7 +286,7 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
 
     # Tier-1 cards: rented from local holders (卡农, aged 18-35, not victims) or held by outsiders.
     t1_count = int(pool_shapes[0][1].sum())
-    rented = rng.random(t1_count) < P.RENTED_T1_SHARE
+    rented = rng.random(t1_count) < cfg.RENTED_T1_SHARE
     res = world.n_residents
     age = world.persons.age[:res]
     candidates = np.flatnonzero((age >= 18) & (age <= 35) & ~taken[:res])
@@ -353,9 +353,9 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
         if not go.any():
             break
         f, a, amt, arr = p_flow[go], p_acct[go], p_amount[go], p_arrive[go]
-        k = np.minimum(1 + rng.choice(3, f.size, p=P.FAN_OUT_P), amt)
+        k = np.minimum(1 + rng.choice(3, f.size, p=cfg.FAN_OUT_P), amt)
         parent, part = _split(rng, amt, k)
-        ts = _stagger(rng, parent, k, arr, P.HOP_DELAY_MEDIAN_S)
+        ts = _stagger(rng, parent, k, arr, cfg.HOP_DELAY_MEDIAN_S)
         nxt = _pick(rng, pools[tier], pcamp[f[parent]])
         n = parent.size
         rows.append(Rows(ts, a[parent], nxt, part, np.where(rng.random(n) < 0.8, MOBILE, ONLINE).astype(np.int8),
@@ -373,16 +373,16 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
 
     # --- cash-out ----------------------------------------------------------------------------
     f, a, amt, arr, tier_of = (np.concatenate(c) for c in zip(*final, strict=True))
-    method = rng.choice(3, f.size, p=P.CASHOUT_P)
+    method = rng.choice(3, f.size, p=cfg.CASHOUT_P)
     method = np.where(
-        (method == ATM_METHOD) & ((amt > P.ATM_MAX_PARCEL_FEN) | (amt < 10_000)), PAOFEN_METHOD, method
+        (method == ATM_METHOD) & ((amt > cfg.ATM_MAX_PARCEL_FEN) | (amt < 10_000)), PAOFEN_METHOD, method
     )
     # ATM: 5,000-yuan withdrawals and one for the rest in whole hundreds; change under 100 yuan stays on the card.
     atm = method == ATM_METHOD
-    full, rest = amt[atm] // P.ATM_PIECE_FEN, amt[atm] % P.ATM_PIECE_FEN // 10_000 * 10_000
+    full, rest = amt[atm] // cfg.ATM_PIECE_FEN, amt[atm] % cfg.ATM_PIECE_FEN // 10_000 * 10_000
     k_atm = full + (rest > 0)
     parent = np.repeat(np.arange(k_atm.size), k_atm)
-    piece = np.full(parent.size, P.ATM_PIECE_FEN, np.int64)
+    piece = np.full(parent.size, cfg.ATM_PIECE_FEN, np.int64)
     last_piece = np.cumsum(k_atm) - 1
     piece[last_piece[rest > 0]] = rest[rest > 0]
     ts = _stagger(rng, parent, k_atm, arr[atm], 120.0)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.accounts import ACCOUNT_TYPES, ROLE_NAMES, Role, accounts_table, merchants_table
 from pingan.sim.fraud import CASHOUT_METHODS, FraudPlan, plan_fraud
 from pingan.sim.geography import stations_geojson
@@ -97,12 +97,12 @@ def generate(
 ) -> RunStats:
     """Write a synthetic district to `out` (emptied first). `on_day(done, total)` reports progress."""
     global _WORLD, _PLAN, _DAY_BOUNDS, _OUT, _CSV
-    if scale not in P.SCALES:
-        raise ValueError(f"unknown scale {scale!r}; known: {', '.join(P.SCALES)}")
+    if scale not in cfg.SCALES:
+        raise ValueError(f"unknown scale {scale!r}; known: {', '.join(cfg.SCALES)}")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    sc = P.SCALES[scale]
-    params = P.Params(scale=sc, seed=seed, days=days if days is not None else sc.days)
+    sc = cfg.SCALES[scale]
+    params = cfg.Params(scale=sc, seed=seed, days=days if days is not None else sc.days)
     stats = RunStats()
     t = time.perf_counter()
     if out.exists():
@@ -196,7 +196,7 @@ def _write_truth(
         pa.table(
             {
                 "campaign_id": pa.array(np.arange(c.size, dtype=np.int64)),
-                "typology": pa.array(np.array(P.TYPOLOGIES)[c.typology]),
+                "typology": pa.array(np.array(cfg.TYPOLOGIES)[c.typology]),
                 "tiers": pa.array(c.tiers),
                 "victims": pa.array(np.bincount(v.campaign, minlength=c.size).astype(np.int64)),
                 "payments": pa.array(np.bincount(v.campaign[pay.victim], minlength=c.size).astype(np.int64)),
@@ -217,7 +217,7 @@ def _write_truth(
                 "person_id": pa.array(v.person.astype(np.int64)),
                 "account_id": pa.array(v.account),
                 "campaign_id": pa.array(v.campaign),
-                "typology": pa.array(np.array(P.TYPOLOGIES)[v.typology]),
+                "typology": pa.array(np.array(cfg.TYPOLOGIES)[v.typology]),
                 "loss_fen": pa.array(vloss),
                 "external_ref": pa.array(ref.tolist(), type=pa.string()),
             }
@@ -256,7 +256,7 @@ def _write_truth(
 
 def _write_manifest(
     out: Path,
-    params: P.Params,
+    params: cfg.Params,
     world: World,
     plan: FraudPlan,
     results: list[DayResult],
@@ -268,7 +268,7 @@ def _write_manifest(
         for k, n in r.kind_counts.items():
             kinds[k] = kinds.get(k, 0) + n
     doc = {
-        "schema_version": P.SCHEMA_VERSION,
+        "schema_version": cfg.SCHEMA_VERSION,
         "generator": "pingan.sim",
         "scale": params.scale.name,
         "seed": params.seed,

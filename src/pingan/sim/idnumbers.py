@@ -49,14 +49,14 @@ def national_id_matrix(region: np.ndarray, birth_yyyymmdd: np.ndarray, seq: np.n
 
 def luhn_digits(payload: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The Luhn check digit (ASCII) of each row's first `lengths` digits of an ASCII matrix."""
-    n, width = payload.shape
+    width = payload.shape[1]
     d = payload.astype(np.int64) - _ZERO
     pos_from_right = lengths[:, None] - 1 - np.arange(width)[None, :]  # 0 for the last payload digit
     valid = pos_from_right >= 0
     doubled = np.where(d * 2 > 9, d * 2 - 9, d * 2)
     contrib = np.where(pos_from_right % 2 == 0, doubled, d) * valid
     total = contrib.sum(axis=1)
-    return ((10 - total % 10) % 10 + _ZERO).astype(np.uint8)
+    return np.asarray((10 - total % 10) % 10 + _ZERO, dtype=np.uint8)
 
 
 def card_matrix(

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.world import World, epoch_day
 
 CHANNELS = ("mobile_banking", "online_banking", "counter", "atm", "third_party", "qr", "pos")
@@ -52,7 +52,7 @@ class Rows:
 
 def local_day_start_us(world: World, day: int) -> int:
     """UTC microseconds of Beijing midnight starting simulated day `day`."""
-    return (epoch_day(world.params) + day) * US_PER_DAY - P.BEIJING_OFFSET_S * US_PER_S
+    return (epoch_day(world.params) + day) * US_PER_DAY - cfg.BEIJING_OFFSET_S * US_PER_S
 
 
 def _times(rng: np.random.Generator, n: int, hourly: tuple[float, ...], day_start: int) -> np.ndarray:
@@ -62,7 +62,7 @@ def _times(rng: np.random.Generator, n: int, hourly: tuple[float, ...], day_star
     return day_start + hour.astype(np.int64) * 3600 * US_PER_S + within
 
 
-def _amounts(rng: np.random.Generator, n: int, rhythm: P.Rhythm) -> np.ndarray:
+def _amounts(rng: np.random.Generator, n: int, rhythm: cfg.Rhythm) -> np.ndarray:
     raw = rhythm.median_fen * np.exp(rng.normal(0.0, rhythm.sigma, n))
     step = rhythm.round_fen
     return np.maximum(np.round(raw / step), 1).astype(np.int64) * step
@@ -79,7 +79,7 @@ def _pick_shops(rng: np.random.Generator, world: World, payer: np.ndarray) -> np
     station = world.persons.station[payer].astype(np.int64)
     start = world.shop_station_start[station]
     count = world.shop_station_start[station + 1] - start
-    local = (rng.random(n) < P.MERCHANT_IN_HOME_STATION) & (count > 0)
+    local = (rng.random(n) < cfg.MERCHANT_IN_HOME_STATION) & (count > 0)
     # u**2 skews the pick towards the front of the station's list, where the popular shops are.
     pos_local = start + (rng.random(n) ** 2 * count).astype(np.int64)
     pos_any = np.minimum(
@@ -100,7 +100,7 @@ def _related(rng: np.random.Generator, world: World, payer: np.ndarray) -> np.nd
     same_prev = hh[prv] == hh[payer]
     relative = np.where(same_next & ((rng.random(n) < 0.5) | ~same_prev), nxt, np.where(same_prev, prv, -1))
     friend = np.clip(payer + rng.integers(-2000, 2001, n), 0, res - 1)
-    use_rel = (relative >= 0) & (rng.random(n) < P.P2P_WITHIN_HOUSEHOLD)
+    use_rel = (relative >= 0) & (rng.random(n) < cfg.P2P_WITHIN_HOUSEHOLD)
     payee = np.where(use_rel, relative, friend)
     return np.where(payee == payer, (payer + 1) % res, payee)
 
@@ -127,20 +127,20 @@ def normal_day(world: World, day: int, rng: np.random.Generator) -> Rows:
                  np.full(n, kind, dtype=np.int8), np.full(n, -1, dtype=np.int64))
         )  # fmt: skip
 
-    counts = {k: int(rng.poisson(r.per_person_day * r.weekday[dow] * res)) for k, r in P.NORMAL.items()}
+    counts = {k: int(rng.poisson(r.per_person_day * r.weekday[dow] * res)) for k, r in cfg.NORMAL.items()}
 
-    r = P.NORMAL["qr"]
+    r = cfg.NORMAL["qr"]
     p = _pick_payers(rng, world, counts["qr"])
     add(_times(rng, p.size, r.hourly, start), world.ewallet[p], _pick_shops(rng, world, p), _amounts(rng, p.size, r),
         QR, K_QR)  # fmt: skip
 
-    r = P.NORMAL["retail"]
+    r = cfg.NORMAL["retail"]
     p = _pick_payers(rng, world, counts["retail"])
     acct = np.where(rng.random(p.size) < 0.5, world.credit[p], world.debit[p])
     add(_times(rng, p.size, r.hourly, start), acct, _pick_shops(rng, world, p), _amounts(rng, p.size, r), POS,
         K_RETAIL)  # fmt: skip
 
-    r = P.NORMAL["p2p"]
+    r = cfg.NORMAL["p2p"]
     p = _pick_payers(rng, world, counts["p2p"])
     q = _related(rng, world, p)
     wallet = rng.random(p.size) < 0.6
@@ -148,24 +148,24 @@ def normal_day(world: World, day: int, rng: np.random.Generator) -> Rows:
         np.where(wallet, world.ewallet[q], world.debit[q]), _amounts(rng, p.size, r),
         np.where(wallet, THIRD_PARTY, MOBILE), K_P2P)  # fmt: skip
 
-    r = P.NORMAL["bill"]
+    r = cfg.NORMAL["bill"]
     p = _pick_payers(rng, world, counts["bill"])
     wallet = rng.random(p.size) < 0.7
     add(_times(rng, p.size, r.hourly, start), np.where(wallet, world.ewallet[p], world.debit[p]),
         world.utilities[rng.integers(0, world.utilities.size, p.size)], _amounts(rng, p.size, r),
         np.where(wallet, THIRD_PARTY, ONLINE), K_BILL)  # fmt: skip
 
-    r = P.NORMAL["atm"]
+    r = cfg.NORMAL["atm"]
     p = _pick_payers(rng, world, counts["atm"])
     add(_times(rng, p.size, r.hourly, start), world.debit[p], np.full(p.size, NO_ACCOUNT, dtype=np.int64),
         _amounts(rng, p.size, r), ATM, K_ATM)  # fmt: skip
 
-    if date.day in P.PAYDAYS:
+    if date.day in cfg.PAYDAYS:
         m = world.merchants
         paid_today = m.payday[np.maximum(world.employer, 0)] == date.day
         e = np.flatnonzero((world.employer >= 0) & paid_today)
         wage = world.persons.wage_fen[e]
         amount = np.maximum(np.round(wage * rng.uniform(0.93, 1.07, e.size), -2), 100).astype(np.int64)
-        add(_times(rng, e.size, P.SALARY_HOURS, start), m.account[world.employer[e]], world.debit[e], amount, ONLINE,
+        add(_times(rng, e.size, cfg.SALARY_HOURS, start), m.account[world.employer[e]], world.debit[e], amount, ONLINE,
             K_SALARY)  # fmt: skip
     return Rows.concat(parts)

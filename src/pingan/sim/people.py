@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.geography import Station, home_points
 from pingan.sim.idnumbers import digit_matrix, national_id_matrix, strings_from_matrix
 
@@ -33,8 +33,38 @@ _RESIDENT_REGIONS = np.array(
 _RESIDENT_REGION_P = np.array([0.52, 0.05, 0.05, 0.05, 0.05, 0.04, 0.04, 0.04, 0.04, 0.04, 0.04, 0.04])
 _OUTSIDE_REGIONS = np.array([450102, 530102, 350524, 441481, 522401, 360730, 430521])
 _PHONE_PREFIXES = np.array(
-    [138, 139, 135, 136, 137, 150, 151, 152, 157, 158, 159, 182, 183, 187, 188, 130, 131, 132, 155, 156]
-    + [185, 186, 133, 153, 180, 181, 189, 177, 199, 198]
+    [
+        138,
+        139,
+        135,
+        136,
+        137,
+        150,
+        151,
+        152,
+        157,
+        158,
+        159,
+        182,
+        183,
+        187,
+        188,
+        130,
+        131,
+        132,
+        155,
+        156,
+        185,
+        186,
+        133,
+        153,
+        180,
+        181,
+        189,
+        177,
+        199,
+        198,
+    ]
 )
 
 
@@ -80,7 +110,7 @@ def _birthdays(rng: np.random.Generator, age: np.ndarray, start: date) -> np.nda
 
 
 def generate_residents(
-    rng: np.random.Generator, scale: P.Scale, stations: tuple[Station, ...], start: date
+    rng: np.random.Generator, scale: cfg.Scale, stations: tuple[Station, ...], start: date
 ) -> Persons:
     """Residents sorted by home station, grouped in households of 1-4 neighbours."""
     n = scale.persons
@@ -100,12 +130,14 @@ def generate_residents(
     u = rng.random(n)
     occupation[(age < 23) & (u < 0.8)] = STUDENT
     working_age = (age >= 18) & (age < 60)
-    occupation[working_age & (occupation != STUDENT) & (u < P.EMPLOYED_SHARE + 0.1)] = EMPLOYED
-    occupation[working_age & (u >= P.EMPLOYED_SHARE + 0.1) & (u < P.EMPLOYED_SHARE + 0.25)] = SELF_EMPLOYED
+    occupation[working_age & (occupation != STUDENT) & (u < cfg.EMPLOYED_SHARE + 0.1)] = EMPLOYED
+    occupation[working_age & (u >= cfg.EMPLOYED_SHARE + 0.1) & (u < cfg.EMPLOYED_SHARE + 0.25)] = (
+        SELF_EMPLOYED
+    )
     occupation[age >= 60] = RETIRED
     wage = np.where(
         occupation == EMPLOYED,
-        np.round(P.MONTHLY_WAGE_MEDIAN_FEN * np.exp(rng.normal(0, P.MONTHLY_WAGE_SIGMA, n)), -2),
+        np.round(cfg.MONTHLY_WAGE_MEDIAN_FEN * np.exp(rng.normal(0, cfg.MONTHLY_WAGE_SIGMA, n)), -2),
         0,
     ).astype(np.int64)
     activity = rng.gamma(2.0, 0.5, n) * np.where(age >= 65, 0.6, 1.0) * np.where(age < 20, 0.8, 1.0)

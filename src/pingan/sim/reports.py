@@ -19,7 +19,7 @@ import pyarrow as pa
 from pingan.antifraud.banks.directory import check_bank
 from pingan.core.errors import Invalid
 from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.accounts import BANK_CODES, card_numbers
 from pingan.sim.fraud import FraudPlan
 from pingan.sim.normal import CHANNELS, US_PER_S
@@ -82,7 +82,7 @@ def build_reports(world: World, plan: FraudPlan, persons: pa.Table) -> list[dict
     reports: list[dict[str, Any]] = []
     for i, vi in enumerate(reporting.tolist()):
         station = world.stations[int(world.persons.station[v.person[vi]])]
-        typ = P.TYPOLOGIES[int(v.typology[vi])]
+        typ = cfg.TYPOLOGIES[int(v.typology[vi])]
         year = datetime.fromtimestamp(int(v.report_us[vi]) // US_PER_S, tz=BEIJING).year
         transfers = []
         for pi in by_victim[bounds[vi] : bounds[vi + 1]].tolist():
@@ -99,7 +99,7 @@ def build_reports(world: World, plan: FraudPlan, persons: pa.Table) -> list[dict
             )
         reports.append(
             {
-                "external_ref": f"{P.DISTRICT_REGION_CODE}-{year}-{i + 1:06d}",
+                "external_ref": f"{cfg.DISTRICT_REGION_CODE}-{year}-{i + 1:06d}",
                 "victim": {"name": names[i], "national_id": ids[i], "phone": phones[i]},
                 "fraud_started_at": beijing_iso(int(v.contact_us[vi])),
                 "reported_at": beijing_iso(int(v.report_us[vi])),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pingan.sim import params as P
+from pingan.sim import params as cfg
 from pingan.sim.accounts import (
     EMPLOYER_CAT,
     UTILITY_CAT,
@@ -32,7 +32,7 @@ def stream(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed, *key]))
 
 
-def epoch_day(params: P.Params) -> int:
+def epoch_day(params: cfg.Params) -> int:
     """Days from 1970-01-01 to the first simulated day."""
     return int(
         (np.datetime64(params.start.isoformat(), "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
@@ -43,7 +43,7 @@ def epoch_day(params: P.Params) -> int:
 class World:
     """Stations, persons, accounts and merchants, with the lookup arrays everyday payments need."""
 
-    params: P.Params
+    params: cfg.Params
     stations: tuple[Station, ...]
     persons: Persons
     accounts: Accounts
@@ -64,7 +64,7 @@ class World:
         return self.persons.n_residents
 
 
-def build_world(params: P.Params) -> World:
+def build_world(params: cfg.Params) -> World:
     """Persons, ordinary accounts and merchants of the district; fraud adds its accounts later."""
     rng = stream(params.seed, STREAM_WORLD)
     stations = district_stations()
