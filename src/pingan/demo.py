@@ -113,6 +113,15 @@ def make_phone(rng: random.Random) -> str:
 
 
 @dataclass(frozen=True)
+class Gang:
+    """A fraud operation of the demo: the mule cards it collects on, its phone and its site."""
+
+    mules: list[tuple[str, str]]
+    phone: str
+    url: str
+
+
+@dataclass(frozen=True)
 class SeedResult:
     """What seeding did."""
 
@@ -126,12 +135,21 @@ def demo_reports(count: int = 50, seed: int = 2026) -> list[ReportIn]:
     """`count` plausible reports; about a third pay into a small pool of shared mule accounts."""
     rng = random.Random(seed)
     banks = [b for b in BANKS if b.kind == "bank"]
-    mule_pool = [(make_card(rng, b.bin_prefix), b.code) for b in rng.sample(banks, 6)]
-    scam_phones = [f"170{rng.randrange(10**8):08d}" for _ in range(4)]
-    scam_urls = [
-        "http://shuadan-task.example/join",
-        "https://invest-gold.example/app",
-        "http://kefu-refund.example",
+    # Five gangs, each with its own mule cards, phone and site; about 40% of reports belong to one,
+    # so the demo shows several separate linked-case clusters rather than one blob.
+    gangs = [
+        Gang(
+            mules=[(make_card(rng, b.bin_prefix), b.code) for b in rng.sample(banks, 2)],
+            phone=f"170{rng.randrange(10**8):08d}",
+            url=url,
+        )
+        for url in (
+            "http://shuadan-task.example/join",
+            "https://invest-gold.example/app",
+            "http://kefu-refund.example",
+            "http://daikuan-fast.example",
+            "http://love-chat.example",
+        )
     ]
     typologies = list(TYPOLOGY_WEIGHTS)
     weights = list(TYPOLOGY_WEIGHTS.values())
@@ -149,13 +167,11 @@ def demo_reports(count: int = 50, seed: int = 2026) -> list[ReportIn]:
         transfers = []
         t = started + timedelta(minutes=rng.randrange(5, 60))
         amount = rng.choice((50_000, 100_000, 200_000, 500_000))
-        for _ in range(
-            rng.choice((1, 1, 2, 3, 4))
-            if typ in (Typology.FAKE_INVESTMENT, Typology.ROMANCE, Typology.ORDER_BRUSHING)
-            else 1
-        ):
-            if rng.random() < 0.35:
-                payee, payee_bank = rng.choice(mule_pool)
+        gang = rng.choice(gangs) if rng.random() < 0.4 else None
+        repeat_typologies = (Typology.FAKE_INVESTMENT, Typology.ROMANCE, Typology.ORDER_BRUSHING)
+        for _ in range(rng.choice((1, 1, 2, 3, 4)) if typ in repeat_typologies else 1):
+            if gang is not None and rng.random() < 0.7:
+                payee, payee_bank = rng.choice(gang.mules)
             else:
                 pb = rng.choice(banks)
                 payee, payee_bank = make_card(rng, pb.bin_prefix), pb.code
@@ -175,10 +191,10 @@ def demo_reports(count: int = 50, seed: int = 2026) -> list[ReportIn]:
             t += timedelta(minutes=rng.randrange(10, 240))
             amount = int(amount * rng.choice((1.5, 2, 3)))
         suspects = []
-        if rng.random() < 0.4:
-            suspects.append({"kind": "phone", "value": rng.choice(scam_phones)})
-        if rng.random() < 0.2:
-            suspects.append({"kind": "url", "value": rng.choice(scam_urls)})
+        if gang is not None and rng.random() < 0.5:
+            suspects.append({"kind": "phone", "value": gang.phone})
+        if gang is not None and rng.random() < 0.3:
+            suspects.append({"kind": "url", "value": gang.url})
         if rng.random() < 0.3:
             suspects.append({"kind": "app", "value": rng.choice(("QQ", "微信", "抖音", "Telegram"))})
         station = rng.choice(STATIONS)

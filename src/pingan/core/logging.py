@@ -10,6 +10,8 @@ import structlog
 def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
     """Configure structlog and the standard library to emit one structured line per event."""
     logging.basicConfig(format="%(message)s", level=level)
+    # Alembic announces every plugin it loads at INFO; that is noise in a server log.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
     )
