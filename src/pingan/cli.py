@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from pingan.antifraud.tracing.cli import app as trace_app
 from pingan.core import db
 from pingan.core.roles import Actor, Role
 
@@ -24,6 +25,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(reports_app, name="reports")
 app.add_typer(demo_app, name="demo")
+app.add_typer(trace_app, name="trace")
 
 console = Console()
 err_console = Console(stderr=True)
