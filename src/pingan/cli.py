@@ -155,6 +155,92 @@ def serve(
     uvicorn.run("pingan.web.main:app", host=host, port=port, reload=reload)
 
 
+registry_app = typer.Typer(help="The account registry (holders, accounts and cards).", no_args_is_help=True)
+robot_app = typer.Typer(help="The stop-payment robot (数字警察助理).", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+app.add_typer(robot_app, name="robot")
+
+
+@registry_app.command("import")
+def registry_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Import a bank's KYC extract (CSV or Parquet); bad rows are quarantined beside the file."""
+    from pingan.antifraud.registry.imports import import_registry
+
+    summary = import_registry(file, actor=Actor.system("registry-import"))
+    if as_json:
+        console.print_json(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        for r in summary.rejected:
+            console.print(f"[yellow]rejected[/yellow] {r}")
+        console.print(f"imported {summary.imported}, rejected {len(summary.rejected)}")
+        if summary.quarantine:
+            console.print(f"rejected rows copied unchanged to {summary.quarantine}")
+    if summary.rejected:
+        raise typer.Exit(3)
+
+
+@app.command("bank-sim")
+def bank_sim(
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    latency_ms: Annotated[float, typer.Option(help="median answer latency")] = 50.0,
+    latency_sigma: Annotated[float, typer.Option(help="log-normal spread of the latency")] = 0.5,
+    result_delay_ms: Annotated[float, typer.Option(help="delay of the result callback after the ack")] = 50.0,
+    error_rate: Annotated[float, typer.Option(help="share of transient 503 answers")] = 0.0,
+    reject_rate: Annotated[float, typer.Option(help="share of orders rejected with a reason")] = 0.0,
+    callback_loss_rate: Annotated[float, typer.Option(help="share of result callbacks dropped")] = 0.0,
+    callback_url: Annotated[str | None, typer.Option(help="pingan's callback endpoint")] = None,
+    down: Annotated[list[str] | None, typer.Option(help="downtime window BANK:AFTER_S:FOR_S (repeatable)")] = None,
+    seed: int | None = None,
+) -> None:
+    """Run the bank simulator: every bank of the directory, on its own port."""
+    from pingan.antifraud.banks.sim import SimConfig, run_sim
+
+    windows = []
+    for w in down or []:
+        bank, after, length = w.split(":")
+        windows.append((bank.upper(), float(after), float(length)))
+    config = SimConfig(
+        latency_ms=latency_ms,
+        latency_sigma=latency_sigma,
+        result_delay_ms=result_delay_ms,
+        error_rate=error_rate,
+        reject_rate=reject_rate,
+        callback_loss_rate=callback_loss_rate,
+        callback_url=callback_url,
+        seed=seed,
+    )
+    run_sim(config, host=host, port=port, down=windows)
+
+
+@robot_app.command("run")
+def robot_run(
+    poll_after_s: Annotated[float, typer.Option(help="ask the bank when no result arrived by then")] = 5.0,
+    batch: int = 200,
+) -> None:
+    """Run the robot worker: outbox sender, result poll, renewals and alerts, until SIGTERM/SIGINT."""
+    import signal
+    import threading
+
+    from pingan.antifraud import robot
+    from pingan.antifraud.banks.adapter import HttpBankAdapter
+    from pingan.antifraud.banks.protocol import bank_settings
+    from pingan.antifraud.jobs import RobotWorker
+
+    robot.install()
+    settings = bank_settings()
+    adapter = HttpBankAdapter(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    err_console.print(f"robot running; banks at {settings.base_url}")
+    RobotWorker(adapter, settings, batch=batch, poll_after_s=poll_after_s).run(stop)
+    adapter.close()
+
+
 from pingan.sim.cli import app as sim_app  # noqa: E402 - sub-apps are mounted after the core commands
 
 app.add_typer(sim_app, name="sim")

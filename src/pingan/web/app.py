@@ -62,7 +62,11 @@ def _domain_error(request: Request, exc: Exception) -> Response:
 
 def create_app() -> FastAPI:
     """Build the application with every router and page."""
+    from pingan.antifraud import robot
     from pingan.antifraud.api import router as antifraud_router
+    from pingan.antifraud.banks.callbacks import create_callback_app
+    from pingan.antifraud.orders.api import router as orders_router
+    from pingan.antifraud.pages import router as orders_pages_router
     from pingan.core.auth_api import router as auth_router
     from pingan.web.metrics import render_metrics
     from pingan.web.pages import router as pages_router
@@ -93,6 +97,11 @@ def create_app() -> FastAPI:
 
     app.include_router(auth_router)
     app.include_router(antifraud_router)
+    app.include_router(orders_router)
+    app.include_router(orders_pages_router)
+    # Banks authenticate by HMAC signature per message, not by role tokens: a separate sub-app.
+    app.mount("/bank-interface", create_callback_app())
+    robot.install()
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -1,0 +1,233 @@
+"""The bank interface protocol: message schemas and HMAC-SHA256 signing (docs/bank-protocol.md).
+
+Every message, in both directions, carries four headers: the bank code, a Unix timestamp, a random
+nonce and an HMAC-SHA256 signature keyed with that bank's own key over the timestamp, the nonce,
+the method, the path and the SHA-256 of the body. A receiver refuses a bad signature, a timestamp
+more than `MAX_SKEW_S` away from its clock, and a nonce it has already seen (a replay).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+HEADER_BANK = "X-Pingan-Bank"
+HEADER_TIMESTAMP = "X-Pingan-Timestamp"
+HEADER_NONCE = "X-Pingan-Nonce"
+HEADER_SIGNATURE = "X-Pingan-Signature"
+# Five minutes either way: wide enough for unsynchronised clocks, narrow enough that the nonce cache
+# (which must remember every nonce for the whole window) stays small.
+MAX_SKEW_S = 300
+DEMO_BANK_KEY_SEED = "demo-only-bank-key-seed-change-me"
+
+
+class BankSettings(BaseSettings):
+    """Bank-interface settings, read from `PINGAN_BANK_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="PINGAN_BANK_", env_file=".env", extra="ignore")
+
+    base_url: str = Field(default="http://127.0.0.1:8700", description="where the banks (or bank-sim) listen")
+    callback_url: str = Field(
+        default="http://127.0.0.1:8000/bank-interface/callbacks", description="where banks send results"
+    )
+    key_seed: str = Field(
+        default=DEMO_BANK_KEY_SEED, description="derives per-bank keys when `keys` lacks one"
+    )
+    keys: dict[str, str] = Field(default_factory=dict, description="per-bank signing keys, by bank code")
+    timeout_s: float = 2.0
+    timeouts_s: dict[str, float] = Field(default_factory=dict, description="per-bank timeouts, by bank code")
+    breaker_failures: int = 5
+    breaker_open_s: float = 5.0
+    backoff_base_s: float = 0.1
+    backoff_max_s: float = 10.0
+    concurrency: int = 64
+
+
+def bank_settings() -> BankSettings:
+    """The bank settings of this process (read fresh: tests and the bench set them per process)."""
+    return BankSettings()
+
+
+def bank_key(bank_code: str, settings: BankSettings | None = None) -> bytes:
+    """The signing key shared with `bank_code`: configured, or derived from the seed."""
+    s = settings or bank_settings()
+    if bank_code in s.keys:
+        return s.keys[bank_code].encode()
+    return hmac.new(s.key_seed.encode(), f"bank-key:{bank_code}".encode(), hashlib.sha256).digest()
+
+
+def _string_to_sign(timestamp: str, nonce: str, method: str, path: str, body: bytes) -> bytes:
+    return "\n".join([timestamp, nonce, method.upper(), path, hashlib.sha256(body).hexdigest()]).encode()
+
+
+def sign(
+    key: bytes, bank_code: str, method: str, path: str, body: bytes, *, now: float | None = None
+) -> dict[str, str]:
+    """The four signature headers for one message."""
+    ts = str(int(now if now is not None else time.time()))
+    nonce = secrets.token_hex(16)
+    mac = hmac.new(key, _string_to_sign(ts, nonce, method, path, body), hashlib.sha256).hexdigest()
+    return {HEADER_BANK: bank_code, HEADER_TIMESTAMP: ts, HEADER_NONCE: nonce, HEADER_SIGNATURE: mac}
+
+
+class SignatureError(Exception):
+    """A message failed verification; `reason` is logged and stored, never echoed with secrets."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A message whose signature and freshness held."""
+
+    bank_code: str
+    nonce: str
+    timestamp: int
+
+
+def verify(
+    headers: dict[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    now: float | None = None,
+    settings: BankSettings | None = None,
+) -> Verified:
+    """Check the signature headers of one message (not its nonce: the caller's replay store does that)."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        bank = lower[HEADER_BANK.lower()]
+        ts = lower[HEADER_TIMESTAMP.lower()]
+        nonce = lower[HEADER_NONCE.lower()]
+        mac = lower[HEADER_SIGNATURE.lower()]
+    except KeyError as missing:
+        raise SignatureError(f"unsigned: header {missing.args[0]} missing") from None
+    if not ts.isdigit():
+        raise SignatureError("timestamp is not a Unix time")
+    skew = abs((now if now is not None else time.time()) - int(ts))
+    if skew > MAX_SKEW_S:
+        raise SignatureError(f"stale timestamp: {int(skew)} s from our clock (limit {MAX_SKEW_S} s)")
+    if not 8 <= len(nonce) <= 64:
+        raise SignatureError("nonce has the wrong length")
+    expected = hmac.new(
+        bank_key(bank, settings), _string_to_sign(ts, nonce, method, path, body), hashlib.sha256
+    ).hexdigest()
+    if not hmac.compare_digest(expected, mac):
+        raise SignatureError("bad signature")
+    return Verified(bank, nonce, int(ts))
+
+
+class NonceCache:
+    """Nonces seen within the freshness window, in memory (one process: the bank simulator)."""
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._limit = limit
+
+    def check_and_add(self, nonce: str, *, now: float | None = None) -> None:
+        """Raise SignatureError when `nonce` was seen within the window; remember it otherwise."""
+        t = now if now is not None else time.time()
+        while self._seen and (
+            next(iter(self._seen.values())) < t - 2 * MAX_SKEW_S or len(self._seen) > self._limit
+        ):
+            self._seen.popitem(last=False)
+        if nonce in self._seen:
+            raise SignatureError("replayed message: nonce seen before")
+        self._seen[nonce] = t
+
+
+# ---- messages ------------------------------------------------------------------------------
+
+
+class OrderKindWire(StrEnum):
+    """Order kinds on the wire."""
+
+    STOP_PAYMENT = "stop_payment"
+    FREEZE = "freeze"
+
+
+class RejectReason(StrEnum):
+    """Reason codes a bank gives when it refuses an order."""
+
+    NAME_MISMATCH = "name_mismatch"
+    ACCOUNT_CLOSED = "account_closed"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    ACCOUNT_UNKNOWN = "account_unknown"
+    BAD_BASIS = "bad_legal_basis"
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LegalBasisWire(_Msg):
+    """The legal basis the bank files with the order."""
+
+    kind: Literal["report", "finding"]
+    reference: str = Field(min_length=1, max_length=128)
+    approved_by: str | None = Field(default=None, max_length=64)
+    article: str = Field(min_length=1, max_length=255)
+
+
+class OrderRequest(_Msg):
+    """pingan → bank: stop or freeze an account (POST /banks/{bank}/orders)."""
+
+    type: Literal["request"] = "request"
+    idempotency_key: str = Field(min_length=8, max_length=64)
+    order_id: int
+    bank_code: str
+    kind: OrderKindWire
+    account_number: str = Field(min_length=16, max_length=19, pattern=r"^\d+$")
+    amount_fen: int | None = Field(default=None, gt=0)
+    expires_at: datetime
+    renews: str | None = Field(default=None, description="idempotency key of the order this one renews")
+    basis: LegalBasisWire
+    callback_url: str
+
+
+class Acknowledgement(_Msg):
+    """bank → pingan, as the HTTP answer to a request: accepted (result follows) or rejected at once."""
+
+    type: Literal["ack"] = "ack"
+    idempotency_key: str
+    bank_ref: str
+    status: Literal["accepted", "rejected"]
+    reason_code: RejectReason | None = None
+    reason_text: str | None = None
+
+
+class OrderResult(_Msg):
+    """bank → pingan callback (POST {callback_url}), or the answer to a status inquiry."""
+
+    type: Literal["result"] = "result"
+    idempotency_key: str
+    bank_ref: str
+    bank_code: str
+    outcome: Literal["pending", "executed", "rejected", "released"]
+    held_amount_fen: int = Field(default=0, ge=0)
+    reason_code: RejectReason | None = None
+    reason_text: str | None = None
+    at: datetime
+
+
+class ReleaseRequest(_Msg):
+    """pingan → bank: lift an order (POST /banks/{bank}/releases)."""
+
+    type: Literal["release"] = "release"
+    idempotency_key: str = Field(min_length=8, max_length=64)
+    order_key: str
+    bank_code: str
+    reason: str = Field(min_length=1, max_length=255)

@@ -1,0 +1,455 @@
+"""Background work of the stop-payment robot (`pingan robot run`).
+
+- The outbox sender delivers each queued bank message. A row is marked in flight and committed
+  before the HTTP call; a row found in flight after a crash, and every retry of a request, is first
+  asked about (`inquire`) and only sent again when the bank never received it. With the bank's
+  deduplication on the idempotency key, this is what makes an order reach its bank exactly once
+  even when this process is killed between commit and send.
+- Failures are retried with exponential backoff and jitter; a per-bank circuit breaker holds a
+  failing bank's messages back (and raises an alert) so that the other banks are not slowed.
+- A poll asks the bank about acknowledged orders whose result callback has not arrived.
+- Maintenance renews stop-payments before they run out, expires those that did, alerts ahead of
+  freeze expiry and on overdue releases, and sweeps reports whose event handler never ran.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud import robot
+from pingan.antifraud.banks.adapter import BankAdapter, CircuitBreaker, PermanentBankError, TransientBankError
+from pingan.antifraud.banks.protocol import (
+    Acknowledgement,
+    BankSettings,
+    LegalBasisWire,
+    OrderKindWire,
+    OrderRequest,
+    OrderResult,
+    ReleaseRequest,
+)
+from pingan.antifraud.orders import actions, rules
+from pingan.antifraud.orders.model import (
+    AlertKind,
+    BankOutbox,
+    BasisKind,
+    MessageType,
+    OrderKind,
+    OrderState,
+    OutboxStatus,
+    PoliceFinding,
+    RestrictionOrder,
+)
+from pingan.core import clock
+from pingan.core.db import get_engine, transaction
+from pingan.core.logging import get_logger
+from pingan.core.pii import PiiKind, decrypt
+from pingan.core.roles import Actor
+
+log = get_logger("robot.jobs")
+SENDER = Actor.system("robot")
+# A message still undelivered after this long is given up and its order marked failed for an analyst.
+GIVE_UP_AFTER = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One message to deliver (or one order to ask about)."""
+
+    outbox_id: int | None
+    order_id: int
+    bank_code: str
+    idempotency_key: str
+    message: OrderRequest | ReleaseRequest | None
+    inquire_first: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came back for a job."""
+
+    job: Job
+    kind: Literal["ack", "result", "unknown", "transient", "permanent"]
+    ack: Acknowledgement | None = None
+    result: OrderResult | None = None
+    error: str = ""
+
+
+class RobotWorker:
+    """The sender, poller and maintenance loop, in one process."""
+
+    def __init__(
+        self,
+        adapter: BankAdapter,
+        settings: BankSettings,
+        *,
+        batch: int = 200,
+        tick_s: float = 0.02,
+        poll_after_s: float = 5.0,
+        maintenance_every_s: float = 2.0,
+    ) -> None:
+        self.adapter = adapter
+        self.settings = settings
+        self.batch = batch
+        self.tick_s = tick_s
+        self.poll_after = timedelta(seconds=poll_after_s)
+        self.maintenance_every_s = maintenance_every_s
+        self.breakers: dict[str, CircuitBreaker] = defaultdict(
+            lambda: CircuitBreaker(settings.breaker_failures, settings.breaker_open_s)
+        )
+        self.pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="bank")
+        self.results: queue.Queue[Outcome] = queue.Queue()
+        self.in_flight: set[int] = set()
+        self.polling: set[int] = set()
+        self._rng = random.Random()  # noqa: S311 - retry jitter, not a secret
+        self._skip_locked = get_engine().dialect.name == "postgresql"
+
+    # ---- claiming --------------------------------------------------------------------------
+
+    def recover_in_doubt(self) -> int:
+        """Rows left in flight by a dead process: their fate is unknown, so they are asked about first."""
+        with transaction() as session:
+            rows = list(
+                session.execute(
+                    select(BankOutbox).where(BankOutbox.status == OutboxStatus.IN_FLIGHT)
+                ).scalars()
+            )
+            for row in rows:
+                row.status = OutboxStatus.PENDING
+                row.next_attempt_at = clock.now()
+        if rows:
+            log.info("recovered in-doubt messages", count=len(rows))
+        return len(rows)
+
+    def _message(
+        self, session: Session, row: BankOutbox, order: RestrictionOrder
+    ) -> OrderRequest | ReleaseRequest:
+        if row.message_type is MessageType.RELEASE:
+            return ReleaseRequest(
+                idempotency_key=row.idempotency_key,
+                order_key=order.idempotency_key,
+                bank_code=order.bank_code,
+                reason=(order.events[-1].note if order.events else "release")[:255] or "release",
+            )
+        finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
+        basis = (
+            LegalBasisWire(
+                kind="finding",
+                reference=f"finding:{finding.id}:{finding.case_ref}",
+                approved_by=finding.decided_by,
+                article=finding.legal_basis,
+            )
+            if order.basis_kind is BasisKind.FINDING and finding is not None
+            else LegalBasisWire(
+                kind="report", reference=f"report:{order.report_id}", article=rules.ARTICLE_REPORT
+            )
+        )
+        renews = session.get(RestrictionOrder, order.renews_order_id) if order.renews_order_id else None
+        assert order.expires_at is not None
+        return OrderRequest(
+            idempotency_key=order.idempotency_key,
+            order_id=order.id,
+            bank_code=order.bank_code,
+            kind=OrderKindWire(order.kind.value),
+            account_number=decrypt(PiiKind.CARD, order.account_cipher),
+            amount_fen=order.amount_fen,
+            expires_at=order.expires_at,
+            renews=renews.idempotency_key if renews is not None else None,
+            basis=basis,
+            callback_url=self.settings.callback_url,
+        )
+
+    def claim(self) -> list[Job]:
+        """Mark due messages in flight (committed before any is sent) and return them as jobs."""
+        allowance = {bank: b.allows() for bank, b in self.breakers.items()}
+        blocked = [bank for bank, n in allowance.items() if n == 0]
+        probes = {bank for bank, n in allowance.items() if n == 1}
+        jobs: list[Job] = []
+        with transaction() as session:
+            q = (
+                select(BankOutbox)
+                .where(BankOutbox.status == OutboxStatus.PENDING, BankOutbox.next_attempt_at <= clock.now())
+                .order_by(BankOutbox.id)
+                .limit(self.batch)
+            )
+            if blocked:
+                q = q.where(BankOutbox.bank_code.not_in(blocked))
+            if self._skip_locked:
+                q = q.with_for_update(skip_locked=True)
+            probed: set[str] = set()
+            for row in session.execute(q).scalars():
+                if row.bank_code in probes:
+                    if row.bank_code in probed:
+                        continue
+                    probed.add(row.bank_code)
+                order = actions.get_order(session, row.order_id)
+                row.status = OutboxStatus.IN_FLIGHT
+                inquire_first = row.message_type is MessageType.REQUEST and row.attempts > 0
+                row.attempts += 1
+                if inquire_first:
+                    row.inquiries += 1
+                if row.message_type is MessageType.REQUEST:
+                    actions.do_mark_sent(session, order, actor=SENDER)
+                jobs.append(
+                    Job(
+                        row.id,
+                        order.id,
+                        row.bank_code,
+                        row.idempotency_key,
+                        self._message(session, row, order),
+                        inquire_first,
+                    )
+                )
+        for bank in probes - {j.bank_code for j in jobs}:
+            self.breakers[bank].probing = False  # nothing to probe with; try again next tick
+        return jobs
+
+    def dispatch(self, jobs: list[Job]) -> None:
+        """Hand jobs to the thread pool; each puts its outcome on the results queue."""
+        for job in jobs:
+            if job.outbox_id is not None:
+                self.in_flight.add(job.outbox_id)
+            self.pool.submit(self._run_job, job)
+
+    def _run_job(self, job: Job) -> None:
+        try:
+            if job.inquire_first or job.message is None:
+                found = self.adapter.inquire(job.bank_code, job.idempotency_key)
+                if found is not None:
+                    self.results.put(Outcome(job, "result", result=found))
+                    return
+                if job.message is None:
+                    self.results.put(Outcome(job, "unknown"))
+                    return
+            if isinstance(job.message, OrderRequest):
+                ack = self.adapter.send_request(job.message)
+            else:
+                ack = self.adapter.send_release(job.message)
+            self.results.put(Outcome(job, "ack", ack=ack))
+        except TransientBankError as exc:
+            self.results.put(Outcome(job, "transient", error=str(exc)))
+        except PermanentBankError as exc:
+            self.results.put(Outcome(job, "permanent", error=str(exc)))
+        except Exception as exc:  # a bug in one job must not kill the sender; the message is retried
+            log.exception("bank job failed", order_id=job.order_id)
+            self.results.put(Outcome(job, "transient", error=f"{type(exc).__name__}: {exc}"))
+
+    # ---- recording -------------------------------------------------------------------------
+
+    def record(self, max_items: int = 1000) -> int:
+        """Write the outcomes waiting on the queue, in one transaction."""
+        outcomes: list[Outcome] = []
+        while len(outcomes) < max_items:
+            try:
+                outcomes.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        if not outcomes:
+            return 0
+        with transaction() as session:
+            for o in outcomes:
+                self._apply(session, o)
+        for o in outcomes:
+            if o.job.outbox_id is not None:
+                self.in_flight.discard(o.job.outbox_id)
+            else:
+                self.polling.discard(o.job.order_id)
+        return len(outcomes)
+
+    def _breaker_event(self, session: Session, bank: str, *, ok: bool) -> None:
+        breaker = self.breakers[bank]
+        if ok:
+            if breaker.record_success():
+                actions.do_resolve_alerts(session, AlertKind.BANK_DOWN, f"bank:{bank}")
+                log.info("bank recovered", bank=bank)
+        elif breaker.record_failure():
+            actions.do_raise_alert(
+                session,
+                AlertKind.BANK_DOWN,
+                f"bank:{bank}",
+                f"{bank} is not answering; its orders wait behind the circuit breaker",
+            )
+            log.warning("bank circuit opened", bank=bank)
+
+    def _apply(self, session: Session, o: Outcome) -> None:
+        job = o.job
+        row = session.get(BankOutbox, job.outbox_id) if job.outbox_id is not None else None
+        order = actions.get_order(session, job.order_id)
+        now = clock.now()
+        if o.kind in ("transient", "permanent"):
+            self._breaker_event(session, job.bank_code, ok=False)
+            if row is None:
+                return
+            row.last_error = o.error[:255]
+            if o.kind == "permanent" or now - row.created_at > GIVE_UP_AFTER:
+                row.status = OutboxStatus.DEAD
+                if row.message_type is MessageType.REQUEST:
+                    actions.do_record_failure(session, order, reason=o.error[:200], actor=SENDER)
+                return
+            row.status = OutboxStatus.PENDING
+            row.next_attempt_at = now + timedelta(
+                seconds=rules.backoff_delay(
+                    row.attempts,
+                    base_s=self.settings.backoff_base_s,
+                    max_s=self.settings.backoff_max_s,
+                    jitter=self._rng.random(),
+                )
+            )
+            return
+        self._breaker_event(session, job.bank_code, ok=True)
+        bank_actor = Actor.system(f"bank:{job.bank_code}")
+        if o.kind == "unknown":
+            return
+        if row is not None and o.kind in ("ack", "result"):
+            row.status = OutboxStatus.DELIVERED
+            row.delivered_at = now
+            if row.message_type is MessageType.RELEASE:
+                return
+        if o.kind == "ack" and o.ack is not None:
+            actions.do_record_ack(session, order, o.ack, actor=bank_actor)
+        elif o.result is not None:
+            if o.result.outcome == "pending":
+                actions.do_record_ack(
+                    session,
+                    order,
+                    Acknowledgement(
+                        idempotency_key=order.idempotency_key, bank_ref=o.result.bank_ref, status="accepted"
+                    ),
+                    actor=bank_actor,
+                )
+            else:
+                actions.do_record_result(session, order, o.result, actor=bank_actor)
+
+    # ---- poll and maintenance --------------------------------------------------------------
+
+    def poll(self, limit: int = 200) -> int:
+        """Ask the banks about acknowledged orders whose result has not come back by callback."""
+        with transaction() as session:
+            rows = list(
+                session.execute(
+                    select(RestrictionOrder.id, RestrictionOrder.bank_code, RestrictionOrder.idempotency_key)
+                    .where(
+                        RestrictionOrder.state == OrderState.ACKNOWLEDGED,
+                        RestrictionOrder.acknowledged_at < clock.now() - self.poll_after,
+                    )
+                    .order_by(RestrictionOrder.acknowledged_at)
+                    .limit(limit)
+                )
+            )
+        jobs = []
+        for oid, bank, key in rows:
+            if oid in self.polling or self.breakers[bank].is_open:
+                continue
+            self.polling.add(oid)
+            jobs.append(Job(None, oid, bank, key, None, True))
+        self.dispatch(jobs)
+        return len(jobs)
+
+    def maintain(self) -> None:
+        """Renewals, expiries, freeze-expiry and overdue-release alerts, and the report sweep."""
+        robot.sweep_reports()
+        now = clock.now()
+        with transaction() as session:
+            due = session.execute(
+                select(RestrictionOrder).where(
+                    RestrictionOrder.state == OrderState.EXECUTED,
+                    RestrictionOrder.expires_at
+                    <= now + max(rules.RENEWAL_LEAD, rules.FREEZE_EXPIRY_ALERT_LEAD),
+                )
+            ).scalars()
+            for order in list(due):
+                run_maintenance_for(session, order)
+            overdue = session.execute(
+                select(RestrictionOrder).where(
+                    RestrictionOrder.release_due_at < now, RestrictionOrder.live_key.is_not(None)
+                )
+            ).scalars()
+            for order in list(overdue):
+                actions.do_raise_alert(
+                    session,
+                    AlertKind.RELEASE_OVERDUE,
+                    f"order:{order.id}",
+                    f"order {order.id}: funds found unrelated, release was due {order.release_due_at:%Y-%m-%d %H:%M}",
+                )
+
+    # ---- the loop --------------------------------------------------------------------------
+
+    def step(self) -> int:
+        """One pass: record outcomes, claim and dispatch due messages. Returns messages dispatched."""
+        self.record()
+        jobs = self.claim() if len(self.in_flight) < self.settings.concurrency * 4 else []
+        self.dispatch(jobs)
+        return len(jobs)
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until `stop` is set."""
+        self.recover_in_doubt()
+        next_poll = next_maint = 0.0
+        while not stop.is_set():
+            try:
+                sent = self.step()
+                t = time.monotonic()
+                if t >= next_poll:
+                    self.poll()
+                    next_poll = t + 1.0
+                if t >= next_maint:
+                    self.maintain()
+                    next_maint = t + self.maintenance_every_s
+            except Exception:  # keep the robot alive through a database hiccup; the outbox keeps the work
+                log.exception("robot loop error")
+                time.sleep(0.5)
+                continue
+            if not sent and self.results.empty():
+                stop.wait(self.tick_s)
+        self.pool.shutdown(wait=True)
+        self.record()
+
+
+def run_maintenance_for(session: Session, order: RestrictionOrder) -> None:
+    """Renew, expire or alert on one executed order, as `rules` decide."""
+    t = clock.now()
+    case_open = order.release_due_at is None
+    decision = rules.renewal_decision(
+        kind=order.kind,
+        state=order.state,
+        renewals=order.renewals,
+        expires=order.expires_at,
+        case_open=case_open,
+        now=t,
+    )
+    if decision.action == "renew":
+        actions.do_renew(session, order, actor=SENDER)
+        return
+    if decision.action == "alert" and order.alerted_at is None:
+        order.alerted_at = t
+        actions.do_raise_alert(
+            session,
+            AlertKind.RENEWALS_EXHAUSTED,
+            f"order:{order.id}",
+            f"stop-payment {order.id} renewed {order.renewals} times: convert to a freeze or let it lapse",
+        )
+    if rules.is_expired(order.state, order.expires_at, t):
+        actions.do_expire(session, order, actor=SENDER)
+        return
+    if (
+        order.kind is OrderKind.FREEZE
+        and order.alerted_at is None
+        and rules.freeze_expiry_alert_due(order.kind, order.state, order.expires_at, t)
+    ):
+        order.alerted_at = t
+        actions.do_raise_alert(
+            session,
+            AlertKind.FREEZE_EXPIRING,
+            f"order:{order.id}",
+            f"freeze {order.id} expires {order.expires_at:%Y-%m-%d}: renew it or let it lapse",
+        )

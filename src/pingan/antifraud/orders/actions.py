@@ -1,0 +1,570 @@
+"""The only code that writes orders, findings, appeals, alerts and the bank outbox.
+
+`check_*` validates and authorises; `do_*` writes in the caller's transaction, audits in it, and
+emits events that are delivered after commit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.banks.protocol import Acknowledgement, OrderResult
+from pingan.antifraud.model import FraudReport
+from pingan.antifraud.orders import rules
+from pingan.antifraud.orders.model import (
+    AlertKind,
+    AppealStatus,
+    BankInboundRejection,
+    BankOutbox,
+    FindingAccount,
+    FindingStatus,
+    MessageType,
+    OrderAppeal,
+    OrderEvent,
+    OrderKind,
+    OrderReason,
+    OrderState,
+    OutboxStatus,
+    PoliceFinding,
+    RestrictionOrder,
+    RobotAlert,
+)
+from pingan.core import audit, clock, events
+from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
+from pingan.core.roles import Actor, Role
+
+EVENT_FINDING_APPROVED = "antifraud.finding_approved"
+EVENT_ORDER_CHANGED = "antifraud.order_changed"
+FINDING_DRAFTERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
+FINDING_APPROVERS = frozenset({Role.SUPERVISOR})
+ORDER_ISSUERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
+APPEAL_DECIDERS = frozenset({Role.SUPERVISOR})
+
+
+def live_key(bank_code: str, account_pseudonym: str) -> str:
+    """The key that is unique among live orders: one live order per account."""
+    return f"{bank_code}:{account_pseudonym}"
+
+
+def get_order(session: Session, order_id: int) -> RestrictionOrder:
+    """The order with `order_id`, or NotFound."""
+    order = session.get(RestrictionOrder, order_id)
+    if order is None:
+        raise NotFound(f"no order {order_id}", field="order_id")
+    return order
+
+
+def order_by_key(session: Session, idempotency_key: str) -> RestrictionOrder | None:
+    """The order whose bank request carries `idempotency_key`."""
+    return session.execute(
+        select(RestrictionOrder).where(RestrictionOrder.idempotency_key == idempotency_key)
+    ).scalar_one_or_none()
+
+
+def live_order_on(session: Session, bank_code: str, account_pseudonym: str) -> RestrictionOrder | None:
+    """The live order on this account, if any."""
+    return session.execute(
+        select(RestrictionOrder).where(RestrictionOrder.live_key == live_key(bank_code, account_pseudonym))
+    ).scalar_one_or_none()
+
+
+def _event(order: RestrictionOrder, to: OrderState | str, actor: Actor, note: str, *, at: datetime) -> None:
+    order.events.append(
+        OrderEvent(
+            at=at,
+            from_state=order.state.value if order.state else None,
+            to_state=str(to),
+            actor=actor.username,
+            note=note[:255],
+        )
+    )
+
+
+def do_transition(
+    session: Session, order: RestrictionOrder, target: OrderState, *, actor: Actor, note: str = ""
+) -> None:
+    """Move an order to `target` if the transition table allows it; Conflict otherwise. Audited."""
+    refused = rules.transition_problem(order.state, target)
+    if refused is not None:
+        raise Conflict(refused.message, field="state")
+    now = clock.now()
+    _event(order, target, actor, note, at=now)
+    previous = order.state
+    order.state = target
+    if target not in rules.LIVE_STATES:
+        order.live_key = None
+        order.ended_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action=f"order.{target.value}",
+        object_type="restriction_order",
+        object_id=order.id,
+        detail={"from": previous.value, "note": note},
+    )
+    events.emit(session, EVENT_ORDER_CHANGED, order_id=order.id, state=target.value)
+
+
+def _enqueue(session: Session, order: RestrictionOrder, message_type: MessageType, key: str) -> None:
+    now = clock.now()
+    session.add(
+        BankOutbox(
+            order_id=order.id,
+            message_type=message_type,
+            idempotency_key=key,
+            bank_code=order.bank_code,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            inquiries=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """An account as an order names it: bank, pseudonym, ciphertext and masked number."""
+
+    bank_code: str
+    pseudonym: str
+    cipher: str
+    masked: str
+
+
+def check_issue_order(
+    session: Session,
+    *,
+    kind: OrderKind,
+    reason: OrderReason,
+    account: AccountRef,
+    report_id: int | None,
+    finding: PoliceFinding | None,
+    actor: Actor,
+    from_model_score: bool = False,
+) -> rules.BasisInput:
+    """Refuse an order without its legal basis (422), by a role that may not issue (403), or a duplicate (409)."""
+    if actor.role not in ORDER_ISSUERS:
+        raise Forbidden(f"role {actor.role.value} may not issue orders")
+    report_ok = report_id is not None and session.get(FraudReport, report_id) is not None
+    finding_ok = finding is not None and finding.status is FindingStatus.APPROVED
+    if finding_ok and finding is not None and reason is not OrderReason.HOLDER_LINKED:
+        named = {(a.bank_code, a.account_pseudonym) for a in finding.accounts}
+        if (account.bank_code, account.pseudonym) not in named:
+            raise Invalid("the finding does not name this account", field="account")
+    basis = rules.BasisInput(kind, reason, report_ok, finding_ok, from_model_score)
+    problem = rules.basis_problem(basis)
+    if problem is not None:
+        raise Invalid(f"no legal basis: {problem}", field="basis")
+    if live_order_on(session, account.bank_code, account.pseudonym) is not None:
+        raise Conflict(
+            f"account {account.masked} at {account.bank_code} has a live order already", field="account"
+        )
+    return basis
+
+
+def do_issue_order(
+    session: Session,
+    *,
+    kind: OrderKind,
+    reason: OrderReason,
+    account: AccountRef,
+    basis: rules.BasisInput,
+    report_id: int | None,
+    finding: PoliceFinding | None,
+    origin_at: datetime,
+    actor: Actor,
+    amount_fen: int | None = None,
+    traced_amount_fen: int | None = None,
+    renews: RestrictionOrder | None = None,
+) -> RestrictionOrder:
+    """Draft an order and queue its bank request in the outbox, in the caller's transaction (ran `check_*`)."""
+    now = clock.now()
+    major = finding.major_case if finding is not None else False
+    note = ""
+    if kind is OrderKind.FREEZE:
+        amount_fen, cut = rules.freeze_amount(amount_fen, traced_amount_fen)
+        note = cut or ""
+    order = RestrictionOrder(
+        kind=kind,
+        state=OrderState.DRAFTED,
+        reason=reason,
+        basis_kind=rules.basis_kind(basis),
+        report_id=report_id,
+        finding_id=finding.id if finding is not None else None,
+        bank_code=account.bank_code,
+        account_pseudonym=account.pseudonym,
+        account_cipher=account.cipher,
+        account_masked=account.masked,
+        live_key=live_key(account.bank_code, account.pseudonym),
+        idempotency_key=secrets.token_hex(16),
+        amount_fen=amount_fen,
+        traced_amount_fen=traced_amount_fen,
+        held_amount_fen=0,
+        major_case=major,
+        renewals=(renews.renewals + 1) if renews is not None else 0,
+        renews_order_id=renews.id if renews is not None else None,
+        origin_at=origin_at,
+        created_at=now,
+        created_by=actor.username,
+        expires_at=rules.expires_at(kind, now, major_case=major),
+    )
+    order.events.append(
+        OrderEvent(
+            at=now, from_state=None, to_state=OrderState.DRAFTED.value, actor=actor.username, note=note
+        )
+    )
+    session.add(order)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Two issuers raced past the check: the unique live_key decided, this one lost.
+        raise Conflict(f"account {account.masked} has a live order already", field="account") from None
+    _enqueue(session, order, MessageType.REQUEST, order.idempotency_key)
+    audit.record(
+        session,
+        actor=actor,
+        action="order.issue",
+        object_type="restriction_order",
+        object_id=order.id,
+        purpose=f"report:{report_id}" if report_id else f"finding:{order.finding_id}",
+        detail={
+            "kind": kind.value,
+            "reason": reason.value,
+            "basis": order.basis_kind.value,
+            "bank": account.bank_code,
+            "amount_fen": amount_fen,
+            "renews": order.renews_order_id,
+        },
+    )
+    return order
+
+
+# ---- findings (认定) -------------------------------------------------------------------------
+
+
+def check_draft_finding(actor: Actor, accounts: list[AccountRef]) -> None:
+    """Analysts (or the robot) draft findings; a finding names at least one account."""
+    if actor.role not in FINDING_DRAFTERS:
+        raise Forbidden(f"role {actor.role.value} may not draft findings")
+    if not accounts:
+        raise Invalid("a finding names at least one involved account", field="accounts")
+
+
+def do_draft_finding(
+    session: Session,
+    *,
+    report_id: int | None,
+    case_ref: str,
+    evidence: dict[str, Any],
+    accounts: list[tuple[AccountRef, int | None]],
+    actor: Actor,
+    major_case: bool = False,
+) -> PoliceFinding:
+    """Draft a finding naming involved accounts (with traced amounts where known). Caller holds the transaction."""
+    finding = PoliceFinding(
+        report_id=report_id,
+        case_ref=case_ref,
+        legal_basis=rules.ARTICLE_FINDING,
+        evidence=json.dumps(evidence, ensure_ascii=False, sort_keys=True),
+        major_case=major_case,
+        status=FindingStatus.DRAFT,
+        drafted_by=actor.username,
+        drafted_at=clock.now(),
+    )
+    for ref, traced in accounts:
+        finding.accounts.append(
+            FindingAccount(
+                bank_code=ref.bank_code,
+                account_pseudonym=ref.pseudonym,
+                account_cipher=ref.cipher,
+                account_masked=ref.masked,
+                traced_amount_fen=traced,
+            )
+        )
+    session.add(finding)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="finding.draft",
+        object_type="police_finding",
+        object_id=finding.id,
+        purpose=f"case:{case_ref}",
+        detail={"accounts": len(accounts)},
+    )
+    return finding
+
+
+def get_finding(session: Session, finding_id: int) -> PoliceFinding:
+    """The finding with `finding_id`, or NotFound."""
+    finding = session.get(PoliceFinding, finding_id)
+    if finding is None:
+        raise NotFound(f"no finding {finding_id}", field="finding_id")
+    return finding
+
+
+def check_decide_finding(finding: PoliceFinding, *, actor: Actor) -> None:
+    """Only a supervisor decides, only on a draft, and never on a draft of their own."""
+    if actor.role not in FINDING_APPROVERS:
+        raise Forbidden(f"role {actor.role.value} may not approve findings")
+    if finding.status is not FindingStatus.DRAFT:
+        raise Conflict(f"finding {finding.id} is {finding.status.value} already", field="status")
+    if finding.drafted_by == actor.username:
+        raise Forbidden("a finding is approved by someone other than its drafter")
+
+
+def do_decide_finding(
+    session: Session, finding: PoliceFinding, *, approve: bool, note: str, actor: Actor
+) -> PoliceFinding:
+    """Approve or refuse a draft finding; approval emits `antifraud.finding_approved` after commit."""
+    now = clock.now()
+    finding.status = FindingStatus.APPROVED if approve else FindingStatus.REFUSED
+    finding.decided_by = actor.username
+    finding.decided_at = now
+    finding.decision_note = note[:255] or None
+    audit.record(
+        session,
+        actor=actor,
+        action="finding.approve" if approve else "finding.refuse",
+        object_type="police_finding",
+        object_id=finding.id,
+        purpose=f"case:{finding.case_ref}",
+        detail={"note": note},
+    )
+    if approve:
+        events.emit(session, EVENT_FINDING_APPROVED, finding_id=finding.id)
+    return finding
+
+
+# ---- bank answers --------------------------------------------------------------------------
+
+
+def do_mark_sent(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
+    """The sender is about to hand the request to the bank (its outbox row is in flight)."""
+    if order.state in (OrderState.DRAFTED, OrderState.FAILED):
+        order.sent_at = clock.now()
+        do_transition(
+            session, order, OrderState.SENT, actor=actor, note="request handed to the bank transport"
+        )
+
+
+def do_record_ack(session: Session, order: RestrictionOrder, ack: Acknowledgement, *, actor: Actor) -> None:
+    """Record the bank's acknowledgement (accepted, or rejected at once with its reason code)."""
+    if order.state is not OrderState.SENT:
+        return  # a late or repeated answer: the order has moved on and the answer changes nothing
+    order.bank_ref = ack.bank_ref
+    order.acknowledged_at = clock.now()
+    if ack.status == "rejected":
+        order.reject_code = ack.reason_code.value if ack.reason_code else "unspecified"
+        order.reject_reason = ack.reason_text
+        do_transition(session, order, OrderState.REJECTED, actor=actor, note=f"rejected: {order.reject_code}")
+    else:
+        do_transition(session, order, OrderState.ACKNOWLEDGED, actor=actor, note=f"bank ref {ack.bank_ref}")
+
+
+def do_record_result(session: Session, order: RestrictionOrder, result: OrderResult, *, actor: Actor) -> bool:
+    """Record a bank result (callback or poll); returns False when it changed nothing (a repeat)."""
+    if order.state is OrderState.SENT and result.outcome in ("executed", "rejected"):
+        # The result overtook the acknowledgement (lost ack, found by inquiry): acknowledge first.
+        do_record_ack(
+            session,
+            order,
+            Acknowledgement(
+                idempotency_key=order.idempotency_key, bank_ref=result.bank_ref, status="accepted"
+            ),
+            actor=actor,
+        )
+    if order.state is not OrderState.ACKNOWLEDGED:
+        return False
+    if result.outcome == "executed":
+        order.held_amount_fen = result.held_amount_fen
+        order.executed_at = clock.now()
+        do_transition(
+            session, order, OrderState.EXECUTED, actor=actor, note=f"held {result.held_amount_fen} fen"
+        )
+        return True
+    if result.outcome == "rejected":
+        order.reject_code = result.reason_code.value if result.reason_code else "unspecified"
+        order.reject_reason = result.reason_text
+        do_transition(session, order, OrderState.REJECTED, actor=actor, note=f"rejected: {order.reject_code}")
+        return True
+    return False
+
+
+def do_record_failure(session: Session, order: RestrictionOrder, *, reason: str, actor: Actor) -> None:
+    """The transport gave up on this order; an analyst may send it again."""
+    if order.state in (OrderState.SENT, OrderState.DRAFTED):
+        do_transition(session, order, OrderState.FAILED, actor=actor, note=reason)
+        do_raise_alert(session, AlertKind.ORDER_FAILED, f"order:{order.id}", f"order {order.id}: {reason}")
+
+
+def do_log_inbound_rejection(session: Session, *, bank_code: str | None, path: str, reason: str) -> None:
+    """Keep a refused bank message's reason; nothing else changes."""
+    session.add(
+        BankInboundRejection(at=clock.now(), bank_code=bank_code, path=path[:255], reason=reason[:255])
+    )
+
+
+# ---- release, renewal, expiry, appeals -----------------------------------------------------
+
+
+def check_release(order: RestrictionOrder) -> None:
+    """Only an order the bank holds or may hold can be released."""
+    problem = rules.transition_problem(order.state, OrderState.RELEASED)
+    if problem is not None:
+        raise Conflict(problem.message, field="state")
+
+
+def do_release(session: Session, order: RestrictionOrder, *, reason: str, actor: Actor) -> None:
+    """Release an order at once and queue the release message to the bank."""
+    do_transition(session, order, OrderState.RELEASED, actor=actor, note=f"release: {reason}")
+    _enqueue(session, order, MessageType.RELEASE, f"rel-{order.idempotency_key}")
+
+
+def do_mark_unrelated(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
+    """Funds found unrelated to the case: the release falls due within 3 days; overdue raises an alert."""
+    if actor.role not in ORDER_ISSUERS | FINDING_APPROVERS:
+        raise Forbidden(f"role {actor.role.value} may not do this")
+    check_release(order)
+    order.release_due_at = clock.now() + rules.UNRELATED_RELEASE_DUE
+    _event(order, order.state, actor, "funds found unrelated: release due in 3 days", at=clock.now())
+    audit.record(
+        session, actor=actor, action="order.unrelated", object_type="restriction_order", object_id=order.id
+    )
+
+
+def do_renew(session: Session, order: RestrictionOrder, *, actor: Actor) -> RestrictionOrder:
+    """Replace an executed stop-payment with a renewal order (the old one becomes `renewed`)."""
+    do_transition(session, order, OrderState.RENEWED, actor=actor, note=f"renewal {order.renewals + 1}")
+    session.flush()
+    account = AccountRef(order.bank_code, order.account_pseudonym, order.account_cipher, order.account_masked)
+    finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
+    basis = rules.BasisInput(
+        order.kind,
+        order.reason,
+        order.report_id is not None,
+        finding is not None and finding.status is FindingStatus.APPROVED,
+    )
+    return do_issue_order(
+        session,
+        kind=order.kind,
+        reason=order.reason,
+        account=account,
+        basis=basis,
+        report_id=order.report_id,
+        finding=finding,
+        origin_at=clock.now(),
+        actor=actor,
+        amount_fen=order.amount_fen,
+        traced_amount_fen=order.traced_amount_fen,
+        renews=order,
+    )
+
+
+def do_expire(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
+    """An executed order's term ran out without renewal."""
+    do_transition(session, order, OrderState.EXPIRED, actor=actor, note="term ran out")
+
+
+def check_file_appeal(order: RestrictionOrder, statement: str) -> None:
+    """An appeal is against an order that restricts (or may restrict) the account, and says why."""
+    if order.state not in rules.LIVE_STATES:
+        raise Conflict(f"order {order.id} is {order.state.value}: nothing to appeal", field="order_id")
+    if len(statement.strip()) < 10:
+        raise Invalid("say in at least 10 characters why the order is wrong", field="statement")
+
+
+def do_file_appeal(
+    session: Session, order: RestrictionOrder, *, appellant: str, statement: str, actor: Actor
+) -> OrderAppeal:
+    """Record a holder's appeal (申诉) with its decision deadline."""
+    now = clock.now()
+    appeal = OrderAppeal(
+        order_id=order.id,
+        appellant=appellant.strip()[:64],
+        statement=statement.strip(),
+        status=AppealStatus.PENDING,
+        filed_at=now,
+        filed_by=actor.username,
+        decision_due_at=now + rules.APPEAL_DECISION_DUE,
+    )
+    session.add(appeal)
+    session.flush()
+    _event(order, order.state, actor, f"appeal {appeal.id} filed", at=now)
+    audit.record(session, actor=actor, action="appeal.file", object_type="order_appeal", object_id=appeal.id)
+    return appeal
+
+
+def check_decide_appeal(appeal: OrderAppeal, *, actor: Actor, reason: str) -> None:
+    """A supervisor decides a pending appeal and gives the reason."""
+    if actor.role not in APPEAL_DECIDERS:
+        raise Forbidden(f"role {actor.role.value} may not decide appeals")
+    if appeal.status is not AppealStatus.PENDING:
+        raise Conflict(f"appeal {appeal.id} is decided already", field="status")
+    if len(reason.strip()) < 4:
+        raise Invalid("give the reason for the decision", field="reason")
+
+
+def do_decide_appeal(
+    session: Session, appeal: OrderAppeal, *, upheld: bool, reason: str, actor: Actor
+) -> OrderAppeal:
+    """Decide an appeal; an upheld appeal releases the order at once. Audited."""
+    appeal.status = AppealStatus.UPHELD if upheld else AppealStatus.DISMISSED
+    appeal.decided_by = actor.username
+    appeal.decided_at = clock.now()
+    appeal.decision_reason = reason.strip()[:255]
+    audit.record(
+        session,
+        actor=actor,
+        action="appeal.uphold" if upheld else "appeal.dismiss",
+        object_type="order_appeal",
+        object_id=appeal.id,
+        detail={"reason": reason},
+    )
+    order = get_order(session, appeal.order_id)
+    if upheld and order.state not in rules.FINAL_STATES:
+        do_release(session, order, reason=f"appeal {appeal.id} upheld", actor=actor)
+    return appeal
+
+
+# ---- alerts --------------------------------------------------------------------------------
+
+
+def do_raise_alert(session: Session, kind: AlertKind, subject: str, message: str) -> RobotAlert | None:
+    """Raise an alert unless the same one is open already."""
+    open_one = session.execute(
+        select(RobotAlert.id).where(
+            RobotAlert.kind == kind, RobotAlert.subject == subject, RobotAlert.resolved_at.is_(None)
+        )
+    ).first()
+    if open_one is not None:
+        return None
+    alert = RobotAlert(kind=kind, subject=subject, message=message[:255], raised_at=clock.now())
+    session.add(alert)
+    audit.record(
+        session,
+        actor=Actor.system("robot"),
+        action=f"alert.{kind.value}",
+        object_type="alert",
+        object_id=subject,
+    )
+    return alert
+
+
+def do_resolve_alerts(session: Session, kind: AlertKind, subject: str) -> None:
+    """Close the open alerts of this kind and subject."""
+    session.execute(
+        update(RobotAlert)
+        .where(RobotAlert.kind == kind, RobotAlert.subject == subject, RobotAlert.resolved_at.is_(None))
+        .values(resolved_at=clock.now())
+    )

@@ -1,0 +1,194 @@
+"""Orders HTTP API: orders and their timelines, freezes, releases, findings (认定) and appeals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.orders import actions, queries
+from pingan.antifraud.orders.model import OrderAppeal, OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.schemas import (
+    AppealDecisionIn,
+    AppealIn,
+    AppealOut,
+    DecisionIn,
+    FindingOut,
+    FreezeIn,
+    OrderOut,
+    OrderPage,
+    ReleaseIn,
+    StopPaymentIn,
+)
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.errors import Invalid, NotFound
+from pingan.core.roles import Actor, Role
+
+router = APIRouter(prefix="/api/v1", tags=["orders"])
+DbSession = Annotated[Session, Depends(session_dependency)]
+Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
+Supervisor = Annotated[Actor, Depends(require_roles(Role.SUPERVISOR))]
+Deciders = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+AppealTakers = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+
+
+@router.get("/orders", response_model=OrderPage)
+def list_orders(session: DbSession, actor: Reader, state: OrderState | None = None) -> OrderPage:
+    """Orders, newest first, optionally in one state."""
+    return OrderPage(items=[queries.order_out(o) for o in queries.list_orders(session, state=state)])
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut)
+def get_order(order_id: int, session: DbSession, actor: Reader) -> OrderOut:
+    """One order with its full timeline."""
+    return queries.order_out(actions.get_order(session, order_id), timeline=True)
+
+
+def _finding_account(
+    session: Session, finding_id: int, account_id: int
+) -> tuple[actions.AccountRef, int | None]:
+    finding = actions.get_finding(session, finding_id)
+    acc = next((a for a in finding.accounts if a.id == account_id), None)
+    if acc is None:
+        raise NotFound(f"finding {finding_id} names no account {account_id}", field="finding_account_id")
+    return actions.AccountRef(acc.bank_code, acc.account_pseudonym, acc.account_cipher, acc.account_masked), (
+        acc.traced_amount_fen
+    )
+
+
+@router.post("/orders/freezes", response_model=OrderOut, status_code=201)
+def issue_freeze(body: FreezeIn, session: DbSession, actor: Analyst) -> OrderOut:
+    """Freeze (冻结) an account named by an approved finding, never above the traced amount."""
+    with session.begin():
+        finding = actions.get_finding(session, body.finding_id)
+        ref, traced = _finding_account(session, body.finding_id, body.finding_account_id)
+        basis = actions.check_issue_order(
+            session,
+            kind=OrderKind.FREEZE,
+            reason=OrderReason.TRACED,
+            account=ref,
+            report_id=finding.report_id,
+            finding=finding,
+            actor=actor,
+        )
+        assert finding.decided_at is not None
+        order = actions.do_issue_order(
+            session,
+            kind=OrderKind.FREEZE,
+            reason=OrderReason.TRACED,
+            account=ref,
+            basis=basis,
+            report_id=finding.report_id,
+            finding=finding,
+            origin_at=finding.decided_at,
+            actor=actor,
+            amount_fen=body.amount_fen,
+            traced_amount_fen=traced,
+        )
+    return queries.order_out(order, timeline=True)
+
+
+@router.post("/orders/stop-payments", response_model=OrderOut, status_code=201)
+def issue_stop_payment(body: StopPaymentIn, session: DbSession, actor: Analyst) -> OrderOut:
+    """A stop-payment on an account an approved finding names. A model score is refused as a basis."""
+    if body.finding_id is None or body.finding_account_id is None:
+        raise Invalid(
+            "no legal basis: a model score can raise a warning, never an order"
+            if body.model_score is not None
+            else "no legal basis: name an approved finding and one of its accounts",
+            field="basis",
+        )
+    with session.begin():
+        finding = actions.get_finding(session, body.finding_id)
+        ref, _traced = _finding_account(session, body.finding_id, body.finding_account_id)
+        basis = actions.check_issue_order(
+            session,
+            kind=OrderKind.STOP_PAYMENT,
+            reason=OrderReason.DIRECT_PAYEE,
+            account=ref,
+            report_id=None,
+            finding=finding,
+            actor=actor,
+            from_model_score=body.model_score is not None,
+        )
+        assert finding.decided_at is not None
+        order = actions.do_issue_order(
+            session,
+            kind=OrderKind.STOP_PAYMENT,
+            reason=OrderReason.DIRECT_PAYEE,
+            account=ref,
+            basis=basis,
+            report_id=finding.report_id,
+            finding=finding,
+            origin_at=finding.decided_at,
+            actor=actor,
+        )
+    return queries.order_out(order, timeline=True)
+
+
+@router.post("/orders/{order_id}/release", response_model=OrderOut)
+def release_order(order_id: int, body: ReleaseIn, session: DbSession, actor: Supervisor) -> OrderOut:
+    """Release an order at once; the bank is told through the outbox."""
+    with session.begin():
+        order = actions.get_order(session, order_id)
+        actions.check_release(order)
+        actions.do_release(session, order, reason=body.reason, actor=actor)
+    return queries.order_out(order, timeline=True)
+
+
+@router.post("/orders/{order_id}/unrelated", response_model=OrderOut)
+def mark_unrelated(order_id: int, session: DbSession, actor: Deciders) -> OrderOut:
+    """Funds found unrelated to the case: the release falls due within 3 days."""
+    with session.begin():
+        order = actions.get_order(session, order_id)
+        actions.do_mark_unrelated(session, order, actor=actor)
+    return queries.order_out(order, timeline=True)
+
+
+@router.get("/findings", response_model=list[FindingOut])
+def approval_queue(session: DbSession, actor: Deciders) -> list[FindingOut]:
+    """Draft findings awaiting a supervisor, longest waiting first, with their evidence."""
+    return [queries.finding_out(f) for f in queries.approval_queue(session)]
+
+
+@router.get("/findings/{finding_id}", response_model=FindingOut)
+def get_finding(finding_id: int, session: DbSession, actor: Deciders) -> FindingOut:
+    """One finding."""
+    return queries.finding_out(actions.get_finding(session, finding_id))
+
+
+@router.post("/findings/{finding_id}/decision", response_model=FindingOut)
+def decide_finding(finding_id: int, body: DecisionIn, session: DbSession, actor: Supervisor) -> FindingOut:
+    """Approve or refuse a draft finding; approval triggers the holder-linked stop-payments."""
+    with session.begin():
+        finding = actions.get_finding(session, finding_id)
+        actions.check_decide_finding(finding, actor=actor)
+        actions.do_decide_finding(session, finding, approve=body.approve, note=body.note, actor=actor)
+    return queries.finding_out(finding)
+
+
+@router.post("/orders/{order_id}/appeals", response_model=AppealOut, status_code=201)
+def file_appeal(order_id: int, body: AppealIn, session: DbSession, actor: AppealTakers) -> AppealOut:
+    """Record a holder's appeal against an order, with its decision deadline."""
+    with session.begin():
+        order = actions.get_order(session, order_id)
+        actions.check_file_appeal(order, body.statement)
+        appeal = actions.do_file_appeal(
+            session, order, appellant=body.appellant, statement=body.statement, actor=actor
+        )
+    return queries.appeal_out(appeal)
+
+
+@router.post("/appeals/{appeal_id}/decision", response_model=AppealOut)
+def decide_appeal(appeal_id: int, body: AppealDecisionIn, session: DbSession, actor: Supervisor) -> AppealOut:
+    """Uphold (the order is released at once) or dismiss an appeal."""
+    with session.begin():
+        appeal = session.get(OrderAppeal, appeal_id)
+        if appeal is None:
+            raise NotFound(f"no appeal {appeal_id}", field="appeal_id")
+        actions.check_decide_appeal(appeal, actor=actor, reason=body.reason)
+        actions.do_decide_appeal(session, appeal, upheld=body.upheld, reason=body.reason, actor=actor)
+    return queries.appeal_out(appeal)

@@ -1,0 +1,230 @@
+"""Read side of orders: lists, timelines, the approval queue and the outcome figures."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from pingan.antifraud.orders.model import (
+    FindingStatus,
+    OrderAppeal,
+    OrderKind,
+    OrderReason,
+    OrderState,
+    PoliceFinding,
+    RestrictionOrder,
+    RobotAlert,
+)
+from pingan.antifraud.orders.schemas import (
+    AppealOut,
+    FindingAccountOut,
+    FindingOut,
+    OrderEventOut,
+    OrderOut,
+)
+from pingan.core import clock
+
+
+def order_out(order: RestrictionOrder, *, timeline: bool = False) -> OrderOut:
+    """An order as the API shows it."""
+    return OrderOut(
+        id=order.id,
+        kind=order.kind,
+        state=order.state,
+        reason=order.reason,
+        basis_kind=order.basis_kind,
+        report_id=order.report_id,
+        finding_id=order.finding_id,
+        bank_code=order.bank_code,
+        account=order.account_masked,
+        amount_fen=order.amount_fen,
+        traced_amount_fen=order.traced_amount_fen,
+        held_amount_fen=order.held_amount_fen,
+        renewals=order.renewals,
+        reject_code=order.reject_code,
+        reject_reason=order.reject_reason,
+        created_at=order.created_at,
+        sent_at=order.sent_at,
+        acknowledged_at=order.acknowledged_at,
+        executed_at=order.executed_at,
+        expires_at=order.expires_at,
+        release_due_at=order.release_due_at,
+        timeline=[
+            OrderEventOut(at=e.at, from_state=e.from_state, to_state=e.to_state, actor=e.actor, note=e.note)
+            for e in order.events
+        ]
+        if timeline
+        else [],
+    )
+
+
+def list_orders(
+    session: Session, *, state: OrderState | None = None, report_id: int | None = None, limit: int = 200
+) -> list[RestrictionOrder]:
+    """Orders, newest first, optionally in one state or of one report."""
+    q = select(RestrictionOrder).order_by(RestrictionOrder.id.desc()).limit(limit)
+    if state is not None:
+        q = q.where(RestrictionOrder.state == state)
+    if report_id is not None:
+        q = q.where(RestrictionOrder.report_id == report_id)
+    return list(session.execute(q).scalars())
+
+
+def finding_out(finding: PoliceFinding) -> FindingOut:
+    """A finding with how long it has waited for a decision."""
+    end = finding.decided_at or clock.now()
+    return FindingOut(
+        id=finding.id,
+        report_id=finding.report_id,
+        case_ref=finding.case_ref,
+        legal_basis=finding.legal_basis,
+        evidence=finding.evidence,
+        major_case=finding.major_case,
+        status=finding.status,
+        drafted_by=finding.drafted_by,
+        drafted_at=finding.drafted_at,
+        decided_by=finding.decided_by,
+        decided_at=finding.decided_at,
+        waiting_s=(end - finding.drafted_at).total_seconds(),
+        accounts=[
+            FindingAccountOut(
+                id=a.id,
+                bank_code=a.bank_code,
+                account=a.account_masked,
+                traced_amount_fen=a.traced_amount_fen,
+            )
+            for a in finding.accounts
+        ],
+    )
+
+
+def approval_queue(session: Session, limit: int = 200) -> list[PoliceFinding]:
+    """Draft findings, longest waiting first."""
+    return list(
+        session.execute(
+            select(PoliceFinding)
+            .where(PoliceFinding.status == FindingStatus.DRAFT)
+            .options(selectinload(PoliceFinding.accounts))
+            .order_by(PoliceFinding.drafted_at)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def appeal_out(a: OrderAppeal) -> AppealOut:
+    """An appeal as the API shows it."""
+    return AppealOut(
+        id=a.id,
+        order_id=a.order_id,
+        appellant=a.appellant,
+        status=a.status,
+        filed_at=a.filed_at,
+        decision_due_at=a.decision_due_at,
+        decided_by=a.decided_by,
+        decision_reason=a.decision_reason,
+    )
+
+
+def open_alerts(session: Session, limit: int = 100) -> list[RobotAlert]:
+    """Unresolved alerts, newest first."""
+    return list(
+        session.execute(
+            select(RobotAlert)
+            .where(RobotAlert.resolved_at.is_(None))
+            .order_by(RobotAlert.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def _percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]
+
+
+@dataclass(frozen=True)
+class OrderFigures:
+    """The stop-payment loop's outcome figures."""
+
+    involved_direct: int
+    executed_direct: int
+    involved_holder_linked: int
+    executed_holder_linked: int
+    held_fen: int
+    by_state: dict[str, int]
+    expiring_24h: int
+    to_sent_s: dict[str, float | None]
+    to_ack_s: dict[str, float | None]
+
+    @property
+    def stop_payment_rate(self) -> float | None:
+        """Executed ÷ involved accounts named in reports."""
+        return self.executed_direct / self.involved_direct if self.involved_direct else None
+
+    @property
+    def holder_linked_rate(self) -> float | None:
+        """The same for holder-linked accounts."""
+        return (
+            self.executed_holder_linked / self.involved_holder_linked if self.involved_holder_linked else None
+        )
+
+
+def figures(session: Session) -> OrderFigures:
+    """Compute the figures from the orders table."""
+    by_state = {
+        s.value: int(n)
+        for s, n in session.execute(
+            select(RestrictionOrder.state, func.count()).group_by(RestrictionOrder.state)
+        )
+    }
+
+    def accounts(reason: OrderReason, executed_only: bool) -> int:
+        base = select(RestrictionOrder.bank_code, RestrictionOrder.account_pseudonym).where(
+            RestrictionOrder.kind == OrderKind.STOP_PAYMENT, RestrictionOrder.reason == reason
+        )
+        if executed_only:
+            base = base.where(RestrictionOrder.executed_at.is_not(None))
+        return int(session.execute(select(func.count()).select_from(base.distinct().subquery())).scalar_one())
+
+    held = session.execute(
+        select(func.coalesce(func.sum(RestrictionOrder.held_amount_fen), 0)).where(
+            RestrictionOrder.state == OrderState.EXECUTED
+        )
+    ).scalar_one()
+    now = clock.now()
+    expiring = session.execute(
+        select(func.count()).where(
+            RestrictionOrder.state == OrderState.EXECUTED,
+            RestrictionOrder.expires_at > now,
+            RestrictionOrder.expires_at <= now + timedelta(hours=24),
+        )
+    ).scalar_one()
+    sent: list[float] = []
+    acked: list[float] = []
+    for origin, s_at, a_at in session.execute(
+        select(RestrictionOrder.origin_at, RestrictionOrder.sent_at, RestrictionOrder.acknowledged_at).where(
+            RestrictionOrder.renews_order_id.is_(None)
+        )
+    ):
+        if s_at is not None:
+            sent.append((s_at - origin).total_seconds())
+        if a_at is not None:
+            acked.append((a_at - origin).total_seconds())
+    pct = (50, 95, 99)
+    return OrderFigures(
+        involved_direct=accounts(OrderReason.DIRECT_PAYEE, False),
+        executed_direct=accounts(OrderReason.DIRECT_PAYEE, True),
+        involved_holder_linked=accounts(OrderReason.HOLDER_LINKED, False),
+        executed_holder_linked=accounts(OrderReason.HOLDER_LINKED, True),
+        held_fen=int(held),
+        by_state=by_state,
+        expiring_24h=int(expiring),
+        to_sent_s={f"p{p}": _percentile(sent, p) for p in pct},
+        to_ack_s={f"p{p}": _percentile(acked, p) for p in pct},
+    )

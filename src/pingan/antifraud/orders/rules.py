@@ -1,0 +1,182 @@
+"""Pure decisions about restriction orders: the state machine, legal basis, sizing, expiry and renewal.
+
+No I/O here; time comes in as an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pingan.antifraud.orders.model import BasisKind, OrderKind, OrderReason, OrderState
+
+S = OrderState
+
+# The whole state machine. "sent" means handed to the transport; "acknowledged" that the bank has
+# taken the order; "executed" that it holds money. A failed order (transport given up) may be sent
+# again by an analyst. expired, renewed, released and rejected are final.
+TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
+    S.DRAFTED: frozenset({S.SENT, S.FAILED}),
+    S.SENT: frozenset({S.ACKNOWLEDGED, S.REJECTED, S.FAILED}),
+    S.ACKNOWLEDGED: frozenset({S.EXECUTED, S.REJECTED, S.RELEASED}),
+    S.EXECUTED: frozenset({S.EXPIRED, S.RENEWED, S.RELEASED}),
+    S.FAILED: frozenset({S.SENT}),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.RENEWED: frozenset(),
+    S.RELEASED: frozenset(),
+}
+
+# States in which an order restricts, or may soon restrict, the account: a second order on the
+# same account is refused while one of these holds.
+LIVE_STATES = frozenset({S.DRAFTED, S.SENT, S.ACKNOWLEDGED, S.EXECUTED, S.FAILED})
+FINAL_STATES = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+
+STOP_PAYMENT_TERM = timedelta(hours=48)
+MAX_STOP_PAYMENT_RENEWALS = 2
+FREEZE_TERM = timedelta(days=183)  # six months
+MAJOR_FREEZE_TERM = timedelta(days=365)  # one year for a major case
+# Renew a stop-payment this long before it runs out, so a slow bank still has it before expiry.
+RENEWAL_LEAD = timedelta(hours=6)
+FREEZE_EXPIRY_ALERT_LEAD = timedelta(days=7)
+UNRELATED_RELEASE_DUE = timedelta(days=3)
+APPEAL_DECISION_DUE = timedelta(days=7)
+
+ARTICLE_REPORT = "受案登记 (report registered): 《公安机关办理刑事案件程序规定》 and 《反电信网络诈骗法》第三十一条紧急止付"
+ARTICLE_FINDING = "《反电信网络诈骗法》第三十一条 (police finding of involved accounts)"
+
+
+@dataclass(frozen=True)
+class TransitionRefused:
+    """Why a move is not allowed."""
+
+    from_state: OrderState
+    to_state: OrderState
+
+    @property
+    def message(self) -> str:
+        """The refusal in words."""
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[self.from_state])) or "none: it is final"
+        return f"an order {self.from_state.value} cannot become {self.to_state.value} (allowed: {allowed})"
+
+
+def transition_problem(current: OrderState, target: OrderState) -> TransitionRefused | None:
+    """None when `current` → `target` is allowed, else the refusal."""
+    return None if target in TRANSITIONS[current] else TransitionRefused(current, target)
+
+
+@dataclass(frozen=True)
+class BasisInput:
+    """What an order would rest on."""
+
+    kind: OrderKind
+    reason: OrderReason
+    report_registered: bool
+    finding_approved: bool
+    from_model_score: bool = False
+
+
+def basis_problem(b: BasisInput) -> str | None:
+    """None when the order has a sufficient legal basis, else the reason it has none.
+
+    A registered report suffices only for a stop-payment on an account the report itself names
+    (受案登记 by the receiving officer). Holder-linked stops and every freeze need an approved
+    finding (认定; Anti-Telecom and Online Fraud Law art. 31). A model score is never a basis.
+    """
+    if b.from_model_score:
+        return "a model score can raise a warning, never an order"
+    if b.kind is OrderKind.FREEZE:
+        return None if b.finding_approved else "a freeze needs a police finding approved by a supervisor"
+    if b.reason is OrderReason.DIRECT_PAYEE:
+        if b.report_registered or b.finding_approved:
+            return None
+        return "a stop-payment needs a registered report naming the account, or an approved finding"
+    return None if b.finding_approved else f"a {b.reason.value} stop-payment needs an approved police finding"
+
+
+def basis_kind(b: BasisInput) -> BasisKind:
+    """The basis an allowed order records: the finding when there is one, else the report."""
+    return BasisKind.FINDING if b.finding_approved else BasisKind.REPORT
+
+
+def term(kind: OrderKind, *, major_case: bool) -> timedelta:
+    """How long an order lasts: 48 h for a stop-payment, 6 months (1 year if major) for a freeze."""
+    if kind is OrderKind.STOP_PAYMENT:
+        return STOP_PAYMENT_TERM
+    return MAJOR_FREEZE_TERM if major_case else FREEZE_TERM
+
+
+def expires_at(kind: OrderKind, issued_at: datetime, *, major_case: bool) -> datetime:
+    """When an order issued at `issued_at` runs out."""
+    return issued_at + term(kind, major_case=major_case)
+
+
+def freeze_amount(requested_fen: int | None, traced_fen: int | None) -> tuple[int | None, str | None]:
+    """The amount to freeze and, when it was cut, why. Never more than the traced amount where known."""
+    if traced_fen is None:
+        return requested_fen, None
+    if requested_fen is None or requested_fen > traced_fen:
+        return traced_fen, f"capped at the traced amount {traced_fen} fen"
+    return requested_fen, None
+
+
+@dataclass(frozen=True)
+class RenewalDecision:
+    """What to do with an executed stop-payment near its expiry."""
+
+    action: str  # "renew", "alert" (renewals used up) or "wait"
+    reason: str
+
+
+def renewal_decision(
+    *,
+    kind: OrderKind,
+    state: OrderState,
+    renewals: int,
+    expires: datetime | None,
+    case_open: bool,
+    now: datetime,
+) -> RenewalDecision:
+    """Renew an executed stop-payment before its 48 h run out while the case needs it, twice at most.
+
+    After the second renewal the analyst must convert it to a freeze (which needs a finding) or let
+    it lapse: the robot alerts instead of renewing a third time.
+    """
+    if kind is not OrderKind.STOP_PAYMENT or state is not OrderState.EXECUTED or expires is None:
+        return RenewalDecision("wait", "not an executed stop-payment")
+    if expires - now > RENEWAL_LEAD:
+        return RenewalDecision("wait", "not yet due")
+    if not case_open:
+        return RenewalDecision("wait", "case no longer needs it: let it lapse")
+    if renewals >= MAX_STOP_PAYMENT_RENEWALS:
+        return RenewalDecision(
+            "alert", f"renewed {renewals} times already (limit {MAX_STOP_PAYMENT_RENEWALS})"
+        )
+    return RenewalDecision("renew", f"renewal {renewals + 1} of {MAX_STOP_PAYMENT_RENEWALS}")
+
+
+def is_expired(state: OrderState, expires: datetime | None, now: datetime) -> bool:
+    """An executed order whose term has run out."""
+    return state is OrderState.EXECUTED and expires is not None and expires <= now
+
+
+def freeze_expiry_alert_due(
+    kind: OrderKind, state: OrderState, expires: datetime | None, now: datetime
+) -> bool:
+    """Alert ahead of a freeze's expiry so that it is renewed or deliberately let lapse."""
+    return (
+        kind is OrderKind.FREEZE
+        and state is OrderState.EXECUTED
+        and expires is not None
+        and now < expires <= now + FREEZE_EXPIRY_ALERT_LEAD
+    )
+
+
+def backoff_delay(attempt: int, *, base_s: float, max_s: float, jitter: float) -> float:
+    """Exponential backoff with jitter: between half and all of min(max, base·2^(attempt-1)).
+
+    `jitter` in [0, 1) is the random draw, passed in to keep this pure. Jitter spreads the retries
+    of many orders to one recovering bank so that they do not arrive as one burst.
+    """
+    ceiling: float = min(max_s, base_s * 2.0 ** max(0, attempt - 1))
+    return ceiling * (0.5 + jitter / 2)

@@ -1,0 +1,146 @@
+"""Request and response models of the orders API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pingan.antifraud.orders.model import (
+    AppealStatus,
+    BasisKind,
+    FindingStatus,
+    OrderKind,
+    OrderReason,
+    OrderState,
+)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OrderEventOut(BaseModel):
+    """One step of an order's timeline."""
+
+    at: datetime
+    from_state: str | None
+    to_state: str
+    actor: str
+    note: str
+
+
+class OrderOut(BaseModel):
+    """A restriction order; the account number masked."""
+
+    id: int
+    kind: OrderKind
+    state: OrderState
+    reason: OrderReason
+    basis_kind: BasisKind
+    report_id: int | None
+    finding_id: int | None
+    bank_code: str
+    account: str
+    amount_fen: int | None
+    traced_amount_fen: int | None
+    held_amount_fen: int
+    renewals: int
+    reject_code: str | None
+    reject_reason: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+    executed_at: datetime | None
+    expires_at: datetime | None
+    release_due_at: datetime | None
+    timeline: list[OrderEventOut] = []
+
+
+class OrderPage(BaseModel):
+    """A list of orders."""
+
+    items: list[OrderOut]
+
+
+class FreezeIn(_In):
+    """Freeze (冻结) an account that an approved finding names."""
+
+    finding_id: int
+    finding_account_id: int
+    amount_fen: int | None = Field(default=None, gt=0, description="fen; capped at the traced amount")
+
+
+class StopPaymentIn(_In):
+    """A stop-payment on an account named by an approved finding or a registered report."""
+
+    finding_id: int | None = None
+    finding_account_id: int | None = None
+    model_score: float | None = Field(default=None, description="refused: a score is never a basis")
+
+
+class ReleaseIn(_In):
+    """Why the order is released."""
+
+    reason: str = Field(min_length=4, max_length=255)
+
+
+class FindingAccountOut(BaseModel):
+    """An account a finding names."""
+
+    id: int
+    bank_code: str
+    account: str
+    traced_amount_fen: int | None
+
+
+class FindingOut(BaseModel):
+    """A police finding (认定)."""
+
+    id: int
+    report_id: int | None
+    case_ref: str
+    legal_basis: str
+    evidence: str
+    major_case: bool
+    status: FindingStatus
+    drafted_by: str
+    drafted_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    waiting_s: float
+    accounts: list[FindingAccountOut]
+
+
+class DecisionIn(_In):
+    """A supervisor's decision."""
+
+    approve: bool
+    note: str = Field(default="", max_length=255)
+
+
+class AppealIn(_In):
+    """An appeal (申诉) by the account holder."""
+
+    appellant: str = Field(min_length=1, max_length=64)
+    statement: str = Field(min_length=10, max_length=5000)
+
+
+class AppealDecisionIn(_In):
+    """Uphold (release at once) or dismiss an appeal, with the reason."""
+
+    upheld: bool
+    reason: str = Field(min_length=4, max_length=255)
+
+
+class AppealOut(BaseModel):
+    """An appeal and its decision."""
+
+    id: int
+    order_id: int
+    appellant: str
+    status: AppealStatus
+    filed_at: datetime
+    decision_due_at: datetime
+    decided_by: str | None
+    decision_reason: str | None

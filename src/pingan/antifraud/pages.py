@@ -1,0 +1,111 @@
+"""Pages of the stop-payment loop: orders queue, order timeline, finding approvals, appeals, figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.orders import actions, queries
+from pingan.antifraud.orders.model import OrderAppeal, OrderState
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.errors import DomainError
+from pingan.core.roles import Actor, Role
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "web" / "templates"))
+router = APIRouter(include_in_schema=False)
+DbSession = Annotated[Session, Depends(session_dependency)]
+Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Deciders = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Supervisor = Annotated[Actor, Depends(require_roles(Role.SUPERVISOR))]
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    context.setdefault("actor", getattr(request.state, "actor", None))
+    context.setdefault("htmx", False)
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def orders_page(request: Request, session: DbSession, actor: Reader, state: str = "") -> HTMLResponse:
+    """The orders queue, filtered by state."""
+    chosen = OrderState(state) if state in {s.value for s in OrderState} else None
+    orders = queries.list_orders(session, state=chosen)
+    return _render(
+        request,
+        "orders.html",
+        orders=orders,
+        states=list(OrderState),
+        state=chosen.value if chosen else "",
+        alerts=queries.open_alerts(session),
+    )
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_page(request: Request, order_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
+    """One order with its full timeline and appeal form."""
+    order = actions.get_order(session, order_id)
+    appeals = list(session.execute(select(OrderAppeal).where(OrderAppeal.order_id == order.id)).scalars())
+    return _render(request, "order.html", o=order, appeals=appeals, error=None)
+
+
+@router.post("/orders/{order_id}/appeal", response_class=HTMLResponse, response_model=None)
+def appeal_submit(
+    request: Request,
+    order_id: int,
+    session: DbSession,
+    actor: Reader,
+    appellant: Annotated[str, Form()],
+    statement: Annotated[str, Form()],
+) -> HTMLResponse | RedirectResponse:
+    """Record an appeal from the form."""
+    try:
+        with session.begin():
+            order = actions.get_order(session, order_id)
+            actions.check_file_appeal(order, statement)
+            actions.do_file_appeal(session, order, appellant=appellant, statement=statement, actor=actor)
+    except DomainError as exc:
+        order = actions.get_order(session, order_id)
+        appeals = list(session.execute(select(OrderAppeal).where(OrderAppeal.order_id == order.id)).scalars())
+        return _render(request, "order.html", 422, o=order, appeals=appeals, error=str(exc))
+    return RedirectResponse(f"/orders/{order_id}", status_code=303)
+
+
+@router.get("/findings", response_class=HTMLResponse)
+def findings_page(request: Request, session: DbSession, actor: Deciders) -> HTMLResponse:
+    """The approval queue: each draft finding with its evidence and how long it has waited."""
+    drafts = [queries.finding_out(f) for f in queries.approval_queue(session)]
+    return _render(request, "findings.html", drafts=drafts, error=None)
+
+
+@router.post("/findings/{finding_id}/decision", response_class=HTMLResponse, response_model=None)
+def finding_decision(
+    request: Request,
+    finding_id: int,
+    session: DbSession,
+    actor: Supervisor,
+    decision: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    """A supervisor approves or refuses a draft finding."""
+    try:
+        with session.begin():
+            finding = actions.get_finding(session, finding_id)
+            actions.check_decide_finding(finding, actor=actor)
+            actions.do_decide_finding(session, finding, approve=decision == "approve", note=note, actor=actor)
+    except DomainError as exc:
+        drafts = [queries.finding_out(f) for f in queries.approval_queue(session)]
+        return _render(request, "findings.html", 422, drafts=drafts, error=str(exc))
+    return RedirectResponse("/findings", status_code=303)
+
+
+@router.get("/orders-figures", response_class=HTMLResponse)
+def figures_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """The stop-payment loop's outcome figures."""
+    return _render(request, "order_figures.html", f=queries.figures(session))

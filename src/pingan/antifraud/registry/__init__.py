@@ -1,0 +1,1 @@
+"""The account registry: holders (by pseudonymised national ID) and their accounts and cards at every bank."""

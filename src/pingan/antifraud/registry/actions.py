@@ -1,0 +1,144 @@
+"""The only code that writes the registry, and the look-ups that "one card involved, all cards stopped" needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.banks.directory import check_bank
+from pingan.antifraud.registry.model import AccountHolder, AccountKind, AccountStatus, BankAccount
+from pingan.core import audit, clock
+from pingan.core.errors import Invalid
+from pingan.core.pii import PiiKind, protect
+from pingan.core.roles import Actor
+
+
+@dataclass(frozen=True)
+class KycRecord:
+    """One validated row of a bank's KYC extract."""
+
+    holder_national_id: str
+    holder_name: str
+    bank_code: str
+    account_number: str
+    kind: AccountKind
+    opened_on: date
+    status: AccountStatus
+
+
+def check_kyc_record(raw: dict[str, str]) -> KycRecord:
+    """Validate one KYC row; Invalid names the bad field."""
+    for name in (
+        "holder_national_id",
+        "holder_name",
+        "bank",
+        "account_number",
+        "kind",
+        "opened_on",
+        "status",
+    ):
+        if not str(raw.get(name) or "").strip():
+            raise Invalid("required", field=name)
+    protect(PiiKind.NATIONAL_ID, raw["holder_national_id"], field="holder_national_id")
+    protect(PiiKind.CARD, raw["account_number"], field="account_number")
+    bank = check_bank(raw["bank"], field="bank")
+    try:
+        kind = AccountKind(raw["kind"].strip())
+    except ValueError:
+        raise Invalid(f"one of {', '.join(k.value for k in AccountKind)}", field="kind") from None
+    try:
+        status = AccountStatus(raw["status"].strip())
+    except ValueError:
+        raise Invalid(f"one of {', '.join(s.value for s in AccountStatus)}", field="status") from None
+    try:
+        opened = date.fromisoformat(str(raw["opened_on"]).strip()[:10])
+    except ValueError:
+        raise Invalid("a date YYYY-MM-DD", field="opened_on") from None
+    if opened > clock.now().date():
+        raise Invalid("in the future", field="opened_on")
+    return KycRecord(
+        raw["holder_national_id"], raw["holder_name"], bank.code, raw["account_number"], kind, opened, status
+    )
+
+
+def do_upsert_account(session: Session, record: KycRecord, *, actor: Actor) -> BankAccount:
+    """Create or update the holder and the account of one KYC record. Caller holds the transaction."""
+    now = clock.now()
+    nid = protect(PiiKind.NATIONAL_ID, record.holder_national_id, field="holder_national_id")
+    number = protect(PiiKind.CARD, record.account_number, field="account_number")
+    holder = session.execute(
+        select(AccountHolder).where(AccountHolder.national_id_pseudonym == nid.pseudonym)
+    ).scalar_one_or_none()
+    if holder is None:
+        name = protect(PiiKind.NAME, record.holder_name, field="holder_name")
+        holder = AccountHolder(
+            national_id_pseudonym=nid.pseudonym,
+            national_id_cipher=nid.cipher,
+            national_id_masked=nid.masked,
+            name_cipher=name.cipher,
+            name_masked=name.masked,
+            created_at=now,
+        )
+        session.add(holder)
+        session.flush()
+    account = session.execute(
+        select(BankAccount).where(
+            BankAccount.bank_code == record.bank_code, BankAccount.number_pseudonym == number.pseudonym
+        )
+    ).scalar_one_or_none()
+    if account is None:
+        account = BankAccount(
+            bank_code=record.bank_code,
+            number_pseudonym=number.pseudonym,
+            number_cipher=number.cipher,
+            number_masked=number.masked,
+        )
+        session.add(account)
+    account.holder_id = holder.id
+    account.kind = record.kind
+    account.opened_on = record.opened_on
+    account.status = record.status
+    account.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="registry.account_upsert",
+        object_type="bank_account",
+        object_id=account.id,
+        detail={"bank": record.bank_code, "holder_id": holder.id, "status": record.status.value},
+    )
+    return account
+
+
+def account_by_number(session: Session, bank_code: str, number_pseudonym: str) -> BankAccount | None:
+    """The registered account with this pseudonymised number at this bank, if any."""
+    return session.execute(
+        select(BankAccount).where(
+            BankAccount.bank_code == bank_code, BankAccount.number_pseudonym == number_pseudonym
+        )
+    ).scalar_one_or_none()
+
+
+def holder_linked_accounts(session: Session, involved: list[tuple[str, str]]) -> list[BankAccount]:
+    """Every other open account, at any bank, of the holders behind the involved (bank, pseudonym) pairs.
+
+    This is what "一卡涉警、全卡止付" resolves against; closed accounts hold nothing and are skipped.
+    """
+    holder_ids: set[int] = set()
+    for bank_code, pseudonym in involved:
+        acc = account_by_number(session, bank_code, pseudonym)
+        if acc is not None:
+            holder_ids.add(acc.holder_id)
+    if not holder_ids:
+        return []
+    involved_set = set(involved)
+    rows = session.execute(
+        select(BankAccount)
+        .where(BankAccount.holder_id.in_(holder_ids), BankAccount.status != AccountStatus.CLOSED)
+        .order_by(BankAccount.id)
+    ).scalars()
+    return [a for a in rows if (a.bank_code, a.number_pseudonym) not in involved_set]

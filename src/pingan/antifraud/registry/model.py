@@ -1,0 +1,67 @@
+"""Registry tables: account holders and their bank accounts and cards (KYC extracts from the banks)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pingan.core.db import Base, UTCDateTime
+
+
+class AccountKind(StrEnum):
+    """What kind of account or card."""
+
+    DEBIT = "debit"
+    CREDIT = "credit"
+    EWALLET = "e-wallet"
+
+
+class AccountStatus(StrEnum):
+    """The account's status as the bank last reported it."""
+
+    ACTIVE = "active"
+    DORMANT = "dormant"
+    CLOSED = "closed"
+
+
+def _enum(e: type[StrEnum]) -> Enum:
+    return Enum(e, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x])
+
+
+class AccountHolder(Base):
+    """A person who holds accounts (开户人), known by the pseudonym of their national ID."""
+
+    __tablename__ = "account_holder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    national_id_pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    national_id_cipher: Mapped[str] = mapped_column(String(255))
+    national_id_masked: Mapped[str] = mapped_column(String(32))
+    name_cipher: Mapped[str] = mapped_column(String(255))
+    name_masked: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    accounts: Mapped[list[BankAccount]] = relationship(back_populates="holder", order_by="BankAccount.id")
+
+
+class BankAccount(Base):
+    """An account or card at one bank; the number is stored as pseudonym, ciphertext and masked form."""
+
+    __tablename__ = "bank_account"
+    __table_args__ = (UniqueConstraint("bank_code", "number_pseudonym", name="uq_bank_account_bank_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("account_holder.id"), index=True)
+    bank_code: Mapped[str] = mapped_column(String(16))
+    number_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    number_cipher: Mapped[str] = mapped_column(String(255))
+    number_masked: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind))
+    opened_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    holder: Mapped[AccountHolder] = relationship(back_populates="accounts")
