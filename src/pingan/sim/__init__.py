@@ -8,6 +8,6 @@ Entry points for other engines:
 """
 
 from pingan.sim.check import CheckReport, Violation, check_district
-from pingan.sim.generate import generate
+from pingan.sim.pipeline import generate
 
 __all__ = ["CheckReport", "Violation", "check_district", "generate"]

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from pingan.sim import params as cfg
 from pingan.sim.check import Violation, check_district
-from pingan.sim.generate import FORMATS, generate
+from pingan.sim.pipeline import FORMATS, generate
 
 app = typer.Typer(
     help="The synthetic district: people, banks, transactions and fraud campaigns, with ground truth."

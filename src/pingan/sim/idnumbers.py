@@ -49,13 +49,13 @@ def national_id_matrix(region: np.ndarray, birth_yyyymmdd: np.ndarray, seq: np.n
 
 def luhn_digits(payload: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """The Luhn check digit (ASCII) of each row's first `lengths` digits of an ASCII matrix."""
-    width = payload.shape[1]
-    d = payload.astype(np.int64) - _ZERO
-    pos_from_right = lengths[:, None] - 1 - np.arange(width)[None, :]  # 0 for the last payload digit
-    valid = pos_from_right >= 0
-    doubled = np.where(d * 2 > 9, d * 2 - 9, d * 2)
-    contrib = np.where(pos_from_right % 2 == 0, doubled, d) * valid
-    total = contrib.sum(axis=1)
+    total = np.zeros(payload.shape[0], dtype=np.int32)
+    # One pass per column over 1-D vectors: no (rows x width) int64 temporaries for millions of cards.
+    for col in range(payload.shape[1]):
+        d = payload[:, col].astype(np.int32) - _ZERO
+        pos_from_right = lengths - 1 - col  # 0 for the last payload digit, which is doubled
+        doubled = np.where(d > 4, d * 2 - 9, d * 2)
+        total += np.where(pos_from_right < 0, 0, np.where(pos_from_right % 2 == 0, doubled, d))
     return np.asarray((10 - total % 10) % 10 + _ZERO, dtype=np.uint8)
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import numpy as np
 
 from pingan.sim import params as cfg
-from pingan.sim.world import World, epoch_day
+from pingan.sim.world import ACTIVITY_LEVELS, World, epoch_day
 
 CHANNELS = ("mobile_banking", "online_banking", "counter", "atm", "third_party", "qr", "pos")
 MOBILE, ONLINE, COUNTER, ATM, THIRD_PARTY, QR, POS = range(7)
@@ -69,8 +69,13 @@ def _amounts(rng: np.random.Generator, n: int, rhythm: cfg.Rhythm) -> np.ndarray
 
 
 def _pick_payers(rng: np.random.Generator, world: World, n: int) -> np.ndarray:
-    idx = np.searchsorted(world.activity_cdf, rng.random(n), side="right")
-    return np.minimum(idx, world.n_residents - 1)
+    """Residents drawn in proportion to their (quantised) spending activity."""
+    level = np.minimum(
+        np.searchsorted(world.activity_level_cdf, rng.random(n), side="right"), ACTIVITY_LEVELS - 1
+    )
+    start = world.activity_level_start[level]
+    size = world.activity_level_start[level + 1] - start
+    return np.asarray(world.activity_members[start + (rng.random(n) * size).astype(np.int64)])
 
 
 def _pick_shops(rng: np.random.Generator, world: World, payer: np.ndarray) -> np.ndarray:
