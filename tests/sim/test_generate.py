@@ -96,3 +96,19 @@ def test_cli_generates_and_checks(tmp_path: Path) -> None:
 def test_cli_refuses_an_unknown_scale(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["generate", "--scale", "city", "--out", str(tmp_path / "x")])
     assert result.exit_code != 0
+
+
+def test_load_reads_back_every_person_account_station_and_report(tiny_district: Path) -> None:
+    from pingan.sim.load import iter_accounts, iter_persons, iter_reports, iter_stations, scan_transactions
+
+    manifest = json.loads((tiny_district / "manifest.json").read_text())
+    assert len(list(iter_stations(tiny_district))) == 16
+    assert sum(len(b) for b in iter_persons(tiny_district, batch_size=500)) == manifest["counts"]["persons"]
+    accounts = [a for b in iter_accounts(tiny_district) for a in b]
+    assert len(accounts) == manifest["counts"]["accounts"]
+    assert not hasattr(accounts[0], "role")  # the registry does not know which cards are mules
+    assert len(list(iter_reports(tiny_district))) == manifest["counts"]["reports"]
+    assert (
+        scan_transactions(tiny_district).select(pl.len()).collect().item()
+        == manifest["counts"]["transactions"]
+    )
