@@ -157,3 +157,16 @@ def test_real_keys_are_accepted_outside_demo_mode() -> None:
         pii_hmac_key="h" * 48,
         pii_enc_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     ).check_production_keys()
+
+
+def test_the_asgi_entry_point_refuses_demo_keys_outside_demo_mode() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PINGAN_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import pingan.web.main"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode != 0
+    assert "refusing to start" in proc.stderr
