@@ -23,18 +23,11 @@ from pingan.core.auth import User, do_add_user
 from pingan.core.org import Station, do_upsert_station
 from pingan.core.pii import luhn_check_digit, national_id_check_char
 from pingan.core.roles import Actor, Role
+from pingan.sim.geography import district_stations
 
-# Stations (派出所) of Chengdu Wuhou district with approximate centre points.
-STATIONS: tuple[tuple[str, str, float, float], ...] = (
-    ("WH-JJJ", "浆洗街派出所", 30.6476, 104.0513),
-    ("WH-YL", "玉林派出所", 30.6353, 104.0597),
-    ("WH-WJL", "望江路派出所", 30.6318, 104.0841),
-    ("WH-HCNZ", "火车南站派出所", 30.6078, 104.0706),
-    ("WH-HPL", "红牌楼派出所", 30.6262, 104.0317),
-    ("WH-CQ", "簇桥派出所", 30.5967, 104.0279),
-    ("WH-JTQ", "机投桥派出所", 30.6202, 103.9914),
-    ("WH-JY", "晋阳派出所", 30.6336, 104.0060),
-)
+# The district's stations come from the synthetic-district geography: one list for the demo,
+# the generator and the tests.
+STATIONS = district_stations()
 
 DEMO_USERS: tuple[tuple[str, Role, str], ...] = (
     ("analyst", Role.ANTIFRAUD_ANALYST, "反诈中心 张敏"),
@@ -197,7 +190,7 @@ def demo_reports(count: int = 50, seed: int = 2026) -> list[ReportIn]:
             suspects.append({"kind": "url", "value": gang.url})
         if rng.random() < 0.3:
             suspects.append({"kind": "app", "value": rng.choice(("QQ", "微信", "抖音", "Telegram"))})
-        station = rng.choice(STATIONS)
+        station = rng.choice(STATIONS[:8])
         out.append(
             ReportIn.model_validate(
                 {
@@ -209,7 +202,7 @@ def demo_reports(count: int = 50, seed: int = 2026) -> list[ReportIn]:
                     },
                     "fraud_started_at": started.isoformat(),
                     "reported_at": (t + timedelta(hours=rng.randrange(1, 72))).isoformat(),
-                    "station_code": station[0],
+                    "station_code": station.code,
                     "officer": rng.choice(SURNAMES) + rng.choice(GIVEN),
                     "typology": typ.value,
                     "narrative": NARRATIVES[typ],
@@ -234,11 +227,17 @@ def seed_demo(*, password: str = "pingan-demo", reports: int = 50) -> SeedResult
     users_created = 0
     reports_created = 0
     with db.transaction() as session:
-        for code, name, lat, lon in STATIONS:
-            station = session.get(Station, code)
-            if station is None:
+        for st in STATIONS:
+            if session.get(Station, st.code) is None:
+                area = json.dumps({"type": "Polygon", "coordinates": st.polygon()})
                 do_upsert_station(
-                    session, code=code, name=name, lat=lat, lon=lon, area_geojson=None, actor=actor
+                    session,
+                    code=st.code,
+                    name=st.name,
+                    lat=st.lat,
+                    lon=st.lon,
+                    area_geojson=area,
+                    actor=actor,
                 )
         for username, role, display in DEMO_USERS:
             if session.execute(select(User.id).where(User.username == username)).first() is None:
