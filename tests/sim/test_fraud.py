@@ -103,3 +103,16 @@ def test_truth_gives_each_report_its_full_downstream_flow(tiny_district: Path) -
     cashed = mine.filter(pl.col("kind") == "cashout")["amount_fen"].sum()
     # ATM withdrawals leave change under 100 yuan per card; everything else is cashed out.
     assert paid_in - 10_000 * mine.filter(pl.col("kind") == "cashout").height <= cashed <= paid_in
+
+
+def test_order_brushing_victims_are_more_often_students_than_investment_victims(
+    small_plan: FraudPlan,
+) -> None:
+    from pingan.sim.people import STUDENT
+
+    occupation = build_world(cfg.Params(scale=cfg.SCALES["small"], seed=3, days=30)).persons.occupation
+    v = small_plan.victims
+    students = occupation[v.person] == STUDENT
+    brushing = students[v.typology == cfg.TYPOLOGIES.index("刷单返利")].mean()
+    investment = students[v.typology == cfg.TYPOLOGIES.index("虚假投资理财")].mean()
+    assert brushing > 3 * investment

@@ -113,13 +113,14 @@ def _campaign_sizes(rng: np.random.Generator, victims: int) -> list[int]:
 def _pick_victims(
     rng: np.random.Generator, world: World, typ: cfg.Typology, k: int, taken: np.ndarray
 ) -> np.ndarray:
-    """k residents, weighted by how well their age and sex fit the typology (Gumbel top-k, no repeats)."""
+    """k residents, weighted by how well age, sex and occupation fit the typology (Gumbel top-k, no repeats)."""
     p = world.persons
     res = world.n_residents
     age = p.age[:res].astype(np.float64)
     logw = -0.5 * ((age - typ.age_mean) / typ.age_sd) ** 2 + np.where(
         p.male[:res], 0.0, np.log(typ.female_weight)
     )
+    logw = logw + np.log(np.asarray(typ.occupation_weight))[p.occupation[:res]]
     keys = np.where(taken[:res], -np.inf, logw + rng.gumbel(size=res))
     top = np.argpartition(-keys, k - 1)[:k] if k < res else np.arange(res)
     return np.sort(top)

@@ -6,7 +6,7 @@ Money is integer fen; times of day are Beijing time (UTC+8), the district's cloc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 SCHEMA_VERSION = 1
@@ -117,6 +117,8 @@ class Typology:
     channel: str  # how victims usually pay
     narrative: str
     report_share: float = 0.6
+    # Relative chance by occupation (student, employed, self_employed, retired, not_working); 1 if absent.
+    occupation_weight: tuple[float, float, float, float, float] = (1.0, 1.0, 1.0, 1.0, 1.0)
 
 
 TYPOLOGY_PARAMS: dict[str, Typology] = {
@@ -133,6 +135,19 @@ TYPOLOGY_PARAMS: dict[str, Typology] = {
     "网络婚恋交友": Typology("网络婚恋交友", 0.10, 7_500_000, 1.0, (2, 8), 1.7, 96, 24 * 21, 72, 40, 9, 0.8,
                           "mobile_banking", "受害人在婚恋网站结识“网友”，建立恋爱关系后被诱导在博彩或投资平台充值，无法提现。"),
 }  # fmt: skip
+
+# Victim profiles beyond age and sex, from the MPS descriptions: order brushing targets students, the
+# low-income and the unemployed; fake loans people short of money; impersonated police the retired.
+_OCCUPATION_WEIGHTS = {
+    "刷单返利": (1.8, 0.8, 1.0, 0.5, 1.6),
+    "虚假投资理财": (0.2, 1.2, 1.4, 1.0, 0.8),
+    "虚假网络贷款": (0.8, 0.9, 1.3, 0.3, 1.8),
+    "冒充公检法": (1.0, 0.9, 0.9, 1.5, 1.0),
+}
+TYPOLOGY_PARAMS = {
+    name: replace(t, occupation_weight=_OCCUPATION_WEIGHTS.get(name, t.occupation_weight))
+    for name, t in TYPOLOGY_PARAMS.items()
+}
 
 VICTIMS_PER_CAMPAIGN = (4, 30)  # a gang works several victims with the same cards, which links the reports
 MULE_TIERS_P = (0.35, 0.40, 0.25)  # share of campaigns layering through 2, 3 and 4 tiers
