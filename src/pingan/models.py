@@ -2,7 +2,10 @@
 
 from pingan.antifraud import model as antifraud_model
 from pingan.antifraud.orders import model as orders_model
+from pingan.antifraud.outcomes import model as outcomes_model
 from pingan.antifraud.registry import model as registry_model
+from pingan.antifraud.risk import model as risk_model
+from pingan.antifraud.watchlist import model as watchlist_model
 from pingan.core import audit, auth, org
 
-__all__ = ["antifraud_model", "orders_model", "registry_model", "audit", "auth", "org"]
+__all__ = ["antifraud_model", "orders_model", "registry_model", "outcomes_model", "risk_model", "watchlist_model", "audit", "auth", "org"]

@@ -1,0 +1,55 @@
+"""Watchlist tables: one entry per account and source, with evidence, confidence, expiry and delisting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Enum, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pingan.core.db import Base, UTCDateTime
+
+
+class WatchSource(StrEnum):
+    """Why an account is on the watchlist."""
+
+    REPORTED_PAYEE = "reported_payee"  # named as payee in a registered fraud report
+    HOLDER_LINK = "holder_link"  # another account of a reported payee's holder
+    TRACED = "traced"  # stolen money traced into it (tracing engine)
+    SUSPECTED = "suspected"  # a confirmed model suspicion (mule detector, after human review)
+
+
+class WatchStatus(StrEnum):
+    """An entry is active until it expires or is delisted."""
+
+    ACTIVE = "active"
+    DELISTED = "delisted"
+
+
+def _enum(e: type[StrEnum]) -> Enum:
+    return Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
+
+
+class WatchlistEntry(Base):
+    """A watch-listed account (预警账户). It warns the account's payers; it never triggers an order."""
+
+    __tablename__ = "watchlist_entry"
+    __table_args__ = (UniqueConstraint("account_pseudonym", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    account_masked: Mapped[str] = mapped_column(String(32), default="")
+    bank: Mapped[str | None] = mapped_column(String(16))
+    store_account_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    source: Mapped[WatchSource] = mapped_column(_enum(WatchSource))
+    evidence: Mapped[str] = mapped_column(Text, default="{}")
+    confidence: Mapped[float] = mapped_column(Float)
+    typology: Mapped[str | None] = mapped_column(String(32))
+    listed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[WatchStatus] = mapped_column(_enum(WatchStatus), default=WatchStatus.ACTIVE, index=True)
+    listed_by: Mapped[str] = mapped_column(String(64))
+    delisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delisted_by: Mapped[str | None] = mapped_column(String(64))
+    delist_reason: Mapped[str | None] = mapped_column(Text)
