@@ -112,6 +112,11 @@ def _related(rng: np.random.Generator, world: World, payer: np.ndarray) -> np.nd
 
 def normal_day(world: World, day: int, rng: np.random.Generator) -> Rows:
     """Every everyday payment of simulated day `day`, unsorted."""
+    return Rows.concat(normal_day_parts(world, day, rng))
+
+
+def normal_day_parts(world: World, day: int, rng: np.random.Generator) -> list[Rows]:
+    """The everyday payments of simulated day `day`, one part per kind, unsorted."""
     start = local_day_start_us(world, day)
     date = world.params.start + timedelta(days=day)
     dow = date.weekday()
@@ -173,4 +178,4 @@ def normal_day(world: World, day: int, rng: np.random.Generator) -> Rows:
         amount = np.maximum(np.round(wage * rng.uniform(0.93, 1.07, e.size), -2), 100).astype(np.int64)
         add(_times(rng, e.size, cfg.SALARY_HOURS, start), m.account[world.employer[e]], world.debit[e], amount, ONLINE,
             K_SALARY)  # fmt: skip
-    return Rows.concat(parts)
+    return parts
