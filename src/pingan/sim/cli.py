@@ -76,5 +76,33 @@ def check_cmd(
     )
 
 
+@app.command("load")
+def load_cmd(
+    directory: Annotated[Path, typer.Argument(help="A directory written by `sim generate`.")],
+    max_accounts: Annotated[
+        int | None, typer.Option(help="Load only the first N accounts of the registry (for a quick demo).")
+    ] = None,
+) -> None:
+    """Load stations, the account registry and the reports into the platform database (transactions stay in Parquet)."""
+    from pingan.sim.dbload import load_district
+
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        summary = load_district(directory, max_accounts=max_accounts, progress=progress)
+    r = summary.reports
+    typer.echo(
+        f"loaded {summary.stations} stations, {summary.accounts:,} accounts; reports: imported {r.imported}, "
+        f"rejected {len(r.rejected)}, duplicates {r.duplicates}"
+    )
+    for rejection in r.rejected:
+        typer.echo(f"rejected {rejection}", err=True)
+
+
 if __name__ == "__main__":
     app()
