@@ -221,6 +221,7 @@ class ConsumerConfig:
     dedup_minutes: int = 60
     idle_exit_s: float | None = None
     max_messages: int | None = None
+    watchlist_refresh_s: float = 30.0
 
 
 @dataclass
@@ -331,6 +332,7 @@ async def consume(
         config=JsConsumerConfig(ack_policy=AckPolicy.ALL, max_ack_pending=-1, ack_wait=60.0),
     )
     wl = watchlist()
+    wl_loaded = time.monotonic()
     started = time.perf_counter()
     last_ckpt = time.monotonic()
     last_msg_at = time.monotonic()
@@ -359,6 +361,8 @@ async def consume(
                     break
                 continue
             last_msg_at = time.monotonic()
+            if last_msg_at - wl_loaded >= cfg.watchlist_refresh_s:
+                wl, wl_loaded = watchlist(), last_msg_at
             unacked = msgs[-1]
             fresh = [m for m in msgs if m.metadata.sequence.stream > counters.last_seq]
             if not fresh:

@@ -1,0 +1,119 @@
+"""Outcome writes: follow every plan for 30 days, and note reports by warned persons as they arrive."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.outcomes.model import WarningOutcome
+from pingan.antifraud.outcomes.rules import FOLLOW_UP
+from pingan.antifraud.risk.model import RiskEvent, WarningPlan
+from pingan.core import audit, clock, events
+from pingan.core.roles import Actor
+
+
+def _outcome(session: Session, plan: WarningPlan, now: datetime) -> WarningOutcome:
+    row = session.execute(
+        select(WarningOutcome).where(WarningOutcome.plan_id == plan.id)
+    ).scalar_one_or_none()
+    if row is None:
+        row = WarningOutcome(
+            plan_id=plan.id,
+            person_key=plan.person_key,
+            flagged_at=plan.created_at,
+            amount_at_risk_fen=plan.amount_at_risk_fen,
+            reached=False,
+            later_report=False,
+            later_listed_transfers=0,
+            later_listed_amount_fen=0,
+            observed_until=plan.created_at,
+            recorded_at=now,
+        )
+        session.add(row)
+    return row
+
+
+def do_record_outcomes(session: Session, *, actor: Actor, now: datetime | None = None) -> int:
+    """Bring every plan's outcome up to date: reached or not, later transfers to listed accounts. Audited.
+
+    A later transfer is a risk event of the same person after the plan, within 30 days, that hit the
+    watchlist. Reports arrive through `do_note_report`. Caller holds the transaction.
+    """
+    at = now or clock.now()
+    plans = list(
+        session.execute(select(WarningPlan).where(WarningPlan.created_at > at - 2 * FOLLOW_UP)).scalars()
+    )
+    for plan in plans:
+        row = _outcome(session, plan, at)
+        end = min(at, plan.created_at + FOLLOW_UP)
+        later = session.execute(
+            select(RiskEvent.reasons, RiskEvent.amount_fen).where(
+                RiskEvent.person_key == plan.person_key,
+                RiskEvent.occurred_at > plan.created_at,
+                RiskEvent.occurred_at <= end,
+                RiskEvent.plan_id != plan.id,
+            )
+        ).all()
+        hits = [amount for reasons, amount in later if any(r.startswith("WL-") for r in json.loads(reasons))]
+        row.reached = plan.first_contact_at is not None
+        row.later_listed_transfers = len(hits)
+        row.later_listed_amount_fen = sum(hits)
+        row.amount_at_risk_fen = plan.amount_at_risk_fen
+        row.observed_until = end
+        row.recorded_at = at
+    audit.record(
+        session, actor=actor, action="outcomes.record", object_type="warning_outcome", object_id="*",
+        detail={"plans": len(plans)},
+    )  # fmt: skip
+    return len(plans)
+
+
+def do_note_report(
+    session: Session, *, person_key: str, reported_at: datetime, report_id: int, actor: Actor
+) -> int:
+    """Mark the plans of `person_key` from the 30 days before a report as followed by a report. Audited."""
+    plans = list(
+        session.execute(
+            select(WarningPlan).where(
+                WarningPlan.person_key == person_key,
+                WarningPlan.created_at <= reported_at,
+                WarningPlan.created_at > reported_at - FOLLOW_UP,
+            )
+        ).scalars()
+    )
+    for plan in plans:
+        row = _outcome(session, plan, reported_at)
+        row.later_report = True
+        row.reached = plan.first_contact_at is not None
+    if plans:
+        audit.record(
+            session, actor=actor, action="outcomes.note_report", object_type="fraud_report", object_id=report_id,
+            detail={"plans": [p.id for p in plans]},
+        )  # fmt: skip
+    return len(plans)
+
+
+def on_report_registered(event: events.DomainEvent) -> None:
+    """Event handler: a report by a person with a recent plan is an outcome of that plan."""
+    from pingan.antifraud.actions import get_report
+    from pingan.core import db
+
+    with db.transaction() as session:
+        report = get_report(session, int(event.payload["report_id"]))
+        do_note_report(
+            session,
+            person_key=report.victim_id_pseudonym,
+            reported_at=report.reported_at,
+            report_id=report.id,
+            actor=Actor.system("outcomes"),
+        )
+
+
+def install() -> None:
+    """Subscribe outcomes to the events that feed them."""
+    from pingan.antifraud.actions import EVENT_REPORT_REGISTERED
+
+    events.subscribe(EVENT_REPORT_REGISTERED, on_report_registered)

@@ -1,0 +1,94 @@
+"""Risk events, warning plans and the watchlist over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from pingan.antifraud.risk.model import RiskEvent, WarningPlan
+from pingan.antifraud.risk.schemas import DelistIn, PlanOut, RiskEventOut, WatchlistIn, WatchlistOut
+from pingan.antifraud.watchlist import actions as watch
+from pingan.antifraud.watchlist.model import WatchlistEntry
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.errors import NotFound
+from pingan.core.pii import PiiKind, protect
+from pingan.core.roles import Actor, Role
+
+router = APIRouter(prefix="/api/v1", tags=["early warning"])
+DbSession = Annotated[Session, Depends(session_dependency)]
+Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
+Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+
+
+@router.get("/risk-events", response_model=list[RiskEventOut])
+def list_risk_events(
+    session: DbSession,
+    actor: Reader,
+    after_id: int = 0,
+    person_key: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[RiskEventOut]:
+    """Risk events, newest first (or after `after_id`, oldest first, for a live queue)."""
+    q = select(RiskEvent)
+    if person_key:
+        q = q.where(RiskEvent.person_key == person_key)
+    q = (
+        q.where(RiskEvent.id > after_id).order_by(RiskEvent.id.asc())
+        if after_id
+        else q.order_by(RiskEvent.id.desc())
+    )
+    return [
+        RiskEventOut.model_validate(e, from_attributes=True)
+        for e in session.execute(q.limit(limit)).scalars()
+    ]
+
+
+@router.get("/warning-plans/{plan_id}", response_model=PlanOut)
+def get_plan(plan_id: int, session: DbSession, actor: Reader) -> PlanOut:
+    """One warning plan with its steps."""
+    plan = session.execute(
+        select(WarningPlan).where(WarningPlan.id == plan_id).options(selectinload(WarningPlan.steps))
+    ).scalar_one_or_none()
+    if plan is None:
+        raise NotFound(f"no warning plan {plan_id}", field="plan_id")
+    return PlanOut.model_validate(plan, from_attributes=True)
+
+
+@router.get("/watchlist", response_model=list[WatchlistOut])
+def list_watchlist(
+    session: DbSession, actor: Analyst, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[WatchlistOut]:
+    """Watchlist entries, newest first."""
+    rows = session.execute(select(WatchlistEntry).order_by(WatchlistEntry.id.desc()).limit(limit)).scalars()
+    return [WatchlistOut.model_validate(e, from_attributes=True) for e in rows]
+
+
+@router.post("/watchlist", response_model=WatchlistOut, status_code=201)
+def add_to_watchlist(body: WatchlistIn, session: DbSession, actor: Analyst) -> WatchlistOut:
+    """List an account with its source and evidence (it warns payers; it orders nothing)."""
+    card = protect(PiiKind.CARD, body.card_number, field="card_number")
+    with session.begin():
+        entry = watch.do_list_account(
+            session,
+            account_pseudonym=card.pseudonym,
+            account_masked=card.masked,
+            bank=body.bank,
+            source=body.source,
+            evidence=dict(body.evidence),
+            confidence=body.confidence,
+            actor=actor,
+        )
+    return WatchlistOut.model_validate(entry, from_attributes=True)
+
+
+@router.post("/watchlist/{entry_id}/delist", response_model=WatchlistOut)
+def delist(entry_id: int, body: DelistIn, session: DbSession, actor: Analyst) -> WatchlistOut:
+    """Delist an entry, with the reason (an appeal upheld, an error found)."""
+    watch.check_delist(actor, body.reason)
+    with session.begin():
+        entry = watch.do_delist(session, entry_id=entry_id, reason=body.reason, actor=actor)
+    return WatchlistOut.model_validate(entry, from_attributes=True)

@@ -1,0 +1,137 @@
+"""Early-warning pages: the live risk-event queue (server-sent events), a person's risk timeline,
+the monthly report with its charts, and per-rule statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from pingan.antifraud.outcomes.report import build_monthly, charts, current_month
+from pingan.antifraud.risk.model import RiskEvent, WarningPlan
+from pingan.antifraud.risk.schemas import RiskEventOut
+from pingan.core import clock, db
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.roles import Actor, Role
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
+router = APIRouter(include_in_schema=False)
+DbSession = Annotated[Session, Depends(session_dependency)]
+Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
+SSE_POLL_S = 1.0
+
+
+def _render(request: Request, name: str, **context: object) -> HTMLResponse:
+    context.setdefault("actor", getattr(request.state, "actor", None))
+    return TEMPLATES.TemplateResponse(request, name, context)
+
+
+@router.get("/risk/events", response_class=HTMLResponse)
+def risk_queue(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """The live queue: the latest events, then new ones pushed by server-sent events."""
+    events = list(session.execute(select(RiskEvent).order_by(RiskEvent.id.desc()).limit(50)).scalars())
+    last_id = events[0].id if events else 0
+    return _render(request, "risk_queue.html", events=events, last_id=last_id)
+
+
+def _event_json(e: RiskEvent) -> str:
+    return RiskEventOut.model_validate(e, from_attributes=True).model_dump_json()
+
+
+async def _sse(after_id: int, limit_polls: int | None) -> AsyncIterator[str]:
+    # The screening engines run in other processes, so the queue reads the table rather than
+    # in-process events: every second, whatever is newer than the last id sent.
+    last, polls = after_id, 0
+    yield "retry: 2000\n\n"
+    while limit_polls is None or polls < limit_polls:
+        polls += 1
+        with db.transaction() as session:
+            fresh = list(
+                session.execute(
+                    select(RiskEvent).where(RiskEvent.id > last).order_by(RiskEvent.id).limit(200)
+                ).scalars()
+            )
+            lines = [f"id: {e.id}\nevent: risk\ndata: {_event_json(e)}\n\n" for e in fresh]
+        for line in lines:
+            yield line
+        if fresh:
+            last = fresh[-1].id
+        else:
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(SSE_POLL_S)
+
+
+@router.get("/risk/events/stream")
+def risk_stream(
+    request: Request, actor: Reader, after_id: int = 0, polls: int | None = None
+) -> StreamingResponse:
+    """Server-sent events: each new risk event as JSON (`event: risk`), resumable with Last-Event-ID."""
+    last = request.headers.get("last-event-id")
+    start = int(last) if last and last.isdigit() else after_id
+    return StreamingResponse(
+        _sse(start, polls), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+@router.get("/risk/persons/{person_key}", response_class=HTMLResponse)
+def person_timeline(person_key: str, request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """A person's risk timeline: events and plans in time order, with every step's state."""
+    events = list(
+        session.execute(
+            select(RiskEvent).where(RiskEvent.person_key == person_key).order_by(RiskEvent.occurred_at)
+        ).scalars()
+    )
+    plans = list(
+        session.execute(
+            select(WarningPlan)
+            .where(WarningPlan.person_key == person_key)
+            .order_by(WarningPlan.created_at)
+            .options(selectinload(WarningPlan.steps))
+        ).scalars()
+    )
+    items = [("event", e.occurred_at, e) for e in events] + [("plan", p.created_at, p) for p in plans]
+    items.sort(key=lambda i: (i[1], i[0]))
+    return _render(request, "risk_person.html", person_key=person_key, items=items, loads=json.loads)
+
+
+@router.get("/risk/monthly", response_class=HTMLResponse)
+def monthly_page(
+    request: Request, session: DbSession, actor: Reader, month: str | None = None
+) -> HTMLResponse:
+    """The monthly 资金预警 report for `month` (YYYY-MM; default this month)."""
+    report = build_monthly(session, month or current_month(clock.now().date()))
+    return _render(request, "risk_monthly.html", r=report, o=report.previous_outcomes)
+
+
+@router.get("/risk/monthly/{month}/{chart}.png")
+def monthly_chart(month: str, chart: str, session: DbSession, actor: Reader) -> Response:
+    """One chart of the monthly report as PNG."""
+    png = charts(build_monthly(session, month)).get(chart)
+    if png is None:
+        return Response(status_code=404)
+    return Response(png, media_type="image/png")
+
+
+@router.get("/risk/rules", response_class=HTMLResponse)
+def rule_stats(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """Per-rule statistics: the rules in force, and the events each raised."""
+    from pingan.antifraud.screening.ruleset import load_rules
+
+    rules = load_rules()
+    counts: dict[str, int] = {}
+    amounts: dict[str, int] = {}
+    for reasons, amount in session.execute(select(RiskEvent.reasons, RiskEvent.amount_fen)).all():
+        for rid in {r.split(":")[0] for r in json.loads(reasons)}:
+            counts[rid] = counts.get(rid, 0) + 1
+            amounts[rid] = amounts.get(rid, 0) + amount
+    total = session.execute(select(func.count(RiskEvent.id))).scalar_one()
+    return _render(request, "risk_rules.html", rules=rules, counts=counts, amounts=amounts, total=total)
