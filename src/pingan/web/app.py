@@ -60,6 +60,18 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
+def _include_early_warning(app: FastAPI) -> None:
+    from pingan.antifraud.outcomes import actions as outcomes_actions
+    from pingan.antifraud.risk.api import router as risk_router
+    from pingan.antifraud.risk.pages import router as risk_pages_router
+    from pingan.antifraud.watchlist import actions as watchlist_actions
+
+    app.include_router(risk_router)
+    app.include_router(risk_pages_router)
+    watchlist_actions.install()
+    outcomes_actions.install()
+
+
 def create_app() -> FastAPI:
     """Build the application with every router and page."""
     from pingan.antifraud import robot
@@ -99,6 +111,7 @@ def create_app() -> FastAPI:
     app.include_router(antifraud_router)
     app.include_router(orders_router)
     app.include_router(orders_pages_router)
+    _include_early_warning(app)
     # Banks authenticate by HMAC signature per message, not by role tokens: a separate sub-app.
     app.mount("/bank-interface", create_callback_app())
     robot.install()
