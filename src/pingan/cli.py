@@ -250,5 +250,9 @@ from pingan.sim.cli import app as sim_app  # noqa: E402 - sub-apps are mounted a
 
 app.add_typer(sim_app, name="sim")
 
+from pingan.antifraud.warnings.cli import app as warnings_app  # noqa: E402 - sub-apps are mounted after the core commands
+
+app.add_typer(warnings_app, name="warnings")
+
 if __name__ == "__main__":
     app()

@@ -5,7 +5,9 @@ from pingan.antifraud.orders import model as orders_model
 from pingan.antifraud.outcomes import model as outcomes_model
 from pingan.antifraud.registry import model as registry_model
 from pingan.antifraud.risk import model as risk_model
+from pingan.antifraud.warnings import model as warnings_model
+from pingan.antifraud.warnings.visits import model as visits_model
 from pingan.antifraud.watchlist import model as watchlist_model
 from pingan.core import audit, auth, org
 
-__all__ = ["antifraud_model", "orders_model", "registry_model", "outcomes_model", "risk_model", "watchlist_model", "audit", "auth", "org"]
+__all__ = ["antifraud_model", "orders_model", "registry_model", "outcomes_model", "risk_model", "watchlist_model", "warnings_model", "visits_model", "audit", "auth", "org"]

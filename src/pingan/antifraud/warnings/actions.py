@@ -1,0 +1,607 @@
+"""The one write path of warning delivery: accept a plan, claim messages, record results and receipts.
+
+Every `do_*` writes in the caller's transaction and audits there. Message states only move forward
+(`rules.sms_transition`), so a repeated or late receipt never undoes a later one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.warnings import rules
+from pingan.antifraud.warnings.channels import SendResult
+from pingan.antifraud.warnings.model import (
+    FINAL_STATES,
+    AlertKind,
+    ChannelKind,
+    DeliveryState,
+    MessageState,
+    Priority,
+    Urgency,
+    WarningAlert,
+    WarningCallbackRejection,
+    WarningDelivery,
+    WarningMessage,
+    WarningReceipt,
+)
+from pingan.antifraud.warnings.templates import load_templates
+from pingan.antifraud.warnings.visits.actions import do_open_visit
+from pingan.antifraud.warnings.visits.model import VisitKind
+from pingan.core import audit, clock, events
+from pingan.core.errors import Invalid, NotFound
+from pingan.core.pii import PiiKind, decrypt
+from pingan.core.roles import Actor
+
+EVENT_TRANSFER_CONFIRMED = "warnings.transfer_confirmed"
+EVENT_DELIVERY_CLOSED = "warnings.delivery_closed"
+
+
+@dataclass(frozen=True)
+class DeliveryRequest:
+    """What to deliver for one warning plan: who (pseudonym and encrypted phone), why, and how urgently."""
+
+    plan_id: str
+    person_pseudonym: str
+    phone_cipher: str | None
+    phone_masked: str | None
+    typology: str
+    amount_fen: int
+    elderly: bool
+    home_station_code: str
+    urgency: Urgency
+    risk_event_at: datetime
+    reasons: tuple[str, ...] = ()
+    opted_out: bool = False
+    sms: bool = True
+    voice: bool = True
+
+
+@dataclass
+class BatchSummary:
+    """Counts of one sender batch, by resulting state."""
+
+    claimed: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+    transient: int = 0
+
+    def add(self, state: str) -> None:
+        self.by_state[state] = self.by_state.get(state, 0) + 1
+
+
+def check_request(req: DeliveryRequest) -> None:
+    """Validate a delivery request, naming the field at fault."""
+    if not req.plan_id or len(req.plan_id) > 64:
+        raise Invalid("a plan id has 1 to 64 characters", field="plan_id")
+    if req.amount_fen < 0:
+        raise Invalid("the amount at risk cannot be negative", field="amount_fen")
+    if not req.home_station_code:
+        raise Invalid("the home station is needed for escalation", field="home_station_code")
+    if req.risk_event_at.tzinfo is None:
+        raise Invalid("the risk event time must carry its time zone", field="risk_event_at")
+    if req.phone_cipher is not None and not req.phone_cipher.startswith("v1:"):
+        raise Invalid("the phone must be the encrypted value (pii.protect)", field="phone_cipher")
+
+
+def delivery_for_plan(session: Session, plan_id: str) -> WarningDelivery | None:
+    """The delivery of a plan, if it was accepted."""
+    return session.execute(
+        select(WarningDelivery).where(WarningDelivery.plan_id == plan_id)
+    ).scalar_one_or_none()
+
+
+def do_accept_plan(
+    session: Session, req: DeliveryRequest, *, sms_channel: str, voice_channel: str, actor: Actor
+) -> tuple[WarningDelivery, bool]:
+    """Create the delivery and queue its SMS and first call; an accepted plan is returned unchanged.
+
+    Returns (delivery, created). Caller holds the transaction and ran `check_request`.
+    """
+    existing = delivery_for_plan(session, req.plan_id)
+    if existing is not None:
+        return existing, False
+    now = clock.now()
+    contact = rules.may_contact_now(urgency=req.urgency, opted_out=req.opted_out, now=now)
+    template = load_templates().for_typology(req.typology)
+    delivery = WarningDelivery(
+        plan_id=req.plan_id,
+        person_pseudonym=req.person_pseudonym,
+        phone_cipher=req.phone_cipher,
+        phone_masked=req.phone_masked,
+        typology=template.typology.value,
+        amount_fen=req.amount_fen,
+        elderly=req.elderly,
+        home_station_code=req.home_station_code,
+        urgency=req.urgency,
+        opted_out=req.opted_out,
+        reasons=json.dumps([*req.reasons, *contact.reasons], ensure_ascii=False),
+        risk_event_at=req.risk_event_at,
+        received_at=now,
+        state=DeliveryState.OPEN,
+        priority=Priority.NORMAL,
+    )
+    session.add(delivery)
+    session.flush()
+    due = now if contact.allowed else (contact.not_before or now)
+    if req.phone_cipher is None:
+        # No number to text or call: the only way left to reach the person is the home station.
+        why = rules.visit_reasons(amount_fen=req.amount_fen, elderly=req.elderly)
+        if why:
+            delivery.state = DeliveryState.ESCALATED
+            do_open_visit(
+                session, delivery, kind=VisitKind.DISSUASION, reasons=("no_phone", *why), actor=actor
+            )
+        else:
+            delivery.state = DeliveryState.UNREACHED
+            delivery.closed_at = now
+    elif contact.allowed or contact.not_before is not None:
+        if req.sms:
+            session.add(
+                WarningMessage(
+                    message_key=f"{req.plan_id}:sms:1",
+                    delivery_id=delivery.id,
+                    kind=ChannelKind.SMS,
+                    channel=sms_channel,
+                    attempt=1,
+                    state=MessageState.QUEUED,
+                    due_at=due,
+                    template_id=template.template_id,
+                    template_version=template.version,
+                    body=template.render_sms(),
+                    created_at=now,
+                )
+            )
+        if req.voice:
+            session.add(_call_message(delivery, attempt=1, channel=voice_channel, due=due, now=now))
+    else:
+        delivery.state = DeliveryState.UNREACHED
+        delivery.closed_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="warning.plan.accept",
+        object_type="warning_delivery",
+        object_id=delivery.id,
+        purpose=f"plan:{req.plan_id}",
+        detail={
+            "urgency": req.urgency.value,
+            "contact": list(contact.reasons),
+            "sms": sms_channel,
+            "voice": voice_channel,
+        },
+    )
+    return delivery, True
+
+
+def _call_message(
+    delivery: WarningDelivery, *, attempt: int, channel: str, due: datetime, now: datetime
+) -> WarningMessage:
+    template = load_templates().for_typology(delivery.typology)
+    text, params = template.render_voice(amount_fen=delivery.amount_fen)
+    return WarningMessage(
+        message_key=f"{delivery.plan_id}:voice:{attempt}",
+        delivery_id=delivery.id,
+        kind=ChannelKind.VOICE,
+        channel=channel,
+        attempt=attempt,
+        state=MessageState.QUEUED,
+        due_at=due,
+        template_id=template.template_id,
+        template_version=template.version,
+        body=text,
+        call_flow=json.dumps({"params": params}, ensure_ascii=False),
+        created_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message with the clear phone number to send to (never stored, never logged)."""
+
+    message_id: int
+    message_key: str
+    phone: str
+    body: str
+    template_id: str
+    template_version: str
+    params: dict[str, str]
+    channel: str
+
+
+def do_claim_due(session: Session, *, kind: ChannelKind, limit: int, actor: Actor) -> list[Claimed]:
+    """Mark up to `limit` due messages of `kind` in flight and decrypt their numbers (audited).
+
+    The caller commits before sending: a message in flight whose sender dies is in doubt, and
+    `do_recover_in_doubt` decides about it; it is never sent twice while a receipt could still come.
+    """
+    now = clock.now()
+    q = (
+        select(WarningMessage)
+        .where(
+            WarningMessage.kind == kind,
+            WarningMessage.state == MessageState.QUEUED,
+            WarningMessage.due_at <= now,
+        )
+        .order_by(WarningMessage.due_at, WarningMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    rows = list(session.execute(q).scalars())
+    if not rows:
+        return []
+    in_flight = MessageState.SENDING if kind is ChannelKind.SMS else MessageState.CALLING
+    out = []
+    for m in rows:
+        m.state = in_flight
+        m.claimed_at = now
+        params = json.loads(m.call_flow or "{}").get("params", {}) if kind is ChannelKind.VOICE else {}
+        out.append(
+            Claimed(
+                m.id,
+                m.message_key,
+                decrypt(PiiKind.PHONE, m.delivery.phone_cipher or ""),
+                m.body,
+                m.template_id,
+                m.template_version,
+                params,
+                m.channel,
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action=f"warning.{kind.value}.claim",
+        object_type="warning_message",
+        object_id=f"{rows[0].id}..{rows[-1].id}",
+        purpose="urgent fraud warning: phone decrypted to send",
+        detail={"messages": [m.id for m in rows]},
+    )
+    return out
+
+
+def _gateway_alert(session: Session, channel: str) -> WarningAlert | None:
+    return session.execute(
+        select(WarningAlert).where(
+            WarningAlert.kind == AlertKind.GATEWAY_DOWN,
+            WarningAlert.subject == channel,
+            WarningAlert.closed_at.is_(None),
+        )
+    ).scalar_one_or_none()
+
+
+def _mark_contact(delivery: WarningDelivery, kind: ChannelKind, at: datetime) -> None:
+    if delivery.first_contact_at is None:
+        delivery.first_contact_at = at
+        delivery.first_contact_channel = kind
+    if delivery.state is DeliveryState.OPEN:
+        delivery.state = DeliveryState.REACHED
+
+
+def _messages_by_key(session: Session, keys: Iterable[str]) -> dict[str, WarningMessage]:
+    keys = list(keys)
+    out: dict[str, WarningMessage] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        # Row locks (PostgreSQL): a DLR committed meanwhile must not be overwritten by this batch.
+        q = select(WarningMessage).where(WarningMessage.message_key.in_(chunk)).order_by(WarningMessage.id)
+        for m in session.execute(q.with_for_update()).scalars():
+            out[m.message_key] = m
+    return out
+
+
+def _close_if_recorded(delivery: WarningDelivery, now: datetime) -> None:
+    if (
+        delivery.state is DeliveryState.OPEN
+        and delivery.messages
+        and all(m.state is MessageState.RECORDED for m in delivery.messages)
+    ):
+        delivery.state = DeliveryState.RECORDED
+        delivery.closed_at = now
+
+
+def do_record_sms_results(
+    session: Session, results: Sequence[SendResult], *, channel: str, actor: Actor
+) -> BatchSummary:
+    """Record what the SMS gateway said about a batch: submitted, failed, or unreachable (re-queued with backoff).
+
+    An unreachable gateway opens one alert per channel; the first success closes it.
+    """
+    now = clock.now()
+    summary = BatchSummary(claimed=len(results))
+    messages = _messages_by_key(session, (r.message_key for r in results))
+    any_ok = False
+    for r in results:
+        m = messages[r.message_key]
+        if r.transient:
+            summary.transient += 1
+            if m.state in (MessageState.SENDING, MessageState.QUEUED):
+                m.transport_tries += 1
+                m.state = MessageState.QUEUED
+                m.due_at = now + rules.sms_backoff(m.transport_tries)
+                m.last_error = (r.error or "")[:1000]
+            continue
+        any_ok = True
+        new = rules.sms_transition(m.state, r.state) if r.state is not MessageState.RECORDED else r.state
+        m.state = new
+        m.last_error = r.error
+        if r.state in (MessageState.SUBMITTED, MessageState.RECORDED) and m.submitted_at is None:
+            m.submitted_at = now
+        if new in FINAL_STATES:
+            m.final_at = m.final_at or now
+        if new is MessageState.DELIVERED:
+            _mark_contact(m.delivery, ChannelKind.SMS, now)
+        if new is MessageState.RECORDED:
+            _close_if_recorded(m.delivery, now)
+        summary.add(r.state.value)  # what the gateway answered (a DLR may already have moved it on)
+    alert = _gateway_alert(session, channel)
+    if summary.transient and not any_ok and alert is None:
+        session.add(
+            WarningAlert(
+                kind=AlertKind.GATEWAY_DOWN,
+                subject=channel,
+                opened_at=now,
+                detail=f"{summary.transient} texts could not reach the gateway; queued with backoff",
+            )
+        )
+    elif any_ok and alert is not None:
+        alert.closed_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="warning.sms.results",
+        object_type="warning_message",
+        object_id=f"batch:{len(results)}",
+        detail={"channel": channel, "states": summary.by_state, "transient": summary.transient},
+    )
+    return summary
+
+
+class CallbackRefused(Exception):
+    """A gateway callback that is refused; it has been logged and changed nothing."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def do_log_callback_rejection(
+    session: Session, *, path: str, message_key: str | None, remote: str | None, reason: str
+) -> None:
+    """Keep a refused callback with its reason (no audit entry: nothing of a person's was touched)."""
+    session.add(
+        WarningCallbackRejection(
+            received_at=clock.now(),
+            path=path[:255],
+            message_key=(message_key or "")[:96] or None,
+            remote=remote,
+            reason=reason[:255],
+        )
+    )
+
+
+def do_record_dlr(
+    session: Session, *, message_key: str, dlr_type: int, answer: str, source: str, actor: Actor
+) -> WarningMessage:
+    """Apply one delivery report to its message; unknown ids and types are refused (CallbackRefused)."""
+    m = session.execute(
+        select(WarningMessage).where(WarningMessage.message_key == message_key).with_for_update()
+    ).scalar_one_or_none()
+    if m is None or m.kind is not ChannelKind.SMS:
+        raise CallbackRefused("unknown message id", 404)
+    state = rules.dlr_state(dlr_type)
+    if state is None:
+        raise CallbackRefused(f"unknown DLR type {dlr_type}", 422)
+    now = clock.now()
+    session.add(
+        WarningReceipt(
+            message_id=m.id,
+            received_at=now,
+            source=source,
+            code=str(dlr_type),
+            state=state,
+            detail=answer[:500],
+        )
+    )
+    before = m.state
+    m.state = rules.sms_transition(m.state, state)
+    if m.state is not before:
+        if m.submitted_at is None:
+            m.submitted_at = now
+        if m.state in FINAL_STATES:
+            m.final_at = now
+        if m.state is MessageState.FAILED:
+            m.last_error = f"DLR {dlr_type}: {answer}"[:1000]
+        if m.state is MessageState.DELIVERED:
+            _mark_contact(m.delivery, ChannelKind.SMS, now)
+    audit.record(
+        session,
+        actor=actor,
+        action="warning.sms.dlr",
+        object_type="warning_message",
+        object_id=m.id,
+        detail={"type": dlr_type, "from": before.value, "to": m.state.value},
+    )
+    return m
+
+
+def do_record_call_result(
+    session: Session, result: SendResult, *, voice_channel: str, actor: Actor
+) -> rules.CallDecision | None:
+    """Record one call's outcome and act on it: reached, retry (twice within 10 minutes), escalate, or give up.
+
+    Key 2 ("I have already transferred") raises the delivery's priority and opens an urgent
+    report-intake task at the home station, whose report starts the stop-payment robot.
+    """
+    now = clock.now()
+    m = session.execute(
+        select(WarningMessage).where(WarningMessage.message_key == result.message_key).with_for_update()
+    ).scalar_one()
+    delivery = m.delivery
+    if result.transient:
+        m.state = MessageState.QUEUED
+        m.transport_tries += 1
+        m.due_at = now + rules.sms_backoff(m.transport_tries)
+        m.last_error = result.error
+        return None
+    params = json.loads(m.call_flow or "{}").get("params", {})
+    m.state = result.state
+    m.final_at = now
+    m.digit = result.digit
+    m.last_error = result.error
+    m.audio_path = result.audio_path or m.audio_path
+    m.call_flow = json.dumps(
+        {"params": params, "flow": list(result.flow), "digits": list(result.digits), **result.detail},
+        ensure_ascii=False,
+    )
+    if result.state is MessageState.RECORDED:
+        _close_if_recorded(delivery, now)
+        audit.record(
+            session,
+            actor=actor,
+            action="warning.voice.recorded",
+            object_type="warning_message",
+            object_id=m.id,
+        )
+        return None
+    first = session.execute(
+        select(WarningMessage.claimed_at)
+        .where(WarningMessage.delivery_id == delivery.id, WarningMessage.kind == ChannelKind.VOICE)
+        .order_by(WarningMessage.attempt)
+        .limit(1)
+    ).scalar_one()
+    decision = rules.after_call(
+        attempt=m.attempt,
+        result=result.state,
+        first_call_at=first or now,
+        amount_fen=delivery.amount_fen,
+        elderly=delivery.elderly,
+        now=now,
+    )
+    if decision.action == "reached":
+        _mark_contact(delivery, ChannelKind.VOICE, now)
+        delivery.digit = result.digit or delivery.digit
+        if rules.digit_action(result.digit) == "transferred":
+            delivery.priority = Priority.RAISED
+            do_open_visit(
+                session,
+                delivery,
+                kind=VisitKind.REPORT_INTAKE,
+                reasons=("key_2:already_transferred",),
+                actor=actor,
+            )
+            events.emit(
+                session,
+                EVENT_TRANSFER_CONFIRMED,
+                plan_id=delivery.plan_id,
+                person_pseudonym=delivery.person_pseudonym,
+                station_code=delivery.home_station_code,
+            )
+    elif decision.action == "retry":
+        assert decision.due_at is not None
+        session.add(
+            _call_message(
+                delivery, attempt=m.attempt + 1, channel=voice_channel, due=decision.due_at, now=now
+            )
+        )
+    elif decision.action == "escalate":
+        delivery.state = DeliveryState.ESCALATED
+        do_open_visit(session, delivery, kind=VisitKind.DISSUASION, reasons=decision.reasons, actor=actor)
+    else:
+        if delivery.state is DeliveryState.OPEN:
+            delivery.state = DeliveryState.UNREACHED
+        delivery.closed_at = now
+        events.emit(session, EVENT_DELIVERY_CLOSED, plan_id=delivery.plan_id, state=delivery.state.value)
+    audit.record(
+        session,
+        actor=actor,
+        action="warning.voice.result",
+        object_type="warning_message",
+        object_id=m.id,
+        detail={
+            "state": result.state.value,
+            "digit": result.digit,
+            "decision": decision.action,
+            "reasons": list(decision.reasons),
+        },
+    )
+    return decision
+
+
+def do_recover_in_doubt(session: Session, *, actor: Actor) -> dict[str, int]:
+    """Resolve messages a dead sender left in flight: a receipt proves the SMS reached Kannel; none after
+    the grace period means it never did, and it is queued again under the same message id."""
+    now = clock.now()
+    counts = {"submitted": 0, "resend": 0, "call_failed": 0}
+    rows = session.execute(
+        select(WarningMessage).where(WarningMessage.state.in_([MessageState.SENDING, MessageState.CALLING]))
+    ).scalars()
+    for m in rows:
+        claimed = m.claimed_at or now
+        if m.state is MessageState.CALLING:
+            # A call in progress when the sender died cannot be resumed: count it as a failed attempt.
+            if now - claimed > rules.IN_DOUBT_GRACE * 20:
+                m.state = MessageState.QUEUED
+                m.due_at = now
+                counts["call_failed"] += 1
+            continue
+        has_receipt = session.execute(select(exists().where(WarningReceipt.message_id == m.id))).scalar_one()
+        action = rules.in_doubt_action(claimed_at=claimed, has_receipt=has_receipt, now=now)
+        if action == "submitted":
+            m.state = rules.sms_transition(m.state, MessageState.SUBMITTED)
+            m.submitted_at = m.submitted_at or now
+            counts["submitted"] += 1
+        elif action == "resend":
+            m.state = MessageState.QUEUED
+            m.due_at = now
+            counts["resend"] += 1
+    if any(counts.values()):
+        audit.record(
+            session,
+            actor=actor,
+            action="warning.recover",
+            object_type="warning_message",
+            object_id="in_doubt",
+            detail=counts,
+        )
+    return counts
+
+
+def do_expire_sms(session: Session, *, actor: Actor) -> int:
+    """Mark submitted texts with no final report within their validity period expired."""
+    now = clock.now()
+    n = 0
+    for m in session.execute(
+        select(WarningMessage).where(
+            WarningMessage.kind == ChannelKind.SMS,
+            WarningMessage.state == MessageState.SUBMITTED,
+            WarningMessage.submitted_at < now - rules.SMS_VALIDITY,
+        )
+    ).scalars():
+        m.state = MessageState.EXPIRED
+        m.final_at = now
+        n += 1
+    if n:
+        audit.record(
+            session,
+            actor=actor,
+            action="warning.sms.expire",
+            object_type="warning_message",
+            object_id="batch",
+            detail={"expired": n},
+        )
+    return n
+
+
+def get_delivery(session: Session, plan_id: str) -> WarningDelivery:
+    """The delivery of `plan_id`, or NotFound."""
+    d = delivery_for_plan(session, plan_id)
+    if d is None:
+        raise NotFound(f"no delivery for plan {plan_id!r}")
+    return d

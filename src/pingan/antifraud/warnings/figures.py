@@ -1,0 +1,121 @@
+"""Receipts and figures of warning delivery: reach by channel, time to first contact, answered calls,
+key outcomes and visits on time. Shown on /warnings/figures and exported at /metrics."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.warnings.model import (
+    ChannelKind,
+    MessageState,
+    WarningAlert,
+    WarningDelivery,
+    WarningMessage,
+)
+from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitState
+
+REACHED = {ChannelKind.SMS: {MessageState.DELIVERED}, ChannelKind.VOICE: {MessageState.ANSWERED}}
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    k = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[k]
+
+
+@dataclass
+class Figures:
+    """The loop's outcome figures."""
+
+    deliveries: int = 0
+    reach_rate: dict[str, float | None] = field(default_factory=dict)
+    attempted: dict[str, int] = field(default_factory=dict)
+    reached: dict[str, int] = field(default_factory=dict)
+    first_contact_s_p50: float | None = None
+    first_contact_s_p95: float | None = None
+    calls_placed: int = 0
+    calls_answered: int = 0
+    answered_share: float | None = None
+    digits: dict[str, int] = field(default_factory=dict)
+    visits: int = 0
+    visits_done: int = 0
+    visits_on_time: int = 0
+    visits_on_time_share: float | None = None
+    open_alerts: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def compute_figures(session: Session) -> Figures:
+    """Figures over every delivery in the database (aggregates only, no personal data)."""
+    f = Figures()
+    f.deliveries = session.execute(select(func.count()).select_from(WarningDelivery)).scalar_one()
+    for state, n in session.execute(
+        select(WarningDelivery.state, func.count()).group_by(WarningDelivery.state)
+    ):
+        f.by_state[state.value] = n
+    # Reach by channel counts deliveries: a person reached by any attempt of that channel.
+    for kind in ChannelKind:
+        attempted = session.execute(
+            select(func.count(func.distinct(WarningMessage.delivery_id))).where(
+                WarningMessage.kind == kind,
+                WarningMessage.state.notin_([MessageState.QUEUED, MessageState.RECORDED]),
+            )
+        ).scalar_one()
+        reached = session.execute(
+            select(func.count(func.distinct(WarningMessage.delivery_id))).where(
+                WarningMessage.kind == kind, WarningMessage.state.in_(REACHED[kind])
+            )
+        ).scalar_one()
+        f.attempted[kind.value] = attempted
+        f.reached[kind.value] = reached
+        f.reach_rate[kind.value] = round(reached / attempted, 4) if attempted else None
+    waits = sorted(
+        (first - risk).total_seconds()
+        for risk, first in session.execute(
+            select(WarningDelivery.risk_event_at, WarningDelivery.first_contact_at).where(
+                WarningDelivery.first_contact_at.is_not(None)
+            )
+        )
+        if first is not None
+    )
+    f.first_contact_s_p50 = _percentile(waits, 0.5)
+    f.first_contact_s_p95 = _percentile(waits, 0.95)
+    calls = [MessageState.ANSWERED, MessageState.NO_ANSWER, MessageState.BUSY, MessageState.FAILED]
+    f.calls_placed = session.execute(
+        select(func.count()).where(WarningMessage.kind == ChannelKind.VOICE, WarningMessage.state.in_(calls))
+    ).scalar_one()
+    f.calls_answered = session.execute(
+        select(func.count()).where(
+            WarningMessage.kind == ChannelKind.VOICE, WarningMessage.state == MessageState.ANSWERED
+        )
+    ).scalar_one()
+    f.answered_share = round(f.calls_answered / f.calls_placed, 4) if f.calls_placed else None
+    for digit, n in session.execute(
+        select(WarningMessage.digit, func.count())
+        .where(WarningMessage.kind == ChannelKind.VOICE, WarningMessage.state == MessageState.ANSWERED)
+        .group_by(WarningMessage.digit)
+    ):
+        f.digits[{"1": "understood", "2": "already_transferred"}.get(digit or "", "no_key")] = n
+    f.visits = session.execute(select(func.count()).select_from(HomeVisitTask)).scalar_one()
+    done = list(
+        session.execute(
+            select(HomeVisitTask.done_at, HomeVisitTask.deadline_at).where(
+                HomeVisitTask.state == VisitState.DONE
+            )
+        )
+    )
+    f.visits_done = len(done)
+    f.visits_on_time = sum(1 for d, deadline in done if d is not None and d <= deadline)
+    f.visits_on_time_share = round(f.visits_on_time / f.visits_done, 4) if f.visits_done else None
+    f.open_alerts = session.execute(
+        select(func.count()).select_from(WarningAlert).where(WarningAlert.closed_at.is_(None))
+    ).scalar_one()
+    return f
