@@ -8,7 +8,7 @@ PYTHON ?= python3
 DEMO_ENV := PINGAN_DEMO=1
 CHECK_DB := var/alembic-check.db
 
-.PHONY: demo test check install assets browser lint format bench clean
+.PHONY: demo test check install assets browser warnings-peers lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$CI" = "true" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 
+# Warning channels' peers: Kannel + fake SMSC, SIPp, espeak-ng and sox; under CI installed when missing.
+warnings-peers:
+	@if { [ ! -x /usr/sbin/bearerbox ] || [ ! -x /usr/lib/kannel/test/fakesmsc ] || ! command -v sipp >/dev/null \
+		|| ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null; } && [ "$$CI" = "true" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras sip-tester espeak-ng sox >/dev/null; fi
+
 demo: install assets
 	@mkdir -p var
 	$(DEMO_ENV) $(BIN)/pingan db upgrade
@@ -42,7 +48,7 @@ demo: install assets
 	@echo ""
 	$(DEMO_ENV) $(BIN)/pingan serve --host 127.0.0.1 --port 8000
 
-test: install assets browser
+test: install assets browser warnings-peers
 	$(BIN)/pytest -q
 
 check: install

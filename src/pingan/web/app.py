@@ -72,6 +72,17 @@ def _include_early_warning(app: FastAPI) -> None:
     outcomes_actions.install()
 
 
+def _include_warning_delivery(app: FastAPI) -> None:
+    from pingan.antifraud.warnings.api import router as warnings_router
+    from pingan.antifraud.warnings.gateway_api import create_gateway_app
+    from pingan.antifraud.warnings.pages import router as warnings_pages_router
+
+    app.include_router(warnings_router)
+    app.include_router(warnings_pages_router)
+    # Kannel cannot log in: its DLRs carry an HMAC token of the message id instead (gateway_api.py).
+    app.mount("/sms-gateway", create_gateway_app())
+
+
 def create_app() -> FastAPI:
     """Build the application with every router and page."""
     from pingan.antifraud import robot
@@ -115,6 +126,7 @@ def create_app() -> FastAPI:
     # Banks authenticate by HMAC signature per message, not by role tokens: a separate sub-app.
     app.mount("/bank-interface", create_callback_app())
     robot.install()
+    _include_warning_delivery(app)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -119,3 +119,36 @@ def compute_figures(session: Session) -> Figures:
         select(func.count()).select_from(WarningAlert).where(WarningAlert.closed_at.is_(None))
     ).scalar_one()
     return f
+
+
+def add_warning_figures(registry: Any, session: Session) -> None:
+    """Export the figures as Prometheus gauges into `registry`."""
+    from prometheus_client import Gauge
+
+    f = compute_figures(session)
+    reach = Gauge(
+        "pingan_warning_reach_rate",
+        "Share of attempted people reached, by channel",
+        ["channel"],
+        registry=registry,
+    )
+    for channel, rate in f.reach_rate.items():
+        if rate is not None:
+            reach.labels(channel=channel).set(rate)
+    contact = Gauge(
+        "pingan_warning_first_contact_seconds", "Risk event to first contact", ["quantile"], registry=registry
+    )
+    if f.first_contact_s_p50 is not None:
+        contact.labels(quantile="0.5").set(f.first_contact_s_p50)
+    if f.first_contact_s_p95 is not None:
+        contact.labels(quantile="0.95").set(f.first_contact_s_p95)
+    Gauge("pingan_warning_calls_placed", "Warning calls placed", registry=registry).set(f.calls_placed)
+    Gauge("pingan_warning_calls_answered", "Warning calls answered", registry=registry).set(f.calls_answered)
+    keys = Gauge("pingan_warning_call_keys", "Answered calls by key pressed", ["outcome"], registry=registry)
+    for outcome, n in f.digits.items():
+        keys.labels(outcome=outcome).set(n)
+    Gauge("pingan_warning_visits_done", "Home visits done", registry=registry).set(f.visits_done)
+    Gauge("pingan_warning_visits_on_time", "Home visits done by their deadline", registry=registry).set(
+        f.visits_on_time
+    )
+    Gauge("pingan_warning_open_alerts", "Open warning-channel alerts", registry=registry).set(f.open_alerts)

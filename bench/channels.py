@@ -1,0 +1,226 @@
+"""Benchmark of warning delivery through real peers: Kannel with its fake SMSC, and a SIPp UAS.
+
+SMS: plans are accepted at a steady rate while the sender runs; the figure is texts submitted to
+Kannel per second and the p99 from plan accepted to submitted. DLRs flow back into pingan meanwhile.
+Voice: simultaneous calls against SIPp, each answered with RFC 2833 key 1, recorded by pingan.
+The baseline does the same work one message (one call) at a time, in the same run.
+Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from pingan.antifraud.warnings import actions, voice_prompts
+from pingan.antifraud.warnings.actions import DeliveryRequest
+from pingan.antifraud.warnings.channels import ChannelLimits
+from pingan.antifraud.warnings.gateway_api import create_gateway_app
+from pingan.antifraud.warnings.jobs import WarningSender
+from pingan.antifraud.warnings.model import MessageState, Urgency, WarningMessage
+from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
+from pingan.antifraud.warnings.peers import KannelStack, SippUas, free_port
+from pingan.antifraud.warnings.settings import WarningSettings
+from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel
+from pingan.antifraud.warnings.voice_sip import SipTimers, SipVoiceChannel
+from pingan.core import db
+from pingan.core.migrate import upgrade
+from pingan.core.pii import PiiKind, protect
+from pingan.core.roles import Actor
+
+ACTOR = Actor.system("bench")
+PHONE = protect(PiiKind.PHONE, "13800000000")
+
+
+def request(plan_id: str, *, sms: bool, voice: bool) -> DeliveryRequest:
+    return DeliveryRequest(
+        plan_id=plan_id,
+        person_pseudonym=f"p:{plan_id}",
+        phone_cipher=PHONE.cipher,
+        phone_masked=PHONE.masked,
+        typology="冒充公检法",
+        amount_fen=500_000,
+        elderly=False,
+        home_station_code="WH-YL",
+        urgency=Urgency.URGENT,
+        risk_event_at=datetime.now(UTC),
+        sms=sms,
+        voice=voice,
+    )
+
+
+def accept_many(ids: list[str], *, sms: bool = True, voice: bool = False) -> None:
+    with db.transaction() as s:
+        for i in ids:
+            actions.do_accept_plan(
+                s, request(i, sms=sms, voice=voice), sms_channel="kannel", voice_channel="sip", actor=ACTOR
+            )
+
+
+def p99(values: list[float]) -> float:
+    v = sorted(values)
+    return v[min(len(v) - 1, int(0.99 * len(v)))] if v else float("nan")
+
+
+def sms_latencies(prefix: str) -> list[float]:
+    with db.transaction() as s:
+        rows = s.execute(
+            select(WarningMessage.created_at, WarningMessage.submitted_at).where(
+                WarningMessage.message_key.like(f"{prefix}%")
+            )
+        ).all()
+    return [(b - a).total_seconds() for a, b in rows if b is not None]
+
+
+def kannel_channel(k: KannelStack, callback: str, concurrency: int) -> KannelSmsChannel:
+    return KannelSmsChannel(
+        sendsms_url=k.sendsms_url,
+        username=k.username,
+        password=k.password,
+        callback_base_url=callback,
+        dlr_key=WarningSettings().dlr_key(),
+        limits=ChannelLimits(5000.0, 500, concurrency),
+    )
+
+
+def bench_sms(k: KannelStack, callback: str, *, n: int, rate: int) -> dict[str, float]:
+    """Plans arrive at `rate` per second while one sender drains them."""
+    sender = WarningSender(kannel_channel(k, callback, 64), OutboxVoiceChannel(), batch_size=300)
+    done = threading.Event()
+
+    def produce() -> None:
+        tick, per_tick = 0.05, max(1, int(rate * 0.05))
+        t0 = time.monotonic()
+        for j in range(0, n, per_tick):
+            accept_many([f"s{i}" for i in range(j, min(n, j + per_tick))])
+            delay = t0 + (j // per_tick + 1) * tick - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        done.set()
+
+    async def drain() -> float:
+        start = time.monotonic()
+        submitted = 0
+        while submitted < n:
+            summary = await sender.send_sms_batch()
+            submitted += summary.by_state.get("submitted", 0)
+            if summary.claimed == 0:
+                await asyncio.sleep(0.005)
+        await sender.sms.aclose()
+        return time.monotonic() - start
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    elapsed = asyncio.run(drain())
+    producer.join()
+    lat = sms_latencies("s")
+    return {"sms_per_s": round(n / elapsed, 1), "p99_plan_to_submitted_s": round(p99(lat), 4), "sms": n}
+
+
+def bench_sms_one_at_a_time(k: KannelStack, callback: str, *, n: int) -> float:
+    sender = WarningSender(kannel_channel(k, callback, 1), OutboxVoiceChannel(), batch_size=1)
+
+    async def go() -> float:
+        start = time.monotonic()
+        for i in range(n):
+            accept_many([f"b{i}"])
+            await sender.send_sms_batch()
+        await sender.sms.aclose()
+        return time.monotonic() - start
+
+    return round(n / asyncio.run(go()), 1)
+
+
+def bench_calls(uas: SippUas, *, n: int, concurrency: int, prefix: str) -> dict[str, float]:
+    accept_many([f"{prefix}{i}" for i in range(n)], sms=False, voice=True)
+    voice = SipVoiceChannel(
+        ("127.0.0.1", uas.port),
+        timers=SipTimers(digit_timeout=5.0),
+        limits=ChannelLimits(1000.0, 1000, concurrency),
+    )
+    sender = WarningSender(OutboxSmsChannel(), voice, batch_size=n)
+
+    async def go() -> tuple[float, list[str | None]]:
+        start = time.monotonic()
+        batch = await sender.place_calls_batch()
+        await voice.aclose()
+        return time.monotonic() - start, batch.digits
+
+    elapsed, _ = asyncio.run(go())
+    with db.transaction() as s:
+        recorded = (
+            s.execute(
+                select(WarningMessage.digit).where(
+                    WarningMessage.message_key.like(f"{prefix}%"),
+                    WarningMessage.state == MessageState.ANSWERED,
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return {
+        "calls": n,
+        "answered_with_key_1": sum(1 for d in recorded if d == "1"),
+        "seconds": round(elapsed, 2),
+        "calls_per_s": round(n / elapsed, 2),
+    }
+
+
+def main() -> None:
+    n_sms = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    n_calls = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        url = f"sqlite:///{folder}/bench.db"
+        upgrade(url)
+        db.configure(url)
+        voice_prompts.prompt_cache_dir = lambda: folder / "prompts"  # type: ignore[assignment]
+        port = free_port()
+        app = FastAPI()
+        app.mount("/sms-gateway", create_gateway_app())
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+        threading.Thread(target=server.run, daemon=True).start()
+        while not server.started:
+            time.sleep(0.05)
+        callback = f"http://127.0.0.1:{port}"
+        kannel = KannelStack(folder / "kannel").start()
+        uas = SippUas(folder / "sipp", digits="1").start()
+        try:
+            sms = bench_sms(kannel, callback, n=n_sms, rate=700)
+            baseline_sms = bench_sms_one_at_a_time(kannel, callback, n=200)
+            calls = bench_calls(uas, n=n_calls, concurrency=n_calls, prefix="c")
+            baseline_calls = bench_calls(uas, n=5, concurrency=1, prefix="d")
+        finally:
+            uas.stop()
+            kannel.stop()
+            server.should_exit = True
+    print(
+        json.dumps(
+            {
+                "figure": "sms_submitted_per_s",
+                "value": sms["sms_per_s"],
+                "p99_plan_to_submitted_s": sms["p99_plan_to_submitted_s"],
+                "sms": sms["sms"],
+                "baseline": "one_message_at_a_time",
+                "baseline_value": baseline_sms,
+                "ratio": round(sms["sms_per_s"] / baseline_sms, 2),
+                "simultaneous_calls": calls,
+                "calls_baseline_one_at_a_time": baseline_calls,
+                "calls_ratio": round(calls["calls_per_s"] / baseline_calls["calls_per_s"], 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

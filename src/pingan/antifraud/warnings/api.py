@@ -1,0 +1,142 @@
+"""The warnings API: accept plans, read deliveries and figures, work home-visit tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.warnings import actions
+from pingan.antifraud.warnings.figures import compute_figures
+from pingan.antifraud.warnings.model import WarningDelivery
+from pingan.antifraud.warnings.schemas import DeliveryOut, MessageOut, OutcomeIn, PlanIn, VisitOut
+from pingan.antifraud.warnings.settings import warning_settings
+from pingan.antifraud.warnings.visits import actions as visit_actions
+from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitState
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.pii import PiiKind, protect
+from pingan.core.roles import Actor, Role
+
+router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
+DbSession = Annotated[Session, Depends(session_dependency)]
+Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.ADMIN))]
+Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
+FieldStaff = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR))]
+
+
+def delivery_out(d: WarningDelivery) -> DeliveryOut:
+    """Serialise a delivery, phone masked."""
+    return DeliveryOut(
+        plan_id=d.plan_id,
+        person_pseudonym=d.person_pseudonym,
+        phone=d.phone_masked,
+        typology=d.typology,
+        amount_fen=d.amount_fen,
+        elderly=d.elderly,
+        home_station_code=d.home_station_code,
+        state=d.state.value,
+        priority=d.priority.value,
+        first_contact_at=d.first_contact_at,
+        messages=[
+            MessageOut(
+                message_key=m.message_key,
+                kind=m.kind.value,
+                channel=m.channel,
+                attempt=m.attempt,
+                state=m.state.value,
+                due_at=m.due_at,
+                digit=m.digit,
+                body=m.body,
+                last_error=m.last_error,
+            )
+            for m in d.messages
+        ],
+    )
+
+
+def visit_out(t: HomeVisitTask) -> VisitOut:
+    """Serialise a home-visit task."""
+    return VisitOut(
+        id=t.id,
+        plan_id=t.plan_id,
+        kind=t.kind.value,
+        station_code=t.station_code,
+        state=t.state.value,
+        deadline_at=t.deadline_at,
+        accepted_by=t.accepted_by,
+        outcome=t.outcome.value if t.outcome else None,
+    )
+
+
+@router.post("/plans", status_code=201)
+def accept_plan(body: PlanIn, session: DbSession, actor: Analyst) -> DeliveryOut:
+    """Accept a warning plan for delivery (idempotent by plan id)."""
+    phone = protect(PiiKind.PHONE, body.phone, field="phone") if body.phone else None
+    req = actions.DeliveryRequest(
+        plan_id=body.plan_id,
+        person_pseudonym=body.person_pseudonym,
+        phone_cipher=phone.cipher if phone else None,
+        phone_masked=phone.masked if phone else None,
+        typology=body.typology,
+        amount_fen=body.amount_fen,
+        elderly=body.elderly,
+        home_station_code=body.home_station_code,
+        urgency=body.urgency,
+        risk_event_at=body.risk_event_at,
+        reasons=tuple(body.reasons),
+    )
+    s = warning_settings()
+    with session.begin():
+        actions.check_request(req)
+        delivery, _ = actions.do_accept_plan(
+            session, req, sms_channel=s.sms_channel, voice_channel=s.voice_channel, actor=actor
+        )
+        return delivery_out(delivery)
+
+
+@router.get("/plans/{plan_id}")
+def get_plan(plan_id: str, session: DbSession, actor: Reader) -> DeliveryOut:
+    """A plan's delivery with every message."""
+    return delivery_out(actions.get_delivery(session, plan_id))
+
+
+@router.get("/figures")
+def figures(session: DbSession, actor: Reader) -> dict[str, Any]:
+    """Reach by channel, time to first contact, answered calls, keys, visits on time."""
+    return compute_figures(session).as_dict()
+
+
+@router.get("/visits")
+def list_visits(
+    session: DbSession, actor: FieldStaff, station: str = "", open_only: bool = True
+) -> list[VisitOut]:
+    """Home-visit tasks, by deadline; filtered by station."""
+    q = select(HomeVisitTask).order_by(HomeVisitTask.deadline_at)
+    if station:
+        q = q.where(HomeVisitTask.station_code == station)
+    if open_only:
+        q = q.where(HomeVisitTask.state != VisitState.DONE)
+    return [visit_out(t) for t in session.execute(q.limit(500)).scalars()]
+
+
+@router.post("/visits/{task_id}/accept")
+def accept_visit(task_id: int, session: DbSession, actor: FieldStaff) -> VisitOut:
+    """An officer takes a home-visit task."""
+    with session.begin():
+        task = visit_actions.get_task(session, task_id)
+        visit_actions.check_accept(task, actor=actor)
+        return visit_out(visit_actions.do_accept(session, task, actor=actor))
+
+
+@router.post("/visits/{task_id}/outcome")
+def record_outcome(task_id: int, body: OutcomeIn, session: DbSession, actor: FieldStaff) -> VisitOut:
+    """The officer records what the visit found: dissuaded, already paid, or not reachable."""
+    with session.begin():
+        task = visit_actions.get_task(session, task_id)
+        outcome = visit_actions.check_outcome(task, outcome=body.outcome, actor=actor)
+        return visit_out(
+            visit_actions.do_record_outcome(session, task, outcome=outcome, note=body.note, actor=actor)
+        )

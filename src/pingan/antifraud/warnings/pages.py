@@ -1,0 +1,122 @@
+"""Pages of warning delivery: figures and deliveries, a person's warning timeline (texts and call audio),
+and the home-visit queue for officers with the supervisor's overdue alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.warnings.figures import compute_figures
+from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
+from pingan.antifraud.warnings.visits import actions as visit_actions
+from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitOutcome, VisitState
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.errors import DomainError, NotFound
+from pingan.core.roles import Actor, Role
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
+router = APIRouter(include_in_schema=False)
+DbSession = Annotated[Session, Depends(session_dependency)]
+Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
+FieldStaff = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR))]
+
+
+def _render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    context.setdefault("actor", getattr(request.state, "actor", None))
+    context.setdefault("htmx", False)
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+
+
+@router.get("/warnings", response_class=HTMLResponse)
+def warnings_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """Figures, open alerts and the latest deliveries."""
+    deliveries = list(
+        session.execute(select(WarningDelivery).order_by(WarningDelivery.id.desc()).limit(100)).scalars()
+    )
+    alerts = list(session.execute(select(WarningAlert).where(WarningAlert.closed_at.is_(None))).scalars())
+    return _render(request, "warnings.html", f=compute_figures(session), deliveries=deliveries, alerts=alerts)
+
+
+@router.get("/warnings/persons/{pseudonym}", response_class=HTMLResponse)
+def person_page(request: Request, pseudonym: str, session: DbSession, actor: Reader) -> HTMLResponse:
+    """One person's warning timeline: every text sent and every call's audio."""
+    deliveries = list(
+        session.execute(
+            select(WarningDelivery)
+            .where(WarningDelivery.person_pseudonym == pseudonym)
+            .order_by(WarningDelivery.received_at)
+        ).scalars()
+    )
+    visits = list(
+        session.execute(select(HomeVisitTask).where(HomeVisitTask.person_pseudonym == pseudonym)).scalars()
+    )
+    return _render(request, "warnings_person.html", pseudonym=pseudonym, deliveries=deliveries, visits=visits)
+
+
+@router.get("/warnings/messages/{message_id}/audio", response_model=None)
+def message_audio(message_id: int, session: DbSession, actor: Reader) -> FileResponse:
+    """The WAV a call played (or, from the outbox, would have played)."""
+    m = session.get(WarningMessage, message_id)
+    if m is None or not m.audio_path or not Path(m.audio_path).exists():
+        raise NotFound(f"no audio for message {message_id}")
+    return FileResponse(m.audio_path, media_type="audio/wav")
+
+
+@router.get("/warnings/visits", response_class=HTMLResponse)
+def visits_page(request: Request, session: DbSession, actor: FieldStaff, error: str = "") -> HTMLResponse:
+    """Open home-visit tasks by deadline; overdue ones and their alerts are marked for the supervisor."""
+    tasks = list(
+        session.execute(
+            select(HomeVisitTask)
+            .where(HomeVisitTask.state != VisitState.DONE)
+            .order_by(HomeVisitTask.deadline_at)
+        ).scalars()
+    )
+    alerts = list(
+        session.execute(
+            select(WarningAlert).where(WarningAlert.closed_at.is_(None), WarningAlert.kind == "visit_overdue")
+        ).scalars()
+    )
+    return _render(
+        request, "warnings_visits.html", tasks=tasks, alerts=alerts, outcomes=list(VisitOutcome), error=error
+    )
+
+
+@router.post("/warnings/visits/{task_id}/accept", response_model=None)
+def visit_accept(request: Request, task_id: int, session: DbSession, actor: FieldStaff) -> RedirectResponse:
+    """Accept a task from the queue."""
+    try:
+        with session.begin():
+            task = visit_actions.get_task(session, task_id)
+            visit_actions.check_accept(task, actor=actor)
+            visit_actions.do_accept(session, task, actor=actor)
+    except DomainError as exc:
+        return RedirectResponse(f"/warnings/visits?error={exc}", status_code=303)
+    return RedirectResponse("/warnings/visits", status_code=303)
+
+
+@router.post("/warnings/visits/{task_id}/outcome", response_model=None)
+def visit_outcome(
+    request: Request,
+    task_id: int,
+    session: DbSession,
+    actor: FieldStaff,
+    outcome: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """Record a visit's outcome from the form."""
+    try:
+        with session.begin():
+            task = visit_actions.get_task(session, task_id)
+            value = visit_actions.check_outcome(task, outcome=outcome, actor=actor)
+            visit_actions.do_record_outcome(session, task, outcome=value, note=note, actor=actor)
+    except DomainError as exc:
+        return RedirectResponse(f"/warnings/visits?error={exc}", status_code=303)
+    return RedirectResponse("/warnings/visits", status_code=303)

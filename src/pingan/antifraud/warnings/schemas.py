@@ -1,0 +1,78 @@
+"""Request and response models of the warnings API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from pingan.antifraud.warnings.model import Urgency
+
+
+class PlanIn(BaseModel):
+    """A warning plan to deliver. The phone is given in clear once and stored only protected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: str = Field(min_length=1, max_length=64)
+    person_pseudonym: str = Field(min_length=1, max_length=80)
+    phone: str | None = None
+    typology: str = Field(min_length=1, max_length=32)
+    amount_fen: int = Field(ge=0)
+    elderly: bool = False
+    home_station_code: str = Field(min_length=1, max_length=32)
+    urgency: Urgency = Urgency.URGENT
+    risk_event_at: AwareDatetime
+    reasons: list[str] = Field(default_factory=list, max_length=50)
+
+
+class MessageOut(BaseModel):
+    """One SMS or call attempt, as the timeline shows it."""
+
+    message_key: str
+    kind: str
+    channel: str
+    attempt: int
+    state: str
+    due_at: datetime
+    digit: str | None
+    body: str
+    last_error: str | None
+
+
+class DeliveryOut(BaseModel):
+    """A plan's delivery with its messages; the phone is masked."""
+
+    plan_id: str
+    person_pseudonym: str
+    phone: str | None
+    typology: str
+    amount_fen: int
+    elderly: bool
+    home_station_code: str
+    state: str
+    priority: str
+    first_contact_at: datetime | None
+    messages: list[MessageOut]
+
+
+class VisitOut(BaseModel):
+    """A home-visit task."""
+
+    id: int
+    plan_id: str
+    kind: str
+    station_code: str
+    state: str
+    deadline_at: datetime
+    accepted_by: str | None
+    outcome: str | None
+
+
+class OutcomeIn(BaseModel):
+    """The outcome an officer records."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str
+    note: str = Field(default="", max_length=2000)

@@ -1,0 +1,115 @@
+"""Home-visit tasks through the API, overdue alerts, the figures page, the timeline and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from pingan.antifraud.warnings.jobs import WarningSender
+from pingan.antifraud.warnings.model import AlertKind, WarningAlert
+from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
+from pingan.antifraud.warnings.visits.actions import do_open_visit
+from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
+from pingan.core import clock, db
+from pingan.core.auth import User
+from tests.antifraud.warnings.conftest import ANALYST, accept, wang_request
+from tests.conftest import bearer
+
+
+def open_visit() -> int:
+    delivery = accept(wang_request())
+    with db.transaction() as s:
+        d = s.merge(delivery)
+        return do_open_visit(s, d, kind=VisitKind.DISSUASION, reasons=("elderly_payer",), actor=ANALYST).id
+
+
+def test_an_officer_accepts_a_visit_and_records_that_the_person_was_dissuaded(
+    client: TestClient, officer_li: User, station_yulin: object
+) -> None:
+    task_id = open_visit()
+    r = client.post(f"/api/v1/warnings/visits/{task_id}/accept", headers=bearer(officer_li))
+    assert r.status_code == 200 and r.json()["accepted_by"] == "officer_li"
+    r = client.post(
+        f"/api/v1/warnings/visits/{task_id}/outcome",
+        json={"outcome": "dissuaded"},
+        headers=bearer(officer_li),
+    )
+    assert r.status_code == 200 and r.json()["outcome"] == "dissuaded" and r.json()["state"] == "done"
+
+
+def test_an_unknown_visit_outcome_is_refused_naming_the_field(
+    client: TestClient, officer_li: User, station_yulin: object
+) -> None:
+    task_id = open_visit()
+    client.post(f"/api/v1/warnings/visits/{task_id}/accept", headers=bearer(officer_li))
+    r = client.post(
+        f"/api/v1/warnings/visits/{task_id}/outcome", json={"outcome": "maybe"}, headers=bearer(officer_li)
+    )
+    assert r.status_code == 422 and r.json()["field"] == "outcome"
+
+
+def test_an_overdue_visit_raises_an_alert_for_the_station_supervisor(station_yulin: object) -> None:
+    task_id = open_visit()
+    sender = WarningSender(OutboxSmsChannel(), OutboxVoiceChannel())
+    with clock.frozen(clock.now() + timedelta(hours=3)):
+        counts = sender.maintain()
+    assert counts["visits_overdue"] == 1
+    with db.transaction() as s:
+        alert = s.execute(select(WarningAlert)).scalar_one()
+        task = s.get(HomeVisitTask, task_id)
+        assert alert.kind is AlertKind.VISIT_OVERDUE and alert.station_code == "WH-YL"
+        assert task is not None and task.overdue_alert_id == alert.id
+
+
+def test_the_outbox_records_the_text_and_the_call_audio_shown_on_the_persons_timeline(
+    client: TestClient, analyst_zhang: User, station_yulin: object
+) -> None:
+    accept(wang_request())
+    sender = WarningSender(OutboxSmsChannel(), OutboxVoiceChannel())
+    asyncio.run(sender.send_sms_batch())
+    asyncio.run(sender.place_calls_batch())
+
+    page = client.get("/warnings/persons/person:wang", headers=bearer(analyst_zhang))
+    assert page.status_code == 200
+    assert "冒充公检法" in page.text and "96110" in page.text and "recorded" in page.text
+    audio_url = page.text.split('src="/warnings/messages/')[1].split('"')[0]
+    audio = client.get(f"/warnings/messages/{audio_url}", headers=bearer(analyst_zhang))
+    assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
+
+
+def test_figures_appear_on_the_page_and_at_metrics(
+    client: TestClient, analyst_zhang: User, station_yulin: object
+) -> None:
+    accept(wang_request())
+    page = client.get("/warnings", headers=bearer(analyst_zhang))
+    assert page.status_code == 200 and "触达率" in page.text
+    metrics = client.get("/metrics").text
+    assert "pingan_warning_calls_placed" in metrics and "pingan_warning_open_alerts" in metrics
+
+
+def test_a_dlr_with_a_bad_signature_is_refused_logged_and_changes_nothing(
+    client: TestClient, station_yulin: object
+) -> None:
+    from pingan.antifraud.warnings.model import MessageState, WarningCallbackRejection, WarningMessage
+
+    accept(wang_request(voice=False), sms="kannel")
+    r = client.get("/sms-gateway/kannel/dlr", params={"mid": "plan-wang-1:sms:1", "t": "0" * 32, "type": "1"})
+    assert r.status_code == 401
+    with db.transaction() as s:
+        assert s.execute(select(WarningMessage.state)).scalar_one() is MessageState.QUEUED
+        assert s.execute(select(WarningCallbackRejection.reason)).scalar_one() == "bad signature"
+
+
+def test_a_dlr_for_an_unknown_message_is_refused_and_logged(client: TestClient, database: str) -> None:
+    from pingan.antifraud.warnings.model import WarningCallbackRejection
+    from pingan.antifraud.warnings.settings import warning_settings
+    from pingan.antifraud.warnings.sms_kannel import dlr_token
+
+    token = dlr_token(warning_settings().dlr_key(), "no-such:sms:1")
+    r = client.get("/sms-gateway/kannel/dlr", params={"mid": "no-such:sms:1", "t": token, "type": "1"})
+    assert r.status_code == 404
+    with db.transaction() as s:
+        assert s.execute(select(WarningCallbackRejection.reason)).scalar_one() == "unknown message id"
