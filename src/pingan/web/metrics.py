@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
 
 from pingan.antifraud.model import FraudReport
+from pingan.antifraud.orders.metrics import add_order_figures
 from pingan.antifraud.warnings.figures import add_warning_figures
 from pingan.core.db import new_session
 
@@ -24,6 +25,7 @@ def render_metrics() -> str:
         ):
             reports.labels(typology=typ.value).set(n)
             loss.inc(int(amount))
+        add_order_figures(registry, session)
         add_warning_figures(registry, session)
     finally:
         session.close()

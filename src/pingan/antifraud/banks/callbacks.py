@@ -9,6 +9,7 @@ with its reason in `bank_inbound_rejection` and changes nothing else.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -38,10 +39,14 @@ def create_callback_app() -> FastAPI:
     @app.post("/callbacks")
     async def receive_result(request: Request) -> JSONResponse:
         body = await request.body()
-        path = request.url.path
-        claimed = request.headers.get(HEADER_BANK)
+        # The database work blocks (on SQLite it waits for the write lock): keep it off the event loop,
+        # which must stay free to finish the requests that hold that lock.
+        return await run_in_threadpool(_handle, dict(request.headers), request.url.path, body)
+
+    def _handle(headers: dict[str, str], path: str, body: bytes) -> JSONResponse:
+        claimed = headers.get(HEADER_BANK.lower())
         try:
-            v = verify(dict(request.headers), "POST", path, body, settings=bank_settings())
+            v = verify(headers, "POST", path, body, settings=bank_settings())
         except SignatureError as exc:
             return _refuse(claimed, path, exc.reason, 401)
         try:

@@ -214,6 +214,7 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
 
     @app.post("/banks/{bank}/orders")
     async def receive_order(bank: str, request: Request) -> Response:
+        await request.body()  # read before the simulated latency, so a client that times out is seen as such
         down = await unavailable(bank)
         if down is not None:
             return down

@@ -1,0 +1,138 @@
+"""Bank messages: signed both ways; malformed, unsigned, stale or replayed ones are refused, logged, and change nothing."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from pingan.antifraud.banks.protocol import (
+    NonceCache,
+    OrderResult,
+    SignatureError,
+    bank_key,
+    sign,
+    verify,
+)
+from pingan.antifraud.orders import actions
+from pingan.antifraud.orders.model import BankInboundRejection, OrderState, RestrictionOrder
+from pingan.core import db
+from pingan.core.roles import Actor
+from tests.antifraud.orders.conftest import mule_report, register
+
+PATH = "/bank-interface/callbacks"
+
+
+@pytest.fixture
+def acknowledged_order(client: TestClient, station_yulin: object) -> RestrictionOrder:
+    register(mule_report(1))
+    with db.transaction() as s:
+        order = s.execute(select(RestrictionOrder)).scalar_one()
+        actions.do_transition(s, order, OrderState.SENT, actor=Actor.system("test"))
+        actions.do_transition(s, order, OrderState.ACKNOWLEDGED, actor=Actor.system("test"))
+        return order
+
+
+def _result(order: RestrictionOrder, **changes: object) -> bytes:
+    msg = OrderResult(
+        idempotency_key=order.idempotency_key,
+        bank_ref="CCB-1",
+        bank_code="CCB",
+        outcome="executed",
+        held_amount_fen=123_400,
+        at=datetime.now(UTC),
+    )
+    return msg.model_copy(update=changes).model_dump_json().encode()
+
+
+def _post(client: TestClient, body: bytes, headers: dict[str, str]) -> int:
+    return client.post(
+        PATH, content=body, headers={**headers, "Content-Type": "application/json"}
+    ).status_code
+
+
+def _state(order: RestrictionOrder) -> OrderState:
+    with db.transaction() as s:
+        o = s.get(RestrictionOrder, order.id)
+        assert o is not None
+        return o.state
+
+
+def _rejections() -> list[str]:
+    with db.transaction() as s:
+        return list(
+            s.execute(select(BankInboundRejection.reason).order_by(BankInboundRejection.id)).scalars()
+        )
+
+
+def test_a_signed_result_executes_the_order(client: TestClient, acknowledged_order: RestrictionOrder) -> None:
+    body = _result(acknowledged_order)
+    assert _post(client, body, sign(bank_key("CCB"), "CCB", "POST", PATH, body)) == 200
+    assert _state(acknowledged_order) is OrderState.EXECUTED
+
+
+def test_an_unsigned_result_is_refused_logged_and_changes_nothing(
+    client: TestClient, acknowledged_order: RestrictionOrder
+) -> None:
+    assert _post(client, _result(acknowledged_order), {}) == 401
+    assert _state(acknowledged_order) is OrderState.ACKNOWLEDGED
+    assert "unsigned" in _rejections()[0]
+
+
+def test_a_result_signed_with_another_banks_key_is_refused(
+    client: TestClient, acknowledged_order: RestrictionOrder
+) -> None:
+    body = _result(acknowledged_order)
+    headers = sign(bank_key("ICBC"), "CCB", "POST", PATH, body)
+    assert _post(client, body, headers) == 401
+    assert _state(acknowledged_order) is OrderState.ACKNOWLEDGED
+    assert _rejections() == ["bad signature"]
+
+
+def test_a_stale_result_is_refused(client: TestClient, acknowledged_order: RestrictionOrder) -> None:
+    body = _result(acknowledged_order)
+    headers = sign(bank_key("CCB"), "CCB", "POST", PATH, body, now=time.time() - 3600)
+    assert _post(client, body, headers) == 401
+    assert _state(acknowledged_order) is OrderState.ACKNOWLEDGED
+    assert "stale" in _rejections()[0]
+
+
+def test_a_replayed_result_is_refused(client: TestClient, acknowledged_order: RestrictionOrder) -> None:
+    body = _result(acknowledged_order, outcome="rejected", held_amount_fen=0)
+    headers = sign(bank_key("CCB"), "CCB", "POST", PATH, body)
+    assert _post(client, body, headers) == 200
+    assert _post(client, body, headers) == 409
+    assert "replayed" in _rejections()[0]
+
+
+def test_a_malformed_result_is_refused_naming_the_field(
+    client: TestClient, acknowledged_order: RestrictionOrder
+) -> None:
+    body = b'{"type": "result", "idempotency_key": "x", "outcome": "stolen"}'
+    assert _post(client, body, sign(bank_key("CCB"), "CCB", "POST", PATH, body)) == 422
+    assert _state(acknowledged_order) is OrderState.ACKNOWLEDGED
+    assert _rejections()[0].startswith("malformed")
+
+
+def test_a_result_for_an_order_of_another_bank_is_refused(
+    client: TestClient, acknowledged_order: RestrictionOrder
+) -> None:
+    body = _result(acknowledged_order, bank_code="ICBC")
+    assert _post(client, body, sign(bank_key("ICBC"), "ICBC", "POST", PATH, body)) == 404
+    assert _state(acknowledged_order) is OrderState.ACKNOWLEDGED
+
+
+def test_a_signature_covers_the_body() -> None:
+    headers = sign(bank_key("CCB"), "CCB", "POST", "/x", b'{"held_amount_fen": 1}')
+    with pytest.raises(SignatureError, match="bad signature"):
+        verify(headers, "POST", "/x", b'{"held_amount_fen": 999}')
+
+
+def test_the_nonce_cache_refuses_a_nonce_it_has_seen() -> None:
+    cache = NonceCache()
+    cache.check_and_add("a" * 32)
+    with pytest.raises(SignatureError, match="replayed"):
+        cache.check_and_add("a" * 32)
