@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from pingan.antifraud.mules.cli import app as mules_app
 from pingan.antifraud.outcomes.cli import app as report_app
 from pingan.antifraud.screening.cli import screen, stream_app
 from pingan.antifraud.tracing.cli import app as trace_app
@@ -28,6 +29,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(reports_app, name="reports")
 app.add_typer(demo_app, name="demo")
 app.add_typer(trace_app, name="trace")
+app.add_typer(mules_app, name="mules")
 app.command("screen")(screen)
 app.add_typer(stream_app, name="stream")
 app.add_typer(report_app, name="report")

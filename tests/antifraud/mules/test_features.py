@@ -1,0 +1,120 @@
+"""Behaviour features of a mule card, on hand-built transfers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from pingan.antifraud.mules.amlsim import read_amlsim
+from pingan.antifraud.mules.features import account_features
+from pingan.antifraud.mules.model import evaluate, graph, score, train
+from pingan.core.errors import Invalid
+
+AMLSIM = Path(__file__).resolve().parents[4] / "shared" / "data" / "amlsim"
+VICTIM_WANG, VICTIM_LIU, MULE_T1_ZHAO, MULE_T2_QIAN, MULE_T2_SUN, SHOP_HOTPOT = 1, 2, 10, 20, 21, 80
+T0 = datetime(2026, 11, 19, 16, 0, tzinfo=UTC)  # 00:00 Beijing time
+
+
+def frame(rows: list[tuple[int, int, int, int]]) -> pl.DataFrame:
+    """(payer, payee, yuan, minutes after Beijing midnight)."""
+    return pl.DataFrame(
+        {
+            "payer": [r[0] for r in rows],
+            "payee": [r[1] for r in rows],
+            "amount_fen": [r[2] * 100 for r in rows],
+            "ts": [T0 + timedelta(minutes=r[3]) for r in rows],
+        },
+        schema={"payer": pl.Int64, "payee": pl.Int64, "amount_fen": pl.Int64, "ts": pl.Datetime("us", "UTC")},
+    )
+
+
+@pytest.fixture
+def zhao_forwards_two_victims() -> pl.DataFrame:
+    return frame(
+        [
+            (VICTIM_WANG, MULE_T1_ZHAO, 5_000, 60),  # 01:00, night
+            (VICTIM_LIU, MULE_T1_ZHAO, 3_000, 90),
+            (MULE_T1_ZHAO, MULE_T2_QIAN, 4_000, 120),
+            (MULE_T1_ZHAO, MULE_T2_SUN, 3_950, 126),
+            (VICTIM_WANG, SHOP_HOTPOT, 188, 720),
+        ]
+    )
+
+
+def row(df: pl.DataFrame, account: int) -> dict[str, object]:
+    return df.filter(pl.col("account") == account).to_dicts()[0]
+
+
+def test_a_mule_has_fan_in_fan_out_and_passes_almost_everything_through(
+    zhao_forwards_two_victims: pl.DataFrame,
+) -> None:
+    zhao = row(account_features(zhao_forwards_two_victims), MULE_T1_ZHAO)
+    assert (zhao["fan_in"], zhao["fan_out"]) == (2, 2)
+    assert zhao["pass_through"] == pytest.approx(795_000 / 800_001)
+
+
+def test_dwell_time_is_measured_from_the_latest_credit_before_each_debit(
+    zhao_forwards_two_victims: pl.DataFrame,
+) -> None:
+    zhao = row(account_features(zhao_forwards_two_victims), MULE_T1_ZHAO)
+    assert zhao["dwell_hours_min"] == pytest.approx(0.5)  # 01:30 credit → 02:00 debit
+    assert zhao["dwell_hours_median"] == pytest.approx(0.55)  # 0.5 h and 0.6 h
+
+
+def test_round_amounts_and_night_hours_are_shares_of_the_account_transfers(
+    zhao_forwards_two_victims: pl.DataFrame,
+) -> None:
+    df = account_features(zhao_forwards_two_victims)
+    assert row(df, MULE_T1_ZHAO)["in_round_share"] == 1.0  # 5,000 and 3,000 yuan: whole hundreds
+    assert row(df, MULE_T1_ZHAO)["out_round_share"] == 0.5  # 4,000 is, 3,950 is not
+    assert row(df, MULE_T1_ZHAO)["in_night_share"] == 1.0
+    assert row(df, SHOP_HOTPOT)["in_night_share"] == 0.0
+
+
+def test_the_amlsim_reader_rejects_a_sample_without_labels(tmp_path: Path) -> None:
+    (tmp_path / "nodes.csv").write_text("nodeid,init_balance\n0,1.0\n")
+    (tmp_path / "transactions.csv").write_text("sourceNodeId,targetNodeId,value,time\n0,1,10.5,1\n")
+    with pytest.raises(Invalid, match="isFraud"):
+        read_amlsim(tmp_path)
+
+
+@pytest.mark.skipif(not AMLSIM.exists(), reason="the AMLSim samples live in ../shared/data/amlsim")
+def test_the_amlsim_reader_reads_every_sample_with_labels_and_fen() -> None:
+    for sample in sorted(p for p in AMLSIM.iterdir() if p.is_dir()):
+        s = read_amlsim(sample)
+        assert s.labels["is_mule"].sum() > 0
+        assert s.transfers["amount_fen"].dtype == pl.Int64
+        assert s.transfers["ts"].dtype == pl.Datetime("us", "UTC")
+
+
+def test_a_model_trained_on_one_ring_finds_the_mules_of_another() -> None:
+    rng = np.random.default_rng(3)
+
+    def world(offset: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        rows = []
+        people = np.arange(offset, offset + 300)
+        mules = people[:30]
+        for minute in range(2_000):
+            a, b = rng.choice(people, 2, replace=False)
+            rows.append((int(a), int(b), int(rng.integers(100, 600)), minute * 7))
+        for m in mules:  # each mule: three victims in, everything out to two others within minutes
+            for v in rng.choice(people[30:], 3, replace=False):
+                rows.append((int(v), int(m), 1_000, int(rng.integers(0, 10_000))))
+            for n in rng.choice(mules, 2, replace=False):
+                rows.append((int(m), int(n), 1_490, int(rng.integers(0, 10_000))))
+        labels = pl.DataFrame({"account": people.astype(np.int64), "is_mule": np.isin(people, mules)})
+        return frame(rows), labels
+
+    train_tx, train_y = world(0)
+    test_tx, test_y = world(10_000)
+    model = train([graph(train_tx, labels=train_y)], propagation_rounds=1)
+    g = graph(test_tx, labels=test_y)
+    scored = score(model, g)
+    assert g.labels is not None
+    assert evaluate(g.labels, scored.scores, model.threshold, 30)["f1"] >= 0.9
+    top = int(np.argmax(scored.scores))
+    assert scored.reasons(top)
