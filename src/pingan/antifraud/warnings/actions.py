@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.warnings import rules
+from pingan.antifraud.risk.model import StepChannel
+from pingan.antifraud.warnings import risk_link, rules
 from pingan.antifraud.warnings.channels import SendResult
 from pingan.antifraud.warnings.model import (
     FINAL_STATES,
@@ -327,6 +328,7 @@ def do_record_sms_results(
                 m.last_error = (r.error or "")[:1000]
             continue
         any_ok = True
+        before = m.state
         new = rules.sms_transition(m.state, r.state) if r.state is not MessageState.RECORDED else r.state
         m.state = new
         m.last_error = r.error
@@ -338,6 +340,8 @@ def do_record_sms_results(
             _mark_contact(m.delivery, ChannelKind.SMS, now)
         if new is MessageState.RECORDED:
             _close_if_recorded(m.delivery, now)
+        if new in FINAL_STATES and before not in FINAL_STATES:
+            _report_sms_step(session, m, actor=actor)
         summary.add(r.state.value)  # what the gateway answered (a DLR may already have moved it on)
     alert = _gateway_alert(session, channel)
     if summary.transient and not any_ok and alert is None:
@@ -420,6 +424,8 @@ def do_record_dlr(
             m.last_error = f"DLR {dlr_type}: {answer}"[:1000]
         if m.state is MessageState.DELIVERED:
             _mark_contact(m.delivery, ChannelKind.SMS, now)
+        if m.state in FINAL_STATES:
+            _report_sms_step(session, m, actor=actor)
     audit.record(
         session,
         actor=actor,
@@ -462,6 +468,7 @@ def do_record_call_result(
     )
     if result.state is MessageState.RECORDED:
         _close_if_recorded(delivery, now)
+        _report_voice_step(session, m, calls_over=True, actor=actor)
         audit.record(
             session,
             actor=actor,
@@ -512,12 +519,18 @@ def do_record_call_result(
         )
     elif decision.action == "escalate":
         delivery.state = DeliveryState.ESCALATED
-        do_open_visit(session, delivery, kind=VisitKind.DISSUASION, reasons=decision.reasons, actor=actor)
+        task = do_open_visit(
+            session, delivery, kind=VisitKind.DISSUASION, reasons=decision.reasons, actor=actor
+        )
+        _report_voice_step(session, m, calls_over=True, actor=actor)
+        risk_link.report_visit_opened(session, delivery, actor=actor, task_id=task.id)
     else:
         if delivery.state is DeliveryState.OPEN:
             delivery.state = DeliveryState.UNREACHED
         delivery.closed_at = now
         events.emit(session, EVENT_DELIVERY_CLOSED, plan_id=delivery.plan_id, state=delivery.state.value)
+    if decision.action in ("reached", "unreached"):
+        _report_voice_step(session, m, calls_over=True, actor=actor)
     audit.record(
         session,
         actor=actor,
@@ -532,6 +545,34 @@ def do_record_call_result(
         },
     )
     return decision
+
+
+def _report_sms_step(session: Session, m: WarningMessage, *, actor: Actor) -> None:
+    """Put a text's final state on its risk plan's SMS step (nothing for deliveries of other origins)."""
+    state = risk_link.SMS_STEP_STATE.get(m.state)
+    if state is not None:
+        risk_link.report_step(
+            session,
+            m.delivery,
+            StepChannel.SMS,
+            state,
+            actor=actor,
+            detail={"message_key": m.message_key, "state": m.state.value},
+        )
+
+
+def _report_voice_step(session: Session, m: WarningMessage, *, calls_over: bool, actor: Actor) -> None:
+    """Put the calls' outcome on the risk plan's voice step once no call is left to place."""
+    state = risk_link.voice_step_state(m.state, calls_over=calls_over)
+    if state is not None:
+        risk_link.report_step(
+            session,
+            m.delivery,
+            StepChannel.VOICE,
+            state,
+            actor=actor,
+            detail={"message_key": m.message_key, "state": m.state.value, "digit": m.digit},
+        )
 
 
 def do_recover_in_doubt(session: Session, *, actor: Actor) -> dict[str, int]:
@@ -586,6 +627,7 @@ def do_expire_sms(session: Session, *, actor: Actor) -> int:
     ).scalars():
         m.state = MessageState.EXPIRED
         m.final_at = now
+        _report_sms_step(session, m, actor=actor)
         n += 1
     if n:
         audit.record(

@@ -25,6 +25,7 @@ from pingan.antifraud.warnings.channels import (
     TokenBucket,
     send_all,
 )
+from pingan.antifraud.warnings.drain import do_drain_risk_outbox
 from pingan.antifraud.warnings.model import ChannelKind, MessageState
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.retry import in_transaction
@@ -165,7 +166,13 @@ class WarningSender:
         return in_transaction(sweep)
 
     async def run(
-        self, stop: asyncio.Event, *, idle_s: float = 0.5, sms: bool = True, voice: bool = True
+        self,
+        stop: asyncio.Event,
+        *,
+        idle_s: float = 0.5,
+        sms: bool = True,
+        voice: bool = True,
+        drain: bool = True,
     ) -> None:
         """Send until `stop` is set: texts and calls in separate loops, so a long call never holds up a text."""
 
@@ -181,12 +188,25 @@ class WarningSender:
                 if batch.placed == 0:
                     await _sleep_or_stop(stop, idle_s)
 
+        async def drain_loop() -> None:
+            # The early-warning outbox feeds the queues the loops below send from.
+            while not stop.is_set():
+                try:
+                    accepted = await asyncio.to_thread(drain_risk_outbox, self.batch_size, actor=self.actor)
+                except Exception:  # a failed pass rolls back whole; its plans are claimed again later
+                    log.exception("draining the warning-plan outbox failed")
+                    accepted = 0
+                if not accepted:
+                    await _sleep_or_stop(stop, idle_s)
+
         async def maintenance_loop() -> None:
             while not stop.is_set():
                 await asyncio.to_thread(self.maintain)
                 await _sleep_or_stop(stop, 10.0)
 
         loops = [maintenance_loop()]
+        if drain:
+            loops.append(drain_loop())
         if sms:
             loops.append(sms_loop())
         if voice:
@@ -204,14 +224,30 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-def drain_risk_outbox(limit: int = 500) -> int:
-    """Accept pending warning plans from the early-warning outbox (issue "Early warning I").
+def drain_risk_outbox(
+    limit: int = 500,
+    *,
+    sms_channel: str | None = None,
+    voice_channel: str | None = None,
+    actor: Actor = SENDER,
+) -> int:
+    """Accept pending warning plans of the early-warning outbox (issue "Early warning I") until it is empty.
 
-    Pending: that domain's outbox API is not in this tree yet; until it lands, plans arrive through
-    `POST /api/v1/warnings/plans` or `actions.do_accept_plan`. Returns how many plans were accepted.
+    Each pass of up to `limit` plans is one transaction (see `drain.py`). Returns how many plans were
+    newly accepted; plans already accepted are only settled again, never warned twice.
     """
-    try:
-        from pingan.antifraud import risk  # noqa: F401 - probe only
-    except ImportError:
-        return 0
-    return 0
+    s = warning_settings()
+    accepted = 0
+    while True:
+        claimed, new = in_transaction(
+            lambda session: do_drain_risk_outbox(
+                session,
+                limit=limit,
+                sms_channel=sms_channel or s.sms_channel,
+                voice_channel=voice_channel or s.voice_channel,
+                actor=actor,
+            )
+        )
+        accepted += new
+        if claimed < limit:
+            return accepted

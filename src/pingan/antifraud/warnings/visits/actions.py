@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.warnings import rules
+from pingan.antifraud.risk.model import StepChannel, StepState
+from pingan.antifraud.warnings import risk_link, rules
 from pingan.antifraud.warnings.model import AlertKind, WarningAlert, WarningDelivery
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind, VisitOutcome, VisitState
 from pingan.core import audit, clock, events
@@ -120,6 +121,18 @@ def do_record_outcome(
         object_id=task.id,
         detail={"outcome": outcome.value, "on_time": now <= task.deadline_at},
     )
+    delivery = session.get(WarningDelivery, task.delivery_id)
+    if task.kind is VisitKind.DISSUASION and delivery is not None:
+        # The person was seen (dissuaded, or found to have paid already): the visit is done; not found: failed.
+        state = StepState.FAILED if outcome is VisitOutcome.NOT_REACHABLE else StepState.DONE
+        risk_link.report_step(
+            session,
+            delivery,
+            StepChannel.HOME_VISIT,
+            state,
+            actor=actor,
+            detail={"task_id": task.id, "outcome": outcome.value},
+        )
     return task
 
 
