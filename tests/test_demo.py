@@ -1,29 +1,55 @@
-"""The demo district seeds a plausible set of reports with clusters, idempotently, on an intact audit chain."""
+"""The demo is a generated district: stations, users, registry and most reports at seeding, the rest live."""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
+import pytest
 from sqlalchemy import func, select
 
 from pingan.antifraud import queries
 from pingan.antifraud.model import FraudReport
 from pingan.core import db
 from pingan.core.audit import verify_chain
-from pingan.demo import seed_demo
+from pingan.core.auth import User
+from pingan.demo import DEMO_USERS, feed_reports, seed_demo
 
 
-def test_the_demo_seed_creates_about_fifty_reports_in_several_clusters(database: str) -> None:
-    result = seed_demo(reports=50)
-    assert result.reports_created == 50
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo") / "district"
+
+
+def _reports() -> int:
     with db.transaction() as s:
+        return int(s.execute(select(func.count()).select_from(FraudReport)).scalar_one())
+
+
+def test_the_demo_seed_brings_about_fifty_reports_in_linked_clusters_and_one_user_per_role(
+    database: str, demo_dir: Path
+) -> None:
+    result = seed_demo(demo_dir, max_accounts=300)
+    assert 30 <= result.reports_created <= 70
+    assert result.held_back > 0
+    with db.transaction() as s:
+        assert {u for (u,) in s.execute(select(User.username))} == {name for name, _, _ in DEMO_USERS}
         clusters = queries.largest_clusters(s, limit=50)
-    assert len(clusters) >= 3
-    assert max(size for _, size in clusters) < 25
+    assert len(clusters) >= 2
 
 
-def test_seeding_twice_adds_nothing_and_the_audit_chain_verifies(database: str) -> None:
-    seed_demo(reports=20)
-    again = seed_demo(reports=20)
+def test_seeding_twice_adds_nothing_and_the_audit_chain_verifies(database: str, demo_dir: Path) -> None:
+    seed_demo(demo_dir, max_accounts=50)
+    before = _reports()
+    again = seed_demo(demo_dir, max_accounts=50)
     assert (again.users_created, again.reports_created) == (0, 0)
+    assert _reports() == before
     with db.transaction() as s:
-        assert s.execute(select(func.count()).select_from(FraudReport)).scalar_one() == 20
         assert verify_chain(s).ok
+
+
+def test_the_live_feed_registers_the_held_back_reports(database: str, demo_dir: Path) -> None:
+    result = seed_demo(demo_dir, max_accounts=50)
+    fed = feed_reports(demo_dir / "demo-feed-reports.jsonl", every_s=0.0, stop=threading.Event())
+    assert fed == result.held_back
+    assert _reports() == result.reports_total + fed

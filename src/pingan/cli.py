@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from pingan.antifraud.mules.cli import app as mules_app
 from pingan.antifraud.outcomes.cli import app as report_app
@@ -138,13 +138,49 @@ def reports_import(
 
 @demo_app.command("seed")
 def demo_seed(
-    password: Annotated[str, typer.Option(help="password of every demo user")] = "pingan-demo",  # noqa: S107 - documented demo password
+    district: Annotated[Path, typer.Option(help="where the demo district is generated")] = Path(
+        "var/district"
+    ),
+    max_accounts: Annotated[int | None, typer.Option(help="load only the first N registry accounts")] = None,
 ) -> None:
-    """Seed the demo district: stations, users and about 50 reports (idempotent)."""
+    """Seed the demo: stations, one user per role, a generated district's registry and reports (idempotent)."""
     from pingan.demo import seed_demo
 
-    result = seed_demo(password=password)
-    console.print(result)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"loading {stage}", total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        result = seed_demo(district, max_accounts=max_accounts, progress=progress)
+    console.print(
+        f"demo seeded: {result.stations} stations, {result.users_created} new users, {result.accounts:,} registry "
+        f"accounts, {result.reports_created} new reports ({result.reports_total} in all); "
+        f"{result.held_back} reports held back to arrive live"
+    )
+
+
+@demo_app.command("run")
+def demo_run(
+    district: Annotated[Path, typer.Option(help="the seeded demo district")] = Path("var/district"),
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    feed_every_s: Annotated[float, typer.Option(help="seconds between live reports")] = 8.0,
+) -> None:
+    """Run the demo: bank-sim, the robot, a live report feed and the web server, all stopped together."""
+    from pingan.core.settings import get_settings
+    from pingan.demo import run_demo
+
+    get_settings().check_production_keys()
+    run_demo(district, host=host, port=port, feed_every_s=feed_every_s)
 
 
 @app.command("serve")
@@ -200,7 +236,9 @@ def bank_sim(
     reject_rate: Annotated[float, typer.Option(help="share of orders rejected with a reason")] = 0.0,
     callback_loss_rate: Annotated[float, typer.Option(help="share of result callbacks dropped")] = 0.0,
     callback_url: Annotated[str | None, typer.Option(help="pingan's callback endpoint")] = None,
-    down: Annotated[list[str] | None, typer.Option(help="downtime window BANK:AFTER_S:FOR_S (repeatable)")] = None,
+    down: Annotated[
+        list[str] | None, typer.Option(help="downtime window BANK:AFTER_S:FOR_S (repeatable)")
+    ] = None,
     seed: int | None = None,
 ) -> None:
     """Run the bank simulator: every bank of the directory, on its own port."""

@@ -36,7 +36,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     pingan = [sys.executable, "-m", "pingan.cli"]
     subprocess.run([*pingan, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run(
-        [sys.executable, "-c", "from pingan.demo import seed_demo; seed_demo(reports=0)"],
+        [sys.executable, "-c", "from pingan.demo import seed_people; seed_people()"],
         env=env,
         check=True,
         capture_output=True,

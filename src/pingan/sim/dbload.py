@@ -51,9 +51,13 @@ def load_district(
     actor: Actor | None = None,
     batch_size: int = 2_000,
     max_accounts: int | None = None,
+    reports_file: Path | None = None,
     progress: Progress | None = None,
 ) -> LoadSummary:
-    """Load stations, registry and reports of the district in `root`; each batch is one transaction."""
+    """Load stations, registry and reports of the district in `root`; each batch is one transaction.
+
+    `reports_file` replaces the district's own reports.jsonl (the demo holds some back to feed live).
+    """
     actor = actor or Actor.system("sim-load")
     stations = list(iter_stations(root))
     with db.transaction() as session:
@@ -106,5 +110,5 @@ def load_district(
         if progress is not None:
             progress("reports", done, of)
 
-    reports = import_reports(root / "reports.jsonl", actor=actor, progress=report_progress)
+    reports = import_reports(reports_file or root / "reports.jsonl", actor=actor, progress=report_progress)
     return LoadSummary(stations=len(stations), accounts=loaded, reports=reports)
