@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -163,6 +164,17 @@ def feed_reports(feed_file: Path, *, every_s: float, stop: threading.Event) -> i
     return fed
 
 
+def _die_with_parent() -> None:
+    # uvicorn ends its process by re-raising SIGTERM after shutdown, which skips `finally` blocks;
+    # the kernel's parent-death signal makes sure bank-sim and the robot never outlive the demo.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def run_demo(
     root: Path, *, host: str = "127.0.0.1", port: int = 8000, bank_port: int = 8700, feed_every_s: float = 8.0
 ) -> None:
@@ -187,8 +199,8 @@ def run_demo(
     ]
     bank_sim += ["--reject-rate", "0.05", "--callback-url", callback]
     children = [
-        subprocess.Popen(bank_sim, env=os.environ.copy()),  # noqa: S603 - our own CLI, fixed arguments
-        subprocess.Popen([*pingan, "robot", "run"], env=os.environ.copy()),  # noqa: S603 - as above
+        subprocess.Popen(bank_sim, env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603 - our own CLI
+        subprocess.Popen([*pingan, "robot", "run"], env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603
     ]
     stop = threading.Event()
     feeder = threading.Thread(
