@@ -94,6 +94,7 @@ def test_cash_outs_name_their_kind(store: Store) -> None:
     r = trace(store.index(), [seed])
     assert sorted((c.kind, c.traced) for c in r.cashouts) == [("atm", 200_000), ("merchant", 300_000)]
     assert r.accounts[SHOP_HOTPOT].cashout == "merchant"
+    assert r.held_total + r.cashed_out_total == r.seed_total  # a merchant cash-out is not also "held"
 
 
 def test_freeze_recommendations_ask_for_what_is_held(store: Store) -> None:
@@ -144,3 +145,12 @@ def test_cli_names_a_missing_seed(store: Store) -> None:
     out = CliRunner().invoke(app, ["trace", "run", str(store.write()), "--tx", "99"])
     assert out.exit_code == 2
     assert "tx_id 99" in out.output
+
+
+def test_a_later_seed_reaches_a_mule_the_walk_had_already_let_go(store: Store) -> None:
+    first = store.tx(at(10, 0), VICTIM_WANG, MULE_T1_ZHAO, 5_000)
+    store.tx(at(10, 5), MULE_T1_ZHAO, MULE_T2_QIAN, 5_000)
+    second = store.tx(at(11, 0), VICTIM_WANG, MULE_T1_ZHAO, 2_000)
+    r = trace(store.index(), [first, second])
+    assert r.accounts[MULE_T1_ZHAO].held == 200_000
+    assert r.held_total == r.seed_total == 700_000

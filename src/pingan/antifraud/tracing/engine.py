@@ -31,6 +31,7 @@ from pingan.antifraud.tracing.store import CASHOUT_NAMES, NOT_CASHOUT
 
 _BEIJING = timezone(timedelta(hours=8))
 _US = 1_000_000
+_SEED = -1  # ledger index of a heap entry that injects a seed transfer
 
 
 @dataclass(frozen=True)
@@ -312,8 +313,8 @@ def trace(
             )
             if payee >= 0:
                 f = flow(payee, hop)
+                # Counted once, as cashed out; not also as held at the cash-out account.
                 f.traced_in += traced
-                f.parked += traced
                 f.followed = False
                 f.cashout = CASHOUT_NAMES[cash]
             return
@@ -335,15 +336,19 @@ def trace(
         if payee not in active:
             activate(payee, pos, hop)
 
-    for pos in seed_pos.tolist():
-        payer = int(payer_of[pos])
-        send(pos, -1 if payer < 0 else payer, int(amount_of[pos]), 1)
-    # A seed's payer is the victim: its own debit is not walked.
+    # A seed's payer is the victim: its own debit is not walked. Seeds enter the walk in time order, as
+    # markers (ledger index -1): a later seed must not land on an account the walk has already let go.
+    seed_set = set(seed_pos.tolist())
+    for pos in seed_set:
+        heapq.heappush(heap, (pos, 0, int(payer_of[pos]), _SEED))
 
     # Poison never lets go of an account; the haircut lets go below the minimum amount.
     floor = {Method.POISON: 0, Method.PROPORTIONAL: limits.min_fen}.get(method, 1)
     while heap:
         pos, side, a, i = heapq.heappop(heap)
+        if i == _SEED:
+            send(pos, a, int(amount_of[pos]), 1)
+            continue
         if pos >= end_pos:
             active.discard(a)
             continue
@@ -356,7 +361,7 @@ def trace(
         else:
             amount = int(amount_of[pos])
             traced = purse.pay(amount)
-            if traced > 0:
+            if traced > 0 and pos not in seed_set:  # a seed is already followed in full
                 f.traced_out += traced
                 send(pos, a, traced, f.hop + 1)
         i += 1
