@@ -1,21 +1,31 @@
-"""The vectorised screening engine: one function, `screen_batch`, used by the batch and the streaming engine.
+"""The vectorised screening engine: one function, `screen_columns`, used by the batch and the streaming engine.
 
 A batch of transactions is screened against the rule set, the watchlist and the state carried over
 from earlier batches (payer→payee pairs seen, and the recent first-time transfers that the windowed
 rules look back over). The result does not depend on how the transactions are cut into batches, as
 long as each batch follows the previous one in time: that is what makes the two engines agree.
 
-Pure: no I/O. The clock is the transactions' own time.
+Everything runs on NumPy int64 columns (times in microseconds since the epoch, UTC). Fraud patterns
+are rare, so the heavy parts (pass-through suppression, the payer's own listing, reasons and the
+output frame) run only on the few rows that some rule fits; the pair state is a sorted key table in
+a few runs merged log-structured (see `PairTable`), so a batch costs a sort of
+its own keys and a binary search into the state, not a join against the whole history.
+
+Pure: no I/O except `ScreenState.save`/`load`. The clock is the transactions' own time. The state
+passed in is updated in place and returned: use the returned state, not the one passed in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
 
 from pingan.antifraud.screening.ruleset import (
     BurstRule,
@@ -27,7 +37,11 @@ from pingan.antifraud.screening.ruleset import (
     WatchlistRule,
 )
 
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
 US = 1_000_000
+DAY_US = 86_400 * US
 TS = pl.Datetime("us", "UTC")
 TX_SCHEMA: dict[str, pl.DataType] = {
     "tx_id": pl.Int64(),
@@ -38,27 +52,6 @@ TX_SCHEMA: dict[str, pl.DataType] = {
     "channel": pl.String(),
     "payer_bank": pl.String(),
     "payee_bank": pl.String(),
-}
-PAIR = ["payer_account", "payee_account"]
-PAIRS_SCHEMA: dict[str, pl.DataType] = {
-    "payer_account": pl.Int64(),
-    "payee_account": pl.Int64(),
-    "first_ts": TS,
-    "n": pl.Int64(),
-    "last_amount": pl.Int64(),
-    "total_fen": pl.Int64(),
-}
-RECENT_SCHEMA: dict[str, pl.DataType] = {
-    "payer_account": pl.Int64(),
-    "payee_account": pl.Int64(),
-    "ts": TS,
-    "tx_id": pl.Int64(),
-    "amount_fen": pl.Int64(),
-}
-INFLOW_SCHEMA: dict[str, pl.DataType] = {
-    "account": pl.Int64(),
-    "ts": TS,
-    "amount_fen": pl.Int64(),
 }
 WATCHLIST_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.Int64(),
@@ -88,7 +81,7 @@ FLAG_SCHEMA: dict[str, pl.DataType] = {
     "typology_guess": pl.String(),
     "amount_at_risk_fen": pl.Int64(),
 }
-BEIJING_OFFSET = "8h"
+BEIJING_OFFSET_US = 8 * 3600 * US
 # Typology guesses from the pattern alone, for when no watchlist entry names one. A guess, labelled so.
 GUESS_BY_RULE = {
     "elderly_night": "冒充公检法",
@@ -97,6 +90,9 @@ GUESS_BY_RULE = {
     "first_large_transfer": "冒充电商物流客服",
     "payee_many_new_payers": "刷单返利",
 }
+# Pair keys pack payer and payee into one int64; account ids of the store are 0..n-1.
+ACCOUNT_LIMIT = 1 << 31
+_NEVER = np.iinfo(np.int64).max
 
 
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -104,31 +100,139 @@ def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+def _i64(a: Any) -> I64:
+    return np.ascontiguousarray(a, dtype=np.int64)
+
+
+def _us(dt: datetime) -> int:
+    return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def _dt(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+
+
+# ---------------------------------------------------------------------------------------------
+# State
+# ---------------------------------------------------------------------------------------------
+
+_PAIR_FIELDS = ("key", "first_ts", "n", "last_amount", "total")
+
+
+@dataclass
+class PairLevel:
+    """Pairs sorted by key (payer<<32 | payee) with what screening remembers of each."""
+
+    key: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    first_ts: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    n: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    last_amount: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    total: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def find(self, keys: I64) -> tuple[Mask, I64]:
+        """For sorted unique `keys`: whether each is here, and its index when it is."""
+        if self.key.size == 0:
+            return np.zeros(keys.size, bool), np.zeros(keys.size, np.int64)
+        pos = np.searchsorted(self.key, keys)
+        idx = np.minimum(pos, self.key.size - 1)
+        return self.key[idx] == keys, idx
+
+    def merged(self, other: PairLevel) -> PairLevel:
+        """Both levels in one, sorted (the keys are disjoint)."""
+        if other.key.size == 0:
+            return self
+        if self.key.size == 0:
+            return other
+        # Two sorted runs: the stable sort merges them in linear time.
+        order = np.argsort(np.concatenate([self.key, other.key]), kind="stable")
+        return PairLevel(
+            *(np.concatenate([getattr(self, f), getattr(other, f)])[order] for f in _PAIR_FIELDS)
+        )
+
+
+@dataclass
+class PairTable:
+    """Every payer→payee pair seen, as a few sorted runs (a log-structured merge).
+
+    Each batch's new pairs form a run; a run is merged into the one before it while that one is not
+    more than twice as large, so there are O(log n) runs and each pair is copied O(log n) times, not
+    once per batch.
+    """
+
+    runs: list[PairLevel] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return sum(int(r.key.size) for r in self.runs)
+
+    def add(self, fresh: PairLevel) -> None:
+        """Insert pairs not yet in the table (sorted, unique)."""
+        self.runs.append(fresh)
+        while len(self.runs) > 1 and self.runs[-2].key.size <= 2 * self.runs[-1].key.size:
+            last = self.runs.pop()
+            self.runs[-1] = self.runs[-1].merged(last)
+
+
+@dataclass
+class Events:
+    """Time-ordered rows kept for a window: account (or payer/payee), time, id and amount."""
+
+    payer: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    payee: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    ts: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    tx_id: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+    amount: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def appended(self, other: Events, keep_from: int, *, inclusive: bool) -> Events:
+        """Both, in time order, without the rows before `keep_from` (at it too unless `inclusive`)."""
+        out = Events(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in _EVENT_FIELDS))
+        # Each part is in time order and `other` follows `self`: the concatenation is too.
+        start = int(np.searchsorted(out.ts, keep_from, side="left" if inclusive else "right"))
+        return Events(*(getattr(out, f)[start:] for f in _EVENT_FIELDS)) if start else out
+
+    def take(self, rows: Any) -> Events:
+        """A subset of rows."""
+        return Events(*(getattr(self, f)[rows] for f in _EVENT_FIELDS))
+
+
+_EVENT_FIELDS = ("payer", "payee", "ts", "tx_id", "amount")
+
+
 @dataclass
 class ScreenState:
-    """What screening remembers between batches."""
+    """What screening remembers between batches.
 
-    pairs: pl.DataFrame = field(default_factory=lambda: empty(PAIRS_SCHEMA))
-    recent: pl.DataFrame = field(default_factory=lambda: empty(RECENT_SCHEMA))
-    inflows: pl.DataFrame = field(default_factory=lambda: empty(INFLOW_SCHEMA))
+    `pairs`: every pair with its first time, count, last amount and total; `recent`: first-time
+    transfers (new pairs) still inside a windowed rule's window, at or above the smallest amount a
+    windowed rule counts; `inflows`: transfers received within the pass-through window (payee, time,
+    amount); `high_water`: the latest transaction time screened.
+    """
+
+    pairs: PairTable = field(default_factory=PairTable)
+    recent: Events = field(default_factory=Events)
+    inflows: Events = field(default_factory=Events)
     high_water: datetime | None = None
 
     def save(self, directory: Path) -> None:
-        """Write the state as Parquet files under `directory` (the caller makes the swap atomic)."""
+        """Write the state as NumPy files under `directory` (the caller makes the swap atomic)."""
         directory.mkdir(parents=True, exist_ok=True)
-        self.pairs.write_parquet(directory / "pairs.parquet")
-        self.recent.write_parquet(directory / "recent.parquet")
-        self.inflows.write_parquet(directory / "inflows.parquet")
+        arrays: dict[str, I64] = {"runs": np.array([len(self.pairs.runs)], np.int64)}
+        for i, run in enumerate(self.pairs.runs):
+            for f in _PAIR_FIELDS:
+                arrays[f"run{i}_{f}"] = getattr(run, f)
+        for part in ("recent", "inflows"):
+            for f in _EVENT_FIELDS:
+                arrays[f"{part}_{f}"] = getattr(getattr(self, part), f)
+        np.savez(directory / "state.npz", allow_pickle=False, **arrays)
 
     @classmethod
     def load(cls, directory: Path, high_water: datetime | None) -> ScreenState:
         """Read a state written by `save`."""
-        return cls(
-            pl.read_parquet(directory / "pairs.parquet").cast(PAIRS_SCHEMA),  # type: ignore[arg-type]
-            pl.read_parquet(directory / "recent.parquet").cast(RECENT_SCHEMA),  # type: ignore[arg-type]
-            pl.read_parquet(directory / "inflows.parquet").cast(INFLOW_SCHEMA),  # type: ignore[arg-type]
-            high_water,
-        )
+        with np.load(directory / "state.npz", allow_pickle=False) as z:
+            runs = [
+                PairLevel(*(_i64(z[f"run{i}_{f}"]) for f in _PAIR_FIELDS)) for i in range(int(z["runs"][0]))
+            ]
+            parts = {p: Events(*(_i64(z[f"{p}_{f}"]) for f in _EVENT_FIELDS)) for p in ("recent", "inflows")}
+        return cls(PairTable(runs), parts["recent"], parts["inflows"], high_water)
 
 
 def lookback(rules: RuleSet) -> int:
@@ -138,40 +242,67 @@ def lookback(rules: RuleSet) -> int:
     return max(spans, default=0)
 
 
-def count_in_window(key: np.ndarray, ts: np.ndarray, window_us: int) -> np.ndarray:
+def _recent_min_amount(rules: RuleSet) -> int:
+    """The smallest amount a windowed rule counts: smaller first-time transfers need not be kept."""
+    mins = [r.params.min_amount_fen for r in rules.rule if isinstance(r, BurstRule | MulePayeeRule)]
+    return min(mins, default=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Windowed counts and sums
+# ---------------------------------------------------------------------------------------------
+
+
+def dense_rank(key: I64) -> tuple[int, I64]:
+    """(number of distinct keys, each key's rank among them); by a table when the keys are compact ids."""
+    if key.size and key.min() >= 0 and key.max() < 8 * key.size + 65_536:
+        seen = np.zeros(int(key.max()) + 1, bool)
+        seen[key] = True
+        ranks = np.cumsum(seen) - 1
+        return int(ranks[-1]) + 1, _i64(ranks[key])
+    uniq, rank = np.unique(key, return_inverse=True)
+    return int(uniq.size), _i64(rank)
+
+
+def member(a: I64, b: I64) -> Mask:
+    """Whether each element of `a` is in `b`; by a table when the values are compact ids."""
+    if a.size == 0 or b.size == 0:
+        return np.zeros(a.size, bool)
+    lo = min(int(a.min()), int(b.min()))
+    hi = max(int(a.max()), int(b.max()))
+    if lo >= 0 and hi < 4 * (a.size + b.size) + (1 << 23):
+        table = np.zeros(hi + 1, bool)
+        table[b] = True
+        return table[a]
+    return np.isin(a, b)
+
+
+def count_in_window(key: I64, ts: I64, window_us: int) -> I64:
     """For each row, how many rows share its key with a time in (ts - window, ts]; vectorised."""
     if key.size == 0:
         return np.zeros(0, dtype=np.int64)
-    uniq, rank = np.unique(key, return_inverse=True)
+    n_keys, rank = dense_rank(key)
     t0 = int(ts.min())
     span = int(ts.max()) - t0 + window_us + 1
-    if (uniq.size + 1) * span >= 2**62:
+    if (n_keys + 1) * span >= 2**62:
         raise OverflowError("batch too long for the windowed count; screen it in shorter batches")
-    comp = rank.astype(np.int64) * span + (ts - t0) + window_us
-    order = np.argsort(comp, kind="stable")
-    sorted_comp = comp[order]
+    comp = rank * span + (ts - t0) + window_us
+    sorted_comp = np.sort(comp)
     upper = np.searchsorted(sorted_comp, comp, side="right")
     lower = np.searchsorted(sorted_comp, comp - window_us, side="right")
     return np.asarray(upper - lower, dtype=np.int64)
 
 
-def sum_before(
-    ev_key: np.ndarray,
-    ev_ts: np.ndarray,
-    ev_amount: np.ndarray,
-    q_key: np.ndarray,
-    q_ts: np.ndarray,
-    window_us: int,
-) -> np.ndarray:
+def sum_before(ev_key: I64, ev_ts: I64, ev_amount: I64, q_key: I64, q_ts: I64, window_us: int) -> I64:
     """For each query, the sum of event amounts with its key and a time in [q_ts - window, q_ts)."""
     if q_key.size == 0 or ev_key.size == 0:
         return np.zeros(q_key.size, dtype=np.int64)
-    uniq, rank = np.unique(np.concatenate([ev_key, q_key]), return_inverse=True)
+    n_keys, rank = dense_rank(np.concatenate([ev_key, q_key]))
     t0 = int(min(ev_ts.min(), q_ts.min())) - window_us
     span = int(max(ev_ts.max(), q_ts.max())) - t0 + 1
-    if (uniq.size + 1) * span >= 2**62:
+    if (n_keys + 1) * span >= 2**62:
         raise OverflowError("batch too long for the windowed sum; screen it in shorter batches")
-    comp = rank.astype(np.int64) * span + (np.concatenate([ev_ts, q_ts]) - t0)
+    comp = rank * span + (np.concatenate([ev_ts, q_ts]) - t0)
     ev_comp, q_comp = comp[: ev_key.size], comp[ev_key.size :]
     order = np.argsort(ev_comp, kind="stable")
     sorted_comp = ev_comp[order]
@@ -181,14 +312,460 @@ def sum_before(
     return np.asarray(csum[hi] - csum[lo], dtype=np.int64)
 
 
-def _windowed(
-    recent: pl.DataFrame, new_rows: pl.DataFrame, key: str, window_us: int, min_amount: int
+# ---------------------------------------------------------------------------------------------
+# Lookups: the watchlist and the account holders, compiled once into arrays
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountIndex:
+    """Account id → row: a dense table when the ids are compact (the store's 0..n-1), else binary search."""
+
+    dense: I64 | None
+    keys: I64
+    rows: I64
+
+    @classmethod
+    def of(cls, ids: I64) -> AccountIndex:
+        """Index `ids`; the first row of a repeated id wins."""
+        if ids.size and ids.min() >= 0 and ids.max() < 4 * ids.size + 4096:
+            table = np.full(int(ids.max()) + 1, -1, np.int64)
+            table[ids[::-1]] = np.arange(ids.size - 1, -1, -1)
+            return cls(table, ids, np.zeros(0, np.int64))
+        keys, first = np.unique(ids, return_index=True)
+        return cls(None, keys, _i64(first))
+
+    def get(self, q: I64) -> I64:
+        """Rows of `q`, -1 where absent."""
+        if self.dense is not None:
+            inside = (q >= 0) & (q < self.dense.size)
+            return np.where(inside, self.dense[np.where(inside, q, 0)], -1)
+        if self.keys.size == 0:
+            return np.full(q.size, -1, np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, q), self.keys.size - 1)
+        return np.where(self.keys[pos] == q, self.rows[pos], -1)
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """The watchlist and the account holders as arrays."""
+
+    ref: AccountIndex
+    person: I64
+    person_known: Mask
+    birth_day: I64
+    birth_known: Mask
+    business: Mask
+    wl: AccountIndex
+    wl_from: I64
+    wl_until: I64
+    wl_source: list[str | None]
+    wl_confidence: npt.NDArray[np.float64]
+    wl_typology: list[str | None]
+
+    @classmethod
+    def of(cls, watchlist: pl.DataFrame, reference: pl.DataFrame) -> Lookups:
+        """Compile a watchlist (WATCHLIST_SCHEMA) and account holders (REFERENCE_SCHEMA)."""
+        ref = reference.select(list(REFERENCE_SCHEMA)).cast(REFERENCE_SCHEMA)  # type: ignore[arg-type]
+        wl = watchlist.select(list(WATCHLIST_SCHEMA)).cast(WATCHLIST_SCHEMA)  # type: ignore[arg-type]
+        birth = ref["birth_date"].cast(pl.Int32)
+        wl_from = wl["listed_from"].dt.epoch("us")
+        wl_until = wl["expires_at"].dt.epoch("us")
+        return cls(
+            ref=AccountIndex.of(_i64(ref["account_id"].to_numpy())),
+            person=_i64(ref["person_id"].fill_null(-1).to_numpy()),
+            person_known=ref["person_id"].is_not_null().to_numpy(),
+            birth_day=_i64(birth.fill_null(0).to_numpy()),
+            birth_known=birth.is_not_null().to_numpy(),
+            business=ref["business"].fill_null(False).to_numpy(),
+            wl=AccountIndex.of(_i64(wl["account_id"].to_numpy())),
+            # A null listing time never matches; a null expiry never expires.
+            wl_from=_i64(wl_from.fill_null(_NEVER).to_numpy()),
+            wl_until=_i64(wl_until.fill_null(_NEVER).to_numpy()),
+            wl_source=wl["source"].to_list(),
+            wl_confidence=wl["confidence"].fill_null(np.nan).to_numpy().astype(np.float64),
+            wl_typology=wl["typology"].to_list(),
+        )
+
+    def listed(self, account: I64, ts: I64) -> tuple[Mask, I64]:
+        """Whether each account is listed at its time, and its watchlist row (-1 when not on it)."""
+        row = self.wl.get(account)
+        on = row >= 0
+        r = np.where(on, row, 0)
+        if self.wl_from.size == 0:
+            return np.zeros(account.size, bool), row
+        now = on & (self.wl_from[r] <= ts) & (ts < self.wl_until[r])
+        return now, row
+
+
+_LOOKUP_CACHE: list[tuple[pl.DataFrame, pl.DataFrame, Lookups]] = []
+
+
+def lookups_of(watchlist: pl.DataFrame, reference: pl.DataFrame) -> Lookups:
+    """Compiled lookups, cached for the last frames seen (a stream screens many batches against the same)."""
+    for wl, ref, compiled in _LOOKUP_CACHE:
+        if wl is watchlist and ref is reference:
+            return compiled
+    compiled = Lookups.of(watchlist, reference)
+    _LOOKUP_CACHE[:] = [(watchlist, reference, compiled)]
+    return compiled
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TxColumns:
+    """A batch of transfers as columns, in (ts, tx_id) order; `ts` in microseconds (UTC).
+
+    The banks are Arrow arrays, read out only for flagged rows.
+    """
+
+    tx_id: I64
+    ts: I64
+    payer: I64
+    payee: I64
+    amount: I64
+    payer_bank: pa.Array | pa.ChunkedArray
+    payee_bank: pa.Array | pa.ChunkedArray
+
+    @property
+    def size(self) -> int:
+        """Number of transfers."""
+        return int(self.tx_id.size)
+
+    def take(self, rows: Any) -> TxColumns:
+        """A subset of rows, in the given order."""
+        idx = pa.array(np.asarray(rows, dtype=np.int64)) if not isinstance(rows, slice) else None
+        return TxColumns(
+            self.tx_id[rows],
+            self.ts[rows],
+            self.payer[rows],
+            self.payee[rows],
+            self.amount[rows],
+            self.payer_bank.take(idx) if idx is not None else self.payer_bank[rows],
+            self.payee_bank.take(idx) if idx is not None else self.payee_bank[rows],
+        )
+
+    def in_order(self) -> TxColumns:
+        """The same rows in (ts, tx_id) order (a no-op when they already are, as a day file is)."""
+        if self.size < 2:
+            return self
+        dt = np.diff(self.ts)
+        if bool(np.all((dt > 0) | ((dt == 0) & (np.diff(self.tx_id) > 0)))):
+            return self
+        return self.take(np.lexsort((self.tx_id, self.ts)))
+
+    @classmethod
+    def of_frame(cls, tx: pl.DataFrame, rules: RuleSet) -> TxColumns:
+        """The transfers of a frame (TX_SCHEMA) that screening looks at: listed channels, a payee."""
+        t = tx.filter(pl.col("channel").is_in(list(rules.channels)) & (pl.col("payee_account") >= 0))
+        t = t.select(list(TX_SCHEMA)).cast(TX_SCHEMA)  # type: ignore[arg-type]
+        return cls(
+            _i64(t["tx_id"].to_numpy()),
+            _i64(t["ts"].dt.epoch("us").to_numpy()),
+            _i64(t["payer_account"].to_numpy()),
+            _i64(t["payee_account"].to_numpy()),
+            _i64(t["amount_fen"].to_numpy()),
+            t["payer_bank"].to_arrow(),
+            t["payee_bank"].to_arrow(),
+        ).in_order()
+
+
+@dataclass
+class _Pairs:
+    """Per row of a batch: what the pair state says at that row."""
+
+    new_pair: Mask
+    n_before: I64
+    prev_amount: I64
+    prev_known: Mask
+    first_ts: I64
+    at_risk: I64
+
+
+def _pairs(t: TxColumns, table: PairTable) -> _Pairs:
+    """Look every row's pair up and fold the batch into the table."""
+    if int(t.payer.min()) < 0 or max(int(t.payer.max()), int(t.payee.max())) >= ACCOUNT_LIMIT:
+        raise ValueError(f"account ids must lie in [0, {ACCOUNT_LIMIT}) to be screened")
+    key = (t.payer << 32) | t.payee
+    order = np.argsort(key, kind="stable")  # stable: rows of a pair stay in time order
+    sk = key[order]
+    m = sk.size
+    head = np.empty(m, bool)
+    head[0] = True
+    np.not_equal(sk[1:], sk[:-1], out=head[1:])
+    start = np.flatnonzero(head)
+    gid = np.cumsum(head) - 1
+    uniq = sk[start]
+    count = np.diff(np.append(start, m))
+    rank = np.arange(m) - start[gid]
+    amount_s = t.amount[order]
+    ts_s = t.ts[order]
+
+    g = uniq.size
+    found = np.zeros(g, bool)
+    st_first = ts_s[start].copy()
+    st_n = np.zeros(g, np.int64)
+    st_last = np.zeros(g, np.int64)
+    st_total = np.zeros(g, np.int64)
+    hits: list[tuple[PairLevel, Mask, I64]] = []
+    for level in table.runs:
+        here, idx = level.find(uniq)
+        here &= ~found
+        if here.any():
+            i = idx[here]
+            st_first[here] = level.first_ts[i]
+            st_n[here] = level.n[i]
+            st_last[here] = level.last_amount[i]
+            st_total[here] = level.total[i]
+            found |= here
+            hits.append((level, here, i))
+
+    csum = np.cumsum(amount_s)
+    before_group = (csum - amount_s)[start]  # running total before each group's first row
+    cum_s = csum - before_group[gid]
+    prev_s = np.empty(m, np.int64)
+    prev_s[1:] = amount_s[:-1]
+    first_row = rank == 0
+    prev_s[first_row] = st_last[gid[first_row]]
+    prev_known_s = ~first_row | found[gid]
+
+    out = _Pairs(
+        np.empty(m, bool),
+        np.empty(m, np.int64),
+        np.empty(m, np.int64),
+        np.empty(m, bool),
+        np.empty(m, np.int64),
+        np.empty(m, np.int64),
+    )
+    n_before_s = st_n[gid] + rank
+    out.n_before[order] = n_before_s
+    out.new_pair[order] = n_before_s == 0
+    out.prev_amount[order] = prev_s
+    out.prev_known[order] = prev_known_s
+    out.first_ts[order] = st_first[gid]
+    out.at_risk[order] = st_total[gid] + cum_s
+
+    # Fold the batch in: known pairs in place, new pairs as a new run.
+    last = start + count - 1
+    batch_last = amount_s[last]
+    batch_sum = csum[last] - before_group
+    for level, here, i in hits:
+        level.n[i] += count[here]
+        level.last_amount[i] = batch_last[here]
+        level.total[i] += batch_sum[here]
+    new = ~found
+    if new.any():
+        table.add(PairLevel(uniq[new], st_first[new], count[new], batch_last[new], batch_sum[new]))
+    return out
+
+
+def _windowed(recent: Events, t: TxColumns, rows: I64, key: str, window_us: int, min_amount: int) -> I64:
+    """Per query row (new-pair rows at or above `min_amount`): same-`key` new-pair rows in (ts - w, ts]."""
+    if rows.size == 0:
+        return np.zeros(0, np.int64)
+    q_key = (t.payer if key == "payer" else t.payee)[rows]
+    q_ts = t.ts[rows]
+    start = int(np.searchsorted(recent.ts, int(q_ts.min()) - window_us, side="right"))
+    r_key = getattr(recent, key)[start:]
+    keep = (recent.amount[start:] >= min_amount) & member(r_key, q_key)
+    ctx_key = np.concatenate([r_key[keep], q_key])
+    ctx_ts = np.concatenate([recent.ts[start:][keep], q_ts])
+    return count_in_window(ctx_key, ctx_ts, window_us)[-rows.size :]
+
+
+def screen_columns(
+    t: TxColumns, state: ScreenState, rules: RuleSet, lk: Lookups | None
+) -> tuple[pl.DataFrame, ScreenState]:
+    """Screen transfers (in (ts, tx_id) order, following `state` in time); return flags and the new state.
+
+    Without lookups only the state is advanced (the history before screening begins).
+    """
+    if t.size == 0:
+        return empty(FLAG_SCHEMA), state
+    p = _pairs(t, state.pairs)
+    new_rows = np.flatnonzero(p.new_pair)
+    flags = _evaluate(t, p, new_rows, state, rules, lk) if lk is not None else empty(FLAG_SCHEMA)
+    return flags, _advance(state, t, new_rows, rules)
+
+
+def _evaluate(
+    t: TxColumns, p: _Pairs, new_rows: I64, state: ScreenState, rules: RuleSet, lk: Lookups
 ) -> pl.DataFrame:
-    """Counts, per new-pair row of this batch, of new-pair rows with the same `key` in the window."""
-    ctx = pl.concat([recent.with_columns(_ctx=pl.lit(True)), new_rows.with_columns(_ctx=pl.lit(False))])
-    ctx = ctx.filter(pl.col("amount_fen") >= min_amount)
-    counts = count_in_window(ctx[key].to_numpy(), ctx["ts"].dt.epoch("us").to_numpy(), window_us)
-    return ctx.with_columns(_n=pl.Series(counts)).filter(~pl.col("_ctx")).select("tx_id", "_n")
+    m = t.size
+    ref_row = lk.ref.get(t.payer)
+    known = ref_row >= 0
+    rr = np.where(known, ref_row, 0)
+    birth_known = known & lk.birth_known[rr] if lk.birth_known.size else np.zeros(m, bool)
+    birth = lk.birth_day[rr] if lk.birth_day.size else np.zeros(m, np.int64)
+    # Age in whole years of 365.2425 days, as of the transfer's UTC date.
+    age = np.floor_divide((np.floor_divide(t.ts, DAY_US) - birth).astype(np.float64), 365.2425)
+    local_hour = np.floor_divide(t.ts + BEIJING_OFFSET_US, 3600 * US) % 24
+    listed_now, wl_row = lk.listed(t.payee, t.ts)
+
+    conds: list[tuple[WatchlistRule | None, str, Mask]] = []  # (watchlist rule, rule id, fits)
+    guesses: list[tuple[Mask, str]] = []
+    for r in rules.rule:
+        if isinstance(r, WatchlistRule):
+            conf = (
+                lk.wl_confidence[np.where(wl_row >= 0, wl_row, 0)] if lk.wl_confidence.size else np.zeros(m)
+            )
+            cond = listed_now & (conf >= r.params.min_confidence) & (t.amount >= r.params.min_amount_fen)
+            conds.append((r, r.id, cond))
+            continue
+        if isinstance(r, FirstLargeRule):
+            cond = p.new_pair & (t.amount >= r.params.min_amount_fen)
+        elif isinstance(r, EscalatingRule):
+            cond = (
+                (p.n_before >= r.params.min_count - 1)
+                & (t.ts - p.first_ts <= r.params.new_payee_days * DAY_US)
+                & (t.amount >= r.params.min_amount_fen)
+                & p.prev_known
+                & (t.amount >= p.prev_amount * r.params.growth)
+            )
+        elif isinstance(r, BurstRule | MulePayeeRule):
+            burst = isinstance(r, BurstRule)
+            window = (
+                r.params.window_minutes * 60 * US
+                if isinstance(r, BurstRule)
+                else r.params.window_days * DAY_US
+            )
+            rows = new_rows[t.amount[new_rows] >= r.params.min_amount_fen]
+            n = np.zeros(m, np.int64)
+            n[rows] = _windowed(
+                state.recent, t, rows, "payer" if burst else "payee", window, r.params.min_amount_fen
+            )
+            if isinstance(r, BurstRule):
+                cond = n >= r.params.min_count
+            else:
+                # Billers and employers are paid by hundreds of new payers; a collecting card by a handful.
+                cond = (n >= r.params.min_payers) & (n <= r.params.max_payers)
+        elif isinstance(r, ElderlyNightRule):
+            if r.params.start_hour > r.params.end_hour:
+                night = (local_hour >= r.params.start_hour) | (local_hour < r.params.end_hour)
+            else:
+                night = (local_hour >= r.params.start_hour) & (local_hour < r.params.end_hour)
+            cond = birth_known & (age >= r.params.min_age) & night & (t.amount >= r.params.min_amount_fen)
+        else:  # pragma: no cover - the rule set's union admits no other kind
+            raise ValueError(r.kind)
+        conds.append((None, r.id, cond))
+        guesses.append((cond, GUESS_BY_RULE[r.kind]))
+
+    any_fit = np.zeros(m, bool)
+    for _, _, cond in conds:
+        any_fit |= cond
+    business = (
+        known & lk.business[rr] if rules.suppress.business_payers and lk.business.size else np.zeros(m, bool)
+    )
+    cand = np.flatnonzero(any_fit & ~business)
+    if cand.size:
+        # Only now the costlier suppressions, on the few rows some rule fits.
+        payer_listed, _ = lk.listed(t.payer[cand], t.ts[cand])
+        cand = cand[~payer_listed]
+    if cand.size:
+        sup = rules.suppress
+        window = sup.pass_through_hours * 3600 * US
+        q_payer = t.payer[cand]
+        ev_recent = state.inflows
+        keep_old = member(ev_recent.payee, q_payer)
+        keep_new = member(t.payee, q_payer)
+        received = sum_before(
+            np.concatenate([ev_recent.payee[keep_old], t.payee[keep_new]]),
+            np.concatenate([ev_recent.ts[keep_old], t.ts[keep_new]]),
+            np.concatenate([ev_recent.amount[keep_old], t.amount[keep_new]]),
+            q_payer,
+            t.ts[cand],
+            window,
+        )
+        cand = cand[~(received >= t.amount[cand] * sup.pass_through_share)]
+    if cand.size == 0:
+        return empty(FLAG_SCHEMA)
+
+    min_age = min((r.params.min_age for r in rules.rule if isinstance(r, ElderlyNightRule)), default=60)
+    reasons: list[list[str]] = [[] for _ in range(cand.size)]
+    sources = lk.wl_source
+    for wl_rule, rid, cond in conds:
+        fits = np.flatnonzero(cond[cand])
+        for j in fits.tolist():
+            if wl_rule is None:
+                reasons[j].append(rid)
+            else:
+                src = sources[int(wl_row[cand[j]])]
+                if src is not None:
+                    reasons[j].append(f"{rid}:{src}")
+    typology: list[str | None] = [None] * cand.size
+    listed_c = listed_now[cand]
+    for j in range(cand.size):
+        if listed_c[j]:
+            typology[j] = lk.wl_typology[int(wl_row[cand[j]])]
+        if typology[j] is None:
+            for cond, name in guesses:
+                if cond[cand[j]]:
+                    typology[j] = name
+                    break
+    keep = np.array([bool(r) for r in reasons], dtype=bool)
+    cand = cand[keep]
+    reasons = [r for r, k in zip(reasons, keep.tolist(), strict=True) if k]
+    typology = [g for g, k in zip(typology, keep.tolist(), strict=True) if k]
+    if cand.size == 0:
+        return empty(FLAG_SCHEMA)
+    idx = pa.array(cand)
+    rc = rr[cand]
+    return pl.DataFrame(
+        {
+            "tx_id": t.tx_id[cand],
+            "ts": pl.Series(t.ts[cand]).cast(TS),
+            "payer_account": t.payer[cand],
+            "payee_account": t.payee[cand],
+            "payer_bank": pl.Series(t.payer_bank.take(idx).to_pylist(), dtype=pl.String()),
+            "payee_bank": pl.Series(t.payee_bank.take(idx).to_pylist(), dtype=pl.String()),
+            "amount_fen": t.amount[cand],
+            "person_id": _persons(lk, known[cand], rc),
+            "elderly": birth_known[cand] & (age[cand] >= min_age),
+            "reasons": _string_lists(reasons),
+            "typology_guess": pl.Series(typology, dtype=pl.String()),
+            "amount_at_risk_fen": p.at_risk[cand],
+        },
+        schema=FLAG_SCHEMA,
+    )
+
+
+def _string_lists(lists: list[list[str]]) -> pl.Series:
+    """A List(String) series built through Arrow offsets (far cheaper than from Python lists)."""
+    offsets = np.zeros(len(lists) + 1, np.int32)
+    np.cumsum([len(x) for x in lists], out=offsets[1:])
+    values = pa.array([v for x in lists for v in x], type=pa.large_string())
+    arr = pa.LargeListArray.from_arrays(pa.array(offsets.astype(np.int64)), values)
+    return pl.Series(pl.from_arrow(arr)).cast(pl.List(pl.String()))
+
+
+def _persons(lk: Lookups, known: Mask, rows: I64) -> pl.Series:
+    """The payers' person ids, null where the account holder is not known."""
+    if lk.person.size == 0:
+        return pl.Series([None] * rows.size, dtype=pl.Int64())
+    person = pl.Series(lk.person[rows], dtype=pl.Int64())
+    return person.set(pl.Series(~(known & lk.person_known[rows])), None)
+
+
+def _advance(state: ScreenState, t: TxColumns, new_rows: I64, rules: RuleSet) -> ScreenState:
+    high = int(t.ts.max())
+    if state.high_water is not None:
+        high = max(high, _us(state.high_water))
+    span = lookback(rules)
+    if span:
+        fresh = new_rows[t.amount[new_rows] >= _recent_min_amount(rules)]
+        new = Events(t.payer[fresh], t.payee[fresh], t.ts[fresh], t.tx_id[fresh], t.amount[fresh])
+        recent = state.recent.appended(new, high - span, inclusive=False)
+    else:
+        recent = Events()
+    inflow = Events(t.payer, t.payee, t.ts, t.tx_id, t.amount)
+    inflows = state.inflows.appended(
+        inflow, high - rules.suppress.pass_through_hours * 3600 * US, inclusive=True
+    )
+    return ScreenState(state.pairs, recent, inflows, _dt(high))
 
 
 def screen_batch(
@@ -198,189 +775,9 @@ def screen_batch(
     watchlist: pl.DataFrame,
     reference: pl.DataFrame,
 ) -> tuple[pl.DataFrame, ScreenState]:
-    """Screen one batch that follows `state` in time; return the flags (FLAG_SCHEMA) and the new state.
+    """Screen one batch (TX_SCHEMA) that follows `state` in time; return the flags (FLAG_SCHEMA) and the new state.
 
     Flags carry their reasons as rule ids (the watchlist hit with its source). A payer who is on the
     watchlist is not flagged as a victim: money leaving a listed account is layering, not a victim's loss.
     """
-    t = (
-        tx.filter(pl.col("channel").is_in(list(rules.channels)) & (pl.col("payee_account") >= 0))
-        .select(list(TX_SCHEMA))
-        .sort(["ts", "tx_id"])
-    )
-    if t.is_empty():
-        return empty(FLAG_SCHEMA), state
-    t = (
-        t.join(state.pairs, on=PAIR, how="left", maintain_order="left")
-        .with_columns(
-            _k=pl.int_range(pl.len()).over(PAIR),
-            _prev=pl.col("amount_fen").shift(1).over(PAIR),
-            _first_in_batch=pl.col("ts").first().over(PAIR),
-            _cum=pl.col("amount_fen").cum_sum().over(PAIR),
-        )
-        .with_columns(
-            n_before=pl.col("n").fill_null(0) + pl.col("_k"),
-            prev_amount=pl.coalesce("_prev", "last_amount"),
-            pair_first_ts=pl.coalesce("first_ts", "_first_in_batch"),
-            amount_at_risk_fen=pl.col("total_fen").fill_null(0) + pl.col("_cum"),
-        )
-        .with_columns(new_pair=pl.col("n_before") == 0)
-    )
-    new_rows = t.filter(pl.col("new_pair")).select(list(RECENT_SCHEMA))
-
-    # Who pays, and how old they are: the bank's own knowledge of its account holders.
-    t = t.join(
-        reference.rename({"account_id": "payer_account"}),
-        on="payer_account",
-        how="left",
-        maintain_order="left",
-    )
-    age = (pl.col("ts").dt.date() - pl.col("birth_date")).dt.total_days() // 365.2425
-    local_hour = pl.col("ts").dt.offset_by(BEIJING_OFFSET).dt.hour()
-
-    wl = watchlist.select(list(WATCHLIST_SCHEMA))
-    t = t.join(
-        wl.rename({"account_id": "payee_account", "typology": "wl_typology", "source": "wl_source"}).select(
-            "payee_account", "listed_from", "expires_at", "wl_source", "confidence", "wl_typology"
-        ),
-        on="payee_account",
-        how="left",
-        maintain_order="left",
-    )
-    listed_now = (pl.col("listed_from") <= pl.col("ts")) & (
-        pl.col("expires_at").is_null() | (pl.col("ts") < pl.col("expires_at"))
-    )
-    payer_listed = t.join(
-        wl.select(pl.col("account_id").alias("payer_account"), pl.col("listed_from").alias("_pl_from"),
-                  pl.col("expires_at").alias("_pl_exp")),
-        on="payer_account", how="left", maintain_order="left",
-    ).select(
-        (pl.col("_pl_from") <= pl.col("ts")) & (pl.col("_pl_exp").is_null() | (pl.col("ts") < pl.col("_pl_exp")))
-    ).to_series().fill_null(False)  # fmt: skip
-    t = t.with_columns(_payer_listed=payer_listed)
-
-    sup = rules.suppress
-    batch_inflows = t.select(account="payee_account", ts="ts", amount_fen="amount_fen")
-    inflows = pl.concat([state.inflows, batch_inflows])
-    received = sum_before(
-        inflows["account"].to_numpy(),
-        inflows["ts"].dt.epoch("us").to_numpy(),
-        inflows["amount_fen"].to_numpy(),
-        t["payer_account"].to_numpy(),
-        t["ts"].dt.epoch("us").to_numpy(),
-        sup.pass_through_hours * 3600 * US,
-    )
-    t = t.with_columns(
-        _pass_through=pl.Series(received) >= pl.col("amount_fen") * sup.pass_through_share,
-        _business=pl.col("business").fill_null(False) & pl.lit(sup.business_payers),
-    )
-
-    hits: list[pl.Expr] = []
-    guesses: list[tuple[pl.Expr, str]] = []
-    for r in rules.rule:
-        cond: pl.Expr
-        if isinstance(r, WatchlistRule):
-            cond = (
-                listed_now
-                & (pl.col("confidence") >= r.params.min_confidence)
-                & (pl.col("amount_fen") >= r.params.min_amount_fen)
-            )
-            hits.append(pl.when(cond.fill_null(False)).then(pl.lit(f"{r.id}:") + pl.col("wl_source")))
-            continue
-        if isinstance(r, FirstLargeRule):
-            cond = pl.col("new_pair") & (pl.col("amount_fen") >= r.params.min_amount_fen)
-        elif isinstance(r, EscalatingRule):
-            cond = (
-                (pl.col("n_before") >= r.params.min_count - 1)
-                & (pl.col("ts") - pl.col("pair_first_ts") <= pl.duration(days=r.params.new_payee_days))
-                & (pl.col("amount_fen") >= r.params.min_amount_fen)
-                & (pl.col("amount_fen") >= pl.col("prev_amount") * r.params.growth)
-            )
-        elif isinstance(r, BurstRule):
-            counts = _windowed(
-                state.recent,
-                new_rows,
-                "payer_account",
-                r.params.window_minutes * 60 * US,
-                r.params.min_amount_fen,
-            ).rename({"_n": f"_n_{r.id}"})
-            t = t.join(counts, on="tx_id", how="left", maintain_order="left")
-            cond = pl.col(f"_n_{r.id}").fill_null(0) >= r.params.min_count
-        elif isinstance(r, ElderlyNightRule):
-            night = (
-                (local_hour >= r.params.start_hour) | (local_hour < r.params.end_hour)
-                if r.params.start_hour > r.params.end_hour
-                else (local_hour >= r.params.start_hour) & (local_hour < r.params.end_hour)
-            )
-            cond = (age >= r.params.min_age) & night & (pl.col("amount_fen") >= r.params.min_amount_fen)
-        elif isinstance(r, MulePayeeRule):
-            counts = _windowed(
-                state.recent,
-                new_rows,
-                "payee_account",
-                r.params.window_days * 86_400 * US,
-                r.params.min_amount_fen,
-            ).rename({"_n": f"_n_{r.id}"})
-            t = t.join(counts, on="tx_id", how="left", maintain_order="left")
-            n_payers = pl.col(f"_n_{r.id}").fill_null(0)
-            # Billers and employers are paid by hundreds of new payers; a collecting card by a handful.
-            cond = (n_payers >= r.params.min_payers) & (n_payers <= r.params.max_payers)
-        else:  # pragma: no cover - the rule set's union admits no other kind
-            raise ValueError(r.kind)
-        cond = cond.fill_null(False)
-        hits.append(pl.when(cond).then(pl.lit(r.id)))
-        guesses.append((cond, GUESS_BY_RULE[r.kind]))
-
-    guess: pl.Expr = pl.lit(None, dtype=pl.String())
-    for cond, name in reversed(guesses):
-        guess = pl.when(cond).then(pl.lit(name)).otherwise(guess)
-    min_age = min((r.params.min_age for r in rules.rule if isinstance(r, ElderlyNightRule)), default=60)
-    flags = (
-        t.with_columns(
-            reasons=pl.concat_list(hits).list.drop_nulls(),
-            elderly=(age >= min_age).fill_null(False),
-            typology_guess=pl.coalesce(pl.when(listed_now).then(pl.col("wl_typology")), guess),
-        )
-        .filter(
-            (pl.col("reasons").list.len() > 0)
-            & ~pl.col("_payer_listed")
-            & ~pl.col("_pass_through")
-            & ~pl.col("_business")
-        )
-        .select(list(FLAG_SCHEMA))
-        .cast(FLAG_SCHEMA)  # type: ignore[arg-type]
-    )
-    return flags, _advance(state, t, new_rows, batch_inflows, rules)
-
-
-def _advance(
-    state: ScreenState, t: pl.DataFrame, new_rows: pl.DataFrame, batch_inflows: pl.DataFrame, rules: RuleSet
-) -> ScreenState:
-    batch_pairs = t.group_by(PAIR, maintain_order=True).agg(
-        first_ts=pl.col("ts").min(),
-        n=pl.len().cast(pl.Int64),
-        last_amount=pl.col("amount_fen").last(),
-        total_fen=pl.col("amount_fen").sum(),
-    )
-    updated = batch_pairs.join(state.pairs, on=PAIR, how="left", suffix="_old").select(
-        *PAIR,
-        first_ts=pl.coalesce("first_ts_old", "first_ts"),
-        n=pl.col("n") + pl.col("n_old").fill_null(0),
-        last_amount=pl.col("last_amount"),
-        total_fen=pl.col("total_fen") + pl.col("total_fen_old").fill_null(0),
-    )
-    pairs = pl.concat([state.pairs.join(batch_pairs.select(PAIR), on=PAIR, how="anti"), updated])
-    high = t["ts"].max()
-    assert isinstance(high, datetime)
-    if state.high_water is not None and state.high_water > high:
-        high = state.high_water
-    keep_from = high - timedelta(microseconds=lookback(rules))
-    recent = pl.concat([state.recent, new_rows]).filter(pl.col("ts") > keep_from)
-    inflow_from = high - timedelta(hours=rules.suppress.pass_through_hours)
-    inflows = pl.concat([state.inflows, batch_inflows]).filter(pl.col("ts") >= inflow_from)
-    return ScreenState(
-        pairs.cast(PAIRS_SCHEMA),  # type: ignore[arg-type]
-        recent.cast(RECENT_SCHEMA),  # type: ignore[arg-type]
-        inflows.cast(INFLOW_SCHEMA),  # type: ignore[arg-type]
-        high,
-    )
+    return screen_columns(TxColumns.of_frame(tx, rules), state, rules, lookups_of(watchlist, reference))

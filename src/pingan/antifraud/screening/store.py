@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pingan.antifraud.screening.engine import (
     FLAG_SCHEMA,
-    INFLOW_SCHEMA,
-    PAIR,
-    PAIRS_SCHEMA,
-    RECENT_SCHEMA,
     REFERENCE_SCHEMA,
     TX_SCHEMA,
+    Lookups,
     ScreenState,
+    TxColumns,
     empty,
-    lookback,
-    screen_batch,
+    screen_columns,
 )
 from pingan.antifraud.screening.ruleset import RuleSet
 
@@ -83,56 +85,93 @@ def _day_may_hold(day: date, since: datetime | None, until: datetime | None) -> 
     return (since is None or end > since) and (until is None or start < until)
 
 
+def read_transfers(
+    files: list[Path], rules: RuleSet, since: datetime | None = None, until: datetime | None = None
+) -> tuple[TxColumns, int]:
+    """The transfers screening looks at (listed channels, a payee) in [since, until), as columns in time
+    order, and how many transactions of any kind lie in the range.
+
+    Reads only the columns screening needs, with the text columns as dictionaries: the channel test
+    runs on the dictionary, and the banks are read out only for flagged rows.
+    """
+    table = pa.concat_tables(
+        [pq.read_table(f, columns=_READ_COLUMNS, read_dictionary=_DICT_COLUMNS) for f in files]
+    )
+    channel = table["channel"]
+    allowed = set(rules.channels)
+    masks = []
+    for chunk in channel.chunks:
+        words = chunk.dictionary.to_pylist()
+        ok = np.array([w in allowed for w in words] + [False], dtype=bool)
+        idx = chunk.indices.to_numpy(zero_copy_only=False)
+        # A null channel (index -1 after fill) is not a listed channel.
+        idx = np.where(chunk.indices.is_null().to_numpy(zero_copy_only=False), len(words), idx)
+        masks.append(ok[idx])
+    keep = np.concatenate(masks) if masks else np.zeros(0, bool)
+    payee = _col(table, "payee_account")
+    ts = _col(table, "ts")
+    in_range = np.ones(ts.size, bool)
+    if since is not None:
+        in_range &= ts >= _us(since)
+    if until is not None:
+        in_range &= ts < _us(until)
+    rows = np.flatnonzero(keep & in_range & (payee >= 0))
+    idx = pa.array(rows)
+    return TxColumns(
+        _col(table, "tx_id")[rows],
+        ts[rows],
+        _col(table, "payer_account")[rows],
+        payee[rows],
+        _col(table, "amount_fen")[rows],
+        table["payer_bank"].take(idx),
+        table["payee_bank"].take(idx),
+    ).in_order(), int(in_range.sum())
+
+
+_READ_COLUMNS = [c for c in TX_SCHEMA]
+_DICT_COLUMNS = ["channel", "payer_bank", "payee_bank"]
+
+
+def _col(table: pa.Table, name: str) -> npt.NDArray[np.int64]:
+    col = table[name]
+    if pa.types.is_timestamp(col.type):
+        col = col.cast(pa.int64())
+    return np.ascontiguousarray(col.to_numpy(), dtype=np.int64)
+
+
+def _us(dt: datetime) -> int:
+    return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+
+def iter_transfers(
+    directory: Path, rules: RuleSet, since: datetime | None, until: datetime | None
+) -> Iterator[tuple[TxColumns, int]]:
+    """The store's transfers in [since, until), one day partition at a time, in time order, with the
+    number of transactions of any kind in each.
+
+    The next day is read in a thread while the caller screens this one (Parquet decoding releases the
+    GIL), which keeps both cores busy.
+    """
+    days = [fs for d, fs in day_files(directory) if fs and _day_may_hold(d, since, until)]
+    if not days:
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(read_transfers, days[0], rules, since, until)
+        for files in days[1:]:
+            current = pending.result()
+            pending = pool.submit(read_transfers, files, rules, since, until)
+            yield current
+        yield pending.result()
+
+
 def history_state(directory: Path, since: datetime | None, rules: RuleSet) -> ScreenState:
     """The state screening would have after every transaction before `since`: pairs seen and the recent tail."""
+    state = ScreenState()
     if since is None:
-        return ScreenState()
-    files = [f for d, fs in day_files(directory) if _day_may_hold(d, None, since) for f in fs]
-    if not files:
-        return ScreenState()
-    hist = (
-        _scan(files)
-        .filter(
-            (pl.col("ts") < since)
-            & pl.col("channel").is_in(list(rules.channels))
-            & (pl.col("payee_account") >= 0)
-        )
-        .sort(["ts", "tx_id"])
-    )
-    pairs = (
-        hist.group_by(PAIR, maintain_order=True)
-        .agg(
-            first_ts=pl.col("ts").first(),
-            n=pl.len().cast(pl.Int64),
-            last_amount=pl.col("amount_fen").last(),
-            total_fen=pl.col("amount_fen").sum(),
-            _first_tx=pl.col("tx_id").first(),
-            _first_amount=pl.col("amount_fen").first(),
-        )
-        .collect()
-    )
-    if pairs.is_empty():
-        return ScreenState()
-    high = pairs["first_ts"].max()
-    last = hist.select(pl.col("ts").max()).collect().item()
-    keep_from = last - timedelta(microseconds=lookback(rules))
-    recent = (
-        pairs.filter(pl.col("first_ts") > keep_from)
-        .select(*PAIR, ts="first_ts", tx_id="_first_tx", amount_fen="_first_amount")
-        .sort(["ts", "tx_id"])
-    )
-    inflows = (
-        hist.filter(pl.col("ts") >= last - timedelta(hours=rules.suppress.pass_through_hours))
-        .select(account="payee_account", ts="ts", amount_fen="amount_fen")
-        .collect()
-    )
-    assert isinstance(high, datetime)
-    return ScreenState(
-        pairs.select(list(PAIRS_SCHEMA)).cast(PAIRS_SCHEMA),  # type: ignore[arg-type]
-        recent.cast(RECENT_SCHEMA),  # type: ignore[arg-type]
-        inflows.cast(INFLOW_SCHEMA),  # type: ignore[arg-type]
-        last,
-    )
+        return state
+    for t, _ in iter_transfers(directory, rules, None, since):
+        _, state = screen_columns(t, state, rules, None)
+    return state
 
 
 @dataclass
@@ -143,6 +182,7 @@ class BatchRun:
     rows: int = 0
     seconds: float = 0.0
     per_day: list[tuple[date, int]] = field(default_factory=list)
+    transfers: int = 0
 
 
 def iter_batches(directory: Path, since: datetime | None, until: datetime | None) -> Iterator[pl.DataFrame]:
@@ -167,17 +207,23 @@ def screen_store(
     until: datetime | None = None,
     reference: pl.DataFrame | None = None,
 ) -> BatchRun:
-    """The batch engine: screen every transaction of the store in [since, until), day by day."""
+    """The batch engine: screen every transaction of the store in [since, until), day by day.
+
+    `rows` counts every transaction in the range (all channels), `transfers` those the rules look at.
+    """
     started = time.perf_counter()
     ref = reference if reference is not None else read_reference(directory)
+    lk = Lookups.of(watchlist, ref)
     state = history_state(directory, since, rules)
     out: list[pl.DataFrame] = []
-    rows = 0
+    transfers = rows = 0
     # Day partitions are local days, so a partition can hold minutes of the next UTC day; screening in
     # time order needs the partitions in order, which their names give.
-    for batch in iter_batches(directory, since, until):
-        rows += batch.height
-        flags, state = screen_batch(batch, state, rules, watchlist, ref)
-        out.append(flags)
+    for t, n in iter_transfers(directory, rules, since, until):
+        transfers += t.size
+        rows += n
+        flags, state = screen_columns(t, state, rules, lk)
+        if flags.height:
+            out.append(flags)
     flags = pl.concat(out) if out else empty(FLAG_SCHEMA)
-    return BatchRun(flags.sort(["ts", "tx_id"]), rows, time.perf_counter() - started)
+    return BatchRun(flags.sort(["ts", "tx_id"]), rows, time.perf_counter() - started, transfers=transfers)
