@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from pingan.antifraud.mules.amlsim import read_amlsim
-from pingan.antifraud.mules.features import account_features
+from pingan.antifraud.mules.features import account_features, counterparty_pairs, reciprocity, triangles
 from pingan.antifraud.mules.model import evaluate, graph, score, train
 from pingan.core.errors import Invalid
 
@@ -118,3 +118,47 @@ def test_a_model_trained_on_one_ring_finds_the_mules_of_another() -> None:
     assert evaluate(g.labels, scored.scores, model.threshold, 30)["f1"] >= 0.9
     top = int(np.argmax(scored.scores))
     assert scored.reasons(top)
+
+
+def _by_account(df: pl.DataFrame, column: str) -> dict[int, float]:
+    return dict(zip(df["account"].to_list(), df[column].to_list(), strict=True))
+
+
+def test_ring_members_who_pay_each_other_close_a_triangle_and_strangers_do_not() -> None:
+    ring = frame(
+        [
+            (MULE_T1_ZHAO, MULE_T2_QIAN, 800, 10),
+            (MULE_T2_QIAN, MULE_T2_SUN, 800, 20),
+            (MULE_T2_SUN, MULE_T1_ZHAO, 800, 30),
+            (VICTIM_WANG, SHOP_HOTPOT, 120, 40),
+            (VICTIM_LIU, SHOP_HOTPOT, 90, 50),
+        ]
+    )
+    counts = _by_account(triangles(counterparty_pairs(ring)), "triangles")
+    assert counts == {MULE_T1_ZHAO: 1.0, MULE_T2_QIAN: 1.0, MULE_T2_SUN: 1.0}
+
+
+def test_a_triangle_with_suspicious_accounts_weighs_their_product() -> None:
+    ring = frame(
+        [
+            (MULE_T1_ZHAO, MULE_T2_QIAN, 800, 10),
+            (MULE_T2_QIAN, MULE_T2_SUN, 800, 20),
+            (MULE_T2_SUN, MULE_T1_ZHAO, 800, 30),
+        ]
+    )
+    suspicion = pl.DataFrame({"account": [MULE_T1_ZHAO, MULE_T2_QIAN, MULE_T2_SUN], "s": [0.5, 0.4, 1.0]})
+    weighted = _by_account(triangles(counterparty_pairs(ring), suspicion), "triangles_s")
+    assert weighted[MULE_T1_ZHAO] == pytest.approx(0.4)
+    assert weighted[MULE_T2_SUN] == pytest.approx(0.2)
+
+
+def test_paying_back_a_payer_counts_as_a_reciprocal_counterparty() -> None:
+    tx = frame(
+        [
+            (MULE_T1_ZHAO, MULE_T2_QIAN, 800, 10),
+            (MULE_T2_QIAN, MULE_T1_ZHAO, 790, 20),
+            (VICTIM_WANG, MULE_T1_ZHAO, 5_000, 5),
+        ]
+    )
+    back = _by_account(reciprocity(tx), "reciprocal_counterparties")
+    assert back == {MULE_T1_ZHAO: 1.0, MULE_T2_QIAN: 1.0}

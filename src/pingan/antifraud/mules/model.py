@@ -18,7 +18,14 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from pingan.antifraud.mules.features import ACCOUNT, account_features, neighbour_means
+from pingan.antifraud.mules.features import (
+    ACCOUNT,
+    account_features,
+    counterparty_pairs,
+    neighbour_means,
+    reciprocity,
+    triangles,
+)
 
 PARAMS: dict[str, object] = {
     "objective": "binary",
@@ -59,6 +66,7 @@ class Graph:
     transfers: pl.DataFrame
     features: pl.DataFrame  # account + feature columns
     labels: np.ndarray | None = None  # bool per row of `features`
+    pairs: pl.DataFrame | None = None  # undirected counterparty pairs, for triangle features
 
 
 def graph(
@@ -73,6 +81,14 @@ def graph(
         (pl.col("out_small_share").fill_null(0) + pl.col("in_small_share").fill_null(0)).alias("small"),
     )
     feats = feats.join(neighbour_means(transfers, small, "small"), on=ACCOUNT, how="left")
+    # Structure: rings close triangles and pay each other back; triangles with small-amount traders.
+    pairs = counterparty_pairs(transfers)
+    feats = (
+        feats.join(triangles(pairs), on=ACCOUNT, how="left")
+        .join(triangles(pairs, small), on=ACCOUNT, how="left")
+        .join(reciprocity(transfers), on=ACCOUNT, how="left")
+        .with_columns(pl.col("triangles", "triangles_small", "reciprocal_counterparties").fill_null(0))
+    )
     if labels is not None:
         base = labels.select(ACCOUNT, "is_mule")
     elif accounts is not None:
@@ -81,7 +97,7 @@ def graph(
         base = feats.select(ACCOUNT)
     df = base.join(feats, on=ACCOUNT, how="left")
     y = df["is_mule"].to_numpy().astype(bool) if "is_mule" in df.columns else None
-    return Graph(transfers, df.drop("is_mule", strict=False), y)
+    return Graph(transfers, df.drop("is_mule", strict=False), y, pairs)
 
 
 @dataclass
@@ -120,8 +136,11 @@ def _oof(x: np.ndarray, y: np.ndarray, names: list[str], groups: np.ndarray) -> 
 
 def _with_neighbours(g: Graph, scores: np.ndarray, r: int) -> pl.DataFrame:
     col = f"score{r}"
-    nb = neighbour_means(g.transfers, pl.DataFrame({ACCOUNT: g.features[ACCOUNT], col: scores}), col)
-    return nb
+    values = pl.DataFrame({ACCOUNT: g.features[ACCOUNT], col: scores})
+    nb = neighbour_means(g.transfers, values, col)
+    pairs = g.pairs if g.pairs is not None else counterparty_pairs(g.transfers)
+    tri = triangles(pairs, values)
+    return nb.join(tri, on=ACCOUNT, how="left").with_columns(pl.col(f"triangles_{col}").fill_null(0))
 
 
 def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
