@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import BigInteger, Integer, String, Text, insert, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from pingan.core import clock
 from pingan.core.db import Base, UTCDateTime
@@ -78,6 +79,16 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
+_PENDING = "pingan_pending_audit"
+
+
+@dataclass
+class _Pending:
+    entry: AuditEntry
+    # The innermost savepoint open when the entry was recorded: rolling it back drops the entry.
+    savepoint: SessionTransaction | None
+
+
 def record(
     session: Session,
     *,
@@ -90,19 +101,11 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the chain inside the caller's transaction.
 
-    The head row is updated first: on PostgreSQL that row lock, and on SQLite the write lock,
-    make concurrent appenders wait, so the chain never forks.
+    The entry is written when the transaction commits (`_link_pending`), after the rest of its
+    work, and is dropped with it on rollback (of the transaction, or of the savepoint it was
+    recorded in). Its `seq`, `prev_hash` and `hash` are assigned then.
     """
-    bumped = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1).returning(AuditHead.seq)
-    ).scalar_one_or_none()
-    if bumped is None:
-        session.add(AuditHead(id=1, seq=1, last_hash=GENESIS_HASH))
-        session.flush()
-        bumped = 1
-    head = session.execute(select(AuditHead.last_hash).where(AuditHead.id == 1)).scalar_one()
     entry = AuditEntry(
-        seq=bumped,
         at=clock.now(),
         actor=actor.username,
         role=actor.role.value,
@@ -111,12 +114,81 @@ def record(
         object_id=str(object_id),
         purpose=_printable(purpose),
         detail=json.dumps(detail or {}, sort_keys=True, ensure_ascii=False, default=str),
-        prev_hash=head,
     )
-    entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
+    session.info.setdefault(_PENDING, []).append(_Pending(entry, session.get_nested_transaction()))
     return entry
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _link_pending(session: Session) -> None:
+    """Write the transaction's audit entries into the chain, as the last thing before COMMIT.
+
+    The head row is locked by its UPDATE: on PostgreSQL that row lock, and on SQLite the write lock,
+    make concurrent committers wait, so the chain never forks. The transaction's own work is flushed
+    first, so the head is held only for three statements and the commit (measured: holding it from
+    the first audited write to commit serialised every writer behind whole transactions and
+    deadlocked against row locks taken after it). A transaction holding the head takes no other
+    lock after it, so it cannot be part of a deadlock cycle.
+    """
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    session.flush()
+    entries = [p.entry for p in pending]
+    n = len(entries)
+    row = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq + n)
+        .returning(AuditHead.seq, AuditHead.last_hash)
+    ).first()
+    last_seq, prev = (int(row[0]), str(row[1])) if row is not None else (n, GENESIS_HASH)
+    for i, entry in enumerate(entries):
+        entry.seq = last_seq - n + 1 + i
+        entry.prev_hash = prev
+        entry.hash = prev = entry_hash(entry)
+    session.execute(
+        insert(AuditEntry),
+        [{c: getattr(e, c) for c in _COLUMNS} for e in entries],
+    )
+    if row is None:
+        session.execute(insert(AuditHead).values(id=1, seq=n, last_hash=prev))
+    else:
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
+
+
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "object_type",
+    "object_id",
+    "purpose",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous: SessionTransaction) -> None:
+    pending: list[_Pending] = session.info.get(_PENDING, [])
+    if not pending:
+        return
+    if not previous.nested:
+        session.info.pop(_PENDING, None)
+        return
+
+    def inside(t: SessionTransaction | None) -> bool:
+        while t is not None:
+            if t is previous:
+                return True
+            t = t.parent
+        return False
+
+    pending[:] = [p for p in pending if not inside(p.savepoint)]
 
 
 @dataclass(frozen=True)

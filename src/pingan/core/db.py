@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm.session import SessionTransactionOrigin
 from sqlalchemy.types import TypeDecorator
 
 from pingan.core.clock import ensure_utc
@@ -65,8 +66,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# SQLite has one writer at a time. A deferred transaction that reads and then writes fails at once
+# with SQLITE_BUSY_SNAPSHOT when another process committed in between (busy_timeout cannot help:
+# its snapshot is stale), so a transaction that will write takes the write lock up front with
+# BEGIN IMMEDIATE, and waits for it under busy_timeout. Reads stay deferred and never hold it.
+# The ORM decides per transaction (`_sqlite_session_begin`): an explicit `session.begin()` (and so
+# `transaction()`) is a write transaction; an autobegun one (an auth check, a page GET) is a read.
+_ORM = "pingan_orm"
+_MODE = "pingan_begin"  # session.info key: "read" or "write" overrides the rule above
+
+
 def _sqlite_begin(conn: Any) -> None:
+    if conn.get_execution_options().get(_ORM):
+        return  # a session's connection: `_sqlite_session_begin` issues the BEGIN
     conn.exec_driver_sql("BEGIN")
+
+
+def _sqlite_session_begin(session: Session, transaction: SessionTransaction, connection: Any) -> None:
+    if transaction.parent is not None or not connection.get_execution_options().get(_ORM):
+        return  # a savepoint (its SAVEPOINT is the dialect's), or not a session connection
+    mode = session.info.get(_MODE)
+    write = mode == "write" or (mode is None and transaction.origin is SessionTransactionOrigin.BEGIN)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+event.listen(Session, "after_begin", _sqlite_session_begin)
 
 
 def make_engine(url: str) -> Engine:
@@ -88,7 +112,8 @@ def configure(url: str | None = None) -> Engine:
     if _engine is not None:
         _engine.dispose()
     _engine = make_engine(url or get_settings().database_url)
-    _sessionmaker = sessionmaker(bind=_engine, expire_on_commit=False)
+    bind = _engine.execution_options(**{_ORM: True}) if _engine.dialect.name == "sqlite" else _engine
+    _sessionmaker = sessionmaker(bind=bind, expire_on_commit=False)
     return _engine
 
 
@@ -107,13 +132,29 @@ def new_session() -> Session:
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """A session whose work commits on success and rolls back on any error."""
+    """A write transaction: commits on success, rolls back on any error (SQLite: BEGIN IMMEDIATE)."""
     session = new_session()
     try:
         with session.begin():
             yield session
     finally:
         session.close()
+
+
+@contextmanager
+def read_transaction() -> Iterator[Session]:
+    """A read-only transaction, rolled back at the end; on SQLite it never takes the write lock."""
+    session = new_session()
+    session.info[_MODE] = "read"
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def mark_read_only(session: Session) -> None:
+    """Make `session`'s transactions deferred (no write lock on SQLite) even when begun explicitly."""
+    session.info[_MODE] = "read"
 
 
 def session_dependency() -> Iterator[Session]:

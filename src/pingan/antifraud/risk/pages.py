@@ -54,7 +54,7 @@ async def _sse(after_id: int, limit_polls: int | None) -> AsyncIterator[str]:
     yield "retry: 2000\n\n"
     while limit_polls is None or polls < limit_polls:
         polls += 1
-        with db.transaction() as session:
+        with db.read_transaction() as session:
             fresh = list(
                 session.execute(
                     select(RiskEvent).where(RiskEvent.id > last).order_by(RiskEvent.id).limit(200)
