@@ -9,18 +9,25 @@ Prints one JSON object.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from pingan.antifraud.warnings import actions, voice_prompts
 from pingan.antifraud.warnings.actions import DeliveryRequest
@@ -30,6 +37,7 @@ from pingan.antifraud.warnings.jobs import WarningSender
 from pingan.antifraud.warnings.model import MessageState, Urgency, WarningMessage
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.peers import KannelStack, SippUas, free_port
+from pingan.antifraud.warnings.retry import in_transaction
 from pingan.antifraud.warnings.settings import WarningSettings
 from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel
 from pingan.antifraud.warnings.voice_sip import SipTimers, SipVoiceChannel
@@ -60,11 +68,13 @@ def request(plan_id: str, *, sms: bool, voice: bool) -> DeliveryRequest:
 
 
 def accept_many(ids: list[str], *, sms: bool = True, voice: bool = False) -> None:
-    with db.transaction() as s:
+    def work(s: Session) -> None:
         for i in ids:
             actions.do_accept_plan(
                 s, request(i, sms=sms, voice=voice), sms_channel="kannel", voice_channel="sip", actor=ACTOR
             )
+
+    in_transaction(work)
 
 
 def p99(values: list[float]) -> float:
@@ -124,6 +134,7 @@ def bench_sms(k: KannelStack, callback: str, *, n: int, rate: int) -> dict[str, 
     elapsed = asyncio.run(drain())
     producer.join()
     lat = sms_latencies("s")
+    print(f"sms: {n / elapsed:.1f}/s, p99 {p99(lat):.3f} s", file=sys.stderr)
     return {"sms_per_s": round(n / elapsed, 1), "p99_plan_to_submitted_s": round(p99(lat), 4), "sms": n}
 
 
@@ -176,12 +187,38 @@ def bench_calls(uas: SippUas, *, n: int, concurrency: int, prefix: str) -> dict[
     }
 
 
+@contextlib.contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh, migrated database: a SQLite file in `folder`, or a throwaway PostgreSQL database."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/bench.db"
+        return
+    admin_url = os.environ.get("PINGAN_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    name = f"pingan_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        db.get_engine().dispose()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> None:
-    n_sms = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-    n_calls = int(sys.argv[2]) if len(sys.argv) > 2 else 50
-    with tempfile.TemporaryDirectory() as tmp:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sms", nargs="?", type=int, default=3000, help="texts in the measured run")
+    ap.add_argument("calls", nargs="?", type=int, default=50, help="simultaneous calls (0: skip calls)")
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    ap.add_argument("--rate", type=int, default=700, help="plans accepted per second while sending")
+    args = ap.parse_args()
+    n_sms, n_calls = args.sms, args.calls
+    calls: dict[str, float] = {}
+    baseline_calls: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, database(args.db, Path(tmp)) as url:
         folder = Path(tmp)
-        url = f"sqlite:///{folder}/bench.db"
         upgrade(url)
         db.configure(url)
         voice_prompts.prompt_cache_dir = lambda: folder / "prompts"  # type: ignore[assignment]
@@ -194,14 +231,16 @@ def main() -> None:
             time.sleep(0.05)
         callback = f"http://127.0.0.1:{port}"
         kannel = KannelStack(folder / "kannel").start()
-        uas = SippUas(folder / "sipp", digits="1").start()
+        uas = SippUas(folder / "sipp", digits="1").start() if n_calls else None
         try:
-            sms = bench_sms(kannel, callback, n=n_sms, rate=700)
+            sms = bench_sms(kannel, callback, n=n_sms, rate=args.rate)
             baseline_sms = bench_sms_one_at_a_time(kannel, callback, n=200)
-            calls = bench_calls(uas, n=n_calls, concurrency=n_calls, prefix="c")
-            baseline_calls = bench_calls(uas, n=5, concurrency=1, prefix="d")
+            if uas is not None:
+                calls = bench_calls(uas, n=n_calls, concurrency=n_calls, prefix="c")
+                baseline_calls = bench_calls(uas, n=5, concurrency=1, prefix="d")
         finally:
-            uas.stop()
+            if uas is not None:
+                uas.stop()
             kannel.stop()
             server.should_exit = True
     print(
@@ -216,7 +255,10 @@ def main() -> None:
                 "ratio": round(sms["sms_per_s"] / baseline_sms, 2),
                 "simultaneous_calls": calls,
                 "calls_baseline_one_at_a_time": baseline_calls,
-                "calls_ratio": round(calls["calls_per_s"] / baseline_calls["calls_per_s"], 2),
+                "calls_ratio": round(calls["calls_per_s"] / baseline_calls["calls_per_s"], 2)
+                if calls
+                else None,
+                "db": args.db,
             }
         )
     )
