@@ -1,6 +1,7 @@
 """Imports every table module so that `Base.metadata` is complete (for Alembic and tests)."""
 
 from pingan.antifraud import model as antifraud_model
+from pingan.antifraud.mules.review import model as mules_review_model
 from pingan.antifraud.orders import model as orders_model
 from pingan.antifraud.outcomes import model as outcomes_model
 from pingan.antifraud.registry import model as registry_model
@@ -10,4 +11,4 @@ from pingan.antifraud.warnings.visits import model as visits_model
 from pingan.antifraud.watchlist import model as watchlist_model
 from pingan.core import audit, auth, org
 
-__all__ = ["antifraud_model", "orders_model", "registry_model", "outcomes_model", "risk_model", "watchlist_model", "warnings_model", "visits_model", "audit", "auth", "org"]
+__all__ = ["antifraud_model", "mules_review_model", "orders_model", "registry_model", "outcomes_model", "risk_model", "watchlist_model", "warnings_model", "visits_model", "audit", "auth", "org"]

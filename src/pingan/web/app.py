@@ -68,6 +68,9 @@ def _include_early_warning(app: FastAPI) -> None:
 
     app.include_router(risk_router)
     app.include_router(risk_pages_router)
+    from pingan.antifraud.mules.review.api import router as mules_review_router
+
+    app.include_router(mules_review_router)
     watchlist_actions.install()
     outcomes_actions.install()
 

@@ -50,3 +50,57 @@ def mules_amlsim(
             ),
             err=True,
         )
+
+
+@app.command("train")
+def mules_train(
+    store: Annotated[Path, typer.Option(help="transaction store with ground truth (docs/sim.md layout)")],
+    out: Annotated[Path, typer.Option(help="directory the model is written to")] = Path("var/mules-model"),
+    until: Annotated[
+        str | None, typer.Option(help="train on days before this (default: 2/3 of the store)")
+    ] = None,
+    rounds: Annotated[int, typer.Option(help="neighbour-score propagation rounds")] = 1,
+) -> None:
+    """Train on the store's days before the split day; print one JSON line (rows, mules, threshold)."""
+    from datetime import date
+
+    from pingan.antifraud.mules.district import (
+        labelled_graph,
+        read_transfers,
+        save_model,
+        split_day,
+        truth_labels,
+    )
+    from pingan.antifraud.mules.model import train
+
+    end = date.fromisoformat(until) if until else split_day(store)
+    g = labelled_graph(read_transfers(store, end=end), truth_labels(store))
+    assert g.labels is not None
+    model = train([g], propagation_rounds=rounds)
+    save_model(model, out, trained_on={"store": str(store), "until": end.isoformat()})
+    line = {"model": str(out), "until": end.isoformat(), "accounts": g.features.height}
+    typer.echo(json.dumps({**line, "mules": int(g.labels.sum()), "threshold": round(model.threshold, 4)}))
+
+
+@app.command("score")
+def mules_score(
+    store: Annotated[Path, typer.Option(help="transaction store (docs/sim.md layout)")],
+    model_dir: Annotated[Path, typer.Option("--model", help="directory `pingan mules train` wrote")] = Path(
+        "var/mules-model"
+    ),
+    since: Annotated[
+        str | None, typer.Option(help="score the days from this one (default: the split day)")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="most candidates printed")] = 200,
+) -> None:
+    """Score the accounts active since the split day; print one JSON line per candidate, best first."""
+    from datetime import date
+
+    from pingan.antifraud.mules.district import candidates, load_model, read_transfers, split_day
+    from pingan.antifraud.mules.model import graph, score
+
+    model = load_model(model_dir)
+    start = date.fromisoformat(since) if since else split_day(store)
+    scored = score(model, graph(read_transfers(store, start=start)))
+    for c in candidates(scored, model.threshold, limit=limit):
+        typer.echo(json.dumps({"account": c.account, "score": round(c.score, 4), "reasons": list(c.reasons)}))

@@ -1,0 +1,138 @@
+"""Mule detection on a transaction store (交易库) of the synthetic district or a bank export.
+
+The store layout is the one of docs/sim.md: day partitions of transfers, `accounts.parquet` and, for a
+generated district, the ground truth in `truth/account_roles.parquet` (used only to train and to score
+the detector, never as a feature). The split is temporal: the model learns on the days before the split
+day and is scored on the accounts active from that day on, as it would be used in production.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+
+from pingan.antifraud.mules.features import ACCOUNT
+from pingan.antifraud.mules.model import Graph, MuleModel, Scored, graph
+from pingan.core.errors import Invalid, NotFound
+
+# Roles of truth/account_roles.parquet that are mule cards (tiers 1-4 and the cash-out cards).
+MULE_ROLES = ("mule_t1", "mule_t2", "mule_t3", "mule_t4", "cashout")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An account the model puts forward for human review, with why (pred_contrib reasons)."""
+
+    account: int
+    score: float
+    reasons: tuple[str, ...]
+
+
+def read_transfers(store: Path, start: date | None = None, end: date | None = None) -> pl.DataFrame:
+    """Transfers of the store's day partitions in [start, end) as payer, payee, amount_fen, ts."""
+    tx_dir = store / "transactions"
+    if not tx_dir.is_dir():
+        raise NotFound(f"no transactions/ directory in store {store}")
+    parts = []
+    for p in sorted(tx_dir.glob("day=*")):
+        try:
+            day = date.fromisoformat(p.name[4:])
+        except ValueError:
+            continue
+        if (start is None or day >= start) and (end is None or day < end):
+            parts.extend(sorted(p.glob("*.parquet")))
+    if not parts:
+        raise NotFound(f"no day partitions in {tx_dir} between {start} and {end}")
+    return (
+        pl.scan_parquet(parts)
+        .select(
+            pl.col("payer_account").alias("payer"),
+            pl.col("payee_account").alias("payee"),
+            pl.col("amount_fen").cast(pl.Int64),
+            pl.col("ts").dt.cast_time_unit("us").dt.replace_time_zone("UTC"),
+        )
+        .collect()
+    )
+
+
+def store_days(store: Path) -> tuple[date, date]:
+    """The first and last day partition of the store."""
+    days = sorted(date.fromisoformat(p.name[4:]) for p in (store / "transactions").glob("day=*"))
+    if not days:
+        raise NotFound(f"no day partitions in {store / 'transactions'}")
+    return days[0], days[-1]
+
+
+def split_day(store: Path, train_share: float = 2 / 3) -> date:
+    """The first day of the test period: the day after the first `train_share` of the store's days."""
+    first, last = store_days(store)
+    return date.fromordinal(first.toordinal() + max(1, round((last - first).days * train_share)))
+
+
+def truth_labels(store: Path) -> pl.DataFrame:
+    """account, is_mule from the generator's ground truth (truth/account_roles.parquet)."""
+    path = store / "truth" / "account_roles.parquet"
+    if not path.exists():
+        raise NotFound(f"{path} not found: training needs a store with ground truth")
+    roles = pl.read_parquet(path)
+    if "account_id" not in roles.columns or "role" not in roles.columns:
+        raise Invalid(f"{path}: needs columns account_id and role", field="role", line=1)
+    return roles.select(
+        pl.col("account_id").cast(pl.Int64).alias(ACCOUNT),
+        pl.col("role").cast(pl.Utf8).is_in(MULE_ROLES).alias("is_mule"),
+    )
+
+
+def labelled_graph(transfers: pl.DataFrame, truth: pl.DataFrame) -> Graph:
+    """Graph of every account in the transfers, labelled from the truth (absent means not a mule)."""
+    seen = pl.concat([transfers["payer"], transfers["payee"].filter(transfers["payee"] >= 0)]).unique()
+    labels = (
+        pl.DataFrame({ACCOUNT: seen.cast(pl.Int64)})
+        .join(truth, on=ACCOUNT, how="left")
+        .with_columns(pl.col("is_mule").fill_null(False))
+        .sort(ACCOUNT)
+    )
+    return graph(transfers, labels=labels)
+
+
+def save_model(model: MuleModel, directory: Path, *, trained_on: dict[str, object]) -> None:
+    """Write each round's booster and the model's columns, threshold and provenance to `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for r, booster in enumerate(model.boosters):
+        booster.save_model(str(directory / f"round{r}.txt"))
+    meta = {
+        "columns": model.columns,
+        "threshold": model.threshold,
+        "propagation_rounds": model.propagation_rounds,
+        "trained_on": trained_on,
+        "saved_at": datetime.now(UTC).isoformat(),
+    }
+    (directory / "model.json").write_text(json.dumps(meta, indent=1, default=str))
+
+
+def load_model(directory: Path) -> MuleModel:
+    """Read a model that save_model wrote."""
+    meta_path = directory / "model.json"
+    if not meta_path.exists():
+        raise NotFound(f"{meta_path} not found (train one with `pingan mules train`)")
+    meta = json.loads(meta_path.read_text())
+    boosters = [lgb.Booster(model_file=str(directory / f"round{r}.txt")) for r in range(len(meta["columns"]))]
+    return MuleModel(boosters, meta["columns"], float(meta["threshold"]), int(meta["propagation_rounds"]))
+
+
+def candidates(scored: Scored, threshold: float, *, limit: int | None = None) -> list[Candidate]:
+    """Accounts at or above the threshold, best first, each with its top pred_contrib reasons."""
+    order = np.argsort(-scored.scores, kind="stable")
+    out: list[Candidate] = []
+    for row in order:
+        s = float(scored.scores[row])
+        if s < threshold or (limit is not None and len(out) >= limit):
+            break
+        out.append(Candidate(int(scored.accounts[row]), s, scored.reasons(int(row))))
+    return out

@@ -1,0 +1,64 @@
+"""The mule-candidate review queue over HTTP: a page, and confirm / dismiss forms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.mules.review import actions
+from pingan.antifraud.mules.review.model import CandidateStatus, MuleCandidate
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.roles import Actor
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[3] / "web" / "templates"))
+router = APIRouter(include_in_schema=False)
+DbSession = Annotated[Session, Depends(session_dependency)]
+Reviewer = Annotated[Actor, Depends(require_roles(*actions.REVIEWERS))]
+
+
+@router.get("/mules/review", response_class=HTMLResponse)
+def review_queue(
+    request: Request, session: DbSession, actor: Reviewer, status: CandidateStatus = CandidateStatus.PENDING
+) -> HTMLResponse:
+    """Candidates of one status, best score first, each with the model's reasons."""
+    rows = session.execute(
+        select(MuleCandidate)
+        .where(MuleCandidate.status == status)
+        .order_by(MuleCandidate.score.desc(), MuleCandidate.id)
+        .limit(200)
+    ).scalars()
+    items = [(c, json.loads(c.reasons)) for c in rows]
+    context = {"actor": actor, "items": items, "status": status, "statuses": list(CandidateStatus)}
+    return TEMPLATES.TemplateResponse(request, "mules_review.html", context)
+
+
+def _decide(candidate_id: int, decision: str, note: str, session: Session, actor: Actor) -> RedirectResponse:
+    actions.check_review(actor, note)
+    do = actions.do_confirm if decision == "confirm" else actions.do_dismiss
+    with session.begin():
+        do(session, candidate_id=candidate_id, note=note, actor=actor)
+    return RedirectResponse("/mules/review", status_code=303)
+
+
+@router.post("/mules/review/{candidate_id}/confirm")
+def confirm(
+    candidate_id: int, session: DbSession, actor: Reviewer, note: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    """Confirm: the account enters the watchlist as `suspected`."""
+    return _decide(candidate_id, "confirm", note, session, actor)
+
+
+@router.post("/mules/review/{candidate_id}/dismiss")
+def dismiss(
+    candidate_id: int, session: DbSession, actor: Reviewer, note: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    """Dismiss: nothing is listed."""
+    return _decide(candidate_id, "dismiss", note, session, actor)
