@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pingan.core.db import Base, UTCDateTime
+from pingan.core.db import Base, UTCDateTime, str_enum
 
 
 class Typology(StrEnum):
@@ -53,10 +53,6 @@ class LinkKind(StrEnum):
     URL = "url"
 
 
-def _enum(e: type[StrEnum]) -> Enum:
-    return Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
-
-
 class FraudCluster(Base):
     """A set of reports linked by a shared payee account, suspect phone or URL (串并案)."""
 
@@ -86,7 +82,7 @@ class FraudReport(Base):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     station_code: Mapped[str] = mapped_column(ForeignKey("station.code"), index=True)
     officer: Mapped[str] = mapped_column(String(64))
-    typology: Mapped[Typology] = mapped_column(_enum(Typology), index=True)
+    typology: Mapped[Typology] = mapped_column(str_enum(Typology), index=True)
     narrative: Mapped[str] = mapped_column(Text, default="")
     total_amount_fen: Mapped[int] = mapped_column(BigInteger)
     cluster_id: Mapped[int] = mapped_column(ForeignKey("fraud_cluster.id"), index=True)
@@ -120,7 +116,7 @@ class ReportTransfer(Base):
     payee_account_cipher: Mapped[str] = mapped_column(String(255))
     payee_account_masked: Mapped[str] = mapped_column(String(32))
     payee_bank: Mapped[str] = mapped_column(String(16), index=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
 
     report: Mapped[FraudReport] = relationship(back_populates="transfers")
 
@@ -132,7 +128,7 @@ class SuspectIdentifier(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("fraud_report.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[SuspectKind] = mapped_column(_enum(SuspectKind))
+    kind: Mapped[SuspectKind] = mapped_column(str_enum(SuspectKind))
     link_key: Mapped[str] = mapped_column(String(255))
     display: Mapped[str] = mapped_column(String(255))
     value_cipher: Mapped[str | None] = mapped_column(String(512))
@@ -151,7 +147,7 @@ class ReportLink(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("fraud_report.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[LinkKind] = mapped_column(_enum(LinkKind))
+    kind: Mapped[LinkKind] = mapped_column(str_enum(LinkKind))
     key: Mapped[str] = mapped_column(String(255))
     display: Mapped[str] = mapped_column(String(255))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.session import SessionTransactionOrigin
@@ -31,6 +32,13 @@ class Base(DeclarativeBase):
     """Declarative base of every pingan table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def str_enum(enum: type[StrEnum], *, length: int = 32) -> Enum:
+    """A column type storing a StrEnum by its value as VARCHAR on every engine (no native ENUM to migrate)."""
+    return Enum(
+        enum, native_enum=False, length=length, values_callable=lambda members: [m.value for m in members]
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pingan.core.db import Base, UTCDateTime
+from pingan.core.db import Base, UTCDateTime, str_enum
 
 
 class OrderKind(StrEnum):
@@ -89,10 +89,6 @@ class AlertKind(StrEnum):
     ORDER_FAILED = "order_failed"
 
 
-def _enum(e: type[StrEnum]) -> Enum:
-    return Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
-
-
 class PoliceFinding(Base):
     """A police finding (认定) that accounts are involved in a case: the basis of holder-linked stops and freezes."""
 
@@ -104,7 +100,7 @@ class PoliceFinding(Base):
     legal_basis: Mapped[str] = mapped_column(String(255))
     evidence: Mapped[str] = mapped_column(Text)
     major_case: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[FindingStatus] = mapped_column(_enum(FindingStatus), index=True)
+    status: Mapped[FindingStatus] = mapped_column(str_enum(FindingStatus), index=True)
     drafted_by: Mapped[str] = mapped_column(String(64))
     drafted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(64))
@@ -139,10 +135,10 @@ class RestrictionOrder(Base):
     __table_args__ = (Index("ix_restriction_order_account", "bank_code", "account_pseudonym"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[OrderKind] = mapped_column(_enum(OrderKind))
-    state: Mapped[OrderState] = mapped_column(_enum(OrderState), index=True)
-    reason: Mapped[OrderReason] = mapped_column(_enum(OrderReason))
-    basis_kind: Mapped[BasisKind] = mapped_column(_enum(BasisKind))
+    kind: Mapped[OrderKind] = mapped_column(str_enum(OrderKind))
+    state: Mapped[OrderState] = mapped_column(str_enum(OrderState), index=True)
+    reason: Mapped[OrderReason] = mapped_column(str_enum(OrderReason))
+    basis_kind: Mapped[BasisKind] = mapped_column(str_enum(BasisKind))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("fraud_report.id"), index=True)
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("police_finding.id"), index=True)
     bank_code: Mapped[str] = mapped_column(String(16))
@@ -199,10 +195,10 @@ class BankOutbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("restriction_order.id"), index=True)
-    message_type: Mapped[MessageType] = mapped_column(_enum(MessageType))
+    message_type: Mapped[MessageType] = mapped_column(str_enum(MessageType))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     bank_code: Mapped[str] = mapped_column(String(16))
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus))
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     inquiries: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -220,7 +216,7 @@ class OrderAppeal(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("restriction_order.id"), index=True)
     appellant: Mapped[str] = mapped_column(String(64))
     statement: Mapped[str] = mapped_column(Text)
-    status: Mapped[AppealStatus] = mapped_column(_enum(AppealStatus))
+    status: Mapped[AppealStatus] = mapped_column(str_enum(AppealStatus))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     filed_by: Mapped[str] = mapped_column(String(64))
     decision_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -235,7 +231,7 @@ class RobotAlert(Base):
     __tablename__ = "robot_alert"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind), index=True)
+    kind: Mapped[AlertKind] = mapped_column(str_enum(AlertKind), index=True)
     subject: Mapped[str] = mapped_column(String(96))
     message: Mapped[str] = mapped_column(String(255))
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())

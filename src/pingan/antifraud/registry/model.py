@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pingan.core.db import Base, UTCDateTime
+from pingan.core.db import Base, UTCDateTime, str_enum
 
 
 class AccountKind(StrEnum):
@@ -25,10 +25,6 @@ class AccountStatus(StrEnum):
     ACTIVE = "active"
     DORMANT = "dormant"
     CLOSED = "closed"
-
-
-def _enum(e: type[StrEnum]) -> Enum:
-    return Enum(e, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x])
 
 
 class AccountHolder(Base):
@@ -59,9 +55,9 @@ class BankAccount(Base):
     number_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
     number_cipher: Mapped[str] = mapped_column(String(255))
     number_masked: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind))
+    kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind, length=16))
     opened_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus))
+    status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus, length=16))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     holder: Mapped[AccountHolder] = relationship(back_populates="accounts")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pingan.core.db import Base, UTCDateTime
+from pingan.core.db import Base, UTCDateTime, str_enum
 
 
 class PlanStatus(StrEnum):
@@ -43,10 +43,6 @@ class StepState(StrEnum):
     SKIPPED = "skipped"
 
 
-def _enum(e: type[StrEnum]) -> Enum:
-    return Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
-
-
 class WarningPlan(Base):
     """One plan to warn one person; at most one per person per 24 hours unless new evidence comes."""
 
@@ -55,7 +51,7 @@ class WarningPlan(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_key: Mapped[str] = mapped_column(String(80), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus), default=PlanStatus.PENDING, index=True)
+    status: Mapped[PlanStatus] = mapped_column(str_enum(PlanStatus), default=PlanStatus.PENDING, index=True)
     reasons: Mapped[str] = mapped_column(Text, default="[]")
     evidence_key: Mapped[str] = mapped_column(Text, default="")
     amount_at_risk_fen: Mapped[int] = mapped_column(BigInteger)
@@ -83,8 +79,8 @@ class WarningStep(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("warning_plan.id", ondelete="CASCADE"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[StepChannel] = mapped_column(_enum(StepChannel))
-    state: Mapped[StepState] = mapped_column(_enum(StepState))
+    channel: Mapped[StepChannel] = mapped_column(str_enum(StepChannel))
+    state: Mapped[StepState] = mapped_column(str_enum(StepState))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -10,14 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pingan.core.db import Base, UTCDateTime
-
-
-def _enum(e: type[StrEnum]) -> Enum:
-    return Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
+from pingan.core.db import Base, UTCDateTime, str_enum
 
 
 class Urgency(StrEnum):
@@ -102,15 +98,15 @@ class WarningDelivery(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     elderly: Mapped[bool] = mapped_column(Boolean)
     home_station_code: Mapped[str] = mapped_column(String(32), index=True)
-    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency))
+    urgency: Mapped[Urgency] = mapped_column(str_enum(Urgency))
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     reasons: Mapped[str] = mapped_column(Text, default="[]")
     risk_event_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), index=True)
-    priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.NORMAL)
+    state: Mapped[DeliveryState] = mapped_column(str_enum(DeliveryState), index=True)
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority), default=Priority.NORMAL)
     first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    first_contact_channel: Mapped[ChannelKind | None] = mapped_column(_enum(ChannelKind))
+    first_contact_channel: Mapped[ChannelKind | None] = mapped_column(str_enum(ChannelKind))
     digit: Mapped[str | None] = mapped_column(String(4))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -128,10 +124,10 @@ class WarningMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_key: Mapped[str] = mapped_column(String(96), unique=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("warning_delivery.id"), index=True)
-    kind: Mapped[ChannelKind] = mapped_column(_enum(ChannelKind))
+    kind: Mapped[ChannelKind] = mapped_column(str_enum(ChannelKind))
     channel: Mapped[str] = mapped_column(String(32))
     attempt: Mapped[int] = mapped_column(Integer, default=1)
-    state: Mapped[MessageState] = mapped_column(_enum(MessageState))
+    state: Mapped[MessageState] = mapped_column(str_enum(MessageState))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     transport_tries: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -159,7 +155,7 @@ class WarningReceipt(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(32))
     code: Mapped[str] = mapped_column(String(16))
-    state: Mapped[MessageState] = mapped_column(_enum(MessageState))
+    state: Mapped[MessageState] = mapped_column(str_enum(MessageState))
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -182,7 +178,7 @@ class WarningAlert(Base):
     __tablename__ = "warning_alert"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind), index=True)
+    kind: Mapped[AlertKind] = mapped_column(str_enum(AlertKind), index=True)
     subject: Mapped[str] = mapped_column(String(64))
     station_code: Mapped[str | None] = mapped_column(String(32), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Enum, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pingan.core.db import Base, UTCDateTime
+from pingan.core.db import Base, UTCDateTime, str_enum
 
 
 class WatchSource(StrEnum):
@@ -27,10 +27,6 @@ class WatchStatus(StrEnum):
     DELISTED = "delisted"
 
 
-def _enum(e: type[StrEnum]) -> Enum:
-    return Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
-
-
 class WatchlistEntry(Base):
     """A watch-listed account (预警账户). It warns the account's payers; it never triggers an order."""
 
@@ -42,13 +38,13 @@ class WatchlistEntry(Base):
     account_masked: Mapped[str] = mapped_column(String(32), default="")
     bank: Mapped[str | None] = mapped_column(String(16))
     store_account_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    source: Mapped[WatchSource] = mapped_column(_enum(WatchSource))
+    source: Mapped[WatchSource] = mapped_column(str_enum(WatchSource))
     evidence: Mapped[str] = mapped_column(Text, default="{}")
     confidence: Mapped[float] = mapped_column(Float)
     typology: Mapped[str | None] = mapped_column(String(32))
     listed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    status: Mapped[WatchStatus] = mapped_column(_enum(WatchStatus), default=WatchStatus.ACTIVE, index=True)
+    status: Mapped[WatchStatus] = mapped_column(str_enum(WatchStatus), default=WatchStatus.ACTIVE, index=True)
     listed_by: Mapped[str] = mapped_column(String(64))
     delisted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delisted_by: Mapped[str | None] = mapped_column(String(64))

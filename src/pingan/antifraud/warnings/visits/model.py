@@ -5,14 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pingan.core.db import Base, UTCDateTime
-
-
-def _enum(e: type[StrEnum]) -> Enum:
-    return Enum(e, native_enum=False, length=32, values_callable=lambda x: [m.value for m in x])
+from pingan.core.db import Base, UTCDateTime, str_enum
 
 
 class VisitKind(StrEnum):
@@ -46,7 +42,7 @@ class HomeVisitTask(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("warning_delivery.id"), index=True)
     plan_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind))
+    kind: Mapped[VisitKind] = mapped_column(str_enum(VisitKind))
     station_code: Mapped[str] = mapped_column(String(32), index=True)
     person_pseudonym: Mapped[str] = mapped_column(String(80))
     typology: Mapped[str] = mapped_column(String(32))
@@ -55,10 +51,10 @@ class HomeVisitTask(Base):
     reasons: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    state: Mapped[VisitState] = mapped_column(_enum(VisitState), index=True)
+    state: Mapped[VisitState] = mapped_column(str_enum(VisitState), index=True)
     accepted_by: Mapped[str | None] = mapped_column(String(64))
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    outcome: Mapped[VisitOutcome | None] = mapped_column(_enum(VisitOutcome))
+    outcome: Mapped[VisitOutcome | None] = mapped_column(str_enum(VisitOutcome))
     outcome_note: Mapped[str] = mapped_column(Text, default="")
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     overdue_alert_id: Mapped[int | None] = mapped_column(ForeignKey("warning_alert.id"))
