@@ -71,6 +71,9 @@ def _include_early_warning(app: FastAPI) -> None:
     from pingan.antifraud.mules.review.api import router as mules_review_router
 
     app.include_router(mules_review_router)
+    from pingan.antifraud.tracing.api import router as tracing_router
+
+    app.include_router(tracing_router)
     watchlist_actions.install()
     outcomes_actions.install()
 

@@ -1,0 +1,121 @@
+"""Fund tracing over HTTP (资金追踪): a report's trace as JSON, and the flow drawn as a layered graph."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.model import FraudReport
+from pingan.antifraud.tracing.engine import Limits, TraceResult, trace
+from pingan.antifraud.tracing.index import TraceIndex
+from pingan.antifraud.tracing.rules import Method
+from pingan.antifraud.tracing.seeds import seeds_from_report
+from pingan.antifraud.tracing.store import card_to_account
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+from pingan.core.errors import NotFound
+from pingan.core.pii import PiiKind, decrypt
+from pingan.core.roles import Actor, Role
+from pingan.core.settings import get_settings
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
+router = APIRouter(tags=["fund tracing"])
+DbSession = Annotated[Session, Depends(session_dependency)]
+Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+# The demo district (`make demo`) is generated here, under the data directory.
+STORE_NAME = "district"
+
+
+@lru_cache(maxsize=2)
+def _store(path: Path) -> tuple[TraceIndex, dict[str, int]]:
+    # The index and the card map are built once per process: a trace then takes milliseconds.
+    return TraceIndex.open(path), card_to_account(path)
+
+
+def trace_report(
+    session: Session, report_id: int, method: Method, hops: int, hours: float, min_fen: int
+) -> TraceResult:
+    """Trace a registered report's transfers through the store under the data directory."""
+    report = session.get(FraudReport, report_id)
+    if report is None:
+        raise NotFound(f"no fraud report {report_id}", field="report_id")
+    store = get_settings().data_dir / STORE_NAME
+    if not (store / "transactions").is_dir():
+        raise NotFound(f"no transaction store at {store} (PINGAN_DATA_DIR; `make demo` generates one)")
+    index, cards = _store(store)
+    # The store is keyed by card number, so the cards are decrypted here, in memory, for the match only.
+    as_filed: dict[str, Any] = {
+        "external_ref": report.external_ref,
+        "transfers": [
+            {
+                "payer_card": decrypt(PiiKind.CARD, t.payer_card_cipher),
+                "payee_account": decrypt(PiiKind.CARD, t.payee_account_cipher),
+                "occurred_at": t.occurred_at.isoformat(),
+                "amount_fen": t.amount_fen,
+            }
+            for t in report.transfers
+        ],
+    }
+    seeds = seeds_from_report(index, as_filed, cards)
+    limits = Limits(max_hops=hops, window=timedelta(hours=hours), min_fen=min_fen)
+    return trace(index, seeds, method=method, limits=limits)
+
+
+@router.get("/api/v1/fraud-reports/{report_id}/trace")
+def get_trace(
+    report_id: int,
+    session: DbSession,
+    actor: Analyst,
+    method: Method = Method.FIFO,
+    hops: Annotated[int, Query(ge=1, le=12)] = 6,
+    hours: Annotated[float, Query(gt=0, le=24 * 30)] = 72.0,
+    min_fen: Annotated[int, Query(ge=0)] = 10_000,
+    paths: Annotated[int, Query(ge=0, le=500)] = 20,
+) -> dict[str, object]:
+    """The traced flow graph, paths, cash-out points and freeze recommendations of a report."""
+    return trace_report(session, report_id, method, hops, hours, min_fen).as_dict(path_limit=paths)
+
+
+def layered_graph(result: TraceResult, *, width: int = 1000, row: int = 56) -> dict[str, Any]:
+    """Positions of a layered drawing: the victim layer (hop 0) left, each tier right of it, cash-out last."""
+    layers: dict[int, list[int]] = {}
+    for acc in sorted(result.accounts.values(), key=lambda a: (a.hop, -a.traced_in)):
+        layers.setdefault(acc.hop, []).append(acc.account)
+    last = max(layers, default=0) + 1
+    step = width // (last + 1)
+    pos = {a: (40 + h * step, 40 + i * row) for h, accs in layers.items() for i, a in enumerate(accs)}
+    atm = [t for t in result.transfers if t.payee is None]
+    sinks = {t.tx_id: (40 + last * step, 40 + i * row) for i, t in enumerate(atm)}
+    edges = []
+    for t in result.transfers:
+        if t.payer not in pos:
+            continue
+        end = pos.get(t.payee) if t.payee is not None else sinks.get(t.tx_id)
+        if end is not None:
+            edges.append({"from": pos[t.payer], "to": end, "yuan": t.traced / 100, "cashout": t.cashout})
+    nodes = [{"account": a, "at": p, "flow": result.accounts[a]} for a, p in pos.items()]
+    height = 80 + row * max([len(v) for v in layers.values()] + [len(atm), 1])
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "atms": list(sinks.values()),
+        "width": width + 80,
+        "height": height,
+    }
+
+
+@router.get("/fraud-reports/{report_id}/trace", response_class=HTMLResponse, include_in_schema=False)
+def trace_page(
+    request: Request, report_id: int, session: DbSession, actor: Analyst, method: Method = Method.FIFO
+) -> HTMLResponse:
+    """The report's traced flow as a server-rendered SVG: victim → tier 1 → … → cash-out."""
+    result = trace_report(session, report_id, method, 6, 72.0, 10_000)
+    context = {"actor": actor, "report_id": report_id, "result": result, "g": layered_graph(result)}
+    return TEMPLATES.TemplateResponse(request, "trace.html", context)
