@@ -11,4 +11,17 @@ from pingan.antifraud.warnings.visits import model as visits_model
 from pingan.antifraud.watchlist import model as watchlist_model
 from pingan.core import audit, auth, org
 
-__all__ = ["antifraud_model", "mules_review_model", "orders_model", "registry_model", "outcomes_model", "risk_model", "watchlist_model", "warnings_model", "visits_model", "audit", "auth", "org"]
+__all__ = [
+    "antifraud_model",
+    "audit",
+    "auth",
+    "mules_review_model",
+    "orders_model",
+    "org",
+    "outcomes_model",
+    "registry_model",
+    "risk_model",
+    "visits_model",
+    "warnings_model",
+    "watchlist_model",
+]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Enum, Float, Integer, String, Text
+from sqlalchemy import BigInteger, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pingan.core.db import Base, UTCDateTime
+from pingan.core.db import Base, UTCDateTime, str_enum
 
 
 class CandidateStatus(StrEnum):
@@ -36,7 +36,7 @@ class MuleCandidate(Base):
     reasons: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of "feature:+contribution"
     model_ref: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[CandidateStatus] = mapped_column(
-        Enum(CandidateStatus, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x]),
+        str_enum(CandidateStatus, length=16),
         default=CandidateStatus.PENDING,
         index=True,
     )
