@@ -129,6 +129,7 @@ def main() -> None:
     ap.add_argument("--reject-rate", type=float, default=0.02)
     ap.add_argument("--outage", type=float, default=0.0, help="take ICBC down this many seconds at the start")
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
     ap.add_argument("--timeout", type=float, default=300.0)
     args = ap.parse_args()
 
@@ -211,6 +212,8 @@ def main() -> None:
                     "--log-level",
                     "warning",
                     "--no-access-log",
+                    "--workers",
+                    str(args.api_workers),
                 ],
                 cwd=REPO,
                 env=env,
@@ -237,19 +240,21 @@ def main() -> None:
         stop = threading.Event()
         approved: set[int] = set()
 
+        def decide(finding_id: int) -> None:
+            r = client.post(
+                f"/api/v1/findings/{finding_id}/decision", json={"approve": True}, headers=supervisor
+            )
+            if r.status_code == 200:
+                approved.add(finding_id)
+
         def approver() -> None:
-            # A supervisor working the approval queue through the API, as the page does.
-            while not stop.is_set():
-                queue = client.get("/api/v1/findings", headers=supervisor).json()
-                for f in queue:
-                    if f["id"] not in approved:
-                        r = client.post(
-                            f"/api/v1/findings/{f['id']}/decision", json={"approve": True}, headers=supervisor
-                        )
-                        if r.status_code == 200:
-                            approved.add(f["id"])
-                if not queue:
-                    time.sleep(0.05)
+            # Supervisors working the approval queue through the API, as the page does (a few at once).
+            with ThreadPoolExecutor(4) as deciders:
+                while not stop.is_set():
+                    queue = client.get("/api/v1/findings", headers=supervisor).json()
+                    list(deciders.map(decide, [f["id"] for f in queue if f["id"] not in approved]))
+                    if not queue:
+                        time.sleep(0.05)
 
         threading.Thread(target=approver, daemon=True).start()
         t0 = time.monotonic()
@@ -340,6 +345,8 @@ def main() -> None:
         "bank_sim_duplicates": sim_stats["duplicates"],
         "bank_sim_received": sim_stats["received"],
         "outage_s": args.outage,
+        "api_workers": args.api_workers,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(out, ensure_ascii=False))
 

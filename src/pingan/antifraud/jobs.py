@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from pingan.antifraud import robot
 from pingan.antifraud.banks.adapter import BankAdapter, CircuitBreaker, PermanentBankError, TransientBankError
@@ -187,12 +187,21 @@ class RobotWorker:
             if self._skip_locked:
                 q = q.with_for_update(skip_locked=True)
             probed: set[str] = set()
-            for row in session.execute(q).scalars():
+            rows = list(session.execute(q).scalars())
+            # One query for the batch's orders (with the timelines their transitions append to) and
+            # one for their findings, instead of three round trips per message.
+            orders = _load_orders(session, {r.order_id for r in rows})
+            finding_ids = {o.finding_id for o in orders.values() if o.finding_id is not None}
+            if finding_ids:
+                list(
+                    session.execute(select(PoliceFinding).where(PoliceFinding.id.in_(finding_ids))).scalars()
+                )
+            for row in rows:
                 if row.bank_code in probes:
                     if row.bank_code in probed:
                         continue
                     probed.add(row.bank_code)
-                order = actions.get_order(session, row.order_id)
+                order = orders[row.order_id]
                 row.status = OutboxStatus.IN_FLIGHT
                 inquire_first = row.message_type is MessageType.REQUEST and row.attempts > 0
                 row.attempts += 1
@@ -257,6 +266,10 @@ class RobotWorker:
         if not outcomes:
             return 0
         with transaction() as session:
+            outbox_ids = {o.job.outbox_id for o in outcomes if o.job.outbox_id is not None}
+            if outbox_ids:
+                list(session.execute(select(BankOutbox).where(BankOutbox.id.in_(outbox_ids))).scalars())
+            _load_orders(session, {o.job.order_id for o in outcomes})
             for o in outcomes:
                 self._apply(session, o)
         for o in outcomes:
@@ -413,6 +426,18 @@ class RobotWorker:
                 stop.wait(self.tick_s)
         self.pool.shutdown(wait=True)
         self.record()
+
+
+def _load_orders(session: Session, ids: set[int]) -> dict[int, RestrictionOrder]:
+    """The orders with these ids, their timelines loaded, in one query."""
+    if not ids:
+        return {}
+    q = (
+        select(RestrictionOrder)
+        .where(RestrictionOrder.id.in_(ids))
+        .options(selectinload(RestrictionOrder.events))
+    )
+    return {o.id: o for o in session.execute(q).scalars()}
 
 
 def run_maintenance_for(session: Session, order: RestrictionOrder) -> None:

@@ -130,6 +130,8 @@ def _link_pending(session: Session) -> None:
     deadlocked against row locks taken after it). A transaction holding the head takes no other
     lock after it, so it cannot be part of a deadlock cycle.
     """
+    if session.in_nested_transaction():
+        return  # a savepoint released (SQLAlchemy fires before_commit for it too): wait for the real commit
     pending: list[_Pending] = session.info.pop(_PENDING, [])
     if not pending:
         return
@@ -240,3 +242,10 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
     if head is not None and (head.seq != last_seq or head.last_hash != prev):
         return ChainReport(count, None, head.seq, "the chain ends before its head: entries were deleted")
     return ChainReport(count)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    # Closed without commit or rollback (session.close()): nothing that was pending happened.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -70,7 +71,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # In WAL mode NORMAL syncs at checkpoints, not at every commit (measured here: 1.4 ms -> 0.03 ms
+    # per commit, and every commit holds the one write lock). A commit survives the process being
+    # killed, which is what the outbox's exactly-once rests on; only an OS crash or power loss can
+    # lose the last commits. Production runs PostgreSQL, with synchronous_commit on.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
@@ -95,10 +101,45 @@ def _sqlite_session_begin(session: Session, transaction: SessionTransaction, con
         return  # a savepoint (its SAVEPOINT is the dialect's), or not a session connection
     mode = session.info.get(_MODE)
     write = mode == "write" or (mode is None and transaction.origin is SessionTransactionOrigin.BEGIN)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    if not write:
+        connection.exec_driver_sql("BEGIN")
+        return
+    # Threads of one process queue on a lock of their own rather than all polling SQLite's busy
+    # handler, which sleeps up to 100 ms between tries: under load (the benchmark's 40 request
+    # threads) that starved some writers past busy_timeout. Only one thread per process waits on
+    # SQLite, and so only one per process competes with the other processes.
+    lock = _write_locks.setdefault(str(connection.engine.url), threading.RLock())
+    if not lock.acquire(timeout=_WRITE_LOCK_WAIT_S):
+        raise TimeoutError(f"no SQLite write lock after {_WRITE_LOCK_WAIT_S} s")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        lock.release()
+        raise
+    session.info[_HOLDS] = lock
+
+
+def _sqlite_session_committed(session: Session) -> None:
+    # Released as soon as COMMIT is done, before the after-commit event handlers run: they open
+    # transactions of their own, and must not hold this lock while waiting for a pooled connection
+    # that a thread queued on the lock holds (a deadlock seen under the benchmark).
+    if (lock := session.info.pop(_HOLDS, None)) is not None:
+        lock.release()
+
+
+def _sqlite_session_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and (lock := session.info.pop(_HOLDS, None)) is not None:
+        lock.release()  # rolled back, or closed
+
+
+_write_locks: dict[str, threading.RLock] = {}
+_HOLDS = "pingan_write_lock"
+_WRITE_LOCK_WAIT_S = 60.0
 
 
 event.listen(Session, "after_begin", _sqlite_session_begin)
+event.listen(Session, "after_commit", _sqlite_session_committed, insert=True)
+event.listen(Session, "after_transaction_end", _sqlite_session_end)
 
 
 def make_engine(url: str) -> Engine:
@@ -107,7 +148,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # A connection per request thread (the server has 40) plus those of after-commit handlers:
+        # SQLite connections are cheap, and a request must not wait for the pool.
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=20, max_overflow=80)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

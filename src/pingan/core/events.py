@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from pingan.core.logging import get_logger
 
@@ -46,13 +46,20 @@ def unsubscribe(name: str, handler: Handler) -> None:
 
 def emit(session: Session, name: str, **payload: Any) -> None:
     """Queue an event on `session`; it is delivered after the session commits, dropped on rollback."""
-    session.info.setdefault(_PENDING, []).append(DomainEvent(name, payload))
+    session.info.setdefault(_PENDING, []).append(
+        (DomainEvent(name, payload), session.get_nested_transaction())
+    )
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _deliver(session: Session) -> None:
-    pending: list[DomainEvent] = session.info.pop(_PENDING, [])
-    for ev in pending:
+    if session.in_nested_transaction():
+        # SQLAlchemy fires after_commit when a savepoint is released too; the outer transaction
+        # has not committed yet, so its events wait (handlers would not see its rows, and on
+        # SQLite would wait for the write lock this very thread holds).
+        return
+    pending: list[tuple[DomainEvent, SessionTransaction | None]] = session.info.pop(_PENDING, [])
+    for ev, _savepoint in pending:
         for handler in list(_handlers[ev.name]):
             try:
                 handler(ev)
@@ -60,6 +67,26 @@ def _deliver(session: Session) -> None:
                 log.exception("event handler failed", event_name=ev.name, handler=repr(handler))
 
 
-@sa_event.listens_for(Session, "after_rollback")
-def _drop(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop(session: Session, previous: SessionTransaction) -> None:
+    if not previous.nested:
+        session.info.pop(_PENDING, None)
+        return
+    # A savepoint rolled back: only the events raised inside it go; earlier ones still commit.
+
+    def inside(t: SessionTransaction | None) -> bool:
+        while t is not None:
+            if t is previous:
+                return True
+            t = t.parent
+        return False
+
+    pending = session.info.get(_PENDING, [])
+    pending[:] = [(ev, sp) for ev, sp in pending if not inside(sp)]
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    # Closed without commit or rollback (session.close()): nothing that was pending happened.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
