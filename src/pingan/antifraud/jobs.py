@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from pingan.antifraud import robot
@@ -373,11 +373,24 @@ class RobotWorker:
         robot.sweep_reports()
         now = clock.now()
         with transaction() as session:
+            # Only the orders that may need something now: every executed 48 h stop-payment is within
+            # the freeze alert's 7 days, and loading them all every pass (measured: seconds per pass
+            # at a few thousand orders, holding SQLite's write lock) starved the sender.
             due = session.execute(
                 select(RestrictionOrder).where(
                     RestrictionOrder.state == OrderState.EXECUTED,
-                    RestrictionOrder.expires_at
-                    <= now + max(rules.RENEWAL_LEAD, rules.FREEZE_EXPIRY_ALERT_LEAD),
+                    or_(
+                        RestrictionOrder.expires_at <= now,
+                        and_(
+                            RestrictionOrder.kind == OrderKind.STOP_PAYMENT,
+                            RestrictionOrder.expires_at <= now + rules.RENEWAL_LEAD,
+                        ),
+                        and_(
+                            RestrictionOrder.kind == OrderKind.FREEZE,
+                            RestrictionOrder.alerted_at.is_(None),
+                            RestrictionOrder.expires_at <= now + rules.FREEZE_EXPIRY_ALERT_LEAD,
+                        ),
+                    ),
                 )
             ).scalars()
             for order in list(due):

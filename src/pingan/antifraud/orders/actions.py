@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from pingan.antifraud.banks.protocol import Acknowledgement, OrderResult
 from pingan.antifraud.model import FraudReport
@@ -77,15 +77,21 @@ def live_order_on(session: Session, bank_code: str, account_pseudonym: str) -> R
 
 
 def _event(order: RestrictionOrder, to: OrderState | str, actor: Actor, note: str, *, at: datetime) -> None:
-    order.events.append(
-        OrderEvent(
-            at=at,
-            from_state=order.state.value if order.state else None,
-            to_state=str(to),
-            actor=actor.username,
-            note=note[:255],
-        )
+    event = OrderEvent(
+        at=at,
+        from_state=order.state.value if order.state else None,
+        to_state=str(to),
+        actor=actor.username,
+        note=note[:255],
     )
+    session = object_session(order)
+    if session is None or order.id is None or "events" not in inspect(order).unloaded:
+        order.events.append(event)
+        return
+    # Appending to an unloaded timeline would first load all of it (a query per order, measured as
+    # the sender's main cost when it records a batch of bank answers): add the row by its key.
+    event.order_id = order.id
+    session.add(event)
 
 
 def do_transition(
