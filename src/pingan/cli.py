@@ -38,6 +38,15 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+@app.callback()
+def _every_command() -> None:
+    """pingan (平安): smart-policing platform."""
+    from pingan import reactions
+
+    # A report written by any command has the same consequences as one written through the API.
+    reactions.install()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to the configured database."""

@@ -61,10 +61,8 @@ def _domain_error(request: Request, exc: Exception) -> Response:
 
 
 def _include_early_warning(app: FastAPI) -> None:
-    from pingan.antifraud.outcomes import actions as outcomes_actions
     from pingan.antifraud.risk.api import router as risk_router
     from pingan.antifraud.risk.pages import router as risk_pages_router
-    from pingan.antifraud.watchlist import actions as watchlist_actions
 
     app.include_router(risk_router)
     app.include_router(risk_pages_router)
@@ -74,8 +72,6 @@ def _include_early_warning(app: FastAPI) -> None:
     from pingan.antifraud.tracing.api import router as tracing_router
 
     app.include_router(tracing_router)
-    watchlist_actions.install()
-    outcomes_actions.install()
 
 
 def _include_warning_delivery(app: FastAPI) -> None:
@@ -91,7 +87,7 @@ def _include_warning_delivery(app: FastAPI) -> None:
 
 def create_app() -> FastAPI:
     """Build the application with every router and page."""
-    from pingan.antifraud import robot
+    from pingan import reactions
     from pingan.antifraud.api import router as antifraud_router
     from pingan.antifraud.banks.callbacks import create_callback_app
     from pingan.antifraud.orders.api import router as orders_router
@@ -131,7 +127,7 @@ def create_app() -> FastAPI:
     _include_early_warning(app)
     # Banks authenticate by HMAC signature per message, not by role tokens: a separate sub-app.
     app.mount("/bank-interface", create_callback_app())
-    robot.install()
+    reactions.install()
     _include_warning_delivery(app)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,0 +1,20 @@
+"""Every domain's reactions to other domains' events, installed in each process that writes.
+
+Events are delivered in-process after commit (`pingan.core.events`). A report registered through
+the API, by `pingan reports import`, by `pingan sim load` or by the demo feed must have the same
+consequences (direct stop-payments, watch-listed payees, outcome tracking), so the web app and the
+CLI both install the same set here rather than each picking its own.
+"""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    """Subscribe the robot, the watchlist and the outcome tracker (idempotent)."""
+    from pingan.antifraud import robot
+    from pingan.antifraud.outcomes import actions as outcomes_actions
+    from pingan.antifraud.watchlist import actions as watchlist_actions
+
+    robot.install()
+    watchlist_actions.install()
+    outcomes_actions.install()
