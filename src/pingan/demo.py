@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -130,6 +131,7 @@ def seed_demo(
     ensure_district(root)
     seed_part, feed_part = split_reports(root, feed_share)
     loaded = load_district(root, max_accounts=max_accounts, reports_file=seed_part, progress=progress)
+    screen_district(root)
     with db.transaction() as session:
         total = int(session.execute(select(func.count()).select_from(FraudReport)).scalar_one())
     held_back = sum(1 for line in feed_part.read_text(encoding="utf-8").splitlines() if line.strip())
@@ -140,6 +142,21 @@ def seed_demo(
         reports_total=total,
         accounts=loaded.accounts,
         held_back=held_back,
+    )
+
+
+def screen_district(root: Path) -> None:
+    """Screen the district's transactions against the live watchlist, recording risk events and warning plans.
+
+    The first week is history (first-seen payees, escalation state); flags start after it. This is
+    `pingan screen` itself, so the demo shows what the command does.
+    """
+    from pingan.antifraud.screening.cli import screen
+
+    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    since = date.fromisoformat(manifest["start"]) + timedelta(days=7)
+    screen(
+        root, since=f"{since.isoformat()}T00:00:00+08:00", until=None, watchlist="db", persist=True, out=None
     )
 
 
@@ -201,6 +218,8 @@ def run_demo(
     children = [
         subprocess.Popen(bank_sim, env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603 - our own CLI
         subprocess.Popen([*pingan, "robot", "run"], env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603
+        # Warnings go to the outbox channel (texts recorded, call audio rendered), as DESIGN.md sets for the demo.
+        subprocess.Popen([*pingan, "warnings", "send"], env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603
     ]
     stop = threading.Event()
     feeder = threading.Thread(

@@ -21,6 +21,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.antifraud.banks.protocol import (
@@ -110,7 +111,11 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
         return Response(body, status_code=status, media_type="application/json", headers=headers)
 
     async def authenticate(request: Request, bank: str) -> bytes | Response:
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:
+            # The client gave up (its timeout) while we were slow on purpose: nothing to answer.
+            return Response(status_code=499)
         try:
             v = verify(dict(request.headers), request.method, request.url.path, body, settings=st.settings)
             if v.bank_code != bank:
