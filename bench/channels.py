@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.warnings import actions, voice_prompts
-from pingan.antifraud.warnings.actions import DeliveryRequest
+from pingan.antifraud.warnings.actions import BatchSummary, DeliveryRequest
 from pingan.antifraud.warnings.channels import ChannelLimits
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.warnings.jobs import WarningSender
@@ -69,10 +69,13 @@ def request(plan_id: str, *, sms: bool, voice: bool) -> DeliveryRequest:
 
 def accept_many(ids: list[str], *, sms: bool = True, voice: bool = False) -> None:
     def work(s: Session) -> None:
-        for i in ids:
-            actions.do_accept_plan(
-                s, request(i, sms=sms, voice=voice), sms_channel="kannel", voice_channel="sip", actor=ACTOR
-            )
+        actions.do_accept_plans(
+            s,
+            [request(i, sms=sms, voice=voice) for i in ids],
+            sms_channel="kannel",
+            voice_channel="sip",
+            actor=ACTOR,
+        )
 
     in_transaction(work)
 
@@ -103,9 +106,9 @@ def kannel_channel(k: KannelStack, callback: str, concurrency: int) -> KannelSms
     )
 
 
-def bench_sms(k: KannelStack, callback: str, *, n: int, rate: int) -> dict[str, float]:
+def bench_sms(k: KannelStack, callback: str, *, n: int, rate: int, window: int) -> dict[str, float]:
     """Plans arrive at `rate` per second while one sender drains them."""
-    sender = WarningSender(kannel_channel(k, callback, 64), OutboxVoiceChannel(), batch_size=300)
+    sender = WarningSender(kannel_channel(k, callback, 64), OutboxVoiceChannel(), batch_size=window)
     done = threading.Event()
     offered: dict[str, float] = {}
 
@@ -122,12 +125,16 @@ def bench_sms(k: KannelStack, callback: str, *, n: int, rate: int) -> dict[str, 
 
     async def drain() -> float:
         start = time.monotonic()
+        stop = asyncio.Event()
         submitted = 0
-        while submitted < n:
-            summary = await sender.send_sms_batch()
+
+        def count(summary: BatchSummary) -> None:
+            nonlocal submitted
             submitted += summary.by_state.get("submitted", 0)
-            if summary.claimed == 0:
-                await asyncio.sleep(0.005)
+            if submitted >= n:
+                stop.set()
+
+        await sender.stream_sms(stop, idle_s=0.05, on_summary=count)
         await sender.sms.aclose()
         return time.monotonic() - start
 
@@ -222,6 +229,7 @@ def main() -> None:
     ap.add_argument("calls", nargs="?", type=int, default=50, help="simultaneous calls (0: skip calls)")
     ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     ap.add_argument("--rate", type=int, default=700, help="plans accepted per second while sending")
+    ap.add_argument("--window", type=int, default=128, help="texts in flight to Kannel at most")
     args = ap.parse_args()
     n_sms, n_calls = args.sms, args.calls
     calls: dict[str, float] = {}
@@ -242,7 +250,7 @@ def main() -> None:
         kannel = KannelStack(folder / "kannel").start()
         uas = SippUas(folder / "sipp", digits="1").start() if n_calls else None
         try:
-            sms = bench_sms(kannel, callback, n=n_sms, rate=args.rate)
+            sms = bench_sms(kannel, callback, n=n_sms, rate=args.rate, window=args.window)
             baseline_sms = bench_sms_one_at_a_time(kannel, callback, n=200)
             if uas is not None:
                 calls = bench_calls(uas, n=n_calls, concurrency=n_calls, prefix="c")

@@ -117,32 +117,55 @@ def settle_due_steps(session: Session, plan: WarningPlan, delivery: WarningDeliv
             risk_link.report_step(session, delivery, channel, state, actor=actor, detail=detail)
 
 
+def _refuse_plan(session: Session, plan: WarningPlan, exc: Invalid, *, actor: Actor) -> None:
+    """Nothing can be sent for the plan; it records why rather than returning to the outbox forever."""
+    log.error("warning plan refused", plan_id=plan.id, field=exc.field, reason=str(exc))
+    for step in plan.steps:
+        if step.state == StepState.DUE:
+            risk_link.report_step_by_id(
+                session,
+                plan.id,
+                step.channel,
+                StepState.FAILED,
+                actor=actor,
+                detail={"refused": str(exc)},
+            )
+
+
 def do_accept_risk_plan(
     session: Session, plan: WarningPlan, *, sms_channel: str, voice_channel: str, actor: Actor
 ) -> bool:
     """Accept one claimed plan (once, by plan id) and settle its due steps. Returns True when newly accepted."""
-    req = request_for_plan(plan)
-    try:
-        actions.check_request(req)
-    except Invalid as exc:
-        # Nothing can be sent for it; the plan records why rather than returning to the outbox forever.
-        log.error("warning plan refused", plan_id=plan.id, field=exc.field, reason=str(exc))
-        for step in plan.steps:
-            if step.state == StepState.DUE:
-                risk_link.report_step_by_id(
-                    session,
-                    plan.id,
-                    step.channel,
-                    StepState.FAILED,
-                    actor=actor,
-                    detail={"refused": str(exc)},
-                )
-        return False
-    delivery, created = actions.do_accept_plan(
-        session, req, sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
+    return (
+        do_accept_risk_plans(
+            session, [plan], sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
+        )
+        == 1
     )
-    settle_due_steps(session, plan, delivery, actor=actor)
-    return created
+
+
+def do_accept_risk_plans(
+    session: Session, plans: list[WarningPlan], *, sms_channel: str, voice_channel: str, actor: Actor
+) -> int:
+    """Accept claimed plans (each once, by plan id) in one batch and settle their due steps.
+
+    Returns how many were newly accepted. Caller holds the transaction.
+    """
+    valid: list[tuple[WarningPlan, DeliveryRequest]] = []
+    for plan in plans:
+        req = request_for_plan(plan)
+        try:
+            actions.check_request(req)
+        except Invalid as exc:
+            _refuse_plan(session, plan, exc, actor=actor)
+            continue
+        valid.append((plan, req))
+    accepted = actions.do_accept_plans(
+        session, [r for _, r in valid], sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
+    )
+    for (plan, _), (delivery, _) in zip(valid, accepted, strict=True):
+        settle_due_steps(session, plan, delivery, actor=actor)
+    return sum(1 for _, created in accepted if created)
 
 
 def do_drain_risk_outbox(
@@ -156,10 +179,7 @@ def do_drain_risk_outbox(
 ) -> tuple[int, int]:
     """Claim up to `limit` plans and accept them. Returns (claimed, newly accepted). Caller holds the transaction."""
     plans = claim_pending_plans(session, limit=limit, worker=worker)
-    accepted = 0
-    for plan in plans:
-        if do_accept_risk_plan(
-            session, plan, sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
-        ):
-            accepted += 1
+    accepted = do_accept_risk_plans(
+        session, list(plans), sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
+    )
     return len(plans), accepted

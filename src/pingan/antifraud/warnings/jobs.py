@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -92,6 +93,8 @@ class WarningSender:
         self.actor = actor
         self._call_bucket = TokenBucket(voice.limits.rate_per_s, voice.limits.burst)
         self._call_gate = asyncio.Semaphore(voice.limits.concurrency)
+        self._sms_bucket = TokenBucket(sms.limits.rate_per_s, sms.limits.burst)
+        self._sms_gate = asyncio.Semaphore(sms.limits.concurrency)
 
     async def send_sms_batch(self) -> BatchSummary:
         """Claim due texts, submit them, record the answers. Returns the batch's counts."""
@@ -111,6 +114,97 @@ class WarningSender:
                 n=summary.transient,
             )
         return summary
+
+    async def _send_one_sms(self, c: Claimed) -> SendResult:
+        await self._sms_bucket.acquire()
+        async with self._sms_gate:
+            try:
+                return await self.sms.send(OutgoingSms(c.message_key, c.phone, c.body))
+            except Exception as exc:  # a channel bug must not lose the text: it is retried
+                log.exception("sms channel failed", message_key=c.message_key)
+                return SendResult(c.message_key, MessageState.QUEUED, transient=True, error=repr(exc))
+
+    async def stream_sms(
+        self,
+        stop: asyncio.Event,
+        *,
+        tick_s: float = 0.03,
+        idle_s: float = 0.5,
+        on_summary: Callable[[BatchSummary], None] | None = None,
+    ) -> None:
+        """Send texts continuously until `stop` is set, then finish those in flight and record them.
+
+        Each round is one write transaction that records the answers received since the last round
+        and claims due texts to refill the window of `batch_size` in flight; the texts it claimed
+        leave only after it commits, so a sender killed at any point leaves them in flight for
+        `do_recover_in_doubt`, never sent twice. Sending overlaps with the database work: measured
+        on SQLite, claiming and recording whole batches in turn (`send_sms_batch`) held every text
+        of a batch behind the slowest one and left the gateway idle during both transactions
+        (11.7 s p99 from plan to submitted at 180 texts/s).
+        """
+        finished: list[SendResult] = []
+        in_flight: set[asyncio.Task[None]] = set()
+        answered = asyncio.Event()
+
+        async def one(c: Claimed) -> None:
+            result = await self._send_one_sms(c)
+            # Appended after the await: `finished` is swapped for a new list at every round.
+            finished.append(result)
+            answered.set()
+
+        def round_trip(
+            s: Session, results: list[SendResult], room: int
+        ) -> tuple[BatchSummary, list[Claimed]]:
+            summary = BatchSummary()
+            if results:
+                summary = actions.do_record_sms_results(s, results, channel=self.sms.name, actor=self.actor)
+            claimed = (
+                actions.do_claim_due(s, kind=ChannelKind.SMS, limit=room, actor=self.actor)
+                if room > 0
+                else []
+            )
+            return summary, claimed
+
+        while True:
+            stopping = stop.is_set()
+            # A full window is refilled only once a quarter of it is free: fewer, larger claims.
+            free = self.batch_size - len(in_flight)
+            room = free if not stopping and free >= max(1, self.batch_size // 4) else 0
+            results, finished = finished, []
+            summary, claimed = BatchSummary(), list[Claimed]()
+            if results or room:
+                try:
+                    summary, claimed = await asyncio.to_thread(
+                        in_transaction, lambda s, r=results, n=room: round_trip(s, r, n)
+                    )
+                except Exception:  # nothing of the round was written: its answers are kept for the next
+                    log.exception("recording texts sent failed; retrying")
+                    finished = results + finished
+                    await _sleep_or_stop(stop, idle_s)
+                    continue
+            for c in claimed:
+                task = asyncio.create_task(one(c))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            if results:
+                if summary.transient:
+                    log.warning(
+                        "sms gateway unreachable; texts queued with backoff",
+                        channel=self.sms.name,
+                        n=summary.transient,
+                    )
+                if on_summary is not None:
+                    on_summary(summary)
+            if stopping and not in_flight and not finished:
+                return
+            if not in_flight and not finished and not claimed:
+                await _sleep_or_stop(stop, idle_s)  # nothing due
+                continue
+            # Let answers gather for a tick: one transaction records many of them.
+            answered.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answered.wait(), idle_s)
+            await asyncio.sleep(tick_s)
 
     async def _prompt(self, c: Claimed) -> OutgoingCall:
         try:
@@ -177,10 +271,7 @@ class WarningSender:
         """Send until `stop` is set: texts and calls in separate loops, so a long call never holds up a text."""
 
         async def sms_loop() -> None:
-            while not stop.is_set():
-                summary = await self.send_sms_batch()
-                if summary.claimed == 0 or summary.transient == summary.claimed:
-                    await _sleep_or_stop(stop, idle_s)
+            await self.stream_sms(stop, idle_s=idle_s)
 
         async def voice_loop() -> None:
             while not stop.is_set():

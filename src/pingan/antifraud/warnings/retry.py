@@ -8,7 +8,9 @@ write is retried a few times, as a whole, from the start. PostgreSQL never takes
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -16,16 +18,24 @@ from typing import TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from pingan.core.db import transaction
+from pingan.core.db import get_engine, transaction
 
 T = TypeVar("T")
+
+# SQLite: the warning writers of one process (plan acceptance, the sender's rounds, DLR batches)
+# queue here for the write lock instead of in SQLite's busy handler, which polls with sleeps of up to
+# 100 ms and lets a newcomer overtake a waiter: measured in bench/channels.py, the sender's claim
+# waited ~650 ms a batch behind plan-accepting and DLR transactions. Re-entrant, because a
+# transaction's work may itself call `in_transaction`. Other processes still meet busy_timeout.
+_sqlite_writer = threading.RLock()
 
 
 def in_transaction(work: Callable[[Session], T], *, attempts: int = 200) -> T:
     """Run `work` in a fresh transaction, retried from the start while SQLite reports a lock."""
+    serial = _sqlite_writer if get_engine().dialect.name == "sqlite" else contextlib.nullcontext()
     for attempt in range(attempts):
         try:
-            with transaction() as session:
+            with serial, transaction() as session:
                 return work(session)
         except OperationalError as exc:
             if "locked" not in str(exc.orig) or attempt == attempts - 1:
