@@ -11,9 +11,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, String, Text, insert, select, update
+from sqlalchemy import BigInteger, Integer, String, Table, Text, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
@@ -149,8 +149,10 @@ def _link_pending(session: Session) -> None:
         entry.seq = last_seq - n + 1 + i
         entry.prev_hash = prev
         entry.hash = prev = entry_hash(entry)
+    # A Core insert of the table, not the ORM bulk insert of the entity: the rows are complete
+    # already, and the ORM path cost ~0.1 ms a row (measured with py-spy in bench/channels.py).
     session.execute(
-        insert(AuditEntry),
+        insert(_ENTRY_TABLE),
         [{c: getattr(e, c) for c in _COLUMNS} for e in entries],
     )
     if row is None:
@@ -159,6 +161,7 @@ def _link_pending(session: Session) -> None:
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev))
 
 
+_ENTRY_TABLE = cast(Table, AuditEntry.__table__)
 _COLUMNS = (
     "seq",
     "at",
