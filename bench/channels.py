@@ -1,7 +1,9 @@
 """Benchmark of warning delivery through real peers: Kannel with its fake SMSC, and a SIPp UAS.
 
-SMS: plans are accepted at a steady rate while the sender runs; the figure is texts submitted to
-Kannel per second and the p99 from plan accepted to submitted. DLRs flow back into pingan meanwhile.
+SMS: plans are accepted at a steady rate (in batches, `do_accept_plans`) while the sender streams
+texts (`WarningSender.stream_sms`, at most --window in flight); the figure is texts submitted to
+Kannel per second and the p99 from plan accepted to submitted. DLRs flow back into pingan meanwhile,
+served by the gateway app in this same process (one GIL for plans, sender and DLRs).
 Voice: simultaneous calls against SIPp, each answered with RFC 2833 key 1, recorded by pingan.
 The baseline does the same work one message (one call) at a time, in the same run.
 Prints one JSON object.
