@@ -117,7 +117,11 @@ def test_a_token_expires_after_its_lifetime(client: TestClient, officer_li: User
 def test_a_token_signed_with_another_key_is_refused(client: TestClient, officer_li: User) -> None:
     import jwt
 
-    forged = jwt.encode({"sub": "officer_li", "role": "admin", "exp": 4102444800}, "guess", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "officer_li", "role": "admin", "exp": 4102444800},
+        "a-guessed-key-of-a-respectable-length",
+        algorithm="HS256",
+    )
     assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 

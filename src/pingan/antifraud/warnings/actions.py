@@ -293,7 +293,7 @@ def do_claim_due(session: Session, *, kind: ChannelKind, limit: int, actor: Acto
         .order_by(WarningMessage.due_at, WarningMessage.id)
         .limit(limit)
         # One query for the batch's deliveries, not one per message (measured: 3.6 ms a message).
-        .options(selectinload(WarningMessage.delivery).noload(WarningDelivery.messages))
+        .options(selectinload(WarningMessage.delivery).lazyload(WarningDelivery.messages))
     )
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
