@@ -235,7 +235,11 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     # Victims pay while awake: fold the time of day into 08:00-23:00 Beijing time.
     day0 = (first_pay - t0) // (86_400 * US_PER_S) * (86_400 * US_PER_S) + t0
     first_pay = day0 + 8 * _HOUR_US + (first_pay - day0) * 15 // 24
-    first_pay = np.minimum(first_pay, cutoff - 1)
+    # Squeezing a day into waking hours can push a first payment on the last day past the cutoff.
+    # Move it a day earlier, at the same hour, rather than clamping: a clamp piles those payments
+    # onto one instant (the cutoff), which no real ledger shows and which bunches screening flags.
+    first_pay = np.where(first_pay >= cutoff, first_pay - 86_400 * US_PER_S, first_pay)
+    first_pay = np.maximum(np.minimum(first_pay, cutoff - 1), t0)
 
     # --- payments: several, escalating, for investment and romance scams -------------------
     lo = np.array([t.payments[0] for t in typs])[vtyp]
@@ -248,11 +252,18 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     gap_us[k_in == 0] = 0
     # Every payment falls inside the window: a schedule too long for it is squeezed, and one that would
     # run past the end starts earlier. Cutting payments off instead would cut the largest, escalated ones.
+    # Each squeezed schedule fits a random share (50-100 %) of the window, and one moved earlier starts
+    # at a random time it can still finish by: fitting every one exactly to the window's edges would
+    # pile many victims' first or last payments onto the same instant, which no real ledger shows.
+    avail = cutoff - 1 - t0
+    fit = avail * (0.5 + 0.5 * rng.random(n_vic))
     span = np.bincount(vic_of, weights=gap_us, minlength=n_vic)
-    squeeze = np.minimum(1.0, (cutoff - 1 - t0) / np.maximum(span, 1.0))
+    squeeze = np.minimum(1.0, fit / np.maximum(span, 1.0))
     gap_us = (gap_us * squeeze[vic_of]).astype(np.int64)
     span = np.bincount(vic_of, weights=gap_us, minlength=n_vic).astype(np.int64)
-    first_pay = np.maximum(np.minimum(first_pay, cutoff - 1 - span), t0)
+    latest = cutoff - 1 - span
+    moved = t0 + (rng.random(n_vic) * np.maximum(latest - t0, 0)).astype(np.int64)
+    first_pay = np.where(first_pay > latest, moved, first_pay)
     cum = np.cumsum(gap_us)
     cum -= np.repeat(cum[np.r_[0, np.cumsum(n_pay)[:-1]]], n_pay)
     pay_ts = first_pay[vic_of] + cum
