@@ -279,12 +279,11 @@ def robot_run(
     import signal
     import threading
 
-    from pingan.antifraud import robot
     from pingan.antifraud.banks.adapter import HttpBankAdapter
     from pingan.antifraud.banks.protocol import bank_settings
     from pingan.antifraud.jobs import RobotWorker
 
-    robot.install()
+    # The robot's event handlers are installed for every command by `_every_command`.
     settings = bank_settings()
     adapter = HttpBankAdapter(settings)
     stop = threading.Event()

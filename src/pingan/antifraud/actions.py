@@ -25,7 +25,7 @@ from pingan.antifraud.schemas import ReportIn
 from pingan.core import audit, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.org import check_station_exists
-from pingan.core.pii import PiiKind, decrypt, normalize_phone, protect
+from pingan.core.pii import PiiKind, decrypt, protect
 from pingan.core.roles import Actor, Role
 
 REPORT_WRITERS = frozenset({Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
@@ -287,12 +287,4 @@ def do_reveal_report(session: Session, report: FraudReport, *, actor: Actor, pur
         suspect_phones=[
             decrypt(PiiKind.PHONE, s.value_cipher) for s in report.suspects if s.value_cipher is not None
         ],
-    )
-
-
-def find_reports_by_victim_phone(session: Session, phone: str) -> list[FraudReport]:
-    """Reports whose victim has this phone, found by pseudonym (the clear number is never compared)."""
-    key = protect(PiiKind.PHONE, normalize_phone(phone)).pseudonym
-    return list(
-        session.execute(select(FraudReport).where(FraudReport.victim_phone_pseudonym == key)).scalars()
     )

@@ -172,6 +172,3 @@ def require_roles(*roles: Role) -> Callable[..., Actor]:
 
     dependency.pingan_roles = admitted  # type: ignore[attr-defined]
     return dependency
-
-
-ANY_HUMAN = tuple(r for r in Role if r is not Role.SYSTEM)

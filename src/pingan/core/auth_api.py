@@ -9,9 +9,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from pingan.core.auth import ANY_HUMAN, authenticate, issue_token, require_roles
+from pingan.core.auth import authenticate, issue_token, require_roles
 from pingan.core.db import session_dependency
-from pingan.core.roles import Actor
+from pingan.core.roles import HUMAN_ROLES, Actor
 from pingan.core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -46,6 +46,6 @@ def login(
 
 
 @router.get("/me", response_model=WhoAmI)
-def me(actor: Annotated[Actor, Depends(require_roles(*ANY_HUMAN))]) -> WhoAmI:
+def me(actor: Annotated[Actor, Depends(require_roles(*HUMAN_ROLES))]) -> WhoAmI:
     """Who the token belongs to."""
     return WhoAmI(username=actor.username, role=actor.role.value)
