@@ -3,7 +3,9 @@
 Screens a generated district with the shipped rules and the watchlist its reports build over time
 (each reported payee and its holder's other accounts, listed when the report was registered), after
 `--warmup-days` of history, and scores the flags against truth/ (see screening/quality.py for the
-definitions). Targets: flagged_before_second_payment >= 0.80, precision >= 0.50.
+definitions). Targets: flagged_before_second_payment >= 0.80, precision >= 0.50. Beside `precision`
+it prints `precision_new_victims_only`, the stricter reading that counts events on victims already
+paying before screening began as false.
 """
 
 from __future__ import annotations

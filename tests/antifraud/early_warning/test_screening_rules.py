@@ -146,6 +146,26 @@ def test_the_third_new_payer_of_a_collecting_card_is_flagged(rules: RuleSet) -> 
     assert got == {3: ["P-MULE-PAYEE"]}
 
 
+def test_the_fifth_new_payer_of_a_collecting_card_is_flagged_however_small_the_transfer(
+    rules: RuleSet,
+) -> None:
+    payers = (WANG, GRANDMA_LI, 31, 32, 33)
+    got = reasons_of(
+        rules, tx([(i, timedelta(hours=i), payer, MULE_CARD, 20_000) for i, payer in enumerate(payers, 1)])
+    )
+    assert got == {5: ["P-MULE-PAYEE-SMALL"]}
+
+
+def test_a_payee_paid_by_many_new_payers_in_a_week_is_a_biller_not_a_collecting_card(
+    rules: RuleSet,
+) -> None:
+    payers = [WANG, GRANDMA_LI, 31, 32, 33, *range(40, 47)]  # twelve new payers
+    got = reasons_of(
+        rules, tx([(i, timedelta(hours=i), payer, FRIEND, 150_000) for i, payer in enumerate(payers, 1)])
+    )
+    assert set(got) == {3, 4, 5, 6, 7, 8, 9, 10}
+
+
 def test_money_passed_on_within_hours_is_layering_not_a_victim_payment(rules: RuleSet) -> None:
     got = reasons_of(
         rules,

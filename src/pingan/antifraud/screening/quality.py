@@ -2,7 +2,10 @@
 
 Definitions, stated once:
 - a *risk event* is a person's first flag in a 24-hour span (the plan rule: one plan per person per day);
-- an event is *true* when its triggering transfer is one of a victim's fraudulent payments;
+- an event is *true* when its triggering transfer is one of a victim's fraudulent payments, whenever
+  that victim began paying (a victim already paying when screening began is still a real victim);
+- recall-side figures count only victims whose first payment came after screening began: the
+  earlier ones could not be flagged before their second payment;
 - a victim is *flagged before the second payment* when a flag on their payments came at or before the
   first payment and strictly before the second one (a one-payment victim: that payment was flagged);
 - *loss after the first flag* is the victim's fraudulent payments made strictly after the first flag.
@@ -97,11 +100,14 @@ def evaluate(directory: Path, flags: pl.DataFrame, since: datetime | None = None
         .sort(["victim_id", "ts", "tx_id"])
         .with_columns(k=pl.int_range(pl.len()).over("victim_id"))
     )
+    every_payment = payments["tx_id"]
     if since is not None:
         started = payments.group_by("victim_id").agg(pl.col("ts").min()).filter(pl.col("ts") >= since)
         payments = payments.join(started.select("victim_id"), on="victim_id", how="semi")
-    fraud_ids = set(payments["tx_id"].to_list())
-    events = risk_events(flags).with_columns(true=pl.col("tx_id").is_in(list(fraud_ids)))
+    events = risk_events(flags).with_columns(
+        true=pl.col("tx_id").is_in(every_payment.implode()),
+        true_new_victim=pl.col("tx_id").is_in(payments["tx_id"].implode()),
+    )
     flagged_pay = payments.join(flags.select("tx_id"), on="tx_id", how="semi")
     first_flag = flagged_pay.group_by("victim_id").agg(first_flag=pl.col("ts").min())
     second = payments.filter(pl.col("k") == 1).select("victim_id", second_ts="ts")
@@ -137,6 +143,9 @@ def evaluate(directory: Path, flags: pl.DataFrame, since: datetime | None = None
         if e is not None:
             out["risk_events"] = e.height
             out["precision"] = _share(e["true"])
+            # The stricter reading: events on victims already paying before screening began count as
+            # false. Printed beside `precision` so neither reading is hidden.
+            out["precision_new_victims_only"] = _share(e["true_new_victim"])
         return out
 
     result = figures(per_victim, events)
