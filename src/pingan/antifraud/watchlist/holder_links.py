@@ -1,0 +1,74 @@
+"""The holder-link feed of the watchlist: an approved finding lists its holders' other accounts.
+
+"一卡涉警、全卡止付": when a supervisor approves a finding, the robot stops every other account of
+the holders it names (reason `holder_linked`). The same accounts enter the watchlist with source
+`holder_link`, so that anyone paying into them is warned. They are resolved by the same registry
+function the robot uses, and listed whether or not the robot could issue an order (an account with a
+live order already is still a holder-linked account): a warning harms no one. The entry itself never
+issues an order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.watchlist.actions import do_list_account
+from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.core import events
+from pingan.core.roles import Actor
+
+FEED = Actor.system("watchlist")
+
+
+def do_list_holder_linked(session: Session, *, finding_id: int, actor: Actor) -> list[WatchlistEntry]:
+    """List every other open account of the holders an approved finding names. Caller holds the transaction.
+
+    A finding that is not approved lists nothing: holder links rest on a police finding, as the
+    holder-linked stop-payments do.
+    """
+    from pingan.antifraud.actions import get_report
+    from pingan.antifraud.orders.actions import get_finding
+    from pingan.antifraud.orders.model import FindingStatus
+    from pingan.antifraud.registry.actions import holder_linked_accounts
+
+    finding = get_finding(session, finding_id)
+    if finding.status is not FindingStatus.APPROVED:
+        return []
+    involved = [(a.bank_code, a.account_pseudonym) for a in finding.accounts]
+    typology = get_report(session, finding.report_id).typology.value if finding.report_id else None
+    evidence = {
+        "finding_id": finding.id,
+        "case_ref": finding.case_ref,
+        "report_id": finding.report_id,
+        "approved_by": finding.decided_by,
+        "holder_of": [a.account_masked for a in finding.accounts],
+    }
+    return [
+        do_list_account(
+            session,
+            account_pseudonym=acc.number_pseudonym,
+            source=WatchSource.HOLDER_LINK,
+            evidence=evidence,
+            actor=actor,
+            bank=acc.bank_code,
+            account_masked=acc.number_masked,
+            typology=typology,
+            now=finding.decided_at,
+        )
+        for acc in holder_linked_accounts(session, involved)
+    ]
+
+
+def on_finding_approved(event: events.DomainEvent) -> None:
+    """Event handler: list the approved finding's holder-linked accounts, in their own transaction."""
+    from pingan.core import db
+
+    with db.transaction() as session:
+        do_list_holder_linked(session, finding_id=int(event.payload["finding_id"]), actor=FEED)
+
+
+def install() -> None:
+    """Subscribe the holder-link feed to finding approvals (idempotent)."""
+    from pingan.antifraud.orders.actions import EVENT_FINDING_APPROVED
+
+    events.subscribe(EVENT_FINDING_APPROVED, on_finding_approved)
