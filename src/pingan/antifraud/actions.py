@@ -16,6 +16,7 @@ from pingan.antifraud.model import (
     FraudReport,
     IdempotencyRecord,
     LinkKind,
+    ReportIntake,
     ReportLink,
     ReportTransfer,
     SuspectIdentifier,
@@ -35,6 +36,10 @@ REPORT_READERS = frozenset({Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISO
 REVEALERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 
 EVENT_REPORT_REGISTERED = "antifraud.report_registered"
+# A report the platform opened (a warning call's key 2) that waits for an officer's confirmation.
+EVENT_REPORT_AWAITING_OFFICER = "antifraud.report_awaiting_officer"
+# People who may confirm a report as its receiving officer (受案登记): never the system itself.
+REPORT_CONFIRMERS = frozenset({Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)
@@ -136,10 +141,21 @@ def _assign_cluster(
 
 
 def do_register_report(
-    session: Session, report: ReportIn, *, actor: Actor, idempotency_key: str | None = None
+    session: Session,
+    report: ReportIn,
+    *,
+    actor: Actor,
+    idempotency_key: str | None = None,
+    source: str = "",
+    awaiting_officer: bool = False,
 ) -> FraudReport:
     """Register a report: store it with protected identifiers, link it into a cluster, audit it, and
-    emit `antifraud.report_registered` after commit. Caller holds the transaction and ran `check_*`."""
+    emit `antifraud.report_registered` after commit. Caller holds the transaction and ran `check_*`.
+
+    With `awaiting_officer` the report is stored as opened by `source` (not by an officer): it is
+    linked and audited the same way, but `antifraud.report_awaiting_officer` is emitted instead, and
+    nothing acts on it until `do_confirm_report` (see `ReportIntake`).
+    """
     now = clock.now()
     victim_name = protect(PiiKind.NAME, report.victim.name, field="victim.name")
     victim_id = protect(PiiKind.NATIONAL_ID, report.victim.national_id, field="victim.national_id")
@@ -167,6 +183,8 @@ def do_register_report(
         body_hash=rules.canonical_hash(report.model_dump(mode="json")),
         created_at=now,
         created_by=actor.username,
+        intake=ReportIntake.AWAITING_OFFICER if awaiting_officer else ReportIntake.REGISTERED,
+        source=source[:160],
     )
     for seq, t in enumerate(report.transfers):
         payer = protect(PiiKind.CARD, t.payer_card, field=f"transfers.{seq}.payer_card")
@@ -206,26 +224,81 @@ def do_register_report(
     audit.record(
         session,
         actor=actor,
-        action="fraud_report.register",
+        action="fraud_report.open" if awaiting_officer else "fraud_report.register",
         object_type="fraud_report",
         object_id=row.id,
         purpose=f"case:{row.external_ref}",
-        detail={"cluster_id": cluster_id, "cluster_reasons": list(plan.reasons), "merged": list(plan.merged)},
+        detail={
+            "cluster_id": cluster_id,
+            "cluster_reasons": list(plan.reasons),
+            "merged": list(plan.merged),
+            "intake": row.intake.value,
+            "source": row.source,
+        },
     )
-    events.emit(session, EVENT_REPORT_REGISTERED, report_id=row.id, cluster_id=cluster_id)
+    if awaiting_officer:
+        events.emit(session, EVENT_REPORT_AWAITING_OFFICER, report_id=row.id, station_code=row.station_code)
+    else:
+        events.emit(session, EVENT_REPORT_REGISTERED, report_id=row.id, cluster_id=cluster_id)
     return row
 
 
 def register_report(
-    session: Session, report: ReportIn, *, actor: Actor, idempotency_key: str | None = None
+    session: Session,
+    report: ReportIn,
+    *,
+    actor: Actor,
+    idempotency_key: str | None = None,
+    source: str = "",
+    awaiting_officer: bool = False,
 ) -> RegisterOutcome:
     """Check, then register in the caller's transaction; an idempotent replay returns the first report."""
     existing = check_register_report(session, report, actor=actor, idempotency_key=idempotency_key)
     if existing is not None:
         return RegisterOutcome(existing, created=False)
     return RegisterOutcome(
-        do_register_report(session, report, actor=actor, idempotency_key=idempotency_key), True
+        do_register_report(
+            session,
+            report,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            source=source,
+            awaiting_officer=awaiting_officer,
+        ),
+        True,
     )
+
+
+def check_confirm_report(report: FraudReport, *, actor: Actor) -> None:
+    """Only a person (officer, analyst, supervisor) confirms a report, and only one that awaits it."""
+    if actor.role not in REPORT_CONFIRMERS:
+        raise Forbidden(
+            f"role {actor.role.value} may not confirm a report: an officer registers it (受案登记)"
+        )
+    if report.intake is not ReportIntake.AWAITING_OFFICER:
+        raise Conflict(f"report {report.external_ref} is registered already", field="intake")
+
+
+def do_confirm_report(session: Session, report: FraudReport, *, actor: Actor) -> FraudReport:
+    """Register a report that waited for an officer (受案登记): the confirming officer becomes its
+    receiving officer, and `antifraud.report_registered` is emitted after commit, so the robot stops
+    its payees' accounts and the watchlist takes them. Caller holds the transaction and ran `check_*`."""
+    now = clock.now()
+    report.intake = ReportIntake.REGISTERED
+    report.confirmed_by = actor.username
+    report.confirmed_at = now
+    report.officer = actor.username
+    audit.record(
+        session,
+        actor=actor,
+        action="fraud_report.confirm",
+        object_type="fraud_report",
+        object_id=report.id,
+        purpose=f"case:{report.external_ref}",
+        detail={"source": report.source},
+    )
+    events.emit(session, EVENT_REPORT_REGISTERED, report_id=report.id, cluster_id=report.cluster_id)
+    return report
 
 
 def get_report(session: Session, report_id: int) -> FraudReport:

@@ -53,6 +53,20 @@ class LinkKind(StrEnum):
     URL = "url"
 
 
+class ReportIntake(StrEnum):
+    """Whether a receiving officer has registered the report (受案登记) or it still waits for one.
+
+    A report typed in at a station or imported from one is registered by the officer who took it.
+    A report opened by the platform itself (a likely victim pressing 2 on a warning call: "I have
+    already transferred") waits for an officer: a key press can come from whoever answered the phone,
+    or be a slip, and a stop-payment restricts a third party's account. Nothing acts on it, neither the
+    stop-payment robot nor the watchlist, until an officer confirms it (`do_confirm_report`).
+    """
+
+    REGISTERED = "registered"
+    AWAITING_OFFICER = "awaiting_officer"
+
+
 class FraudCluster(Base):
     """A set of reports linked by a shared payee account, suspect phone or URL (串并案)."""
 
@@ -89,6 +103,17 @@ class FraudReport(Base):
     body_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(64))
+    intake: Mapped[ReportIntake] = mapped_column(
+        str_enum(ReportIntake, length=20),
+        default=ReportIntake.REGISTERED,
+        server_default="registered",
+        index=True,
+    )
+    # Who or what opened the report when it was not an officer at a station, e.g.
+    # "warning_call:risk:12:voice:1 key 2" (the call record and the key pressed).
+    source: Mapped[str] = mapped_column(String(160), default="", server_default="")
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     transfers: Mapped[list[ReportTransfer]] = relationship(
         back_populates="report", order_by="ReportTransfer.seq", cascade="all, delete-orphan"

@@ -148,6 +148,9 @@ def report_out(session: Session, r: FraudReport) -> ReportOut:
         suspects=[SuspectOut(kind=s.kind, value=s.display) for s in r.suspects],
         cluster=ClusterBrief(id=r.cluster_id, size=cluster_size(session, r.cluster_id)),
         created_at=r.created_at,
+        intake=r.intake,
+        source=r.source,
+        confirmed_by=r.confirmed_by,
     )
 
 

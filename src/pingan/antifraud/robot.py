@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import actions as report_actions
-from pingan.antifraud.model import FraudReport
+from pingan.antifraud.model import FraudReport, ReportIntake
 from pingan.antifraud.orders import actions
 from pingan.antifraud.orders.model import FindingStatus, OrderKind, OrderReason, RestrictionOrder, RobotIntake
 from pingan.antifraud.registry.actions import holder_linked_accounts
@@ -34,8 +34,11 @@ log = get_logger("robot")
 
 
 def do_process_report(session: Session, report: FraudReport) -> list[RestrictionOrder]:
-    """Direct stop-payments for a report's payee accounts and a draft finding for their holders."""
-    if session.get(RobotIntake, report.id) is not None:
+    """Direct stop-payments for a report's payee accounts and a draft finding for their holders.
+
+    A report still awaiting its officer's confirmation is left alone: it is no legal basis yet.
+    """
+    if report.intake is not ReportIntake.REGISTERED or session.get(RobotIntake, report.id) is not None:
         return []
     session.add(RobotIntake(report_id=report.id, processed_at=clock.now()))
     traced: dict[tuple[str, str], int] = defaultdict(int)
@@ -166,7 +169,13 @@ def sweep_reports(limit: int = 500) -> int:
             session.execute(
                 select(FraudReport.id)
                 .outerjoin(RobotIntake, RobotIntake.report_id == FraudReport.id)
-                .where(RobotIntake.report_id.is_(None), FraudReport.created_at < clock.now() - SWEEP_GRACE)
+                .where(
+                    RobotIntake.report_id.is_(None),
+                    FraudReport.intake == ReportIntake.REGISTERED,
+                    # A confirmed report is young from its confirmation on.
+                    func.coalesce(FraudReport.confirmed_at, FraudReport.created_at)
+                    < clock.now() - SWEEP_GRACE,
+                )
                 .order_by(FraudReport.id)
                 .limit(limit)
             ).scalars()

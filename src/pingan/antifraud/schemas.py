@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from pingan.antifraud.banks.directory import check_bank
-from pingan.antifraud.model import Channel, SuspectKind, Typology
+from pingan.antifraud.model import Channel, ReportIntake, SuspectKind, Typology
 from pingan.core.errors import Invalid
 from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
 
@@ -149,6 +149,9 @@ class ReportOut(BaseModel):
     suspects: list[SuspectOut]
     cluster: ClusterBrief
     created_at: datetime
+    intake: ReportIntake = ReportIntake.REGISTERED
+    source: str = ""
+    confirmed_by: str | None = None
 
 
 class ReportSummaryOut(BaseModel):

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from pingan.antifraud.banks.protocol import Acknowledgement, OrderResult
-from pingan.antifraud.model import FraudReport
+from pingan.antifraud.model import FraudReport, ReportIntake
 from pingan.antifraud.orders import rules
 from pingan.antifraud.orders.model import (
     AlertKind,
@@ -160,7 +160,9 @@ def check_issue_order(
     """Refuse an order without its legal basis (422), by a role that may not issue (403), or a duplicate (409)."""
     if actor.role not in ORDER_ISSUERS:
         raise Forbidden(f"role {actor.role.value} may not issue orders")
-    report_ok = report_id is not None and session.get(FraudReport, report_id) is not None
+    report = session.get(FraudReport, report_id) if report_id is not None else None
+    # A report the platform opened (a warning call's key 2) is no basis until an officer confirms it.
+    report_ok = report is not None and report.intake is ReportIntake.REGISTERED
     finding_ok = finding is not None and finding.status is FindingStatus.APPROVED
     if finding_ok and finding is not None and reason is not OrderReason.HOLDER_LINKED:
         named = {(a.bank_code, a.account_pseudonym) for a in finding.accounts}

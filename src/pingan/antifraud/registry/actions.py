@@ -123,6 +123,13 @@ def account_by_number(session: Session, bank_code: str, number_pseudonym: str) -
     ).scalar_one_or_none()
 
 
+def holder_by_national_id(session: Session, national_id_pseudonym: str) -> AccountHolder | None:
+    """The registered holder with this pseudonymised national ID, if any."""
+    return session.execute(
+        select(AccountHolder).where(AccountHolder.national_id_pseudonym == national_id_pseudonym)
+    ).scalar_one_or_none()
+
+
 def holder_linked_accounts(session: Session, involved: list[tuple[str, str]]) -> list[BankAccount]:
     """Every other open account, at any bank, of the holders behind the involved (bank, pseudonym) pairs.
 

@@ -267,6 +267,17 @@ def claim_pending_plans(
     return plans
 
 
+def events_of_plan(session: Session, plan_id: int) -> list[RiskEvent]:
+    """The risk events (flagged transfers) that opened or joined warning plan `plan_id`, oldest first."""
+    return list(
+        session.execute(
+            select(RiskEvent)
+            .where(RiskEvent.plan_id == plan_id)
+            .order_by(RiskEvent.occurred_at, RiskEvent.id)
+        ).scalars()
+    )
+
+
 def _plan(session: Session, plan_id: int) -> WarningPlan:
     plan = session.get(WarningPlan, plan_id)
     if plan is None:

@@ -15,7 +15,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, selectinload
 
 from pingan.antifraud.risk.model import StepChannel
-from pingan.antifraud.warnings import risk_link, rules
+from pingan.antifraud.warnings import report_link, risk_link, rules
 from pingan.antifraud.warnings.channels import SendResult
 from pingan.antifraud.warnings.model import (
     FINAL_STATES,
@@ -558,8 +558,9 @@ def do_record_call_result(
 ) -> rules.CallDecision | None:
     """Record one call's outcome and act on it: reached, retry (twice within 10 minutes), escalate, or give up.
 
-    Key 2 ("I have already transferred") raises the delivery's priority and opens an urgent
-    report-intake task at the home station, whose report starts the stop-payment robot.
+    Key 2 ("I have already transferred") raises the delivery's priority, opens a fraud report of the
+    flagged transfers awaiting an officer, and an urgent report-intake task for it at the home
+    station; the officer's confirmation registers the report and starts the stop-payment robot.
     """
     now = clock.now()
     m = session.execute(
@@ -612,12 +613,21 @@ def do_record_call_result(
         delivery.digit = result.digit or delivery.digit
         if rules.digit_action(result.digit) == "transferred":
             delivery.priority = Priority.RAISED
-            do_open_visit(
+            # A report is opened from the risk event at once, awaiting the receiving officer's
+            # confirmation before the robot acts on it (why: report_link's docstring).
+            opened = report_link.open_report_for_key_2(session, delivery, m, actor=actor)
+            reasons = ["key_2:already_transferred"]
+            if opened.report is not None:
+                reasons.append(f"report_awaiting_officer:{opened.report.external_ref}")
+            else:
+                reasons.append(f"report_not_opened:{opened.problem}")
+            task = do_open_visit(
                 session,
                 delivery,
                 kind=VisitKind.REPORT_INTAKE,
-                reasons=("key_2:already_transferred",),
+                reasons=reasons,
                 actor=actor,
+                report_id=opened.report.id if opened.report is not None else None,
             )
             events.emit(
                 session,
@@ -625,6 +635,7 @@ def do_record_call_result(
                 plan_id=delivery.plan_id,
                 person_pseudonym=delivery.person_pseudonym,
                 station_code=delivery.home_station_code,
+                report_id=task.report_id,
             )
     elif decision.action == "retry":
         assert decision.due_at is not None

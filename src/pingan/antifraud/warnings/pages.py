@@ -12,6 +12,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pingan.antifraud import actions as report_actions
+from pingan.antifraud.model import FraudReport
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
 from pingan.antifraud.warnings.visits import actions as visit_actions
@@ -84,9 +86,42 @@ def visits_page(request: Request, session: DbSession, actor: FieldStaff, error: 
             select(WarningAlert).where(WarningAlert.closed_at.is_(None), WarningAlert.kind == "visit_overdue")
         ).scalars()
     )
-    return _render(
-        request, "warnings_visits.html", tasks=tasks, alerts=alerts, outcomes=list(VisitOutcome), error=error
+    report_ids = [t.report_id for t in tasks if t.report_id is not None]
+    reports = (
+        {
+            r.id: r
+            for r in session.execute(select(FraudReport).where(FraudReport.id.in_(report_ids))).scalars()
+        }
+        if report_ids
+        else {}
     )
+    return _render(
+        request,
+        "warnings_visits.html",
+        tasks=tasks,
+        alerts=alerts,
+        outcomes=list(VisitOutcome),
+        error=error,
+        reports=reports,
+    )
+
+
+@router.post("/warnings/visits/{task_id}/confirm-report", response_model=None)
+def visit_confirm_report(
+    request: Request, task_id: int, session: DbSession, actor: FieldStaff
+) -> RedirectResponse:
+    """The receiving officer confirms the report a key-2 call opened (受案登记): the robot starts on it."""
+    try:
+        with session.begin():
+            task = visit_actions.get_task(session, task_id)
+            if task.report_id is None:
+                raise NotFound(f"task {task_id} has no report to confirm")
+            report = report_actions.get_report(session, task.report_id)
+            report_actions.check_confirm_report(report, actor=actor)
+            report_actions.do_confirm_report(session, report, actor=actor)
+    except DomainError as exc:
+        return RedirectResponse(f"/warnings/visits?error={exc}", status_code=303)
+    return RedirectResponse("/warnings/visits", status_code=303)
 
 
 @router.post("/warnings/visits/{task_id}/accept", response_model=None)

@@ -29,9 +29,16 @@ def get_task(session: Session, task_id: int) -> HomeVisitTask:
 
 
 def do_open_visit(
-    session: Session, delivery: WarningDelivery, *, kind: VisitKind, reasons: Sequence[str], actor: Actor
+    session: Session,
+    delivery: WarningDelivery,
+    *,
+    kind: VisitKind,
+    reasons: Sequence[str],
+    actor: Actor,
+    report_id: int | None = None,
 ) -> HomeVisitTask:
-    """Open a task for the person's home station, due by the kind's deadline. Caller holds the transaction."""
+    """Open a task for the person's home station, due by the kind's deadline; a report-intake task may
+    name the report awaiting the officer's confirmation. Caller holds the transaction."""
     now = clock.now()
     task = HomeVisitTask(
         delivery_id=delivery.id,
@@ -46,6 +53,7 @@ def do_open_visit(
         created_at=now,
         deadline_at=rules.visit_deadline(kind, created_at=now),
         state=VisitState.OPEN,
+        report_id=report_id,
     )
     session.add(task)
     session.flush()
@@ -60,6 +68,7 @@ def do_open_visit(
             "kind": kind.value,
             "station": task.station_code,
             "reasons": list(reasons),
+            "report_id": report_id,
         },
     )
     events.emit(session, EVENT_VISIT_OPENED, task_id=task.id, station_code=task.station_code, kind=kind.value)

@@ -58,3 +58,5 @@ class HomeVisitTask(Base):
     outcome_note: Mapped[str] = mapped_column(Text, default="")
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     overdue_alert_id: Mapped[int | None] = mapped_column(ForeignKey("warning_alert.id"))
+    # The report a report-intake task is for (opened from the call, awaiting this officer's confirmation).
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("fraud_report.id"), index=True)
