@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from pingan.antifraud.warnings import actions, outbox, voice_prompts
 from pingan.antifraud.warnings.actions import DeliveryRequest
@@ -32,7 +33,8 @@ from pingan.antifraud.warnings.peers import (
     sipp_available,
 )
 from pingan.antifraud.warnings.settings import warning_settings
-from pingan.core import db
+from pingan.antifraud.warnings.sms_kannel import dlr_params
+from pingan.core import clock, db
 from pingan.core.org import Station
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
@@ -143,6 +145,24 @@ def sipp_factory(tmp_path: Path) -> Iterator[Callable[..., SippUas]]:
     yield start
     for uas in started:
         uas.stop()
+
+
+def signed_dlr(message_key: str, dlr_type: str = "1", **extra: str) -> dict[str, str]:
+    """The query of a DLR as Kannel would post it from the dlr-url pingan signed now."""
+    return {
+        **dlr_params(warning_settings().dlr_key(), message_key, now=clock.now()),
+        "type": dlr_type,
+        **extra,
+    }
+
+
+@pytest.fixture
+def client(database: str) -> Iterator[TestClient]:
+    """The web app as Kannel on this host reaches it: from loopback, the default gateway address."""
+    from pingan.web.app import create_app
+
+    with TestClient(create_app(), client=("127.0.0.1", 50000)) as c:
+        yield c
 
 
 @pytest.fixture(autouse=True)

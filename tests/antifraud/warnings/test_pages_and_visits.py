@@ -8,6 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.jobs import WarningSender
 from pingan.antifraud.warnings.model import AlertKind, WarningAlert
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
@@ -15,7 +16,7 @@ from pingan.antifraud.warnings.visits.actions import do_open_visit
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
 from pingan.core import clock, db
 from pingan.core.auth import User
-from tests.antifraud.warnings.conftest import ANALYST, accept, wang_request
+from tests.antifraud.warnings.conftest import ANALYST, accept, signed_dlr, wang_request
 from tests.conftest import bearer
 
 
@@ -90,13 +91,31 @@ def test_figures_appear_on_the_page_and_at_metrics(
     assert "pingan_warning_calls_placed" in metrics and "pingan_warning_open_alerts" in metrics
 
 
+def test_texts_and_calls_written_to_the_outbox_are_counted_apart_from_reach(
+    client: TestClient, analyst_zhang: User, station_yulin: object
+) -> None:
+    """The demo's outbox channel sends nothing, so its deliveries are shown as recorded, not as 0 / 0 reach."""
+    accept(wang_request())
+    accept(wang_request("plan-wang-2"))
+    sender = WarningSender(OutboxSmsChannel(), OutboxVoiceChannel())
+    asyncio.run(sender.send_sms_batch())
+    asyncio.run(sender.place_calls_batch())
+    with db.transaction() as s:
+        f = compute_figures(s)
+    assert f.outbox_recorded == {"sms": 2, "voice": 2}
+    assert f.attempted == {"sms": 0, "voice": 0}
+    page = client.get("/warnings", headers=bearer(analyst_zhang))
+    assert "2 recorded, not sent" in page.text
+    assert 'pingan_warning_outbox_recorded{channel="sms"} 2.0' in client.get("/metrics").text
+
+
 def test_a_dlr_with_a_bad_signature_is_refused_logged_and_changes_nothing(
     client: TestClient, station_yulin: object
 ) -> None:
     from pingan.antifraud.warnings.model import MessageState, WarningCallbackRejection, WarningMessage
 
     accept(wang_request(voice=False), sms="kannel")
-    r = client.get("/sms-gateway/kannel/dlr", params={"mid": "plan-wang-1:sms:1", "t": "0" * 32, "type": "1"})
+    r = client.get("/sms-gateway/kannel/dlr", params={**signed_dlr("plan-wang-1:sms:1"), "t": "0" * 32})
     assert r.status_code == 401
     with db.transaction() as s:
         assert s.execute(select(WarningMessage.state)).scalar_one() is MessageState.QUEUED
@@ -105,11 +124,63 @@ def test_a_dlr_with_a_bad_signature_is_refused_logged_and_changes_nothing(
 
 def test_a_dlr_for_an_unknown_message_is_refused_and_logged(client: TestClient, database: str) -> None:
     from pingan.antifraud.warnings.model import WarningCallbackRejection
-    from pingan.antifraud.warnings.settings import warning_settings
-    from pingan.antifraud.warnings.sms_kannel import dlr_token
 
-    token = dlr_token(warning_settings().dlr_key(), "no-such:sms:1")
-    r = client.get("/sms-gateway/kannel/dlr", params={"mid": "no-such:sms:1", "t": token, "type": "1"})
+    r = client.get("/sms-gateway/kannel/dlr", params=signed_dlr("no-such:sms:1"))
     assert r.status_code == 404
     with db.transaction() as s:
         assert s.execute(select(WarningCallbackRejection.reason)).scalar_one() == "unknown message id"
+
+
+def test_a_dlr_from_an_address_that_is_not_the_gateways_is_refused_and_changes_nothing(
+    station_yulin: object,
+) -> None:
+    """The DLR type is not covered by the token (Kannel fills it in), so only the gateway may post."""
+    from pingan.antifraud.warnings.model import MessageState, WarningCallbackRejection, WarningMessage
+    from pingan.web.app import create_app
+
+    accept(wang_request(voice=False), sms="kannel")
+    with TestClient(create_app(), client=("203.0.113.7", 40000)) as outsider:
+        r = outsider.get("/sms-gateway/kannel/dlr", params=signed_dlr("plan-wang-1:sms:1", "1"))
+    assert r.status_code == 403
+    with db.transaction() as s:
+        assert s.execute(select(WarningMessage.state)).scalar_one() is MessageState.QUEUED
+        rejection = s.execute(select(WarningCallbackRejection)).scalar_one()
+        assert (rejection.reason, rejection.remote) == ("not from a gateway address", "203.0.113.7")
+
+
+def test_a_dlr_url_is_refused_after_its_expiry(client: TestClient, station_yulin: object) -> None:
+    """A URL found in an old log cannot set a state: the expiry is signed, and it runs out."""
+    from pingan.antifraud.warnings.model import MessageState, WarningMessage
+    from pingan.antifraud.warnings.sms_kannel import DLR_URL_LIFETIME
+
+    accept(wang_request(voice=False), sms="kannel")
+    params = signed_dlr("plan-wang-1:sms:1", "1")
+    with clock.frozen(clock.now() + DLR_URL_LIFETIME + timedelta(seconds=1)):
+        r = client.get("/sms-gateway/kannel/dlr", params=params)
+    assert r.status_code == 401 and r.json()["reason"] == "expired dlr-url"
+    with db.transaction() as s:
+        assert s.execute(select(WarningMessage.state)).scalar_one() is MessageState.QUEUED
+
+
+def test_a_later_expiry_cannot_be_substituted_into_a_signed_url(
+    client: TestClient, station_yulin: object
+) -> None:
+    accept(wang_request(voice=False), sms="kannel")
+    params = signed_dlr("plan-wang-1:sms:1", "1")
+    params["exp"] = str(int(params["exp"]) + 86_400)
+    r = client.get("/sms-gateway/kannel/dlr", params=params)
+    assert r.status_code == 401 and r.json()["reason"] == "bad signature"
+
+
+def test_a_forged_type_after_the_gateways_final_report_changes_nothing(
+    client: TestClient, station_yulin: object
+) -> None:
+    """Whoever holds the URL can post any type, but a final state is final."""
+    from pingan.antifraud.warnings.model import MessageState, WarningMessage
+
+    accept(wang_request(voice=False), sms="kannel")
+    url = "/sms-gateway/kannel/dlr"
+    assert client.get(url, params=signed_dlr("plan-wang-1:sms:1", "16", answer="REJECTD")).status_code == 200
+    assert client.get(url, params=signed_dlr("plan-wang-1:sms:1", "1", answer="DELIVRD")).status_code == 200
+    with db.transaction() as s:
+        assert s.execute(select(WarningMessage.state)).scalar_one() is MessageState.FAILED

@@ -28,7 +28,7 @@ from pingan.antifraud.warnings.peers import KannelStack
 from pingan.antifraud.warnings.settings import WarningSettings
 from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel
 from pingan.core import clock, db
-from tests.antifraud.warnings.conftest import accept, load_delivery, wait_until, wang_request
+from tests.antifraud.warnings.conftest import accept, load_delivery, signed_dlr, wait_until, wang_request
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -166,13 +166,9 @@ def test_killing_the_sender_mid_batch_sends_no_text_twice(kannel: KannelStack, d
 def test_a_dlr_for_another_message_id_cannot_reuse_a_valid_token(dlr_endpoint: str, database: str) -> None:
     import httpx
 
-    from pingan.antifraud.warnings.sms_kannel import dlr_token
-
     accept(wang_request(voice=False), sms="kannel")
-    token = dlr_token(WarningSettings().dlr_key(), "plan-wang-1:sms:1")
-    r = httpx.get(
-        f"{dlr_endpoint}/sms-gateway/kannel/dlr", params={"mid": "plan-other:sms:1", "t": token, "type": "1"}
-    )
+    params = {**signed_dlr("plan-wang-1:sms:1"), "mid": "plan-other:sms:1"}
+    r = httpx.get(f"{dlr_endpoint}/sms-gateway/kannel/dlr", params=params)
     assert r.status_code == 401
     assert sms_state("plan-wang-1") is MessageState.QUEUED
 

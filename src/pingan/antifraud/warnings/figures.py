@@ -36,6 +36,10 @@ class Figures:
     reach_rate: dict[str, float | None] = field(default_factory=dict)
     attempted: dict[str, int] = field(default_factory=dict)
     reached: dict[str, int] = field(default_factory=dict)
+    # Deliveries whose messages of a channel went to the outbox channel (the embedded default, `make
+    # demo`): written down, never sent, so no receipt can come and they are neither attempted nor
+    # reached. Counted apart so that a demo shows what it did instead of a bare "reach 0 / 0".
+    outbox_recorded: dict[str, int] = field(default_factory=dict)
     first_contact_s_p50: float | None = None
     first_contact_s_p95: float | None = None
     calls_placed: int = 0
@@ -72,6 +76,11 @@ def compute_figures(session: Session) -> Figures:
         reached = session.execute(
             select(func.count(func.distinct(WarningMessage.delivery_id))).where(
                 WarningMessage.kind == kind, WarningMessage.state.in_(REACHED[kind])
+            )
+        ).scalar_one()
+        f.outbox_recorded[kind.value] = session.execute(
+            select(func.count(func.distinct(WarningMessage.delivery_id))).where(
+                WarningMessage.kind == kind, WarningMessage.state == MessageState.RECORDED
             )
         ).scalar_one()
         f.attempted[kind.value] = attempted
@@ -142,6 +151,14 @@ def add_warning_figures(registry: Any, session: Session) -> None:
         contact.labels(quantile="0.5").set(f.first_contact_s_p50)
     if f.first_contact_s_p95 is not None:
         contact.labels(quantile="0.95").set(f.first_contact_s_p95)
+    outbox = Gauge(
+        "pingan_warning_outbox_recorded",
+        "Deliveries whose messages were written to the outbox channel (not sent), by channel",
+        ["channel"],
+        registry=registry,
+    )
+    for channel, n in f.outbox_recorded.items():
+        outbox.labels(channel=channel).set(n)
     Gauge("pingan_warning_calls_placed", "Warning calls placed", registry=registry).set(f.calls_placed)
     Gauge("pingan_warning_calls_answered", "Warning calls answered", registry=registry).set(f.calls_answered)
     keys = Gauge("pingan_warning_call_keys", "Answered calls by key pressed", ["outcome"], registry=registry)

@@ -2,14 +2,18 @@
 
 It is a separate sub-application, mounted by the web app and exempt from role tokens, because Kannel
 cannot log in: it calls back the dlr-url pingan gave it. Each such URL carries a token, the HMAC of
-the message id under the DLR key (`sms_kannel.dlr_token`), so only URLs pingan wrote are accepted.
-A DLR with a missing or bad token, an unknown message id, or an unknown type is refused, logged in
-`warning_callback_rejection`, and changes nothing.
+the message id and the URL's expiry under the DLR key (`sms_kannel.dlr_token`), so only URLs pingan
+wrote are accepted, and only while the text can still get a report. The DLR type is filled in by
+Kannel after signing, so reports are also accepted only from the gateway's addresses
+(`PINGAN_WARNINGS_DLR_SOURCES`); `sms_kannel`'s docstring states what is left of the risk.
+A DLR from another address, with a missing, bad or expired token, an unknown message id, or an
+unknown type is refused, logged in `warning_callback_rejection`, and changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+from ipaddress import IPv4Network, IPv6Network
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -18,8 +22,9 @@ from starlette.types import Receive, Scope, Send
 from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.model import MessageState
 from pingan.antifraud.warnings.retry import in_transaction
-from pingan.antifraud.warnings.settings import warning_settings
+from pingan.antifraud.warnings.settings import dlr_source_allowed, warning_settings
 from pingan.antifraud.warnings.sms_kannel import verify_dlr_token
+from pingan.core import clock
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor
 
@@ -108,6 +113,14 @@ class GatewayApp:
 
     def __init__(self) -> None:
         self.batcher = DlrBatcher()
+        self._networks: dict[str, tuple[IPv4Network | IPv6Network, ...]] = {}
+
+    def _sources(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The allowed gateway networks, parsed once per settings value."""
+        settings = warning_settings()
+        if settings.dlr_sources not in self._networks:
+            self._networks[settings.dlr_sources] = settings.dlr_networks()
+        return self._networks[settings.dlr_sources]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (lifespan events are not forwarded to a mounted app)."""
@@ -127,11 +140,16 @@ class GatewayApp:
     async def kannel_dlr(self, request: Request) -> Response:
         """Verify one DLR's token and apply it in the next batch; Kannel gets its answer after the commit."""
         q = request.query_params
-        key, token, raw_type = q.get("mid"), q.get("t"), q.get("type", "")
-        if not key or not token:
-            return await _refuse(request, key, "missing message id or token", 401)
-        if not verify_dlr_token(warning_settings().dlr_key(), key, token):
+        key, token, raw_type, raw_exp = q.get("mid"), q.get("t"), q.get("type", ""), q.get("exp", "")
+        settings = warning_settings()
+        if not dlr_source_allowed(self._sources(), request.client.host if request.client else None):
+            return await _refuse(request, key, "not from a gateway address", 403)
+        if not key or not token or not raw_exp.isdigit():
+            return await _refuse(request, key, "missing message id, expiry or token", 401)
+        if not verify_dlr_token(settings.dlr_key(), key, int(raw_exp), token):
             return await _refuse(request, key, "bad signature", 401)
+        if int(raw_exp) < clock.now().timestamp():
+            return await _refuse(request, key, "expired dlr-url", 401)
         if not raw_type.isdigit():
             return await _refuse(request, key, f"malformed DLR type {raw_type!r}", 422)
         dlr = actions.Dlr(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from typing import Literal
 
 from pydantic import Field
@@ -29,6 +30,9 @@ class WarningSettings(BaseSettings):
     dlr_secret: str = Field(
         default="", description="HMAC key of dlr-url tokens; derived from PINGAN_SECRET_KEY when empty"
     )
+    # The addresses (IPs or CIDR networks, comma-separated) Kannel calls back from: the DLR type is not
+    # covered by the dlr-url's token (Kannel fills it in), so only the gateway hosts may post reports.
+    dlr_sources: str = "127.0.0.1/32,::1/128"
     sip_peer_host: str = "127.0.0.1"
     sip_peer_port: int = 5060
     sip_local_host: str = "127.0.0.1"
@@ -42,6 +46,31 @@ class WarningSettings(BaseSettings):
         if self.dlr_secret:
             return self.dlr_secret.encode()
         return hmac.new(get_settings().secret_key.encode(), b"pingan.warnings.dlr", hashlib.sha256).digest()
+
+    def dlr_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The networks DLRs may come from; a bad entry is refused naming the setting."""
+        out = []
+        for raw in self.dlr_sources.split(","):
+            if not raw.strip():
+                continue
+            try:
+                out.append(ip_network(raw.strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"PINGAN_WARNINGS_DLR_SOURCES: {raw.strip()!r} is not an IP address or network"
+                ) from None
+        return tuple(out)
+
+
+def dlr_source_allowed(networks: tuple[IPv4Network | IPv6Network, ...], remote: str | None) -> bool:
+    """True when `remote` (the caller's address) is inside one of `networks`."""
+    if remote is None:
+        return False
+    try:
+        address = ip_address(remote)
+    except ValueError:
+        return False
+    return any(address in n for n in networks)
 
 
 @lru_cache

@@ -1,8 +1,30 @@
 """SMS through Kannel's HTTP sendsms interface, with delivery reports (DLR) back to pingan.
 
 Each message goes to Kannel with its stable `message_key` inside a signed dlr-url: every DLR names
-the message it belongs to, and a token (HMAC of the key) proves it came from a URL pingan wrote.
-Texts are sent as UCS-2 (coding=2), the only GSM coding that carries Chinese.
+the message it belongs to, and a token (HMAC of the key and the URL's expiry) proves it came from a
+URL pingan wrote for that message. Texts are sent as UCS-2 (coding=2), the only GSM coding that
+carries Chinese.
+
+What the token cannot cover, and what covers it instead. Kannel keeps one dlr-url per message and
+substitutes `%d` (the DLR type: delivered, failed, ...) into it when it calls back, after pingan
+signed it; Kannel cannot compute an HMAC, and a per-state URL does not exist in Kannel. So the type
+is not signed, and whoever holds a message's dlr-url (from a log on the Kannel host, or the network
+between Kannel and pingan) can post any type for that one message. Three things bound this:
+
+1. Only the gateway may call: the DLR endpoint accepts reports only from the addresses in
+   `PINGAN_WARNINGS_DLR_SOURCES` (the Kannel hosts; loopback by default), so a URL seen elsewhere
+   cannot be used from elsewhere.
+2. A URL dies with its message: the token signs an expiry (the text's validity plus an hour), so a
+   URL found later in an old log is refused.
+3. What one forged type can do is small: states only move forward and a final state is final
+   (`rules.sms_transition`), so once Kannel's own final report arrived, nothing changes it; and no
+   decision that protects the person rests on the text's state: the call and its escalation to a
+   home visit are queued at acceptance and go ahead whatever the text's receipt says.
+
+Residual risk, stated plainly: someone who can read a message's dlr-url and send requests from an
+allowed gateway address can, before Kannel's final report comes, record that one text as delivered
+when it failed (inflating the SMS reach figure and hiding one failure), or as failed when it was
+delivered. They cannot touch another message, undo a final state, or suppress the voice call.
 """
 
 from __future__ import annotations
@@ -12,6 +34,7 @@ import hashlib
 import hmac
 import socket
 import urllib.parse
+from datetime import datetime, timedelta
 
 from pingan.antifraud.warnings.channels import (
     Channel,
@@ -23,25 +46,45 @@ from pingan.antifraud.warnings.channels import (
 )
 from pingan.antifraud.warnings.model import ChannelKind, MessageState
 from pingan.antifraud.warnings.rules import SMS_VALIDITY
+from pingan.core import clock
 
 DLR_PATH = "/sms-gateway/kannel/dlr"
 # Report every DLR Kannel knows: 1 delivered, 2 undelivered, 4 buffered, 8 SMSC accepted, 16 SMSC rejected.
 DLR_MASK = 31
 
 
-def dlr_token(key: bytes, message_key: str) -> str:
-    """The token that authenticates DLRs of `message_key`."""
-    return hmac.new(key, message_key.encode(), hashlib.sha256).hexdigest()[:32]
+# A dlr-url stays valid for the text's validity (after which Kannel reports nothing more) plus a
+# margin for Kannel's own retries of a report that pingan could not take at once.
+DLR_URL_LIFETIME = SMS_VALIDITY + timedelta(hours=1)
 
 
-def verify_dlr_token(key: bytes, message_key: str, token: str) -> bool:
-    """True when `token` was made by `dlr_token` with this key for this message."""
-    return hmac.compare_digest(dlr_token(key, message_key), token)
+def dlr_expiry(now: datetime) -> int:
+    """The expiry (Unix seconds) to sign into the dlr-url of a text sent at `now`."""
+    return int((now + DLR_URL_LIFETIME).timestamp())
 
 
-def dlr_url(base_url: str, key: bytes, message_key: str) -> str:
-    """The dlr-url handed to Kannel; Kannel fills in %d (type), %A (SMSC answer), %T (time), %i (SMSC id)."""
-    q = urllib.parse.urlencode({"mid": message_key, "t": dlr_token(key, message_key)})
+def dlr_token(key: bytes, message_key: str, expires: int) -> str:
+    """The token that authenticates DLRs of `message_key` until `expires` (Unix seconds)."""
+    return hmac.new(key, f"{message_key}|{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def verify_dlr_token(key: bytes, message_key: str, expires: int, token: str) -> bool:
+    """True when `token` was made by `dlr_token` with this key for this message and expiry."""
+    return hmac.compare_digest(dlr_token(key, message_key, expires), token)
+
+
+def dlr_params(key: bytes, message_key: str, *, now: datetime) -> dict[str, str]:
+    """The signed part of a message's dlr-url: message id, expiry and token."""
+    exp = dlr_expiry(now)
+    return {"mid": message_key, "exp": str(exp), "t": dlr_token(key, message_key, exp)}
+
+
+def dlr_url(base_url: str, key: bytes, message_key: str, *, now: datetime) -> str:
+    """The dlr-url handed to Kannel; Kannel fills in %d (type), %A (SMSC answer), %T (time), %i (SMSC id).
+
+    `type` comes after the signature: see the module docstring for what covers it instead.
+    """
+    q = urllib.parse.urlencode(dlr_params(key, message_key, now=now))
     return f"{base_url.rstrip('/')}{DLR_PATH}?{q}&type=%d&answer=%A&ts=%T&smsc=%i"
 
 
@@ -119,7 +162,7 @@ class KannelSmsChannel(Channel):
             "coding": "2",
             "charset": "UTF-16BE",
             "dlr-mask": str(DLR_MASK),
-            "dlr-url": dlr_url(self.callback_base_url, self.dlr_key, item.message_key),
+            "dlr-url": dlr_url(self.callback_base_url, self.dlr_key, item.message_key, now=clock.now()),
             "validity": str(int(SMS_VALIDITY.total_seconds() // 60)),
         }
         return urllib.parse.urlencode(params)
