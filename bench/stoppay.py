@@ -4,6 +4,13 @@ Workload (issue 3): N reports with 3 transfers each, 20 banks in bank-sim (media
 1% transient errors), payee accounts held by holders with 2-8 cards each. A supervisor approves each
 drafted finding through the API, which triggers the holder-linked stop-payments.
 
+Intake: with `--intake-batch K` (default 20) the reports arrive as an intake system pushes them, K to
+a request (`POST /api/v1/fraud-reports/batch`, one transaction, each report checked and audited as a
+single one); `--intake-batch 1` posts them one by one (`POST /api/v1/fraud-reports`). Approvals: with
+`--approve-batch K` (default 20) the supervisors decide up to K selected drafts of the queue in one
+request (`POST /api/v1/findings/decisions`); `--approve-batch 1` decides them one by one. The JSON
+says which was used.
+
 Prints one JSON object: p99 report → direct orders sent, p99 approval → holder-linked orders sent,
 the same two to bank acknowledgement, throughput in reports/s, whether every order ended
 acknowledged/executed or rejected with a reason, and a baseline measured in the same run: the same
@@ -90,9 +97,11 @@ def build_world(n_reports: int, seed: int, offset: int) -> tuple[list[dict[str, 
 
     rng = random.Random(seed)
     reports, kyc = [], []
-    serial = offset * 100
+    # Disjoint card serials and holder numbers per world: the baseline's accounts must not already
+    # carry a live order from the main run (it would then skip them as duplicates and time nothing).
+    serial = offset * 1_000_000
     for n in range(n_reports):
-        holder = national_id(f"5101071990{(offset + n) % 10**7:07d}")
+        holder = national_id(f"5101071990{(offset * 100_000 + n) % 10**7:07d}")
         k = rng.randint(2, 8)
         cards = []
         for _ in range(k):
@@ -131,6 +140,8 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--api-workers", type=int, default=2, help="uvicorn worker processes")
     ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--intake-batch", type=int, default=20, help="reports per intake request (1: one by one)")
+    ap.add_argument("--approve-batch", type=int, default=20, help="decisions per request (1: one by one)")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="pingan-bench-"))
@@ -247,24 +258,53 @@ def main() -> None:
             if r.status_code == 200:
                 approved.add(finding_id)
 
+        def decide_many(finding_ids: list[int]) -> None:
+            r = client.post(
+                "/api/v1/findings/decisions",
+                json={"decisions": [{"finding_id": i, "approve": True} for i in finding_ids]},
+                headers=supervisor,
+            )
+            if r.status_code == 200:
+                approved.update(finding_ids)
+
         def approver() -> None:
             # Supervisors working the approval queue through the API, as the page does (a few at once).
+            k = args.approve_batch
             with ThreadPoolExecutor(4) as deciders:
                 while not stop.is_set():
                     queue = client.get("/api/v1/findings", headers=supervisor).json()
-                    list(deciders.map(decide, [f["id"] for f in queue if f["id"] not in approved]))
+                    todo = [f["id"] for f in queue if f["id"] not in approved]
+                    if k <= 1:
+                        list(deciders.map(decide, todo))
+                    else:
+                        list(deciders.map(decide_many, [todo[i : i + k] for i in range(0, len(todo), k)]))
                     if not queue:
                         time.sleep(0.05)
 
         threading.Thread(target=approver, daemon=True).start()
         t0 = time.monotonic()
         with ThreadPoolExecutor(args.clients) as pool:
-            codes = list(
-                pool.map(
-                    lambda body: client.post("/api/v1/fraud-reports", json=body, headers=officer).status_code,
-                    reports,
+            if args.intake_batch <= 1:
+                codes = list(
+                    pool.map(
+                        lambda body: (
+                            client.post("/api/v1/fraud-reports", json=body, headers=officer).status_code
+                        ),
+                        reports,
+                    )
                 )
-            )
+            else:
+                k = args.intake_batch
+                codes = list(
+                    pool.map(
+                        lambda chunk: (
+                            client.post(
+                                "/api/v1/fraud-reports/batch", json={"reports": chunk}, headers=officer
+                            ).status_code
+                        ),
+                        [reports[i : i + k] for i in range(0, len(reports), k)],
+                    )
+                )
         t_registered = time.monotonic() - t0
         assert all(c == 201 for c in codes), (
             {c: codes.count(c) for c in set(codes)},
@@ -357,6 +397,8 @@ def main() -> None:
         "bank_sim_received": sim_stats["received"],
         "outage_s": args.outage,
         "api_workers": args.api_workers,
+        "intake": f"batches of {args.intake_batch}" if args.intake_batch > 1 else "one report a request",
+        "approvals": f"up to {args.approve_batch} a request" if args.approve_batch > 1 else "one a request",
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(out, ensure_ascii=False))

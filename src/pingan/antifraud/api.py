@@ -12,6 +12,9 @@ from pingan.antifraud import actions, queries
 from pingan.antifraud.model import Typology
 from pingan.antifraud.schemas import (
     ClusterOut,
+    RegisteredReportOut,
+    ReportBatchIn,
+    ReportBatchOut,
     ReportIn,
     ReportOut,
     ReportPage,
@@ -21,6 +24,7 @@ from pingan.antifraud.schemas import (
 )
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
+from pingan.core.errors import DomainError
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["anti-fraud"])
@@ -45,6 +49,25 @@ def register_report(
     if not outcome.created:
         response.status_code = 200
     return queries.report_out(session, outcome.report)
+
+
+@router.post("/fraud-reports/batch", response_model=ReportBatchOut, status_code=201)
+def register_report_batch(body: ReportBatchIn, session: DbSession, actor: Writer) -> ReportBatchOut:
+    """Register the reports an intake system delivers together, in one transaction: all or none.
+
+    Each report is checked and registered as by `POST /fraud-reports` (same rules, same audit entry);
+    a refusal names the report by its index (`reports.3.external_ref`) and nothing is written.
+    """
+    registered = []
+    with session.begin():
+        for i, report in enumerate(body.reports):
+            try:
+                actions.check_register_report(session, report, actor=actor)
+            except DomainError as exc:
+                raise exc.within(f"reports.{i}") from exc
+            row = actions.do_register_report(session, report, actor=actor)
+            registered.append(RegisteredReportOut(id=row.id, external_ref=row.external_ref))
+    return ReportBatchOut(reports=registered)
 
 
 @router.get("/fraud-reports", response_model=ReportPage)

@@ -89,6 +89,30 @@ class ReportIn(_In):
     suspects: list[SuspectIn] = Field(default_factory=list, max_length=200)
 
 
+# A batch is what one intake push carries (a station system or the anti-fraud centre's feed every
+# few hundred milliseconds); bounded so that one transaction stays short.
+MAX_REPORT_BATCH = 200
+
+
+class ReportBatchIn(_In):
+    """Reports delivered together by an intake system, registered in one transaction: all or none."""
+
+    reports: list[ReportIn] = Field(min_length=1, max_length=MAX_REPORT_BATCH)
+
+
+class RegisteredReportOut(BaseModel):
+    """One report of a batch, as registered."""
+
+    id: int
+    external_ref: str
+
+
+class ReportBatchOut(BaseModel):
+    """The reports of a batch, in the order they were sent."""
+
+    reports: list[RegisteredReportOut]
+
+
 class VictimOut(BaseModel):
     """The victim, masked unless revealed."""
 

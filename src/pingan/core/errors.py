@@ -26,6 +26,11 @@ class DomainError(Exception):
             body["line"] = self.line
         return body
 
+    def within(self, prefix: str) -> DomainError:
+        """The same refusal, its field named inside a batch item (`reports.3.external_ref`)."""
+        field = f"{prefix}.{self.field}" if self.field else prefix
+        return type(self)(self.message, field=field, line=self.line)
+
     def __str__(self) -> str:
         where = []
         if self.line is not None:

@@ -2,6 +2,9 @@
 
 A domain reacts to another's events instead of importing its tables. Handlers run synchronously
 after commit; a failing handler is logged and does not undo the commit that raised the event.
+
+A batch handler (`subscribe_batch`) receives every event of its name that one commit raised, in
+one call, so that it can react to a batch of reports in one transaction instead of one each.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ class DomainEvent:
 
 
 Handler = Callable[[DomainEvent], None]
+BatchHandler = Callable[[list[DomainEvent]], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+_batch_handlers: dict[str, list[BatchHandler]] = defaultdict(list)
 _PENDING = "pingan_pending_events"
 
 
@@ -42,6 +47,18 @@ def unsubscribe(name: str, handler: Handler) -> None:
     """Stop calling `handler` for `name`."""
     if handler in _handlers[name]:
         _handlers[name].remove(handler)
+
+
+def subscribe_batch(name: str, handler: BatchHandler) -> None:
+    """Call `handler` once per commit with all the committed events called `name`, in order."""
+    if handler not in _batch_handlers[name]:
+        _batch_handlers[name].append(handler)
+
+
+def unsubscribe_batch(name: str, handler: BatchHandler) -> None:
+    """Stop calling the batch `handler` for `name`."""
+    if handler in _batch_handlers[name]:
+        _batch_handlers[name].remove(handler)
 
 
 def emit(session: Session, name: str, **payload: Any) -> None:
@@ -59,12 +76,20 @@ def _deliver(session: Session) -> None:
         # SQLite would wait for the write lock this very thread holds).
         return
     pending: list[tuple[DomainEvent, SessionTransaction | None]] = session.info.pop(_PENDING, [])
+    by_name: dict[str, list[DomainEvent]] = {}
     for ev, _savepoint in pending:
+        by_name.setdefault(ev.name, []).append(ev)
         for handler in list(_handlers[ev.name]):
             try:
                 handler(ev)
             except Exception:  # a subscriber's failure must not turn a committed write into an error
                 log.exception("event handler failed", event_name=ev.name, handler=repr(handler))
+    for name, batch in by_name.items():
+        for batch_handler in list(_batch_handlers[name]):
+            try:
+                batch_handler(batch)
+            except Exception:  # as above: the commit stands; the subscriber's own sweep catches up
+                log.exception("event handler failed", event_name=name, handler=repr(batch_handler))
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

@@ -148,7 +148,11 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
             bank_key(order.request.bank_code, st.settings), order.request.bank_code, "POST", path, body
         )
         headers["Content-Type"] = "application/json"
-        client = client_holder.setdefault("c", httpx.AsyncClient())
+        # One client for the process: `setdefault(..., AsyncClient())` built (and threw away) a client,
+        # with its TLS context, per callback: measured with py-spy as most of bank-sim's CPU.
+        client = client_holder.get("c")
+        if client is None:
+            client = client_holder["c"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=32))
         try:
             r = await client.post(url, content=body, headers=headers, timeout=5)
             if r.status_code < 300:

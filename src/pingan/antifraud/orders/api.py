@@ -13,6 +13,7 @@ from pingan.antifraud.orders.schemas import (
     AppealDecisionIn,
     AppealIn,
     AppealOut,
+    DecisionBatchIn,
     DecisionIn,
     FindingOut,
     FreezeIn,
@@ -23,7 +24,7 @@ from pingan.antifraud.orders.schemas import (
 )
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
-from pingan.core.errors import Invalid, NotFound
+from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
@@ -168,6 +169,27 @@ def decide_finding(finding_id: int, body: DecisionIn, session: DbSession, actor:
         actions.check_decide_finding(finding, actor=actor)
         actions.do_decide_finding(session, finding, approve=body.approve, note=body.note, actor=actor)
     return queries.finding_out(finding)
+
+
+@router.post("/findings/decisions", response_model=list[FindingOut])
+def decide_findings(body: DecisionBatchIn, session: DbSession, actor: Supervisor) -> list[FindingOut]:
+    """Decide the drafts a supervisor selected in the approval queue, in one transaction: all or none.
+
+    Each decision is checked, taken and audited as by `POST /findings/{id}/decision`; a refusal names
+    the decision by its index (`decisions.2.status`) and nothing is written.
+    """
+    decided = []
+    with session.begin():
+        for i, d in enumerate(body.decisions):
+            try:
+                finding = actions.get_finding(session, d.finding_id)
+                actions.check_decide_finding(finding, actor=actor)
+            except DomainError as exc:
+                raise exc.within(f"decisions.{i}") from exc
+            decided.append(
+                actions.do_decide_finding(session, finding, approve=d.approve, note=d.note, actor=actor)
+            )
+    return [queries.finding_out(f) for f in decided]
 
 
 @router.post("/orders/{order_id}/appeals", response_model=AppealOut, status_code=201)

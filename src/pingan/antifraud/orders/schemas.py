@@ -119,6 +119,20 @@ class DecisionIn(_In):
     note: str = Field(default="", max_length=255)
 
 
+class FindingDecisionIn(_In):
+    """A supervisor's decision on one finding of a batch."""
+
+    finding_id: int
+    approve: bool
+    note: str = Field(default="", max_length=255)
+
+
+class DecisionBatchIn(_In):
+    """Decisions a supervisor takes together on the drafts selected in the approval queue."""
+
+    decisions: list[FindingDecisionIn] = Field(min_length=1, max_length=200)
+
+
 class AppealIn(_In):
     """An appeal (申诉) by the account holder."""
 

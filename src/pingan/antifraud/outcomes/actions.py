@@ -96,24 +96,25 @@ def do_note_report(
     return len(plans)
 
 
-def on_report_registered(event: events.DomainEvent) -> None:
-    """Event handler: a report by a person with a recent plan is an outcome of that plan."""
+def on_reports_registered(batch: list[events.DomainEvent]) -> None:
+    """Batch event handler: a report by a person with a recent plan is an outcome of that plan (one transaction a commit)."""
     from pingan.antifraud.actions import get_report
     from pingan.core import db
 
     with db.transaction() as session:
-        report = get_report(session, int(event.payload["report_id"]))
-        do_note_report(
-            session,
-            person_key=report.victim_id_pseudonym,
-            reported_at=report.reported_at,
-            report_id=report.id,
-            actor=Actor.system("outcomes"),
-        )
+        for event in batch:
+            report = get_report(session, int(event.payload["report_id"]))
+            do_note_report(
+                session,
+                person_key=report.victim_id_pseudonym,
+                reported_at=report.reported_at,
+                report_id=report.id,
+                actor=Actor.system("outcomes"),
+            )
 
 
 def install() -> None:
     """Subscribe outcomes to the events that feed them."""
     from pingan.antifraud.actions import EVENT_REPORT_REGISTERED
 
-    events.subscribe(EVENT_REPORT_REGISTERED, on_report_registered)
+    events.subscribe_batch(EVENT_REPORT_REGISTERED, on_reports_registered)

@@ -146,21 +146,22 @@ def do_list_reported_payees(session: Session, *, report_id: int, actor: Actor) -
     return out
 
 
-def on_report_registered(event: events.DomainEvent) -> None:
-    """Event handler: a registered report lists its payees at once."""
+def on_reports_registered(batch: list[events.DomainEvent]) -> None:
+    """Batch event handler: the reports one commit registered list their payees at once, in one transaction."""
     from pingan.core import db
 
     with db.transaction() as session:
-        do_list_reported_payees(
-            session, report_id=int(event.payload["report_id"]), actor=Actor.system("watchlist")
-        )
+        for event in batch:
+            do_list_reported_payees(
+                session, report_id=int(event.payload["report_id"]), actor=Actor.system("watchlist")
+            )
 
 
 def install() -> None:
     """Subscribe the watchlist to the events that feed it."""
     from pingan.antifraud.actions import EVENT_REPORT_REGISTERED
 
-    events.subscribe(EVENT_REPORT_REGISTERED, on_report_registered)
+    events.subscribe_batch(EVENT_REPORT_REGISTERED, on_reports_registered)
 
 
 def live_entries(session: Session, *, now: datetime | None = None) -> list[WatchlistEntry]:
