@@ -54,7 +54,7 @@ pass AS (
   SELECT q AS tx_id, sum(inflow) OVER (PARTITION BY acct ORDER BY ts
          RANGE BETWEEN INTERVAL {pass_h} HOUR PRECEDING AND CURRENT ROW) AS received FROM io),
 f AS (
-  SELECT p.*, r.birth_date, r.business, w.listed_from, w.expires_at, pw.listed_from AS payer_listed_from,
+  SELECT p.*, r.birth_date, r.business, w.listed_from, w.expires_at, w.confidence, pw.listed_from AS payer_listed_from,
          burst.n AS burst_n, {mule_cols}pass.received
   FROM p LEFT JOIN ref r ON r.account_id = p.payer_account
   LEFT JOIN wl w ON w.account_id = p.payee_account
@@ -64,7 +64,7 @@ SELECT count(*) FROM f WHERE
   NOT coalesce(business, false)
   AND NOT coalesce(payer_listed_from <= ts, false)
   AND NOT coalesce(received >= amount_fen * {pass_share}, false)
-  AND ( (listed_from <= ts AND (expires_at IS NULL OR ts < expires_at) AND amount_fen >= {wl_amt})
+  AND ( {wl_conds}
      OR (n_before = 0 AND amount_fen >= {first_amt})
      OR (n_before >= {esc_count} - 1 AND ts - first_ts <= INTERVAL {esc_days} DAY AND amount_fen >= {esc_amt}
          AND amount_fen >= prev_amount * {esc_growth})
@@ -83,8 +83,8 @@ _MULE_CTE = """mule{i} AS (
 """
 
 
-def _mule_sql(rules: RuleSet) -> dict[str, str]:
-    """The SQL of every collecting-card rule (there may be several of that kind, with their own params)."""
+def _several_of_a_kind_sql(rules: RuleSet) -> dict[str, str]:
+    """The SQL of every collecting-card and watchlist rule (there may be several of each kind)."""
     mules = [r.params for r in rules.rule if r.kind == "payee_many_new_payers"]
     return {
         "mule_ctes": "".join(
@@ -92,6 +92,11 @@ def _mule_sql(rules: RuleSet) -> dict[str, str]:
         ),
         "mule_cols": "".join(f"mule{i}.n AS mule{i}_n, " for i in range(len(mules))),
         "mule_joins": "".join(f"LEFT JOIN mule{i} USING (tx_id) " for i in range(len(mules))),
+        "wl_conds": " OR ".join(
+            f"(listed_from <= ts AND (expires_at IS NULL OR ts < expires_at) AND amount_fen >= {w.min_amount_fen}"
+            f" AND confidence >= {w.min_confidence})"
+            for w in (r.params for r in rules.rule if r.kind == "watchlist_payee")
+        ),
         "mule_conds": "".join(
             f"OR coalesce(mule{i}_n BETWEEN {m.min_payers} AND {m.max_payers}, false) "
             for i, m in enumerate(mules)
@@ -102,16 +107,20 @@ def _mule_sql(rules: RuleSet) -> dict[str, str]:
 def baseline(store: Path, rules: RuleSet, wl: Any, ref: Any) -> tuple[float, int]:
     """The same rules as plain DuckDB SQL over the same Parquet files: (seconds, flags)."""
     by = {r.kind: r.params for r in rules.rule}
-    twice = {r.kind for r in rules.rule if r.kind != "payee_many_new_payers"}
-    if len(twice) != sum(r.kind != "payee_many_new_payers" for r in rules.rule):
-        raise SystemExit("the SQL baseline writes one rule per kind, except collecting-card rules")
+    several = ("payee_many_new_payers", "watchlist_payee")
+    if len({r.kind for r in rules.rule if r.kind not in several}) != sum(
+        r.kind not in several for r in rules.rule
+    ):
+        raise SystemExit(
+            "the SQL baseline writes one rule per kind, except collecting-card and watchlist rules"
+        )
     files = [str(f) for _, fs in day_files(store) for f in fs]
     sql = BASELINE_SQL.format(
         files=files, channels=", ".join(f"'{c}'" for c in rules.channels),
         burst_min=by["new_payee_burst"].window_minutes, burst_amt=by["new_payee_burst"].min_amount_fen,
         burst_count=by["new_payee_burst"].min_count, pass_h=rules.suppress.pass_through_hours,
-        **_mule_sql(rules),
-        pass_share=rules.suppress.pass_through_share, wl_amt=by["watchlist_payee"].min_amount_fen,
+        **_several_of_a_kind_sql(rules),
+        pass_share=rules.suppress.pass_through_share,
         first_amt=by["first_large_transfer"].min_amount_fen, esc_count=by["escalating_new_payee"].min_count,
         esc_days=by["escalating_new_payee"].new_payee_days, esc_amt=by["escalating_new_payee"].min_amount_fen,
         esc_growth=by["escalating_new_payee"].growth, old_age=by["elderly_night"].min_age,

@@ -21,13 +21,13 @@ def test_the_shipped_rules_file_loads_with_a_version_and_every_rule_described() 
         "P-NEW-PAYEE-BURST",
         "P-ELDERLY-NIGHT",
         "P-MULE-PAYEE",
-        "P-MULE-PAYEE-SMALL",
+        "WL-PAYEE-REPORTED",
     } <= set(rules.ids)
     assert all(r.description for r in rules.rule)
 
 
 def test_a_negative_amount_is_refused_naming_the_rule_and_the_field() -> None:
-    bad = GOOD.replace("min_amount_fen = 1_000_000", "min_amount_fen = -5")
+    bad = GOOD.replace("min_amount_fen = 1_500_000", "min_amount_fen = -5")
     with pytest.raises(RulesInvalid) as exc:
         parse_rules(bad)
     assert "rule P-FIRST-LARGE" in str(exc.value)
