@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pingan.antifraud.tracing import TraceIndex
+from tests.factories import card
 
 DAY = date(2026, 11, 20)
 
@@ -27,6 +28,11 @@ MULE_T3_ZHOU = 30
 MULE_T4_WU = 40
 SHOP_HOTPOT = 80
 ATM = -1
+
+
+def card_of(account: int) -> str:
+    """The (Luhn-valid) card number of a store account in these stores."""
+    return card("622202", account)
 
 
 def at(hh: int, mm: int, day: int = 0) -> datetime:
@@ -89,7 +95,11 @@ class Store:
         )  # type: ignore[call-overload]
         pq.write_table(
             pa.table(
-                {"account_id": pa.array(ids, pa.int64()), "card_number": [f"62220{i:014d}" for i in ids]}
+                {
+                    "account_id": pa.array(ids, pa.int64()),
+                    "bank": ["ICBC"] * len(ids),
+                    "card_number": [card_of(i) for i in ids],
+                }
             ),
             self.root / "accounts.parquet",
         )

@@ -22,6 +22,7 @@ from tests.antifraud.tracing.conftest import (
     VICTIM_WANG,
     Store,
     at,
+    card_of,
 )
 
 
@@ -128,8 +129,8 @@ def test_cli_takes_seeds_from_a_report_file(store: Store) -> None:
             {
                 "occurred_at": "2026-11-20T10:00:00+08:00",
                 "amount_fen": 500_000,
-                "payer_card": f"62220{VICTIM_WANG:014d}",
-                "payee_account": f"62220{MULE_T1_ZHAO:014d}",
+                "payer_card": card_of(VICTIM_WANG),
+                "payee_account": card_of(MULE_T1_ZHAO),
             }
         ],
     }

@@ -10,14 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.model import FraudReport
+from pingan.antifraud.tracing import actions
 from pingan.antifraud.tracing.engine import Limits, TraceResult, trace
 from pingan.antifraud.tracing.index import TraceIndex
 from pingan.antifraud.tracing.rules import Method
 from pingan.antifraud.tracing.seeds import seeds_from_report
-from pingan.antifraud.tracing.store import card_to_account
+from pingan.antifraud.tracing.store import account_cards, card_to_account
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
 from pingan.core.errors import NotFound
@@ -29,6 +31,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / 
 router = APIRouter(tags=["fund tracing"])
 DbSession = Annotated[Session, Depends(session_dependency)]
 Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Accepter = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
 # The demo district (`make demo`) is generated here, under the data directory.
 STORE_NAME = "district"
 
@@ -46,12 +49,22 @@ def trace_report(
     report = session.get(FraudReport, report_id)
     if report is None:
         raise NotFound(f"no fraud report {report_id}", field="report_id")
+    index, cards = _store(_report_store())
+    seeds = seeds_from_report(index, _as_filed(report), cards)
+    limits = Limits(max_hops=hops, window=timedelta(hours=hours), min_fen=min_fen)
+    return trace(index, seeds, method=method, limits=limits)
+
+
+def _report_store() -> Path:
     store = get_settings().data_dir / STORE_NAME
     if not (store / "transactions").is_dir():
         raise NotFound(f"no transaction store at {store} (PINGAN_DATA_DIR; `make demo` generates one)")
-    index, cards = _store(store)
+    return store
+
+
+def _as_filed(report: FraudReport) -> dict[str, Any]:
     # The store is keyed by card number, so the cards are decrypted here, in memory, for the match only.
-    as_filed: dict[str, Any] = {
+    return {
         "external_ref": report.external_ref,
         "transfers": [
             {
@@ -63,9 +76,6 @@ def trace_report(
             for t in report.transfers
         ],
     }
-    seeds = seeds_from_report(index, as_filed, cards)
-    limits = Limits(max_hops=hops, window=timedelta(hours=hours), min_fen=min_fen)
-    return trace(index, seeds, method=method, limits=limits)
 
 
 @router.get("/api/v1/fraud-reports/{report_id}/trace")
@@ -81,6 +91,53 @@ def get_trace(
 ) -> dict[str, object]:
     """The traced flow graph, paths, cash-out points and freeze recommendations of a report."""
     return trace_report(session, report_id, method, hops, hours, min_fen).as_dict(path_limit=paths)
+
+
+class AcceptIn(BaseModel):
+    """Accept a trace's freeze recommendations: the trace is re-run here with these parameters."""
+
+    method: Method = Method.FIFO
+    hops: int = Field(default=6, ge=1, le=12)
+    hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    min_fen: int = Field(default=10_000, ge=0)
+    accounts: list[int] | None = Field(
+        default=None, description="store account ids to accept; all recommended accounts when omitted"
+    )
+
+
+class AcceptOut(BaseModel):
+    """The draft finding awaiting a supervisor, and the accounts now watch-listed as `traced`."""
+
+    finding_id: int
+    accounts: list[dict[str, object]]
+
+
+@router.post("/api/v1/fraud-reports/{report_id}/trace/accept", response_model=AcceptOut, status_code=201)
+def accept_recommendations(report_id: int, body: AcceptIn, session: DbSession, actor: Accepter) -> AcceptOut:
+    """Draft a finding from the trace's recommendations and watch-list the accounts as `traced`."""
+    with session.begin():
+        result = trace_report(session, report_id, body.method, body.hops, body.hours, body.min_fen)
+        report = session.get(FraudReport, report_id)
+        assert report is not None  # trace_report raised NotFound otherwise
+        wanted = body.accounts if body.accounts is not None else [r.account for r in result.recommendations()]
+        cards = account_cards(_report_store(), wanted)
+        accepted = actions.check_accept_recommendations(result, body.accounts, cards, actor=actor)
+        done = actions.do_accept_recommendations(
+            session,
+            report_id=report_id,
+            case_ref=report.external_ref,
+            result=result,
+            accepted=accepted,
+            cards=cards,
+            actor=actor,
+        )
+    return AcceptOut(
+        finding_id=done.finding.id,
+        accounts=[
+            {"account": r.account, "recoverable_fen": r.recoverable_fen, "watchlist_entry": e.id}
+            for r, e in zip(accepted, done.listed, strict=True)
+        ],
+    )
 
 
 def layered_graph(result: TraceResult, *, width: int = 1000, row: int = 56) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 Only accounts that hold traced money are walked. Their ledger entries are merged in global time order
 (a heap keyed by transfer position, the debit side of a transfer before its credit side), so a credit
 always sees what the payer's purse attributed to that very transfer, and money only moves forward in
-time: a cycle A → B → A just walks A's later entries, and the walk ends at the window's end.
+time: a cycle A → B → A just walks A's later entries, and the walk ends at the window's end (one
+window after the last seed).
 
-An account's purse opens with the balance the store implies at that moment (`TraceIndex.opening` plus
-its net flow so far), untraced. When a FIFO/LIFO purse holds no traced money the account is put aside;
-if traced money reaches it again, its purse is re-based on the store's balance and the walk resumes.
+An account's purse opens with the balance the store implies at that moment (`TraceIndex.balance_before`),
+untraced. When a FIFO/LIFO purse holds no traced money the account is put aside; if traced money reaches
+it again, its purse is re-based on the store's balance and the walk resumes.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ _SEED = -1  # ledger index of a heap entry that injects a seed transfer
 
 @dataclass(frozen=True)
 class Limits:
-    """How far a trace goes: transfers from a seed, time after the first seed, smallest amount followed."""
+    """How far a trace goes: transfers from a seed, time after each seed, smallest amount followed.
+
+    The walk ends one window after the last seed: a report's later payments (an escalating scam pays
+    over days) get the whole window too, and no seed's money is cut off before it moved.
+    """
 
     max_hops: int = 6
     window: timedelta = timedelta(hours=72)
@@ -54,7 +59,8 @@ class AccountFlow:
     held: int = 0
     followed: bool = True
     cashout: str = ""  # set when the account is a cash-out point (merchant, OTC dealer)
-    parked: int = 0  # traced money that reached it but was not walked (beyond a limit, or cashed out)
+    parked: int = 0  # traced money that reached it beyond the hop limit, not walked: held here
+    below_min: int = 0  # traced money that reached it in parts below the minimum amount, not followed
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,9 @@ class TraceResult:
     transfers: list[TracedTransfer] = field(default_factory=list)
     cashouts: list[CashOut] = field(default_factory=list)
     gaps: tuple[date, ...] = ()
-    below_min_fen: int = 0  # traced money that left an account in parts smaller than the minimum
+    # Traced money that reached an account in parts smaller than the minimum: not followed, and counted
+    # here rather than as held (no freeze is sized on it), so held + cashed out + below_min <= seeds.
+    below_min_fen: int = 0
 
     @property
     def held_total(self) -> int:
@@ -193,6 +201,7 @@ class TraceResult:
                     "traced_in_fen": a.traced_in,
                     "traced_out_fen": a.traced_out,
                     "held_fen": a.held,
+                    "below_min_fen": a.below_min,
                     "followed": a.followed,
                     "cashout": a.cashout,
                 }
@@ -209,7 +218,12 @@ class TraceResult:
                 }
                 for c in self.cashouts
             ],
-            "paths": [[tdict(t) for t in p] for p in self.paths(path_limit)],
+            # A step is a whole transfer: where several seeds' money merged, it carries all of it. The
+            # path's own traced amount is its narrowest step, never more than its seed.
+            "paths": [
+                {"traced_fen": min(t.traced for t in p), "steps": [tdict(t) for t in p]}
+                for p in self.paths(path_limit)
+            ],
             "recommendations": [
                 {
                     "account": r.account,
@@ -242,9 +256,9 @@ def trace(
     seed_pos = np.unique(index.positions_of(seed_tx_ids))
     ts, payer_of, payee_of = index.tx_ts, index.tx_payer, index.tx_payee
     amount_of, cash_of, acct_ids = index.tx_amount, index.tx_cashout, index.accounts
-    lstart, lpos, lcum, opening = index.ledger_start, index.ledger_pos, index.ledger_cum, index.opening
+    lstart, lpos = index.ledger_start, index.ledger_pos
     t0 = int(ts[seed_pos].min())
-    t_end = t0 + int(limits.window / timedelta(microseconds=1))
+    t_end = int(ts[seed_pos].max()) + int(limits.window / timedelta(microseconds=1))
     end_pos = int(np.searchsorted(ts, t_end, side="right"))  # positions >= end_pos are outside the window
 
     result = TraceResult(
@@ -274,7 +288,7 @@ def trace(
         i = lo + int(np.searchsorted(lpos[lo:hi], pos, side="left"))
         while i < hi and int(lpos[i]) == pos and int(payee_of[pos]) != a:
             i += 1  # a self-transfer's debit entry comes first; start at its credit
-        balance = int(opening[a]) + (int(lcum[i - 1]) if i > lo else 0)
+        balance = index.balance_before(a, i)
         purse = purses.get(a)
         if purse is None:
             purses[a] = new_purse(method, balance)
@@ -325,10 +339,12 @@ def trace(
                 # Already walked: the credit joins its purse, the amount is just not followed separately.
                 incoming[pos] = incoming.get(pos, 0) + traced
                 return
-            f.parked += traced
             f.followed = f.followed and payee in purses
             if traced < limits.min_fen:
+                f.below_min += traced
                 result.below_min_fen += traced
+            else:
+                f.parked += traced
             return
         flows_payee = flow(payee, hop)
         flows_payee.traced_in += traced

@@ -86,42 +86,29 @@ def store_days(store: Path) -> StoreDays:
     return StoreDays(first, last, tuple(missing))
 
 
-def read_transactions(store: Path) -> pa.Table:
-    """Every transfer of the store with the columns tracing needs; ts as UTC microseconds."""
-    parts = []
-    for day, path in sorted(day_partitions(store).items()):
-        for f in sorted(path.glob("*.parquet")):
-            t = pq.read_table(f, columns=list(TX_COLUMNS))
-            missing = set(TX_COLUMNS) - set(t.column_names)
-            if missing:
-                raise Invalid(f"{f}: missing columns {sorted(missing)} (day {day})")
-            cols = [t.column(c) for c in TX_COLUMNS]
-            cols[1] = cols[1].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-            cols[5] = cols[5].cast(pa.string())
-            parts.append(pa.table(dict(zip(TX_COLUMNS, cols, strict=True))))
-    if not parts:
-        raise NotFound(f"store {store} holds no transactions")
-    return pa.concat_tables(parts)
+def otc_accounts(store: Path) -> np.ndarray:
+    """Sorted account ids of the OTC dealers in merchants.parquet (empty without one)."""
+    merchants = store / "merchants.parquet"
+    if not merchants.exists():
+        return np.zeros(0, dtype=np.int64)
+    m = pq.read_table(merchants, columns=["account_id", "category"])
+    acc = m.column("account_id").to_numpy()
+    cat = np.asarray(m.column("category").to_pylist(), dtype=object)
+    return np.sort(acc[cat == "otc_dealer"]).astype(np.int64)
 
 
-def cashout_codes(store: Path, payee: np.ndarray, channel: pa.ChunkedArray) -> np.ndarray:
+def cashout_codes(otc: np.ndarray, payee: np.ndarray, channel: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Cash-out code of each transfer: ATM (no payee account, or the atm channel), OTC dealer, merchant."""
     codes = np.zeros(payee.size, dtype=np.int8)
-    chan = channel.combine_chunks().dictionary_encode()
+    chan = (channel.combine_chunks() if isinstance(channel, pa.ChunkedArray) else channel).dictionary_encode()
     names = chan.dictionary.to_pylist()
     idx = chan.indices.to_numpy(zero_copy_only=False)
     for i, name in enumerate(names):
         if name in _MERCHANT_CHANNELS:
             codes[idx == i] = CASHOUT_MERCHANT
-    merchants = store / "merchants.parquet"
-    if merchants.exists():
-        m = pq.read_table(merchants, columns=["account_id", "category"])
-        acc = m.column("account_id").to_numpy()
-        cat = np.asarray(m.column("category").to_pylist(), dtype=object)
-        otc = np.sort(acc[cat == "otc_dealer"])
-        if otc.size:
-            pos = np.clip(np.searchsorted(otc, payee), 0, otc.size - 1)
-            codes[otc[pos] == payee] = CASHOUT_OTC
+    if otc.size:
+        pos = np.clip(np.searchsorted(otc, payee), 0, otc.size - 1)
+        codes[otc[pos] == payee] = CASHOUT_OTC
     atm = payee < 0
     for i, name in enumerate(names):
         if name == "atm":
@@ -154,3 +141,26 @@ def read_report(path: Path, ref: str | None) -> dict[str, Any]:
     if len(found) > 1:
         raise Invalid(f"{path} holds {len(found)} reports; name one with --ref")
     return found[0]
+
+
+def account_cards(store: Path, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(bank code, card number) of each given store account id that accounts.parquet holds."""
+    import pyarrow.compute as pc
+
+    path = store / "accounts.parquet"
+    if not path.exists():
+        raise NotFound(f"no accounts.parquet in store {store}")
+    names = pq.read_schema(path).names
+    if "bank" not in names or "card_number" not in names:
+        raise Invalid(f"{path}: needs the columns bank and card_number", field="accounts")
+    t = pq.read_table(path, columns=["account_id", "bank", "card_number"])
+    t = t.filter(pc.is_in(t.column("account_id"), value_set=pa.array(ids, pa.int64())))
+    return {
+        int(a): (str(b), str(c))
+        for a, b, c in zip(
+            t.column("account_id").to_pylist(),
+            t.column("bank").to_pylist(),
+            t.column("card_number").to_pylist(),
+            strict=True,
+        )
+    }
