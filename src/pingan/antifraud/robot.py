@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session, selectinload
 from pingan.antifraud import actions as report_actions
 from pingan.antifraud.model import FraudReport, ReportIntake
 from pingan.antifraud.orders import actions
-from pingan.antifraud.orders.model import FindingStatus, OrderKind, OrderReason, RestrictionOrder, RobotIntake
+from pingan.antifraud.orders.model import (
+    FindingStatus,
+    OrderKind,
+    OrderReason,
+    PoliceFinding,
+    RestrictionOrder,
+    RobotIntake,
+)
 from pingan.antifraud.registry.actions import holder_linked_accounts
 from pingan.core import clock, events
 from pingan.core.db import transaction
@@ -36,10 +43,74 @@ ROBOT = Actor.system("robot")
 log = get_logger("robot")
 
 
-def do_process_report(session: Session, report: FraudReport) -> list[RestrictionOrder]:
+def _issue(
+    session: Session,
+    *,
+    reason: OrderReason,
+    refs: list[actions.AccountRef],
+    report_id: int | None,
+    finding: PoliceFinding | None,
+    origin_at: datetime,
+    bulk: bool,
+) -> list[RestrictionOrder]:
+    """Stop-payments on `refs` that have no live order yet; the others are stopped already."""
+    if bulk:
+        # One query for the live orders and one flush for the new ones (no savepoint each).
+        basis, free = actions.check_issue_orders(
+            session,
+            kind=OrderKind.STOP_PAYMENT,
+            reason=reason,
+            accounts=refs,
+            report_id=report_id,
+            finding=finding,
+            actor=ROBOT,
+        )
+        return actions.do_issue_orders(
+            session,
+            kind=OrderKind.STOP_PAYMENT,
+            reason=reason,
+            accounts=free,
+            basis=basis,
+            report_id=report_id,
+            finding=finding,
+            origin_at=origin_at,
+            actor=ROBOT,
+        )
+    issued: list[RestrictionOrder] = []
+    for ref in refs:
+        try:
+            basis = actions.check_issue_order(
+                session,
+                kind=OrderKind.STOP_PAYMENT,
+                reason=reason,
+                account=ref,
+                report_id=report_id,
+                finding=finding,
+                actor=ROBOT,
+            )
+        except Conflict:
+            continue  # already stopped, by an earlier report of the same mule account
+        issued.append(
+            actions.do_issue_order(
+                session,
+                kind=OrderKind.STOP_PAYMENT,
+                reason=reason,
+                account=ref,
+                basis=basis,
+                report_id=report_id,
+                finding=finding,
+                origin_at=origin_at,
+                actor=ROBOT,
+            )
+        )
+    return issued
+
+
+def do_process_report(session: Session, report: FraudReport, *, bulk: bool = False) -> list[RestrictionOrder]:
     """Direct stop-payments for a report's payee accounts and a draft finding for their holders.
 
     A report still awaiting its officer's confirmation is left alone: it is no legal basis yet.
+    `bulk`: issue with one flush and no savepoint each (see `orders.actions.do_issue_orders`).
     """
     if report.intake is not ReportIntake.REGISTERED or session.get(RobotIntake, report.id) is not None:
         return []
@@ -55,33 +126,15 @@ def do_process_report(session: Session, report: FraudReport) -> list[Restriction
                 t.payee_bank, t.payee_account_pseudonym, t.payee_account_cipher, t.payee_account_masked
             ),
         )
-    issued: list[RestrictionOrder] = []
-    for ref in refs.values():
-        try:
-            basis = actions.check_issue_order(
-                session,
-                kind=OrderKind.STOP_PAYMENT,
-                reason=OrderReason.DIRECT_PAYEE,
-                account=ref,
-                report_id=report.id,
-                finding=None,
-                actor=ROBOT,
-            )
-        except Conflict:
-            continue  # already stopped, by an earlier report of the same mule account
-        issued.append(
-            actions.do_issue_order(
-                session,
-                kind=OrderKind.STOP_PAYMENT,
-                reason=OrderReason.DIRECT_PAYEE,
-                account=ref,
-                basis=basis,
-                report_id=report.id,
-                finding=None,
-                origin_at=report.created_at,
-                actor=ROBOT,
-            )
-        )
+    issued = _issue(
+        session,
+        reason=OrderReason.DIRECT_PAYEE,
+        refs=list(refs.values()),
+        report_id=report.id,
+        finding=None,
+        origin_at=report.created_at,
+        bulk=bulk,
+    )
     linked = holder_linked_accounts(session, list(refs))
     evidence = {
         "report": report.external_ref,
@@ -108,44 +161,28 @@ def do_process_report(session: Session, report: FraudReport) -> list[Restriction
     return issued
 
 
-def do_process_finding(session: Session, finding_id: int) -> list[RestrictionOrder]:
+def do_process_finding(session: Session, finding_id: int, *, bulk: bool = False) -> list[RestrictionOrder]:
     """Holder-linked stop-payments for every other account of the holders a finding names."""
     finding = actions.get_finding(session, finding_id)
     if finding.status is not FindingStatus.APPROVED or finding.decided_at is None:
         return []
     involved = [(a.bank_code, a.account_pseudonym) for a in finding.accounts]
-    issued: list[RestrictionOrder] = []
-    for acc in holder_linked_accounts(session, involved):
-        ref = actions.AccountRef(acc.bank_code, acc.number_pseudonym, acc.number_cipher, acc.number_masked)
-        try:
-            basis = actions.check_issue_order(
-                session,
-                kind=OrderKind.STOP_PAYMENT,
-                reason=OrderReason.HOLDER_LINKED,
-                account=ref,
-                report_id=finding.report_id,
-                finding=finding,
-                actor=ROBOT,
-            )
-        except Conflict:
-            continue
-        issued.append(
-            actions.do_issue_order(
-                session,
-                kind=OrderKind.STOP_PAYMENT,
-                reason=OrderReason.HOLDER_LINKED,
-                account=ref,
-                basis=basis,
-                report_id=finding.report_id,
-                finding=finding,
-                origin_at=finding.decided_at,
-                actor=ROBOT,
-            )
-        )
-    return issued
+    refs = [
+        actions.AccountRef(acc.bank_code, acc.number_pseudonym, acc.number_cipher, acc.number_masked)
+        for acc in holder_linked_accounts(session, involved)
+    ]
+    return _issue(
+        session,
+        reason=OrderReason.HOLDER_LINKED,
+        refs=refs,
+        report_id=finding.report_id,
+        finding=finding,
+        origin_at=finding.decided_at,
+        bulk=bulk,
+    )
 
 
-def process_reports(report_ids: list[int]) -> None:
+def process_reports(report_ids: list[int], *, bulk: bool = True) -> None:
     """Process these reports in one transaction, oldest first (the first report of a shared account stops it)."""
     with transaction() as session:
         reports = session.execute(
@@ -155,20 +192,21 @@ def process_reports(report_ids: list[int]) -> None:
             .order_by(FraudReport.id)
         ).scalars()
         for report in list(reports):
-            do_process_report(session, report)
+            do_process_report(session, report, bulk=bulk)
 
 
-def process_findings(finding_ids: list[int]) -> None:
+def process_findings(finding_ids: list[int], *, bulk: bool = True) -> None:
     """Issue the holder-linked stop-payments of these approved findings in one transaction."""
     with transaction() as session:
         for finding_id in sorted(finding_ids):
-            do_process_finding(session, finding_id)
+            do_process_finding(session, finding_id, bulk=bulk)
 
 
-def _in_one_then_alone(ids: list[int], process: Callable[[list[int]], None], what: str) -> None:
+def _in_one_then_alone(ids: list[int], process: Callable[..., None], what: str) -> None:
     # One transaction for the whole batch (SQLite has one writer: a transaction per report made the
-    # robot's intake most of the registration cost, measured with bench/stoppay.py). Should it fail,
-    # each is tried alone, so one bad record does not hold the others back; the sweep catches the rest.
+    # robot's intake most of the registration cost, measured with bench/stoppay.py). Should it fail
+    # (another issuer raced it to an account, or one bad record), each is tried alone the careful
+    # way, a savepoint per order, so only the loser is skipped; the sweep catches the rest.
     try:
         process(ids)
     except Exception:
@@ -177,7 +215,7 @@ def _in_one_then_alone(ids: list[int], process: Callable[[list[int]], None], wha
         log.exception("robot batch failed; processing one by one", kind=what, count=len(ids))
         for one in ids:
             try:
-                process([one])
+                process([one], bulk=False)
             except Exception:
                 log.exception("robot could not process", kind=what, id=one)
 

@@ -156,8 +156,12 @@ def check_issue_order(
     finding: PoliceFinding | None,
     actor: Actor,
     from_model_score: bool = False,
+    live_checked: bool = False,
 ) -> rules.BasisInput:
-    """Refuse an order without its legal basis (422), by a role that may not issue (403), or a duplicate (409)."""
+    """Refuse an order without its legal basis (422), by a role that may not issue (403), or a duplicate (409).
+
+    `live_checked`: the caller looks the live orders up itself, for many accounts at once (`check_issue_orders`).
+    """
     if actor.role not in ORDER_ISSUERS:
         raise Forbidden(f"role {actor.role.value} may not issue orders")
     report = session.get(FraudReport, report_id) if report_id is not None else None
@@ -172,11 +176,64 @@ def check_issue_order(
     problem = rules.basis_problem(basis)
     if problem is not None:
         raise Invalid(f"no legal basis: {problem}", field="basis")
-    if live_order_on(session, account.bank_code, account.pseudonym) is not None:
+    if not live_checked and live_order_on(session, account.bank_code, account.pseudonym) is not None:
         raise Conflict(
             f"account {account.masked} at {account.bank_code} has a live order already", field="account"
         )
     return basis
+
+
+def check_issue_orders(
+    session: Session,
+    *,
+    kind: OrderKind,
+    reason: OrderReason,
+    accounts: list[AccountRef],
+    report_id: int | None,
+    finding: PoliceFinding | None,
+    actor: Actor,
+) -> tuple[rules.BasisInput, list[AccountRef]]:
+    """`check_issue_order` for several accounts on one basis: the basis, and the accounts without a live order.
+
+    The basis is refused as a whole (422/403); an account with a live order is left out, not refused,
+    as the robot skips one (a duplicate stop is forbidden). One query for all their live orders.
+    """
+    if not accounts:
+        return rules.BasisInput(kind, reason, False, False), []
+    basis = check_issue_order(
+        session,
+        kind=kind,
+        reason=reason,
+        account=accounts[0],
+        report_id=report_id,
+        finding=finding,
+        actor=actor,
+        live_checked=True,
+    )
+    for account in accounts[1:]:
+        if finding is not None and reason is not OrderReason.HOLDER_LINKED:
+            check_issue_order(
+                session,
+                kind=kind,
+                reason=reason,
+                account=account,
+                report_id=report_id,
+                finding=finding,
+                actor=actor,
+                live_checked=True,
+            )
+    keys = {live_key(a.bank_code, a.pseudonym) for a in accounts}
+    taken = set(
+        session.execute(
+            select(RestrictionOrder.live_key).where(RestrictionOrder.live_key.in_(keys))
+        ).scalars()
+    )
+    free: dict[str, AccountRef] = {}
+    for a in accounts:
+        key = live_key(a.bank_code, a.pseudonym)
+        if key not in taken:
+            free.setdefault(key, a)
+    return basis, list(free.values())
 
 
 def do_issue_order(
@@ -195,6 +252,85 @@ def do_issue_order(
     renews: RestrictionOrder | None = None,
 ) -> RestrictionOrder:
     """Draft an order and queue its bank request in the outbox, in the caller's transaction (ran `check_*`)."""
+    order = _new_order(
+        kind=kind,
+        reason=reason,
+        account=account,
+        basis=basis,
+        report_id=report_id,
+        finding=finding,
+        origin_at=origin_at,
+        actor=actor,
+        amount_fen=amount_fen,
+        traced_amount_fen=traced_amount_fen,
+        renews=renews,
+    )
+    session.add(order)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # Two issuers raced past the check: the unique live_key decided, this one lost.
+        raise Conflict(f"account {account.masked} has a live order already", field="account") from None
+    _queue_and_audit(session, order, actor)
+    return order
+
+
+def do_issue_orders(
+    session: Session,
+    *,
+    kind: OrderKind,
+    reason: OrderReason,
+    accounts: list[AccountRef],
+    basis: rules.BasisInput,
+    report_id: int | None,
+    finding: PoliceFinding | None,
+    origin_at: datetime,
+    actor: Actor,
+) -> list[RestrictionOrder]:
+    """`do_issue_order` for several accounts on one basis (ran `check_issue_orders`), with one flush.
+
+    No savepoint each (measured: the robot's main cost per order on SQLite). Should another issuer
+    take one of the accounts between check and flush, the unique live_key fails this flush and the
+    caller's transaction with it; the robot then processes its batch again one by one
+    (`do_issue_order`, where only the loser is refused).
+    """
+    orders = [
+        _new_order(
+            kind=kind,
+            reason=reason,
+            account=a,
+            basis=basis,
+            report_id=report_id,
+            finding=finding,
+            origin_at=origin_at,
+            actor=actor,
+        )
+        for a in accounts
+    ]
+    if not orders:
+        return []
+    session.add_all(orders)
+    session.flush()
+    for order in orders:
+        _queue_and_audit(session, order, actor)
+    return orders
+
+
+def _new_order(
+    *,
+    kind: OrderKind,
+    reason: OrderReason,
+    account: AccountRef,
+    basis: rules.BasisInput,
+    report_id: int | None,
+    finding: PoliceFinding | None,
+    origin_at: datetime,
+    actor: Actor,
+    amount_fen: int | None = None,
+    traced_amount_fen: int | None = None,
+    renews: RestrictionOrder | None = None,
+) -> RestrictionOrder:
     now = clock.now()
     major = finding.major_case if finding is not None else False
     note = ""
@@ -230,13 +366,10 @@ def do_issue_order(
             at=now, from_state=None, to_state=OrderState.DRAFTED.value, actor=actor.username, note=note
         )
     )
-    session.add(order)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # Two issuers raced past the check: the unique live_key decided, this one lost.
-        raise Conflict(f"account {account.masked} has a live order already", field="account") from None
+    return order
+
+
+def _queue_and_audit(session: Session, order: RestrictionOrder, actor: Actor) -> None:
     _enqueue(session, order, MessageType.REQUEST, order.idempotency_key)
     audit.record(
         session,
@@ -244,17 +377,16 @@ def do_issue_order(
         action="order.issue",
         object_type="restriction_order",
         object_id=order.id,
-        purpose=f"report:{report_id}" if report_id else f"finding:{order.finding_id}",
+        purpose=f"report:{order.report_id}" if order.report_id else f"finding:{order.finding_id}",
         detail={
-            "kind": kind.value,
-            "reason": reason.value,
+            "kind": order.kind.value,
+            "reason": order.reason.value,
             "basis": order.basis_kind.value,
-            "bank": account.bank_code,
-            "amount_fen": amount_fen,
+            "bank": order.bank_code,
+            "amount_fen": order.amount_fen,
             "renews": order.renews_order_id,
         },
     )
-    return order
 
 
 # ---- findings (认定) -------------------------------------------------------------------------

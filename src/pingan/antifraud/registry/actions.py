@@ -135,14 +135,22 @@ def holder_linked_accounts(session: Session, involved: list[tuple[str, str]]) ->
 
     This is what "一卡涉警、全卡止付" resolves against; closed accounts hold nothing and are skipped.
     """
-    holder_ids: set[int] = set()
-    for bank_code, pseudonym in involved:
-        acc = account_by_number(session, bank_code, pseudonym)
-        if acc is not None:
-            holder_ids.add(acc.holder_id)
+    involved_set = set(involved)
+    if not involved_set:
+        return []
+    # One query for the involved accounts' holders, not one per account (the robot resolves a whole
+    # batch of reports in one transaction).
+    holder_ids = {
+        holder_id
+        for bank_code, pseudonym, holder_id in session.execute(
+            select(BankAccount.bank_code, BankAccount.number_pseudonym, BankAccount.holder_id).where(
+                BankAccount.number_pseudonym.in_({p for _, p in involved_set})
+            )
+        )
+        if (bank_code, pseudonym) in involved_set
+    }
     if not holder_ids:
         return []
-    involved_set = set(involved)
     rows = session.execute(
         select(BankAccount)
         .where(BankAccount.holder_id.in_(holder_ids), BankAccount.status != AccountStatus.CLOSED)
