@@ -45,6 +45,23 @@ def send(
     asyncio.run(main())
 
 
+@app.command("gateway")
+def gateway(
+    host: Annotated[str, typer.Option(help="address to listen on (where Kannel calls back)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8010,
+) -> None:
+    """Serve only the delivery-report endpoint (/sms-gateway/kannel/dlr), in its own process.
+
+    The web app serves the same endpoint; this process keeps Kannel's callbacks (two per text, in
+    bursts) off the web app's and the sender's CPU. Point PINGAN_WARNINGS_CALLBACK_BASE_URL at it.
+    """
+    import uvicorn
+
+    from pingan.antifraud.warnings.gateway_api import create_gateway_app
+
+    uvicorn.run(create_gateway_app(prefix="/sms-gateway"), host=host, port=port, log_level="warning")
+
+
 @app.command("maintain")
 def maintain() -> None:
     """Recover messages left in flight, expire stale texts, alert on overdue home visits."""

@@ -111,8 +111,9 @@ class GatewayApp:
     is all there is to parse.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, prefix: str = "") -> None:
         self.batcher = DlrBatcher()
+        self.prefix = prefix.rstrip("/")
         self._networks: dict[str, tuple[IPv4Network | IPv6Network, ...]] = {}
 
     def _sources(self) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -129,6 +130,8 @@ class GatewayApp:
         root, path = scope.get("root_path", ""), scope["path"]
         if root and path.startswith(root):
             path = path[len(root) :]
+        if self.prefix and path.startswith(self.prefix):
+            path = path[len(self.prefix) :]
         if path != "/kannel/dlr":
             response: Response = JSONResponse({"error": "not found"}, status_code=404)
         elif scope["method"] not in ("GET", "HEAD"):
@@ -169,6 +172,7 @@ class GatewayApp:
         return PlainTextResponse(f"ok {outcome.value}")
 
 
-def create_gateway_app() -> GatewayApp:
-    """The gateway-facing sub-application, to be mounted at /sms-gateway."""
-    return GatewayApp()
+def create_gateway_app(*, prefix: str = "") -> GatewayApp:
+    """The gateway-facing sub-application, to be mounted at /sms-gateway; or, with `prefix`
+    "/sms-gateway", served on its own (`pingan warnings gateway`) at the same URLs."""
+    return GatewayApp(prefix=prefix)
