@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 from sqlalchemy import func, select
 
 from pingan.antifraud.risk.model import RiskEvent
@@ -44,13 +45,16 @@ def _consume(
     return (pl.concat(got) if got else pl.DataFrame()), stats
 
 
+@pytest.mark.parametrize("frame_size", [1, 500], ids=["a_message_each", "frames"])
 def test_batch_and_streaming_engines_raise_the_same_flags_on_the_same_transactions(
-    district: Path, rules: RuleSet, nats_names: NatsNames, tmp_path: Path
+    district: Path, rules: RuleSet, nats_names: NatsNames, tmp_path: Path, frame_size: int
 ) -> None:
     since = since_of(district, 3)
     batch = screen_store(district, rules=rules, watchlist=watchlist_from_reports(district), since=since)
     published = asyncio.run(
-        st.publish_store(district, since=since, prefix=nats_names.prefix, stream=nats_names.stream)
+        st.publish_store(
+            district, since=since, prefix=nats_names.prefix, stream=nats_names.stream, frame_size=frame_size
+        )
     )
     streamed, stats = _consume(district, rules, nats_names, tmp_path, since)
     assert published.messages == batch.rows == stats.counters.screened

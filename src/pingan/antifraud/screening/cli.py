@@ -117,17 +117,31 @@ def publish(
         str, typer.Option(help="subject prefix; subjects are PREFIX.<bank>")
     ] = st.DEFAULT_PREFIX,
     stream: Annotated[str, typer.Option(help="JetStream stream name")] = st.DEFAULT_STREAM,
+    frame: Annotated[
+        int,
+        typer.Option(
+            min=1, help="transactions per chunk, sent as one frame message per payer bank; 1 = a message each"
+        ),
+    ] = 500,
 ) -> None:
-    """Replay a generated district into NATS at a chosen rate, one message per transaction."""
+    """Replay a generated district into NATS at a chosen rate, in frames of a bank's transactions."""
     stats = asyncio.run(
         st.publish_store(
-            store, since=_time(since), until=_time(until), url=url, prefix=prefix, stream=stream, rate=rate
+            store,
+            since=_time(since),
+            until=_time(until),
+            url=url,
+            prefix=prefix,
+            stream=stream,
+            rate=rate,
+            frame_size=frame,
         )
     )
     typer.echo(
         json.dumps(
             {
                 "published": stats.messages,
+                "nats_messages": stats.nats_messages,
                 "seconds": round(stats.seconds, 3),
                 "stream_messages": stats.stream_messages,
             }
@@ -153,7 +167,9 @@ def consume(
     prefix: Annotated[str, typer.Option(help="subject prefix")] = st.DEFAULT_PREFIX,
     stream: Annotated[str, typer.Option(help="JetStream stream name")] = st.DEFAULT_STREAM,
     durable: Annotated[str, typer.Option(help="durable consumer name")] = st.DEFAULT_DURABLE,
-    batch: Annotated[int, typer.Option(help="most messages per micro-batch")] = 5000,
+    batch: Annotated[
+        int, typer.Option(help="transactions per micro-batch, when queued (then to the end of a chunk)")
+    ] = 5000,
     idle_exit: Annotated[
         float | None, typer.Option(help="exit after this many seconds without messages")
     ] = None,
