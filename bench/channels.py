@@ -25,11 +25,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,7 @@ from pingan.antifraud.warnings.actions import BatchSummary, DeliveryRequest
 from pingan.antifraud.warnings.channels import ChannelLimits
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.warnings.jobs import WarningSender
-from pingan.antifraud.warnings.model import MessageState, Urgency, WarningMessage
+from pingan.antifraud.warnings.model import MessageState, Urgency, WarningMessage, WarningReceipt
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.peers import KannelStack, SippUas, free_port
 from pingan.antifraud.warnings.retry import in_transaction
@@ -207,8 +208,38 @@ def bench_calls(uas: SippUas, *, n: int, concurrency: int, prefix: str) -> dict[
     }
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Gateway:
+    """Where Kannel calls back, and the process serving it (None: a thread of this process)."""
+
+    url: str
+    pid: int | None
+
+    def cpu_s(self) -> float:
+        """CPU seconds of the gateway's own process (0 for a thread: it counts in this process)."""
+        return process_cpu_s(self.pid) if self.pid is not None else 0.0
+
+
+def receipts_of(prefix: str) -> int:
+    with db.transaction() as s:
+        return int(
+            s.execute(
+                select(func.count())
+                .select_from(WarningReceipt)
+                .join(WarningMessage, WarningMessage.id == WarningReceipt.message_id)
+                .where(WarningMessage.message_key.like(f"{prefix}%"))
+            ).scalar_one()
+        )
+
+
 @contextlib.contextmanager
-def gateway(mode: str, url: str) -> Iterator[str]:
+def gateway(mode: str, url: str) -> Iterator[Gateway]:
     """The DLR endpoint Kannel calls back: `pingan warnings gateway` as its own process, or a thread here."""
     port = free_port()
     if mode == "thread":
@@ -218,7 +249,7 @@ def gateway(mode: str, url: str) -> Iterator[str]:
         while not server.started:
             time.sleep(0.05)
         try:
-            yield f"http://127.0.0.1:{port}"
+            yield Gateway(f"http://127.0.0.1:{port}", None)
         finally:
             server.should_exit = True
         return
@@ -232,7 +263,7 @@ def gateway(mode: str, url: str) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"pingan warnings gateway did not start (exit {proc.poll()})")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield Gateway(f"http://127.0.0.1:{port}", proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -288,11 +319,19 @@ def main() -> None:
         upgrade(url)
         db.configure(url)
         voice_prompts.prompt_cache_dir = lambda: folder / "prompts"  # type: ignore[assignment]
-        callback = stack.enter_context(gateway(args.gateway, url))
+        gw = stack.enter_context(gateway(args.gateway, url))
+        callback = gw.url
         kannel = KannelStack(folder / "kannel").start()
         uas = SippUas(folder / "sipp", digits="1").start() if n_calls else None
         try:
+            cpu0 = time.process_time() + gw.cpu_s()
             sms = bench_sms(kannel, callback, n=n_sms, rate=args.rate, window=args.window)
+            # pingan's CPU per text, less sensitive to other load than the rate: the plans, the sender
+            # and the DLRs (two a text; waited for, up to 10 s), in this process and the gateway's.
+            deadline = time.monotonic() + 10
+            while receipts_of("s") < 2 * n_sms and time.monotonic() < deadline:
+                time.sleep(0.1)
+            cpu_ms = (time.process_time() + gw.cpu_s() - cpu0) * 1000 / n_sms
             baseline_sms = bench_sms_one_at_a_time(kannel, callback, n=200)
             if uas is not None:
                 calls = bench_calls(uas, n=n_calls, concurrency=n_calls, prefix="c")
@@ -312,6 +351,7 @@ def main() -> None:
                 "baseline": "one_message_at_a_time",
                 "baseline_value": baseline_sms,
                 "ratio": round(sms["sms_per_s"] / baseline_sms, 2),
+                "pingan_cpu_ms_per_text": round(cpu_ms, 2),
                 "simultaneous_calls": calls,
                 "calls_baseline_one_at_a_time": baseline_calls,
                 "calls_ratio": round(calls["calls_per_s"] / baseline_calls["calls_per_s"], 2)

@@ -213,3 +213,26 @@ def test_the_audit_chain_holds_after_the_drain_and_its_reports(database: str) ->
     asyncio.run(outbox_sender().send_sms_batch())
     with db.transaction() as s:
         assert verify_chain(s).ok
+
+
+def test_a_delivered_report_from_the_gateway_marks_the_plans_sms_step_and_the_first_contact(
+    database: str,
+) -> None:
+    plan_id = risk_event(flag_of_wang())
+    drain_risk_outbox()
+    key = f"risk:{plan_id}:sms:1"
+    with db.transaction() as s:
+        claimed = actions.do_claim_due(s, kind=ChannelKind.SMS, limit=10, actor=SENDER)
+    assert [c.message_key for c in claimed] == [key]
+
+    with db.transaction() as s:
+        out = actions.do_record_dlrs(
+            s, [actions.Dlr(key, 8, "ACK"), actions.Dlr(key, 1, "DELIVRD")], source="kannel", actor=SENDER
+        )
+    assert out == [MessageState.SUBMITTED, MessageState.DELIVERED]
+    assert plan_steps(plan_id)[1][StepChannel.SMS] is StepState.DELIVERED
+    with db.transaction() as s:
+        delivery = s.execute(select(WarningDelivery)).scalar_one()
+        m = s.execute(select(WarningMessage).where(WarningMessage.message_key == key)).scalar_one()
+        assert (delivery.state, delivery.first_contact_channel) == (DeliveryState.REACHED, ChannelKind.SMS)
+        assert m.submitted_at is not None and m.final_at is not None

@@ -37,9 +37,14 @@ def plan_key(plan_id: int) -> str:
 
 def risk_plan_id(delivery: WarningDelivery) -> int | None:
     """The risk plan a delivery came from, or None for a plan submitted otherwise (API, bench)."""
-    if not delivery.plan_id.startswith(RISK_PLAN_PREFIX):
+    return risk_plan_id_of(delivery.plan_id)
+
+
+def risk_plan_id_of(plan_key: str) -> int | None:
+    """The risk plan of a delivery's plan id (`risk:{id}`), or None for a plan submitted otherwise."""
+    if not plan_key.startswith(RISK_PLAN_PREFIX):
         return None
-    raw = delivery.plan_id[len(RISK_PLAN_PREFIX) :]
+    raw = plan_key[len(RISK_PLAN_PREFIX) :]
     return int(raw) if raw.isdigit() else None
 
 
