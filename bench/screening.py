@@ -6,8 +6,9 @@ ratio. `rows` counts every transaction read (all channels); the watchlist is the
 reports build, padded to --watchlist-size accounts with ids no transaction uses (so the lookup is
 as large as the issue asks, and the flags stay those of the real watchlist). Peak RSS and the load
 average are printed: the machine is shared. Streaming (with --stream-seconds): transactions published into NATS at --rate by this process
-while `pingan stream consume` persists risk events to a SQLite file; throughput and the p99 from
-publish to persisted risk event come from the consumer's own stats.
+(in frames of --frame transactions per payer bank; --frame 1 sends a message each), each stamped with
+the time it was due at that rate, while `pingan stream consume` persists risk events to a SQLite
+file; throughput and the p99 from due time to persisted risk event come from the consumer's own stats.
 """
 
 from __future__ import annotations
@@ -138,7 +139,9 @@ def baseline(store: Path, rules: RuleSet, wl: Any, ref: Any) -> tuple[float, int
     return time.perf_counter() - started, int(flags[0]) if flags else 0
 
 
-async def _publish_for(store: Path, names: dict[str, str], rate: float, seconds: float) -> st.PublishStats:
+async def _publish_for(
+    store: Path, names: dict[str, str], rate: float, seconds: float, frame_size: int
+) -> st.PublishStats:
     from pingan.antifraud.screening.store import iter_batches
 
     def frames() -> Any:
@@ -151,10 +154,12 @@ async def _publish_for(store: Path, names: dict[str, str], rate: float, seconds:
                 if sent >= rate * seconds:
                     return
 
-    return await st.publish_frames(frames(), prefix=names["prefix"], stream=names["stream"], rate=rate)
+    return await st.publish_frames(
+        frames(), prefix=names["prefix"], stream=names["stream"], rate=rate, frame_size=frame_size
+    )
 
 
-def streaming(store: Path, rate: float, seconds: float) -> dict[str, Any]:
+def streaming(store: Path, rate: float, seconds: float, frame_size: int) -> dict[str, Any]:
     """Publish at `rate` for `seconds` into a fresh stream while a consumer process persists risk events."""
     tag = uuid.uuid4().hex[:8]
     names = {"prefix": f"bench{tag}.tx", "stream": f"BENCH_{tag}"}
@@ -174,7 +179,7 @@ def streaming(store: Path, rate: float, seconds: float) -> dict[str, Any]:
     )  # fmt: skip
     # The consumer loads the store's account holders, then creates its durable consumer: publish after.
     asyncio.run(_wait_for_consumer(names["stream"], f"bench{tag}", consumer))
-    pub = asyncio.run(_publish_for(store, names, rate, seconds))
+    pub = asyncio.run(_publish_for(store, names, rate, seconds, frame_size))
     published_at = time.perf_counter()
     out, err = consumer.communicate(timeout=600)
     drained_s = time.perf_counter() - published_at - 3  # the consumer exits 3 s after the last message
@@ -182,7 +187,9 @@ def streaming(store: Path, rate: float, seconds: float) -> dict[str, Any]:
     busy = pub.seconds + max(drained_s, 0.0)
     return {
         "rate_asked": rate,
+        "frame_size": frame_size,
         "published": pub.messages,
+        "nats_messages": pub.nats_messages,
         "duration_s": round(pub.seconds, 3),
         "publish_rate": round(pub.messages / pub.seconds) if pub.seconds else None,
         # Sustained: everything screened over the time from the first publish to the last message screened.
@@ -244,6 +251,12 @@ def main() -> None:
     ap.add_argument("--store", type=Path, help="an existing district instead of generating one")
     ap.add_argument("--stream-seconds", type=float, default=0.0)
     ap.add_argument("--rate", type=float, default=50_000)
+    ap.add_argument(
+        "--frame",
+        type=int,
+        default=500,
+        help="transactions per chunk, one frame per payer bank (1: a message each)",
+    )
     ap.add_argument("--watchlist-size", type=int, default=100_000)
     ap.add_argument("--stream-store", type=Path, help="store to replay into NATS (default: --store)")
     ap.add_argument("--no-batch", action="store_true", help="streaming figures only")
@@ -282,7 +295,9 @@ def main() -> None:
         }
     result |= {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
     if args.stream_seconds:
-        result["streaming"] = streaming(args.stream_store or store, args.rate, args.stream_seconds)
+        result["streaming"] = streaming(
+            args.stream_store or store, args.rate, args.stream_seconds, args.frame
+        )
         result["load_avg_1m_after_stream"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result))
 

@@ -550,9 +550,12 @@ async def consume(
     with contextlib.suppress(NotFoundError):
         await js.delete_consumer(cfg.stream, cfg.durable)
     queue: list[Any] = []
+    # Set when a message arrives, so an idle loop wakes at once instead of at its next poll.
+    ready = asyncio.Event()
 
     async def arrived(msg: Any) -> None:
         queue.append(msg)
+        ready.set()
 
     sub = await js.subscribe(
         f"{cfg.prefix}.>",
@@ -598,7 +601,9 @@ async def consume(
                     await checkpoint()
                 if cfg.idle_exit_s is not None and time.monotonic() - last_msg_at > cfg.idle_exit_s:
                     break
-                await asyncio.sleep(cfg.fetch_timeout_s)
+                ready.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ready.wait(), cfg.fetch_timeout_s)
                 continue
             take = _cut(queue, cfg.batch)
             if take == 0:
@@ -606,7 +611,9 @@ async def consume(
                 # unless they never come (the publisher died mid-chunk), then screen what came.
                 waiting_since = waiting_since or time.monotonic()
                 if time.monotonic() - waiting_since < 1.0:
-                    await asyncio.sleep(0.001)
+                    ready.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(ready.wait(), cfg.fetch_timeout_s)
                     continue
                 take = len(queue)
             waiting_since = None
