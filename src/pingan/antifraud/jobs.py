@@ -132,7 +132,11 @@ class RobotWorker:
         return len(rows)
 
     def _message(
-        self, session: Session, row: BankOutbox, order: RestrictionOrder
+        self,
+        session: Session,
+        row: BankOutbox,
+        order: RestrictionOrder,
+        findings: dict[int, PoliceFinding],
     ) -> OrderRequest | ReleaseRequest:
         if row.message_type is MessageType.RELEASE:
             return ReleaseRequest(
@@ -141,7 +145,11 @@ class RobotWorker:
                 bank_code=order.bank_code,
                 reason=(order.events[-1].note if order.events else "release")[:255] or "release",
             )
-        finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
+        finding = (
+            findings.get(order.finding_id) or session.get(PoliceFinding, order.finding_id)
+            if order.finding_id
+            else None
+        )
         basis = (
             LegalBasisWire(
                 kind="finding",
@@ -189,13 +197,21 @@ class RobotWorker:
             probed: set[str] = set()
             rows = list(session.execute(q).scalars())
             # One query for the batch's orders (with the timelines their transitions append to) and
-            # one for their findings, instead of three round trips per message.
+            # one for their findings, instead of three round trips per message. Held in dicts: the
+            # session's identity map holds unchanged objects weakly, and a `list(...)` thrown away
+            # let them be collected, so each `session.get` queried again (py-spy: most of `record`).
             orders = _load_orders(session, {r.order_id for r in rows})
             finding_ids = {o.finding_id for o in orders.values() if o.finding_id is not None}
-            if finding_ids:
-                list(
-                    session.execute(select(PoliceFinding).where(PoliceFinding.id.in_(finding_ids))).scalars()
-                )
+            findings = (
+                {
+                    f.id: f
+                    for f in session.execute(
+                        select(PoliceFinding).where(PoliceFinding.id.in_(finding_ids))
+                    ).scalars()
+                }
+                if finding_ids
+                else {}
+            )
             for row in rows:
                 if row.bank_code in probes:
                     if row.bank_code in probed:
@@ -215,7 +231,7 @@ class RobotWorker:
                         order.id,
                         row.bank_code,
                         row.idempotency_key,
-                        self._message(session, row, order),
+                        self._message(session, row, order, findings),
                         inquire_first,
                     )
                 )
@@ -267,11 +283,19 @@ class RobotWorker:
             return 0
         with transaction() as session:
             outbox_ids = {o.job.outbox_id for o in outcomes if o.job.outbox_id is not None}
-            if outbox_ids:
-                list(session.execute(select(BankOutbox).where(BankOutbox.id.in_(outbox_ids))).scalars())
-            _load_orders(session, {o.job.order_id for o in outcomes})
+            rows = (
+                {
+                    r.id: r
+                    for r in session.execute(
+                        select(BankOutbox).where(BankOutbox.id.in_(outbox_ids))
+                    ).scalars()
+                }
+                if outbox_ids
+                else {}
+            )
+            orders = _load_orders(session, {o.job.order_id for o in outcomes})
             for o in outcomes:
-                self._apply(session, o)
+                self._apply(session, o, rows, orders)
         for o in outcomes:
             if o.job.outbox_id is not None:
                 self.in_flight.discard(o.job.outbox_id)
@@ -294,10 +318,20 @@ class RobotWorker:
             )
             log.warning("bank circuit opened", bank=bank)
 
-    def _apply(self, session: Session, o: Outcome) -> None:
+    def _apply(
+        self,
+        session: Session,
+        o: Outcome,
+        rows: dict[int, BankOutbox],
+        orders: dict[int, RestrictionOrder],
+    ) -> None:
         job = o.job
-        row = session.get(BankOutbox, job.outbox_id) if job.outbox_id is not None else None
-        order = actions.get_order(session, job.order_id)
+        row = (
+            rows.get(job.outbox_id) or session.get(BankOutbox, job.outbox_id)
+            if job.outbox_id is not None
+            else None
+        )
+        order = orders.get(job.order_id) or actions.get_order(session, job.order_id)
         now = clock.now()
         if o.kind in ("transient", "permanent"):
             self._breaker_event(session, job.bank_code, ok=False)

@@ -18,12 +18,13 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.banks.protocol import HEADER_BANK, OrderResult, SignatureError, bank_settings, verify
 from pingan.antifraud.orders import actions
-from pingan.antifraud.orders.model import BankNonce
+from pingan.antifraud.orders.model import BankNonce, RestrictionOrder
 from pingan.core import clock
 from pingan.core.db import transaction
 from pingan.core.logging import get_logger
@@ -54,9 +55,11 @@ class ResultWriter:
 
     Every answer is a write and SQLite has one writer: one transaction per callback put 40 request
     threads in a queue for the write lock (measured under bench/stoppay.py: the callbacks held the
-    whole thread pool and reports waited behind them). Each result still gets its own savepoint,
-    so a replayed or unknown one is refused alone, and each answer goes back only after the commit
-    that holds it.
+    whole thread pool and reports waited behind them). The batch's nonces and orders are looked up
+    in one query each, and a replayed or unknown result is refused alone; each answer goes back only
+    after the commit that holds it. Should another server process record one of the nonces between
+    that lookup and this commit (a replay raced to both), the primary key fails the commit and the
+    batch is recorded again one by one, a savepoint each, where only the replay is refused.
     """
 
     MAX_BATCH = 500
@@ -95,6 +98,48 @@ class ResultWriter:
                 fut.set_result(answer)
 
     def _record(self, batch: list[tuple[_Verified, Future[JSONResponse]]]) -> list[JSONResponse]:
+        try:
+            return self._record_together(batch)
+        except IntegrityError:
+            return self._record_one_by_one(batch)
+
+    def _record_together(self, batch: list[tuple[_Verified, Future[JSONResponse]]]) -> list[JSONResponse]:
+        answers: list[JSONResponse] = []
+        with transaction() as session:
+            seen = set(
+                session.execute(
+                    select(BankNonce.nonce).where(BankNonce.nonce.in_({v.nonce for v, _ in batch}))
+                ).scalars()
+            )
+            keys = {v.result.idempotency_key for v, _ in batch}
+            # Held in a dict: the identity map keeps unchanged objects only weakly.
+            orders = {
+                o.idempotency_key: o
+                for o in session.execute(
+                    select(RestrictionOrder).where(RestrictionOrder.idempotency_key.in_(keys))
+                ).scalars()
+            }
+            now = clock.now()
+            for v, _ in batch:
+                if v.nonce in seen:
+                    answers.append(
+                        _refusal(session, v.bank_code, v.path, "replayed message: nonce seen before", 409)
+                    )
+                    continue
+                order = orders.get(v.result.idempotency_key)
+                if order is None or order.bank_code != v.bank_code:
+                    answers.append(_refusal(session, v.bank_code, v.path, "no such order at this bank", 404))
+                    continue
+                # The nonce row is the replay guard, here and across server processes.
+                seen.add(v.nonce)
+                session.add(BankNonce(nonce=v.nonce, seen_at=now))
+                changed = actions.do_record_result(
+                    session, order, v.result, actor=Actor.system(f"bank:{v.bank_code}")
+                )
+                answers.append(JSONResponse({"status": "ok", "changed": changed}))
+        return answers
+
+    def _record_one_by_one(self, batch: list[tuple[_Verified, Future[JSONResponse]]]) -> list[JSONResponse]:
         answers: list[JSONResponse] = []
         with transaction() as session:
             for v, _ in batch:
