@@ -4,6 +4,7 @@ the channels did goes back on the plan's steps, once each, without the plan retu
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChanne
 from pingan.antifraud.warnings.visits.actions import do_accept, do_record_outcome
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitOutcome
 from pingan.core import clock, db
-from pingan.core.audit import verify_chain
+from pingan.core.audit import AuditEntry, verify_chain
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor, Role
 
@@ -236,3 +237,8 @@ def test_a_delivered_report_from_the_gateway_marks_the_plans_sms_step_and_the_fi
         m = s.execute(select(WarningMessage).where(WarningMessage.message_key == key)).scalar_one()
         assert (delivery.state, delivery.first_contact_channel) == (DeliveryState.REACHED, ChannelKind.SMS)
         assert m.submitted_at is not None and m.final_at is not None
+        [entry] = s.execute(select(AuditEntry).where(AuditEntry.action == "warning.sms.dlr")).scalars()
+        assert [(r["type"], r["to"]) for r in json.loads(entry.detail)["reports"]] == [
+            (8, "submitted"),
+            (1, "delivered"),
+        ]

@@ -528,7 +528,7 @@ class Dlr:
 def do_record_dlrs(
     session: Session, dlrs: Sequence[Dlr], *, source: str, actor: Actor
 ) -> list[MessageState | CallbackRefused]:
-    """Apply a batch of delivery reports in the caller's transaction, each audited on its own.
+    """Apply a batch of delivery reports in the caller's transaction, audited in one entry naming each.
 
     A refused report (unknown id or type) is logged as a rejection in the same transaction and its
     `CallbackRefused` comes back in its place; it changes nothing else. Results are in input order.
@@ -558,6 +558,7 @@ def do_record_dlrs(
     receipts: list[dict[str, Any]] = []
     reached: set[int] = set()
     finals: list[tuple[str, str, MessageState]] = []
+    applied: list[dict[str, Any]] = []
     out: list[MessageState | CallbackRefused] = []
     for d in dlrs:
         r = rows.get(d.message_key)
@@ -599,15 +600,19 @@ def do_record_dlrs(
                 values["_error"] = f"DLR {d.dlr_type}: {d.answer}"[:1000]
             if new is MessageState.DELIVERED:
                 reached.add(r.delivery_id)
+        applied.append({"message": r.id, "type": d.dlr_type, "from": before.value, "to": new.value})
+        out.append(new)
+    if applied:
+        # One entry for the batch, naming every report it applied (id, type, from, to): an entry
+        # per report was two chained entries a text, a fifth of the DLR endpoint's CPU.
         audit.record(
             session,
             actor=actor,
             action="warning.sms.dlr",
             object_type="warning_message",
-            object_id=r.id,
-            detail={"type": d.dlr_type, "from": before.value, "to": new.value},
+            object_id=f"{applied[0]['message']}..{applied[-1]['message']}",
+            detail={"reports": applied},
         )
-        out.append(new)
     if receipts:
         session.execute(insert(_RECEIPT), receipts)
     if changed:
