@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from pingan.antifraud import actions as report_actions
@@ -19,17 +20,21 @@ from pingan.antifraud.orders.model import OrderKind, OrderReason, RestrictionOrd
 from pingan.antifraud.registry.actions import KycRecord, do_upsert_account
 from pingan.antifraud.registry.model import AccountKind, AccountStatus
 from pingan.antifraud.risk.actions import FlagIn, do_record_flags
+from pingan.antifraud.warnings import actions
+from pingan.antifraud.warnings.channels import SendResult
 from pingan.antifraud.warnings.jobs import WarningSender, drain_risk_outbox
-from pingan.antifraud.warnings.model import Priority
+from pingan.antifraud.warnings.model import ChannelKind, MessageState, Priority
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel
 from pingan.antifraud.warnings.peers import SippUas
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
 from pingan.antifraud.warnings.voice_sip import SipTimers, SipVoiceChannel
 from pingan.core import audit, clock, db
+from pingan.core.auth import User
 from pingan.core.errors import Conflict, Forbidden
 from pingan.core.pii import PiiKind, protect, pseudonym
 from pingan.core.roles import Actor, Role
 from tests.antifraud.warnings.conftest import load_delivery
+from tests.conftest import bearer
 from tests.factories import MULE_CARD_CCB, VICTIM_WANG, WANG_CARD, national_id
 
 pytestmark = pytest.mark.services
@@ -198,3 +203,31 @@ def test_key_1_opens_no_report(sipp_factory: Callable[..., SippUas], wang_paying
 
     with db.transaction() as s:
         assert s.execute(select(FraudReport)).first() is None
+
+
+def test_the_intake_page_shows_the_report_awaiting_the_officer_whose_confirmation_starts_the_robot(
+    client: TestClient, officer_li: User, wang_paying_a_mule: int
+) -> None:
+    assert drain_risk_outbox() == 1
+    key = f"risk:{wang_paying_a_mule}:voice:1"
+    with db.transaction() as s:
+        [claimed] = actions.do_claim_due(s, kind=ChannelKind.VOICE, limit=5, actor=SCREENING)
+        assert claimed.message_key == key
+    with db.transaction() as s:  # the call's result as the SIP channel reports key 2
+        actions.do_record_call_result(
+            s, SendResult(key, MessageState.ANSWERED, digit="2"), voice_channel="sip", actor=SCREENING
+        )
+
+    page = client.get("/warnings/visits", headers=bearer(officer_li))
+    report = the_report()
+    assert page.status_code == 200
+    assert report.external_ref in page.text and "待受案确认 awaiting officer" in page.text
+    with db.transaction() as s:
+        task_id = s.execute(select(HomeVisitTask.id)).scalar_one()
+    r = client.post(
+        f"/warnings/visits/{task_id}/confirm-report", headers=bearer(officer_li), follow_redirects=False
+    )
+
+    assert r.status_code == 303 and "error" not in r.headers["location"]
+    assert the_report().confirmed_by == "officer_li"
+    assert [o.reason for o in orders()] == [OrderReason.DIRECT_PAYEE]
