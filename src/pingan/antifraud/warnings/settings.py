@@ -62,8 +62,10 @@ class WarningSettings(BaseSettings):
         return tuple(out)
 
 
+@lru_cache(maxsize=256)
 def dlr_source_allowed(networks: tuple[IPv4Network | IPv6Network, ...], remote: str | None) -> bool:
-    """True when `remote` (the caller's address) is inside one of `networks`."""
+    """True when `remote` (the caller's address) is inside one of `networks` (cached: a gateway calls
+    from a handful of addresses)."""
     if remote is None:
         return False
     try:
