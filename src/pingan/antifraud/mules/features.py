@@ -72,7 +72,12 @@ def account_features(tx: pl.LazyFrame | pl.DataFrame, opened: pl.DataFrame | Non
             (pl.col("out_first") - pl.col("in_first")).dt.total_microseconds() / (86_400 * sec)
         ),
     )
-    df = df.join(_dwell(lf), on=ACCOUNT, how="left").join(_busiest_day(lf), on=ACCOUNT, how="left")
+    df = (
+        df.join(_dwell(lf), on=ACCOUNT, how="left")
+        .join(_busiest_day(lf), on=ACCOUNT, how="left")
+        .join(_repeats(lf), on=ACCOUNT, how="left")
+        .with_columns(pl.col(_REPEAT_COLUMNS).fill_null(0))
+    )
     if opened is not None:
         df = (
             df.join(opened.select(ACCOUNT, "opened"), on=ACCOUNT, how="left")
@@ -85,6 +90,43 @@ def account_features(tx: pl.LazyFrame | pl.DataFrame, opened: pl.DataFrame | Non
         )
     drop = [c for c in df.columns if c.endswith(("_first", "_last", "_first_large"))]
     return df.drop(drop).sort(ACCOUNT)
+
+
+_REPEAT_COLUMNS = (
+    "out_repeat", "out_max_to_one", "in_repeat", "in_max_from_one", "out_burst", "in_from_burst",
+)  # fmt: skip
+
+
+def _repeats(lf: pl.LazyFrame) -> pl.DataFrame:
+    """Repeated pairs and same-day bursts of debits.
+
+    A parcel split into several transfers to one card, or several cards paid the same day, is how a
+    mule moves money; an ordinary account pays a landlord or a shop once a period. Counted: transfers
+    beyond the first with the same counterparty (each side), the most with one counterparty, debits
+    made on a day with other debits, and credits from a payer that made other debits that day.
+    """
+    pair = lf.group_by("payer", "payee").agg(pl.len().alias("n"))
+    out = pair.group_by(pl.col("payer").alias(ACCOUNT)).agg(
+        (pl.col("n") - 1).sum().alias("out_repeat"), pl.col("n").max().alias("out_max_to_one")
+    )
+    inn = pair.group_by(pl.col("payee").alias(ACCOUNT)).agg(
+        (pl.col("n") - 1).sum().alias("in_repeat"), pl.col("n").max().alias("in_max_from_one")
+    )
+    day = lf.with_columns(pl.col("ts").dt.date().alias("d"))
+    per_day = day.group_by("payer", "d").agg(pl.len().alias("k"))
+    burst = per_day.filter(pl.col("k") >= 2)
+    out_burst = burst.group_by(pl.col("payer").alias(ACCOUNT)).agg(pl.col("k").sum().alias("out_burst"))
+    from_burst = (
+        day.join(burst.select("payer", "d"), on=["payer", "d"], how="semi")
+        .group_by(pl.col("payee").alias(ACCOUNT))
+        .agg(pl.len().alias("in_from_burst"))
+    )
+    return (
+        out.join(inn, on=ACCOUNT, how="full", coalesce=True)
+        .join(out_burst, on=ACCOUNT, how="full", coalesce=True)
+        .join(from_burst, on=ACCOUNT, how="full", coalesce=True)
+        .collect()
+    )
 
 
 def _busiest_day(lf: pl.LazyFrame) -> pl.DataFrame:
