@@ -1,0 +1,84 @@
+"""POST /api/v1/fraud-reports/{id}/trace/accept: a registered report, traced through the store, accepted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from pingan.antifraud import actions as report_actions
+from pingan.antifraud.orders.model import FindingStatus, PoliceFinding
+from pingan.antifraud.schemas import ReportIn
+from pingan.antifraud.tracing import api as tracing_api
+from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.core import db
+from pingan.core.auth import User
+from pingan.core.roles import Actor, Role
+from pingan.core.settings import get_settings
+from tests.antifraud.tracing.conftest import (
+    ATM,
+    MULE_T1_ZHAO,
+    MULE_T2_QIAN,
+    MULE_T2_SUN,
+    VICTIM_WANG,
+    Store,
+    at,
+    card_of,
+)
+from tests.conftest import bearer
+from tests.factories import report_payload
+
+pytestmark = pytest.mark.usefixtures("station_yulin")
+
+
+@pytest.fixture
+def wang_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: TestClient) -> int:
+    """Wang's 10,000 yuan to Zhao, in the store under the data directory and as a registered report."""
+    store = Store(tmp_path / "data" / tracing_api.STORE_NAME)
+    store.tx(at(10, 0), VICTIM_WANG, MULE_T1_ZHAO, 10_000)
+    store.tx(at(10, 5), MULE_T1_ZHAO, MULE_T2_QIAN, 5_000)
+    store.tx(at(10, 6), MULE_T1_ZHAO, MULE_T2_SUN, 3_000)
+    store.tx(at(10, 20), MULE_T2_SUN, ATM, 3_000)
+    store.write()
+    settings = get_settings().model_copy(update={"data_dir": tmp_path / "data"})
+    monkeypatch.setattr(tracing_api, "get_settings", lambda: settings)
+    transfer = {
+        "occurred_at": "2026-11-20T10:00:00+08:00",
+        "amount_fen": 1_000_000,
+        "payer_card": card_of(VICTIM_WANG),
+        "payer_bank": "ICBC",
+        "payee_account": card_of(MULE_T1_ZHAO),
+        "payee_bank": "ICBC",
+        "channel": "mobile_banking",
+    }
+    report = ReportIn(**report_payload(transfers=[transfer]))
+    with db.transaction() as session:
+        row = report_actions.register_report(session, report, actor=Actor("li", Role.OFFICER)).report
+        return row.id
+
+
+def test_accepting_a_report_trace_lists_the_holding_accounts_as_traced_and_drafts_a_finding(
+    client: TestClient, analyst_zhang: User, wang_report: int
+) -> None:
+    r = client.post(
+        f"/api/v1/fraud-reports/{wang_report}/trace/accept",
+        json={"method": "fifo"},
+        headers=bearer(analyst_zhang),
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert {a["account"]: a["recoverable_fen"] for a in body["accounts"]} == {
+        MULE_T1_ZHAO: 200_000,
+        MULE_T2_QIAN: 500_000,
+    }
+    with db.transaction() as session:
+        traced = session.execute(
+            select(WatchlistEntry).where(WatchlistEntry.source == WatchSource.TRACED)
+        ).scalars()
+        assert {e.store_account_id for e in traced} == {MULE_T1_ZHAO, MULE_T2_QIAN}
+        finding = session.get(PoliceFinding, body["finding_id"])
+        assert finding is not None
+        assert finding.status is FindingStatus.DRAFT
+        assert sorted(a.traced_amount_fen or 0 for a in finding.accounts) == [200_000, 500_000]
