@@ -6,14 +6,16 @@ always sees what the payer's purse attributed to that very transfer, and money o
 time: a cycle A → B → A just walks A's later entries, and the walk ends at the window's end (one
 window after the last seed).
 
-An account's purse opens with the balance the store implies at that moment (`TraceIndex.balance_before`),
-untraced. When a FIFO/LIFO purse holds no traced money the account is put aside; if traced money reaches
-it again, its purse is re-based on the store's balance and the walk resumes.
+An account's purse opens with the balance the store implies at that moment (its implied opening plus
+its net flow so far, as `TraceIndex.balance_before`), untraced. When a FIFO/LIFO purse holds no traced
+money the account is put aside; if traced money reaches it again, its purse is re-based on the store's
+balance and the walk resumes.
 """
 
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
@@ -256,7 +258,7 @@ def trace(
     seed_pos = np.unique(index.positions_of(seed_tx_ids))
     ts, payer_of, payee_of = index.tx_ts, index.tx_payer, index.tx_payee
     amount_of, cash_of, acct_ids = index.tx_amount, index.tx_cashout, index.accounts
-    lstart, lpos = index.ledger_start, index.ledger_pos
+    lstart, lpos, opening = index.ledger_start, index.ledger_pos, index.opening
     t0 = int(ts[seed_pos].min())
     t_end = int(ts[seed_pos].max()) + int(limits.window / timedelta(microseconds=1))
     end_pos = int(np.searchsorted(ts, t_end, side="right"))  # positions >= end_pos are outside the window
@@ -275,6 +277,7 @@ def trace(
     active: set[int] = set()
     incoming: dict[int, int] = {}  # transfer position -> traced fen its credit carries
     heap: list[tuple[int, int, int, int]] = []  # (position, side 0 debit / 1 credit, account, ledger idx)
+    sent: list[tuple[int, int, int, int, int, int]] = []  # (position, payer, payee, traced, hop, cash)
 
     def flow(a: int, hop: int) -> AccountFlow:
         f = flows.get(a)
@@ -282,13 +285,39 @@ def trace(
             f = flows[a] = AccountFlow(int(acct_ids[a]), hop)
         return f
 
+    # A walked account's ledger inside the window, as Python lists (a walk reads it entry by entry):
+    # position, side (1 credit), amount and "self-transfer" of each entry, from the account's first
+    # ledger entry, and the store-implied balance before each entry of the window.
+    ledgers: dict[int, tuple[list[int], list[int], list[int], list[bool], np.ndarray]] = {}
+
+    def ledger(a: int) -> tuple[list[int], list[int], list[int], list[bool], np.ndarray]:
+        known = ledgers.get(a)
+        if known is not None:
+            return known
+        lo, hi = int(lstart[a]), int(lstart[a + 1])
+        stop = lo + int(np.searchsorted(lpos[lo:hi], end_pos, side="left"))
+        seg = np.asarray(lpos[lo:stop], dtype=np.int64)
+        own_payer, own_payee = payer_of[seg] == a, payee_of[seg] == a
+        to_self = own_payer & own_payee
+        # The second entry of a self-transfer (same position as the entry before it) is its credit.
+        repeat = np.zeros(seg.size, dtype=bool)
+        repeat[1:] = seg[1:] == seg[:-1]
+        credit = own_payee & (~own_payer | repeat)
+        amounts = amount_of[seg]
+        # Balance before each entry: the implied opening plus the net flow of the entries before it.
+        signed = np.where(credit, amounts, -amounts)
+        before = int(opening[a]) + np.cumsum(signed) - signed
+        known = (seg.tolist(), credit.astype(np.int8).tolist(), amounts.tolist(), to_self.tolist(), before)
+        ledgers[a] = known
+        return known
+
     def activate(a: int, pos: int, hop: int) -> None:
         """Start walking account `a` at its credit of transfer `pos`."""
-        lo, hi = int(lstart[a]), int(lstart[a + 1])
-        i = lo + int(np.searchsorted(lpos[lo:hi], pos, side="left"))
-        while i < hi and int(lpos[i]) == pos and int(payee_of[pos]) != a:
-            i += 1  # a self-transfer's debit entry comes first; start at its credit
-        balance = index.balance_before(a, i)
+        l_pos, l_side, _, _, before = ledger(a)
+        k = bisect_left(l_pos, pos)
+        while l_pos[k] == pos and not l_side[k]:
+            k += 1  # a self-transfer's debit entry comes first; start at its credit
+        balance = int(before[k])
         purse = purses.get(a)
         if purse is None:
             purses[a] = new_purse(method, balance)
@@ -296,35 +325,15 @@ def trace(
             purse.rebase(balance)
         flow(a, hop)
         active.add(a)
-        heapq.heappush(heap, (pos, 1, a, i))
+        heapq.heappush(heap, (pos, 1, a, k))
 
     def send(pos: int, payer: int, traced: int, hop: int) -> None:
         """Pass `traced` fen of transfer `pos` on to its payee (hop = the payee's hop)."""
         payee, cash = int(payee_of[pos]), int(cash_of[pos])
-        result.transfers.append(
-            TracedTransfer(
-                int(index.tx_id[pos]),
-                _utc(int(ts[pos])),
-                int(acct_ids[payer]) if payer >= 0 else -1,
-                int(acct_ids[payee]) if payee >= 0 else None,
-                int(amount_of[pos]),
-                traced,
-                hop - 1,
-                CASHOUT_NAMES[cash],
-            )
-        )
+        # Recorded raw; turned into TracedTransfer and CashOut rows once, at the end of the walk.
+        sent.append((pos, payer, payee, traced, hop - 1, cash))
         if cash != NOT_CASHOUT:
             # Cash-out is where the trace ends: the money left the banks or became goods or crypto.
-            result.cashouts.append(
-                CashOut(
-                    int(index.tx_id[pos]),
-                    _utc(int(ts[pos])),
-                    int(acct_ids[payer]) if payer >= 0 else -1,
-                    int(acct_ids[payee]) if payee >= 0 else None,
-                    CASHOUT_NAMES[cash],
-                    traced,
-                )
-            )
             if payee >= 0:
                 f = flow(payee, hop)
                 # Counted once, as cashed out; not also as held at the cash-out account.
@@ -361,44 +370,46 @@ def trace(
     # Poison never lets go of an account; the haircut lets go below the minimum amount.
     floor = {Method.POISON: 0, Method.PROPORTIONAL: limits.min_fen}.get(method, 1)
     while heap:
-        pos, side, a, i = heapq.heappop(heap)
-        if i == _SEED:
+        pos, side, a, k = heapq.heappop(heap)
+        if k == _SEED:
             send(pos, a, int(amount_of[pos]), 1)
             continue
-        if pos >= end_pos:
-            active.discard(a)
-            continue
+        l_pos, l_side, l_amount, l_self, _ = ledgers[a]
         purse = purses[a]
         f = flows[a]
-        if int(payer_of[pos]) == int(payee_of[pos]) and pos not in incoming:
+        if l_self[k] and pos not in incoming:
             pass  # a transfer to oneself moves no money (a self-paid seed is the exception: it is credited)
         elif side == 1:
-            purse.receive(int(amount_of[pos]), incoming.pop(pos, 0))
+            purse.receive(l_amount[k], incoming.pop(pos, 0))
         else:
-            amount = int(amount_of[pos])
-            traced = purse.pay(amount)
+            traced = purse.pay(l_amount[k])
             if traced > 0 and pos not in seed_set:  # a seed is already followed in full
                 f.traced_out += traced
                 send(pos, a, traced, f.hop + 1)
-        i += 1
+        k += 1
         if purse.traced < floor:
             # Nothing (or, for the haircut, less than the minimum) traced left here; if traced money
             # comes again, `activate` resumes the walk.
             active.discard(a)
             continue
-        if i < int(lstart[a + 1]):
-            npos = int(lpos[i])
-            nside = 1 if int(payee_of[npos]) == a and int(payer_of[npos]) != a else 0
-            if (
-                int(payer_of[npos]) == a
-                and int(payee_of[npos]) == a
-                and i > int(lstart[a])
-                and int(lpos[i - 1]) == npos
-            ):
-                nside = 1
-            heapq.heappush(heap, (npos, nside, a, i))
+        if k < len(l_pos):
+            heapq.heappush(heap, (l_pos[k], l_side[k], a, k))
         else:
-            active.discard(a)
+            active.discard(a)  # the window ends (or the ledger does)
+    if sent:
+        at = np.array([x[0] for x in sent], dtype=np.int64)
+        ids, times, amounts = index.tx_id[at].tolist(), ts[at].tolist(), amount_of[at].tolist()
+        payers = [x[1] for x in sent]
+        payer_ids = acct_ids[np.maximum(payers, 0)].tolist()
+        payee_ids = acct_ids[np.maximum([x[2] for x in sent], 0)].tolist()
+        for k, (_, payer, payee, traced, hop, cash) in enumerate(sent):
+            when = _utc(times[k])
+            src = payer_ids[k] if payer >= 0 else -1
+            dst = payee_ids[k] if payee >= 0 else None
+            kind = CASHOUT_NAMES[cash]
+            result.transfers.append(TracedTransfer(ids[k], when, src, dst, amounts[k], traced, hop, kind))
+            if cash != NOT_CASHOUT:
+                result.cashouts.append(CashOut(ids[k], when, src, dst, kind, traced))
     for f in flows.values():
         f.held = f.parked
     for a, purse in purses.items():

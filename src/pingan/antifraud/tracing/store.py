@@ -100,7 +100,9 @@ def otc_accounts(store: Path) -> np.ndarray:
 def cashout_codes(otc: np.ndarray, payee: np.ndarray, channel: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Cash-out code of each transfer: ATM (no payee account, or the atm channel), OTC dealer, merchant."""
     codes = np.zeros(payee.size, dtype=np.int8)
-    chan = (channel.combine_chunks() if isinstance(channel, pa.ChunkedArray) else channel).dictionary_encode()
+    chan = channel.combine_chunks() if isinstance(channel, pa.ChunkedArray) else channel
+    if not pa.types.is_dictionary(chan.type):
+        chan = chan.cast(pa.string()).dictionary_encode()
     names = chan.dictionary.to_pylist()
     idx = chan.indices.to_numpy(zero_copy_only=False)
     for i, name in enumerate(names):
