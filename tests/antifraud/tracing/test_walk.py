@@ -155,3 +155,11 @@ def test_a_later_seed_reaches_a_mule_the_walk_had_already_let_go(store: Store) -
     r = trace(store.index(), [first, second])
     assert r.accounts[MULE_T1_ZHAO].held == 200_000
     assert r.held_total == r.seed_total == 700_000
+
+
+def test_a_seed_paid_after_the_first_seeds_window_is_still_traced(store: Store) -> None:
+    first = store.tx(at(10, 0), VICTIM_WANG, MULE_T1_ZHAO, 5_000)
+    later = store.tx(at(11, 0), VICTIM_WANG, MULE_T1_ZHAO, 2_000)
+    store.tx(at(11, 30), MULE_T1_ZHAO, MULE_T2_QIAN, 7_000)
+    r = trace(store.index(), [first, later], limits=Limits(window=timedelta(minutes=45)))
+    assert r.accounts[MULE_T2_QIAN].held == r.seed_total == 700_000
