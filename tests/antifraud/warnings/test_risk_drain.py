@@ -242,3 +242,20 @@ def test_a_delivered_report_from_the_gateway_marks_the_plans_sms_step_and_the_fi
             (8, "submitted"),
             (1, "delivered"),
         ]
+
+
+def test_plans_accepted_together_are_audited_in_one_entry_naming_each(database: str) -> None:
+    from tests.antifraud.warnings.conftest import wang_request
+
+    with db.transaction() as s:
+        actions.do_accept_plans(
+            s,
+            [wang_request("plan-a"), wang_request("plan-b")],
+            sms_channel="outbox",
+            voice_channel="outbox",
+            actor=SENDER,
+        )
+    with db.transaction() as s:
+        [entry] = s.execute(select(AuditEntry).where(AuditEntry.action == "warning.plan.accept")).scalars()
+        assert [p["plan"] for p in json.loads(entry.detail)["plans"]] == ["plan-a", "plan-b"]
+        assert verify_chain(s).ok

@@ -118,7 +118,7 @@ def do_accept_plans(
     voice_channel: str,
     actor: Actor,
 ) -> list[tuple[WarningDelivery, bool]]:
-    """Accept many plans at once, each as `do_accept_plan` would, with one audit entry per plan.
+    """Accept many plans at once, each as `do_accept_plan` would, audited in one entry naming each plan.
 
     Returns (delivery, created) per request, in order; a plan already accepted (before, or earlier
     in `reqs`) comes back unchanged. Caller holds the transaction and ran `check_request` on each.
@@ -166,7 +166,7 @@ def do_accept_plans(
     if not new:
         return out
     session.flush()  # the new deliveries' ids, in one multi-row INSERT
-    for req, delivery, contact in new:
+    accepted = [
         _queue_first_contact(
             session,
             req,
@@ -177,6 +177,20 @@ def do_accept_plans(
             now=now,
             actor=actor,
         )
+        for req, delivery, contact in new
+    ]
+    # One entry for the batch naming every plan, its delivery and why it may be contacted now: an
+    # entry per plan was a chained audit row per text, the largest share of the audit's CPU per text.
+    first, last = new[0][1], new[-1][1]
+    audit.record(
+        session,
+        actor=actor,
+        action="warning.plan.accept",
+        object_type="warning_delivery",
+        object_id=first.id if len(new) == 1 else f"{first.id}..{last.id}",
+        purpose=f"plan:{new[0][0].plan_id}" if len(new) == 1 else f"plans:{len(new)}",
+        detail={"sms": sms_channel, "voice": voice_channel, "plans": accepted},
+    )
     return out
 
 
@@ -190,8 +204,9 @@ def _queue_first_contact(
     voice_channel: str,
     now: datetime,
     actor: Actor,
-) -> None:
-    """Queue a new delivery's SMS and first call (or its home visit when there is no number), audited."""
+) -> dict[str, object]:
+    """Queue a new delivery's SMS and first call (or its home visit when there is no number); returns
+    what the batch's audit entry says about it."""
     template = load_templates().for_typology(req.typology)
     due = now if contact.allowed else (contact.not_before or now)
     if req.phone_cipher is None:
@@ -227,20 +242,12 @@ def _queue_first_contact(
     else:
         delivery.state = DeliveryState.UNREACHED
         delivery.closed_at = now
-    audit.record(
-        session,
-        actor=actor,
-        action="warning.plan.accept",
-        object_type="warning_delivery",
-        object_id=delivery.id,
-        purpose=f"plan:{req.plan_id}",
-        detail={
-            "urgency": req.urgency.value,
-            "contact": list(contact.reasons),
-            "sms": sms_channel,
-            "voice": voice_channel,
-        },
-    )
+    return {
+        "plan": req.plan_id,
+        "delivery": delivery.id,
+        "urgency": req.urgency.value,
+        "contact": list(contact.reasons),
+    }
 
 
 def _call_message(
