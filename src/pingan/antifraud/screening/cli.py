@@ -182,7 +182,7 @@ def consume(
     from pingan.antifraud.screening.store import history_state, read_reference
 
     ruleset = _rules(rules)
-    identities = StoreIdentities(store)
+    identities = StoreIdentities(store).load() if persist else StoreIdentities(store)
     start = _time(since)
 
     def sink(flags: pl.DataFrame) -> None:

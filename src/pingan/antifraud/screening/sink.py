@@ -50,6 +50,11 @@ class StoreIdentities:
         ids = np.ascontiguousarray(persons["person_id"].to_numpy(), dtype=np.int64)
         return AccountIndex.of(ids), persons
 
+    def load(self) -> StoreIdentities:
+        """Read the columns now (a stream consumer does, so that its first flags do not wait for them)."""
+        _ = self._accounts, self._persons
+        return self
+
     def _cards(self, account_ids: npt.NDArray[np.int64]) -> list[str | None]:
         index, accounts = self._accounts
         rows = index.get(account_ids)

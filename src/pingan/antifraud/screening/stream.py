@@ -49,7 +49,14 @@ import numpy.typing as npt
 import polars as pl
 
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
-from pingan.antifraud.screening.engine import FLAG_SCHEMA, TX_SCHEMA, ScreenState, empty, screen_batch
+from pingan.antifraud.screening.engine import (
+    FLAG_SCHEMA,
+    TX_SCHEMA,
+    ScreenState,
+    empty,
+    lookups_of,
+    screen_batch,
+)
 from pingan.antifraud.screening.ruleset import RuleSet
 from pingan.antifraud.screening.store import iter_batches
 
@@ -567,6 +574,10 @@ async def consume(
         queue.append(msg)
         ready.set()
 
+    wl = watchlist()
+    # Compile the lookups now, not on the first micro-batch: with a district's 4 million accounts the
+    # first messages would wait for it. Before subscribing, so that nothing is delivered meanwhile.
+    lookups_of(wl, reference)
     sub = await js.subscribe(
         f"{cfg.prefix}.>",
         durable=cfg.durable,
@@ -585,7 +596,6 @@ async def consume(
             opt_start_seq=counters.last_seq + 1 if counters.last_seq else None,
         ),
     )
-    wl = watchlist()
     wl_loaded = time.monotonic()
     started = time.perf_counter()
     last_ckpt = time.monotonic()
