@@ -285,12 +285,12 @@ def trace(
             f = flows[a] = AccountFlow(int(acct_ids[a]), hop)
         return f
 
-    # A walked account's ledger inside the window, as Python lists (a walk reads it entry by entry):
-    # position, side (1 credit), amount and "self-transfer" of each entry, from the account's first
-    # ledger entry, and the store-implied balance before each entry of the window.
+    # A walked account's ledger from the transfer that first reached it to the window's end, as Python
+    # lists (a walk reads it entry by entry): position, side (1 credit), amount and "self-transfer" of
+    # each entry, and the store-implied balance before each entry.
     ledgers: dict[int, tuple[list[int], list[int], list[int], list[bool], np.ndarray]] = {}
 
-    def ledger(a: int) -> tuple[list[int], list[int], list[int], list[bool], np.ndarray]:
+    def ledger(a: int, first_pos: int) -> tuple[list[int], list[int], list[int], list[bool], np.ndarray]:
         known = ledgers.get(a)
         if known is not None:
             return known
@@ -307,13 +307,17 @@ def trace(
         # Balance before each entry: the implied opening plus the net flow of the entries before it.
         signed = np.where(credit, amounts, -amounts)
         before = int(opening[a]) + np.cumsum(signed) - signed
-        known = (seg.tolist(), credit.astype(np.int8).tolist(), amounts.tolist(), to_self.tolist(), before)
+        i = int(np.searchsorted(seg, first_pos, side="left"))
+        known = (
+            seg[i:].tolist(), credit[i:].astype(np.int8).tolist(), amounts[i:].tolist(), to_self[i:].tolist(),
+            before[i:],
+        )  # fmt: skip
         ledgers[a] = known
         return known
 
     def activate(a: int, pos: int, hop: int) -> None:
         """Start walking account `a` at its credit of transfer `pos`."""
-        l_pos, l_side, _, _, before = ledger(a)
+        l_pos, l_side, _, _, before = ledger(a, pos)
         k = bisect_left(l_pos, pos)
         while l_pos[k] == pos and not l_side[k]:
             k += 1  # a self-transfer's debit entry comes first; start at its credit
