@@ -126,16 +126,22 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
             return JSONResponse({"error": "unauthorized", "reason": exc.reason}, status_code=401)
         return body
 
-    async def unavailable(bank: str) -> Response | None:
+    def down_now(bank: str) -> Response | None:
         if bank not in BANKS_BY_CODE:
             return JSONResponse({"error": "unknown bank"}, status_code=404)
         start, end = st.down.get(bank, (0.0, 0.0))
         if start <= time.monotonic() < end:
             return JSONResponse({"error": "down for maintenance"}, status_code=503)
+        return None
+
+    async def latency_then_transient() -> Response | None:
         await asyncio.sleep(st.rng.lognormvariate(0, st.config.latency_sigma) * st.config.latency_ms / 1000)
         if st.rng.random() < st.config.error_rate:
             return JSONResponse({"error": "transient"}, status_code=503)
         return None
+
+    async def unavailable(bank: str) -> Response | None:
+        return down_now(bank) or await latency_then_transient()
 
     async def callback(order: SimOrder) -> None:
         await asyncio.sleep(st.config.result_delay_ms / 1000)
@@ -224,7 +230,7 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
     @app.post("/banks/{bank}/orders")
     async def receive_order(bank: str, request: Request) -> Response:
         await request.body()  # read before the simulated latency, so a client that times out is seen as such
-        down = await unavailable(bank)
+        down = down_now(bank)
         if down is not None:
             return down
         body = await authenticate(request, bank)
@@ -240,14 +246,21 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
         seen = st.orders.get(req.idempotency_key)
         if seen is not None:
             st.duplicates += 1
-            return signed_json(bank, request.url.path, seen.ack)
+            return await latency_then_transient() or signed_json(bank, request.url.path, seen.ack)
+        # The bank records the key as it receives the request, before its processing time: an inquiry
+        # meanwhile finds the order (pending), where it answered 404 "never received" before, and
+        # under load that made pingan send again a request the bank was still working on
+        # (docs/bank-protocol.md: 404 is for a key the bank never received).
         ack, res = decide(req)
         order = SimOrder(req, ack.bank_ref, ack, res)
         st.orders[req.idempotency_key] = order
         st.by_bank[bank] = st.by_bank.get(bank, 0) + 1
+        # A transient error now is an answer lost after the bank acted, as at a real bank: the order
+        # stands, its result is still called back, and pingan's inquiry before any resend finds it.
+        lost = await latency_then_transient()
         if ack.status == "accepted":
             asyncio.get_running_loop().create_task(callback(order))
-        return signed_json(bank, request.url.path, ack)
+        return lost or signed_json(bank, request.url.path, ack)
 
     @app.get("/banks/{bank}/orders/{key}")
     async def inquire(bank: str, key: str, request: Request) -> Response:
