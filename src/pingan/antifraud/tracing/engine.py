@@ -270,7 +270,7 @@ def trace(
         seed_total=int(amount_of[seed_pos].sum()),
         start=_utc(t0),
         end=_utc(t_end),
-        gaps=tuple(sorted(set(index.missing_days) & _beijing_days(t0, t_end))),
+        gaps=tuple(sorted(set(index.missing_days) & _beijing_days(t0, t_end))) if index.missing_days else (),
     )
     flows: dict[int, AccountFlow] = {}
     purses: dict[int, Purse] = {}
