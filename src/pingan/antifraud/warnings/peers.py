@@ -111,7 +111,13 @@ class KannelStack:
         return self.folder / "fakesmsc.out"
 
     def config_text(self) -> str:
-        """kannel.conf for this stack."""
+        """kannel.conf for this stack.
+
+        The message store is one file (`store-type = file`), not a spool folder of a file per
+        message: measured with 3000 texts through sendsms, the spool cost bearerbox 1.36 ms of CPU
+        a text against 0.14 to 0.21 ms for the file store, which keeps queued texts across a
+        bearerbox restart just the same.
+        """
         f = self.folder
         return f"""group = core
 admin-port = {self.admin_port}
@@ -122,8 +128,8 @@ box-allow-ip = 127.0.0.1
 log-file = "{f}/bearerbox.log"
 log-level = 1
 dlr-storage = internal
-store-type = spool
-store-location = "{f}/store"
+store-type = file
+store-location = "{f}/store.file"
 
 group = smsc
 smsc = fake
@@ -151,7 +157,6 @@ concatenation = true
     def start(self) -> KannelStack:
         """Write the config and start bearerbox, smsbox and fakesmsc; wait until each listens."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / "store").mkdir(exist_ok=True)
         (self.folder / "kannel.conf").write_text(self.config_text())
         self.bearerbox = subprocess.Popen(  # noqa: S603 - fixed argv
             [_binary("bearerbox"), str(self.folder / "kannel.conf")],
