@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from pingan.antifraud.warnings.channels import ChannelLimits, OutgoingSms
 from pingan.antifraud.warnings.jobs import WarningSender
 from pingan.antifraud.warnings.model import (
     AlertKind,
@@ -26,7 +27,7 @@ from pingan.antifraud.warnings.model import (
 from pingan.antifraud.warnings.outbox import OutboxVoiceChannel
 from pingan.antifraud.warnings.peers import KannelStack
 from pingan.antifraud.warnings.settings import WarningSettings
-from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel
+from pingan.antifraud.warnings.sms_kannel import CONNECTS_AT_ONCE, KannelSmsChannel
 from pingan.core import clock, db
 from tests.antifraud.warnings.conftest import accept, load_delivery, signed_dlr, wait_until, wang_request
 
@@ -171,6 +172,55 @@ def test_a_dlr_for_another_message_id_cannot_reuse_a_valid_token(dlr_endpoint: s
     r = httpx.get(f"{dlr_endpoint}/sms-gateway/kannel/dlr", params=params)
     assert r.status_code == 401
     assert sms_state("plan-wang-1") is MessageState.QUEUED
+
+
+def test_a_burst_of_texts_opens_no_more_connections_at_once_than_kannels_accept_queue_holds() -> None:
+    """Kannel listens with a backlog of 10: connections beyond it wait a second for the kernel's retry."""
+    unanswered, most_unanswered, open_connections = 0, 0, 0
+
+    async def smsbox(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Stands in for the smsbox's sendsms: counts connections that have had no answer yet.
+        nonlocal unanswered, most_unanswered, open_connections
+        unanswered += 1
+        open_connections += 1
+        most_unanswered = max(most_unanswered, unanswered)
+        first = True
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                await asyncio.sleep(0.02)
+                writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 4\r\n\r\nSent")
+                await writer.drain()
+                if first:
+                    unanswered, first = unanswered - 1, False
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+        finally:
+            open_connections -= 1
+
+    async def burst() -> list[MessageState]:
+        server = await asyncio.start_server(smsbox, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        channel = KannelSmsChannel(
+            sendsms_url=f"http://127.0.0.1:{port}/cgi-bin/sendsms",
+            username="pingan",
+            password="secret",
+            callback_base_url="http://127.0.0.1:1",
+            dlr_key=b"k" * 32,
+            limits=ChannelLimits(rate_per_s=10_000.0, burst=64, concurrency=64),
+        )
+        results = await asyncio.gather(
+            *(channel.send(OutgoingSms(f"burst:{i}", "13800000000", "请勿转账")) for i in range(64))
+        )
+        await channel.aclose()
+        deadline = time.monotonic() + 5
+        while open_connections and time.monotonic() < deadline:  # let the stand-in see each close
+            await asyncio.sleep(0.01)
+        server.close()
+        return [r.state for r in results]
+
+    states = asyncio.run(burst())
+    assert states == [MessageState.SUBMITTED] * 64
+    assert most_unanswered <= CONNECTS_AT_ONCE < 10
 
 
 pytestmark = pytest.mark.services
