@@ -82,3 +82,44 @@ def test_accepting_a_report_trace_lists_the_holding_accounts_as_traced_and_draft
         assert finding is not None
         assert finding.status is FindingStatus.DRAFT
         assert sorted(a.traced_amount_fen or 0 for a in finding.accounts) == [200_000, 500_000]
+
+
+def test_the_trace_page_lists_the_recommendations_and_its_form_drafts_a_finding(
+    client: TestClient, analyst_zhang: User, wang_report: int
+) -> None:
+    page = client.get(f"/fraud-reports/{wang_report}/trace", headers=bearer(analyst_zhang))
+    assert page.status_code == 200
+    assert 'id="accept-recommendations"' in page.text
+    assert "5000.00" in page.text and "2000.00" in page.text  # Qian's and Zhao's recoverable yuan
+    report_page = client.get(f"/reports/{wang_report}", headers=bearer(analyst_zhang))
+    assert f'href="/fraud-reports/{wang_report}/trace"' in report_page.text
+
+    r = client.post(
+        f"/fraud-reports/{wang_report}/trace/accept",
+        data={"method": "fifo", "accounts": [str(MULE_T2_QIAN)]},
+        headers=bearer(analyst_zhang),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/findings"
+    with db.transaction() as session:
+        traced = session.execute(
+            select(WatchlistEntry).where(WatchlistEntry.source == WatchSource.TRACED)
+        ).scalars()
+        assert {e.store_account_id for e in traced} == {MULE_T2_QIAN}
+
+
+def test_the_trace_form_names_the_field_when_nothing_is_ticked(
+    client: TestClient, analyst_zhang: User, wang_report: int
+) -> None:
+    def findings() -> int:
+        with db.transaction() as session:
+            return len(session.execute(select(PoliceFinding.id)).all())
+
+    before = findings()
+    r = client.post(
+        f"/fraud-reports/{wang_report}/trace/accept",
+        data={"method": "fifo"},
+        headers=bearer(analyst_zhang),
+    )
+    assert r.status_code == 422 and "accounts" in r.text
+    assert findings() == before

@@ -7,8 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from pingan.antifraud.tracing.seeds import seeds_from_report
 from pingan.antifraud.tracing.store import account_cards, card_to_account
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
-from pingan.core.errors import NotFound
+from pingan.core.errors import DomainError, NotFound
 from pingan.core.pii import PiiKind, decrypt
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
@@ -112,9 +112,8 @@ class AcceptOut(BaseModel):
     accounts: list[dict[str, object]]
 
 
-@router.post("/api/v1/fraud-reports/{report_id}/trace/accept", response_model=AcceptOut, status_code=201)
-def accept_recommendations(report_id: int, body: AcceptIn, session: DbSession, actor: Accepter) -> AcceptOut:
-    """Draft a finding from the trace's recommendations and watch-list the accounts as `traced`."""
+def accept(session: Session, report_id: int, body: AcceptIn, actor: Actor) -> AcceptOut:
+    """Re-run the trace, then draft the finding and watch-list the accepted accounts (one transaction)."""
     with session.begin():
         result = trace_report(session, report_id, body.method, body.hops, body.hours, body.min_fen)
         report = session.get(FraudReport, report_id)
@@ -138,6 +137,12 @@ def accept_recommendations(report_id: int, body: AcceptIn, session: DbSession, a
             for r, e in zip(accepted, done.listed, strict=True)
         ],
     )
+
+
+@router.post("/api/v1/fraud-reports/{report_id}/trace/accept", response_model=AcceptOut, status_code=201)
+def accept_recommendations(report_id: int, body: AcceptIn, session: DbSession, actor: Accepter) -> AcceptOut:
+    """Draft a finding from the trace's recommendations and watch-list the accounts as `traced`."""
+    return accept(session, report_id, body, actor)
 
 
 def layered_graph(result: TraceResult, *, width: int = 1000, row: int = 56) -> dict[str, Any]:
@@ -173,6 +178,44 @@ def trace_page(
     request: Request, report_id: int, session: DbSession, actor: Analyst, method: Method = Method.FIFO
 ) -> HTMLResponse:
     """The report's traced flow as a server-rendered SVG: victim → tier 1 → … → cash-out."""
+    return _trace_page(request, session, report_id, method, actor)
+
+
+def _trace_page(
+    request: Request, session: Session, report_id: int, method: Method, actor: Actor, error: str = ""
+) -> HTMLResponse:
     result = trace_report(session, report_id, method, 6, 72.0, 10_000)
-    context = {"actor": actor, "report_id": report_id, "result": result, "g": layered_graph(result)}
-    return TEMPLATES.TemplateResponse(request, "trace.html", context)
+    context = {
+        "actor": actor,
+        "report_id": report_id,
+        "result": result,
+        "g": layered_graph(result),
+        "recommendations": result.recommendations(),
+        "can_accept": actor.role is Role.ANTIFRAUD_ANALYST,
+        "error": error,
+    }
+    return TEMPLATES.TemplateResponse(request, "trace.html", context, status_code=422 if error else 200)
+
+
+@router.post(
+    "/fraud-reports/{report_id}/trace/accept",
+    response_class=HTMLResponse,
+    response_model=None,
+    include_in_schema=False,
+)
+def accept_form(
+    request: Request,
+    report_id: int,
+    session: DbSession,
+    actor: Accepter,
+    method: Annotated[Method, Form()] = Method.FIFO,
+    accounts: Annotated[list[int] | None, Form()] = None,
+) -> HTMLResponse | RedirectResponse:
+    """The page's accept button: the ticked recommendations become a draft finding for a supervisor."""
+    if not accounts:
+        return _trace_page(request, session, report_id, method, actor, error="accounts: tick at least one")
+    try:
+        accept(session, report_id, AcceptIn(method=method, accounts=accounts), actor)
+    except DomainError as exc:
+        return _trace_page(request, session, report_id, method, actor, error=str(exc))
+    return RedirectResponse("/findings", status_code=303)
