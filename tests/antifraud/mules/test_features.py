@@ -10,7 +10,14 @@ import polars as pl
 import pytest
 
 from pingan.antifraud.mules.amlsim import read_amlsim
-from pingan.antifraud.mules.features import account_features, counterparty_pairs, reciprocity, triangles
+from pingan.antifraud.mules.features import (
+    account_features,
+    co_activity,
+    counterparty_pairs,
+    reciprocity,
+    triangles,
+    two_hop,
+)
 from pingan.antifraud.mules.model import evaluate, graph, score, train
 from pingan.core.errors import Invalid
 
@@ -162,3 +169,36 @@ def test_paying_back_a_payer_counts_as_a_reciprocal_counterparty() -> None:
     )
     back = _by_account(reciprocity(tx), "reciprocal_counterparties")
     assert back == {MULE_T1_ZHAO: 1.0, MULE_T2_QIAN: 1.0}
+
+
+def test_two_hop_scores_reach_a_quiet_ring_member_through_a_shared_counterparty_once_each() -> None:
+    # Sun made no transfer with Zhao, but both trade with Qian; Qian paid Zhao twice.
+    tx = frame(
+        [
+            (MULE_T1_ZHAO, MULE_T2_QIAN, 800, 10),
+            (MULE_T1_ZHAO, MULE_T2_QIAN, 700, 15),
+            (MULE_T2_SUN, MULE_T2_QIAN, 800, 20),
+            (VICTIM_WANG, SHOP_HOTPOT, 120, 40),
+        ]
+    )
+    suspicion = pl.DataFrame({"account": [MULE_T1_ZHAO, MULE_T2_QIAN, MULE_T2_SUN], "s": [0.9, 0.2, 0.1]})
+    reach = two_hop(counterparty_pairs(tx), suspicion)
+    assert _by_account(reach, "hop2_s_sum") == {
+        MULE_T2_SUN: pytest.approx(0.9),
+        MULE_T1_ZHAO: pytest.approx(0.1),
+    }
+    assert _by_account(reach, "hop2_s_over_half") == {MULE_T2_SUN: 1, MULE_T1_ZHAO: 0}
+
+
+def test_co_activity_counts_accounts_trading_with_the_same_counterparty_on_the_same_day_only() -> None:
+    day = 24 * 60
+    tx = frame(
+        [
+            (MULE_T1_ZHAO, MULE_T2_QIAN, 800, 10),
+            (MULE_T2_SUN, MULE_T2_QIAN, 800, 20),  # same payee, same day as Zhao
+            (VICTIM_WANG, MULE_T2_QIAN, 120, 10 + day),  # same payee, the next day
+        ]
+    )
+    suspicion = pl.DataFrame({"account": [MULE_T1_ZHAO, MULE_T2_SUN, VICTIM_WANG], "s": [0.9, 0.3, 0.8]})
+    co = co_activity(tx, suspicion)
+    assert _by_account(co, "co_s_max") == {MULE_T2_SUN: pytest.approx(0.9), MULE_T1_ZHAO: pytest.approx(0.3)}

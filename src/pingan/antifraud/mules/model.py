@@ -2,7 +2,9 @@
 
 Round 0 scores accounts on their own behaviour. Each further round adds the amount-weighted mean and the
 maximum of the previous round's scores over the account's payers and payees, so a card that trades with
-likely mules scores higher. On training data the previous round's scores are out-of-fold predictions:
+likely mules scores higher; the same scores summed over the accounts two steps away and over the accounts
+that traded with one of its counterparties on the same day reach ring members with no laundering transfer
+of their own. On training data the previous round's scores are out-of-fold predictions:
 an account's own label never leaks into its neighbours' features.
 
 The decision threshold is the one that maximises F1 on out-of-fold predictions of the training data:
@@ -21,10 +23,12 @@ import polars as pl
 from pingan.antifraud.mules.features import (
     ACCOUNT,
     account_features,
+    co_activity,
     counterparty_pairs,
     neighbour_means,
     reciprocity,
     triangles,
+    two_hop,
 )
 
 PARAMS: dict[str, object] = {
@@ -140,7 +144,12 @@ def _with_neighbours(g: Graph, scores: np.ndarray, r: int) -> pl.DataFrame:
     nb = neighbour_means(g.transfers, values, col)
     pairs = g.pairs if g.pairs is not None else counterparty_pairs(g.transfers)
     tri = triangles(pairs, values)
-    return nb.join(tri, on=ACCOUNT, how="left").with_columns(pl.col(f"triangles_{col}").fill_null(0))
+    return (
+        nb.join(tri, on=ACCOUNT, how="left")
+        .join(two_hop(pairs, values), on=ACCOUNT, how="left")
+        .join(co_activity(g.transfers, values), on=ACCOUNT, how="left")
+        .with_columns(pl.col(f"triangles_{col}").fill_null(0))
+    )
 
 
 def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
