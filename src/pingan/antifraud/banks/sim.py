@@ -38,6 +38,8 @@ from pingan.antifraud.banks.protocol import (
     verify,
 )
 
+# Connections bank-sim opens to pingan's callback endpoint, and callbacks it has in flight at once.
+CALLBACK_CONNECTIONS = 32
 REJECT_REASONS = (RejectReason.NAME_MISMATCH, RejectReason.ACCOUNT_CLOSED, RejectReason.INSUFFICIENT_BALANCE)
 
 
@@ -104,6 +106,11 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
     app = FastAPI(title="pingan bank-sim", docs_url=None, redoc_url=None)
     app.state.sim = st
     client_holder: dict[str, httpx.AsyncClient] = {}
+    # Callbacks in flight are bounded here, at the pool's size: httpcore re-assigns its whole queue
+    # to its connections at every request and response (time: queued x connections), and with the
+    # callbacks of a burst queued inside the pool that loop took 90 % of bank-sim's CPU (py-spy),
+    # which slowed every bank's answers to pingan. Waiting on a semaphore costs nothing per waiter.
+    callback_slots = asyncio.Semaphore(CALLBACK_CONNECTIONS)
 
     def signed_json(bank: str, path: str, model: BaseModel, status: int = 200) -> Response:
         body = model.model_dump_json().encode()
@@ -158,14 +165,17 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
         # with its TLS context, per callback: measured with py-spy as most of bank-sim's CPU.
         client = client_holder.get("c")
         if client is None:
-            client = client_holder["c"] = httpx.AsyncClient(limits=httpx.Limits(max_connections=32))
-        try:
-            r = await client.post(url, content=body, headers=headers, timeout=5)
-            if r.status_code < 300:
-                st.callbacks_sent += 1
-                return
-        except httpx.HTTPError:
-            pass
+            client = client_holder["c"] = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=CALLBACK_CONNECTIONS)
+            )
+        async with callback_slots:
+            try:
+                r = await client.post(url, content=body, headers=headers, timeout=5)
+                if r.status_code < 300:
+                    st.callbacks_sent += 1
+                    return
+            except httpx.HTTPError:
+                pass
         st.callbacks_failed += 1
 
     def decide(req: OrderRequest) -> tuple[Acknowledgement, OrderResult]:
