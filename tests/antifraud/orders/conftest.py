@@ -22,7 +22,7 @@ from pingan.antifraud.schemas import ReportIn
 from pingan.core import db
 from pingan.core.org import Station
 from pingan.core.roles import Actor
-from tests.factories import card, report_payload
+from tests.factories import card, national_id, report_payload
 
 REPO = Path(__file__).resolve().parents[3]
 OFFICER = Actor.system("test-officer")
@@ -152,6 +152,12 @@ def robot_process(bank_sim: BankSim) -> Iterator[RobotProcess]:
 def robot_installed() -> Iterator[None]:
     robot.install()
     return
+
+
+MULE_HOLDER = national_id("51010719900101003")
+MULE_CCB = card("621700", 10_000 + 1)  # the account mule_report(1) pays
+MULE_ICBC = card("622202", 777)
+MULE_ABC = card("622848", 778)
 
 
 def mule_report(n: int, *, banks: tuple[str, ...] = ("CCB",), amount_fen: int = 300_000) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -17,18 +16,11 @@ from pingan.antifraud.orders.model import (
     PoliceFinding,
     RestrictionOrder,
 )
-from pingan.antifraud.registry.imports import import_registry
 from pingan.core import db
 from pingan.core.auth import User
 from pingan.core.roles import Actor
 from tests.antifraud.orders.conftest import mule_report, register
 from tests.conftest import bearer
-from tests.factories import card, national_id
-
-MULE_HOLDER = national_id("51010719900101003")
-MULE_CCB = card("621700", 10_000 + 1)  # the account mule_report(1) pays
-MULE_ICBC = card("622202", 777)
-MULE_ABC = card("622848", 778)
 
 
 def _orders() -> list[RestrictionOrder]:
@@ -39,20 +31,6 @@ def _orders() -> list[RestrictionOrder]:
 def _finding_id() -> int:
     with db.transaction() as s:
         return int(s.execute(select(PoliceFinding.id)).scalar_one())
-
-
-@pytest.fixture
-def mule_zhao_registered(database: str, tmp_path: Path) -> None:
-    """Mule Zhao holds the reported CCB account and two more cards at ICBC and ABC."""
-    f = tmp_path / "kyc.csv"
-    rows = [
-        f"{MULE_HOLDER},赵六,{bank},{number},debit,2024-03-01,active"
-        for bank, number in (("CCB", MULE_CCB), ("ICBC", MULE_ICBC), ("ABC", MULE_ABC))
-    ]
-    f.write_text(
-        "holder_national_id,holder_name,bank,account_number,kind,opened_on,status\n" + "\n".join(rows)
-    )
-    assert import_registry(f, actor=Actor.system("test")).imported == 3
 
 
 def test_the_robot_stops_each_payee_account_on_the_basis_of_the_report(
