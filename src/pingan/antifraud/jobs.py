@@ -22,7 +22,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -202,16 +202,7 @@ class RobotWorker:
             # let them be collected, so each `session.get` queried again (py-spy: most of `record`).
             orders = _load_orders(session, {r.order_id for r in rows})
             finding_ids = {o.finding_id for o in orders.values() if o.finding_id is not None}
-            findings = (
-                {
-                    f.id: f
-                    for f in session.execute(
-                        select(PoliceFinding).where(PoliceFinding.id.in_(finding_ids))
-                    ).scalars()
-                }
-                if finding_ids
-                else {}
-            )
+            findings = _by_id(session, PoliceFinding, finding_ids)
             for row in rows:
                 if row.bank_code in probes:
                     if row.bank_code in probed:
@@ -283,16 +274,7 @@ class RobotWorker:
             return 0
         with transaction() as session:
             outbox_ids = {o.job.outbox_id for o in outcomes if o.job.outbox_id is not None}
-            rows = (
-                {
-                    r.id: r
-                    for r in session.execute(
-                        select(BankOutbox).where(BankOutbox.id.in_(outbox_ids))
-                    ).scalars()
-                }
-                if outbox_ids
-                else {}
-            )
+            rows = _by_id(session, BankOutbox, outbox_ids)
             orders = _load_orders(session, {o.job.order_id for o in outcomes})
             for o in outcomes:
                 self._apply(session, o, rows, orders)
@@ -473,6 +455,16 @@ class RobotWorker:
                 stop.wait(self.tick_s)
         self.pool.shutdown(wait=True)
         self.record()
+
+
+_Row = TypeVar("_Row", PoliceFinding, BankOutbox)
+
+
+def _by_id(session: Session, model: type[_Row], ids: set[int]) -> dict[int, _Row]:
+    """The rows of `model` with these ids, in one query (none for no ids), kept in a dict."""
+    if not ids:
+        return {}
+    return {r.id: r for r in session.execute(select(model).where(model.id.in_(ids))).scalars()}
 
 
 def _load_orders(session: Session, ids: set[int]) -> dict[int, RestrictionOrder]:
