@@ -7,12 +7,13 @@ an order needs a report or a police finding (orders domain), never a watchlist e
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from pingan.antifraud.screening.engine import TS, WATCHLIST_SCHEMA
 from pingan.antifraud.watchlist import rules
@@ -24,6 +25,20 @@ from pingan.core.roles import Actor, Role
 EVENT_LISTED = "watchlist.listed"
 EVENT_DELISTED = "watchlist.delisted"
 DELISTERS = (Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.SYSTEM)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One account to list, with what the listing says about it (see `do_list_accounts`)."""
+
+    account_pseudonym: str
+    evidence: dict[str, Any]
+    bank: str | None = None
+    account_masked: str = ""
+    store_account_id: int | None = None
+    typology: str | None = None
+    confidence: float | None = None
+    now: datetime | None = None
 
 
 def do_list_account(
@@ -41,49 +56,80 @@ def do_list_account(
     now: datetime | None = None,
 ) -> WatchlistEntry:
     """List an account for `source`, or renew its entry with the new evidence. Caller holds the transaction."""
-    at = now or clock.now()
-    conf = rules.DEFAULT_CONFIDENCE[source] if confidence is None else confidence
-    if not 0.0 <= conf <= 1.0:
-        raise Invalid("confidence lies between 0 and 1", field="confidence")
-    entry = session.execute(
-        select(WatchlistEntry).where(
-            WatchlistEntry.account_pseudonym == account_pseudonym, WatchlistEntry.source == source
-        )
-    ).scalar_one_or_none()
-    if entry is None:
-        entry = WatchlistEntry(
-            account_pseudonym=account_pseudonym,
-            source=source,
-            listed_at=at,
-            listed_by=actor.username,
-            evidence="[]",
-        )
-        session.add(entry)
-    # Evidence accumulates: a renewal adds to it, and each item keeps its own time.
-    items = json.loads(entry.evidence or "[]")
-    items.append({"at": at.isoformat(), **evidence})
-    entry.evidence = json.dumps(items, ensure_ascii=False, sort_keys=True)
-    entry.confidence = max(conf, entry.confidence or 0.0)
-    entry.bank = bank or entry.bank
-    entry.account_masked = account_masked or entry.account_masked
-    entry.store_account_id = store_account_id if store_account_id is not None else entry.store_account_id
-    entry.typology = typology or entry.typology
-    entry.expires_at = rules.expiry(source, at)
-    if entry.status != WatchStatus.ACTIVE:
-        entry.listed_at = at
-    entry.status = WatchStatus.ACTIVE
-    entry.delisted_at = entry.delisted_by = entry.delist_reason = None
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="watchlist.list",
-        object_type="watchlist_entry",
-        object_id=entry.id,
-        detail={"source": source.value, "confidence": entry.confidence, "evidence": evidence},
+    listing = Listing(
+        account_pseudonym, evidence, bank, account_masked, store_account_id, typology, confidence, now
     )
-    events.emit(session, EVENT_LISTED, entry_id=entry.id, source=source.value)
-    return entry
+    return do_list_accounts(session, [listing], source=source, actor=actor)[0]
+
+
+def do_list_accounts(
+    session: Session, listings: list[Listing], *, source: WatchSource, actor: Actor
+) -> list[WatchlistEntry]:
+    """List (or renew) several accounts for `source`, one entry per listing in order. Caller holds the transaction.
+
+    One query finds the entries that exist and one flush writes them all: a batch of registered
+    reports lists its payees at once (one query and flush per account was a quarter of a report's
+    intake cost, measured with pyinstrument). An account listed twice in the batch gets one entry
+    with both items of evidence.
+    """
+    confidences = []
+    for item in listings:
+        conf = rules.DEFAULT_CONFIDENCE[source] if item.confidence is None else item.confidence
+        if not 0.0 <= conf <= 1.0:
+            raise Invalid("confidence lies between 0 and 1", field="confidence")
+        confidences.append(conf)
+    if not listings:
+        return []
+    existing = {
+        e.account_pseudonym: e
+        for e in session.execute(
+            select(WatchlistEntry).where(
+                WatchlistEntry.account_pseudonym.in_({item.account_pseudonym for item in listings}),
+                WatchlistEntry.source == source,
+            )
+        ).scalars()
+    }
+    entries = []
+    for item, conf in zip(listings, confidences, strict=True):
+        at = item.now or clock.now()
+        entry = existing.get(item.account_pseudonym)
+        if entry is None:
+            entry = existing[item.account_pseudonym] = WatchlistEntry(
+                account_pseudonym=item.account_pseudonym,
+                source=source,
+                listed_at=at,
+                listed_by=actor.username,
+                evidence="[]",
+            )
+            session.add(entry)
+        # Evidence accumulates: a renewal adds to it, and each item keeps its own time.
+        items = json.loads(entry.evidence or "[]")
+        items.append({"at": at.isoformat(), **item.evidence})
+        entry.evidence = json.dumps(items, ensure_ascii=False, sort_keys=True)
+        entry.confidence = max(conf, entry.confidence or 0.0)
+        entry.bank = item.bank or entry.bank
+        entry.account_masked = item.account_masked or entry.account_masked
+        if item.store_account_id is not None:
+            entry.store_account_id = item.store_account_id
+        entry.typology = item.typology or entry.typology
+        entry.expires_at = rules.expiry(source, at)
+        if entry.status != WatchStatus.ACTIVE:
+            entry.listed_at = at
+        entry.status = WatchStatus.ACTIVE
+        entry.delisted_at = entry.delisted_by = entry.delist_reason = None
+        entries.append(entry)
+    session.flush()
+    for item, entry in zip(listings, entries, strict=True):
+        audit.record(
+            session,
+            actor=actor,
+            action="watchlist.list",
+            object_type="watchlist_entry",
+            object_id=entry.id,
+            detail={"source": source.value, "confidence": entry.confidence, "evidence": item.evidence},
+        )
+        events.emit(session, EVENT_LISTED, entry_id=entry.id, source=source.value)
+    return entries
 
 
 def check_delist(actor: Actor, reason: str) -> None:
@@ -119,31 +165,29 @@ def do_delist(
     return entry
 
 
-def do_list_reported_payees(session: Session, *, report_id: int, actor: Actor) -> list[WatchlistEntry]:
-    """List every payee account of a registered report, with the report as evidence."""
-    from pingan.antifraud.actions import get_report
+def do_list_reported_payees(session: Session, *, report_ids: list[int], actor: Actor) -> list[WatchlistEntry]:
+    """List every payee account of these registered reports, with its report as evidence, in one write."""
+    from pingan.antifraud.model import FraudReport
 
-    report = get_report(session, report_id)
-    out = []
-    for t in report.transfers:
-        out.append(
-            do_list_account(
-                session,
-                account_pseudonym=t.payee_account_pseudonym,
-                source=WatchSource.REPORTED_PAYEE,
-                evidence={
-                    "report_id": report.id,
-                    "external_ref": report.external_ref,
-                    "amount_fen": t.amount_fen,
-                },
-                actor=actor,
-                bank=t.payee_bank,
-                account_masked=t.payee_account_masked,
-                typology=report.typology.value,
-                now=report.reported_at,
-            )
+    reports = session.execute(
+        select(FraudReport)
+        .where(FraudReport.id.in_(report_ids))
+        .options(selectinload(FraudReport.transfers))
+        .order_by(FraudReport.id)
+    ).scalars()
+    listings = [
+        Listing(
+            t.payee_account_pseudonym,
+            {"report_id": report.id, "external_ref": report.external_ref, "amount_fen": t.amount_fen},
+            bank=t.payee_bank,
+            account_masked=t.payee_account_masked,
+            typology=report.typology.value,
+            now=report.reported_at,
         )
-    return out
+        for report in reports
+        for t in report.transfers
+    ]
+    return do_list_accounts(session, listings, source=WatchSource.REPORTED_PAYEE, actor=actor)
 
 
 def on_reports_registered(batch: list[events.DomainEvent]) -> None:
@@ -151,10 +195,11 @@ def on_reports_registered(batch: list[events.DomainEvent]) -> None:
     from pingan.core import db
 
     with db.transaction() as session:
-        for event in batch:
-            do_list_reported_payees(
-                session, report_id=int(event.payload["report_id"]), actor=Actor.system("watchlist")
-            )
+        do_list_reported_payees(
+            session,
+            report_ids=[int(event.payload["report_id"]) for event in batch],
+            actor=Actor.system("watchlist"),
+        )
 
 
 def install() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.watchlist.actions import do_list_account
+from pingan.antifraud.watchlist.actions import Listing, do_list_accounts
 from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
 from pingan.core import events
 from pingan.core.roles import Actor
@@ -20,43 +20,43 @@ from pingan.core.roles import Actor
 FEED = Actor.system("watchlist")
 
 
-def do_list_holder_linked(session: Session, *, finding_id: int, actor: Actor) -> list[WatchlistEntry]:
-    """List every other open account of the holders an approved finding names. Caller holds the transaction.
+def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Actor) -> list[WatchlistEntry]:
+    """List every other open account of the holders these approved findings name, in one write.
 
-    A finding that is not approved lists nothing: holder links rest on a police finding, as the
-    holder-linked stop-payments do.
+    Caller holds the transaction. A finding that is not approved lists nothing: holder links rest
+    on a police finding, as the holder-linked stop-payments do.
     """
     from pingan.antifraud.actions import get_report
     from pingan.antifraud.orders.actions import get_finding
     from pingan.antifraud.orders.model import FindingStatus
     from pingan.antifraud.registry.actions import holder_linked_accounts
 
-    finding = get_finding(session, finding_id)
-    if finding.status is not FindingStatus.APPROVED:
-        return []
-    involved = [(a.bank_code, a.account_pseudonym) for a in finding.accounts]
-    typology = get_report(session, finding.report_id).typology.value if finding.report_id else None
-    evidence = {
-        "finding_id": finding.id,
-        "case_ref": finding.case_ref,
-        "report_id": finding.report_id,
-        "approved_by": finding.decided_by,
-        "holder_of": [a.account_masked for a in finding.accounts],
-    }
-    return [
-        do_list_account(
-            session,
-            account_pseudonym=acc.number_pseudonym,
-            source=WatchSource.HOLDER_LINK,
-            evidence=evidence,
-            actor=actor,
-            bank=acc.bank_code,
-            account_masked=acc.number_masked,
-            typology=typology,
-            now=finding.decided_at,
-        )
-        for acc in holder_linked_accounts(session, involved)
-    ]
+    listings = []
+    for finding_id in finding_ids:
+        finding = get_finding(session, finding_id)
+        if finding.status is not FindingStatus.APPROVED:
+            continue
+        involved = [(a.bank_code, a.account_pseudonym) for a in finding.accounts]
+        typology = get_report(session, finding.report_id).typology.value if finding.report_id else None
+        evidence = {
+            "finding_id": finding.id,
+            "case_ref": finding.case_ref,
+            "report_id": finding.report_id,
+            "approved_by": finding.decided_by,
+            "holder_of": [a.account_masked for a in finding.accounts],
+        }
+        listings += [
+            Listing(
+                acc.number_pseudonym,
+                evidence,
+                bank=acc.bank_code,
+                account_masked=acc.number_masked,
+                typology=typology,
+                now=finding.decided_at,
+            )
+            for acc in holder_linked_accounts(session, involved)
+        ]
+    return do_list_accounts(session, listings, source=WatchSource.HOLDER_LINK, actor=actor)
 
 
 def on_findings_approved(batch: list[events.DomainEvent]) -> None:
@@ -69,8 +69,9 @@ def on_findings_approved(batch: list[events.DomainEvent]) -> None:
     from pingan.core import db
 
     with db.transaction() as session:
-        for event in batch:
-            do_list_holder_linked(session, finding_id=int(event.payload["finding_id"]), actor=FEED)
+        do_list_holder_linked(
+            session, finding_ids=[int(event.payload["finding_id"]) for event in batch], actor=FEED
+        )
 
 
 def install() -> None:
