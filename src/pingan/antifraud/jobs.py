@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 from pingan.antifraud import robot
 from pingan.antifraud.banks.adapter import BankAdapter, CircuitBreaker, PermanentBankError, TransientBankError
 from pingan.antifraud.banks.protocol import (
+    MAX_BATCH,
     Acknowledgement,
     BankSettings,
     LegalBasisWire,
@@ -83,6 +84,9 @@ class Outcome:
     ack: Acknowledgement | None = None
     result: OrderResult | None = None
     error: str = ""
+    # Whether a failure counts against the bank's circuit breaker: a failed batch counts once, not
+    # once per order in it, and a batch the bank refused as a whole says nothing about its health.
+    counts_for_breaker: bool = True
 
 
 class RobotWorker:
@@ -231,11 +235,51 @@ class RobotWorker:
         return jobs
 
     def dispatch(self, jobs: list[Job]) -> None:
-        """Hand jobs to the thread pool; each puts its outcome on the results queue."""
+        """Hand jobs to the thread pool; each puts its outcome on the results queue.
+
+        First requests to one bank go together, up to `MAX_BATCH` a message (`RequestBatch`); an
+        inquiry, a retry (asked about first) and a release go alone.
+        """
+        by_bank: dict[str, list[Job]] = defaultdict(list)
         for job in jobs:
             if job.outbox_id is not None:
                 self.in_flight.add(job.outbox_id)
-            self.pool.submit(self._run_job, job)
+            if isinstance(job.message, OrderRequest) and not job.inquire_first:
+                by_bank[job.bank_code].append(job)
+            else:
+                self.pool.submit(self._run_job, job)
+        for group in by_bank.values():
+            for i in range(0, len(group), MAX_BATCH):
+                chunk = group[i : i + MAX_BATCH]
+                if len(chunk) == 1:
+                    self.pool.submit(self._run_job, chunk[0])
+                else:
+                    self.pool.submit(self._run_batch, chunk)
+
+    def _run_batch(self, jobs: list[Job]) -> None:
+        requests = [job.message for job in jobs if isinstance(job.message, OrderRequest)]
+        try:
+            acks = self.adapter.send_requests(jobs[0].bank_code, requests)
+        except TransientBankError as exc:
+            # The answer was lost: the bank may hold any of them, so each is asked about before it
+            # is sent again, alone. The bank failed once, not once per order.
+            for i, job in enumerate(jobs):
+                self.results.put(Outcome(job, "transient", error=str(exc), counts_for_breaker=i == 0))
+            return
+        except PermanentBankError as exc:
+            # The bank refused the batch as a whole (one malformed request, say): each is tried alone,
+            # so that only the bad one fails.
+            for job in jobs:
+                self.results.put(Outcome(job, "transient", error=str(exc), counts_for_breaker=False))
+            return
+        except Exception as exc:  # a bug must not kill the sender; the messages are retried alone
+            log.exception("bank batch failed", bank=jobs[0].bank_code, count=len(jobs))
+            for i, job in enumerate(jobs):
+                error = f"{type(exc).__name__}: {exc}"
+                self.results.put(Outcome(job, "transient", error=error, counts_for_breaker=i == 0))
+            return
+        for job, ack in zip(jobs, acks, strict=True):
+            self.results.put(Outcome(job, "ack", ack=ack))
 
     def _run_job(self, job: Job) -> None:
         try:
@@ -316,7 +360,8 @@ class RobotWorker:
         order = orders.get(job.order_id) or actions.get_order(session, job.order_id)
         now = clock.now()
         if o.kind in ("transient", "permanent"):
-            self._breaker_event(session, job.bank_code, ok=False)
+            if o.counts_for_breaker:
+                self._breaker_event(session, job.bank_code, ok=False)
             if row is None:
                 return
             row.last_error = o.error[:255]

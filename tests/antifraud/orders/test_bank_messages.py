@@ -12,6 +12,7 @@ from sqlalchemy import select
 from pingan.antifraud.banks.protocol import (
     NonceCache,
     OrderResult,
+    ResultBatch,
     SignatureError,
     bank_key,
     sign,
@@ -136,3 +137,53 @@ def test_the_nonce_cache_refuses_a_nonce_it_has_seen() -> None:
     cache.check_and_add("a" * 32)
     with pytest.raises(SignatureError, match="replayed"):
         cache.check_and_add("a" * 32)
+
+
+@pytest.fixture
+def two_acknowledged_orders(client: TestClient, station_yulin: object) -> list[RestrictionOrder]:
+    register(mule_report(1))
+    register(mule_report(2))
+    with db.transaction() as s:
+        orders = list(s.execute(select(RestrictionOrder).order_by(RestrictionOrder.id)).scalars())
+        for order in orders:
+            actions.do_transition(s, order, OrderState.SENT, actor=Actor.system("test"))
+            actions.do_transition(s, order, OrderState.ACKNOWLEDGED, actor=Actor.system("test"))
+        return orders
+
+
+def _batch(orders: list[RestrictionOrder], **changes: object) -> bytes:
+    results = [OrderResult.model_validate_json(_result(o, **changes)) for o in orders]
+    return ResultBatch(results=results).model_dump_json().encode()
+
+
+def test_a_signed_batch_of_results_records_each_and_answers_each(
+    client: TestClient, two_acknowledged_orders: list[RestrictionOrder]
+) -> None:
+    body = _batch(two_acknowledged_orders)
+    r = client.post(PATH, content=body, headers=sign(bank_key("CCB"), "CCB", "POST", PATH, body))
+    assert r.status_code == 200
+    assert [item["status"] for item in r.json()["results"]] == ["ok", "ok"]
+    assert [_state(o) for o in two_acknowledged_orders] == [OrderState.EXECUTED, OrderState.EXECUTED]
+
+
+def test_a_replayed_batch_is_refused_result_by_result(
+    client: TestClient, two_acknowledged_orders: list[RestrictionOrder]
+) -> None:
+    body = _batch(two_acknowledged_orders, outcome="rejected", held_amount_fen=0)
+    headers = sign(bank_key("CCB"), "CCB", "POST", PATH, body)
+    assert client.post(PATH, content=body, headers=headers).status_code == 200
+    again = client.post(PATH, content=body, headers=headers)
+    assert again.status_code == 207
+    assert all("replayed" in item["reason"] for item in again.json()["results"])
+    assert len(_rejections()) == 2
+
+
+def test_a_batch_naming_another_banks_result_is_refused_whole(
+    client: TestClient, two_acknowledged_orders: list[RestrictionOrder]
+) -> None:
+    first = OrderResult.model_validate_json(_result(two_acknowledged_orders[0]))
+    other = OrderResult.model_validate_json(_result(two_acknowledged_orders[1], bank_code="ICBC"))
+    body = ResultBatch(results=[first, other]).model_dump_json().encode()
+    assert _post(client, body, sign(bank_key("CCB"), "CCB", "POST", PATH, body)) == 403
+    assert [_state(o) for o in two_acknowledged_orders] == [OrderState.ACKNOWLEDGED] * 2
+    assert _rejections() == ["result names another bank than the signer"]

@@ -27,8 +27,7 @@ class _NoBank:
     def send_request(self, msg: object) -> None:
         raise AssertionError("maintenance sent a message")
 
-    send_release = send_request
-    inquire = send_request
+    send_release = send_requests = inquire = send_request
 
 
 def _execute(order_id: int) -> None:

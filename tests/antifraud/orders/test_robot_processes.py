@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from pingan.antifraud.banks.adapter import HttpBankAdapter
+from pingan.antifraud.banks.protocol import BankSettings, LegalBasisWire, OrderKindWire, OrderRequest
 from pingan.antifraud.orders.model import (
     AlertKind,
     BankOutbox,
@@ -17,6 +20,7 @@ from pingan.antifraud.orders.model import (
 )
 from pingan.core import db
 from tests.antifraud.orders.conftest import BankSim, RobotProcess, mule_report, register, wait_for
+from tests.factories import card
 
 ENDED = {OrderState.EXECUTED, OrderState.REJECTED}
 
@@ -102,3 +106,33 @@ def test_a_bank_down_waits_behind_the_breaker_raises_an_alert_and_recovers_while
         assert s.execute(
             select(RobotAlert.resolved_at).where(RobotAlert.kind == AlertKind.BANK_DOWN)
         ).scalar_one()
+
+
+def test_a_batch_of_requests_is_acknowledged_in_order_and_each_deduplicated_on_its_key(
+    bank_sim: BankSim,
+) -> None:
+    settings = BankSettings(base_url=bank_sim.url)
+    adapter = HttpBankAdapter(settings)
+    requests = [
+        OrderRequest(
+            idempotency_key=f"batch-key-{n:04d}",
+            order_id=n,
+            bank_code="CCB",
+            kind=OrderKindWire.STOP_PAYMENT,
+            account_number=card("621700", 50_000 + n),
+            expires_at=datetime(2026, 12, 3, tzinfo=UTC),
+            basis=LegalBasisWire(kind="report", reference=f"report:{n}", article="受案登记"),
+            callback_url="",
+        )
+        for n in range(5)
+    ]
+    try:
+        first = adapter.send_requests("CCB", requests)
+        again = adapter.send_requests("CCB", requests[::-1])
+    finally:
+        adapter.close()
+    assert [a.idempotency_key for a in first] == [r.idempotency_key for r in requests]
+    # The repeat is answered with the first acknowledgements (the same bank references), in its own order.
+    assert [a.bank_ref for a in again] == [a.bank_ref for a in first][::-1]
+    stats = bank_sim.stats()
+    assert (stats["unique"], stats["duplicates"]) == (5, 5)

@@ -15,11 +15,13 @@ from typing import Protocol
 import httpx
 
 from pingan.antifraud.banks.protocol import (
+    AckBatch,
     Acknowledgement,
     BankSettings,
     OrderRequest,
     OrderResult,
     ReleaseRequest,
+    RequestBatch,
     SignatureError,
     bank_key,
     sign,
@@ -40,6 +42,10 @@ class BankAdapter(Protocol):
 
     def send_request(self, msg: OrderRequest) -> Acknowledgement:
         """Deliver an order request; the answer is the bank's acknowledgement."""
+        ...
+
+    def send_requests(self, bank_code: str, msgs: list[OrderRequest]) -> list[Acknowledgement]:
+        """Deliver several order requests to one bank at once; one acknowledgement each, in order."""
         ...
 
     def send_release(self, msg: ReleaseRequest) -> Acknowledgement:
@@ -116,6 +122,18 @@ class HttpBankAdapter:
             msg.bank_code, "POST", f"/banks/{msg.bank_code}/orders", msg.model_dump_json().encode()
         )
         return Acknowledgement.model_validate_json(r.content)
+
+    def send_requests(self, bank_code: str, msgs: list[OrderRequest]) -> list[Acknowledgement]:
+        """POST /banks/{bank}/orders/batch: the acknowledgements, checked to answer each request in order."""
+        body = RequestBatch(requests=msgs).model_dump_json().encode()
+        r = self._call(bank_code, "POST", f"/banks/{bank_code}/orders/batch", body)
+        if r.status_code == 404:
+            raise PermanentBankError(f"HTTP 404: {r.text[:200]}")
+        acks = AckBatch.model_validate_json(r.content).acks
+        if [a.idempotency_key for a in acks] != [m.idempotency_key for m in msgs]:
+            # Not what was asked: treat as no answer, so that each order is asked about and resent alone.
+            raise TransientBankError("batch answer does not acknowledge the requests in order")
+        return acks
 
     def send_release(self, msg: ReleaseRequest) -> Acknowledgement:
         """POST /banks/{bank}/releases."""

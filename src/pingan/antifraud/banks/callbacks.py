@@ -1,4 +1,4 @@
-"""The signed endpoint where banks report results (POST /bank-interface/callbacks).
+"""The signed endpoint where banks report results (POST /bank-interface/callbacks), one or a batch at a time.
 
 It is a separate sub-application, mounted by the web app, because banks authenticate by the HMAC
 signature of each message (docs/bank-protocol.md), not by a user's role token. Every refused
@@ -9,20 +9,30 @@ with its reason in `bank_inbound_rejection` and changes nothing else.
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.banks.protocol import HEADER_BANK, OrderResult, SignatureError, bank_settings, verify
+from pingan.antifraud.banks.protocol import (
+    HEADER_BANK,
+    OrderResult,
+    ResultBatch,
+    SignatureError,
+    bank_settings,
+    item_nonce,
+    verify,
+)
 from pingan.antifraud.orders import actions
 from pingan.antifraud.orders.model import BankNonce, RestrictionOrder
 from pingan.core import clock
@@ -183,23 +193,60 @@ def create_callback_app() -> FastAPI:
         if isinstance(checked, JSONResponse):
             return checked
         # Recorded by the writer thread, in a batch; the event loop and the thread pool stay free.
-        return await asyncio.wrap_future(writer.submit(checked))
+        items, batch = checked
+        futures = [asyncio.wrap_future(writer.submit(item)) for item in items]
+        answers = [await f for f in futures]
+        if not batch:
+            return answers[0]
+        # A batch: each result's answer at its position; 200 when every one was recorded.
+        status = 200 if all(a.status_code == 200 for a in answers) else 207
+        return JSONResponse(
+            {
+                "status": "ok" if status == 200 else "partial",
+                "results": [json.loads(bytes(a.body)) for a in answers],
+            },
+            status_code=status,
+        )
 
-    def _check(headers: dict[str, str], path: str, body: bytes) -> _Verified | JSONResponse:
+    def _check(
+        headers: dict[str, str], path: str, body: bytes
+    ) -> tuple[list[_Verified], bool] | JSONResponse:
         claimed = headers.get(HEADER_BANK.lower())
         try:
             v = verify(headers, "POST", path, body, settings=bank_settings())
         except SignatureError as exc:
             return _refuse(claimed, path, exc.reason, 401)
         try:
-            result = OrderResult.model_validate_json(body)
+            message = _CALLBACK.validate_json(body)
         except ValidationError as exc:
             err = exc.errors()[0]
             return _refuse(
                 v.bank_code, path, f"malformed: {'.'.join(map(str, err['loc']))}: {err['msg']}", 422
             )
-        if result.bank_code != v.bank_code:
+        if isinstance(message, OrderResult):
+            results, nonces = [message], [v.nonce]
+        else:
+            results = message.results
+            nonces = [item_nonce(v.nonce, i) for i in range(len(results))]
+        if any(result.bank_code != v.bank_code for result in results):
             return _refuse(v.bank_code, path, "result names another bank than the signer", 403)
-        return _Verified(v.bank_code, v.nonce, path, result)
+        verified = [_Verified(v.bank_code, n, path, r) for n, r in zip(nonces, results, strict=True)]
+        return verified, isinstance(message, ResultBatch)
 
     return app
+
+
+def _message_type(value: object) -> str:
+    if isinstance(value, dict):
+        return str(value.get("type", "result"))
+    return str(getattr(value, "type", "result"))
+
+
+# A callback carries one result, or several of one bank (`ResultBatch`), told apart by `type`
+# (absent: one result, as `OrderResult` defaults it).
+_CALLBACK: TypeAdapter[OrderResult | ResultBatch] = TypeAdapter(
+    Annotated[
+        Annotated[OrderResult, Tag("result")] | Annotated[ResultBatch, Tag("result_batch")],
+        Discriminator(_message_type),
+    ]
+)

@@ -25,6 +25,8 @@ from starlette.requests import ClientDisconnect
 
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.antifraud.banks.protocol import (
+    MAX_BATCH,
+    AckBatch,
     Acknowledgement,
     BankSettings,
     NonceCache,
@@ -32,6 +34,8 @@ from pingan.antifraud.banks.protocol import (
     OrderResult,
     RejectReason,
     ReleaseRequest,
+    RequestBatch,
+    ResultBatch,
     SignatureError,
     bank_key,
     sign,
@@ -150,16 +154,37 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
     async def unavailable(bank: str) -> Response | None:
         return down_now(bank) or await latency_then_transient()
 
-    async def callback(order: SimOrder) -> None:
-        await asyncio.sleep(st.config.result_delay_ms / 1000)
+    # Results waiting for their callback, by (callback URL, bank): a bank reports the results that
+    # fall due together in one signed message (`ResultBatch`), as a bank's batch job would.
+    due: dict[tuple[str, str], list[OrderResult]] = {}
+
+    def callback(order: SimOrder) -> None:
         url = order.request.callback_url or st.config.callback_url
         if not url or st.rng.random() < st.config.callback_loss_rate:
             return  # the callback is lost; pingan's poll finds the result
-        body = order.result.model_dump_json().encode()
-        path = httpx.URL(url).path
-        headers = sign(
-            bank_key(order.request.bank_code, st.settings), order.request.bank_code, "POST", path, body
-        )
+        key = (url, order.request.bank_code)
+        waiting = due.setdefault(key, [])
+        waiting.append(order.result)
+        if len(waiting) == 1:
+            asyncio.get_running_loop().call_later(st.config.result_delay_ms / 1000, start_posting, key)
+
+    posting: set[asyncio.Task[None]] = set()  # held, so that a task in flight is not collected
+
+    def start_posting(key: tuple[str, str]) -> None:
+        task = asyncio.ensure_future(post_results(key))
+        posting.add(task)
+        task.add_done_callback(posting.discard)
+
+    async def post_results(key: tuple[str, str]) -> None:
+        url, bank = key
+        results = due.pop(key, [])
+        for i in range(0, len(results), MAX_BATCH):
+            await post_callback(url, bank, results[i : i + MAX_BATCH])
+
+    async def post_callback(url: str, bank: str, results: list[OrderResult]) -> None:
+        message: BaseModel = results[0] if len(results) == 1 else ResultBatch(results=results)
+        body = message.model_dump_json().encode()
+        headers = sign(bank_key(bank, st.settings), bank, "POST", httpx.URL(url).path, body)
         headers["Content-Type"] = "application/json"
         # One client for the process: `setdefault(..., AsyncClient())` built (and threw away) a client,
         # with its TLS context, per callback: measured with py-spy as most of bank-sim's CPU.
@@ -172,11 +197,11 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
             try:
                 r = await client.post(url, content=body, headers=headers, timeout=5)
                 if r.status_code < 300:
-                    st.callbacks_sent += 1
+                    st.callbacks_sent += len(results)
                     return
             except httpx.HTTPError:
                 pass
-        st.callbacks_failed += 1
+        st.callbacks_failed += len(results)
 
     def decide(req: OrderRequest) -> tuple[Acknowledgement, OrderResult]:
         ref = f"{req.bank_code}-{secrets.token_hex(6)}"
@@ -237,6 +262,30 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
         )
         return ack, res
 
+    def take(bank: str, req: OrderRequest) -> SimOrder:
+        """Receive one request: the order first received under its key (a repeat is a duplicate)."""
+        st.received += 1
+        seen = st.orders.get(req.idempotency_key)
+        if seen is not None:
+            st.duplicates += 1
+            return seen
+        # The bank records the key as it receives the request, before its processing time: an inquiry
+        # meanwhile finds the order (pending), where it answered 404 "never received" before, and
+        # under load that made pingan send again a request the bank was still working on
+        # (docs/bank-protocol.md: 404 is for a key the bank never received).
+        ack, res = decide(req)
+        order = SimOrder(req, ack.bank_ref, ack, res)
+        st.orders[req.idempotency_key] = order
+        st.by_bank[bank] = st.by_bank.get(bank, 0) + 1
+        if ack.status == "accepted":
+            callback(order)
+        return order
+
+    def malformed(exc: ValidationError) -> JSONResponse:
+        err = exc.errors()[0]
+        where = ".".join(map(str, err["loc"]))
+        return JSONResponse({"error": "malformed", "reason": f"{where}: {err['msg']}"}, status_code=422)
+
     @app.post("/banks/{bank}/orders")
     async def receive_order(bank: str, request: Request) -> Response:
         await request.body()  # read before the simulated latency, so a client that times out is seen as such
@@ -249,28 +298,34 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
         try:
             req = OrderRequest.model_validate_json(body)
         except ValidationError as exc:
-            return JSONResponse(
-                {"error": "malformed", "reason": str(exc.errors()[0]["msg"])}, status_code=422
-            )
-        st.received += 1
-        seen = st.orders.get(req.idempotency_key)
-        if seen is not None:
-            st.duplicates += 1
-            return await latency_then_transient() or signed_json(bank, request.url.path, seen.ack)
-        # The bank records the key as it receives the request, before its processing time: an inquiry
-        # meanwhile finds the order (pending), where it answered 404 "never received" before, and
-        # under load that made pingan send again a request the bank was still working on
-        # (docs/bank-protocol.md: 404 is for a key the bank never received).
-        ack, res = decide(req)
-        order = SimOrder(req, ack.bank_ref, ack, res)
-        st.orders[req.idempotency_key] = order
-        st.by_bank[bank] = st.by_bank.get(bank, 0) + 1
+            return malformed(exc)
+        order = take(bank, req)
         # A transient error now is an answer lost after the bank acted, as at a real bank: the order
         # stands, its result is still called back, and pingan's inquiry before any resend finds it.
         lost = await latency_then_transient()
-        if ack.status == "accepted":
-            asyncio.get_running_loop().create_task(callback(order))
-        return lost or signed_json(bank, request.url.path, ack)
+        return lost or signed_json(bank, request.url.path, order.ack)
+
+    @app.post("/banks/{bank}/orders/batch")
+    async def receive_orders(bank: str, request: Request) -> Response:
+        await request.body()
+        down = down_now(bank)
+        if down is not None:
+            return down
+        body = await authenticate(request, bank)
+        if isinstance(body, Response):
+            return body
+        try:
+            batch = RequestBatch.model_validate_json(body)
+        except ValidationError as exc:
+            return malformed(exc)
+        if any(req.bank_code != bank for req in batch.requests):
+            return JSONResponse(
+                {"error": "malformed", "reason": "a request names another bank"}, status_code=422
+            )
+        acks = [take(bank, req).ack for req in batch.requests]
+        # One processing time and one chance of a lost answer for the whole batch, as for one request.
+        lost = await latency_then_transient()
+        return lost or signed_json(bank, request.url.path, AckBatch(acks=acks))
 
     @app.get("/banks/{bank}/orders/{key}")
     async def inquire(bank: str, key: str, request: Request) -> Response:
