@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -27,11 +28,10 @@ from pingan.antifraud.orders.model import (
     FindingStatus,
     OrderKind,
     OrderReason,
-    PoliceFinding,
     RestrictionOrder,
     RobotIntake,
 )
-from pingan.antifraud.registry.actions import holder_linked_accounts
+from pingan.antifraud.registry.actions import HolderLinks
 from pingan.core import clock, events
 from pingan.core.db import transaction
 from pingan.core.errors import Conflict
@@ -43,147 +43,202 @@ ROBOT = Actor.system("robot")
 log = get_logger("robot")
 
 
-def _issue(
-    session: Session,
-    *,
-    reason: OrderReason,
-    refs: list[actions.AccountRef],
-    report_id: int | None,
-    finding: PoliceFinding | None,
-    origin_at: datetime,
-    bulk: bool,
+@dataclass(frozen=True)
+class _Payees:
+    """A report's payee accounts, once each, with the amount it paid into each."""
+
+    refs: dict[tuple[str, str], actions.AccountRef]
+    traced: dict[tuple[str, str], int]
+
+    @classmethod
+    def of(cls, report: FraudReport) -> _Payees:
+        traced: dict[tuple[str, str], int] = defaultdict(int)
+        refs: dict[tuple[str, str], actions.AccountRef] = {}
+        for t in report.transfers:
+            key = (t.payee_bank, t.payee_account_pseudonym)
+            traced[key] += t.amount_fen
+            refs.setdefault(
+                key,
+                actions.AccountRef(
+                    t.payee_bank, t.payee_account_pseudonym, t.payee_account_cipher, t.payee_account_masked
+                ),
+            )
+        return cls(refs, dict(traced))
+
+
+def _issue_all(
+    session: Session, planned: list[actions.OrderDraft], *, careful: bool
 ) -> list[RestrictionOrder]:
-    """Stop-payments on `refs` that have no live order yet; the others are stopped already."""
-    if bulk:
-        # One query for the live orders and one flush for the new ones (no savepoint each).
-        basis, free = actions.check_issue_orders(
-            session,
-            kind=OrderKind.STOP_PAYMENT,
-            reason=reason,
-            accounts=refs,
-            report_id=report_id,
-            finding=finding,
-            actor=ROBOT,
-        )
-        return actions.do_issue_orders(
-            session,
-            kind=OrderKind.STOP_PAYMENT,
-            reason=reason,
-            accounts=free,
-            basis=basis,
-            report_id=report_id,
-            finding=finding,
-            origin_at=origin_at,
-            actor=ROBOT,
-        )
+    """Issue the planned stop-payments.
+
+    Bulk: one flush for all (the caller checked the live orders in one query). Careful: each checked
+    again and flushed in its own savepoint, so that an account another issuer took meanwhile is
+    skipped alone.
+    """
+    if not careful:
+        return actions.do_issue_order_drafts(session, planned, actor=ROBOT)
     issued: list[RestrictionOrder] = []
-    for ref in refs:
+    for d in planned:
         try:
             basis = actions.check_issue_order(
                 session,
-                kind=OrderKind.STOP_PAYMENT,
-                reason=reason,
-                account=ref,
-                report_id=report_id,
-                finding=finding,
+                kind=d.kind,
+                reason=d.reason,
+                account=d.account,
+                report_id=d.report_id,
+                finding=d.finding,
                 actor=ROBOT,
+            )
+            issued.append(
+                actions.do_issue_order(
+                    session,
+                    kind=d.kind,
+                    reason=d.reason,
+                    account=d.account,
+                    basis=basis,
+                    report_id=d.report_id,
+                    finding=d.finding,
+                    origin_at=d.origin_at,
+                    actor=ROBOT,
+                )
             )
         except Conflict:
             continue  # already stopped, by an earlier report of the same mule account
-        issued.append(
-            actions.do_issue_order(
-                session,
-                kind=OrderKind.STOP_PAYMENT,
-                reason=reason,
-                account=ref,
-                basis=basis,
-                report_id=report_id,
-                finding=finding,
-                origin_at=origin_at,
-                actor=ROBOT,
+    return issued
+
+
+def do_process_reports(
+    session: Session, reports: list[FraudReport], *, careful: bool = False
+) -> list[RestrictionOrder]:
+    """Direct stop-payments for the reports' payee accounts and a draft finding for each report's holders.
+
+    Oldest report first: the first report naming an account stops it, a later one finds it stopped.
+    A report still awaiting its officer's confirmation is left alone: it is no legal basis yet; a
+    report the robot has taken in already is not taken in again. `careful`: see `_issue_all`.
+    """
+    ids = [r.id for r in reports]
+    done = set(session.execute(select(RobotIntake.report_id).where(RobotIntake.report_id.in_(ids))).scalars())
+    fresh = sorted(
+        (r for r in reports if r.intake is ReportIntake.REGISTERED and r.id not in done), key=lambda r: r.id
+    )
+    if not fresh:
+        return []
+    now = clock.now()
+    session.add_all([RobotIntake(report_id=r.id, processed_at=now) for r in fresh])
+    payees = [_Payees.of(r) for r in fresh]
+    keys = {actions.live_key(*key) for p in payees for key in p.refs}
+    taken = actions.live_keys(session, keys)
+    planned: list[actions.OrderDraft] = []
+    for report, p in zip(fresh, payees, strict=True):
+        if not p.refs:
+            continue
+        basis = actions.check_issue_order(
+            session,
+            kind=OrderKind.STOP_PAYMENT,
+            reason=OrderReason.DIRECT_PAYEE,
+            account=next(iter(p.refs.values())),
+            report_id=report.id,
+            finding=None,
+            actor=ROBOT,
+            live_checked=True,
+        )
+        for key, ref in p.refs.items():
+            if actions.live_key(*key) in taken:
+                continue  # already stopped, by an earlier report of the same mule account
+            taken.add(actions.live_key(*key))
+            draft = actions.OrderDraft(
+                OrderKind.STOP_PAYMENT,
+                OrderReason.DIRECT_PAYEE,
+                ref,
+                basis,
+                report.id,
+                None,
+                report.created_at,
+            )
+            planned.append(draft)
+    issued = _issue_all(session, planned, careful=careful)
+    links = HolderLinks.resolve(session, [key for p in payees for key in p.refs])
+    drafts = []
+    for report, p in zip(fresh, payees, strict=True):
+        if not p.refs:
+            continue
+        evidence = {
+            "report": report.external_ref,
+            "typology": report.typology.value,
+            "transfers": [
+                {
+                    "to": t.payee_account_masked,
+                    "bank": t.payee_bank,
+                    "amount_fen": t.amount_fen,
+                    "at": t.occurred_at.isoformat(),
+                }
+                for t in report.transfers
+            ],
+            "holder_linked_accounts": len(links.linked_to(p.refs)),
+        }
+        drafts.append(
+            actions.FindingDraft(
+                report.id,
+                report.external_ref,
+                evidence,
+                [(ref, p.traced[key]) for key, ref in p.refs.items()],
             )
         )
+    actions.do_draft_findings(session, drafts, actor=ROBOT)
     return issued
 
 
-def do_process_report(session: Session, report: FraudReport, *, bulk: bool = False) -> list[RestrictionOrder]:
-    """Direct stop-payments for a report's payee accounts and a draft finding for their holders.
-
-    A report still awaiting its officer's confirmation is left alone: it is no legal basis yet.
-    `bulk`: issue with one flush and no savepoint each (see `orders.actions.do_issue_orders`).
-    """
-    if report.intake is not ReportIntake.REGISTERED or session.get(RobotIntake, report.id) is not None:
-        return []
-    session.add(RobotIntake(report_id=report.id, processed_at=clock.now()))
-    traced: dict[tuple[str, str], int] = defaultdict(int)
-    refs: dict[tuple[str, str], actions.AccountRef] = {}
-    for t in report.transfers:
-        key = (t.payee_bank, t.payee_account_pseudonym)
-        traced[key] += t.amount_fen
-        refs.setdefault(
-            key,
-            actions.AccountRef(
-                t.payee_bank, t.payee_account_pseudonym, t.payee_account_cipher, t.payee_account_masked
-            ),
+def do_process_findings(
+    session: Session, finding_ids: list[int], *, careful: bool = False
+) -> list[RestrictionOrder]:
+    """Holder-linked stop-payments for every other account of the holders the approved findings name."""
+    findings = [actions.get_finding(session, i) for i in sorted(finding_ids)]
+    approved = [f for f in findings if f.status is FindingStatus.APPROVED and f.decided_at is not None]
+    involved = {f.id: [(a.bank_code, a.account_pseudonym) for a in f.accounts] for f in approved}
+    links = HolderLinks.resolve(session, [key for keys in involved.values() for key in keys])
+    linked = {f.id: links.linked_to(involved[f.id]) for f in approved}
+    taken = actions.live_keys(
+        session, {actions.live_key(a.bank_code, a.number_pseudonym) for accs in linked.values() for a in accs}
+    )
+    planned: list[actions.OrderDraft] = []
+    for finding in approved:
+        assert finding.decided_at is not None
+        refs = [
+            actions.AccountRef(acc.bank_code, acc.number_pseudonym, acc.number_cipher, acc.number_masked)
+            for acc in linked[finding.id]
+        ]
+        if not refs:
+            continue
+        basis = actions.check_issue_order(
+            session,
+            kind=OrderKind.STOP_PAYMENT,
+            reason=OrderReason.HOLDER_LINKED,
+            account=refs[0],
+            report_id=finding.report_id,
+            finding=finding,
+            actor=ROBOT,
+            live_checked=True,
         )
-    issued = _issue(
-        session,
-        reason=OrderReason.DIRECT_PAYEE,
-        refs=list(refs.values()),
-        report_id=report.id,
-        finding=None,
-        origin_at=report.created_at,
-        bulk=bulk,
-    )
-    linked = holder_linked_accounts(session, list(refs))
-    evidence = {
-        "report": report.external_ref,
-        "typology": report.typology.value,
-        "transfers": [
-            {
-                "to": t.payee_account_masked,
-                "bank": t.payee_bank,
-                "amount_fen": t.amount_fen,
-                "at": t.occurred_at.isoformat(),
-            }
-            for t in report.transfers
-        ],
-        "holder_linked_accounts": len(linked),
-    }
-    actions.do_draft_finding(
-        session,
-        report_id=report.id,
-        case_ref=report.external_ref,
-        evidence=evidence,
-        accounts=[(ref, traced[key]) for key, ref in refs.items()],
-        actor=ROBOT,
-    )
-    return issued
+        for ref in refs:
+            key = actions.live_key(ref.bank_code, ref.pseudonym)
+            if key in taken:
+                continue
+            taken.add(key)
+            draft = actions.OrderDraft(
+                OrderKind.STOP_PAYMENT,
+                OrderReason.HOLDER_LINKED,
+                ref,
+                basis,
+                finding.report_id,
+                finding,
+                finding.decided_at,
+            )
+            planned.append(draft)
+    return _issue_all(session, planned, careful=careful)
 
 
-def do_process_finding(session: Session, finding_id: int, *, bulk: bool = False) -> list[RestrictionOrder]:
-    """Holder-linked stop-payments for every other account of the holders a finding names."""
-    finding = actions.get_finding(session, finding_id)
-    if finding.status is not FindingStatus.APPROVED or finding.decided_at is None:
-        return []
-    involved = [(a.bank_code, a.account_pseudonym) for a in finding.accounts]
-    refs = [
-        actions.AccountRef(acc.bank_code, acc.number_pseudonym, acc.number_cipher, acc.number_masked)
-        for acc in holder_linked_accounts(session, involved)
-    ]
-    return _issue(
-        session,
-        reason=OrderReason.HOLDER_LINKED,
-        refs=refs,
-        report_id=finding.report_id,
-        finding=finding,
-        origin_at=finding.decided_at,
-        bulk=bulk,
-    )
-
-
-def process_reports(report_ids: list[int], *, bulk: bool = True) -> None:
-    """Process these reports in one transaction, oldest first (the first report of a shared account stops it)."""
+def process_reports(report_ids: list[int], *, careful: bool = False) -> None:
+    """Process these reports in one transaction (see `do_process_reports`)."""
     with transaction() as session:
         reports = session.execute(
             select(FraudReport)
@@ -191,15 +246,13 @@ def process_reports(report_ids: list[int], *, bulk: bool = True) -> None:
             .options(selectinload(FraudReport.transfers))
             .order_by(FraudReport.id)
         ).scalars()
-        for report in list(reports):
-            do_process_report(session, report, bulk=bulk)
+        do_process_reports(session, list(reports), careful=careful)
 
 
-def process_findings(finding_ids: list[int], *, bulk: bool = True) -> None:
+def process_findings(finding_ids: list[int], *, careful: bool = False) -> None:
     """Issue the holder-linked stop-payments of these approved findings in one transaction."""
     with transaction() as session:
-        for finding_id in sorted(finding_ids):
-            do_process_finding(session, finding_id, bulk=bulk)
+        do_process_findings(session, finding_ids, careful=careful)
 
 
 def _in_one_then_alone(ids: list[int], process: Callable[..., None], what: str) -> None:
@@ -215,7 +268,7 @@ def _in_one_then_alone(ids: list[int], process: Callable[..., None], what: str) 
         log.exception("robot batch failed; processing one by one", kind=what, count=len(ids))
         for one in ids:
             try:
-                process([one], bulk=False)
+                process([one], careful=True)
             except Exception:
                 log.exception("robot could not process", kind=what, id=one)
 
@@ -254,8 +307,7 @@ def sweep_reports(limit: int = 500) -> int:
                 .limit(limit)
             ).scalars()
         )
-        for rid in ids:
-            do_process_report(session, report_actions.get_report(session, rid))
+        do_process_reports(session, [report_actions.get_report(session, rid) for rid in ids], careful=True)
     return len(ids)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -135,25 +137,53 @@ def holder_linked_accounts(session: Session, involved: list[tuple[str, str]]) ->
 
     This is what "一卡涉警、全卡止付" resolves against; closed accounts hold nothing and are skipped.
     """
-    involved_set = set(involved)
-    if not involved_set:
-        return []
-    # One query for the involved accounts' holders, not one per account (the robot resolves a whole
-    # batch of reports in one transaction).
-    holder_ids = {
-        holder_id
-        for bank_code, pseudonym, holder_id in session.execute(
-            select(BankAccount.bank_code, BankAccount.number_pseudonym, BankAccount.holder_id).where(
-                BankAccount.number_pseudonym.in_({p for _, p in involved_set})
+    return HolderLinks.resolve(session, involved).linked_to(involved)
+
+
+@dataclass(frozen=True)
+class HolderLinks:
+    """The holders behind a set of involved accounts and all their open accounts, resolved in two queries.
+
+    The robot resolves a whole batch of reports (or findings) at once and then asks, report by
+    report, which accounts are linked to that report's own involved accounts (`linked_to`).
+    """
+
+    holder_of: dict[tuple[str, str], int]
+    open_accounts: dict[int, list[BankAccount]]
+
+    @classmethod
+    def resolve(cls, session: Session, involved: Iterable[tuple[str, str]]) -> HolderLinks:
+        """Look up the holders of `involved` and every open account of theirs."""
+        involved_set = set(involved)
+        if not involved_set:
+            return cls({}, {})
+        holder_of = {
+            (bank_code, pseudonym): holder_id
+            for bank_code, pseudonym, holder_id in session.execute(
+                select(BankAccount.bank_code, BankAccount.number_pseudonym, BankAccount.holder_id).where(
+                    BankAccount.number_pseudonym.in_({p for _, p in involved_set})
+                )
             )
+            if (bank_code, pseudonym) in involved_set
+        }
+        open_accounts: dict[int, list[BankAccount]] = defaultdict(list)
+        if holder_of:
+            for account in session.execute(
+                select(BankAccount)
+                .where(
+                    BankAccount.holder_id.in_(set(holder_of.values())),
+                    BankAccount.status != AccountStatus.CLOSED,
+                )
+                .order_by(BankAccount.id)
+            ).scalars():
+                open_accounts[account.holder_id].append(account)
+        return cls(holder_of, dict(open_accounts))
+
+    def linked_to(self, involved: Iterable[tuple[str, str]]) -> list[BankAccount]:
+        """The other open accounts of the holders behind `involved` (which must have been resolved), in id order."""
+        involved_set = set(involved)
+        holders = {self.holder_of[key] for key in involved_set if key in self.holder_of}
+        accounts = [a for h in holders for a in self.open_accounts.get(h, [])]
+        return sorted(
+            (a for a in accounts if (a.bank_code, a.number_pseudonym) not in involved_set), key=lambda a: a.id
         )
-        if (bank_code, pseudonym) in involved_set
-    }
-    if not holder_ids:
-        return []
-    rows = session.execute(
-        select(BankAccount)
-        .where(BankAccount.holder_id.in_(holder_ids), BankAccount.status != AccountStatus.CLOSED)
-        .order_by(BankAccount.id)
-    ).scalars()
-    return [a for a in rows if (a.bank_code, a.number_pseudonym) not in involved_set]

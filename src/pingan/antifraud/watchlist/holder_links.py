@@ -29,14 +29,14 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
     from pingan.antifraud.actions import get_report
     from pingan.antifraud.orders.actions import get_finding
     from pingan.antifraud.orders.model import FindingStatus
-    from pingan.antifraud.registry.actions import holder_linked_accounts
+    from pingan.antifraud.registry.actions import HolderLinks
 
+    findings = [get_finding(session, i) for i in finding_ids]
+    approved = [f for f in findings if f.status is FindingStatus.APPROVED]
+    involved = {f.id: [(a.bank_code, a.account_pseudonym) for a in f.accounts] for f in approved}
+    links = HolderLinks.resolve(session, [key for keys in involved.values() for key in keys])
     listings = []
-    for finding_id in finding_ids:
-        finding = get_finding(session, finding_id)
-        if finding.status is not FindingStatus.APPROVED:
-            continue
-        involved = [(a.bank_code, a.account_pseudonym) for a in finding.accounts]
+    for finding in approved:
         typology = get_report(session, finding.report_id).typology.value if finding.report_id else None
         evidence = {
             "finding_id": finding.id,
@@ -54,7 +54,7 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
                 typology=typology,
                 now=finding.decided_at,
             )
-            for acc in holder_linked_accounts(session, involved)
+            for acc in links.linked_to(involved[finding.id])
         ]
     return do_list_accounts(session, listings, source=WatchSource.HOLDER_LINK, actor=actor)
 
