@@ -192,7 +192,8 @@ def do_process_findings(
     session: Session, finding_ids: list[int], *, careful: bool = False
 ) -> list[RestrictionOrder]:
     """Holder-linked stop-payments for every other account of the holders the approved findings name."""
-    findings = [actions.get_finding(session, i) for i in sorted(finding_ids)]
+    loaded = actions.load_findings(session, finding_ids)
+    findings = loaded.ordered(sorted(finding_ids))
     approved = [f for f in findings if f.status is FindingStatus.APPROVED and f.decided_at is not None]
     involved = {f.id: [(a.bank_code, a.account_pseudonym) for a in f.accounts] for f in approved}
     links = HolderLinks.resolve(session, [key for keys in involved.values() for key in keys])

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from pingan.antifraud.banks.protocol import Acknowledgement, OrderResult
 from pingan.antifraud.model import FraudReport, ReportIntake
@@ -496,6 +497,46 @@ def get_finding(session: Session, finding_id: int) -> PoliceFinding:
     if finding is None:
         raise NotFound(f"no finding {finding_id}", field="finding_id")
     return finding
+
+
+@dataclass(frozen=True)
+class LoadedFindings:
+    """Findings loaded together with their accounts, and the reports they rest on.
+
+    Held while working on them (the identity map keeps unchanged objects only weakly), so that a
+    later `get_finding` of one, and the basis check's look-up of its report, query nothing.
+    """
+
+    findings: dict[int, PoliceFinding]
+    reports: dict[int, FraudReport]
+
+    def ordered(self, finding_ids: Iterable[int]) -> list[PoliceFinding]:
+        """These findings in the given order; NotFound for one that does not exist."""
+        out = []
+        for i in finding_ids:
+            if i not in self.findings:
+                raise NotFound(f"no finding {i}", field="finding_id")
+            out.append(self.findings[i])
+        return out
+
+
+def load_findings(session: Session, finding_ids: Iterable[int]) -> LoadedFindings:
+    """The findings with these ids, their accounts and reports, in three queries."""
+    ids = set(finding_ids)
+    if not ids:
+        return LoadedFindings({}, {})
+    q = select(PoliceFinding).where(PoliceFinding.id.in_(ids)).options(selectinload(PoliceFinding.accounts))
+    findings = {f.id: f for f in session.execute(q).scalars()}
+    report_ids = {f.report_id for f in findings.values() if f.report_id is not None}
+    reports = (
+        {
+            r.id: r
+            for r in session.execute(select(FraudReport).where(FraudReport.id.in_(report_ids))).scalars()
+        }
+        if report_ids
+        else {}
+    )
+    return LoadedFindings(findings, reports)
 
 
 def check_decide_finding(finding: PoliceFinding, *, actor: Actor) -> None:

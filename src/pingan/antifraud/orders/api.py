@@ -180,9 +180,10 @@ def decide_findings(body: DecisionBatchIn, session: DbSession, actor: Supervisor
     """
     decided = []
     with session.begin():
+        loaded = actions.load_findings(session, [d.finding_id for d in body.decisions])
         for i, d in enumerate(body.decisions):
             try:
-                finding = actions.get_finding(session, d.finding_id)
+                finding = loaded.ordered([d.finding_id])[0]
                 actions.check_decide_finding(finding, actor=actor)
             except DomainError as exc:
                 raise exc.within(f"decisions.{i}") from exc

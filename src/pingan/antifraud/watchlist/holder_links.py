@@ -26,18 +26,19 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
     Caller holds the transaction. A finding that is not approved lists nothing: holder links rest
     on a police finding, as the holder-linked stop-payments do.
     """
-    from pingan.antifraud.actions import get_report
-    from pingan.antifraud.orders.actions import get_finding
+    from pingan.antifraud.orders.actions import load_findings
     from pingan.antifraud.orders.model import FindingStatus
     from pingan.antifraud.registry.actions import HolderLinks
 
-    findings = [get_finding(session, i) for i in finding_ids]
+    loaded = load_findings(session, finding_ids)
+    findings = loaded.ordered(finding_ids)
     approved = [f for f in findings if f.status is FindingStatus.APPROVED]
     involved = {f.id: [(a.bank_code, a.account_pseudonym) for a in f.accounts] for f in approved}
     links = HolderLinks.resolve(session, [key for keys in involved.values() for key in keys])
     listings = []
     for finding in approved:
-        typology = get_report(session, finding.report_id).typology.value if finding.report_id else None
+        report = loaded.reports.get(finding.report_id) if finding.report_id else None
+        typology = report.typology.value if report is not None else None
         evidence = {
             "finding_id": finding.id,
             "case_ref": finding.case_ref,
