@@ -7,6 +7,7 @@ Only the columns screening needs are read; truth columns (`kind`, `is_fraud`, `c
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -144,24 +145,45 @@ def _us(dt: datetime) -> int:
 
 
 def iter_transfers(
-    directory: Path, rules: RuleSet, since: datetime | None, until: datetime | None
+    directory: Path,
+    rules: RuleSet,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    batch_rows: int = 1,
 ) -> Iterator[tuple[TxColumns, int]]:
-    """The store's transfers in [since, until), one day partition at a time, in time order, with the
-    number of transactions of any kind in each.
+    """The store's transfers in [since, until), in time order, in batches of whole day partitions of
+    up to `batch_rows` transfers (or one day where a day holds more), with the number of transactions
+    of any kind in each.
 
-    The next day is read in a thread while the caller screens this one (Parquet decoding releases the
-    GIL), which keeps both cores busy.
+    Days are read two at a time in threads (Parquet decoding releases the GIL) while the caller
+    screens, which keeps both cores busy.
     """
     days = [fs for d, fs in day_files(directory) if fs and _day_may_hold(d, since, until)]
     if not days:
         return
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(read_transfers, days[0], rules, since, until)
-        for files in days[1:]:
-            current = pending.result()
-            pending = pool.submit(read_transfers, files, rules, since, until)
-            yield current
-        yield pending.result()
+    parts: list[TxColumns] = []
+    held = counted = 0
+    with ThreadPoolExecutor(2) as pool:
+        ahead = deque(pool.submit(read_transfers, fs, rules, since, until) for fs in days[:2])
+        later = iter(days[2:])
+        while ahead:
+            t, n = ahead.popleft().result()
+            if (files := next(later, None)) is not None:
+                ahead.append(pool.submit(read_transfers, files, rules, since, until))
+            if parts and held + t.size > batch_rows:
+                yield TxColumns.concat(parts), counted
+                parts, held, counted = [], 0, 0
+            parts.append(t)
+            held += t.size
+            counted += n
+        yield TxColumns.concat(parts), counted
+
+
+# Batches of whole days up to 2^18 transfers (a district day, ~240,000): a batch's columns and
+# working arrays then stay in the CPU's cache. Screening a district's three months as one batch was
+# slower, not faster: every gather and scatter over 21 million rows missed the cache.
+BATCH_ROWS = 1 << 18
 
 
 def history_state(directory: Path, since: datetime | None, rules: RuleSet) -> ScreenState:
@@ -169,7 +191,7 @@ def history_state(directory: Path, since: datetime | None, rules: RuleSet) -> Sc
     state = ScreenState()
     if since is None:
         return state
-    for t, _ in iter_transfers(directory, rules, None, since):
+    for t, _ in iter_transfers(directory, rules, None, since, batch_rows=BATCH_ROWS):
         _, state = screen_columns(t, state, rules, None)
     return state
 
@@ -219,7 +241,7 @@ def screen_store(
     transfers = rows = 0
     # Day partitions are local days, so a partition can hold minutes of the next UTC day; screening in
     # time order needs the partitions in order, which their names give.
-    for t, n in iter_transfers(directory, rules, since, until):
+    for t, n in iter_transfers(directory, rules, since, until, batch_rows=BATCH_ROWS):
         transfers += t.size
         rows += n
         flags, state = screen_columns(t, state, rules, lk)
