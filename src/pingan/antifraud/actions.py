@@ -117,14 +117,17 @@ def _assign_cluster(
     session: Session, links: list[tuple[LinkKind, str, str]]
 ) -> tuple[int, rules.ClusterPlan]:
     linked: dict[int, set[str]] = defaultdict(set)
-    for kind, key, _display in links:
-        rows = session.execute(
-            select(FraudReport.cluster_id)
-            .join(ReportLink, ReportLink.report_id == FraudReport.id)
-            .where(ReportLink.kind == kind, ReportLink.key == key)
-            .distinct()
-        ).scalars()
-        for cluster_id in rows:
+    wanted = {(kind, key) for kind, key, _display in links}
+    # One query for all the report's identifiers (not one each): keys of another kind that happen
+    # to be equal are filtered out here.
+    rows = session.execute(
+        select(ReportLink.kind, ReportLink.key, FraudReport.cluster_id)
+        .join(ReportLink, ReportLink.report_id == FraudReport.id)
+        .where(ReportLink.key.in_({key for _kind, key in wanted}))
+        .distinct()
+    )
+    for kind, key, cluster_id in rows:
+        if (kind, key) in wanted:
             linked[cluster_id].add(f"{kind.value}")
     plan = rules.plan_cluster(dict(linked))
     if plan.target is None:

@@ -22,6 +22,7 @@ from pingan.antifraud.schemas import (
     RevealOut,
     VictimOut,
 )
+from pingan.core import org
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
 from pingan.core.errors import DomainError
@@ -60,6 +61,8 @@ def register_report_batch(body: ReportBatchIn, session: DbSession, actor: Writer
     """
     registered = []
     with session.begin():
+        # Held for the batch: each report's station check then finds its station without a query.
+        _held_stations = org.stations_by_code(session, {r.station_code for r in body.reports})
         for i, report in enumerate(body.reports):
             try:
                 actions.check_register_report(session, report, actor=actor)

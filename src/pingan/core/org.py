@@ -31,6 +31,13 @@ def check_station_exists(session: Session, code: str, *, field: str = "station_c
     return station
 
 
+def stations_by_code(session: Session, codes: set[str]) -> dict[str, Station]:
+    """The stations with these codes (those that exist), in one query."""
+    if not codes:
+        return {}
+    return {s.code: s for s in session.execute(select(Station).where(Station.code.in_(codes))).scalars()}
+
+
 def do_upsert_station(
     session: Session, *, code: str, name: str, lat: float, lon: float, area_geojson: str | None, actor: Actor
 ) -> Station:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -75,42 +77,66 @@ def do_note_report(
     session: Session, *, person_key: str, reported_at: datetime, report_id: int, actor: Actor
 ) -> int:
     """Mark the plans of `person_key` from the 30 days before a report as followed by a report. Audited."""
-    plans = list(
-        session.execute(
-            select(WarningPlan).where(
-                WarningPlan.person_key == person_key,
-                WarningPlan.created_at <= reported_at,
-                WarningPlan.created_at > reported_at - FOLLOW_UP,
-            )
-        ).scalars()
-    )
-    for plan in plans:
-        row = _outcome(session, plan, reported_at)
-        row.later_report = True
-        row.reached = plan.first_contact_at is not None
-    if plans:
-        audit.record(
-            session, actor=actor, action="outcomes.note_report", object_type="fraud_report", object_id=report_id,
-            detail={"plans": [p.id for p in plans]},
-        )  # fmt: skip
-    return len(plans)
+    return do_note_reports(session, [NotedReport(person_key, reported_at, report_id)], actor=actor)
+
+
+@dataclass(frozen=True)
+class NotedReport:
+    """A registered report as outcomes see it: whose it is, and when it was made."""
+
+    person_key: str
+    reported_at: datetime
+    report_id: int
+
+
+def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Actor) -> int:
+    """`do_note_report` for several reports, with one query for all their persons' plans. Returns plans marked."""
+    if not reports:
+        return 0
+    candidates = session.execute(
+        select(WarningPlan).where(
+            WarningPlan.person_key.in_({r.person_key for r in reports}),
+            WarningPlan.created_at <= max(r.reported_at for r in reports),
+            WarningPlan.created_at > min(r.reported_at for r in reports) - FOLLOW_UP,
+        )
+    ).scalars()
+    by_person: dict[str, list[WarningPlan]] = defaultdict(list)
+    for plan in candidates:
+        by_person[plan.person_key].append(plan)
+    marked = 0
+    for r in reports:
+        plans = [
+            p
+            for p in by_person.get(r.person_key, [])
+            if r.reported_at - FOLLOW_UP < clock.ensure_utc(p.created_at) <= r.reported_at
+        ]
+        for plan in plans:
+            row = _outcome(session, plan, r.reported_at)
+            row.later_report = True
+            row.reached = plan.first_contact_at is not None
+        if plans:
+            audit.record(
+                session, actor=actor, action="outcomes.note_report", object_type="fraud_report",
+                object_id=r.report_id, detail={"plans": [p.id for p in plans]},
+            )  # fmt: skip
+        marked += len(plans)
+    return marked
 
 
 def on_reports_registered(batch: list[events.DomainEvent]) -> None:
     """Batch event handler: a report by a person with a recent plan is an outcome of that plan (one transaction a commit)."""
-    from pingan.antifraud.actions import get_report
+    from pingan.antifraud.model import FraudReport
     from pingan.core import db
 
+    ids = [int(event.payload["report_id"]) for event in batch]
     with db.transaction() as session:
-        for event in batch:
-            report = get_report(session, int(event.payload["report_id"]))
-            do_note_report(
-                session,
-                person_key=report.victim_id_pseudonym,
-                reported_at=report.reported_at,
-                report_id=report.id,
-                actor=Actor.system("outcomes"),
-            )
+        rows = session.execute(
+            select(FraudReport.id, FraudReport.victim_id_pseudonym, FraudReport.reported_at)
+            .where(FraudReport.id.in_(ids))
+            .order_by(FraudReport.id)
+        )
+        reports = [NotedReport(key, clock.ensure_utc(at), rid) for rid, key, at in rows]
+        do_note_reports(session, reports, actor=Actor.system("outcomes"))
 
 
 def install() -> None:
