@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -274,10 +274,14 @@ class Events:
 
     def appended(self, other: Events, keep_from: int, *, inclusive: bool) -> Events:
         """Both, in time order, without the rows before `keep_from` (at it too unless `inclusive`)."""
-        out = Events(*(np.concatenate([getattr(self, f), getattr(other, f)]) for f in _EVENT_FIELDS))
-        # Each part is in time order and `other` follows `self`: the concatenation is too.
-        start = int(np.searchsorted(out.ts, keep_from, side="left" if inclusive else "right"))
-        return Events(*(getattr(out, f)[start:] for f in _EVENT_FIELDS)) if start else out
+        # Each part is in time order and `other` follows `self`: each is cut before it is copied (a
+        # batch's rows are many more than the window keeps of them).
+        side: Literal["left", "right"] = "left" if inclusive else "right"
+        mine = int(np.searchsorted(self.ts, keep_from, side=side))
+        theirs = int(np.searchsorted(other.ts, keep_from, side=side))
+        return Events(
+            *(np.concatenate([getattr(self, f)[mine:], getattr(other, f)[theirs:]]) for f in _EVENT_FIELDS)
+        )
 
     def take(self, rows: Any) -> Events:
         """A subset of rows."""
@@ -587,6 +591,13 @@ class TxColumns:
     amount: I64
     payer_bank: pa.Array | pa.ChunkedArray
     payee_bank: pa.Array | pa.ChunkedArray
+    groups: PairGroups | None = field(default=None, repr=False, compare=False)
+
+    def pair_groups(self) -> PairGroups:
+        """The rows grouped by pair (computed once)."""
+        if self.groups is None:
+            self.groups = PairGroups.of(self)
+        return self.groups
 
     @property
     def size(self) -> int:
@@ -680,30 +691,64 @@ class _Pairs:
         return getattr(self, name)[self.place[rows]]
 
 
+@dataclass(frozen=True)
+class PairGroups:
+    """A batch's rows grouped by pair, in time order within a pair: all of the pair work that does
+    not need the state, so the batch engine's reader threads can do it while the state is busy."""
+
+    order: I64
+    head: Mask
+    start: I64
+    gid: I64
+    uniq: I64
+    count: I64
+    rank: I64
+    amount: I64  # in `order`
+    csum: I64
+    first_ts: I64  # of each pair's first row in the batch
+
+    @classmethod
+    def of(cls, t: TxColumns) -> PairGroups:
+        """Group the rows of `t` (account ids in [0, ACCOUNT_LIMIT))."""
+        if t.size and (
+            int(t.payer.min()) < 0 or max(int(t.payer.max()), int(t.payee.max())) >= ACCOUNT_LIMIT
+        ):
+            raise ValueError(f"account ids must lie in [0, {ACCOUNT_LIMIT}) to be screened")
+        order = stable_order(t.payer, t.payee)  # stable: rows of a pair stay in time order
+        payer_s = t.payer[order]
+        payee_s = t.payee[order]
+        m = order.size
+        head = np.ones(m, bool)
+        np.not_equal(payer_s[1:], payer_s[:-1], out=head[1:])
+        head[1:] |= payee_s[1:] != payee_s[:-1]
+        start = np.flatnonzero(head)
+        gid = np.cumsum(head) - 1
+        amount_s = t.amount[order]
+        return cls(
+            order,
+            head,
+            start,
+            gid,
+            (payer_s[start] << 32) | payee_s[start],
+            np.diff(np.append(start, m)),
+            np.arange(m) - start[gid],
+            amount_s,
+            np.cumsum(amount_s),
+            t.ts[order[start]],
+        )
+
+
 def _pairs(t: TxColumns, table: PairTable) -> _Pairs:
     """Look every row's pair up and fold the batch into the table."""
-    if int(t.payer.min()) < 0 or max(int(t.payer.max()), int(t.payee.max())) >= ACCOUNT_LIMIT:
-        raise ValueError(f"account ids must lie in [0, {ACCOUNT_LIMIT}) to be screened")
-    order = stable_order(t.payer, t.payee)  # stable: rows of a pair stay in time order
-    payer_s = t.payer[order]
-    payee_s = t.payee[order]
+    gr = t.pair_groups()
+    order, head, start, gid, uniq, count = gr.order, gr.head, gr.start, gr.gid, gr.uniq, gr.count
+    rank, amount_s, csum = gr.rank, gr.amount, gr.csum
     m = order.size
-    head = np.empty(m, bool)
-    head[0] = True
-    np.not_equal(payer_s[1:], payer_s[:-1], out=head[1:])
-    head[1:] |= payee_s[1:] != payee_s[:-1]
-    start = np.flatnonzero(head)
-    gid = np.cumsum(head) - 1
-    uniq = (payer_s[start] << 32) | payee_s[start]
-    count = np.diff(np.append(start, m))
-    rank = np.arange(m) - start[gid]
-    amount_s = t.amount[order]
 
     state, found, hits = table.look_up(uniq)
     st_n, st_last, st_total = state.n, state.last_amount, state.total
-    st_first = np.where(found, state.first_ts, t.ts[order[start]])
+    st_first = np.where(found, state.first_ts, gr.first_ts)
 
-    csum = np.cumsum(amount_s)
     before_group = (csum - amount_s)[start]  # running total before each group's first row
     prev_s = np.empty(m, np.int64)
     prev_s[1:] = amount_s[:-1]

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pingan.antifraud.screening.engine import (
@@ -92,51 +91,33 @@ def read_transfers(
     """The transfers screening looks at (listed channels, a payee) in [since, until), as columns in time
     order, and how many transactions of any kind lie in the range.
 
-    Reads only the columns screening needs, with the text columns as dictionaries: the channel test
-    runs on the dictionary, and the banks are read out only for flagged rows.
+    Polars reads the filter's columns first and decodes the others for the matching rows only (a
+    fifth of a district's rows are transfers): a quarter less CPU than reading every row with
+    pyarrow and selecting after, at district scale.
     """
-    table = pa.concat_tables(
-        [pq.read_table(f, columns=_READ_COLUMNS, read_dictionary=_DICT_COLUMNS) for f in files]
-    )
-    channel = table["channel"]
-    allowed = set(rules.channels)
-    masks = []
-    for chunk in channel.chunks:
-        words = chunk.dictionary.to_pylist()
-        ok = np.array([w in allowed for w in words] + [False], dtype=bool)
-        idx = chunk.indices.to_numpy(zero_copy_only=False)
-        # A null channel (index -1 after fill) is not a listed channel.
-        idx = np.where(chunk.indices.is_null().to_numpy(zero_copy_only=False), len(words), idx)
-        masks.append(ok[idx])
-    keep = np.concatenate(masks) if masks else np.zeros(0, bool)
-    payee = _col(table, "payee_account")
-    ts = _col(table, "ts")
-    in_range = np.ones(ts.size, bool)
+    in_range = pl.lit(True)
     if since is not None:
-        in_range &= ts >= _us(since)
+        in_range &= pl.col("ts") >= since
     if until is not None:
-        in_range &= ts < _us(until)
-    rows = np.flatnonzero(keep & in_range & (payee >= 0))
-    idx = pa.array(rows)
+        in_range &= pl.col("ts") < until
+    screened = in_range & pl.col("channel").is_in(list(rules.channels)) & (pl.col("payee_account") >= 0)
+    t = _scan(files).filter(screened).select(TX_COLUMNS).collect()
+    if since is None and until is None:
+        counted = sum(pq.read_metadata(f).num_rows for f in files)
+    else:
+        counted = int(_scan(files).filter(in_range).select(pl.len()).collect().item())
     return TxColumns(
-        _col(table, "tx_id")[rows],
-        ts[rows],
-        _col(table, "payer_account")[rows],
-        payee[rows],
-        _col(table, "amount_fen")[rows],
-        table["payer_bank"].take(idx),
-        table["payee_bank"].take(idx),
-    ).in_order(), int(in_range.sum())
+        _np(t["tx_id"]),
+        _np(t["ts"].dt.epoch("us")),
+        _np(t["payer_account"]),
+        _np(t["payee_account"]),
+        _np(t["amount_fen"]),
+        t["payer_bank"].to_arrow(),
+        t["payee_bank"].to_arrow(),
+    ).in_order(), counted
 
 
-_READ_COLUMNS = [c for c in TX_SCHEMA]
-_DICT_COLUMNS = ["channel", "payer_bank", "payee_bank"]
-
-
-def _col(table: pa.Table, name: str) -> npt.NDArray[np.int64]:
-    col = table[name]
-    if pa.types.is_timestamp(col.type):
-        col = col.cast(pa.int64())
+def _np(col: pl.Series) -> npt.NDArray[np.int64]:
     return np.ascontiguousarray(col.to_numpy(), dtype=np.int64)
 
 
@@ -165,12 +146,12 @@ def iter_transfers(
     parts: list[TxColumns] = []
     held = counted = 0
     with ThreadPoolExecutor(2) as pool:
-        ahead = deque(pool.submit(read_transfers, fs, rules, since, until) for fs in days[:2])
+        ahead = deque(pool.submit(_read_grouped, fs, rules, since, until) for fs in days[:2])
         later = iter(days[2:])
         while ahead:
             t, n = ahead.popleft().result()
             if (files := next(later, None)) is not None:
-                ahead.append(pool.submit(read_transfers, files, rules, since, until))
+                ahead.append(pool.submit(_read_grouped, files, rules, since, until))
             if parts and held + t.size > batch_rows:
                 yield TxColumns.concat(parts), counted
                 parts, held, counted = [], 0, 0
@@ -178,6 +159,16 @@ def iter_transfers(
             held += t.size
             counted += n
         yield TxColumns.concat(parts), counted
+
+
+def _read_grouped(
+    files: list[Path], rules: RuleSet, since: datetime | None, until: datetime | None
+) -> tuple[TxColumns, int]:
+    """`read_transfers`, with the rows grouped by pair in the reader's thread (NumPy's sorts and
+    gathers release the GIL): the screening thread is left the work that needs the state."""
+    t, n = read_transfers(files, rules, since, until)
+    t.pair_groups()
+    return t, n
 
 
 # Batches of whole days up to 2^18 transfers (a district day, ~240,000): a batch's columns and
