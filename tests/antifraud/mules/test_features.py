@@ -89,6 +89,18 @@ def test_the_amlsim_reader_rejects_a_sample_without_labels(tmp_path: Path) -> No
         read_amlsim(tmp_path)
 
 
+def test_the_amlsim_reader_marks_fraud_accounts_with_a_laundering_step_and_only_where_given(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "nodes.csv").write_text("nodeid,isFraud,fraudStep\n0,1,12\n1,1,-1\n2,0,-1\n")
+    (tmp_path / "transactions.csv").write_text("sourceNodeId,targetNodeId,value,time\n0,1,10.5,12\n")
+    s = read_amlsim(tmp_path)
+    assert s.labels["own_transfer"].to_list() == [True, False, False]
+    assert s.labels["is_mule"].to_list() == [True, True, False]
+    (tmp_path / "nodes.csv").write_text("nodeid,isFraud\n0,1\n1,0\n")
+    assert "own_transfer" not in read_amlsim(tmp_path).labels.columns
+
+
 @pytest.mark.skipif(not AMLSIM.exists(), reason="the AMLSim samples live in ../shared/data/amlsim")
 def test_the_amlsim_reader_reads_every_sample_with_labels_and_fen() -> None:
     for sample in sorted(p for p in AMLSIM.iterdir() if p.is_dir()):

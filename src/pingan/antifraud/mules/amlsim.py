@@ -3,6 +3,8 @@
 Any sample of the layout is accepted: `nodes.csv` with nodeid, isFraud (and optionally init_balance,
 fraudStep), `transactions.csv` with sourceNodeId, targetNodeId, value, time. AMLSim's `time` is a step
 (one day); it becomes midnight UTC of day `time` after 2020-01-01. `value` becomes integer fen.
+Where `fraudStep` is present, the labels also say which fraud accounts made a laundering transfer of
+their own (`fraudStep` >= 0); that column is for breaking down evaluation figures, never a feature.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class AmlsimSample:
 
     name: str
     transfers: pl.DataFrame  # payer, payee, amount_fen, ts
-    labels: pl.DataFrame  # account, is_mule
+    labels: pl.DataFrame  # account, is_mule (and own_transfer where the sample has fraudStep)
 
 
 def read_amlsim(directory: Path) -> AmlsimSample:
@@ -53,4 +55,7 @@ def read_amlsim(directory: Path) -> AmlsimSample:
         pl.col("nodeid").cast(pl.Int64).alias("account"),
         (pl.col("isFraud").cast(pl.Int64) > 0).alias("is_mule"),
     )
+    if "fraudStep" in nodes.columns:
+        own = (pl.col("isFraud").cast(pl.Int64) > 0) & (pl.col("fraudStep").cast(pl.Int64) >= 0)
+        labels = labels.with_columns(nodes.select(own.alias("own_transfer")).to_series())
     return AmlsimSample(directory.name, transfers, labels)

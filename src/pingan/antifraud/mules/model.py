@@ -44,8 +44,8 @@ PARAMS: dict[str, object] = {
     "num_threads": 1,
     "force_col_wise": True,
     "max_bin": 63,
-    "seed": 7,
 }
+SEED = 7
 ROUNDS = 150
 FOLDS = 5
 # The baseline of bench/mules_quality.py: degree and amount features only.
@@ -118,12 +118,12 @@ def _matrix(df: pl.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return df.select(pl.col(c).cast(pl.Float64) for c in columns).to_numpy()
 
 
-def _fit(x: np.ndarray, y: np.ndarray, names: list[str]) -> lgb.Booster:
+def _fit(x: np.ndarray, y: np.ndarray, names: list[str], seed: int) -> lgb.Booster:
     data = lgb.Dataset(x, label=y.astype(np.float64), feature_name=names, free_raw_data=True)
-    return lgb.train(PARAMS, data, num_boost_round=ROUNDS)
+    return lgb.train({**PARAMS, "seed": seed}, data, num_boost_round=ROUNDS)
 
 
-def _oof(x: np.ndarray, y: np.ndarray, names: list[str], groups: np.ndarray) -> np.ndarray:
+def _oof(x: np.ndarray, y: np.ndarray, names: list[str], groups: np.ndarray, seed: int) -> np.ndarray:
     """Out-of-fold scores: each row scored by a model that did not see it (stratified folds)."""
     rng = np.random.default_rng(11)
     fold = np.empty(y.size, dtype=np.int64)
@@ -134,7 +134,7 @@ def _oof(x: np.ndarray, y: np.ndarray, names: list[str], groups: np.ndarray) -> 
     out = np.zeros(y.size)
     for k in range(FOLDS):
         test = fold == k
-        out[test] = _fit(x[~test], y[~test], names).predict(x[test])
+        out[test] = _fit(x[~test], y[~test], names, seed).predict(x[test])
     return out
 
 
@@ -165,8 +165,11 @@ def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     return float(s[i])
 
 
-def train(graphs: Sequence[Graph], propagation_rounds: int = 2) -> MuleModel:
-    """Train the round-0 model and `propagation_rounds` neighbour rounds; pick the threshold out of fold."""
+def train(graphs: Sequence[Graph], propagation_rounds: int = 2, seed: int = SEED) -> MuleModel:
+    """Train the round-0 model and `propagation_rounds` neighbour rounds; pick the threshold out of fold.
+
+    `seed` is LightGBM's (bagging and feature sampling); the folds stay the same.
+    """
     model = MuleModel(propagation_rounds=propagation_rounds)
     frames = [g.features for g in graphs]
     y = np.concatenate([g.labels for g in graphs if g.labels is not None])
@@ -175,8 +178,8 @@ def train(graphs: Sequence[Graph], propagation_rounds: int = 2) -> MuleModel:
     for r in range(propagation_rounds + 1):
         cols = [c for c in frames[0].columns if c != ACCOUNT]
         x = np.vstack([_matrix(f, cols) for f in frames])
-        oof = _oof(x, y, cols, groups)
-        model.boosters.append(_fit(x, y, cols))
+        oof = _oof(x, y, cols, groups, seed)
+        model.boosters.append(_fit(x, y, cols, seed))
         model.columns.append(cols)
         if r < propagation_rounds:
             new_frames, at = [], 0
@@ -226,8 +229,8 @@ def train_baseline(graphs: Sequence[Graph]) -> MuleModel:
     x = np.vstack([_matrix(g.features, cols) for g in graphs])
     y = np.concatenate([g.labels for g in graphs if g.labels is not None])
     groups = np.concatenate([np.full(g.features.height, i) for i, g in enumerate(graphs)])
-    oof = _oof(x, y, cols, groups)
-    return MuleModel([_fit(x, y, cols)], [cols], best_f1_threshold(y, oof), 0)
+    oof = _oof(x, y, cols, groups, SEED)
+    return MuleModel([_fit(x, y, cols, SEED)], [cols], best_f1_threshold(y, oof), 0)
 
 
 def evaluate(y: np.ndarray, scores: np.ndarray, threshold: float, k: int) -> dict[str, float | int]:
