@@ -149,13 +149,49 @@ class PairLevel:
         at = np.searchsorted(self.key, other.key) + np.arange(other.key.size)
         mine = np.ones(n, bool)
         mine[at] = False
+        keep = np.flatnonzero(mine)  # once: a boolean mask per field took twice as long
         out = []
         for f in _PAIR_FIELDS:
             merged = np.empty(n, np.int64)
             merged[at] = getattr(other, f)
-            merged[mine] = getattr(self, f)
+            merged[keep] = getattr(self, f)
             out.append(merged)
         return PairLevel(*out)
+
+
+def _hashed(keys: I64, slots: int) -> I64:
+    """Each key's slot among `slots` (a power of two)."""
+    shift = np.uint64(64 - (slots.bit_length() - 1))
+    return ((keys.astype(np.uint64) * _HASH_MUL) >> shift).astype(np.int64)
+
+
+@dataclass
+class PairShard:
+    """The pairs of one payer range: sorted runs, oldest (largest) first, and a filter of their keys.
+
+    The filter has a flag per hashed key, set for every pair here, at least 8 flags a pair: a batch's
+    new pairs (two thirds of a district day's) mostly find theirs clear and skip the searches.
+    """
+
+    runs: list[PairLevel] = field(default_factory=list)
+    seen: Mask = field(default_factory=lambda: np.zeros(1 << 10, bool))
+    size: int = 0
+
+    def add(self, part: PairLevel) -> None:
+        """Insert pairs not yet here (sorted, unique)."""
+        self.size += part.key.size
+        if self.seen.size < 8 * self.size:
+            slots = self.seen.size
+            while slots < 8 * self.size:
+                slots *= 4
+            self.seen = np.zeros(slots, bool)
+            for run in self.runs:
+                self.seen[_hashed(run.key, slots)] = True
+        self.seen[_hashed(part.key, self.seen.size)] = True
+        self.runs.append(part)
+        while len(self.runs) > 1 and self.runs[-2].key.size <= 4 * self.runs[-1].key.size:
+            last = self.runs.pop()
+            self.runs[-1] = self.runs[-1].merged(last)
 
 
 @dataclass
@@ -164,43 +200,29 @@ class PairTable:
     merge).
 
     Each batch's new pairs form a run in each shard they fall in; a run is merged into the one before
-    it while that one is not more than twice as large, so there are O(log n) runs and each pair is
-    copied O(log n) times, not once per batch. Shards of 2^16 payers keep a shard's runs small enough
-    to stay in the CPU's cache while a batch searches and merges them: at district scale (14.7 million
-    pairs in one table) the searches and merges missed the cache at nearly every step and took two
-    thirds of screening's time.
+    it while that one is not more than four times as large, so there are O(log n) runs and each pair
+    is copied O(log n) times, not once per batch. Shards of 2^16 payers keep a shard's runs and filter
+    small enough to stay in the CPU's cache while a batch searches and merges them: at district scale
+    (14.7 million pairs in one table) the searches and merges missed the cache at nearly every step
+    and took two thirds of screening's time.
     """
 
-    shards: dict[int, list[PairLevel]] = field(default_factory=dict)
-    # One bit per hashed key, set for every pair in the table, at least 8 bits a pair: a batch's new
-    # pairs (two thirds of a district day's) mostly find their bit clear and skip the searches.
-    seen: Mask = field(default_factory=lambda: np.zeros(1 << 16, bool))
-    size: int = 0
+    shards: dict[int, PairShard] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return self.size
-
-    def _bits(self, keys: I64) -> I64:
-        shift = np.uint64(64 - (self.seen.size.bit_length() - 1))
-        return ((keys.astype(np.uint64) * _HASH_MUL) >> shift).astype(np.int64)
+        return sum(shard.size for shard in self.shards.values())
 
     @property
     def runs(self) -> list[PairLevel]:
         """Every run, in key order of the shards."""
-        return [r for shard in sorted(self.shards) for r in self.shards[shard]]
+        return [r for shard in sorted(self.shards) for r in self.shards[shard].runs]
 
     @classmethod
     def of_runs(cls, runs: list[PairLevel]) -> PairTable:
         """A table of saved runs (oldest first), each cut at the shards' bounds."""
         table = cls()
         for run in runs:
-            for shard, lo, hi in _shard_slices(run.key):
-                part = PairLevel(*(getattr(run, f)[lo:hi] for f in _PAIR_FIELDS))
-                table.shards.setdefault(shard, []).append(part)
-        table.size = sum(int(r.key.size) for r in runs)
-        table.seen = np.zeros(max(1 << 16, 1 << (8 * table.size).bit_length()), bool)
-        for run in runs:
-            table.seen[table._bits(run.key)] = True
+            table.add(run, merge=False)
         return table
 
     def look_up(self, keys: I64) -> tuple[PairLevel, Mask, list[tuple[PairLevel, I64, I64]]]:
@@ -210,10 +232,12 @@ class PairTable:
         st = PairLevel(keys, *(np.zeros(g, np.int64) for _ in _PAIR_FIELDS[1:]))
         found = np.zeros(g, bool)
         hits: list[tuple[PairLevel, I64, I64]] = []
-        maybe = self.seen[self._bits(keys)]
-        for shard, lo, hi in _shard_slices(keys):
-            todo = lo + np.flatnonzero(maybe[lo:hi])
-            for level in self.shards.get(shard, ()):  # oldest (largest) first
+        for shard_id, lo, hi in _shard_slices(keys):
+            shard = self.shards.get(shard_id)
+            if shard is None:
+                continue
+            todo = lo + np.flatnonzero(shard.seen[_hashed(keys[lo:hi], shard.seen.size)])
+            for level in shard.runs:
                 if todo.size == 0:
                     break
                 here, idx = level.find(keys[todo])
@@ -226,24 +250,19 @@ class PairTable:
                     todo = todo[~here]
         return st, found, hits
 
-    def add(self, fresh: PairLevel) -> None:
-        """Insert pairs not yet in the table (sorted, unique)."""
-        self.size += fresh.key.size
-        if self.seen.size < 8 * self.size:
-            bits = self.seen.size
-            while bits < 8 * self.size:
-                bits *= 4
-            self.seen = np.zeros(bits, bool)
-            for run in self.runs:
-                self.seen[self._bits(run.key)] = True
-        self.seen[self._bits(fresh.key)] = True
-        for shard, lo, hi in _shard_slices(fresh.key):
+    def add(self, fresh: PairLevel, *, merge: bool = True) -> None:
+        """Insert pairs not yet in the table (sorted, unique); without `merge`, as runs of their own."""
+        for shard_id, lo, hi in _shard_slices(fresh.key):
             part = PairLevel(*(getattr(fresh, f)[lo:hi] for f in _PAIR_FIELDS))
-            runs = self.shards.setdefault(shard, [])
-            runs.append(part)
-            while len(runs) > 1 and runs[-2].key.size <= 4 * runs[-1].key.size:
-                last = runs.pop()
-                runs[-1] = runs[-1].merged(last)
+            shard = self.shards.setdefault(shard_id, PairShard())
+            if merge:
+                shard.add(part)
+            else:
+                shard.runs.append(part)
+                shard.size += part.key.size
+                shard.seen = np.zeros(max(1 << 10, 1 << (8 * shard.size).bit_length()), bool)
+                for run in shard.runs:
+                    shard.seen[_hashed(run.key, shard.seen.size)] = True
 
 
 # Fibonacci hashing: the multiplier's top bits spread neighbouring payer/payee ids over the bits.
@@ -329,17 +348,19 @@ class ScreenState:
         return cls(PairTable.of_runs(runs), parts["recent"], parts["inflows"], high_water)
 
 
-def lookback(rules: RuleSet) -> int:
-    """The longest window, in microseconds, that a windowed rule looks back over."""
-    spans = [r.params.window_minutes * 60 * US for r in rules.rule if isinstance(r, BurstRule)]
-    spans += [r.params.window_days * 86_400 * US for r in rules.rule if isinstance(r, MulePayeeRule)]
-    return max(spans, default=0)
-
-
-def _recent_min_amount(rules: RuleSet) -> int:
-    """The smallest amount a windowed rule counts: smaller first-time transfers need not be kept."""
-    mins = [r.params.min_amount_fen for r in rules.rule if isinstance(r, BurstRule | MulePayeeRule)]
-    return min(mins, default=0)
+def _windows(rules: RuleSet) -> list[tuple[int, int]]:
+    """(window in microseconds, smallest amount counted) of each windowed rule."""
+    out = [
+        (r.params.window_minutes * 60 * US, r.params.min_amount_fen)
+        for r in rules.rule
+        if isinstance(r, BurstRule)
+    ]
+    out += [
+        (r.params.window_days * DAY_US, r.params.min_amount_fen)
+        for r in rules.rule
+        if isinstance(r, MulePayeeRule)
+    ]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1009,11 +1030,19 @@ def _advance(state: ScreenState, t: TxColumns, new_rows: I64, rules: RuleSet) ->
     high = int(t.ts.max())
     if state.high_water is not None:
         high = max(high, _us(state.high_water))
-    span = lookback(rules)
-    if span:
-        fresh = new_rows[t.amount[new_rows] >= _recent_min_amount(rules)]
+    windows = _windows(rules)
+    if windows:
+        fresh = new_rows[t.amount[new_rows] >= min(amount for _, amount in windows)]
         new = Events(t.payer[fresh], t.payee[fresh], t.ts[fresh], t.tx_id[fresh], t.amount[fresh])
-        recent = state.recent.appended(new, high - span, inclusive=False)
+        recent = state.recent.appended(new, high - max(w for w, _ in windows), inclusive=False)
+        # A row stays while some windowed rule may still count it: inside that rule's window (later
+        # rows' windows start after high - window) and at its amount floor. At district scale a week
+        # of 100-yuan first transfers, kept for a 30-minute rule, was six times what the rules read.
+        keep = np.zeros(recent.ts.size, bool)
+        for window, amount in windows:
+            keep |= (recent.ts > high - window) & (recent.amount >= amount)
+        if not keep.all():
+            recent = recent.take(keep)
     else:
         recent = Events()
     inflow = Events(t.payer, t.payee, t.ts, t.tx_id, t.amount)
