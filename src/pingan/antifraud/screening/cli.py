@@ -71,18 +71,30 @@ def screen(
     watchlist: WatchOpt = "db",
     persist: Annotated[bool, typer.Option(help="record risk events and warning plans")] = True,
     out: Annotated[Path | None, typer.Option(help="also write the flags to this Parquet file")] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False,
+            help="keep the screening state here: a later run goes on from it, reading only what is new",
+        ),
+    ] = None,
 ) -> None:
     """Batch screening (资金预警筛查): screen the store's transactions in [since, until); print a JSON summary."""
     from pingan.antifraud.screening.store import screen_store
 
     ruleset = _rules(rules)
-    run = screen_store(
-        store,
-        rules=ruleset,
-        watchlist=_watchlist_loader(watchlist, store)(),
-        since=_time(since),
-        until=_time(until),
-    )
+    try:
+        run = screen_store(
+            store,
+            rules=ruleset,
+            watchlist=_watchlist_loader(watchlist, store)(),
+            since=_time(since),
+            until=_time(until),
+            state_dir=state,
+        )
+    except DomainError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
     summary: dict[str, object] = {
         "rules_version": ruleset.version,
         "rows": run.rows,

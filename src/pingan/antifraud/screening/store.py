@@ -6,6 +6,9 @@ Only the columns screening needs are read; truth columns (`kind`, `is_fraud`, `c
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -30,6 +33,7 @@ from pingan.antifraud.screening.engine import (
     screen_columns,
 )
 from pingan.antifraud.screening.ruleset import RuleSet
+from pingan.core.errors import Invalid
 
 TX_COLUMNS = list(TX_SCHEMA)
 
@@ -219,15 +223,35 @@ def screen_store(
     since: datetime | None = None,
     until: datetime | None = None,
     reference: pl.DataFrame | None = None,
+    state_dir: Path | None = None,
 ) -> BatchRun:
     """The batch engine: screen every transaction of the store in [since, until), day by day.
 
     `rows` counts every transaction in the range (all channels), `transfers` those the rules look at.
+    With `state_dir`, the state a previous run left there stands for the history it screened: the run
+    goes on from there (from where that run stopped when `since` is not given: its `until`, or just
+    after the latest transfer it screened) and leaves its own state for the next one. That is a bank's
+    daily run, which reads one day, not the months before it.
     """
     started = time.perf_counter()
     ref = reference if reference is not None else read_reference(directory)
     lk = Lookups.of(watchlist, ref)
-    state = history_state(directory, since, rules)
+    saved = load_state(state_dir, rules) if state_dir is not None else None
+    if saved is not None:
+        state, after = saved
+        if since is None:
+            since = after
+        elif since < after:
+            raise Invalid(
+                f"the saved screening state covers transactions up to {after.isoformat()} (exclusive):"
+                " screen from there, or without the saved state",
+                field="since",
+            )
+        if since > after:  # the history between the saved state and this run
+            for t, _ in iter_transfers(directory, rules, after, since, batch_rows=BATCH_ROWS):
+                _, state = screen_columns(t, state, rules, None)
+    else:
+        state = history_state(directory, since, rules)
     out: list[pl.DataFrame] = []
     transfers = rows = 0
     # Day partitions are local days, so a partition can hold minutes of the next UTC day; screening in
@@ -238,5 +262,47 @@ def screen_store(
         flags, state = screen_columns(t, state, rules, lk)
         if flags.height:
             out.append(flags)
+    if state_dir is not None and state.high_water is not None:
+        save_state(state, state_dir, rules, until or state.high_water + timedelta(microseconds=1))
     flags = pl.concat(out) if out else empty(FLAG_SCHEMA)
     return BatchRun(flags.sort(["ts", "tx_id"]), rows, time.perf_counter() - started, transfers=transfers)
+
+
+def load_state(directory: Path, rules: RuleSet) -> tuple[ScreenState, datetime] | None:
+    """The screening state `save_state` left in `directory` and the time up to which (exclusive) it
+    stands for the history, or None when there is none.
+
+    A state kept under other rules is refused: what it kept (the windowed rules' tails) depends on them.
+    """
+    meta_path = directory / "current" / "meta.json"
+    if not meta_path.exists():
+        return None
+    meta = json.loads(meta_path.read_text())
+    if meta["rules_version"] != rules.version:
+        raise Invalid(
+            f"the saved screening state was kept under rules {meta['rules_version']}, not {rules.version}:"
+            " screen without it",
+            field="rules",
+        )
+    state = ScreenState.load(directory / "current", datetime.fromisoformat(meta["high_water"]))
+    return state, datetime.fromisoformat(meta["screened_until"])
+
+
+def save_state(state: ScreenState, directory: Path, rules: RuleSet, screened_until: datetime) -> None:
+    """Keep `state`, which stands for every transaction before `screened_until`, in `directory` for
+    the next run: written aside, then swapped in by rename."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f"next-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    state.save(tmp)
+    meta = {
+        "rules_version": rules.version,
+        "high_water": state.high_water.isoformat() if state.high_water else None,
+        "screened_until": screened_until.isoformat(),
+    }
+    (tmp / "meta.json").write_text(json.dumps(meta))
+    current, old = directory / "current", directory / f"old-{os.getpid()}"
+    if current.exists():
+        current.rename(old)
+    tmp.rename(current)
+    shutil.rmtree(old, ignore_errors=True)
