@@ -306,22 +306,33 @@ class RobotWorker:
 
     # ---- recording -------------------------------------------------------------------------
 
-    def record(self, max_items: int = 1000) -> int:
-        """Write the outcomes waiting on the queue, in one transaction."""
+    def record(self, max_items: int = 1000, *, wait_s: float = 0.0) -> int:
+        """Write the outcomes waiting on the queue (waiting up to `wait_s` for a first one), in one transaction.
+
+        Should the transaction fail, the outcomes go back on the queue to be written next time: a
+        lost outcome would leave its message in flight until the robot restarts.
+        """
         outcomes: list[Outcome] = []
+        try:
+            outcomes.append(self.results.get(timeout=wait_s) if wait_s > 0 else self.results.get_nowait())
+        except queue.Empty:
+            return 0
         while len(outcomes) < max_items:
             try:
                 outcomes.append(self.results.get_nowait())
             except queue.Empty:
                 break
-        if not outcomes:
-            return 0
-        with transaction() as session:
-            outbox_ids = {o.job.outbox_id for o in outcomes if o.job.outbox_id is not None}
-            rows = _by_id(session, BankOutbox, outbox_ids)
-            orders = _load_orders(session, {o.job.order_id for o in outcomes})
+        try:
+            with transaction() as session:
+                outbox_ids = {o.job.outbox_id for o in outcomes if o.job.outbox_id is not None}
+                rows = _by_id(session, BankOutbox, outbox_ids)
+                orders = _load_orders(session, {o.job.order_id for o in outcomes})
+                for o in outcomes:
+                    self._apply(session, o, rows, orders)
+        except BaseException:
             for o in outcomes:
-                self._apply(session, o, rows, orders)
+                self.results.put(o)
+            raise
         for o in outcomes:
             if o.job.outbox_id is not None:
                 self.in_flight.discard(o.job.outbox_id)
@@ -472,34 +483,57 @@ class RobotWorker:
     # ---- the loop --------------------------------------------------------------------------
 
     def step(self) -> int:
-        """One pass: record outcomes, claim and dispatch due messages. Returns messages dispatched."""
-        self.record()
-        jobs = self.claim() if len(self.in_flight) < self.settings.concurrency * 4 else []
+        """One pass of the claimer: claim and dispatch due messages. Returns messages dispatched.
+
+        The answers are written by the recorder thread (`run`), so that claiming the next messages
+        and recording the last ones' answers overlap: one thread doing both, each a transaction, was
+        busy 87 % of the time and held the sending back (py-spy, bench/stoppay.py on PostgreSQL).
+        """
+        if len(self.in_flight) >= self.settings.concurrency * 4:
+            return 0
+        jobs = self.claim()
         self.dispatch(jobs)
         return len(jobs)
 
-    def run(self, stop: threading.Event) -> None:
-        """Loop until `stop` is set."""
-        self.recover_in_doubt()
-        next_poll = next_maint = 0.0
-        while not stop.is_set():
+    def _record_until(self, finished: threading.Event) -> None:
+        while True:
             try:
-                sent = self.step()
-                t = time.monotonic()
-                if t >= next_poll:
-                    self.poll()
-                    next_poll = t + 1.0
-                if t >= next_maint:
-                    self.maintain()
-                    next_maint = t + self.maintenance_every_s
-            except Exception:  # keep the robot alive through a database hiccup; the outbox keeps the work
-                log.exception("robot loop error")
+                if self.record(wait_s=self.tick_s) == 0 and finished.is_set() and self.results.empty():
+                    return
+            except Exception:  # a database hiccup: the outcomes went back on the queue
+                log.exception("robot could not record bank answers")
+                if finished.is_set():
+                    return  # stopping: their messages stay in flight, asked about at the next start
                 time.sleep(0.5)
-                continue
-            if not sent and self.results.empty():
-                stop.wait(self.tick_s)
-        self.pool.shutdown(wait=True)
-        self.record()
+
+    def run(self, stop: threading.Event) -> None:
+        """Loop until `stop` is set: claim and send here, record the answers in a thread of their own."""
+        self.recover_in_doubt()
+        finished = threading.Event()
+        recorder = threading.Thread(target=self._record_until, args=(finished,), name="robot-recorder")
+        recorder.start()
+        next_poll = next_maint = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    sent = self.step()
+                    t = time.monotonic()
+                    if t >= next_poll:
+                        self.poll()
+                        next_poll = t + 1.0
+                    if t >= next_maint:
+                        self.maintain()
+                        next_maint = t + self.maintenance_every_s
+                except Exception:  # keep the robot alive through a database hiccup; the outbox keeps the work
+                    log.exception("robot loop error")
+                    time.sleep(0.5)
+                    continue
+                if not sent:
+                    stop.wait(self.tick_s)
+        finally:
+            self.pool.shutdown(wait=True)
+            finished.set()
+            recorder.join()
 
 
 _Row = TypeVar("_Row", PoliceFinding, BankOutbox)
