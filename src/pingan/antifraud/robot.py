@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from pingan.antifraud import actions as report_actions
 from pingan.antifraud.model import FraudReport, ReportIntake
@@ -241,13 +241,9 @@ def do_process_findings(
 def process_reports(report_ids: list[int], *, careful: bool = False) -> None:
     """Process these reports in one transaction (see `do_process_reports`)."""
     with transaction() as session:
-        reports = session.execute(
-            select(FraudReport)
-            .where(FraudReport.id.in_(report_ids))
-            .options(selectinload(FraudReport.transfers))
-            .order_by(FraudReport.id)
-        ).scalars()
-        do_process_reports(session, list(reports), careful=careful)
+        do_process_reports(
+            session, report_actions.reports_with_transfers(session, report_ids), careful=careful
+        )
 
 
 def process_findings(finding_ids: list[int], *, careful: bool = False) -> None:

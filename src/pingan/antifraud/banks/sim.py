@@ -15,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI, Request, Response
@@ -44,6 +44,7 @@ from pingan.antifraud.banks.protocol import (
 
 # Connections bank-sim opens to pingan's callback endpoint, and callbacks it has in flight at once.
 CALLBACK_CONNECTIONS = 32
+_M = TypeVar("_M", bound=BaseModel)
 REJECT_REASONS = (RejectReason.NAME_MISMATCH, RejectReason.ACCOUNT_CLOSED, RejectReason.INSUFFICIENT_BALANCE)
 
 
@@ -286,8 +287,8 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
         where = ".".join(map(str, err["loc"]))
         return JSONResponse({"error": "malformed", "reason": f"{where}: {err['msg']}"}, status_code=422)
 
-    @app.post("/banks/{bank}/orders")
-    async def receive_order(bank: str, request: Request) -> Response:
+    async def admit(bank: str, request: Request, message: type[_M]) -> _M | Response:
+        """The request's message, or the answer refusing it (bank down, bad signature, malformed)."""
         await request.body()  # read before the simulated latency, so a client that times out is seen as such
         down = down_now(bank)
         if down is not None:
@@ -296,9 +297,15 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
         if isinstance(body, Response):
             return body
         try:
-            req = OrderRequest.model_validate_json(body)
+            return message.model_validate_json(body)
         except ValidationError as exc:
             return malformed(exc)
+
+    @app.post("/banks/{bank}/orders")
+    async def receive_order(bank: str, request: Request) -> Response:
+        req = await admit(bank, request, OrderRequest)
+        if isinstance(req, Response):
+            return req
         order = take(bank, req)
         # A transient error now is an answer lost after the bank acted, as at a real bank: the order
         # stands, its result is still called back, and pingan's inquiry before any resend finds it.
@@ -307,17 +314,9 @@ def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> F
 
     @app.post("/banks/{bank}/orders/batch")
     async def receive_orders(bank: str, request: Request) -> Response:
-        await request.body()
-        down = down_now(bank)
-        if down is not None:
-            return down
-        body = await authenticate(request, bank)
-        if isinstance(body, Response):
-            return body
-        try:
-            batch = RequestBatch.model_validate_json(body)
-        except ValidationError as exc:
-            return malformed(exc)
+        batch = await admit(bank, request, RequestBatch)
+        if isinstance(batch, Response):
+            return batch
         if any(req.bank_code != bank for req in batch.requests):
             return JSONResponse(
                 {"error": "malformed", "reason": "a request names another bank"}, status_code=422

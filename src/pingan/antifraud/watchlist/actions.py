@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from pingan.antifraud.screening.engine import TS, WATCHLIST_SCHEMA
 from pingan.antifraud.watchlist import rules
@@ -167,14 +167,9 @@ def do_delist(
 
 def do_list_reported_payees(session: Session, *, report_ids: list[int], actor: Actor) -> list[WatchlistEntry]:
     """List every payee account of these registered reports, with its report as evidence, in one write."""
-    from pingan.antifraud.model import FraudReport
+    from pingan.antifraud.actions import reports_with_transfers
 
-    reports = session.execute(
-        select(FraudReport)
-        .where(FraudReport.id.in_(report_ids))
-        .options(selectinload(FraudReport.transfers))
-        .order_by(FraudReport.id)
-    ).scalars()
+    reports = reports_with_transfers(session, report_ids)
     listings = [
         Listing(
             t.payee_account_pseudonym,
