@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from pingan.antifraud import actions as report_actions
 from pingan.antifraud.orders.model import FindingStatus, PoliceFinding
 from pingan.antifraud.schemas import ReportIn
-from pingan.antifraud.tracing import api as tracing_api
+from pingan.antifraud.tracing import registered as tracing_api
 from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
 from pingan.core import db
 from pingan.core.auth import User
@@ -123,3 +124,28 @@ def test_the_trace_form_names_the_field_when_nothing_is_ticked(
     )
     assert r.status_code == 422 and "accounts" in r.text
     assert findings() == before
+
+
+def test_pingan_trace_report_id_prints_the_same_trace_as_the_api(
+    client: TestClient, analyst_zhang: User, wang_report: int
+) -> None:
+    from typer.testing import CliRunner
+
+    from pingan.cli import app
+
+    out = CliRunner().invoke(app, ["trace", str(wang_report), "--method", "fifo"])
+    assert out.exit_code == 0, out.output
+    api = client.get(f"/api/v1/fraud-reports/{wang_report}/trace", headers=bearer(analyst_zhang)).json()
+    cli = json.loads(out.output)
+    assert cli["held_total_fen"] == api["held_total_fen"] == 700_000
+    assert cli["accounts"] == api["accounts"]
+
+
+def test_pingan_trace_names_a_report_that_does_not_exist(wang_report: int) -> None:
+    from typer.testing import CliRunner
+
+    from pingan.cli import app
+
+    out = CliRunner().invoke(app, ["trace", str(wang_report + 1000)])
+    assert out.exit_code == 2
+    assert f"no fraud report {wang_report + 1000}" in out.output

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,67 +13,20 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud.model import FraudReport
 from pingan.antifraud.tracing import actions
-from pingan.antifraud.tracing.engine import Limits, TraceResult, trace
-from pingan.antifraud.tracing.index import TraceIndex
+from pingan.antifraud.tracing.engine import TraceResult
+from pingan.antifraud.tracing.registered import report_store, trace_report
 from pingan.antifraud.tracing.rules import Method
-from pingan.antifraud.tracing.seeds import seeds_from_report
-from pingan.antifraud.tracing.store import account_cards, card_to_account
+from pingan.antifraud.tracing.store import account_cards
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
-from pingan.core.errors import DomainError, NotFound
-from pingan.core.pii import PiiKind, decrypt
+from pingan.core.errors import DomainError
 from pingan.core.roles import Actor, Role
-from pingan.core.settings import get_settings
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
 router = APIRouter(tags=["fund tracing"])
 DbSession = Annotated[Session, Depends(session_dependency)]
 Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
 Accepter = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
-# The demo district (`make demo`) is generated here, under the data directory.
-STORE_NAME = "district"
-
-
-@lru_cache(maxsize=2)
-def _store(path: Path) -> tuple[TraceIndex, dict[str, int]]:
-    # The index and the card map are built once per process: a trace then takes milliseconds.
-    return TraceIndex.open(path), card_to_account(path)
-
-
-def trace_report(
-    session: Session, report_id: int, method: Method, hops: int, hours: float, min_fen: int
-) -> TraceResult:
-    """Trace a registered report's transfers through the store under the data directory."""
-    report = session.get(FraudReport, report_id)
-    if report is None:
-        raise NotFound(f"no fraud report {report_id}", field="report_id")
-    index, cards = _store(_report_store())
-    seeds = seeds_from_report(index, _as_filed(report), cards)
-    limits = Limits(max_hops=hops, window=timedelta(hours=hours), min_fen=min_fen)
-    return trace(index, seeds, method=method, limits=limits)
-
-
-def _report_store() -> Path:
-    store = get_settings().data_dir / STORE_NAME
-    if not (store / "transactions").is_dir():
-        raise NotFound(f"no transaction store at {store} (PINGAN_DATA_DIR; `make demo` generates one)")
-    return store
-
-
-def _as_filed(report: FraudReport) -> dict[str, Any]:
-    # The store is keyed by card number, so the cards are decrypted here, in memory, for the match only.
-    return {
-        "external_ref": report.external_ref,
-        "transfers": [
-            {
-                "payer_card": decrypt(PiiKind.CARD, t.payer_card_cipher),
-                "payee_account": decrypt(PiiKind.CARD, t.payee_account_cipher),
-                "occurred_at": t.occurred_at.isoformat(),
-                "amount_fen": t.amount_fen,
-            }
-            for t in report.transfers
-        ],
-    }
 
 
 @router.get("/api/v1/fraud-reports/{report_id}/trace")
@@ -119,7 +70,7 @@ def accept(session: Session, report_id: int, body: AcceptIn, actor: Actor) -> Ac
         report = session.get(FraudReport, report_id)
         assert report is not None  # trace_report raised NotFound otherwise
         wanted = body.accounts if body.accounts is not None else [r.account for r in result.recommendations()]
-        cards = account_cards(_report_store(), wanted)
+        cards = account_cards(report_store(), wanted)
         accepted = actions.check_accept_recommendations(result, body.accounts, cards, actor=actor)
         done = actions.do_accept_recommendations(
             session,

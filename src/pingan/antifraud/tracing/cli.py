@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer import _click  # the click this typer bundles: its Context is the type TyperGroup takes
+from typer.core import TyperGroup
 
 from pingan.antifraud.tracing.engine import Limits, trace
 from pingan.antifraud.tracing.index import TraceIndex
@@ -16,7 +18,43 @@ from pingan.antifraud.tracing.seeds import seeds_from_report
 from pingan.antifraud.tracing.store import card_to_account, read_report
 from pingan.core.errors import DomainError
 
-app = typer.Typer(help="Fund tracing (资金追踪).", no_args_is_help=True)
+
+class _TraceGroup(TyperGroup):
+    """`pingan trace REPORT_ID ...` traces a registered report: it is `pingan trace report REPORT_ID ...`."""
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        if args and args[0].isdigit():
+            args = ["report", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_TraceGroup,
+    help="Fund tracing (资金追踪). `pingan trace REPORT_ID --method fifo` traces a registered report.",
+    no_args_is_help=True,
+)
+
+
+@app.command("report")
+def trace_registered(
+    report_id: Annotated[int, typer.Argument(help="a registered report's id")],
+    method: Annotated[Method, typer.Option(help="attribution method")] = Method.FIFO,
+    hops: Annotated[int, typer.Option(help="most transfers followed from a seed")] = 6,
+    hours: Annotated[float, typer.Option(help="time window after the first seed")] = 72.0,
+    min_fen: Annotated[int, typer.Option(help="smallest traced amount followed, fen")] = 10_000,
+    paths: Annotated[int, typer.Option(help="most paths printed")] = 20,
+) -> None:
+    """Trace a registered report's transfers through the store under the data directory (as the API does)."""
+    from pingan.antifraud.tracing.registered import trace_report
+    from pingan.core import db
+
+    try:
+        with db.read_transaction() as session:
+            result = trace_report(session, report_id, method, hops, hours, min_fen)
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result.as_dict(path_limit=paths), ensure_ascii=False))
 
 
 @app.command("run")
