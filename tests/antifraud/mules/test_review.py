@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from pingan.antifraud.mules.review import actions
 from pingan.antifraud.mules.review.model import CandidateStatus, MuleCandidate
 from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.cli import app
 from pingan.core import db
 from pingan.core.auth import User
 from pingan.core.roles import Actor
@@ -101,4 +107,34 @@ def test_an_officer_may_not_review(client: TestClient, officer_li: User) -> None
     cid = queue_zhao_card()
     r = client.post(f"/mules/review/{cid}/confirm", data={"note": "looks bad"}, headers=bearer(officer_li))
     assert r.status_code == 403
+    assert watchlist_rows() == []
+
+
+@pytest.fixture(scope="module")
+def trained_on_tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny district and a model trained on its first days (`pingan mules train`)."""
+    from pingan.sim import generate
+
+    store = tmp_path_factory.mktemp("mules") / "tiny"
+    generate("tiny", 5, store, workers=1)
+    model = store.parent / "model"
+    out = CliRunner().invoke(app, ["mules", "train", "--store", str(store), "--out", str(model)])
+    assert out.exit_code == 0, out.output
+    return store, model
+
+
+def test_scoring_puts_the_candidates_on_the_review_queue_and_lists_nothing(
+    database: str, trained_on_tiny: tuple[Path, Path]
+) -> None:
+    store, model = trained_on_tiny
+    out = CliRunner().invoke(
+        app, ["mules", "score", "--store", str(store), "--model", str(model), "--limit", "5"]
+    )
+    assert out.exit_code == 0, out.output
+    printed = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    assert printed, "the tiny district has mules to find"
+    with db.read_transaction() as s:
+        queued = list(s.execute(select(MuleCandidate)).scalars())
+    assert {c.store_account_id for c in queued} == {p["account"] for p in printed}
+    assert all(c.status is CandidateStatus.PENDING and c.reasons and "*" in c.account_masked for c in queued)
     assert watchlist_rows() == []

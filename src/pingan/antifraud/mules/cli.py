@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
+
+if TYPE_CHECKING:
+    from pingan.antifraud.mules.district import Candidate
 
 app = typer.Typer(help="Mule-account detection (涉诈账户识别).", no_args_is_help=True)
 
@@ -91,9 +94,16 @@ def mules_score(
     since: Annotated[
         str | None, typer.Option(help="score the days from this one (default: the split day)")
     ] = None,
-    limit: Annotated[int, typer.Option(help="most candidates printed")] = 200,
+    limit: Annotated[int, typer.Option(help="most candidates printed (and queued)")] = 200,
+    queue: Annotated[
+        bool, typer.Option(help="put the candidates on the review queue (/mules/review) for an analyst")
+    ] = True,
 ) -> None:
-    """Score the accounts active since the split day; print one JSON line per candidate, best first."""
+    """Score the accounts active since the split day; print one JSON line per candidate, best first.
+
+    The candidates also go to the human-review queue, where only an analyst's confirmation lists an
+    account on the watchlist as `suspected` (a score never does, and never issues an order).
+    """
     from datetime import date
 
     from pingan.antifraud.mules.district import candidates, load_model, read_transfers, split_day
@@ -102,5 +112,41 @@ def mules_score(
     model = load_model(model_dir)
     start = date.fromisoformat(since) if since else split_day(store)
     scored = score(model, graph(read_transfers(store, start=start)))
-    for c in candidates(scored, model.threshold, limit=limit):
+    found = candidates(scored, model.threshold, limit=limit)
+    for c in found:
         typer.echo(json.dumps({"account": c.account, "score": round(c.score, 4), "reasons": list(c.reasons)}))
+    if queue and found:
+        queued = _queue(store, found, model_ref=f"{model_dir.name}:{start.isoformat()}")
+        typer.echo(f"{queued} candidates on the review queue", err=True)
+
+
+def _queue(store: Path, found: list[Candidate], *, model_ref: str) -> int:
+    """Queue the candidates for review, each under its card's pseudonym (the store names accounts by card)."""
+    from pingan import reactions
+    from pingan.antifraud.mules.review.actions import do_queue_candidate
+    from pingan.antifraud.tracing.store import account_cards
+    from pingan.core import db
+    from pingan.core.pii import PiiKind, protect
+    from pingan.core.roles import Actor
+
+    reactions.install()
+    cards = account_cards(store, [c.account for c in found])
+    actor = Actor.system("mules")
+    with db.transaction() as session:
+        for c in found:
+            if c.account not in cards:
+                continue  # an account the store's accounts.parquet does not describe: printed only
+            bank, number = cards[c.account]
+            card = protect(PiiKind.CARD, number, field=f"accounts.{c.account}")
+            do_queue_candidate(
+                session,
+                account_pseudonym=card.pseudonym,
+                account_masked=card.masked,
+                bank=bank,
+                store_account_id=c.account,
+                score=c.score,
+                reasons=c.reasons,
+                model_ref=model_ref,
+                actor=actor,
+            )
+    return sum(1 for c in found if c.account in cards)
