@@ -169,7 +169,7 @@ def check_issue_order(
 ) -> rules.BasisInput:
     """Refuse an order without its legal basis (422), by a role that may not issue (403), or a duplicate (409).
 
-    `live_checked`: the caller looks the live orders up itself, for many accounts at once (`check_issue_orders`).
+    `live_checked`: the caller looks the live orders up itself, for many accounts at once (`live_keys`).
     """
     if actor.role not in ORDER_ISSUERS:
         raise Forbidden(f"role {actor.role.value} may not issue orders")
@@ -190,54 +190,6 @@ def check_issue_order(
             f"account {account.masked} at {account.bank_code} has a live order already", field="account"
         )
     return basis
-
-
-def check_issue_orders(
-    session: Session,
-    *,
-    kind: OrderKind,
-    reason: OrderReason,
-    accounts: list[AccountRef],
-    report_id: int | None,
-    finding: PoliceFinding | None,
-    actor: Actor,
-) -> tuple[rules.BasisInput, list[AccountRef]]:
-    """`check_issue_order` for several accounts on one basis: the basis, and the accounts without a live order.
-
-    The basis is refused as a whole (422/403); an account with a live order is left out, not refused,
-    as the robot skips one (a duplicate stop is forbidden). One query for all their live orders.
-    """
-    if not accounts:
-        return rules.BasisInput(kind, reason, False, False), []
-    basis = check_issue_order(
-        session,
-        kind=kind,
-        reason=reason,
-        account=accounts[0],
-        report_id=report_id,
-        finding=finding,
-        actor=actor,
-        live_checked=True,
-    )
-    for account in accounts[1:]:
-        if finding is not None and reason is not OrderReason.HOLDER_LINKED:
-            check_issue_order(
-                session,
-                kind=kind,
-                reason=reason,
-                account=account,
-                report_id=report_id,
-                finding=finding,
-                actor=actor,
-                live_checked=True,
-            )
-    taken = live_keys(session, {live_key(a.bank_code, a.pseudonym) for a in accounts})
-    free: dict[str, AccountRef] = {}
-    for a in accounts:
-        key = live_key(a.bank_code, a.pseudonym)
-        if key not in taken:
-            free.setdefault(key, a)
-    return basis, list(free.values())
 
 
 def do_issue_order(
@@ -278,23 +230,6 @@ def do_issue_order(
         raise Conflict(f"account {account.masked} has a live order already", field="account") from None
     _queue_and_audit(session, order, actor)
     return order
-
-
-def do_issue_orders(
-    session: Session,
-    *,
-    kind: OrderKind,
-    reason: OrderReason,
-    accounts: list[AccountRef],
-    basis: rules.BasisInput,
-    report_id: int | None,
-    finding: PoliceFinding | None,
-    origin_at: datetime,
-    actor: Actor,
-) -> list[RestrictionOrder]:
-    """`do_issue_order` for several accounts on one basis (ran `check_issue_orders`), with one flush."""
-    drafts = [OrderDraft(kind, reason, a, basis, report_id, finding, origin_at) for a in accounts]
-    return do_issue_order_drafts(session, drafts, actor=actor)
 
 
 @dataclass(frozen=True)

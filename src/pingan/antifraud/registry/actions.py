@@ -132,17 +132,12 @@ def holder_by_national_id(session: Session, national_id_pseudonym: str) -> Accou
     ).scalar_one_or_none()
 
 
-def holder_linked_accounts(session: Session, involved: list[tuple[str, str]]) -> list[BankAccount]:
-    """Every other open account, at any bank, of the holders behind the involved (bank, pseudonym) pairs.
-
-    This is what "一卡涉警、全卡止付" resolves against; closed accounts hold nothing and are skipped.
-    """
-    return HolderLinks.resolve(session, involved).linked_to(involved)
-
-
 @dataclass(frozen=True)
 class HolderLinks:
     """The holders behind a set of involved accounts and all their open accounts, resolved in two queries.
+
+    This is what "一卡涉警、全卡止付" resolves against: `linked_to` gives every other open account, at
+    any bank, of the holders behind some involved accounts; closed accounts hold nothing and are skipped.
 
     The robot resolves a whole batch of reports (or findings) at once and then asks, report by
     report, which accounts are linked to that report's own involved accounts (`linked_to`).
