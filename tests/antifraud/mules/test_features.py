@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -214,3 +215,18 @@ def test_co_activity_counts_accounts_trading_with_the_same_counterparty_on_the_s
     suspicion = pl.DataFrame({"account": [MULE_T1_ZHAO, MULE_T2_SUN, VICTIM_WANG], "s": [0.9, 0.3, 0.8]})
     co = co_activity(tx, suspicion)
     assert _by_account(co, "co_s_max") == {MULE_T2_SUN: pytest.approx(0.9), MULE_T1_ZHAO: pytest.approx(0.3)}
+
+
+@pytest.mark.skipif(not AMLSIM.exists(), reason="the AMLSim samples live in ../shared/data/amlsim")
+def test_mules_amlsim_trains_on_every_sample_given_after_one_train_flag() -> None:
+    from typer.testing import CliRunner
+
+    from pingan.cli import app
+
+    cycle, fanin = str(AMLSIM / "20K_cycle200"), str(AMLSIM / "20K_fanin200")
+    args = ["mules", "amlsim", "--train", cycle, fanin, "--test", fanin, "--rounds", "0"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    line = json.loads(out.stdout.splitlines()[0])
+    assert line["train"] == ["20K_cycle200", "20K_fanin200"]
+    assert {"f1", "pr_auc", "precision_at_k", "k"} <= line.keys()

@@ -22,11 +22,21 @@ def mules_amlsim(
     k: Annotated[int, typer.Option(help="k of precision at the top k")] = 100,
     rounds: Annotated[int, typer.Option(help="neighbour-score propagation rounds")] = 2,
     top: Annotated[int, typer.Option(help="candidates with reasons printed to stderr")] = 0,
+    more_train: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="[DIR ...]", help="more samples to train on: `--train A B C` trains on all three"
+        ),
+    ] = None,
 ) -> None:
-    """Train on the --train samples, test on --test; print one JSON line of test metrics."""
+    """Train on the --train samples, test on --test; print one JSON line of test metrics.
+
+    `--train A B --test C` and `--train A --train B --test C` are the same run.
+    """
     from pingan.antifraud.mules.amlsim import read_amlsim
     from pingan.antifraud.mules.model import evaluate, graph, score, train
 
+    train_dirs = [*train_dirs, *(more_train or [])]
     graphs = []
     for d in train_dirs:
         s = read_amlsim(d)
