@@ -136,3 +136,20 @@ def test_a_batch_of_requests_is_acknowledged_in_order_and_each_deduplicated_on_i
     assert [a.bank_ref for a in again] == [a.bank_ref for a in first][::-1]
     stats = bank_sim.stats()
     assert (stats["unique"], stats["duplicates"]) == (5, 5)
+
+
+def test_a_lost_batch_answer_has_each_order_asked_about_and_none_sent_twice(
+    station_yulin: object, robot_installed: None, bank_sim: BankSim, robot_process: RobotProcess
+) -> None:
+    # The bank acts on the batch, then its answer is lost (a transient error after acting).
+    bank_sim.configure(error_rate=1.0)
+    for n in range(12):
+        register(mule_report(n, banks=("CCB",)))
+    robot_process.start()
+    wait_for(lambda: bank_sim.stats()["unique"] == 12, what="the batch received by the bank")
+    bank_sim.configure(error_rate=0.0)
+    wait_for(_all_ended, timeout=60, what="every order ended after the lost answer")
+    stats = bank_sim.stats()
+    assert stats["inquiries"] >= 1, "an order whose answer was lost is asked about before any resend"
+    assert stats["duplicates"] == 0
+    assert stats["received"] == stats["unique"] == 12
