@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from pingan.antifraud.banks.adapter import HttpBankAdapter
 from pingan.antifraud.banks.protocol import BankSettings, LegalBasisWire, OrderKindWire, OrderRequest
+from pingan.antifraud.jobs import Job, RobotWorker
 from pingan.antifraud.orders.model import (
     AlertKind,
     BankOutbox,
@@ -153,3 +154,35 @@ def test_a_lost_batch_answer_has_each_order_asked_about_and_none_sent_twice(
     assert stats["inquiries"] >= 1, "an order whose answer was lost is asked about before any resend"
     assert stats["duplicates"] == 0
     assert stats["received"] == stats["unique"] == 12
+
+
+def test_a_batch_the_bank_refuses_whole_is_retried_alone_without_counting_against_the_bank(
+    bank_sim: BankSim,
+) -> None:
+    settings = BankSettings(base_url=bank_sim.url)
+    adapter = HttpBankAdapter(settings)
+    worker = RobotWorker(adapter, settings)
+
+    def job(n: int, named_bank: str) -> Job:
+        request = OrderRequest(
+            idempotency_key=f"refused-key-{n:04d}",
+            order_id=n,
+            bank_code=named_bank,
+            kind=OrderKindWire.STOP_PAYMENT,
+            account_number=card("621700", 60_000 + n),
+            expires_at=datetime(2026, 12, 3, tzinfo=UTC),
+            basis=LegalBasisWire(kind="report", reference=f"report:{n}", article="受案登记"),
+            callback_url="",
+        )
+        return Job(n, n, "CCB", request.idempotency_key, request, inquire_first=False)
+
+    try:
+        # One request of the batch names another bank: CCB refuses the whole message (422).
+        worker._run_batch([job(1, "CCB"), job(2, "ICBC")])
+    finally:
+        worker.pool.shutdown()
+        adapter.close()
+    outcomes = [worker.results.get_nowait() for _ in range(2)]
+    assert [o.kind for o in outcomes] == ["transient", "transient"]
+    assert not any(o.counts_for_breaker for o in outcomes)
+    assert bank_sim.stats()["unique"] == 0, "a refused batch changes nothing at the bank"
