@@ -21,10 +21,10 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Literal, TypeVar
+from datetime import datetime, timedelta
+from typing import Literal, TypeVar, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import robot
@@ -207,19 +207,27 @@ class RobotWorker:
             orders = _load_orders(session, {r.order_id for r in rows})
             finding_ids = {o.finding_id for o in orders.values() if o.finding_id is not None}
             findings = _by_id(session, PoliceFinding, finding_ids)
+            now = clock.now()
+            claimed: list[dict[str, object]] = []
+            moves: list[actions.Move] = []
             for row in rows:
                 if row.bank_code in probes:
                     if row.bank_code in probed:
                         continue
                     probed.add(row.bank_code)
                 order = orders[row.order_id]
-                row.status = OutboxStatus.IN_FLIGHT
                 inquire_first = row.message_type is MessageType.REQUEST and row.attempts > 0
-                row.attempts += 1
-                if inquire_first:
-                    row.inquiries += 1
+                claimed.append(
+                    {
+                        "_id": row.id,
+                        "_attempts": row.attempts + 1,
+                        "_inquiries": row.inquiries + inquire_first,
+                    }
+                )
                 if row.message_type is MessageType.REQUEST:
-                    actions.do_mark_sent(session, order, actor=SENDER)
+                    move = actions.plan_sent(order.id, order.state, actor=SENDER, now=now)
+                    if move is not None:
+                        moves.append(move)
                 jobs.append(
                     Job(
                         row.id,
@@ -230,6 +238,15 @@ class RobotWorker:
                         inquire_first,
                     )
                 )
+            if claimed:
+                _update_outbox(
+                    session,
+                    claimed,
+                    status=OutboxStatus.IN_FLIGHT,
+                    attempts=bindparam("_attempts"),
+                    inquiries=bindparam("_inquiries"),
+                )
+            actions.do_move_orders(session, moves)
         for bank in probes - {j.bank_code for j in jobs}:
             self.breakers[bank].probing = False  # nothing to probe with; try again next tick
         return jobs
@@ -324,11 +341,7 @@ class RobotWorker:
                 break
         try:
             with transaction() as session:
-                outbox_ids = {o.job.outbox_id for o in outcomes if o.job.outbox_id is not None}
-                rows = _by_id(session, BankOutbox, outbox_ids)
-                orders = _load_orders(session, {o.job.order_id for o in outcomes})
-                for o in outcomes:
-                    self._apply(session, o, rows, orders)
+                self._record_outcomes(session, outcomes)
         except BaseException:
             for o in outcomes:
                 self.results.put(o)
@@ -355,65 +368,109 @@ class RobotWorker:
             )
             log.warning("bank circuit opened", bank=bank)
 
-    def _apply(
-        self,
-        session: Session,
-        o: Outcome,
-        rows: dict[int, BankOutbox],
-        orders: dict[int, RestrictionOrder],
-    ) -> None:
-        job = o.job
-        row = (
-            rows.get(job.outbox_id) or session.get(BankOutbox, job.outbox_id)
-            if job.outbox_id is not None
-            else None
+    def _record_outcomes(self, session: Session, outcomes: list[Outcome]) -> None:
+        """Write a batch of outcomes: a statement per kind of change, not per message (see `do_move_orders`)."""
+        outbox_ids = {o.job.outbox_id for o in outcomes if o.job.outbox_id is not None}
+        rows = (
+            {
+                r.id: r
+                for r in session.execute(
+                    select(
+                        _OUTBOX.c.id, _OUTBOX.c.message_type, _OUTBOX.c.attempts, _OUTBOX.c.created_at
+                    ).where(_OUTBOX.c.id.in_(outbox_ids))
+                )
+            }
+            if outbox_ids
+            else {}
         )
-        order = orders.get(job.order_id) or actions.get_order(session, job.order_id)
+        states: dict[int, OrderState] = {
+            oid: state
+            for oid, state in session.execute(
+                select(RestrictionOrder.id, RestrictionOrder.state).where(
+                    RestrictionOrder.id.in_({o.job.order_id for o in outcomes})
+                )
+            )
+        }
         now = clock.now()
-        if o.kind in ("transient", "permanent"):
-            if o.counts_for_breaker:
-                self._breaker_event(session, job.bank_code, ok=False)
-            if row is None:
-                return
-            row.last_error = o.error[:255]
-            if o.kind == "permanent" or now - row.created_at > GIVE_UP_AFTER:
-                row.status = OutboxStatus.DEAD
-                if row.message_type is MessageType.REQUEST:
-                    actions.do_record_failure(session, order, reason=o.error[:200], actor=SENDER)
-                return
-            row.status = OutboxStatus.PENDING
-            row.next_attempt_at = now + timedelta(
-                seconds=rules.backoff_delay(
+        delivered: list[dict[str, object]] = []
+        retry: list[dict[str, object]] = []
+        moves: dict[int, actions.Move] = {}
+        for o in outcomes:
+            job = o.job
+            row = rows.get(job.outbox_id) if job.outbox_id is not None else None
+            if o.kind in ("transient", "permanent"):
+                if o.counts_for_breaker:
+                    self._breaker_event(session, job.bank_code, ok=False)
+                if row is None:
+                    continue
+                if o.kind == "permanent" or now - clock.ensure_utc(row.created_at) > GIVE_UP_AFTER:
+                    _update_outbox(
+                        session, [{"_id": row.id}], status=OutboxStatus.DEAD, last_error=o.error[:255]
+                    )
+                    if row.message_type is MessageType.REQUEST:
+                        actions.do_move_orders(session, list(moves.values()))
+                        moves.clear()
+                        order = actions.get_order(session, job.order_id)
+                        actions.do_record_failure(session, order, reason=o.error[:200], actor=SENDER)
+                        states[order.id] = order.state
+                    continue
+                delay = rules.backoff_delay(
                     row.attempts,
                     base_s=self.settings.backoff_base_s,
                     max_s=self.settings.backoff_max_s,
                     jitter=self._rng.random(),
                 )
-            )
-            return
-        self._breaker_event(session, job.bank_code, ok=True)
-        bank_actor = Actor.system(f"bank:{job.bank_code}")
-        if o.kind == "unknown":
-            return
-        if row is not None and o.kind in ("ack", "result"):
-            row.status = OutboxStatus.DELIVERED
-            row.delivered_at = now
-            if row.message_type is MessageType.RELEASE:
-                return
-        if o.kind == "ack" and o.ack is not None:
-            actions.do_record_ack(session, order, o.ack, actor=bank_actor)
-        elif o.result is not None:
-            if o.result.outcome == "pending":
-                actions.do_record_ack(
-                    session,
-                    order,
-                    Acknowledgement(
-                        idempotency_key=order.idempotency_key, bank_ref=o.result.bank_ref, status="accepted"
-                    ),
-                    actor=bank_actor,
+                retry.append(
+                    {"_id": row.id, "_next": now + timedelta(seconds=delay), "_error": o.error[:255]}
                 )
-            else:
-                actions.do_record_result(session, order, o.result, actor=bank_actor)
+                continue
+            self._breaker_event(session, job.bank_code, ok=True)
+            if o.kind == "unknown":
+                continue
+            if row is not None:
+                delivered.append({"_id": row.id})
+                if row.message_type is MessageType.RELEASE:
+                    continue
+            move = self._plan(o, states.get(job.order_id), now)
+            if move is None:
+                continue
+            if move.order_id in moves:  # a second answer for one order in this batch: the first goes first
+                actions.do_move_orders(session, list(moves.values()))
+                moves.clear()
+                move = self._plan(o, states[job.order_id], now)
+                if move is None:
+                    continue
+            moves[move.order_id] = move
+            states[move.order_id] = move.target
+        if delivered:
+            _update_outbox(session, delivered, status=OutboxStatus.DELIVERED, delivered_at=now)
+        if retry:
+            _update_outbox(
+                session,
+                retry,
+                status=OutboxStatus.PENDING,
+                next_attempt_at=bindparam("_next"),
+                last_error=bindparam("_error"),
+            )
+        actions.do_move_orders(session, list(moves.values()))
+
+    @staticmethod
+    def _plan(o: Outcome, state: OrderState | None, now: datetime) -> actions.Move | None:
+        """The order's move for a bank answer (None when it changes nothing)."""
+        if state is None:
+            return None
+        actor = Actor.system(f"bank:{o.job.bank_code}")
+        oid = o.job.order_id
+        if o.kind == "ack" and o.ack is not None:
+            return actions.plan_ack(oid, state, o.ack, actor=actor, now=now)
+        if o.result is None:
+            return None
+        if o.result.outcome == "pending":
+            ack = Acknowledgement(
+                idempotency_key=o.job.idempotency_key, bank_ref=o.result.bank_ref, status="accepted"
+            )
+            return actions.plan_ack(oid, state, ack, actor=actor, now=now)
+        return actions.plan_result(oid, state, o.result, actor=actor, now=now)
 
     # ---- poll and maintenance --------------------------------------------------------------
 
@@ -537,6 +594,13 @@ class RobotWorker:
 
 
 _Row = TypeVar("_Row", PoliceFinding, BankOutbox)
+_OUTBOX = cast(Table, BankOutbox.__table__)
+
+
+def _update_outbox(session: Session, params: list[dict[str, object]], **values: object) -> None:
+    """Update these outbox rows (`_id` in each of `params`) in one statement: `values` are bound
+    parameters named in `params`, or constants for every row."""
+    session.execute(update(_OUTBOX).where(_OUTBOX.c.id == bindparam("_id")).values(**values), params)
 
 
 def _by_id(session: Session, model: type[_Row], ids: set[int]) -> dict[int, _Row]:

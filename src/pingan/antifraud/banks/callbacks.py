@@ -14,13 +14,13 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ from pingan.core.logging import get_logger
 from pingan.core.roles import Actor
 
 log = get_logger("bank.callbacks")
+_NONCE = cast(Table, BankNonce.__table__)
 
 
 def _refuse(bank: str | None, path: str, reason: str, status: int) -> JSONResponse:
@@ -122,31 +123,38 @@ class ResultWriter:
                 ).scalars()
             )
             keys = {v.result.idempotency_key for v, _ in batch}
-            # Held in a dict: the identity map keeps unchanged objects only weakly.
+            o = RestrictionOrder
             orders = {
-                o.idempotency_key: o
-                for o in session.execute(
-                    select(RestrictionOrder).where(RestrictionOrder.idempotency_key.in_(keys))
-                ).scalars()
+                key: (oid, bank, state)
+                for oid, key, bank, state in session.execute(
+                    select(o.id, o.idempotency_key, o.bank_code, o.state).where(o.idempotency_key.in_(keys))
+                )
             }
             now = clock.now()
+            nonces: list[dict[str, object]] = []
+            moves: list[actions.Move] = []
             for v, _ in batch:
                 if v.nonce in seen:
                     answers.append(
                         _refusal(session, v.bank_code, v.path, "replayed message: nonce seen before", 409)
                     )
                     continue
-                order = orders.get(v.result.idempotency_key)
-                if order is None or order.bank_code != v.bank_code:
+                found = orders.get(v.result.idempotency_key)
+                if found is None or found[1] != v.bank_code:
                     answers.append(_refusal(session, v.bank_code, v.path, "no such order at this bank", 404))
                     continue
                 # The nonce row is the replay guard, here and across server processes.
                 seen.add(v.nonce)
-                session.add(BankNonce(nonce=v.nonce, seen_at=now))
-                changed = actions.do_record_result(
-                    session, order, v.result, actor=Actor.system(f"bank:{v.bank_code}")
-                )
-                answers.append(JSONResponse({"status": "ok", "changed": changed}))
+                nonces.append({"nonce": v.nonce, "seen_at": now})
+                oid, bank, state = found
+                move = actions.plan_result(oid, state, v.result, actor=Actor.system(f"bank:{bank}"), now=now)
+                if move is not None:
+                    moves.append(move)
+                    orders[v.result.idempotency_key] = (oid, bank, move.target)
+                answers.append(JSONResponse({"status": "ok", "changed": move is not None}))
+            if nonces:
+                session.execute(insert(_NONCE), nonces)
+            actions.do_move_orders(session, moves)
         return answers
 
     def _record_one_by_one(self, batch: list[tuple[_Verified, Future[JSONResponse]]]) -> list[JSONResponse]:

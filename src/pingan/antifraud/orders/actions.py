@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from itertools import pairwise
+from typing import Any, cast
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import Table, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from pingan.antifraud.banks.protocol import Acknowledgement, OrderResult
 from pingan.antifraud.model import FraudReport, ReportIntake
@@ -103,29 +107,108 @@ def _event(order: RestrictionOrder, to: OrderState | str, actor: Actor, note: st
     session.add(event)
 
 
+@dataclass(frozen=True)
+class Move:
+    """One order's change of state, as `do_move_orders` writes it.
+
+    `path` runs from the state the caller read to the new one, a transition a step (a result that
+    overtook its acknowledgement is sent → acknowledged → executed), with a note for each step;
+    `values` are the columns the change sets with it (bank reference, amount held, times).
+    """
+
+    order_id: int
+    path: tuple[OrderState, ...]
+    notes: tuple[str, ...]
+    actor: Actor
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> OrderState:
+        """The state the order ends in."""
+        return self.path[-1]
+
+
 def do_transition(
     session: Session, order: RestrictionOrder, target: OrderState, *, actor: Actor, note: str = ""
 ) -> None:
     """Move an order to `target` if the transition table allows it; Conflict otherwise. Audited."""
-    refused = rules.transition_problem(order.state, target)
-    if refused is not None:
-        raise Conflict(refused.message, field="state")
+    do_move_orders(session, [Move(order.id, (order.state, target), (note,), actor)])
+
+
+def do_move_orders(session: Session, moves: list[Move]) -> None:
+    """Write many orders' state changes together: the only code that changes an order's state.
+
+    Every step is checked against the transition table first (Conflict names the refused one, and
+    nothing is written). Each order is updated only if it is still in the state its move starts
+    from, so a change made meanwhile by another process is never overwritten: should one be, the
+    move is refused (Conflict) and the caller's transaction with it. Each step gets its timeline row;
+    the audit log gets one entry per actor and new state, naming every order with its path and notes.
+    A statement per kind of change, not per order: the ORM's unit of work cost about 0.3 ms an order
+    (cProfile of the bank-answer paths), most of the robot's time under SQLite's single write lock.
+    Orders loaded in the session are updated in place, as committed, so the caller sees the new state.
+    """
+    if not moves:
+        return
+    for m in moves:
+        for a, b in pairwise(m.path):
+            refused = rules.transition_problem(a, b)
+            if refused is not None:
+                raise Conflict(f"order {m.order_id}: {refused.message}", field="state")
+    session.flush()  # the caller's own pending writes go first: the statements below bypass the ORM
     now = clock.now()
-    _event(order, target, actor, note, at=now)
-    previous = order.state
-    order.state = target
-    if target not in rules.LIVE_STATES:
-        order.live_key = None
-        order.ended_at = now
-    audit.record(
-        session,
-        actor=actor,
-        action=f"order.{target.value}",
-        object_type="restriction_order",
-        object_id=order.id,
-        detail={"from": previous.value, "note": note},
-    )
-    events.emit(session, EVENT_ORDER_CHANGED, order_id=order.id, state=target.value)
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    changed: dict[int, dict[str, Any]] = {}
+    timeline: list[dict[str, Any]] = []
+    for m in moves:
+        cols = {**m.values, "state": m.target}
+        if m.target not in rules.LIVE_STATES:
+            cols |= {"live_key": None, "ended_at": now}
+        changed[m.order_id] = cols
+        groups[tuple(sorted(cols))].append({"_id": m.order_id, "_from": m.path[0], **cols})
+        for (a, b), note in zip(pairwise(m.path), m.notes, strict=True):
+            timeline.append(
+                {"order_id": m.order_id, "at": now, "from_state": a.value, "to_state": b.value}
+                | {"actor": m.actor.username, "note": note[:255]}
+            )
+    t = _ORDER_TABLE
+    sane = session.get_bind().dialect.supports_sane_multi_rowcount
+    for names, params in groups.items():
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("_id"), t.c.state == bindparam("_from", type_=t.c.state.type))
+            .values({n: bindparam(n, type_=t.c[n].type) for n in names})
+        )
+        done = session.execute(stmt, params)
+        if sane and getattr(done, "rowcount", len(params)) != len(params):
+            raise Conflict("an order changed state meanwhile; its change was not written", field="state")
+    session.execute(insert(_EVENT_TABLE), timeline)
+    for m in moves:
+        loaded = session.identity_map.get(identity_key(RestrictionOrder, m.order_id))
+        if loaded is not None:
+            for name, value in changed[m.order_id].items():
+                set_committed_value(loaded, name, value)
+        events.emit(session, EVENT_ORDER_CHANGED, order_id=m.order_id, state=m.target.value)
+    by_actor: dict[tuple[Actor, OrderState], list[Move]] = defaultdict(list)
+    for m in moves:
+        by_actor[(m.actor, m.target)].append(m)
+    for (actor, target), group in by_actor.items():
+        audit.record(
+            session,
+            actor=actor,
+            action=f"order.{target.value}",
+            object_type="restriction_order",
+            object_id=group[0].order_id if len(group) == 1 else f"{group[0].order_id}..{group[-1].order_id}",
+            detail={
+                "moves": [
+                    {"order": m.order_id, "path": [s.value for s in m.path], "notes": list(m.notes)}
+                    for m in group
+                ]
+            },
+        )
+
+
+_ORDER_TABLE = cast(Table, RestrictionOrder.__table__)
+_EVENT_TABLE = cast(Table, OrderEvent.__table__)
 
 
 def _enqueue(session: Session, order: RestrictionOrder, message_type: MessageType, key: str) -> None:
@@ -510,56 +593,80 @@ def do_decide_finding(
 # ---- bank answers --------------------------------------------------------------------------
 
 
-def do_mark_sent(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
+def plan_sent(order_id: int, state: OrderState, *, actor: Actor, now: datetime) -> Move | None:
     """The sender is about to hand the request to the bank (its outbox row is in flight)."""
-    if order.state in (OrderState.DRAFTED, OrderState.FAILED):
-        order.sent_at = clock.now()
-        do_transition(
-            session, order, OrderState.SENT, actor=actor, note="request handed to the bank transport"
-        )
+    if state not in (OrderState.DRAFTED, OrderState.FAILED):
+        return None
+    return Move(
+        order_id, (state, OrderState.SENT), ("request handed to the bank transport",), actor, {"sent_at": now}
+    )
+
+
+def plan_ack(
+    order_id: int, state: OrderState, ack: Acknowledgement, *, actor: Actor, now: datetime
+) -> Move | None:
+    """The bank's acknowledgement: accepted, or rejected at once with its reason code.
+
+    None for a late or repeated answer: the order has moved on and the answer changes nothing.
+    """
+    if state is not OrderState.SENT:
+        return None
+    values: dict[str, Any] = {"bank_ref": ack.bank_ref, "acknowledged_at": now}
+    if ack.status == "rejected":
+        code = ack.reason_code.value if ack.reason_code else "unspecified"
+        values |= {"reject_code": code, "reject_reason": ack.reason_text}
+        return Move(order_id, (state, OrderState.REJECTED), (f"rejected: {code}",), actor, values)
+    return Move(order_id, (state, OrderState.ACKNOWLEDGED), (f"bank ref {ack.bank_ref}",), actor, values)
+
+
+def plan_result(
+    order_id: int, state: OrderState, result: OrderResult, *, actor: Actor, now: datetime
+) -> Move | None:
+    """A bank result (callback or poll); None when it changes nothing (a repeat, or still pending).
+
+    A result that overtook its acknowledgement (the ack was lost, the inquiry found the result)
+    acknowledges the order first, in the same move.
+    """
+    if result.outcome not in ("executed", "rejected"):
+        return None
+    path: list[OrderState] = [state]
+    notes: list[str] = []
+    values: dict[str, Any] = {}
+    if state is OrderState.SENT:
+        path.append(OrderState.ACKNOWLEDGED)
+        notes.append(f"bank ref {result.bank_ref}")
+        values |= {"bank_ref": result.bank_ref, "acknowledged_at": now}
+    if path[-1] is not OrderState.ACKNOWLEDGED:
+        return None
+    if result.outcome == "executed":
+        path.append(OrderState.EXECUTED)
+        notes.append(f"held {result.held_amount_fen} fen")
+        values |= {"held_amount_fen": result.held_amount_fen, "executed_at": now}
+    else:
+        code = result.reason_code.value if result.reason_code else "unspecified"
+        path.append(OrderState.REJECTED)
+        notes.append(f"rejected: {code}")
+        values |= {"reject_code": code, "reject_reason": result.reason_text}
+    return Move(order_id, tuple(path), tuple(notes), actor, values)
+
+
+def do_mark_sent(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
+    """The sender is about to hand one order's request to the bank (see `plan_sent`)."""
+    move = plan_sent(order.id, order.state, actor=actor, now=clock.now())
+    do_move_orders(session, [move] if move is not None else [])
 
 
 def do_record_ack(session: Session, order: RestrictionOrder, ack: Acknowledgement, *, actor: Actor) -> None:
-    """Record the bank's acknowledgement (accepted, or rejected at once with its reason code)."""
-    if order.state is not OrderState.SENT:
-        return  # a late or repeated answer: the order has moved on and the answer changes nothing
-    order.bank_ref = ack.bank_ref
-    order.acknowledged_at = clock.now()
-    if ack.status == "rejected":
-        order.reject_code = ack.reason_code.value if ack.reason_code else "unspecified"
-        order.reject_reason = ack.reason_text
-        do_transition(session, order, OrderState.REJECTED, actor=actor, note=f"rejected: {order.reject_code}")
-    else:
-        do_transition(session, order, OrderState.ACKNOWLEDGED, actor=actor, note=f"bank ref {ack.bank_ref}")
+    """Record one order's acknowledgement (see `plan_ack`)."""
+    move = plan_ack(order.id, order.state, ack, actor=actor, now=clock.now())
+    do_move_orders(session, [move] if move is not None else [])
 
 
 def do_record_result(session: Session, order: RestrictionOrder, result: OrderResult, *, actor: Actor) -> bool:
-    """Record a bank result (callback or poll); returns False when it changed nothing (a repeat)."""
-    if order.state is OrderState.SENT and result.outcome in ("executed", "rejected"):
-        # The result overtook the acknowledgement (lost ack, found by inquiry): acknowledge first.
-        do_record_ack(
-            session,
-            order,
-            Acknowledgement(
-                idempotency_key=order.idempotency_key, bank_ref=result.bank_ref, status="accepted"
-            ),
-            actor=actor,
-        )
-    if order.state is not OrderState.ACKNOWLEDGED:
-        return False
-    if result.outcome == "executed":
-        order.held_amount_fen = result.held_amount_fen
-        order.executed_at = clock.now()
-        do_transition(
-            session, order, OrderState.EXECUTED, actor=actor, note=f"held {result.held_amount_fen} fen"
-        )
-        return True
-    if result.outcome == "rejected":
-        order.reject_code = result.reason_code.value if result.reason_code else "unspecified"
-        order.reject_reason = result.reason_text
-        do_transition(session, order, OrderState.REJECTED, actor=actor, note=f"rejected: {order.reject_code}")
-        return True
-    return False
+    """Record one order's result (see `plan_result`); returns False when it changed nothing."""
+    move = plan_result(order.id, order.state, result, actor=actor, now=clock.now())
+    do_move_orders(session, [move] if move is not None else [])
+    return move is not None
 
 
 def do_record_failure(session: Session, order: RestrictionOrder, *, reason: str, actor: Actor) -> None:
