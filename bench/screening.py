@@ -5,8 +5,13 @@ SQL baseline doing the same rules (window functions over the same files) in the 
 ratio. `rows` counts every transaction read (all channels); the watchlist is the one the district's
 reports build, padded to --watchlist-size accounts with ids no transaction uses (so the lookup is
 as large as the issue asks, and the flags stay those of the real watchlist). Peak RSS and the load
-average are printed: the machine is shared. Streaming (with --stream-seconds): transactions published into NATS at --rate by this process
-(in frames of --frame transactions per payer bank; --frame 1 sends a message each), each stamped with
+average are printed: the machine is shared. The engine's compiled loops (numba) are loaded from
+their disk cache when an earlier run left them there; `jit` says whether this run loaded them
+(`cache_hits`) or compiled them (`compiled`, whose time then counts in `seconds`): set
+NUMBA_CACHE_DIR to an empty directory to measure a first run.
+
+Streaming (with --stream-seconds): transactions published into NATS at --rate by this process (in
+frames of --frame transactions per payer bank; --frame 1 sends a message each), each stamped with
 the time it was due at that rate, while `pingan stream consume` persists risk events to a SQLite
 file; throughput and the p99 from due time to persisted risk event come from the consumer's own stats.
 """
@@ -30,6 +35,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pingan.antifraud.screening import kernels
 from pingan.antifraud.screening import stream as st
 from pingan.antifraud.screening.engine import WATCHLIST_SCHEMA
 from pingan.antifraud.screening.quality import watchlist_from_reports
@@ -298,6 +304,7 @@ def main() -> None:
             "seconds": round(run.seconds, 3),
             "baseline_seconds": round(base_s, 3),
             "peak_rss_mib_engine": engine_rss,
+            "jit": kernels.jit_stats() | {"compile_time_in_seconds": kernels.jit_stats()["compiled"] > 0},
             "peak_rss_mib_with_baseline": _peak_rss_mib(),
             "target_tx_per_s": 20_000_000,
         }

@@ -7,9 +7,8 @@ long as each batch follows the previous one in time: that is what makes the two 
 
 Everything runs on NumPy int64 columns (times in microseconds since the epoch, UTC). Fraud patterns
 are rare, so the heavy parts (pass-through suppression, the payer's own listing, reasons and the
-output frame) run only on the few rows that some rule fits; the pair state is a sorted key table in
-a few runs merged log-structured (see `PairTable`), so a batch costs a sort of
-its own keys and a binary search into the state, not a join against the whole history.
+output frame) run only on the few rows that some rule fits; the pair state is a hash table that a
+compiled loop probes once a row (see `PairTable` and `kernels`), not a join against the whole history.
 
 Pure: no I/O except `ScreenState.save`/`load`. The clock is the transactions' own time. The state
 passed in is updated in place and returned: use the returned state, not the one passed in.
@@ -17,6 +16,7 @@ passed in is updated in place and returned: use the returned state, not the one 
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
 
+from pingan.antifraud.screening import kernels
 from pingan.antifraud.screening.ruleset import (
     BurstRule,
     ElderlyNightRule,
@@ -121,7 +122,9 @@ _PAIR_FIELDS = ("key", "first_ts", "n", "last_amount", "total")
 
 @dataclass
 class PairLevel:
-    """Pairs sorted by key (payer<<32 | payee) with what screening remembers of each."""
+    """Pairs sorted by key (payer<<32 | payee) with what screening remembers of each: the form in
+    which the state is saved. A pair no longer young (see `PairTable`) has n = -1 and first_ts far
+    in the past: what it had is not kept."""
 
     key: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     first_ts: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -129,156 +132,126 @@ class PairLevel:
     last_amount: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     total: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
 
-    def find(self, keys: I64) -> tuple[Mask, I64]:
-        """For sorted unique `keys`: whether each is here, and its index when it is."""
-        if self.key.size == 0:
-            return np.zeros(keys.size, bool), np.zeros(keys.size, np.int64)
-        pos = np.searchsorted(self.key, keys)
-        idx = np.minimum(pos, self.key.size - 1)
-        return self.key[idx] == keys, idx
 
-    def merged(self, other: PairLevel) -> PairLevel:
-        """Both levels in one, sorted (the keys are disjoint)."""
-        if other.key.size == 0:
-            return self
-        if self.key.size == 0:
-            return other
-        # Each of `other`'s keys goes where a binary search puts it, the rest of the places keep
-        # `self`'s in order: a merge in one pass per field (a stable argsort of both took 5 times as long).
-        n = self.key.size + other.key.size
-        at = np.searchsorted(self.key, other.key) + np.arange(other.key.size)
-        mine = np.ones(n, bool)
-        mine[at] = False
-        keep = np.flatnonzero(mine)  # once: a boolean mask per field took twice as long
-        out = []
-        for f in _PAIR_FIELDS:
-            merged = np.empty(n, np.int64)
-            merged[at] = getattr(other, f)
-            merged[keep] = getattr(self, f)
-            out.append(merged)
-        return PairLevel(*out)
-
-
-def _hashed(keys: I64, slots: int) -> I64:
-    """Each key's slot among `slots` (a power of two)."""
-    shift = np.uint64(64 - (slots.bit_length() - 1))
-    return ((keys.astype(np.uint64) * _HASH_MUL) >> shift).astype(np.int64)
-
-
-@dataclass
-class PairShard:
-    """The pairs of one payer range: sorted runs, oldest (largest) first, and a filter of their keys.
-
-    The filter has a flag per hashed key, set for every pair here, at least 8 flags a pair: a batch's
-    new pairs (two thirds of a district day's) mostly find theirs clear and skip the searches.
-    """
-
-    runs: list[PairLevel] = field(default_factory=list)
-    seen: Mask = field(default_factory=lambda: np.zeros(1 << 10, bool))
-    size: int = 0
-
-    def add(self, part: PairLevel) -> None:
-        """Insert pairs not yet here (sorted, unique)."""
-        self.size += part.key.size
-        if self.seen.size < 8 * self.size:
-            slots = self.seen.size
-            while slots < 8 * self.size:
-                slots *= 4
-            self.seen = np.zeros(slots, bool)
-            for run in self.runs:
-                self.seen[_hashed(run.key, slots)] = True
-        self.seen[_hashed(part.key, self.seen.size)] = True
-        self.runs.append(part)
-        while len(self.runs) > 1 and self.runs[-2].key.size <= 4 * self.runs[-1].key.size:
-            last = self.runs.pop()
-            self.runs[-1] = self.runs[-1].merged(last)
+def _zeroed_slots(slots: int, columns: int) -> I64:
+    """A zeroed (slots, columns) table; a large one on transparent huge pages where the system allows
+    them, so that its probes miss the TLB less."""
+    nbytes = slots * columns * 8
+    if nbytes >= 1 << 21 and hasattr(mmap, "MADV_HUGEPAGE"):
+        buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        buf.madvise(mmap.MADV_HUGEPAGE)
+        return np.frombuffer(buf, np.int64).reshape(slots, columns)
+    return np.zeros((slots, columns), np.int64)
 
 
 @dataclass
 class PairTable:
-    """Every payer→payee pair seen, in shards by payer range, each a few sorted runs (a log-structured
-    merge).
+    """Every payer→payee pair seen with the total paid, and the young pairs' first time, count and
+    last amount: two hash tables probed once a row by a compiled loop (`kernels.fold_rows`).
 
-    Each batch's new pairs form a run in each shard they fall in; a run is merged into the one before
-    it while that one is not more than four times as large, so there are O(log n) runs and each pair
-    is copied O(log n) times, not once per batch. Shards of 2^16 payers keep a shard's runs and filter
-    small enough to stay in the CPU's cache while a batch searches and merges them: at district scale
-    (14.7 million pairs in one table) the searches and merges missed the cache at nearly every step
-    and took two thirds of screening's time.
+    A pair is young while a row of the batch being folded may still be within `young_us` of its first
+    time (the longest window of the escalation rules, which alone read those fields); older pairs
+    leave the young table when it is rebuilt. Each table is kept at most half full: it is rebuilt
+    twice as large (the young one with its live pairs only) before a batch that could fill it past that.
+    Sorted runs merged log-structured and searched with NumPy (what this replaced) took about 60% of
+    the screening thread's time at district scale, and a pass grouping each day's rows by pair on top.
     """
 
-    shards: dict[int, PairShard] = field(default_factory=dict)
+    pairs: I64 = field(default_factory=lambda: _zeroed_slots(_MIN_SLOTS, kernels.PAIR_COLUMNS))
+    young: I64 = field(default_factory=lambda: _zeroed_slots(_MIN_SLOTS, kernels.YOUNG_COLUMNS))
+    spare: I64 = field(default_factory=lambda: np.zeros((0, kernels.YOUNG_COLUMNS), np.int64))
+    size: int = 0
+    young_size: int = 0
 
     def __len__(self) -> int:
-        return sum(shard.size for shard in self.shards.values())
+        return self.size
+
+    def _make_room(self, incoming: int, young_since: int) -> None:
+        capacity = self.pairs.shape[0]
+        while 2 * (self.size + incoming) > capacity:
+            capacity *= 2
+        if capacity != self.pairs.shape[0]:
+            grown = _zeroed_slots(capacity, kernels.PAIR_COLUMNS)
+            kernels.rehash(self.pairs, grown, 0)
+            self.pairs = grown
+        if 2 * (self.young_size + incoming) > self.young.shape[0]:
+            live = self.young[:, kernels.KEY] != 0
+            live &= self.young[:, kernels.FIRST_TS] >= young_since
+            capacity = _MIN_SLOTS
+            # Room for twice what is needed, so the next rebuild is days away.
+            while capacity < 4 * (int(np.count_nonzero(live)) + incoming):
+                capacity *= 2
+            if self.spare.shape[0] == capacity:  # the previous young table's memory, reused
+                rebuilt, self.spare = self.spare, self.young
+                rebuilt[:] = 0
+            else:
+                rebuilt, self.spare = _zeroed_slots(capacity, kernels.YOUNG_COLUMNS), self.young
+            self.young_size = kernels.rehash(self.young, rebuilt, young_since)
+            self.young = rebuilt
+
+    def fold(self, t: TxColumns, young_us: int) -> _Pairs:
+        """What the table says at each row of `t` (in time order, after every row folded before),
+        with `t` folded in; the young pairs are those within `young_us` of a row of `t` or later."""
+        if t.size == 0:
+            z = np.zeros(0, np.int64)
+            return _Pairs(np.zeros(0, bool), z, z, np.zeros(0, bool), z, z)
+        if (
+            int(min(t.payer.min(), t.payee.min())) < 0
+            or int(max(t.payer.max(), t.payee.max())) >= ACCOUNT_LIMIT
+        ):
+            raise ValueError(f"account ids must lie in [0, {ACCOUNT_LIMIT}) to be screened")
+        self._make_room(t.size, int(t.ts.min()) - young_us)
+        m = t.size
+        n_before, prev_amount, first_ts, at_risk = (np.empty(m, np.int64) for _ in range(4))
+        payer, payee, ts, amount = (_i64(a) for a in (t.payer, t.payee, t.ts, t.amount))
+        added = kernels.fold_rows(
+            self.pairs, self.young, payer, payee, ts, amount, n_before, prev_amount, first_ts, at_risk
+        )
+        self.size += added
+        self.young_size += added
+        return _Pairs(n_before == 0, n_before, prev_amount, n_before != 0, first_ts, at_risk)
 
     @property
     def runs(self) -> list[PairLevel]:
-        """Every run, in key order of the shards."""
-        return [r for shard in sorted(self.shards) for r in self.shards[shard].runs]
+        """The pairs as one level sorted by key (the saved form)."""
+        used = self.pairs[self.pairs[:, kernels.KEY] != 0]
+        used = used[np.argsort(used[:, kernels.KEY])]
+        young = self.young[self.young[:, kernels.KEY] != 0]
+        young = young[np.argsort(young[:, kernels.KEY])]
+        at = np.searchsorted(young[:, kernels.KEY], used[:, kernels.KEY])
+        has = at < young.shape[0]
+        has[has] = young[at[has], kernels.KEY] == used[has, kernels.KEY]
+        yr = (
+            young[np.where(has, at, 0)]
+            if young.shape[0]
+            else np.zeros((used.shape[0], kernels.YOUNG_COLUMNS), np.int64)
+        )
+        return [
+            PairLevel(
+                _i64(used[:, kernels.KEY] - 1),
+                _i64(np.where(has, yr[:, kernels.FIRST_TS], kernels.FAR_PAST)),
+                _i64(np.where(has, yr[:, kernels.COUNT], kernels.UNKNOWN_COUNT)),
+                _i64(np.where(has, yr[:, kernels.LAST_AMOUNT], 0)),
+                _i64(used[:, kernels.TOTAL]),
+            )
+        ]
 
     @classmethod
     def of_runs(cls, runs: list[PairLevel]) -> PairTable:
-        """A table of saved runs (oldest first), each cut at the shards' bounds."""
+        """A table of saved levels (their keys disjoint)."""
         table = cls()
         for run in runs:
-            table.add(run, merge=False)
+            table._make_room(run.key.size, kernels.FAR_PAST)
+            table.size += kernels.insert_rows(table.pairs, _i64(np.stack([run.key + 1, run.total], axis=1)))
+            kept = run.n >= 0
+            young = np.stack(
+                [run.key[kept] + 1, run.first_ts[kept], run.n[kept], run.last_amount[kept]], axis=1
+            )
+            table.young_size += kernels.insert_rows(table.young, _i64(young))
         return table
 
-    def look_up(self, keys: I64) -> tuple[PairLevel, Mask, list[tuple[PairLevel, I64, I64]]]:
-        """For sorted unique `keys`: their fields (zero where unknown), whether each is known, and
-        where (run, rows of `keys`, index in the run) to fold a batch in."""
-        g = keys.size
-        st = PairLevel(keys, *(np.zeros(g, np.int64) for _ in _PAIR_FIELDS[1:]))
-        found = np.zeros(g, bool)
-        hits: list[tuple[PairLevel, I64, I64]] = []
-        for shard_id, lo, hi in _shard_slices(keys):
-            shard = self.shards.get(shard_id)
-            if shard is None:
-                continue
-            todo = lo + np.flatnonzero(shard.seen[_hashed(keys[lo:hi], shard.seen.size)])
-            for level in shard.runs:
-                if todo.size == 0:
-                    break
-                here, idx = level.find(keys[todo])
-                if here.any():
-                    rows, i = todo[here], idx[here]
-                    for f in _PAIR_FIELDS[1:]:
-                        getattr(st, f)[rows] = getattr(level, f)[i]
-                    found[rows] = True
-                    hits.append((level, rows, i))
-                    todo = todo[~here]
-        return st, found, hits
 
-    def add(self, fresh: PairLevel, *, merge: bool = True) -> None:
-        """Insert pairs not yet in the table (sorted, unique); without `merge`, as runs of their own."""
-        for shard_id, lo, hi in _shard_slices(fresh.key):
-            part = PairLevel(*(getattr(fresh, f)[lo:hi] for f in _PAIR_FIELDS))
-            shard = self.shards.setdefault(shard_id, PairShard())
-            if merge:
-                shard.add(part)
-            else:
-                shard.runs.append(part)
-                shard.size += part.key.size
-                shard.seen = np.zeros(max(1 << 10, 1 << (8 * shard.size).bit_length()), bool)
-                for run in shard.runs:
-                    shard.seen[_hashed(run.key, shard.seen.size)] = True
-
-
-# Fibonacci hashing: the multiplier's top bits spread neighbouring payer/payee ids over the bits.
-_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
-# A shard holds the pairs of 2^16 consecutive payer ids (keys are payer<<32 | payee).
-_SHARD_SHIFT = 32 + 16
-
-
-def _shard_slices(keys: I64) -> list[tuple[int, int, int]]:
-    """(shard, start, end) of each shard's stretch of sorted `keys`."""
-    if keys.size == 0:
-        return []
-    shard = keys >> _SHARD_SHIFT
-    starts = np.flatnonzero(np.concatenate([[True], shard[1:] != shard[:-1]]))
-    ends = np.append(starts[1:], keys.size)
-    return list(zip(shard[starts].tolist(), starts.tolist(), ends.tolist(), strict=True))
+_MIN_SLOTS = 1 << 4
 
 
 @dataclass
@@ -346,6 +319,14 @@ class ScreenState:
             ]
             parts = {p: Events(*(_i64(z[f"{p}_{f}"]) for f in _EVENT_FIELDS)) for p in ("recent", "inflows")}
         return cls(PairTable.of_runs(runs), parts["recent"], parts["inflows"], high_water)
+
+
+def _young_us(rules: RuleSet) -> int:
+    """How long after its first time a pair's count, first time and last amount are still read: the
+    longest escalation window (0 without an escalation rule)."""
+    return max(
+        (r.params.new_payee_days * DAY_US for r in rules.rule if isinstance(r, EscalatingRule)), default=0
+    )
 
 
 def _windows(rules: RuleSet) -> list[tuple[int, int]]:
@@ -612,13 +593,6 @@ class TxColumns:
     amount: I64
     payer_bank: pa.Array | pa.ChunkedArray
     payee_bank: pa.Array | pa.ChunkedArray
-    groups: PairGroups | None = field(default=None, repr=False, compare=False)
-
-    def pair_groups(self) -> PairGroups:
-        """The rows grouped by pair (computed once)."""
-        if self.groups is None:
-            self.groups = PairGroups.of(self)
-        return self.groups
 
     @property
     def size(self) -> int:
@@ -688,120 +662,20 @@ def _chunks(a: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
 
 @dataclass
 class _Pairs:
-    """What the pair state says at each row of a batch.
-
-    `new_pair` is by row; the other fields are in `order` (rows grouped by pair, in time order within
-    a pair) and read for the rows some rule asks about (`at`): scattering every field back to row
-    order would cost a random write per row and field, and the rules read a few rows.
-    """
+    """What the pair state says at each row of a batch, before the row: whether the pair is new, how
+    many transfers it had, the previous amount (known when it had one), its first time, and the
+    amount paid to the payee so far including the row."""
 
     new_pair: Mask
-    order: I64
     n_before: I64
     prev_amount: I64
     prev_known: Mask
     first_ts: I64
     at_risk: I64
-    place: I64 | None = None
 
     def at(self, name: str, rows: I64) -> Any:
         """Field `name` for `rows`."""
-        if self.place is None:
-            self.place = np.empty(self.order.size, np.int64)
-            self.place[self.order] = np.arange(self.order.size)
-        return getattr(self, name)[self.place[rows]]
-
-
-@dataclass(frozen=True)
-class PairGroups:
-    """A batch's rows grouped by pair, in time order within a pair: all of the pair work that does
-    not need the state, so the batch engine's reader threads can do it while the state is busy."""
-
-    order: I64
-    head: Mask
-    start: I64
-    gid: I64
-    uniq: I64
-    count: I64
-    rank: I64
-    amount: I64  # in `order`
-    csum: I64
-    first_ts: I64  # of each pair's first row in the batch
-
-    @classmethod
-    def of(cls, t: TxColumns) -> PairGroups:
-        """Group the rows of `t` (account ids in [0, ACCOUNT_LIMIT))."""
-        if t.size and (
-            int(t.payer.min()) < 0 or max(int(t.payer.max()), int(t.payee.max())) >= ACCOUNT_LIMIT
-        ):
-            raise ValueError(f"account ids must lie in [0, {ACCOUNT_LIMIT}) to be screened")
-        order = stable_order(t.payer, t.payee)  # stable: rows of a pair stay in time order
-        payer_s = t.payer[order]
-        payee_s = t.payee[order]
-        m = order.size
-        head = np.ones(m, bool)
-        np.not_equal(payer_s[1:], payer_s[:-1], out=head[1:])
-        head[1:] |= payee_s[1:] != payee_s[:-1]
-        start = np.flatnonzero(head)
-        gid = np.cumsum(head) - 1
-        amount_s = t.amount[order]
-        return cls(
-            order,
-            head,
-            start,
-            gid,
-            (payer_s[start] << 32) | payee_s[start],
-            np.diff(np.append(start, m)),
-            np.arange(m) - start[gid],
-            amount_s,
-            np.cumsum(amount_s),
-            t.ts[order[start]],
-        )
-
-
-def _pairs(t: TxColumns, table: PairTable) -> _Pairs:
-    """Look every row's pair up and fold the batch into the table."""
-    gr = t.pair_groups()
-    order, head, start, gid, uniq, count = gr.order, gr.head, gr.start, gr.gid, gr.uniq, gr.count
-    rank, amount_s, csum = gr.rank, gr.amount, gr.csum
-    m = order.size
-
-    state, found, hits = table.look_up(uniq)
-    st_n, st_last, st_total = state.n, state.last_amount, state.total
-    st_first = np.where(found, state.first_ts, gr.first_ts)
-
-    before_group = (csum - amount_s)[start]  # running total before each group's first row
-    prev_s = np.empty(m, np.int64)
-    prev_s[1:] = amount_s[:-1]
-    prev_s[start] = st_last
-    prev_known_s = ~head
-    prev_known_s[start] = found
-    n_before_s = st_n[gid] + rank
-    new_s = n_before_s == 0
-    new_pair = np.empty(m, bool)
-    new_pair[order] = new_s
-    out = _Pairs(
-        new_pair,
-        order,
-        n_before_s,
-        prev_s,
-        prev_known_s,
-        st_first[gid],
-        (st_total - before_group)[gid] + csum,
-    )
-
-    # Fold the batch in: known pairs in place, new pairs as a new run.
-    last = start + count - 1
-    batch_last = amount_s[last]
-    batch_sum = csum[last] - before_group
-    for level, rows, i in hits:
-        level.n[i] += count[rows]
-        level.last_amount[i] = batch_last[rows]
-        level.total[i] += batch_sum[rows]
-    new = ~found
-    if new.any():
-        table.add(PairLevel(uniq[new], st_first[new], count[new], batch_last[new], batch_sum[new]))
-    return out
+        return getattr(self, name)[rows]
 
 
 def _windowed(
@@ -829,7 +703,7 @@ def screen_columns(
     """
     if t.size == 0:
         return empty(FLAG_SCHEMA), state
-    p = _pairs(t, state.pairs)
+    p = state.pairs.fold(t, _young_us(rules))
     new_rows = np.flatnonzero(p.new_pair)
     flags = _evaluate(t, p, new_rows, state, rules, lk) if lk is not None else empty(FLAG_SCHEMA)
     return flags, _advance(state, t, new_rows, rules)

@@ -150,12 +150,12 @@ def iter_transfers(
     parts: list[TxColumns] = []
     held = counted = 0
     with ThreadPoolExecutor(2) as pool:
-        ahead = deque(pool.submit(_read_grouped, fs, rules, since, until) for fs in days[:2])
+        ahead = deque(pool.submit(read_transfers, fs, rules, since, until) for fs in days[:2])
         later = iter(days[2:])
         while ahead:
             t, n = ahead.popleft().result()
             if (files := next(later, None)) is not None:
-                ahead.append(pool.submit(_read_grouped, files, rules, since, until))
+                ahead.append(pool.submit(read_transfers, files, rules, since, until))
             if parts and held + t.size > batch_rows:
                 yield TxColumns.concat(parts), counted
                 parts, held, counted = [], 0, 0
@@ -163,16 +163,6 @@ def iter_transfers(
             held += t.size
             counted += n
         yield TxColumns.concat(parts), counted
-
-
-def _read_grouped(
-    files: list[Path], rules: RuleSet, since: datetime | None, until: datetime | None
-) -> tuple[TxColumns, int]:
-    """`read_transfers`, with the rows grouped by pair in the reader's thread (NumPy's sorts and
-    gathers release the GIL): the screening thread is left the work that needs the state."""
-    t, n = read_transfers(files, rules, since, until)
-    t.pair_groups()
-    return t, n
 
 
 # Batches of whole days up to 2^18 transfers (a district day, ~240,000): a batch's columns and
