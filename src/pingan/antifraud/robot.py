@@ -28,7 +28,6 @@ from pingan.antifraud.orders.model import (
     FindingStatus,
     OrderKind,
     OrderReason,
-    RestrictionOrder,
     RobotIntake,
 )
 from pingan.antifraud.registry.actions import HolderLinks
@@ -66,10 +65,8 @@ class _Payees:
         return cls(refs, dict(traced))
 
 
-def _issue_all(
-    session: Session, planned: list[actions.OrderDraft], *, careful: bool
-) -> list[RestrictionOrder]:
-    """Issue the planned stop-payments.
+def _issue_all(session: Session, planned: list[actions.OrderDraft], *, careful: bool) -> list[int]:
+    """Issue the planned stop-payments; returns their order ids.
 
     Bulk: one flush for all (the caller checked the live orders in one query). Careful: each checked
     again and flushed in its own savepoint, so that an account another issuer took meanwhile is
@@ -77,7 +74,7 @@ def _issue_all(
     """
     if not careful:
         return actions.do_issue_order_drafts(session, planned, actor=ROBOT)
-    issued: list[RestrictionOrder] = []
+    issued: list[int] = []
     for d in planned:
         try:
             basis = actions.check_issue_order(
@@ -100,16 +97,14 @@ def _issue_all(
                     finding=d.finding,
                     origin_at=d.origin_at,
                     actor=ROBOT,
-                )
+                ).id
             )
         except Conflict:
             continue  # already stopped, by an earlier report of the same mule account
     return issued
 
 
-def do_process_reports(
-    session: Session, reports: list[FraudReport], *, careful: bool = False
-) -> list[RestrictionOrder]:
+def do_process_reports(session: Session, reports: list[FraudReport], *, careful: bool = False) -> list[int]:
     """Direct stop-payments for the reports' payee accounts and a draft finding for each report's holders.
 
     Oldest report first: the first report naming an account stops it, a later one finds it stopped.
@@ -188,9 +183,7 @@ def do_process_reports(
     return issued
 
 
-def do_process_findings(
-    session: Session, finding_ids: list[int], *, careful: bool = False
-) -> list[RestrictionOrder]:
+def do_process_findings(session: Session, finding_ids: list[int], *, careful: bool = False) -> list[int]:
     """Holder-linked stop-payments for every other account of the holders the approved findings name."""
     loaded = actions.load_findings(session, finding_ids)
     findings = loaded.ordered(sorted(finding_ids))

@@ -89,6 +89,20 @@ class NotedReport:
     report_id: int
 
 
+def _has_plans(session: Session, reports: list[NotedReport]) -> bool:
+    """Whether any of these reporters has a plan within the follow-up window (a cheap first look)."""
+    found = session.execute(
+        select(WarningPlan.id)
+        .where(
+            WarningPlan.person_key.in_({r.person_key for r in reports}),
+            WarningPlan.created_at <= max(r.reported_at for r in reports),
+            WarningPlan.created_at > min(r.reported_at for r in reports) - FOLLOW_UP,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Actor) -> int:
     """`do_note_report` for several reports, with one query for all their persons' plans. Returns plans marked."""
     if not reports:
@@ -129,13 +143,18 @@ def on_reports_registered(batch: list[events.DomainEvent]) -> None:
     from pingan.core import db
 
     ids = [int(event.payload["report_id"]) for event in batch]
-    with db.transaction() as session:
+    with db.read_transaction() as session:
         rows = session.execute(
             select(FraudReport.id, FraudReport.victim_id_pseudonym, FraudReport.reported_at)
             .where(FraudReport.id.in_(ids))
             .order_by(FraudReport.id)
         )
         reports = [NotedReport(key, clock.ensure_utc(at), rid) for rid, key, at in rows]
+        # Most reporters were never warned: looked up first without the write lock (SQLite has one
+        # writer, and every registered batch came here), written only when a plan is followed.
+        if not reports or not _has_plans(session, reports):
+            return
+    with db.transaction() as session:
         do_note_reports(session, reports, actor=Actor.system("outcomes"))
 
 

@@ -133,6 +133,18 @@ def holder_by_national_id(session: Session, national_id_pseudonym: str) -> Accou
 
 
 @dataclass(frozen=True)
+class LinkedAccount:
+    """An open account of a holder, as an order or a watchlist entry names it."""
+
+    id: int
+    holder_id: int
+    bank_code: str
+    number_pseudonym: str
+    number_cipher: str
+    number_masked: str
+
+
+@dataclass(frozen=True)
 class HolderLinks:
     """The holders behind a set of involved accounts and all their open accounts, resolved in two queries.
 
@@ -140,11 +152,12 @@ class HolderLinks:
     any bank, of the holders behind some involved accounts; closed accounts hold nothing and are skipped.
 
     The robot resolves a whole batch of reports (or findings) at once and then asks, report by
-    report, which accounts are linked to that report's own involved accounts (`linked_to`).
+    report, which accounts are linked to that report's own involved accounts (`linked_to`). Plain
+    rows, not mapped objects: only read, and loading them as objects was most of the look-up's cost.
     """
 
     holder_of: dict[tuple[str, str], int]
-    open_accounts: dict[int, list[BankAccount]]
+    open_accounts: dict[int, list[LinkedAccount]]
 
     @classmethod
     def resolve(cls, session: Session, involved: Iterable[tuple[str, str]]) -> HolderLinks:
@@ -161,20 +174,18 @@ class HolderLinks:
             )
             if (bank_code, pseudonym) in involved_set
         }
-        open_accounts: dict[int, list[BankAccount]] = defaultdict(list)
+        open_accounts: dict[int, list[LinkedAccount]] = defaultdict(list)
         if holder_of:
-            for account in session.execute(
-                select(BankAccount)
-                .where(
-                    BankAccount.holder_id.in_(set(holder_of.values())),
-                    BankAccount.status != AccountStatus.CLOSED,
-                )
-                .order_by(BankAccount.id)
-            ).scalars():
-                open_accounts[account.holder_id].append(account)
+            a = BankAccount
+            for row in session.execute(
+                select(a.id, a.holder_id, a.bank_code, a.number_pseudonym, a.number_cipher, a.number_masked)
+                .where(a.holder_id.in_(set(holder_of.values())), a.status != AccountStatus.CLOSED)
+                .order_by(a.id)
+            ):
+                open_accounts[row.holder_id].append(LinkedAccount(*row))
         return cls(holder_of, dict(open_accounts))
 
-    def linked_to(self, involved: Iterable[tuple[str, str]]) -> list[BankAccount]:
+    def linked_to(self, involved: Iterable[tuple[str, str]]) -> list[LinkedAccount]:
         """The other open accounts of the holders behind `involved` (which must have been resolved), in id order."""
         involved_set = set(involved)
         holders = {self.holder_of[key] for key in involved_set if key in self.holder_of}

@@ -13,14 +13,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.watchlist.actions import Listing, do_list_accounts
-from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.antifraud.watchlist.model import WatchSource
 from pingan.core import events
 from pingan.core.roles import Actor
 
 FEED = Actor.system("watchlist")
 
 
-def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Actor) -> list[WatchlistEntry]:
+def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Actor) -> list[int]:
     """List every other open account of the holders these approved findings name, in one write.
 
     Caller holds the transaction. A finding that is not approved lists nothing: holder links rest
