@@ -154,6 +154,13 @@ class RobotWorker:
             if order.finding_id
             else None
         )
+        renews = session.get(RestrictionOrder, order.renews_order_id) if order.renews_order_id else None
+        return self._request(order, finding, renews.idempotency_key if renews is not None else None)
+
+    def _request(
+        self, order: RestrictionOrder, finding: PoliceFinding | None, renews: str | None
+    ) -> OrderRequest:
+        """The bank request for an order (its number decrypted), from what is loaded already."""
         basis = (
             LegalBasisWire(
                 kind="finding",
@@ -166,7 +173,6 @@ class RobotWorker:
                 kind="report", reference=f"report:{order.report_id}", article=rules.ARTICLE_REPORT
             )
         )
-        renews = session.get(RestrictionOrder, order.renews_order_id) if order.renews_order_id else None
         assert order.expires_at is not None
         return OrderRequest(
             idempotency_key=order.idempotency_key,
@@ -176,7 +182,7 @@ class RobotWorker:
             account_number=decrypt(PiiKind.CARD, order.account_cipher),
             amount_fen=order.amount_fen,
             expires_at=order.expires_at,
-            renews=renews.idempotency_key if renews is not None else None,
+            renews=renews,
             basis=basis,
             callback_url=self.settings.callback_url,
         )
@@ -210,6 +216,7 @@ class RobotWorker:
             now = clock.now()
             claimed: list[dict[str, object]] = []
             moves: list[actions.Move] = []
+            later: list[tuple[BankOutbox, RestrictionOrder, bool]] = []
             for row in rows:
                 if row.bank_code in probes:
                     if row.bank_code in probed:
@@ -228,6 +235,14 @@ class RobotWorker:
                     move = actions.plan_sent(order.id, order.state, actor=SENDER, now=now)
                     if move is not None:
                         moves.append(move)
+                simple = (
+                    row.message_type is MessageType.REQUEST
+                    and order.renews_order_id is None
+                    and (order.finding_id is None or order.finding_id in findings)
+                )
+                if simple:  # its request is built after the commit, off SQLite's write lock
+                    later.append((row, order, inquire_first))
+                    continue
                 jobs.append(
                     Job(
                         row.id,
@@ -247,6 +262,13 @@ class RobotWorker:
                     inquiries=bindparam("_inquiries"),
                 )
             actions.do_move_orders(session, moves)
+        # Decrypting numbers and building messages needs nothing from the database: done after the
+        # commit (measured: 40% of the claim transaction, held under SQLite's one write lock).
+        for row, order, inquire_first in later:
+            finding = findings.get(order.finding_id) if order.finding_id is not None else None
+            message = self._request(order, finding, None)
+            jobs.append(Job(row.id, order.id, row.bank_code, row.idempotency_key, message, inquire_first))
+        jobs.sort(key=lambda j: j.outbox_id or 0)
         for bank in probes - {j.bank_code for j in jobs}:
             self.breakers[bank].probing = False  # nothing to probe with; try again next tick
         return jobs
@@ -386,9 +408,13 @@ class RobotWorker:
         states: dict[int, OrderState] = {
             oid: state
             for oid, state in session.execute(
-                select(RestrictionOrder.id, RestrictionOrder.state).where(
-                    RestrictionOrder.id.in_({o.job.order_id for o in outcomes})
-                )
+                # Locked, in id order: a bank callback recording a result for one of these orders
+                # waits for this commit (and then reads the new state) instead of failing its
+                # guarded update, and the two cannot deadlock (PostgreSQL; SQLite has one writer).
+                select(RestrictionOrder.id, RestrictionOrder.state)
+                .where(RestrictionOrder.id.in_({o.job.order_id for o in outcomes}))
+                .order_by(RestrictionOrder.id)
+                .with_for_update()
             )
         }
         now = clock.now()
@@ -546,7 +572,7 @@ class RobotWorker:
         and recording the last ones' answers overlap: one thread doing both, each a transaction, was
         busy 87 % of the time and held the sending back (py-spy, bench/stoppay.py on PostgreSQL).
         """
-        if len(self.in_flight) >= self.settings.concurrency * 4:
+        if len(self.in_flight) >= self.settings.concurrency * MAX_BATCH // 4:
             return 0
         jobs = self.claim()
         self.dispatch(jobs)

@@ -127,7 +127,11 @@ class ResultWriter:
             orders = {
                 key: (oid, bank, state)
                 for oid, key, bank, state in session.execute(
-                    select(o.id, o.idempotency_key, o.bank_code, o.state).where(o.idempotency_key.in_(keys))
+                    # Locked in id order, as the robot's recorder locks them (see `RobotWorker`).
+                    select(o.id, o.idempotency_key, o.bank_code, o.state)
+                    .where(o.idempotency_key.in_(keys))
+                    .order_by(o.id)
+                    .with_for_update()
                 )
             }
             now = clock.now()

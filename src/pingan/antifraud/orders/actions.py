@@ -159,7 +159,8 @@ def do_move_orders(session: Session, moves: list[Move]) -> None:
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     changed: dict[int, dict[str, Any]] = {}
     timeline: list[dict[str, Any]] = []
-    for m in moves:
+    # In id order: concurrent writers lock rows in the same order and so cannot deadlock.
+    for m in sorted(moves, key=lambda m: m.order_id):
         cols = {**m.values, "state": m.target}
         if m.target not in rules.LIVE_STATES:
             cols |= {"live_key": None, "ended_at": now}
