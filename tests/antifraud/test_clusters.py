@@ -49,6 +49,16 @@ def test_a_shared_suspect_phone_links_reports(client: TestClient, officer_li: Us
     assert a["cluster"]["id"] == b["cluster"]["id"]
 
 
+def test_a_suspect_landline_is_kept_on_the_report_but_links_no_reports(
+    client: TestClient, officer_li: User
+) -> None:
+    landline = [{"kind": "phone", "value": "028-8765 4321"}]
+    a = _register(client, officer_li, _report("R-1", card("621700", 11), landline))
+    b = _register(client, officer_li, _report("R-2", card("621700", 12), landline))
+    assert a["cluster"]["id"] != b["cluster"]["id"]
+    assert [s["kind"] for s in b["suspects"]] == ["phone"]
+
+
 def test_a_report_bridging_two_clusters_merges_them_into_the_older(
     client: TestClient, officer_li: User
 ) -> None:

@@ -60,15 +60,23 @@ def register_report_batch(body: ReportBatchIn, session: DbSession, actor: Writer
     a refusal names the report by its index (`reports.3.external_ref`) and nothing is written.
     """
     registered = []
+    prepared = []
+    # Identifiers protected before the transaction: on SQLite its write lock is taken at the first
+    # statement, and what needs no database should not hold it.
+    for i, report in enumerate(body.reports):
+        try:
+            prepared.append(actions.prepare_report(report))
+        except DomainError as exc:
+            raise exc.within(f"reports.{i}") from exc
     with session.begin():
         # Held for the batch: each report's station check then finds its station without a query.
         _held_stations = org.stations_by_code(session, {r.station_code for r in body.reports})
-        for i, report in enumerate(body.reports):
+        for i, (report, ready) in enumerate(zip(body.reports, prepared, strict=True)):
             try:
                 actions.check_register_report(session, report, actor=actor)
             except DomainError as exc:
                 raise exc.within(f"reports.{i}") from exc
-            row = actions.do_register_report(session, report, actor=actor)
+            row = actions.do_register_report(session, report, actor=actor, prepared=ready)
             registered.append(RegisteredReportOut(id=row.id, external_ref=row.external_ref))
     return ReportBatchOut(reports=registered)
 
