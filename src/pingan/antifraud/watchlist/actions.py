@@ -214,21 +214,39 @@ def do_delist(
 
 
 def do_list_reported_payees(session: Session, *, report_ids: list[int], actor: Actor) -> list[int]:
-    """List every payee account of these registered reports, with its report as evidence, in one write."""
-    from pingan.antifraud.actions import reports_with_transfers
+    """List every payee account of these registered reports, with its report as evidence, in one write.
 
-    reports = reports_with_transfers(session, report_ids)
+    Read as plain rows, one query: only these columns are needed, and loading the reports with their
+    transfers as mapped objects cost more than the listing (cProfile of a registered batch).
+    """
+    from pingan.antifraud.model import FraudReport, ReportTransfer
+
+    r, t = FraudReport, ReportTransfer
+    rows = session.execute(
+        select(
+            r.id,
+            r.external_ref,
+            r.typology,
+            r.reported_at,
+            t.amount_fen,
+            t.payee_account_pseudonym,
+            t.payee_bank,
+            t.payee_account_masked,
+        )
+        .join(t, t.report_id == r.id)
+        .where(r.id.in_(report_ids))
+        .order_by(r.id, t.seq)
+    )
     listings = [
         Listing(
-            t.payee_account_pseudonym,
-            {"report_id": report.id, "external_ref": report.external_ref, "amount_fen": t.amount_fen},
-            bank=t.payee_bank,
-            account_masked=t.payee_account_masked,
-            typology=report.typology.value,
-            now=report.reported_at,
+            row.payee_account_pseudonym,
+            {"report_id": row.id, "external_ref": row.external_ref, "amount_fen": row.amount_fen},
+            bank=row.payee_bank,
+            account_masked=row.payee_account_masked,
+            typology=row.typology.value,
+            now=row.reported_at,
         )
-        for report in reports
-        for t in report.transfers
+        for row in rows
     ]
     return do_list_accounts(session, listings, source=WatchSource.REPORTED_PAYEE, actor=actor)
 
