@@ -111,3 +111,52 @@ def test_the_oldest_linked_cluster_absorbs_the_others() -> None:
     plan = plan_cluster({7: {"url"}, 3: {"payee_account"}, 5: {"suspect_phone"}})
     assert (plan.target, plan.merged) == (3, (5, 7))
     assert "shares:payee_account" in plan.reasons
+
+
+def _register_batch(client: TestClient, user: User, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    r = client.post("/api/v1/fraud-reports/batch", json={"reports": bodies}, headers=bearer(user))
+    assert r.status_code == 201, r.text
+    return [
+        dict(client.get(f"/api/v1/fraud-reports/{x['id']}", headers=bearer(user)).json())
+        for x in r.json()["reports"]
+    ]
+
+
+def test_reports_of_one_batch_paying_the_same_mule_account_share_a_cluster(
+    client: TestClient, officer_li: User
+) -> None:
+    a, b, c = _register_batch(
+        client,
+        officer_li,
+        [
+            _report("R-1", MULE_CARD_CCB),
+            _report("R-2", card("621700", 12)),
+            _report("R-3", MULE_CARD_CCB),
+        ],
+    )
+    assert a["cluster"]["id"] == c["cluster"]["id"] != b["cluster"]["id"]
+    assert c["cluster"]["size"] == 2
+
+
+def test_a_batch_report_bridging_an_older_cluster_and_one_opened_in_the_batch_merges_all_into_the_older(
+    client: TestClient, officer_li: User
+) -> None:
+    phone = [{"kind": "phone", "value": "17000001111"}]
+    old = _register(client, officer_li, _report("R-0", card("621700", 10), phone))
+    first, bridge = _register_batch(
+        client,
+        officer_li,
+        [_report("R-1", card("621700", 11)), _report("R-2", card("621700", 11), phone)],
+    )
+    assert first["cluster"]["id"] == bridge["cluster"]["id"] == old["cluster"]["id"]
+    assert bridge["cluster"]["size"] == 3
+
+
+def test_the_same_external_reference_twice_in_one_batch_is_refused_naming_the_second(
+    client: TestClient, officer_li: User
+) -> None:
+    bodies = [_report("R-1", card("621700", 11)), _report("R-1", card("621700", 12))]
+    r = client.post("/api/v1/fraud-reports/batch", json={"reports": bodies}, headers=bearer(officer_li))
+    assert r.status_code == 409
+    assert "reports.1.external_ref" in r.text
+    assert client.get("/api/v1/fraud-reports", headers=bearer(officer_li)).json()["items"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -38,6 +39,7 @@ REVEALERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 
 EVENT_REPORT_REGISTERED = "antifraud.report_registered"
 _CLUSTER = cast(Table, FraudCluster.__table__)
+_REPORT = cast(Table, FraudReport.__table__)
 _TRANSFER = cast(Table, ReportTransfer.__table__)
 _SUSPECT = cast(Table, SuspectIdentifier.__table__)
 _LINK = cast(Table, ReportLink.__table__)
@@ -163,33 +165,167 @@ def _suspect_row(index: int, kind: SuspectKind, value: str) -> dict[str, Any]:
     return {"kind": kind, "link_key": value.strip().lower(), "display": value, "value_cipher": None}
 
 
-def _assign_cluster(
-    session: Session, links: list[tuple[LinkKind, str, str]]
-) -> tuple[int, rules.ClusterPlan]:
-    linked: dict[int, set[str]] = defaultdict(set)
-    wanted = {(kind, key) for kind, key, _display in links}
-    # One query for all the report's identifiers (not one each): keys of another kind that happen
-    # to be equal are filtered out here.
-    rows = session.execute(
-        select(ReportLink.kind, ReportLink.key, FraudReport.cluster_id)
-        .join(ReportLink, ReportLink.report_id == FraudReport.id)
-        .where(ReportLink.key.in_({key for _kind, key in wanted}))
-        .distinct()
-    )
-    for kind, key, cluster_id in rows:
-        if (kind, key) in wanted:
-            linked[cluster_id].add(f"{kind.value}")
-    plan = rules.plan_cluster(dict(linked))
-    if plan.target is None:
-        t = _CLUSTER
-        new_id = session.execute(insert(t).values(created_at=clock.now()).returning(t.c.id)).scalar_one()
-        return int(new_id), plan
-    for old in plan.merged:
-        session.execute(
-            update(FraudReport).where(FraudReport.cluster_id == old).values(cluster_id=plan.target)
+class _Clusters:
+    """Which cluster each link key is in, looked up once for a batch and kept up to date as its
+    reports are linked one by one (a later report of the batch may link to an earlier one, or
+    bridge two clusters; see `rules.plan_cluster`)."""
+
+    def __init__(self, session: Session, links: Iterable[tuple[LinkKind, str, str]]) -> None:
+        self.session = session
+        self.of_key: dict[tuple[LinkKind, str], set[int]] = defaultdict(set)
+        wanted = {(kind, key) for kind, key, _display in links}
+        if not wanted:
+            return
+        # One query for all the batch's identifiers (not one each): keys of another kind that
+        # happen to be equal are filtered out here.
+        rows = session.execute(
+            select(ReportLink.kind, ReportLink.key, FraudReport.cluster_id)
+            .join(ReportLink, ReportLink.report_id == FraudReport.id)
+            .where(ReportLink.key.in_({key for _kind, key in wanted}))
+            .distinct()
         )
-        session.execute(update(FraudCluster).where(FraudCluster.id == old).values(merged_into_id=plan.target))
-    return plan.target, plan
+        for kind, key, cluster_id in rows:
+            if (kind, key) in wanted:
+                self.of_key[(kind, key)].add(cluster_id)
+
+    def assign(self, links: list[tuple[LinkKind, str, str]]) -> tuple[int, rules.ClusterPlan]:
+        """The cluster of a report with these link keys, merging any it bridges (written at once)."""
+        linked: dict[int, set[str]] = defaultdict(set)
+        for kind, key, _display in links:
+            for cluster_id in self.of_key.get((kind, key), ()):
+                linked[cluster_id].add(kind.value)
+        plan = rules.plan_cluster(dict(linked))
+        if plan.target is None:
+            t = _CLUSTER
+            stmt = insert(t).values(created_at=clock.now()).returning(t.c.id)
+            target = int(self.session.execute(stmt).scalar_one())
+        else:
+            target = plan.target
+        for old in plan.merged:
+            self.session.execute(
+                update(FraudReport).where(FraudReport.cluster_id == old).values(cluster_id=target)
+            )
+            self.session.execute(
+                update(FraudCluster).where(FraudCluster.id == old).values(merged_into_id=target)
+            )
+            for clusters in self.of_key.values():
+                if old in clusters:
+                    clusters.discard(old)
+                    clusters.add(target)
+        for kind, key, _display in links:
+            self.of_key[(kind, key)] = {target}
+        return target, plan
+
+
+@dataclass(frozen=True)
+class NewReport:
+    """One report to register (see `do_register_reports`), with its `prepare_report`."""
+
+    report: ReportIn
+    prepared: PreparedReport
+    source: str = ""
+    awaiting_officer: bool = False
+
+
+def do_register_reports(session: Session, items: list[NewReport], *, actor: Actor) -> list[int]:
+    """Register reports, in order: store them with protected identifiers, link each into a cluster,
+    audit each, and emit `antifraud.report_registered` (or, for one opened by the platform,
+    `antifraud.report_awaiting_officer`) after commit. Returns their ids. Caller holds the
+    transaction and ran `check_register_report` for each.
+
+    The reports and each kind of child row are one insert each, and the clusters one query for the
+    whole batch: as mapped objects, flushed report by report, a registration cost more than
+    everything the robot then did with it (cProfile, SQLite).
+    """
+    if not items:
+        return []
+    session.flush()  # the caller's pending writes go first: the statements below bypass the ORM
+    now = clock.now()
+    clusters = _Clusters(session, [link for item in items for link in item.prepared.links])
+    rows: list[dict[str, Any]] = []
+    plans: list[rules.ClusterPlan] = []
+    for item in items:
+        report, p = item.report, item.prepared
+        cluster_id, plan = clusters.assign(p.links)
+        plans.append(plan)
+        rows.append(
+            {
+                "external_ref": report.external_ref or f"PA-{now:%Y%m%d}-{secrets.token_hex(4).upper()}",
+                "victim_name_cipher": p.victim_name.cipher,
+                "victim_name_masked": p.victim_name.masked,
+                "victim_id_pseudonym": p.victim_id.pseudonym,
+                "victim_id_cipher": p.victim_id.cipher,
+                "victim_id_masked": p.victim_id.masked,
+                "victim_phone_pseudonym": p.victim_phone.pseudonym,
+                "victim_phone_cipher": p.victim_phone.cipher,
+                "victim_phone_masked": p.victim_phone.masked,
+                "fraud_started_at": report.fraud_started_at,
+                "reported_at": report.reported_at,
+                "station_code": report.station_code,
+                "officer": report.officer,
+                "typology": report.typology,
+                "narrative": report.narrative,
+                "total_amount_fen": sum(t.amount_fen for t in report.transfers),
+                "cluster_id": cluster_id,
+                "body_hash": p.body_hash,
+                "created_at": now,
+                "created_by": actor.username,
+                "intake": ReportIntake.AWAITING_OFFICER if item.awaiting_officer else ReportIntake.REGISTERED,
+                "source": item.source[:160],
+            }
+        )
+    # A report of the batch merged into a later one's cluster moves with it.
+    final = {c: c for c in {r["cluster_id"] for r in rows}}
+    for plan in plans:
+        for old in plan.merged:
+            if plan.target is not None:
+                final[old] = plan.target
+    for r in rows:
+        c = r["cluster_id"]
+        while final.get(c, c) != c:
+            c = final[c]
+        r["cluster_id"] = c
+    t = _REPORT
+    ids = [
+        int(i)
+        for i in session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows).scalars()
+    ]
+    preps = [item.prepared for item in items]
+    session.execute(
+        insert(_TRANSFER),
+        [x | {"report_id": i} for i, p in zip(ids, preps, strict=True) for x in p.transfers],
+    )
+    suspects = [x | {"report_id": i} for i, p in zip(ids, preps, strict=True) for x in p.suspects]
+    if suspects:
+        session.execute(insert(_SUSPECT), suspects)
+    links = [
+        {"report_id": i, "kind": kind, "key": key, "display": display}
+        for i, p in zip(ids, preps, strict=True)
+        for kind, key, display in p.links
+    ]
+    if links:
+        session.execute(insert(_LINK), links)
+    for i, item, row, plan in zip(ids, items, rows, plans, strict=True):
+        audit.record(
+            session,
+            actor=actor,
+            action="fraud_report.open" if item.awaiting_officer else "fraud_report.register",
+            object_type="fraud_report",
+            object_id=i,
+            purpose=f"case:{row['external_ref']}",
+            detail={
+                "cluster_id": row["cluster_id"],
+                "cluster_reasons": list(plan.reasons),
+                "merged": list(plan.merged),
+                "intake": row["intake"].value,
+                "source": row["source"],
+            },
+        )
+        if item.awaiting_officer:
+            events.emit(session, EVENT_REPORT_AWAITING_OFFICER, report_id=i, station_code=row["station_code"])
+        else:
+            events.emit(session, EVENT_REPORT_REGISTERED, report_id=i, cluster_id=row["cluster_id"])
+    return ids
 
 
 def do_register_report(
@@ -202,56 +338,15 @@ def do_register_report(
     awaiting_officer: bool = False,
     prepared: PreparedReport | None = None,
 ) -> FraudReport:
-    """Register a report: store it with protected identifiers, link it into a cluster, audit it, and
-    emit `antifraud.report_registered` after commit. Caller holds the transaction and ran `check_*`.
+    """Register one report (see `do_register_reports`), keeping `idempotency_key` for replays.
 
     With `awaiting_officer` the report is stored as opened by `source` (not by an officer): it is
-    linked and audited the same way, but `antifraud.report_awaiting_officer` is emitted instead, and
-    nothing acts on it until `do_confirm_report` (see `ReportIntake`). `prepared`: the report's
-    `prepare_report`, worked out before the transaction (else here).
+    linked and audited the same way, but nothing acts on it until `do_confirm_report` (see
+    `ReportIntake`). `prepared`: the report's `prepare_report`, worked out before the transaction.
     """
-    now = clock.now()
-    p = prepared if prepared is not None else prepare_report(report)
-    cluster_id, plan = _assign_cluster(session, p.links)
-    row = FraudReport(
-        external_ref=report.external_ref or f"PA-{now:%Y%m%d}-{secrets.token_hex(4).upper()}",
-        victim_name_cipher=p.victim_name.cipher,
-        victim_name_masked=p.victim_name.masked,
-        victim_id_pseudonym=p.victim_id.pseudonym,
-        victim_id_cipher=p.victim_id.cipher,
-        victim_id_masked=p.victim_id.masked,
-        victim_phone_pseudonym=p.victim_phone.pseudonym,
-        victim_phone_cipher=p.victim_phone.cipher,
-        victim_phone_masked=p.victim_phone.masked,
-        fraud_started_at=report.fraud_started_at,
-        reported_at=report.reported_at,
-        station_code=report.station_code,
-        officer=report.officer,
-        typology=report.typology,
-        narrative=report.narrative,
-        total_amount_fen=sum(t.amount_fen for t in report.transfers),
-        cluster_id=cluster_id,
-        body_hash=p.body_hash,
-        created_at=now,
-        created_by=actor.username,
-        intake=ReportIntake.AWAITING_OFFICER if awaiting_officer else ReportIntake.REGISTERED,
-        source=source[:160],
-    )
-    session.add(row)
-    session.flush()
-    # The child rows in one insert each, not as mapped objects (the unit of work cost more than the
-    # rest of a registration; cProfile of a batch of 20 reports).
-    session.execute(insert(_TRANSFER), [t | {"report_id": row.id} for t in p.transfers])
-    if p.suspects:
-        session.execute(insert(_SUSPECT), [x | {"report_id": row.id} for x in p.suspects])
-    if p.links:
-        session.execute(
-            insert(_LINK),
-            [
-                {"report_id": row.id, "kind": kind, "key": key, "display": display}
-                for kind, key, display in p.links
-            ],
-        )
+    item = NewReport(report, prepared or prepare_report(report), source, awaiting_officer)
+    (report_id,) = do_register_reports(session, [item], actor=actor)
+    row = get_report(session, report_id)
     if idempotency_key is not None:
         session.add(
             IdempotencyRecord(
@@ -259,28 +354,9 @@ def do_register_report(
                 scope="fraud_report",
                 body_hash=row.body_hash,
                 object_id=row.id,
-                created_at=now,
+                created_at=row.created_at,
             )
         )
-    audit.record(
-        session,
-        actor=actor,
-        action="fraud_report.open" if awaiting_officer else "fraud_report.register",
-        object_type="fraud_report",
-        object_id=row.id,
-        purpose=f"case:{row.external_ref}",
-        detail={
-            "cluster_id": cluster_id,
-            "cluster_reasons": list(plan.reasons),
-            "merged": list(plan.merged),
-            "intake": row.intake.value,
-            "source": row.source,
-        },
-    )
-    if awaiting_officer:
-        events.emit(session, EVENT_REPORT_AWAITING_OFFICER, report_id=row.id, station_code=row.station_code)
-    else:
-        events.emit(session, EVENT_REPORT_REGISTERED, report_id=row.id, cluster_id=cluster_id)
     return row
 
 
