@@ -17,12 +17,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import actions as report_actions
-from pingan.antifraud.model import FraudReport, ReportIntake
+from pingan.antifraud.model import FraudReport, ReportIntake, ReportTransfer
 from pingan.antifraud.orders import actions
 from pingan.antifraud.orders.model import (
     FindingStatus,
@@ -50,10 +51,10 @@ class _Payees:
     traced: dict[tuple[str, str], int]
 
     @classmethod
-    def of(cls, report: FraudReport) -> _Payees:
+    def of(cls, transfers: list[Any]) -> _Payees:
         traced: dict[tuple[str, str], int] = defaultdict(int)
         refs: dict[tuple[str, str], actions.AccountRef] = {}
-        for t in report.transfers:
+        for t in transfers:
             key = (t.payee_bank, t.payee_account_pseudonym)
             traced[key] += t.amount_fen
             refs.setdefault(
@@ -119,8 +120,9 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
     if not fresh:
         return []
     now = clock.now()
-    session.add_all([RobotIntake(report_id=r.id, processed_at=now) for r in fresh])
-    payees = [_Payees.of(r) for r in fresh]
+    session.execute(insert(_INTAKE), [{"report_id": r.id, "processed_at": now} for r in fresh])
+    transfers = _transfers_of(session, [r.id for r in fresh])
+    payees = [_Payees.of(transfers[r.id]) for r in fresh]
     keys = {actions.live_key(*key) for p in payees for key in p.refs}
     taken = actions.live_keys(session, keys)
     planned: list[actions.OrderDraft] = []
@@ -167,7 +169,7 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
                     "amount_fen": t.amount_fen,
                     "at": t.occurred_at.isoformat(),
                 }
-                for t in report.transfers
+                for t in transfers[report.id]
             ],
             "holder_linked_accounts": len(links.linked_to(p.refs)),
         }
@@ -181,6 +183,32 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
         )
     actions.do_draft_findings(session, drafts, actor=ROBOT)
     return issued
+
+
+def _transfers_of(session: Session, report_ids: list[int]) -> dict[int, list[Any]]:
+    """The reports' transfers as plain rows, in order, in one query (mapped objects cost more than
+    the rest of the intake; cProfile)."""
+    t = ReportTransfer
+    q = (
+        select(
+            t.report_id,
+            t.payee_bank,
+            t.payee_account_pseudonym,
+            t.payee_account_cipher,
+            t.payee_account_masked,
+            t.amount_fen,
+            t.occurred_at,
+        )
+        .where(t.report_id.in_(report_ids))
+        .order_by(t.report_id, t.seq)
+    )
+    out: dict[int, list[Any]] = defaultdict(list)
+    for row in session.execute(q):
+        out[row.report_id].append(row)
+    return out
+
+
+_INTAKE = cast(Table, RobotIntake.__table__)
 
 
 def do_process_findings(session: Session, finding_ids: list[int], *, careful: bool = False) -> list[int]:
@@ -234,9 +262,8 @@ def do_process_findings(session: Session, finding_ids: list[int], *, careful: bo
 def process_reports(report_ids: list[int], *, careful: bool = False) -> None:
     """Process these reports in one transaction (see `do_process_reports`)."""
     with transaction() as session:
-        do_process_reports(
-            session, report_actions.reports_with_transfers(session, report_ids), careful=careful
-        )
+        reports = session.execute(select(FraudReport).where(FraudReport.id.in_(report_ids))).scalars()
+        do_process_reports(session, list(reports), careful=careful)
 
 
 def process_findings(finding_ids: list[int], *, careful: bool = False) -> None:
