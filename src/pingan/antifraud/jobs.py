@@ -22,7 +22,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TypeVar, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
@@ -136,30 +136,27 @@ class RobotWorker:
         return len(rows)
 
     def _message(
-        self,
-        session: Session,
-        row: BankOutbox,
-        order: RestrictionOrder,
-        findings: dict[int, PoliceFinding],
+        self, session: Session, message_type: MessageType, key: str, order_id: int
     ) -> OrderRequest | ReleaseRequest:
-        if row.message_type is MessageType.RELEASE:
+        """The message of an outbox row that needs more than its order's columns (a release's
+        reason, a renewal's predecessor), looked up in the claim's transaction."""
+        order = actions.get_order(session, order_id)
+        if message_type is MessageType.RELEASE:
             return ReleaseRequest(
-                idempotency_key=row.idempotency_key,
+                idempotency_key=key,
                 order_key=order.idempotency_key,
                 bank_code=order.bank_code,
                 reason=(order.events[-1].note if order.events else "release")[:255] or "release",
             )
-        finding = (
-            findings.get(order.finding_id) or session.get(PoliceFinding, order.finding_id)
-            if order.finding_id
-            else None
-        )
+        finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
         renews = session.get(RestrictionOrder, order.renews_order_id) if order.renews_order_id else None
-        return self._request(order, finding, renews.idempotency_key if renews is not None else None)
+        return self._request(
+            _OrderView.of(order),
+            _FindingView.of(finding) if finding is not None else None,
+            renews.idempotency_key if renews is not None else None,
+        )
 
-    def _request(
-        self, order: RestrictionOrder, finding: PoliceFinding | None, renews: str | None
-    ) -> OrderRequest:
+    def _request(self, order: _OrderView, finding: _FindingView | None, renews: str | None) -> OrderRequest:
         """The bank request for an order (its number decrypted), from what is loaded already."""
         basis = (
             LegalBasisWire(
@@ -188,35 +185,38 @@ class RobotWorker:
         )
 
     def claim(self) -> list[Job]:
-        """Mark due messages in flight (committed before any is sent) and return them as jobs."""
+        """Mark due messages in flight (committed before any is sent) and return them as jobs.
+
+        Read as plain rows, three queries (outbox, orders, findings): as mapped objects the loads
+        were most of the claim (cProfile), and the claim holds SQLite's write lock.
+        """
         allowance = {bank: b.allows() for bank, b in self.breakers.items()}
         blocked = [bank for bank, n in allowance.items() if n == 0]
         probes = {bank for bank, n in allowance.items() if n == 1}
         jobs: list[Job] = []
+        ob = _OUTBOX
         with transaction() as session:
             q = (
-                select(BankOutbox)
-                .where(BankOutbox.status == OutboxStatus.PENDING, BankOutbox.next_attempt_at <= clock.now())
-                .order_by(BankOutbox.id)
+                select(ob.c.id, ob.c.order_id, ob.c.message_type, ob.c.idempotency_key, ob.c.bank_code)
+                .add_columns(ob.c.attempts, ob.c.inquiries)
+                .where(ob.c.status == OutboxStatus.PENDING, ob.c.next_attempt_at <= clock.now())
+                .order_by(ob.c.id)
                 .limit(self.batch)
             )
             if blocked:
-                q = q.where(BankOutbox.bank_code.not_in(blocked))
+                q = q.where(ob.c.bank_code.not_in(blocked))
             if self._skip_locked:
                 q = q.with_for_update(skip_locked=True)
             probed: set[str] = set()
-            rows = list(session.execute(q).scalars())
-            # One query for the batch's orders and one for their findings, instead of three round
-            # trips per message. Held in dicts: the session's identity map holds unchanged objects
-            # weakly, and a `list(...)` thrown away let them be collected, so each `session.get`
-            # queried again (py-spy: most of `record`).
-            orders = _load_orders(session, {r.order_id for r in rows})
-            finding_ids = {o.finding_id for o in orders.values() if o.finding_id is not None}
-            findings = _by_id(session, PoliceFinding, finding_ids)
+            rows = list(session.execute(q))
+            orders = _order_views(session, {r.order_id for r in rows})
+            findings = _finding_views(
+                session, {o.finding_id for o in orders.values() if o.finding_id is not None}
+            )
             now = clock.now()
             claimed: list[dict[str, object]] = []
             moves: list[actions.Move] = []
-            later: list[tuple[BankOutbox, RestrictionOrder, bool]] = []
+            later: list[tuple[int, str, str, _OrderView, bool]] = []
             for row in rows:
                 if row.bank_code in probes:
                     if row.bank_code in probed:
@@ -241,18 +241,10 @@ class RobotWorker:
                     and (order.finding_id is None or order.finding_id in findings)
                 )
                 if simple:  # its request is built after the commit, off SQLite's write lock
-                    later.append((row, order, inquire_first))
+                    later.append((row.id, row.bank_code, row.idempotency_key, order, inquire_first))
                     continue
-                jobs.append(
-                    Job(
-                        row.id,
-                        order.id,
-                        row.bank_code,
-                        row.idempotency_key,
-                        self._message(session, row, order, findings),
-                        inquire_first,
-                    )
-                )
+                message = self._message(session, row.message_type, row.idempotency_key, order.id)
+                jobs.append(Job(row.id, order.id, row.bank_code, row.idempotency_key, message, inquire_first))
             if claimed:
                 _update_outbox(
                     session,
@@ -264,10 +256,10 @@ class RobotWorker:
             actions.do_move_orders(session, moves)
         # Decrypting numbers and building messages needs nothing from the database: done after the
         # commit (measured: 40% of the claim transaction, held under SQLite's one write lock).
-        for row, order, inquire_first in later:
+        for outbox_id, bank, key, order, inquire_first in later:
             finding = findings.get(order.finding_id) if order.finding_id is not None else None
             message = self._request(order, finding, None)
-            jobs.append(Job(row.id, order.id, row.bank_code, row.idempotency_key, message, inquire_first))
+            jobs.append(Job(outbox_id, order.id, bank, key, message, inquire_first))
         jobs.sort(key=lambda j: j.outbox_id or 0)
         for bank in probes - {j.bank_code for j in jobs}:
             self.breakers[bank].probing = False  # nothing to probe with; try again next tick
@@ -619,7 +611,63 @@ class RobotWorker:
             recorder.join()
 
 
-_Row = TypeVar("_Row", PoliceFinding, BankOutbox)
+@dataclass(frozen=True)
+class _OrderView:
+    """The columns of an order that its bank request needs."""
+
+    id: int
+    state: OrderState
+    kind: OrderKind
+    basis_kind: BasisKind
+    report_id: int | None
+    finding_id: int | None
+    bank_code: str
+    account_cipher: str
+    idempotency_key: str
+    amount_fen: int | None
+    expires_at: datetime | None
+    renews_order_id: int | None
+
+    @classmethod
+    def of(cls, o: Any) -> _OrderView:
+        """From a mapped order or a row of the same columns."""
+        return cls(*(getattr(o, f) for f in _ORDER_FIELDS))
+
+
+@dataclass(frozen=True)
+class _FindingView:
+    """The columns of a finding that a request's legal basis names."""
+
+    id: int
+    case_ref: str
+    decided_by: str | None
+    legal_basis: str
+
+    @classmethod
+    def of(cls, f: Any) -> _FindingView:
+        """From a mapped finding or a row of the same columns."""
+        return cls(f.id, f.case_ref, f.decided_by, f.legal_basis)
+
+
+_ORDER_FIELDS = tuple(_OrderView.__dataclass_fields__)
+
+
+def _order_views(session: Session, ids: set[int]) -> dict[int, _OrderView]:
+    if not ids:
+        return {}
+    o = RestrictionOrder
+    q = select(*(getattr(o, f) for f in _ORDER_FIELDS)).where(o.id.in_(ids))
+    return {row.id: _OrderView(*row) for row in session.execute(q)}
+
+
+def _finding_views(session: Session, ids: set[int]) -> dict[int, _FindingView]:
+    if not ids:
+        return {}
+    f = PoliceFinding
+    q = select(f.id, f.case_ref, f.decided_by, f.legal_basis).where(f.id.in_(ids))
+    return {row.id: _FindingView(*row) for row in session.execute(q)}
+
+
 _OUTBOX = cast(Table, BankOutbox.__table__)
 
 
@@ -627,26 +675,6 @@ def _update_outbox(session: Session, params: list[dict[str, object]], **values: 
     """Update these outbox rows (`_id` in each of `params`) in one statement: `values` are bound
     parameters named in `params`, or constants for every row."""
     session.execute(update(_OUTBOX).where(_OUTBOX.c.id == bindparam("_id")).values(**values), params)
-
-
-def _by_id(session: Session, model: type[_Row], ids: set[int]) -> dict[int, _Row]:
-    """The rows of `model` with these ids, in one query (none for no ids), kept in a dict."""
-    if not ids:
-        return {}
-    return {r.id: r for r in session.execute(select(model).where(model.id.in_(ids))).scalars()}
-
-
-def _load_orders(session: Session, ids: set[int]) -> dict[int, RestrictionOrder]:
-    """The orders with these ids, in one query.
-
-    Not their timelines: a transition appends its event row by the order's key without loading the
-    timeline (`orders.actions._event`), and loading every order's whole timeline with it was 41 % of
-    the sender's time recording bank answers (py-spy, bench/stoppay.py on PostgreSQL).
-    """
-    if not ids:
-        return {}
-    q = select(RestrictionOrder).where(RestrictionOrder.id.in_(ids))
-    return {o.id: o for o in session.execute(q).scalars()}
 
 
 def run_maintenance_for(session: Session, order: RestrictionOrder) -> None:
