@@ -6,6 +6,7 @@ emits events that are delivered after commit.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections import defaultdict
@@ -15,7 +16,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, inspect, select, update
+from sqlalchemy import Table, Update, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -171,15 +172,9 @@ def do_move_orders(session: Session, moves: list[Move]) -> None:
                 {"order_id": m.order_id, "at": now, "from_state": a.value, "to_state": b.value}
                 | {"actor": m.actor.username, "note": note[:255]}
             )
-    t = _ORDER_TABLE
     sane = session.get_bind().dialect.supports_sane_multi_rowcount
     for names, params in groups.items():
-        stmt = (
-            update(t)
-            .where(t.c.id == bindparam("_id"), t.c.state == bindparam("_from", type_=t.c.state.type))
-            .values({n: bindparam(n, type_=t.c[n].type) for n in names})
-        )
-        done = session.execute(stmt, params)
+        done = session.execute(_guarded_update(names), params)
         if sane and getattr(done, "rowcount", len(params)) != len(params):
             raise Conflict("an order changed state meanwhile; its change was not written", field="state")
     session.execute(insert(_EVENT_TABLE), timeline)
@@ -209,6 +204,20 @@ def do_move_orders(session: Session, moves: list[Move]) -> None:
 
 
 _ORDER_TABLE = cast(Table, RestrictionOrder.__table__)
+
+
+@functools.cache
+def _guarded_update(names: tuple[str, ...]) -> Update:
+    """UPDATE of these columns of one order, only while it is still in its `_from` state; built once
+    per set of columns, as the audit chain's statements are (`core.audit`)."""
+    t = _ORDER_TABLE
+    return (
+        update(t)
+        .where(t.c.id == bindparam("_id"), t.c.state == bindparam("_from", type_=t.c.state.type))
+        .values({n: bindparam(n, type_=t.c[n].type) for n in names})
+    )
+
+
 _EVENT_TABLE = cast(Table, OrderEvent.__table__)
 _OUTBOX_TABLE = cast(Table, BankOutbox.__table__)
 _FINDING_TABLE = cast(Table, PoliceFinding.__table__)
