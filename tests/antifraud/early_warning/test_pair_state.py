@@ -53,12 +53,11 @@ _ROWS = st.lists(
 ).map(lambda rows: sorted(rows))
 
 
-@settings(max_examples=60, deadline=None)
-@given(rows=_ROWS, cuts=st.lists(st.integers(0, 300), max_size=12))
-def test_each_row_reads_the_pair_history_before_it_however_the_rows_are_batched(
-    rows: list[tuple[int, int, int, int]], cuts: list[int]
+def assert_rows_read_their_pair_history(
+    table: PairTable, rows: list[tuple[int, int, int, int]], cuts: list[int]
 ) -> None:
-    got = fold_all(PairTable(), rows, cuts)
+    """Fold `rows` (in time order) cut at `cuts`, and check every row against a plain history of its pair."""
+    got = fold_all(table, rows, cuts)
     history: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for (ts, payer, payee, amount), (new, n, prev, first, at_risk) in zip(rows, got, strict=True):
         seen = history.setdefault((payer, payee), [])
@@ -71,6 +70,38 @@ def test_each_row_reads_the_pair_history_before_it_however_the_rows_are_batched(
             # Older ones may have left the young table: then nothing a rule could use is read.
             assert (n, first) in {(len(seen), seen[0][0]), (-1, -(1 << 62))}
         seen.append((ts, amount))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=_ROWS, cuts=st.lists(st.integers(0, 300), max_size=12))
+def test_each_row_reads_the_pair_history_before_it_however_the_rows_are_batched(
+    rows: list[tuple[int, int, int, int]], cuts: list[int]
+) -> None:
+    assert_rows_read_their_pair_history(PairTable(), rows, cuts)
+
+
+def test_a_month_of_daily_batches_reads_the_same_history_while_the_young_pairs_are_rebuilt_in_place() -> None:
+    # 60 new pairs a day and a few repeats, a batch a day: the young table fills with pairs older than
+    # the window and is rebuilt at the same size, in place.
+    rng = np.random.default_rng(5)
+    rows = []
+    for day in range(30):
+        for i in range(60):
+            rows.append(
+                (
+                    day * DAY_US + int(rng.integers(0, DAY_US // 2)),
+                    day * 100 + i,
+                    7,
+                    int(rng.integers(1, 10**6)),
+                )
+            )
+        for _ in range(20):
+            back = int(rng.integers(0, min(day, 9) + 1))
+            ts = day * DAY_US + DAY_US // 2 + int(rng.integers(0, DAY_US // 2))
+            rows.append((ts, (day - back) * 100 + int(rng.integers(0, 60)), 7, 5))
+    table = PairTable()
+    assert_rows_read_their_pair_history(table, sorted(rows), [80 * d for d in range(1, 30)])
+    assert table.scratch.shape[0] > 0  # the in-place rebuild ran
 
 
 def test_a_saved_state_loads_back_to_the_same_answers(tmp_path: Path) -> None:

@@ -157,7 +157,7 @@ class PairTable:
 
     pairs: I64 = field(default_factory=lambda: _zeroed_slots(_MIN_SLOTS, kernels.PAIR_COLUMNS))
     young: I64 = field(default_factory=lambda: _zeroed_slots(_MIN_SLOTS, kernels.YOUNG_COLUMNS))
-    spare: I64 = field(default_factory=lambda: np.zeros((0, kernels.YOUNG_COLUMNS), np.int64))
+    scratch: I64 = field(default_factory=lambda: np.zeros((0, kernels.YOUNG_COLUMNS), np.int64))
     size: int = 0
     young_size: int = 0
 
@@ -175,17 +175,23 @@ class PairTable:
         if 2 * (self.young_size + incoming) > self.young.shape[0]:
             live = self.young[:, kernels.KEY] != 0
             live &= self.young[:, kernels.FIRST_TS] >= young_since
+            n_live = int(np.count_nonzero(live))
             capacity = _MIN_SLOTS
             # Room for twice what is needed, so the next rebuild is days away.
-            while capacity < 4 * (int(np.count_nonzero(live)) + incoming):
+            while capacity < 4 * (n_live + incoming):
                 capacity *= 2
-            if self.spare.shape[0] == capacity:  # the previous young table's memory, reused
-                rebuilt, self.spare = self.spare, self.young
-                rebuilt[:] = 0
+            if capacity == self.young.shape[0]:
+                # In place: the live pairs out to a scratch array, the table cleared, and back. A
+                # spare table of the same size (256 MiB at district scale) was fresh memory to touch.
+                if self.scratch.shape[0] < n_live:
+                    self.scratch = np.empty((n_live + n_live // 4, kernels.YOUNG_COLUMNS), np.int64)
+                n = kernels.take_young(self.young, young_since, self.scratch)
+                self.young[:] = 0
+                self.young_size = kernels.insert_rows(self.young, self.scratch[:n])
             else:
-                rebuilt, self.spare = _zeroed_slots(capacity, kernels.YOUNG_COLUMNS), self.young
-            self.young_size = kernels.rehash(self.young, rebuilt, young_since)
-            self.young = rebuilt
+                rebuilt = _zeroed_slots(capacity, kernels.YOUNG_COLUMNS)
+                self.young_size = kernels.rehash(self.young, rebuilt, young_since)
+                self.young = rebuilt
 
     def fold(self, t: TxColumns, young_us: int) -> _Pairs:
         """What the table says at each row of `t` (in time order, after every row folded before),

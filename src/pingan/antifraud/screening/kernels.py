@@ -181,6 +181,18 @@ def _rehash(old: I64, new: I64, since: int) -> int:
     return moved
 
 
+def _take_young(table: I64, since: int, out: I64) -> int:
+    """Copy the pairs of a young table first paid at or after `since` to the first rows of `out`;
+    returns how many."""
+    n = 0
+    for j in range(table.shape[0]):
+        if table[j, KEY] != 0 and table[j, FIRST_TS] >= since:
+            for c in range(table.shape[1]):
+                out[n, c] = table[j, c]
+            n += 1
+    return n
+
+
 def _insert_rows(table: I64, rows: I64) -> int:
     """Insert rows (one per pair, columns as a slot's, keys not yet in `table`)."""
     shift, mask = shift_of(table), table.shape[0] - 1
@@ -199,12 +211,13 @@ shift_of = _jit(_shift_of)
 fold_rows: Callable[[I64, I64, I64, I64, I64, I64, I64, I64, I64, I64], int] = _jit(_fold_rows)
 rehash: Callable[[I64, I64, int], int] = _jit(_rehash)
 insert_rows: Callable[[I64, I64], int] = _jit(_insert_rows)
+take_young: Callable[[I64, int, I64], int] = _jit(_take_young)
 
 
 def jit_stats() -> dict[str, int]:
     """How many of the kernels' compiled versions this process loaded from the disk cache, and how
     many it compiled itself (their compile time then counts in whatever ran them first)."""
-    kernels: tuple[Any, ...] = (slot_of, shift_of, fold_rows, rehash, insert_rows)
+    kernels: tuple[Any, ...] = (slot_of, shift_of, fold_rows, rehash, insert_rows, take_young)
     return {
         "cache_hits": sum(sum(k.stats.cache_hits.values()) for k in kernels),
         "compiled": sum(sum(k.stats.cache_misses.values()) for k in kernels),
