@@ -101,7 +101,7 @@ def test_a_month_of_daily_batches_reads_the_same_history_while_the_young_pairs_a
             rows.append((ts, (day - back) * 100 + int(rng.integers(0, 60)), 7, 5))
     table = PairTable()
     assert_rows_read_their_pair_history(table, sorted(rows), [80 * d for d in range(1, 30)])
-    assert table.scratch.shape[0] > 0  # the in-place rebuild ran
+    assert table.scratch.size > 0  # the in-place rebuild ran
 
 
 def test_a_saved_state_loads_back_to_the_same_answers(tmp_path: Path) -> None:

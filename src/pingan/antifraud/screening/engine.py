@@ -157,21 +157,33 @@ class PairTable:
 
     pairs: I64 = field(default_factory=lambda: _zeroed_slots(_MIN_SLOTS, kernels.PAIR_COLUMNS))
     young: I64 = field(default_factory=lambda: _zeroed_slots(_MIN_SLOTS, kernels.YOUNG_COLUMNS))
-    scratch: I64 = field(default_factory=lambda: np.zeros((0, kernels.YOUNG_COLUMNS), np.int64))
+    scratch: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     size: int = 0
     young_size: int = 0
 
     def __len__(self) -> int:
         return self.size
 
+    def _scratch(self, rows: int, columns: int) -> I64:
+        """A (rows, columns) work array, its memory reused from one rebuild to the next."""
+        if self.scratch.size < rows * columns:
+            self.scratch = np.empty(rows * columns + rows * columns // 4, np.int64)
+        return self.scratch[: rows * columns].reshape(rows, columns)
+
     def _make_room(self, incoming: int, young_since: int) -> None:
         capacity = self.pairs.shape[0]
         while 2 * (self.size + incoming) > capacity:
             capacity *= 2
         if capacity != self.pairs.shape[0]:
-            grown = _zeroed_slots(capacity, kernels.PAIR_COLUMNS)
-            kernels.rehash(self.pairs, grown, 0)
-            self.pairs = grown
+            # Grown in place: the pairs out to a scratch array, the table's memory reallocated (the
+            # pages it had are kept, only the new ones are fresh), cleared, and the pairs back. A new
+            # table each time touched twice the final size in fresh memory (see `kernels`).
+            keep = self._scratch(self.size, kernels.PAIR_COLUMNS)
+            n = kernels.take_rows(self.pairs, kernels.FAR_PAST, keep)
+            old = self.pairs.shape[0]
+            self.pairs.resize((capacity, kernels.PAIR_COLUMNS), refcheck=False)
+            self.pairs[:old] = 0
+            kernels.insert_rows(self.pairs, keep[:n])
         if 2 * (self.young_size + incoming) > self.young.shape[0]:
             live = self.young[:, kernels.KEY] != 0
             live &= self.young[:, kernels.FIRST_TS] >= young_since
@@ -180,18 +192,13 @@ class PairTable:
             # Room for twice what is needed, so the next rebuild is days away.
             while capacity < 4 * (n_live + incoming):
                 capacity *= 2
-            if capacity == self.young.shape[0]:
-                # In place: the live pairs out to a scratch array, the table cleared, and back. A
-                # spare table of the same size (256 MiB at district scale) was fresh memory to touch.
-                if self.scratch.shape[0] < n_live:
-                    self.scratch = np.empty((n_live + n_live // 4, kernels.YOUNG_COLUMNS), np.int64)
-                n = kernels.take_young(self.young, young_since, self.scratch)
-                self.young[:] = 0
-                self.young_size = kernels.insert_rows(self.young, self.scratch[:n])
-            else:
-                rebuilt = _zeroed_slots(capacity, kernels.YOUNG_COLUMNS)
-                self.young_size = kernels.rehash(self.young, rebuilt, young_since)
-                self.young = rebuilt
+            # In place, as the pair table grows: the live pairs out, the table cleared (and resized), back.
+            keep = self._scratch(n_live, kernels.YOUNG_COLUMNS)
+            n = kernels.take_rows(self.young, young_since, keep)
+            if capacity != self.young.shape[0]:
+                self.young.resize((capacity, kernels.YOUNG_COLUMNS), refcheck=False)
+            self.young[:] = 0
+            self.young_size = kernels.insert_rows(self.young, keep[:n])
 
     def fold(self, t: TxColumns, young_us: int) -> _Pairs:
         """What the table says at each row of `t` (in time order, after every row folded before),

@@ -163,30 +163,13 @@ def _shift_of(table: I64) -> int:
     return 64 - k
 
 
-def _rehash(old: I64, new: I64, since: int) -> int:
-    """Move the pairs of `old` into the empty `new` table; with `since` (a young table), only those
-    first paid at or after it. Returns how many were moved."""
-    shift, mask = shift_of(new), new.shape[0] - 1
-    moved = 0
-    for j in range(old.shape[0]):
-        key = old[j, KEY]
-        if key == 0 or (old.shape[1] == YOUNG_COLUMNS and old[j, FIRST_TS] < since):
-            continue
-        s = slot_of(key, shift)
-        while new[s, KEY] != 0:
-            s = (s + 1) & mask
-        for c in range(old.shape[1]):
-            new[s, c] = old[j, c]
-        moved += 1
-    return moved
-
-
-def _take_young(table: I64, since: int, out: I64) -> int:
-    """Copy the pairs of a young table first paid at or after `since` to the first rows of `out`;
-    returns how many."""
+def _take_rows(table: I64, since: int, out: I64) -> int:
+    """Copy the pairs of `table` to the first rows of `out`, in a young table only those first paid
+    at or after `since`; returns how many."""
+    young = table.shape[1] == YOUNG_COLUMNS
     n = 0
     for j in range(table.shape[0]):
-        if table[j, KEY] != 0 and table[j, FIRST_TS] >= since:
+        if table[j, KEY] != 0 and (not young or table[j, FIRST_TS] >= since):
             for c in range(table.shape[1]):
                 out[n, c] = table[j, c]
             n += 1
@@ -209,15 +192,14 @@ _jit = njit(cache=True, nogil=True)
 slot_of = _jit(_slot_of)
 shift_of = _jit(_shift_of)
 fold_rows: Callable[[I64, I64, I64, I64, I64, I64, I64, I64, I64, I64], int] = _jit(_fold_rows)
-rehash: Callable[[I64, I64, int], int] = _jit(_rehash)
 insert_rows: Callable[[I64, I64], int] = _jit(_insert_rows)
-take_young: Callable[[I64, int, I64], int] = _jit(_take_young)
+take_rows: Callable[[I64, int, I64], int] = _jit(_take_rows)
 
 
 def jit_stats() -> dict[str, int]:
     """How many of the kernels' compiled versions this process loaded from the disk cache, and how
     many it compiled itself (their compile time then counts in whatever ran them first)."""
-    kernels: tuple[Any, ...] = (slot_of, shift_of, fold_rows, rehash, insert_rows, take_young)
+    kernels: tuple[Any, ...] = (slot_of, shift_of, fold_rows, insert_rows, take_rows)
     return {
         "cache_hits": sum(sum(k.stats.cache_hits.values()) for k in kernels),
         "compiled": sum(sum(k.stats.cache_misses.values()) for k in kernels),
