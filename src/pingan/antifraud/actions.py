@@ -26,8 +26,8 @@ from pingan.antifraud.model import (
 )
 from pingan.antifraud.schemas import ReportIn
 from pingan.core import audit, clock, events
-from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
-from pingan.core.org import check_station_exists
+from pingan.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, Protected, decrypt, protect
 from pingan.core.roles import Actor, Role
 
@@ -74,18 +74,51 @@ def check_register_report(
             if seen.scope != "fraud_report" or seen.body_hash != body_hash:
                 raise Conflict("this Idempotency-Key was used with a different body", field="Idempotency-Key")
             return session.get(FraudReport, seen.object_id)
-    problems = rules.report_problems(report, now=clock.now())
-    if problems:
-        raise Invalid(problems[0].message, field=problems[0].field)
-    check_station_exists(session, report.station_code)
-    if (
-        report.external_ref is not None
-        and session.execute(
-            select(FraudReport.id).where(FraudReport.external_ref == report.external_ref)
-        ).first()
-    ):
-        raise Conflict(f"report {report.external_ref} is registered already", field="external_ref")
+    check_register_reports(session, [report], actor=actor, batch=False)
     return None
+
+
+def check_register_reports(
+    session: Session, reports: list[ReportIn], *, actor: Actor, batch: bool = True
+) -> None:
+    """Validate reports registered together: each by the report rules, its station known, its
+    external reference neither registered already nor repeated in the batch. A refusal names the
+    report by its index (`reports.3.external_ref`) when `batch`. Two queries for the batch."""
+    if actor.role not in REPORT_WRITERS:
+        raise Forbidden(f"role {actor.role.value} may not register reports")
+
+    def named(i: int, exc: DomainError) -> DomainError:
+        return exc.within(f"reports.{i}") if batch else exc
+
+    now = clock.now()
+    for i, report in enumerate(reports):
+        problems = rules.report_problems(report, now=now)
+        if problems:
+            raise named(i, Invalid(problems[0].message, field=problems[0].field))
+    known = stations_by_code(session, {r.station_code for r in reports})
+    for i, report in enumerate(reports):
+        if report.station_code not in known:
+            raise named(i, Invalid(f"unknown station {report.station_code!r}", field="station_code"))
+    refs = [r.external_ref for r in reports]
+    wanted = {ref for ref in refs if ref is not None}
+    taken = (
+        set(
+            session.execute(
+                select(FraudReport.external_ref).where(FraudReport.external_ref.in_(wanted))
+            ).scalars()
+        )
+        if wanted
+        else set()
+    )
+    seen: set[str] = set()
+    for i, ref in enumerate(refs):
+        if ref is None:
+            continue
+        if ref in taken:
+            raise named(i, Conflict(f"report {ref} is registered already", field="external_ref"))
+        if ref in seen:
+            raise named(i, Conflict(f"report {ref} appears twice in this batch", field="external_ref"))
+        seen.add(ref)
 
 
 @dataclass(frozen=True)
@@ -168,11 +201,21 @@ def _suspect_row(index: int, kind: SuspectKind, value: str) -> dict[str, Any]:
 class _Clusters:
     """Which cluster each link key is in, looked up once for a batch and kept up to date as its
     reports are linked one by one (a later report of the batch may link to an earlier one, or
-    bridge two clusters; see `rules.plan_cluster`)."""
+    bridge two clusters; see `rules.plan_cluster`).
+
+    Nothing is written until `write`: a new cluster gets a stand-in id above every real one (so
+    that the oldest cluster still wins a merge), and all of them are inserted in one statement.
+    A round trip per report was a fifth of a batch's registration on PostgreSQL (py-spy).
+    """
+
+    _NEW = 1 << 62
 
     def __init__(self, session: Session, links: Iterable[tuple[LinkKind, str, str]]) -> None:
         self.session = session
         self.of_key: dict[tuple[LinkKind, str], set[int]] = defaultdict(set)
+        self.fresh = 0
+        self.merges: list[tuple[int, int]] = []
+        self.real: dict[int, int] = {}
         wanted = {(kind, key) for kind, key, _display in links}
         if not wanted:
             return
@@ -189,25 +232,19 @@ class _Clusters:
                 self.of_key[(kind, key)].add(cluster_id)
 
     def assign(self, links: list[tuple[LinkKind, str, str]]) -> tuple[int, rules.ClusterPlan]:
-        """The cluster of a report with these link keys, merging any it bridges (written at once)."""
+        """The cluster of a report with these link keys (maybe a stand-in), merging any it bridges."""
         linked: dict[int, set[str]] = defaultdict(set)
         for kind, key, _display in links:
             for cluster_id in self.of_key.get((kind, key), ()):
                 linked[cluster_id].add(kind.value)
         plan = rules.plan_cluster(dict(linked))
         if plan.target is None:
-            t = _CLUSTER
-            stmt = insert(t).values(created_at=clock.now()).returning(t.c.id)
-            target = int(self.session.execute(stmt).scalar_one())
+            self.fresh += 1
+            target = self._NEW + self.fresh
         else:
             target = plan.target
         for old in plan.merged:
-            self.session.execute(
-                update(FraudReport).where(FraudReport.cluster_id == old).values(cluster_id=target)
-            )
-            self.session.execute(
-                update(FraudCluster).where(FraudCluster.id == old).values(merged_into_id=target)
-            )
+            self.merges.append((old, target))
             for clusters in self.of_key.values():
                 if old in clusters:
                     clusters.discard(old)
@@ -215,6 +252,36 @@ class _Clusters:
         for kind, key, _display in links:
             self.of_key[(kind, key)] = {target}
         return target, plan
+
+    def write(self) -> None:
+        """Insert the new clusters and record the merges (reports of merged clusters move along)."""
+        if self.fresh:
+            t = _CLUSTER
+            ids = self.session.execute(
+                insert(t).returning(t.c.id, sort_by_parameter_order=True),
+                [{"created_at": clock.now()} for _ in range(self.fresh)],
+            ).scalars()
+            self.real = {self._NEW + k: int(i) for k, i in enumerate(ids, start=1)}
+        for old, target in self.merges:
+            old_id, target_id = self.id_of(old), self.id_of(target)
+            if old < self._NEW:  # a cluster opened in this batch has no stored reports yet
+                self.session.execute(
+                    update(FraudReport).where(FraudReport.cluster_id == old_id).values(cluster_id=target_id)
+                )
+            self.session.execute(
+                update(FraudCluster).where(FraudCluster.id == old_id).values(merged_into_id=target_id)
+            )
+
+    def id_of(self, cluster: int) -> int:
+        """The stored id of a cluster (a stand-in's, once written)."""
+        return self.real.get(cluster, cluster)
+
+    def final(self, cluster: int) -> int:
+        """The stored cluster a report assigned to `cluster` ends in, after the batch's merges."""
+        moved = dict(self.merges)
+        while cluster in moved:
+            cluster = moved[cluster]
+        return self.id_of(cluster)
 
 
 @dataclass(frozen=True)
@@ -274,17 +341,9 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
                 "source": item.source[:160],
             }
         )
-    # A report of the batch merged into a later one's cluster moves with it.
-    final = {c: c for c in {r["cluster_id"] for r in rows}}
-    for plan in plans:
-        for old in plan.merged:
-            if plan.target is not None:
-                final[old] = plan.target
+    clusters.write()
     for r in rows:
-        c = r["cluster_id"]
-        while final.get(c, c) != c:
-            c = final[c]
-        r["cluster_id"] = c
+        r["cluster_id"] = clusters.final(r["cluster_id"])
     t = _REPORT
     ids = [
         int(i)
@@ -316,7 +375,7 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
             detail={
                 "cluster_id": row["cluster_id"],
                 "cluster_reasons": list(plan.reasons),
-                "merged": list(plan.merged),
+                "merged": [clusters.id_of(c) for c in plan.merged],
                 "intake": row["intake"].value,
                 "source": row["source"],
             },

@@ -23,10 +23,9 @@ from pingan.antifraud.schemas import (
     RevealOut,
     VictimOut,
 )
-from pingan.core import org
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
-from pingan.core.errors import Conflict, DomainError
+from pingan.core.errors import DomainError
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["anti-fraud"])
@@ -61,28 +60,15 @@ def register_report_batch(body: ReportBatchIn, session: DbSession, actor: Writer
     a refusal names the report by its index (`reports.3.external_ref`) and nothing is written.
     """
     prepared = []
-    refs: set[str] = set()
     # Identifiers protected before the transaction: on SQLite its write lock is taken at the first
     # statement, and what needs no database should not hold it.
     for i, report in enumerate(body.reports):
-        if report.external_ref is not None and report.external_ref in refs:
-            raise Conflict(
-                f"report {report.external_ref} appears twice in this batch", field=f"reports.{i}.external_ref"
-            )
-        if report.external_ref is not None:
-            refs.add(report.external_ref)
         try:
             prepared.append(actions.NewReport(report, actions.prepare_report(report)))
         except DomainError as exc:
             raise exc.within(f"reports.{i}") from exc
     with session.begin():
-        # Held for the batch: each report's station check then finds its station without a query.
-        _held_stations = org.stations_by_code(session, {r.station_code for r in body.reports})
-        for i, report in enumerate(body.reports):
-            try:
-                actions.check_register_report(session, report, actor=actor)
-            except DomainError as exc:
-                raise exc.within(f"reports.{i}") from exc
+        actions.check_register_reports(session, body.reports, actor=actor)
         ids = actions.do_register_reports(session, prepared, actor=actor)
         refs_of = dict(
             session.execute(
