@@ -428,6 +428,10 @@ def main() -> None:
         "approval_to_holder_linked_ack_p99_s": pct(lat(OrderReason.HOLDER_LINKED, "acknowledged_at"), 99),
         "report_to_sent_p50_s": pct(lat(OrderReason.DIRECT_PAYEE, "sent_at"), 50),
         "report_to_ack_p50_s": pct(lat(OrderReason.DIRECT_PAYEE, "acknowledged_at"), 50),
+        # Where the time to "sent" goes: the robot drafting the order after the report's commit,
+        # then the sender claiming it.
+        "report_to_drafted_p50_s": pct(lat(OrderReason.DIRECT_PAYEE, "created_at"), 50),
+        "report_to_drafted_p99_s": pct(lat(OrderReason.DIRECT_PAYEE, "created_at"), 99),
         "baseline_report_to_ack_p99_s": baseline["to_ack_p99_s"],
         "registration_s": round(t_registered, 2),
         "all_direct_sent_s": round(direct_sent_at or -1, 2),
