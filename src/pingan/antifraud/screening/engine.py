@@ -149,8 +149,9 @@ class PairTable:
 
     A pair is young while a row of the batch being folded may still be within `young_us` of its first
     time (the longest window of the escalation rules, which alone read those fields); older pairs
-    leave the young table when it is rebuilt. Each table is kept at most half full: it is rebuilt
-    twice as large (the young one with its live pairs only) before a batch that could fill it past that.
+    leave the young table when it is rebuilt. Each table is kept at most half full: before a batch that
+    could fill it past that, the pair table is rebuilt in place twice as large, the young table in
+    place with its live pairs only, at four times their number (and the batch's rows).
     Sorted runs merged log-structured and searched with NumPy (what this replaced) took about 60% of
     the screening thread's time at district scale, and a pass grouping each day's rows by pair on top.
     """
