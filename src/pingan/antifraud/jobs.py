@@ -587,6 +587,15 @@ class RobotWorker:
         finished = threading.Event()
         recorder = threading.Thread(target=self._record_until, args=(finished,), name="robot-recorder")
         recorder.start()
+        # On PostgreSQL a second claimer works beside this loop (SKIP LOCKED gives each its own
+        # rows): a claim spends most of its time waiting for the server to update the rows (py-spy),
+        # and this loop also polls and maintains. On SQLite claims would only queue for the one writer.
+        claimers = [
+            threading.Thread(target=self._claim_until, args=(stop,), name=f"robot-claimer-{i}")
+            for i in range(1 if self._skip_locked else 0)
+        ]
+        for c in claimers:
+            c.start()
         next_poll = next_maint = 0.0
         try:
             while not stop.is_set():
@@ -606,9 +615,22 @@ class RobotWorker:
                 if not sent:
                     stop.wait(self.tick_s)
         finally:
+            for c in claimers:
+                c.join()
             self.pool.shutdown(wait=True)
             finished.set()
             recorder.join()
+
+    def _claim_until(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                sent = self.step()
+            except Exception:  # as in `run`: the outbox keeps the work
+                log.exception("robot claimer error")
+                stop.wait(0.5)
+                continue
+            if not sent:
+                stop.wait(self.tick_s)
 
 
 @dataclass(frozen=True)
