@@ -585,8 +585,14 @@ class RobotWorker:
         """Loop until `stop` is set: claim and send here, record the answers in a thread of their own."""
         self.recover_in_doubt()
         finished = threading.Event()
-        recorder = threading.Thread(target=self._record_until, args=(finished,), name="robot-recorder")
-        recorder.start()
+        # Two recorders on PostgreSQL, for the same reason as the second claimer below: recording
+        # mostly waits for the server, and the orders each batch moves are locked in id order.
+        recorders = [
+            threading.Thread(target=self._record_until, args=(finished,), name=f"robot-recorder-{i}")
+            for i in range(2 if self._skip_locked else 1)
+        ]
+        for r in recorders:
+            r.start()
         # On PostgreSQL a second claimer works beside this loop (SKIP LOCKED gives each its own
         # rows): a claim spends most of its time waiting for the server to update the rows (py-spy),
         # and this loop also polls and maintains. On SQLite claims would only queue for the one writer.
@@ -619,7 +625,8 @@ class RobotWorker:
                 c.join()
             self.pool.shutdown(wait=True)
             finished.set()
-            recorder.join()
+            for r in recorders:
+                r.join()
 
     def _claim_until(self, stop: threading.Event) -> None:
         while not stop.is_set():
