@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -87,6 +88,12 @@ class _Pending:
     entry: AuditEntry
     # The innermost savepoint open when the entry was recorded: rolling it back drops the entry.
     savepoint: SessionTransaction | None
+
+
+def span(ids: Sequence[int]) -> str | int:
+    """The object id of an entry naming several objects: the one id, or "first..last" (the entry's
+    detail names each)."""
+    return ids[0] if len(set(ids)) == 1 else f"{min(ids)}..{max(ids)}"
 
 
 def record(

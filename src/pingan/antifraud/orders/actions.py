@@ -193,7 +193,7 @@ def do_move_orders(session: Session, moves: list[Move]) -> None:
             actor=actor,
             action=f"order.{target.value}",
             object_type="restriction_order",
-            object_id=group[0].order_id if len(group) == 1 else f"{group[0].order_id}..{group[-1].order_id}",
+            object_id=audit.span([m.order_id for m in group]),
             detail={
                 "moves": [
                     {"order": m.order_id, "path": [s.value for s in m.path], "notes": list(m.notes)}
@@ -419,7 +419,7 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
         actor=actor,
         action="order.issue",
         object_type="restriction_order",
-        object_id=ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}",
+        object_id=audit.span(ids),
         purpose=purposes.pop() if len(purposes) == 1 else None,
         detail={
             "orders": [
@@ -524,7 +524,7 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Ac
         actor=actor,
         action="finding.draft",
         object_type="police_finding",
-        object_id=ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}",
+        object_id=audit.span(ids),
         purpose=f"case:{drafts[0].case_ref}" if len(drafts) == 1 else None,
         detail={
             "findings": [

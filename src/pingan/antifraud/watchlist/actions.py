@@ -145,7 +145,7 @@ def do_list_accounts(
         actor=actor,
         action="watchlist.list",
         object_type="watchlist_entry",
-        object_id=out[0] if len(set(out)) == 1 else f"{min(out)}..{max(out)}",
+        object_id=audit.span(out),
         detail={
             "source": source.value,
             "listings": [
