@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from pingan.antifraud import rules
 from pingan.antifraud.model import (
@@ -475,18 +475,6 @@ def do_confirm_report(session: Session, report: FraudReport, *, actor: Actor) ->
     )
     events.emit(session, EVENT_REPORT_REGISTERED, report_id=report.id, cluster_id=report.cluster_id)
     return report
-
-
-def reports_with_transfers(session: Session, report_ids: list[int]) -> list[FraudReport]:
-    """These reports, oldest first, with their transfers, in two queries."""
-    return list(
-        session.execute(
-            select(FraudReport)
-            .where(FraudReport.id.in_(report_ids))
-            .options(selectinload(FraudReport.transfers))
-            .order_by(FraudReport.id)
-        ).scalars()
-    )
 
 
 def get_report(session: Session, report_id: int) -> FraudReport:

@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pingan.core import audit
 from pingan.core.db import Base
-from pingan.core.errors import Invalid
 from pingan.core.roles import Actor
 
 
@@ -21,14 +20,6 @@ class Station(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     area_geojson: Mapped[str | None] = mapped_column(Text)
-
-
-def check_station_exists(session: Session, code: str, *, field: str = "station_code") -> Station:
-    """The station with `code`, or Invalid naming the field."""
-    station = session.get(Station, code)
-    if station is None:
-        raise Invalid(f"unknown station {code!r}", field=field)
-    return station
 
 
 def stations_by_code(session: Session, codes: set[str]) -> dict[str, Station]:
