@@ -9,7 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pingan.antifraud.banks.protocol import Acknowledgement, BankSettings, OrderResult
+from pingan.antifraud.banks.protocol import (
+    Acknowledgement,
+    BankSettings,
+    OrderRequest,
+    OrderResult,
+    ReleaseRequest,
+)
 from pingan.antifraud.jobs import RobotWorker
 from pingan.antifraud.orders import actions
 from pingan.antifraud.orders.model import AlertKind, OrderKind, OrderState, RestrictionOrder, RobotAlert
@@ -173,3 +179,29 @@ def test_a_freeze_raises_an_alert_a_week_before_it_expires(
         worker.maintain()
     (alert,) = _alerts(AlertKind.FREEZE_EXPIRING)
     assert alert.subject == f"order:{executed_stop_payment}"
+
+
+def test_the_sender_claims_a_renewal_as_a_request_naming_the_order_it_renews(
+    executed_stop_payment: int, worker: RobotWorker
+) -> None:
+    with clock.frozen(T0 + timedelta(hours=44)):
+        worker.maintain()
+    renewal = _live_order()
+    with db.read_transaction() as s:
+        renewed_key = actions.get_order(s, executed_stop_payment).idempotency_key
+    (job,) = [j for j in worker.claim() if j.order_id == renewal.id]
+    assert isinstance(job.message, OrderRequest)
+    assert job.message.renews == renewed_key
+    assert job.message.idempotency_key == renewal.idempotency_key
+
+
+def test_the_sender_claims_a_release_with_the_reason_it_was_released_for(
+    executed_stop_payment: int, worker: RobotWorker
+) -> None:
+    with db.transaction() as s:
+        order = actions.get_order(s, executed_stop_payment)
+        actions.do_release(s, order, reason="appeal 7 upheld", actor=Actor.system("test"))
+    (job,) = [j for j in worker.claim() if isinstance(j.message, ReleaseRequest)]
+    assert job.order_id == executed_stop_payment
+    assert job.message.order_key == order.idempotency_key
+    assert job.message.reason == "release: appeal 7 upheld"
