@@ -294,11 +294,12 @@ class NewReport:
     awaiting_officer: bool = False
 
 
-def do_register_reports(session: Session, items: list[NewReport], *, actor: Actor) -> list[int]:
+def do_register_reports(session: Session, items: list[NewReport], *, actor: Actor) -> list[tuple[int, str]]:
     """Register reports, in order: store them with protected identifiers, link each into a cluster,
     audit each, and emit `antifraud.report_registered` (or, for one opened by the platform,
-    `antifraud.report_awaiting_officer`) after commit. Returns their ids. Caller holds the
-    transaction and ran `check_register_report` for each.
+    `antifraud.report_awaiting_officer`) after commit. Returns their ids and external references (a
+    generated one where the report had none). Caller holds the
+    transaction and ran `check_register_reports`.
 
     The reports and each kind of child row are one insert each, and the clusters one query for the
     whole batch: as mapped objects, flushed report by report, a registration cost more than
@@ -384,7 +385,7 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
             events.emit(session, EVENT_REPORT_AWAITING_OFFICER, report_id=i, station_code=row["station_code"])
         else:
             events.emit(session, EVENT_REPORT_REGISTERED, report_id=i, cluster_id=row["cluster_id"])
-    return ids
+    return [(i, str(row["external_ref"])) for i, row in zip(ids, rows, strict=True)]
 
 
 def do_register_report(
@@ -404,7 +405,7 @@ def do_register_report(
     `ReportIntake`). `prepared`: the report's `prepare_report`, worked out before the transaction.
     """
     item = NewReport(report, prepared or prepare_report(report), source, awaiting_officer)
-    (report_id,) = do_register_reports(session, [item], actor=actor)
+    ((report_id, _ref),) = do_register_reports(session, [item], actor=actor)
     row = get_report(session, report_id)
     if idempotency_key is not None:
         session.add(

@@ -6,11 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import actions, queries
-from pingan.antifraud.model import FraudReport, Typology
+from pingan.antifraud.model import Typology
 from pingan.antifraud.schemas import (
     ClusterOut,
     RegisteredReportOut,
@@ -69,13 +68,8 @@ def register_report_batch(body: ReportBatchIn, session: DbSession, actor: Writer
             raise exc.within(f"reports.{i}") from exc
     with session.begin():
         actions.check_register_reports(session, body.reports, actor=actor)
-        ids = actions.do_register_reports(session, prepared, actor=actor)
-        refs_of = dict(
-            session.execute(
-                select(FraudReport.id, FraudReport.external_ref).where(FraudReport.id.in_(ids))
-            ).all()
-        )
-    registered = [RegisteredReportOut(id=i, external_ref=refs_of[i]) for i in ids]
+        done = actions.do_register_reports(session, prepared, actor=actor)
+    registered = [RegisteredReportOut(id=i, external_ref=ref) for i, ref in done]
     return ReportBatchOut(reports=registered)
 
 
