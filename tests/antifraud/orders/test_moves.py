@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pingan.antifraud.banks.protocol import OrderResult
-from pingan.antifraud.orders import actions
-from pingan.antifraud.orders.model import OrderEvent, OrderState, RestrictionOrder
+from pingan.antifraud.model import FraudReport
+from pingan.antifraud.orders import actions, rules
+from pingan.antifraud.orders.model import OrderEvent, OrderKind, OrderReason, OrderState, RestrictionOrder
 from pingan.core import clock, db
 from pingan.core.audit import AuditEntry
 from pingan.core.errors import Conflict
@@ -112,3 +113,33 @@ def test_an_order_loaded_in_the_session_shows_its_new_state_after_the_move(
         actions.do_mark_sent(s, order, actor=SENDER)
         assert order.state is OrderState.SENT and order.sent_at is not None
         assert order.live_key is not None
+
+
+def test_an_issuer_that_lost_the_race_for_an_account_is_refused_alone_and_its_transaction_goes_on(
+    three_drafted_orders: list[int],
+) -> None:
+    """The unique live key decides between two issuers that both passed the check (the robot's
+    careful path): the loser gets Conflict, and the rest of its transaction still commits."""
+    with db.read_transaction() as s:
+        taken = actions.get_order(s, three_drafted_orders[0])
+        report = s.get(FraudReport, taken.report_id)
+        assert report is not None
+    account = actions.AccountRef(taken.bank_code, taken.account_pseudonym, taken.account_cipher, "masked")
+    basis = rules.BasisInput(OrderKind.STOP_PAYMENT, OrderReason.DIRECT_PAYEE, True, False)
+    with db.transaction() as s:
+        with pytest.raises(Conflict, match="live order already"):
+            actions.do_issue_order(
+                s,
+                kind=OrderKind.STOP_PAYMENT,
+                reason=OrderReason.DIRECT_PAYEE,
+                account=account,
+                basis=basis,
+                report_id=report.id,
+                finding=None,
+                origin_at=clock.now(),
+                actor=SENDER,
+            )
+        actions.do_mark_sent(s, actions.get_order(s, three_drafted_orders[1]), actor=SENDER)
+    assert _states(three_drafted_orders) == [OrderState.DRAFTED, OrderState.SENT, OrderState.DRAFTED]
+    with db.read_transaction() as s:
+        assert s.execute(select(func.count()).select_from(RestrictionOrder)).scalar_one() == 3
