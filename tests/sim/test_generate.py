@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from pingan.sim import check_district, generate
@@ -112,3 +113,21 @@ def test_load_reads_back_every_person_account_station_and_report(tiny_district: 
         scan_transactions(tiny_district).select(pl.len()).collect().item()
         == manifest["counts"]["transactions"]
     )
+
+
+def test_day_files_hold_a_row_group_per_channel_each_in_time_order(tiny_district: Path) -> None:
+    manifest = json.loads((tiny_district / "manifest.json").read_text())
+    assert manifest["schema_version"] == 2
+    path = tiny_district / "transactions/day=2026-03-03/part-0.parquet"
+    pf = pq.ParquetFile(path)
+    channels = []
+    for g in range(pf.metadata.num_row_groups):
+        group = pl.DataFrame(pl.from_arrow(pf.read_row_group(g)))
+        assert group["channel"].n_unique() == 1
+        channels.append(group["channel"][0])
+        assert group["tx_id"].is_sorted() and group["ts"].is_sorted()
+        assert "DELTA_BINARY_PACKED" in pf.metadata.row_group(g).column(0).encodings
+    assert len(channels) == len(set(channels)) > 3
+    # In id order the day is in time order.
+    tx = pl.read_parquet(path).sort("tx_id")
+    assert tx["ts"].is_sorted()

@@ -128,7 +128,9 @@ def _check_transactions(
     files = _day_files(root)
     total = 0
     for i, (day, path) in enumerate(files):
-        df = pl.read_parquet(path)
+        # Store format 2 groups a day's rows by channel, each group in time order: tx ids rise with
+        # time, so in id order the rows must be in time order.
+        df = pl.read_parquet(path).sort("tx_id")
         where = f"{path.parent.name}/{path.name}"
         total += df.height
         ids = df["tx_id"].to_numpy()

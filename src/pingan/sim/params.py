@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-SCHEMA_VERSION = 1
+# 2: transaction day files grouped by channel, one row group each, integer columns delta-packed
+# (see `writer.write_transactions`); 1: a day's rows in time order, plain zstd.
+SCHEMA_VERSION = 2
 
 # Wuhou district of Chengdu; resident ID numbers of people registered here start with 510107.
 DISTRICT_REGION_CODE = "510107"

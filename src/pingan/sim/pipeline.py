@@ -28,7 +28,7 @@ from pingan.sim.normal import KINDS, US_PER_DAY, Rows, local_day_start_us, norma
 from pingan.sim.people import persons_table
 from pingan.sim.reports import build_reports, report_victim_index, reports_csv, reports_jsonl
 from pingan.sim.world import STREAM_DAY, STREAM_FRAUD, STREAM_TABLES, World, build_world, stream
-from pingan.sim.writer import TS_TYPE, tx_table, write_parquet, write_text
+from pingan.sim.writer import TS_TYPE, tx_table, write_parquet, write_text, write_transactions
 
 FORMATS = ("parquet", "csv")
 
@@ -81,7 +81,7 @@ def make_day(day: int) -> DayResult:
     position[order] = np.arange(rows.size)
     fraud_ids = tx_id[position[n_normal:]]
     table = tx_table(tx_id, rows, world.accounts.bank)
-    write_parquet(table, _OUT / "transactions" / day_name(world, day) / "part-0.parquet", csv=_CSV)
+    write_transactions(table, _OUT / "transactions" / day_name(world, day) / "part-0.parquet", csv=_CSV)
     kinds = np.bincount(rows.kind, minlength=len(KINDS))
     return DayResult(day, rows.size, fraud_ids, {k: int(c) for k, c in zip(KINDS, kinds, strict=True)})
 

@@ -1,4 +1,15 @@
-"""Files of a generated district: fixed Parquet settings so that the same input gives the same bytes."""
+"""Files of a generated district: fixed Parquet settings so that the same input gives the same bytes.
+
+Transaction day files (store format 2, `params.SCHEMA_VERSION`) hold their rows grouped by channel,
+one row group per channel (in `CHANNELS` order), each group in time order; tx ids rise with time
+across the groups, so sorting a file's rows by (ts, tx_id) or by tx_id gives its time order. A
+reader that wants one kind of channel (screening reads the account transfers, a sixth of a district's
+rows) picks the row groups by the channel column's statistics and decodes nothing else. The integer
+and time columns are DELTA_BINARY_PACKED: ids and times rise within a group, so their deltas pack
+into a few bits, and decoding them is cheaper than zstd over plain 8-byte values. Format 1 (the
+rows of a day in time order in row groups of 2^20, plain zstd) still reads: every reader sorts or
+filters what it needs.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +77,42 @@ def tx_table(tx_id: np.ndarray, rows: Rows, bank: np.ndarray) -> pa.Table:
         ],
         schema=TX_SCHEMA,
     )
+
+
+# Measured on 12 district days read single-threaded (the screened channels' row groups, the seven
+# columns screening reads): zstd over plain values 0.37 s, zstd with delta-packed ids and times
+# 0.30 s, with every integer column delta-packed 0.24 s, lz4 the same 0.20-0.23 s, uncompressed
+# 0.20 s; files 191, 173, 168, 172 and 533 MB (204 MB in format 1). zstd keeps the smallest files.
+_DELTA_COLUMNS = ("tx_id", "ts", "payer_account", "payee_account", "amount_fen", "campaign_id")
+
+
+def write_transactions(table: pa.Table, path: Path, *, csv: bool = False) -> None:
+    """Write a day of transactions (TX_SCHEMA, rows in time order) in store format 2: rows grouped by
+    channel, one row group each, integer columns delta-packed; with `csv`, a CSV file beside it (in
+    the same row order)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    channel = table.column("channel").combine_chunks().indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(channel, kind="stable")  # stable: each channel's rows stay in time order
+    table = table.take(pa.array(order))
+    counts = np.bincount(channel, minlength=len(CHANNELS))
+    text = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+    options = {**PARQUET_OPTIONS}
+    group_rows = options.pop("row_group_size")
+    with pq.ParquetWriter(
+        path,
+        table.schema,
+        use_dictionary=text,
+        column_encoding=dict.fromkeys(_DELTA_COLUMNS, "DELTA_BINARY_PACKED"),
+        **options,
+    ) as writer:
+        start = 0
+        for n in counts.tolist():
+            if n:  # a write of fewer rows than the group size is a row group of its own
+                writer.write_table(table.slice(start, n), row_group_size=group_rows)
+            start += n
+    if csv:
+        plain = table.cast(pa.schema([pa.field(f.name, _plain(f.type)) for f in table.schema]))
+        pacsv.write_csv(plain, path.with_suffix(".csv"))
 
 
 def write_parquet(table: pa.Table, path: Path, *, csv: bool = False) -> None:

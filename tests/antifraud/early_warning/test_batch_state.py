@@ -3,6 +3,7 @@ run over the whole history would, and a state that cannot stand for the history 
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,3 +51,18 @@ def test_a_state_kept_under_other_rules_is_refused(district: Path, rules: RuleSe
         screen_store(
             district, rules=rules.model_copy(update={"version": "other"}), watchlist=wl, state_dir=tmp_path
         )
+
+
+def test_a_store_of_format_1_screens_as_format_2_does(district: Path, rules: RuleSet, tmp_path: Path) -> None:
+    # Format 1: a day's rows in time order, not grouped by channel, plain encodings.
+    old = tmp_path / "old"
+    shutil.copytree(district, old)
+    for path in (old / "transactions").glob("day=*/part-0.parquet"):
+        pl.read_parquet(path).sort("tx_id").write_parquet(path, row_group_size=1 << 20)
+    wl = watchlist_from_reports(district)
+    since = since_of(district, 3)
+    new_run = screen_store(district, rules=rules, watchlist=wl, since=since)
+    old_run = screen_store(old, rules=rules, watchlist=wl, since=since)
+    assert new_run.flags.height > 50
+    assert old_run.flags.equals(new_run.flags)
+    assert (old_run.rows, old_run.transfers) == (new_run.rows, new_run.transfers)

@@ -636,8 +636,8 @@ class TxColumns:
             payer,
             payee,
             amount,
-            pa.chunked_array([c for p in parts for c in _chunks(p.payer_bank)]),
-            pa.chunked_array([c for p in parts for c in _chunks(p.payee_bank)]),
+            _chunked([c for p in parts for c in _chunks(p.payer_bank)]),
+            _chunked([c for p in parts for c in _chunks(p.payee_bank)]),
         ).in_order()
 
     def in_order(self) -> TxColumns:
@@ -670,6 +670,13 @@ _TX_FIELDS = ("tx_id", "ts", "payer", "payee", "amount")
 
 def _chunks(a: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return list(a.chunks) if isinstance(a, pa.ChunkedArray) else [a]
+
+
+def _chunked(chunks: list[pa.Array]) -> pa.ChunkedArray:
+    """Chunks as one array; as plain strings where they differ in type (dictionary or not)."""
+    if len({c.type for c in chunks}) > 1:
+        chunks = [c.cast(pa.string()) for c in chunks]
+    return pa.chunked_array(chunks)
 
 
 @dataclass
@@ -715,7 +722,25 @@ def screen_columns(
     """
     if t.size == 0:
         return empty(FLAG_SCHEMA), state
-    p = state.pairs.fold(t, _young_us(rules))
+    return screen_folded(t, fold_pairs(t, state, rules), state, rules, lk)
+
+
+def fold_pairs(t: TxColumns, state: ScreenState, rules: RuleSet) -> _Pairs:
+    """The first half of `screen_columns`: fold `t` into the pair state and say what it held at each row.
+
+    It touches `state.pairs` only, so the batch engine folds the next batch (in a thread: the compiled
+    loops release the GIL) while the rules run on this one.
+    """
+    return state.pairs.fold(t, _young_us(rules))
+
+
+def screen_folded(
+    t: TxColumns, p: _Pairs, state: ScreenState, rules: RuleSet, lk: Lookups | None
+) -> tuple[pl.DataFrame, ScreenState]:
+    """The second half of `screen_columns`: the rules and the windows' state, given what `fold_pairs`
+    said of `t` (folded after every batch before it, before any after it)."""
+    if t.size == 0:
+        return empty(FLAG_SCHEMA), state
     new_rows = np.flatnonzero(p.new_pair)
     flags = _evaluate(t, p, new_rows, state, rules, lk) if lk is not None else empty(FLAG_SCHEMA)
     return flags, _advance(state, t, new_rows, rules)
