@@ -16,6 +16,8 @@ passed in is updated in place and returned: use the returned state, not the one 
 
 from __future__ import annotations
 
+import mmap
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,13 +135,27 @@ class PairLevel:
 
 
 def _zeroed_slots(slots: int, columns: int) -> I64:
-    """A zeroed (slots, columns) table.
+    """A zeroed (slots, columns) table; a large one in transparent huge pages where the system has them.
 
-    Plain np.zeros: transparent huge pages (madvise) and MAP_POPULATE were each tried for the large
-    tables and were no faster at district scale (growth 2.3-3.0 s and 2.0-6.4 s against 1.5-1.9 s,
-    interleaved, load 4-5): on the benchmark machine the cost is the first touch of fresh memory.
+    The tables are written at random places, so every page of a table is touched early. On the
+    benchmark machine (a VM) a page's first touch is dear: writing 4 million random slots of a fresh
+    1 GiB table took 0.5-2.4 s in 4 KiB pages and 0.19 s in 2 MiB ones (madvise(MADV_HUGEPAGE) on an
+    anonymous mapping, which Linux zeroes as each huge page is first touched). Huge pages also spare
+    the probes most of their TLB misses. (Before the pair table was sized up front, huge pages and
+    MAP_POPULATE were tried for tables grown by doubling and were no faster.)
     """
-    return np.zeros((slots, columns), np.int64)
+    nbytes = slots * columns * 8
+    advice = getattr(mmap, "MADV_HUGEPAGE", None)
+    if nbytes < _HUGE_PAGE_MIN or advice is None:
+        return np.zeros((slots, columns), np.int64)
+    # Private and anonymous: zero-filled, each page mapped when first touched (a shared mapping would
+    # be shmem, which the system does not give huge pages).
+    buf = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    buf.madvise(advice)
+    return np.frombuffer(buf, np.int64).reshape(slots, columns)
+
+
+_HUGE_PAGE_MIN = 8 << 20
 
 
 @dataclass
@@ -171,20 +187,28 @@ class PairTable:
             self.scratch = np.empty(rows * columns + rows * columns // 4, np.int64)
         return self.scratch[: rows * columns].reshape(rows, columns)
 
-    def _make_room(self, incoming: int, young_since: int) -> None:
+    def reserve(self, pairs: int) -> None:
+        """Room for `pairs` pairs in all before the pair table must grow again.
+
+        A batch run knows from the files' metadata how many transfers it will fold, a bound on the
+        pairs: sizing the table once spares the copies of a dozen doublings (take and insert passes
+        over every pair, about 0.6 s of a district run).
+        """
+        self._grow_pairs(max(pairs - self.size, 0))
+
+    def _grow_pairs(self, incoming: int) -> None:
         capacity = self.pairs.shape[0]
         while 2 * (self.size + incoming) > capacity:
             capacity *= 2
         if capacity != self.pairs.shape[0]:
-            # Grown in place: the pairs out to a scratch array, the table's memory reallocated (the
-            # pages it had are kept, only the new ones are fresh), cleared, and the pairs back. A new
-            # table each time touched twice the final size in fresh memory (see `kernels`).
+            # The pairs out to a scratch array and into a new table (in huge pages: see `_zeroed_slots`).
             keep = self._scratch(self.size, kernels.PAIR_COLUMNS)
             n = kernels.take_rows(self.pairs, kernels.FAR_PAST, keep)
-            old = self.pairs.shape[0]
-            self.pairs.resize((capacity, kernels.PAIR_COLUMNS), refcheck=False)
-            self.pairs[:old] = 0
+            self.pairs = _zeroed_slots(capacity, kernels.PAIR_COLUMNS)
             kernels.insert_rows(self.pairs, keep[:n])
+
+    def _make_room(self, incoming: int, young_since: int) -> None:
+        self._grow_pairs(incoming)
         if 2 * (self.young_size + incoming) > self.young.shape[0]:
             live = self.young[:, kernels.KEY] != 0
             live &= self.young[:, kernels.FIRST_TS] >= young_since
@@ -197,8 +221,9 @@ class PairTable:
             keep = self._scratch(n_live, kernels.YOUNG_COLUMNS)
             n = kernels.take_rows(self.young, young_since, keep)
             if capacity != self.young.shape[0]:
-                self.young.resize((capacity, kernels.YOUNG_COLUMNS), refcheck=False)
-            self.young[:] = 0
+                self.young = _zeroed_slots(capacity, kernels.YOUNG_COLUMNS)
+            else:
+                self.young[:] = 0
             self.young_size = kernels.insert_rows(self.young, keep[:n])
 
     def fold(self, t: TxColumns, young_us: int) -> _Pairs:
@@ -379,10 +404,19 @@ def member(a: I64, b: I64) -> Mask:
     lo = min(int(a.min()), int(b.min()))
     hi = max(int(a.max()), int(b.max()))
     if lo >= 0 and hi < 4 * (a.size + b.size) + (1 << 23):
-        table = np.zeros(hi + 1, bool)
+        # A table of the ids, kept from call to call (per thread) and cleared after: a fresh one
+        # each call cost more than the look-ups (a district's ids run to millions).
+        table = getattr(_MEMBER, "table", None)
+        if table is None or table.size <= hi:
+            table = _MEMBER.table = np.zeros(max(hi + 1, 1 << 16) * 5 // 4, bool)
         table[b] = True
-        return table[a]
+        out = table[a]
+        table[b] = False
+        return out
     return np.isin(a, b)
+
+
+_MEMBER = threading.local()
 
 
 def stable_order(*keys: I64) -> I64:
@@ -768,7 +802,6 @@ def _evaluate(
 
     conds: list[tuple[WatchlistRule | None, str, Mask]] = []  # (watchlist rule, rule id, fits)
     guesses: list[tuple[Mask, str]] = []
-    all_rows: I64 | None = None
     for r in rules.rule:
         if isinstance(r, WatchlistRule):
             rows = at_least(listed_rows, r.params.min_amount_fen)
@@ -778,9 +811,7 @@ def _evaluate(
         if isinstance(r, FirstLargeRule):
             rows = at_least(new_rows, r.params.min_amount_fen)
         elif isinstance(r, EscalatingRule):
-            if all_rows is None:
-                all_rows = np.arange(m)
-            rows = at_least(all_rows, r.params.min_amount_fen)
+            rows = np.flatnonzero(t.amount >= r.params.min_amount_fen)
             amount = t.amount[rows]
             rows = rows[
                 (p.at("n_before", rows) >= r.params.min_count - 1)
@@ -807,9 +838,7 @@ def _evaluate(
                 # Billers and employers are paid by hundreds of new payers; a collecting card by a handful.
                 rows = rows[(n >= r.params.min_payers) & (n <= r.params.max_payers)]
         elif isinstance(r, ElderlyNightRule):
-            if all_rows is None:
-                all_rows = np.arange(m)
-            rows = at_least(all_rows, r.params.min_amount_fen)
+            rows = np.flatnonzero(t.amount >= r.params.min_amount_fen)
             local_hour = np.floor_divide(t.ts[rows] + BEIJING_OFFSET_US, 3600 * US) % 24
             if r.params.start_hour > r.params.end_hour:
                 night = (local_hour >= r.params.start_hour) | (local_hour < r.params.end_hour)

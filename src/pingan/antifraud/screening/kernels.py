@@ -196,6 +196,18 @@ insert_rows: Callable[[I64, I64], int] = _jit(_insert_rows)
 take_rows: Callable[[I64, int, I64], int] = _jit(_take_rows)
 
 
+def warm_up() -> None:
+    """Load (or compile) every kernel for the arrays the engine passes, on empty inputs: the batch
+    engine does it in its fold thread while the first days are read."""
+    z = np.zeros(0, np.int64)
+    table = np.zeros((16, PAIR_COLUMNS), np.int64)
+    young = np.zeros((16, YOUNG_COLUMNS), np.int64)
+    fold_rows(table, young, z, z, z, z, z, z, z, z)
+    for t in (table, young):
+        take_rows(t, FAR_PAST, np.zeros((0, t.shape[1]), np.int64))
+        insert_rows(t, np.zeros((0, t.shape[1]), np.int64))
+
+
 def jit_stats() -> dict[str, int]:
     """How many of the kernels' compiled versions this process loaded from the disk cache, and how
     many it compiled itself (their compile time then counts in whatever ran them first)."""

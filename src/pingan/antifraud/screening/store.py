@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pingan.antifraud.screening import kernels
 from pingan.antifraud.screening.engine import (
     FLAG_SCHEMA,
     REFERENCE_SCHEMA,
@@ -131,8 +132,7 @@ def read_transfers(
                 counted += int(np.count_nonzero(_in_range(ts, lo, hi)))
             else:
                 continue
-            ch = _stats_range(rg.column(ch_col).statistics)
-            if ch is None or any(ch[0] <= c <= ch[1] for c in wanted):
+            if _admits(rg.column(ch_col).statistics, wanted):
                 groups.append(g)
         if groups:
             parts.append(
@@ -159,6 +159,53 @@ _READ_COLUMNS = [
     "payer_bank",
     "payee_bank",
 ]
+
+
+def _admits(channel_stats: pq.Statistics | None, wanted: set[str]) -> bool:
+    """Whether a row group whose channel column has these statistics may hold a wanted channel."""
+    ch = _stats_range(channel_stats)
+    return ch is None or any(ch[0] <= c <= ch[1] for c in wanted)
+
+
+def transfers_bound(directory: Path, rules: RuleSet, since: datetime | None, until: datetime | None) -> int:
+    """At most how many transfers `iter_transfers` will yield, from the files' metadata alone: the
+    rows of the row groups it will decode that may lie in the range."""
+    lo = None if since is None else _us(since)
+    hi = None if until is None else _us(until)
+    wanted = set(rules.channels)
+    bound = 0
+    for d, fs in day_files(directory):
+        if not _day_may_hold(d, since, until):
+            continue
+        for path in fs:
+            md = pq.read_metadata(path)
+            names = md.schema.names
+            if "channel" not in names or "ts" not in names:
+                continue  # read_transfers names what is missing
+            ch_col, ts_col = names.index("channel"), names.index("ts")
+            for g in range(md.num_row_groups):
+                rg = md.row_group(g)
+                ts_range = _stats_range(rg.column(ts_col).statistics)
+                if (ts_range is None or _overlaps(ts_range, lo, hi)) and _admits(
+                    rg.column(ch_col).statistics, wanted
+                ):
+                    bound += rg.num_rows
+    return bound
+
+
+# The most pairs a batch run sizes its pair table for up front (2^25 slots, 512 MiB); past that the
+# table grows as it fills.
+_RESERVE_PAIRS = 1 << 24
+
+
+def _prepare(
+    state: ScreenState, directory: Path, rules: RuleSet, since: datetime | None, until: datetime | None
+) -> None:
+    """Ready the fold thread while the first days are read: the kernels loaded, the pair table sized."""
+    kernels.warm_up()
+    state.pairs.reserve(
+        min(state.pairs.size + transfers_bound(directory, rules, since, until), _RESERVE_PAIRS)
+    )
 
 
 def _stats_range(st: pq.Statistics | None) -> tuple[Any, Any] | None:
@@ -348,6 +395,7 @@ def screen_store(
     # Two stages: a thread folds each batch into the pair state (compiled, without the GIL) a batch
     # ahead of this one, which runs the rules on what the fold said; the readers are a day ahead of both.
     with ThreadPoolExecutor(1) as folder:
+        prepared = folder.submit(_prepare, state, directory, rules, since, until)
         folding: deque[tuple[TxColumns, Future[Any]]] = deque()
         batches = iter_transfers(directory, rules, since, until, batch_rows=BATCH_ROWS)
         while True:
@@ -365,6 +413,7 @@ def screen_store(
             flags, state = screen_folded(t, folded.result(), state, rules, lk)
             if flags.height:
                 out.append(flags)
+        prepared.result()
     if state_dir is not None and state.high_water is not None:
         save_state(state, state_dir, rules, until or state.high_water + timedelta(microseconds=1))
     flags = pl.concat(out) if out else empty(FLAG_SCHEMA)
