@@ -683,6 +683,27 @@ class TxColumns:
             return self
         return self.take(np.lexsort((self.tx_id, self.ts)))
 
+    def merged(self, starts: I64) -> TxColumns:
+        """The same rows in (ts, tx_id) order, given that rows starts[r] to starts[r + 1] are in that
+        order for each r (a day file's row groups: one channel each): merged in one pass, where a
+        sort of the whole took as long as decoding the file."""
+        if starts.size <= 2:
+            return self.in_order()
+        order = np.empty(self.size, np.int64)
+        out = np.empty((4, self.size), np.int64)
+        if not kernels.merge_runs(starts, self.ts, self.tx_id, self.payer, self.payee, out, order):
+            return self.in_order()
+        idx = pa.array(order)
+        return TxColumns(
+            out[1],
+            out[0],
+            out[2],
+            out[3],
+            self.amount[order],
+            self.payer_bank.take(idx),
+            self.payee_bank.take(idx),
+        )
+
     @classmethod
     def of_frame(cls, tx: pl.DataFrame, rules: RuleSet) -> TxColumns:
         """The transfers of a frame (TX_SCHEMA) that screening looks at: listed channels, a payee."""

@@ -188,12 +188,42 @@ def _insert_rows(table: I64, rows: I64) -> int:
     return int(rows.shape[0])
 
 
+def _merge_runs(starts: I64, ts: I64, tx_id: I64, a: I64, b: I64, out: I64, order: I64) -> bool:
+    """Merge runs (rows starts[r] to starts[r + 1], each in (ts, tx_id) order) into one: `out` gets
+    the rows' ts, tx_id, a and b as its four rows, `order` the source row of each. False when a run
+    was not in order (then neither is the output)."""
+    k = starts.size - 1
+    heads = starts[:-1].copy()
+    for i in range(order.size):
+        best = -1
+        for r in range(k):
+            h = heads[r]
+            if h < starts[r + 1]:
+                if best < 0:
+                    best = r
+                else:
+                    c = heads[best]
+                    if ts[h] < ts[c] or (ts[h] == ts[c] and tx_id[h] < tx_id[c]):
+                        best = r
+        j = heads[best]
+        heads[best] = j + 1
+        if i > 0 and (ts[j] < out[0, i - 1] or (ts[j] == out[0, i - 1] and tx_id[j] <= out[1, i - 1])):
+            return False
+        out[0, i] = ts[j]
+        out[1, i] = tx_id[j]
+        out[2, i] = a[j]
+        out[3, i] = b[j]
+        order[i] = j
+    return True
+
+
 _jit = njit(cache=True, nogil=True)
 slot_of = _jit(_slot_of)
 shift_of = _jit(_shift_of)
 fold_rows: Callable[[I64, I64, I64, I64, I64, I64, I64, I64, I64, I64], int] = _jit(_fold_rows)
 insert_rows: Callable[[I64, I64], int] = _jit(_insert_rows)
 take_rows: Callable[[I64, int, I64], int] = _jit(_take_rows)
+merge_runs: Callable[[I64, I64, I64, I64, I64, I64, I64], bool] = _jit(_merge_runs)
 
 
 def warm_up() -> None:
@@ -211,7 +241,7 @@ def warm_up() -> None:
 def jit_stats() -> dict[str, int]:
     """How many of the kernels' compiled versions this process loaded from the disk cache, and how
     many it compiled itself (their compile time then counts in whatever ran them first)."""
-    kernels: tuple[Any, ...] = (slot_of, shift_of, fold_rows, insert_rows, take_rows)
+    kernels: tuple[Any, ...] = (slot_of, shift_of, fold_rows, insert_rows, take_rows, merge_runs)
     return {
         "cache_hits": sum(sum(k.stats.cache_hits.values()) for k in kernels),
         "compiled": sum(sum(k.stats.cache_misses.values()) for k in kernels),

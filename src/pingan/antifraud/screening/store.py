@@ -144,7 +144,7 @@ def read_transfers(
         z = np.zeros(0, np.int64)
         bank = pa.array([], _BANK_TYPE)
         return TxColumns(z, z, z, z, z, bank, bank), counted
-    return TxColumns.concat(parts).in_order(), counted
+    return TxColumns.concat(parts), counted
 
 
 _DICTIONARY_COLUMNS = ["channel", "payer_bank", "payee_bank"]
@@ -259,6 +259,11 @@ def _transfers(t: pa.Table, channels: set[str], lo: int | None, hi: int | None) 
         idx = chunk.indices.fill_null(len(d)).to_numpy(zero_copy_only=False)
         ok.append(listed[idx])
     keep &= np.concatenate(ok) if ok else np.zeros(0, bool)
+    # Each row group is a run in time order (a channel's rows in format 2, a slice of the day in 1).
+    starts = np.cumsum([0] + [len(c) for c in channel.chunks])
+    every = bool(keep.all())
+    if not every:
+        starts = np.cumsum(np.concatenate([[0], keep]))[starts]
     cols = TxColumns(
         _int64(t.column("tx_id")),
         ts,
@@ -268,7 +273,9 @@ def _transfers(t: pa.Table, channels: set[str], lo: int | None, hi: int | None) 
         t.column("payer_bank"),
         t.column("payee_bank"),
     )
-    return cols if bool(keep.all()) else cols.take(np.flatnonzero(keep))
+    if not every:
+        cols = cols.take(np.flatnonzero(keep))
+    return cols.merged(np.unique(starts).astype(np.int64))
 
 
 def _us(dt: datetime) -> int:
