@@ -25,7 +25,7 @@ from pingan.antifraud.model import (
     SuspectKind,
 )
 from pingan.antifraud.schemas import ReportIn
-from pingan.core import audit, clock, events
+from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, Protected, decrypt, protect
@@ -104,7 +104,7 @@ def check_register_reports(
     taken = (
         set(
             session.execute(
-                select(FraudReport.external_ref).where(FraudReport.external_ref.in_(wanted))
+                select(FraudReport.external_ref).where(bulk.any_of(session, FraudReport.external_ref, wanted))
             ).scalars()
         )
         if wanted
@@ -224,7 +224,7 @@ class _Clusters:
         rows = session.execute(
             select(ReportLink.kind, ReportLink.key, FraudReport.cluster_id)
             .join(ReportLink, ReportLink.report_id == FraudReport.id)
-            .where(ReportLink.key.in_({key for _kind, key in wanted}))
+            .where(bulk.any_of(session, ReportLink.key, {key for _kind, key in wanted}))
             .distinct()
         )
         for kind, key, cluster_id in rows:
@@ -257,10 +257,9 @@ class _Clusters:
         """Insert the new clusters and record the merges (reports of merged clusters move along)."""
         if self.fresh:
             t = _CLUSTER
-            ids = self.session.execute(
-                insert(t).returning(t.c.id, sort_by_parameter_order=True),
-                [{"created_at": clock.now()} for _ in range(self.fresh)],
-            ).scalars()
+            ids = bulk.insert_rows(
+                self.session, t, [{"created_at": clock.now()} for _ in range(self.fresh)], return_ids=True
+            )
             self.real = {self._NEW + k: int(i) for k, i in enumerate(ids, start=1)}
         for old, target in self.merges:
             old_id, target_id = self.id_of(old), self.id_of(target)
@@ -346,10 +345,7 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
     for r in rows:
         r["cluster_id"] = clusters.final(r["cluster_id"])
     t = _REPORT
-    ids = [
-        int(i)
-        for i in session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows).scalars()
-    ]
+    ids = bulk.insert_rows(session, t, rows, return_ids=True)
     preps = [item.prepared for item in items]
     session.execute(
         insert(_TRANSFER),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import robot
@@ -51,7 +51,7 @@ from pingan.antifraud.orders.model import (
     PoliceFinding,
     RestrictionOrder,
 )
-from pingan.core import clock
+from pingan.core import bulk, clock
 from pingan.core.db import get_engine, transaction
 from pingan.core.logging import get_logger
 from pingan.core.pii import PiiKind, decrypt
@@ -227,8 +227,9 @@ class RobotWorker:
                 claimed.append(
                     {
                         "_id": row.id,
-                        "_attempts": row.attempts + 1,
-                        "_inquiries": row.inquiries + inquire_first,
+                        "status": OutboxStatus.IN_FLIGHT,
+                        "attempts": row.attempts + 1,
+                        "inquiries": row.inquiries + inquire_first,
                     }
                 )
                 if row.message_type is MessageType.REQUEST:
@@ -246,13 +247,7 @@ class RobotWorker:
                 message = self._message(session, row.message_type, row.idempotency_key, order.id)
                 jobs.append(Job(row.id, order.id, row.bank_code, row.idempotency_key, message, inquire_first))
             if claimed:
-                _update_outbox(
-                    session,
-                    claimed,
-                    status=OutboxStatus.IN_FLIGHT,
-                    attempts=bindparam("_attempts"),
-                    inquiries=bindparam("_inquiries"),
-                )
+                _update_outbox(session, claimed)
             actions.do_move_orders(session, moves)
         # Decrypting numbers and building messages needs nothing from the database: done after the
         # commit (measured: 40% of the claim transaction, held under SQLite's one write lock).
@@ -391,7 +386,7 @@ class RobotWorker:
                 for r in session.execute(
                     select(
                         _OUTBOX.c.id, _OUTBOX.c.message_type, _OUTBOX.c.attempts, _OUTBOX.c.created_at
-                    ).where(_OUTBOX.c.id.in_(outbox_ids))
+                    ).where(bulk.any_of(session, _OUTBOX.c.id, outbox_ids))
                 )
             }
             if outbox_ids
@@ -404,7 +399,7 @@ class RobotWorker:
                 # waits for this commit (and then reads the new state) instead of failing its
                 # guarded update, and the two cannot deadlock (PostgreSQL; SQLite has one writer).
                 select(RestrictionOrder.id, RestrictionOrder.state)
-                .where(RestrictionOrder.id.in_({o.job.order_id for o in outcomes}))
+                .where(bulk.any_of(session, RestrictionOrder.id, {o.job.order_id for o in outcomes}))
                 .order_by(RestrictionOrder.id)
                 .with_for_update()
             )
@@ -423,7 +418,7 @@ class RobotWorker:
                     continue
                 if o.kind == "permanent" or now - clock.ensure_utc(row.created_at) > GIVE_UP_AFTER:
                     _update_outbox(
-                        session, [{"_id": row.id}], status=OutboxStatus.DEAD, last_error=o.error[:255]
+                        session, [{"_id": row.id, "status": OutboxStatus.DEAD, "last_error": o.error[:255]}]
                     )
                     if row.message_type is MessageType.REQUEST:
                         actions.do_move_orders(session, list(moves.values()))
@@ -439,14 +434,15 @@ class RobotWorker:
                     jitter=self._rng.random(),
                 )
                 retry.append(
-                    {"_id": row.id, "_next": now + timedelta(seconds=delay), "_error": o.error[:255]}
+                    {"_id": row.id, "status": OutboxStatus.PENDING}
+                    | {"next_attempt_at": now + timedelta(seconds=delay), "last_error": o.error[:255]}
                 )
                 continue
             self._breaker_event(session, job.bank_code, ok=True)
             if o.kind == "unknown":
                 continue
             if row is not None:
-                delivered.append({"_id": row.id})
+                delivered.append({"_id": row.id, "status": OutboxStatus.DELIVERED, "delivered_at": now})
                 if row.message_type is MessageType.RELEASE:
                     continue
             move = self._plan(o, states.get(job.order_id), now)
@@ -460,16 +456,8 @@ class RobotWorker:
                     continue
             moves[move.order_id] = move
             states[move.order_id] = move.target
-        if delivered:
-            _update_outbox(session, delivered, status=OutboxStatus.DELIVERED, delivered_at=now)
-        if retry:
-            _update_outbox(
-                session,
-                retry,
-                status=OutboxStatus.PENDING,
-                next_attempt_at=bindparam("_next"),
-                last_error=bindparam("_error"),
-            )
+        _update_outbox(session, delivered)
+        _update_outbox(session, retry)
         actions.do_move_orders(session, list(moves.values()))
 
     @staticmethod
@@ -685,7 +673,7 @@ def _order_views(session: Session, ids: set[int]) -> dict[int, _OrderView]:
     if not ids:
         return {}
     o = RestrictionOrder
-    q = select(*(getattr(o, f) for f in _ORDER_FIELDS)).where(o.id.in_(ids))
+    q = select(*(getattr(o, f) for f in _ORDER_FIELDS)).where(bulk.any_of(session, o.id, ids))
     return {row.id: _OrderView(*row) for row in session.execute(q)}
 
 
@@ -693,17 +681,16 @@ def _finding_views(session: Session, ids: set[int]) -> dict[int, _FindingView]:
     if not ids:
         return {}
     f = PoliceFinding
-    q = select(f.id, f.case_ref, f.decided_by, f.legal_basis).where(f.id.in_(ids))
+    q = select(f.id, f.case_ref, f.decided_by, f.legal_basis).where(bulk.any_of(session, f.id, ids))
     return {row.id: _FindingView(*row) for row in session.execute(q)}
 
 
 _OUTBOX = cast(Table, BankOutbox.__table__)
 
 
-def _update_outbox(session: Session, params: list[dict[str, object]], **values: object) -> None:
-    """Update these outbox rows (`_id` in each of `params`) in one statement: `values` are bound
-    parameters named in `params`, or constants for every row."""
-    session.execute(update(_OUTBOX).where(_OUTBOX.c.id == bindparam("_id")).values(**values), params)
+def _update_outbox(session: Session, rows: list[dict[str, object]]) -> None:
+    """Update these outbox rows in one statement: each names its row (`_id`) and the columns it sets."""
+    bulk.update_rows(session, _OUTBOX, rows, match={"_id": "id"})
 
 
 def run_maintenance_for(session: Session, order: RestrictionOrder) -> None:

@@ -32,7 +32,7 @@ from pingan.antifraud.orders.model import (
     RobotIntake,
 )
 from pingan.antifraud.registry.actions import HolderLinks
-from pingan.core import clock, events
+from pingan.core import bulk, clock, events
 from pingan.core.db import transaction
 from pingan.core.errors import Conflict
 from pingan.core.events import DomainEvent
@@ -113,7 +113,11 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
     report the robot has taken in already is not taken in again. `careful`: see `_issue_all`.
     """
     ids = [r.id for r in reports]
-    done = set(session.execute(select(RobotIntake.report_id).where(RobotIntake.report_id.in_(ids))).scalars())
+    done = set(
+        session.execute(
+            select(RobotIntake.report_id).where(bulk.any_of(session, RobotIntake.report_id, ids))
+        ).scalars()
+    )
     fresh = sorted(
         (r for r in reports if r.intake is ReportIntake.REGISTERED and r.id not in done), key=lambda r: r.id
     )
@@ -199,7 +203,7 @@ def _transfers_of(session: Session, report_ids: list[int]) -> dict[int, list[Any
             t.amount_fen,
             t.occurred_at,
         )
-        .where(t.report_id.in_(report_ids))
+        .where(bulk.any_of(session, t.report_id, report_ids))
         .order_by(t.report_id, t.seq)
     )
     out: dict[int, list[Any]] = defaultdict(list)
@@ -262,7 +266,9 @@ def do_process_findings(session: Session, finding_ids: list[int], *, careful: bo
 def process_reports(report_ids: list[int], *, careful: bool = False) -> None:
     """Process these reports in one transaction (see `do_process_reports`)."""
     with transaction() as session:
-        reports = session.execute(select(FraudReport).where(FraudReport.id.in_(report_ids))).scalars()
+        reports = session.execute(
+            select(FraudReport).where(bulk.any_of(session, FraudReport.id, report_ids))
+        ).scalars()
         do_process_reports(session, list(reports), careful=careful)
 
 

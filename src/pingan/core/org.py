@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Float, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from pingan.core import audit
+from pingan.core import audit, bulk
 from pingan.core.db import Base
 from pingan.core.roles import Actor
 
@@ -26,7 +26,10 @@ def stations_by_code(session: Session, codes: set[str]) -> dict[str, Station]:
     """The stations with these codes (those that exist), in one query."""
     if not codes:
         return {}
-    return {s.code: s for s in session.execute(select(Station).where(Station.code.in_(codes))).scalars()}
+    return {
+        s.code: s
+        for s in session.execute(select(Station).where(bulk.any_of(session, Station.code, codes))).scalars()
+    }
 
 
 def do_upsert_station(

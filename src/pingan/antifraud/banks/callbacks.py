@@ -36,7 +36,7 @@ from pingan.antifraud.banks.protocol import (
 )
 from pingan.antifraud.orders import actions
 from pingan.antifraud.orders.model import BankNonce, RestrictionOrder
-from pingan.core import clock
+from pingan.core import bulk, clock
 from pingan.core.db import transaction
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor
@@ -126,7 +126,9 @@ class ResultWriter:
         with transaction() as session:
             seen = set(
                 session.execute(
-                    select(BankNonce.nonce).where(BankNonce.nonce.in_({v.nonce for v, _ in batch}))
+                    select(BankNonce.nonce).where(
+                        bulk.any_of(session, BankNonce.nonce, {v.nonce for v, _ in batch})
+                    )
                 ).scalars()
             )
             keys = {v.result.idempotency_key for v, _ in batch}
@@ -136,7 +138,7 @@ class ResultWriter:
                 for oid, key, bank, state in session.execute(
                     # Locked in id order, as the robot's recorder locks them (see `RobotWorker`).
                     select(o.id, o.idempotency_key, o.bank_code, o.state)
-                    .where(o.idempotency_key.in_(keys))
+                    .where(bulk.any_of(session, o.idempotency_key, keys))
                     .order_by(o.id)
                     .with_for_update()
                 )

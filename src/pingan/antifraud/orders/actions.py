@@ -6,7 +6,6 @@ emits events that are delivered after commit.
 
 from __future__ import annotations
 
-import functools
 import json
 import secrets
 from collections import defaultdict
@@ -16,7 +15,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, insert, inspect, select, update
+from sqlalchemy import Table, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -43,7 +42,7 @@ from pingan.antifraud.orders.model import (
     RestrictionOrder,
     RobotAlert,
 )
-from pingan.core import audit, clock, events
+from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.roles import Actor, Role
 
@@ -86,7 +85,7 @@ def live_keys(session: Session, keys: set[str]) -> set[str]:
     """Those of `keys` (see `live_key`) that a live order holds, in one query."""
     if not keys:
         return set()
-    q = select(RestrictionOrder.live_key).where(RestrictionOrder.live_key.in_(keys))
+    q = select(RestrictionOrder.live_key).where(bulk.any_of(session, RestrictionOrder.live_key, keys))
     return {k for k in session.execute(q).scalars() if k is not None}
 
 
@@ -172,10 +171,11 @@ def do_move_orders(session: Session, moves: list[Move]) -> None:
                 {"order_id": m.order_id, "at": now, "from_state": a.value, "to_state": b.value}
                 | {"actor": m.actor.username, "note": note[:255]}
             )
-    sane = session.get_bind().dialect.supports_sane_multi_rowcount
-    for names, params in groups.items():
-        done = session.execute(_guarded_update(names), params)
-        if sane and getattr(done, "rowcount", len(params)) != len(params):
+    for params in groups.values():
+        done = bulk.update_rows(
+            session, _ORDER_TABLE, params, match={"_id": "id", "_from": "state"}, lock_in_id_order=True
+        )
+        if done is not None and done != len(params):
             raise Conflict("an order changed state meanwhile; its change was not written", field="state")
     session.execute(insert(_EVENT_TABLE), timeline)
     for m in moves:
@@ -204,18 +204,6 @@ def do_move_orders(session: Session, moves: list[Move]) -> None:
 
 
 _ORDER_TABLE = cast(Table, RestrictionOrder.__table__)
-
-
-@functools.cache
-def _guarded_update(names: tuple[str, ...]) -> Update:
-    """UPDATE of these columns of one order, only while it is still in its `_from` state; built once
-    per set of columns, as the audit chain's statements are (`core.audit`)."""
-    t = _ORDER_TABLE
-    return (
-        update(t)
-        .where(t.c.id == bindparam("_id"), t.c.state == bindparam("_from", type_=t.c.state.type))
-        .values({n: bindparam(n, type_=t.c[n].type) for n in names})
-    )
 
 
 _EVENT_TABLE = cast(Table, OrderEvent.__table__)
@@ -386,7 +374,7 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
             }
         )
     t = _ORDER_TABLE
-    ids = list(session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows).scalars())
+    ids = bulk.insert_rows(session, t, rows, return_ids=True)
     drafted = OrderState.DRAFTED.value
     session.execute(
         insert(_EVENT_TABLE),
@@ -504,7 +492,7 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Ac
         }
         for d in drafts
     ]
-    ids = list(session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows).scalars())
+    ids = bulk.insert_rows(session, t, rows, return_ids=True)
     accounts = [
         {
             "finding_id": finding_id,
@@ -570,13 +558,19 @@ def load_findings(session: Session, finding_ids: Iterable[int]) -> LoadedFinding
     ids = set(finding_ids)
     if not ids:
         return LoadedFindings({}, {})
-    q = select(PoliceFinding).where(PoliceFinding.id.in_(ids)).options(selectinload(PoliceFinding.accounts))
+    q = (
+        select(PoliceFinding)
+        .where(bulk.any_of(session, PoliceFinding.id, ids))
+        .options(selectinload(PoliceFinding.accounts))
+    )
     findings = {f.id: f for f in session.execute(q).scalars()}
     report_ids = {f.report_id for f in findings.values() if f.report_id is not None}
     reports = (
         {
             r.id: r
-            for r in session.execute(select(FraudReport).where(FraudReport.id.in_(report_ids))).scalars()
+            for r in session.execute(
+                select(FraudReport).where(bulk.any_of(session, FraudReport.id, report_ids))
+            ).scalars()
         }
         if report_ids
         else {}

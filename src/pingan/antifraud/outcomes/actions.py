@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pingan.antifraud.outcomes.model import WarningOutcome
 from pingan.antifraud.outcomes.rules import FOLLOW_UP
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
-from pingan.core import audit, clock, events
+from pingan.core import audit, bulk, clock, events
 from pingan.core.roles import Actor
 
 
@@ -94,7 +94,7 @@ def _has_plans(session: Session, reports: list[NotedReport]) -> bool:
     found = session.execute(
         select(WarningPlan.id)
         .where(
-            WarningPlan.person_key.in_({r.person_key for r in reports}),
+            bulk.any_of(session, WarningPlan.person_key, {r.person_key for r in reports}),
             WarningPlan.created_at <= max(r.reported_at for r in reports),
             WarningPlan.created_at > min(r.reported_at for r in reports) - FOLLOW_UP,
         )
@@ -109,7 +109,7 @@ def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Acto
         return 0
     candidates = session.execute(
         select(WarningPlan).where(
-            WarningPlan.person_key.in_({r.person_key for r in reports}),
+            bulk.any_of(session, WarningPlan.person_key, {r.person_key for r in reports}),
             WarningPlan.created_at <= max(r.reported_at for r in reports),
             WarningPlan.created_at > min(r.reported_at for r in reports) - FOLLOW_UP,
         )
@@ -146,7 +146,7 @@ def on_reports_registered(batch: list[events.DomainEvent]) -> None:
     with db.read_transaction() as session:
         rows = session.execute(
             select(FraudReport.id, FraudReport.victim_id_pseudonym, FraudReport.reported_at)
-            .where(FraudReport.id.in_(ids))
+            .where(bulk.any_of(session, FraudReport.id, ids))
             .order_by(FraudReport.id)
         )
         reports = [NotedReport(key, clock.ensure_utc(at), rid) for rid, key, at in rows]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud.banks.directory import check_bank
 from pingan.antifraud.registry.model import AccountHolder, AccountKind, AccountStatus, BankAccount
-from pingan.core import audit, clock
+from pingan.core import audit, bulk, clock
 from pingan.core.errors import Invalid
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
@@ -169,7 +169,7 @@ class HolderLinks:
             (bank_code, pseudonym): holder_id
             for bank_code, pseudonym, holder_id in session.execute(
                 select(BankAccount.bank_code, BankAccount.number_pseudonym, BankAccount.holder_id).where(
-                    BankAccount.number_pseudonym.in_({p for _, p in involved_set})
+                    bulk.any_of(session, BankAccount.number_pseudonym, {p for _, p in involved_set})
                 )
             )
             if (bank_code, pseudonym) in involved_set
@@ -179,7 +179,10 @@ class HolderLinks:
             a = BankAccount
             for row in session.execute(
                 select(a.id, a.holder_id, a.bank_code, a.number_pseudonym, a.number_cipher, a.number_masked)
-                .where(a.holder_id.in_(set(holder_of.values())), a.status != AccountStatus.CLOSED)
+                .where(
+                    bulk.any_of(session, a.holder_id, set(holder_of.values())),
+                    a.status != AccountStatus.CLOSED,
+                )
                 .order_by(a.id)
             ):
                 open_accounts[row.holder_id].append(LinkedAccount(*row))

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.screening.engine import TS, WATCHLIST_SCHEMA
 from pingan.antifraud.watchlist import rules
 from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource, WatchStatus
-from pingan.core import audit, clock, events
+from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Invalid, NotFound
 from pingan.core.roles import Actor, Role
 
@@ -88,7 +88,8 @@ def do_list_accounts(
     t = _ENTRY
     found = session.execute(
         select(t).where(
-            t.c.account_pseudonym.in_({item.account_pseudonym for item in listings}), t.c.source == source
+            bulk.any_of(session, t.c.account_pseudonym, {item.account_pseudonym for item in listings}),
+            t.c.source == source,
         )
     )
     state: dict[str, dict[str, Any]] = {row.account_pseudonym: dict(row._mapping) for row in found}
@@ -136,7 +137,7 @@ def do_list_accounts(
         )
     if new:
         rows = list(new.values())
-        ids = session.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows).scalars()
+        ids = bulk.insert_rows(session, t, rows, return_ids=True)
         for row, entry_id in zip(rows, ids, strict=True):
             row["id"] = entry_id
     out = [int(state[item.account_pseudonym]["id"]) for item in listings]
@@ -234,7 +235,7 @@ def do_list_reported_payees(session: Session, *, report_ids: list[int], actor: A
             t.payee_account_masked,
         )
         .join(t, t.report_id == r.id)
-        .where(r.id.in_(report_ids))
+        .where(bulk.any_of(session, r.id, report_ids))
         .order_by(r.id, t.seq)
     )
     listings = [

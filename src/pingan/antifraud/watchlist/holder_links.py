@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud.watchlist.actions import Listing, do_list_accounts
 from pingan.antifraud.watchlist.model import WatchSource
-from pingan.core import events
+from pingan.core import bulk, events
 from pingan.core.roles import Actor
 
 FEED = Actor.system("watchlist")
@@ -39,7 +39,7 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
         session.execute(
             select(f.id, f.case_ref, f.report_id, f.decided_by, f.decided_at, r.typology)
             .outerjoin(r, r.id == f.report_id)
-            .where(f.id.in_(finding_ids), f.status == FindingStatus.APPROVED)
+            .where(bulk.any_of(session, f.id, finding_ids), f.status == FindingStatus.APPROVED)
             .order_by(f.id)
         )
     )
@@ -47,7 +47,7 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
     a = FindingAccount
     for finding_id, bank, pseudonym, masked in session.execute(
         select(a.finding_id, a.bank_code, a.account_pseudonym, a.account_masked)
-        .where(a.finding_id.in_([x.id for x in approved]))
+        .where(bulk.any_of(session, a.finding_id, [x.id for x in approved]))
         .order_by(a.id)
     ):
         accounts[finding_id].append((bank, pseudonym, masked))
