@@ -35,7 +35,6 @@ from pingan.antifraud.screening.engine import (
     TxColumns,
     empty,
     fold_pairs,
-    screen_columns,
     screen_folded,
 )
 from pingan.antifraud.screening.ruleset import RuleSet
@@ -324,14 +323,59 @@ def iter_transfers(
 BATCH_ROWS = 1 << 18
 
 
-def history_state(directory: Path, since: datetime | None, rules: RuleSet) -> ScreenState:
-    """The state screening would have after every transaction before `since`: pairs seen and the recent tail."""
+def history_state(
+    directory: Path, since: datetime | None, rules: RuleSet, *, until: datetime | None = None
+) -> ScreenState:
+    """The state screening would have after every transaction before `since`: pairs seen and the
+    recent tail. With `until`, the pair table is sized for the run from `since` to `until` too."""
     state = ScreenState()
     if since is None:
         return state
-    for t, _ in iter_transfers(directory, rules, None, since, batch_rows=BATCH_ROWS):
-        _, state = screen_columns(t, state, rules, None)
-    return state
+    return _screen_range(directory, rules, None, since, state, None, sized_until=until)[0]
+
+
+def _screen_range(
+    directory: Path,
+    rules: RuleSet,
+    since: datetime | None,
+    until: datetime | None,
+    state: ScreenState,
+    lk: Lookups | None,
+    *,
+    sized_until: datetime | None = None,
+) -> tuple[ScreenState, list[pl.DataFrame], int, int]:
+    """Screen the store's transfers in [since, until) from `state` (without lookups: only advance
+    the state); returns the state, the flags, and how many transfers and transactions were read.
+
+    Two stages: a thread folds each batch into the pair state (compiled, without the GIL) a batch
+    ahead of this one, which runs the rules on what the fold said; the readers are a day ahead of
+    both. The pair table is sized first for the transfers up to `sized_until` (else `until`).
+    """
+    out: list[pl.DataFrame] = []
+    transfers = rows = 0
+    # Day partitions are local days, so a partition can hold minutes of the next UTC day; screening in
+    # time order needs the partitions in order, which their names give.
+    with ThreadPoolExecutor(1) as folder:
+        prepared = folder.submit(_prepare, state, directory, rules, since, sized_until or until)
+        folding: deque[tuple[TxColumns, Future[Any]]] = deque()
+        batches = iter_transfers(directory, rules, since, until, batch_rows=BATCH_ROWS)
+        while True:
+            nxt = next(batches, None)
+            if nxt is not None:
+                t, n = nxt
+                transfers += t.size
+                rows += n
+                folding.append((t, folder.submit(fold_pairs, t, state, rules)))
+            if not folding:
+                break
+            if nxt is not None and len(folding) < 2:
+                continue
+            t, folded = folding.popleft()
+            flags, state = screen_folded(t, folded.result(), state, rules, lk)
+            if flags.height:
+                out.append(flags)
+        prepared.result()
+    return state, out, transfers, rows
 
 
 @dataclass
@@ -391,36 +435,10 @@ def screen_store(
                 field="since",
             )
         if since > after:  # the history between the saved state and this run
-            for t, _ in iter_transfers(directory, rules, after, since, batch_rows=BATCH_ROWS):
-                _, state = screen_columns(t, state, rules, None)
+            state = _screen_range(directory, rules, after, since, state, None, sized_until=until)[0]
     else:
-        state = history_state(directory, since, rules)
-    out: list[pl.DataFrame] = []
-    transfers = rows = 0
-    # Day partitions are local days, so a partition can hold minutes of the next UTC day; screening in
-    # time order needs the partitions in order, which their names give.
-    # Two stages: a thread folds each batch into the pair state (compiled, without the GIL) a batch
-    # ahead of this one, which runs the rules on what the fold said; the readers are a day ahead of both.
-    with ThreadPoolExecutor(1) as folder:
-        prepared = folder.submit(_prepare, state, directory, rules, since, until)
-        folding: deque[tuple[TxColumns, Future[Any]]] = deque()
-        batches = iter_transfers(directory, rules, since, until, batch_rows=BATCH_ROWS)
-        while True:
-            nxt = next(batches, None)
-            if nxt is not None:
-                t, n = nxt
-                transfers += t.size
-                rows += n
-                folding.append((t, folder.submit(fold_pairs, t, state, rules)))
-            if not folding:
-                break
-            if nxt is not None and len(folding) < 2:
-                continue
-            t, folded = folding.popleft()
-            flags, state = screen_folded(t, folded.result(), state, rules, lk)
-            if flags.height:
-                out.append(flags)
-        prepared.result()
+        state = history_state(directory, since, rules, until=until)
+    state, out, transfers, rows = _screen_range(directory, rules, since, until, state, lk)
     if state_dir is not None and state.high_water is not None:
         save_state(state, state_dir, rules, until or state.high_water + timedelta(microseconds=1))
     flags = pl.concat(out) if out else empty(FLAG_SCHEMA)
