@@ -72,15 +72,15 @@ def insert_rows(
     """
     if not rows:
         return []
+    columns = tuple(rows[0])
+    if any(r.keys() != rows[0].keys() for r in rows):
+        raise ValueError(f"rows inserted together into {table.name} must name the same columns: {columns}")
     if not _postgresql(session):
         if return_ids:
             stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
             return [int(i) for i in session.execute(stmt, list(rows)).scalars()]
         session.execute(insert(table), list(rows))
         return []
-    columns = tuple(rows[0])
-    if any(len(r) != len(columns) for r in rows):
-        raise ValueError(f"rows inserted together into {table.name} must name the same columns: {columns}")
     arrays = {c: [r[c] for r in rows] for c in columns}
     result = session.execute(_unnest_insert(table, columns, return_ids), arrays)
     return sorted(int(i) for i in result.scalars()) if return_ids else []
@@ -139,7 +139,7 @@ def update_rows(
     if not rows:
         return 0
     names = tuple(rows[0])
-    if any(len(r) != len(names) for r in rows):
+    if any(r.keys() != rows[0].keys() for r in rows):
         raise ValueError(f"rows updated together in {table.name} must name the same columns: {names}")
     key = tuple(match.items())
     sets = tuple(n for n in names if n not in match)
