@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
 from pingan.cli import app
 from pingan.core import audit, db
+from pingan.core.audit import GENESIS_HASH as GENESIS
 from pingan.core.audit import AuditEntry, verify_chain
 from pingan.core.roles import Actor, Role
+from tests.conftest import _wipe
 
 officer = Actor("officer_li", Role.OFFICER, 1)
 
@@ -95,3 +97,42 @@ def test_the_chain_verifies_after_any_sequence_of_writes(
         report = verify_chain(s)
     assert report.ok
     assert report.entries == before + len(actions)
+
+
+@pytest.mark.postgres
+def test_a_transaction_commits_in_another_lane_while_one_lane_is_held(postgres_url: str) -> None:
+    """Audited transactions do not queue behind one another: a held head is skipped, not waited on."""
+    db.configure(postgres_url)
+    _wipe()
+    _write(1)
+    with db.get_engine().connect() as holder:
+        holder.execute(text("select id from audit_head where id = 1 for update"))
+        with db.transaction() as s:
+            s.execute(text("set local lock_timeout = '2s'"))  # a wait would fail the test, not hang it
+            audit.record(s, actor=officer, action="while_held", object_type="t", object_id=1)
+        holder.rollback()
+    with db.transaction() as s:
+        lane = s.execute(select(AuditEntry.lane).where(AuditEntry.action == "while_held")).scalar_one()
+        assert lane != 1
+        assert verify_chain(s).ok
+
+
+def test_an_entry_moved_to_another_lane_is_named_by_verify(database: str) -> None:
+    """Even with both heads made to agree, the moved entry's hash gives it away: its lane is hashed."""
+    _write(3)
+    with db.get_engine().begin() as conn:
+        target, moved_hash = conn.execute(text("select id, hash from audit_entry where seq = 3")).one()
+        last_of_lane_1 = conn.execute(text("select hash from audit_entry where seq = 2")).scalar_one()
+        conn.execute(
+            update(AuditEntry).where(AuditEntry.id == target).values(lane=2, seq=1, prev_hash=GENESIS)
+        )
+        conn.execute(
+            text("update audit_head set seq = 2, last_hash = :h where id = 1"), {"h": last_of_lane_1}
+        )
+        conn.execute(text("delete from audit_head where id = 2"))
+        conn.execute(text("insert into audit_head (id, seq, last_hash) values (2, 1, :h)"), {"h": moved_hash})
+    with db.transaction() as s:
+        report = verify_chain(s)
+    assert not report.ok
+    assert report.broken_id == target
+    assert "edited" in (report.reason or "")
