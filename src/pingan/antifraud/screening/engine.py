@@ -452,31 +452,16 @@ def count_in_window(key: I64, ts: I64, window_us: int, *, last: int | None = Non
     """For each row (or each of the `last` rows), how many rows share its key with a time in
     (ts - window, ts], counted up to `cap`; the rows must be in time order.
 
-    The rows are put in (key, time) order and each row asks whether the k-th row back from the last
-    one at its time still shares its key and lies in the window, for k up to `cap`: a few passes over
-    the rows in order instead of two binary searches each.
+    The rows are put in (key, time) order (a stable sort by key) and a compiled pass with two
+    pointers counts each row's window. It replaced `cap` NumPy passes over the rows (about 0.5 s of a
+    district run); a compiled version of the sort too was slower than NumPy's (see the write-up).
     """
     n = key.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     order = stable_order(key)
-    sk = key[order]
-    sts = ts[order]
-    # The last row of each run of equal (key, time): rows at the same time are inside the window.
-    end = np.empty(n, bool)
-    end[-1] = True
-    np.not_equal(sk[1:], sk[:-1], out=end[:-1])
-    end[:-1] |= sts[1:] != sts[:-1]
-    ends = np.flatnonzero(end)
-    upper = ends[np.cumsum(np.concatenate([[0], end[:-1]]))]
-    counted = np.zeros(n, np.int64)
-    inside = np.ones(n, bool)
-    for k in range(cap):
-        back = upper - k
-        ok = back >= 0
-        back = np.where(ok, back, 0)
-        inside &= ok & (sk[back] == sk) & (sts[back] > sts - window_us)
-        counted += inside
+    counted = np.empty(n, np.int64)
+    kernels.window_counts(_i64(key[order]), _i64(ts[order]), window_us, cap, counted)
     out = np.empty(n, np.int64)
     out[order] = counted
     return out if last is None else out[n - last :]

@@ -217,6 +217,24 @@ def _merge_runs(starts: I64, ts: I64, tx_id: I64, a: I64, b: I64, out: I64, orde
     return True
 
 
+def _window_counts(key: I64, ts: I64, window: int, cap: int, out: I64) -> None:
+    """Rows in (key, time) order: for each, how many rows share its key with a time in
+    (ts - window, ts], at most `cap`. One pass with two pointers."""
+    n = key.size
+    lo = hi = 0
+    for i in range(n):
+        if i == 0 or key[i] != key[i - 1]:
+            lo = i
+        if hi < i:
+            hi = i
+        while hi + 1 < n and key[hi + 1] == key[i] and ts[hi + 1] <= ts[i]:
+            hi += 1
+        while lo <= hi and ts[lo] <= ts[i] - window:
+            lo += 1
+        c = hi - lo + 1
+        out[i] = c if c < cap else cap
+
+
 _jit = njit(cache=True, nogil=True)
 slot_of = _jit(_slot_of)
 shift_of = _jit(_shift_of)
@@ -224,6 +242,7 @@ fold_rows: Callable[[I64, I64, I64, I64, I64, I64, I64, I64, I64, I64], int] = _
 insert_rows: Callable[[I64, I64], int] = _jit(_insert_rows)
 take_rows: Callable[[I64, int, I64], int] = _jit(_take_rows)
 merge_runs: Callable[[I64, I64, I64, I64, I64, I64, I64], bool] = _jit(_merge_runs)
+window_counts: Callable[[I64, I64, int, int, I64], None] = _jit(_window_counts)
 
 
 def warm_up() -> None:
@@ -236,12 +255,23 @@ def warm_up() -> None:
     for t in (table, young):
         take_rows(t, FAR_PAST, np.zeros((0, t.shape[1]), np.int64))
         insert_rows(t, np.zeros((0, t.shape[1]), np.int64))
+    one = np.zeros(1, np.int64)
+    merge_runs(np.array([0, 0, 0], np.int64), z, z, z, z, np.zeros((4, 0), np.int64), z)
+    window_counts(one, one, 1, 1, np.zeros(1, np.int64))
 
 
 def jit_stats() -> dict[str, int]:
     """How many of the kernels' compiled versions this process loaded from the disk cache, and how
     many it compiled itself (their compile time then counts in whatever ran them first)."""
-    kernels: tuple[Any, ...] = (slot_of, shift_of, fold_rows, insert_rows, take_rows, merge_runs)
+    kernels: tuple[Any, ...] = (
+        slot_of,
+        shift_of,
+        fold_rows,
+        insert_rows,
+        take_rows,
+        merge_runs,
+        window_counts,
+    )
     return {
         "cache_hits": sum(sum(k.stats.cache_hits.values()) for k in kernels),
         "compiled": sum(sum(k.stats.cache_misses.values()) for k in kernels),
