@@ -120,6 +120,7 @@ def read_transfers(
             raise Invalid(f"{path}: missing columns {sorted(missing)}", field="store")
         ch_col, ts_col = names.index("channel"), names.index("ts")
         groups = []
+        pure = True  # every group read holds one listed channel only (format 2): no channel column needed
         for g in range(md.num_row_groups):
             rg = md.row_group(g)
             ts_range = _stats_range(rg.column(ts_col).statistics)
@@ -131,14 +132,15 @@ def read_transfers(
                 counted += int(np.count_nonzero(_in_range(ts, lo, hi)))
             else:
                 continue
-            if _admits(rg.column(ch_col).statistics, wanted):
+            stats = rg.column(ch_col).statistics
+            if _admits(stats, wanted):
                 groups.append(g)
+                ch = _stats_range(stats)
+                pure &= ch is not None and ch[0] == ch[1] and ch[0] in wanted
         if groups:
-            parts.append(
-                _transfers(
-                    pf.read_row_groups(groups, columns=_READ_COLUMNS, use_threads=False), wanted, lo, hi
-                )
-            )
+            columns = [c for c in _READ_COLUMNS if c != "channel" or not pure]
+            t = pf.read_row_groups(groups, columns=columns, use_threads=False)
+            parts.append(_transfers(t, None if pure else wanted, lo, hi))
     if not parts:
         z = np.zeros(0, np.int64)
         bank = pa.array([], _BANK_TYPE)
@@ -245,21 +247,22 @@ def _int64(col: pa.ChunkedArray, fill: int = 0) -> npt.NDArray[np.int64]:
     return np.ascontiguousarray(col.to_numpy(), dtype=np.int64)
 
 
-def _transfers(t: pa.Table, channels: set[str], lo: int | None, hi: int | None) -> TxColumns:
-    """The rows of `t` (row groups of a day file) that screening looks at."""
+def _transfers(t: pa.Table, channels: set[str] | None, lo: int | None, hi: int | None) -> TxColumns:
+    """The rows of `t` (row groups of a day file) that screening looks at; `channels` None when
+    every row's channel is listed (known from the groups' statistics)."""
     payee = _int64(t.column("payee_account"), -1)
     ts = _int64(t.column("ts"))
     keep = (payee >= 0) & _in_range(ts, lo, hi)
-    channel = t.column("channel")
-    ok = []
-    for chunk in channel.chunks:
-        d = chunk.dictionary.to_pylist()
-        listed = np.array([v in channels for v in d] + [False], bool)
-        idx = chunk.indices.fill_null(len(d)).to_numpy(zero_copy_only=False)
-        ok.append(listed[idx])
-    keep &= np.concatenate(ok) if ok else np.zeros(0, bool)
+    if channels is not None:
+        ok = []
+        for chunk in t.column("channel").chunks:
+            d = chunk.dictionary.to_pylist()
+            listed = np.array([v in channels for v in d] + [False], bool)
+            idx = chunk.indices.fill_null(len(d)).to_numpy(zero_copy_only=False)
+            ok.append(listed[idx])
+        keep &= np.concatenate(ok) if ok else np.zeros(0, bool)
     # Each row group is a run in time order (a channel's rows in format 2, a slice of the day in 1).
-    starts = np.cumsum([0] + [len(c) for c in channel.chunks])
+    starts = np.cumsum([0] + [len(c) for c in t.column("tx_id").chunks])
     every = bool(keep.all())
     if not every:
         starts = np.cumsum(np.concatenate([[0], keep]))[starts]
