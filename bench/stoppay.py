@@ -432,6 +432,15 @@ def main() -> None:
         # then the sender claiming it.
         "report_to_drafted_p50_s": pct(lat(OrderReason.DIRECT_PAYEE, "created_at"), 50),
         "report_to_drafted_p99_s": pct(lat(OrderReason.DIRECT_PAYEE, "created_at"), 99),
+        # The sender's share of report -> sent: from the order's drafting to its claim.
+        "drafted_to_sent_p99_s": pct(
+            [
+                (o.sent_at - o.created_at).total_seconds()
+                for o in orders
+                if o.reason is OrderReason.DIRECT_PAYEE and o.sent_at is not None
+            ],
+            99,
+        ),
         "baseline_report_to_ack_p99_s": baseline["to_ack_p99_s"],
         "registration_s": round(t_registered, 2),
         "all_direct_sent_s": round(direct_sent_at or -1, 2),

@@ -5,6 +5,12 @@ after commit; a failing handler is logged and does not undo the commit that rais
 
 A batch handler (`subscribe_batch`) receives every event of its name that one commit raised, in
 one call, so that it can react to a batch of reports in one transaction instead of one each.
+
+A reaction that must not wait for a transaction of its own (`subscribe_batch_in_transaction`: the
+robot's stop-payments for a registered report) runs inside the transaction that raised the events,
+just before it commits, in a savepoint: should it fail, its writes are rolled back, the rest of the
+transaction commits and the subscriber's own sweep catches up. Events it raises are delivered after
+the commit like any other.
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ class DomainEvent:
 
 Handler = Callable[[DomainEvent], None]
 BatchHandler = Callable[[list[DomainEvent]], None]
+InTransactionHandler = Callable[[Session, list[DomainEvent]], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _batch_handlers: dict[str, list[BatchHandler]] = defaultdict(list)
+_in_transaction_handlers: dict[str, list[InTransactionHandler]] = defaultdict(list)
 _PENDING = "pingan_pending_events"
 
 
@@ -61,11 +69,44 @@ def unsubscribe_batch(name: str, handler: BatchHandler) -> None:
         _batch_handlers[name].remove(handler)
 
 
+def subscribe_batch_in_transaction(name: str, handler: InTransactionHandler) -> None:
+    """Call `handler(session, events)` inside each transaction that raised events called `name`,
+    just before it commits, in a savepoint (see the module's docstring)."""
+    if handler not in _in_transaction_handlers[name]:
+        _in_transaction_handlers[name].append(handler)
+
+
+def unsubscribe_batch_in_transaction(name: str, handler: InTransactionHandler) -> None:
+    """Stop calling the in-transaction `handler` for `name`."""
+    if handler in _in_transaction_handlers[name]:
+        _in_transaction_handlers[name].remove(handler)
+
+
 def emit(session: Session, name: str, **payload: Any) -> None:
     """Queue an event on `session`; it is delivered after the session commits, dropped on rollback."""
     session.info.setdefault(_PENDING, []).append(
         (DomainEvent(name, payload), session.get_nested_transaction())
     )
+
+
+# First of the before-commit listeners (insert=True): the reactions' audit entries must be written
+# into the chain by `core.audit`'s listener, which runs after this one.
+@sa_event.listens_for(Session, "before_commit", insert=True)
+def _react_in_transaction(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the reactions wait for the real commit
+    pending: list[tuple[DomainEvent, SessionTransaction | None]] = session.info.get(_PENDING, [])
+    by_name: dict[str, list[DomainEvent]] = {}
+    for ev, _savepoint in pending:
+        if _in_transaction_handlers.get(ev.name):
+            by_name.setdefault(ev.name, []).append(ev)
+    for name, batch in by_name.items():
+        for handler in list(_in_transaction_handlers[name]):
+            try:
+                with session.begin_nested():
+                    handler(session, batch)
+            except Exception:  # rolled back to the savepoint: the transaction's own work still commits
+                log.exception("in-transaction event handler failed", event_name=name, handler=repr(handler))
 
 
 @sa_event.listens_for(Session, "after_commit")
