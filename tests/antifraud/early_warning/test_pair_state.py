@@ -11,6 +11,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pingan.antifraud.screening import kernels
 from pingan.antifraud.screening.engine import DAY_US, PairTable, ScreenState, TxColumns
 
 YOUNG_US = 7 * DAY_US
@@ -130,3 +131,28 @@ def test_a_pair_first_paid_within_the_window_keeps_its_history_when_the_young_pa
         0,
         400,
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(4, 9), st.floats(0.05, 0.5))
+def test_purging_the_young_table_in_place_keeps_exactly_the_young_pairs_findable(
+    seed: int, bits: int, load: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    table = np.zeros((1 << bits, kernels.YOUNG_COLUMNS), np.int64)
+    n = int(load * table.shape[0])
+    keys = rng.choice(1 << 20, size=n, replace=False).astype(np.int64) + 1
+    rows = np.stack([keys, rng.integers(0, 100, n), rng.integers(1, 9, n), rng.integers(1, 999, n)], axis=1)
+    kernels.insert_rows(table, rows)
+    since = int(rng.integers(0, 101))
+    kept = kernels.purge_young(table, since)
+    young = rows[rows[:, kernels.FIRST_TS] >= since]
+    assert kept == young.shape[0] == int(np.count_nonzero(table[:, kernels.KEY]))
+    # Every kept pair is found by probing from its home slot, with what it had.
+    shift, mask = kernels.shift_of(table), table.shape[0] - 1
+    for row in young:
+        s = kernels.slot_of(int(row[kernels.KEY]), shift)
+        while table[s, kernels.KEY] != row[kernels.KEY]:
+            assert table[s, kernels.KEY] != 0
+            s = (s + 1) & mask
+        assert np.array_equal(table[s], row)

@@ -210,21 +210,19 @@ class PairTable:
     def _make_room(self, incoming: int, young_since: int) -> None:
         self._grow_pairs(incoming)
         if 2 * (self.young_size + incoming) > self.young.shape[0]:
-            live = self.young[:, kernels.KEY] != 0
-            live &= self.young[:, kernels.FIRST_TS] >= young_since
-            n_live = int(np.count_nonzero(live))
+            # The pairs no longer young dropped in place (see `kernels.purge_young`); where the table
+            # must change size, the rest moved into a new one.
+            n = kernels.purge_young(self.young, young_since)
             capacity = _MIN_SLOTS
             # Room for twice what is needed, so the next rebuild is days away.
-            while capacity < 4 * (n_live + incoming):
+            while capacity < 4 * (n + incoming):
                 capacity *= 2
-            # In place, as the pair table grows: the live pairs out, the table cleared (and resized), back.
-            keep = self._scratch(n_live, kernels.YOUNG_COLUMNS)
-            n = kernels.take_rows(self.young, young_since, keep)
             if capacity != self.young.shape[0]:
+                keep = self._scratch(n, kernels.YOUNG_COLUMNS)
+                kernels.take_rows(self.young, kernels.FAR_PAST, keep)
                 self.young = _zeroed_slots(capacity, kernels.YOUNG_COLUMNS)
-            else:
-                self.young[:] = 0
-            self.young_size = kernels.insert_rows(self.young, keep[:n])
+                kernels.insert_rows(self.young, keep[:n])
+            self.young_size = n
 
     def fold(self, t: TxColumns, young_us: int) -> _Pairs:
         """What the table says at each row of `t` (in time order, after every row folded before),

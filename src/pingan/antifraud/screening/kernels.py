@@ -188,6 +188,57 @@ def _insert_rows(table: I64, rows: I64) -> int:
     return int(rows.shape[0])
 
 
+def _purge_young(table: I64, since: int) -> int:
+    """Drop the pairs of a young table first paid before `since`, in place; returns how many stay.
+
+    One sweep along the table, a cluster (run of used slots between empty ones) at a time: its pairs
+    that stay are set aside in slot order, the cluster cleared, and they are put back from their
+    home slots. Put back in slot order, each lands at or before its old slot, inside the cluster:
+    the probes stay in memory the sweep has just read, where taking the live pairs out and inserting
+    them into the cleared table probed it at random (about 0.6 s of a district run)."""
+    cap = table.shape[0]
+    mask = cap - 1
+    shift = shift_of(table)
+    columns = table.shape[1]
+    empty = 0
+    while table[empty, KEY] != 0:  # a table at most half full has an empty slot
+        empty += 1
+    buf = np.empty((64, columns), np.int64)
+    kept = 0
+    start = -1  # first slot of the cluster being read, -1 between clusters
+    for j in range(1, cap + 1):
+        idx = (empty + j) & mask
+        if table[idx, KEY] != 0:
+            if start < 0:
+                start = j
+            continue
+        if start < 0:
+            continue
+        # The cluster is slots empty + start .. empty + j - 1 (cyclic).
+        n = 0
+        for q in range(start, j):
+            s = (empty + q) & mask
+            if table[s, FIRST_TS] >= since:
+                if n == buf.shape[0]:
+                    bigger = np.empty((2 * n, columns), np.int64)
+                    bigger[:n] = buf
+                    buf = bigger
+                for c in range(columns):
+                    buf[n, c] = table[s, c]
+                n += 1
+            for c in range(columns):
+                table[s, c] = 0
+        for r in range(n):
+            s = slot_of(buf[r, KEY], shift)
+            while table[s, KEY] != 0:
+                s = (s + 1) & mask
+            for c in range(columns):
+                table[s, c] = buf[r, c]
+        kept += n
+        start = -1
+    return kept
+
+
 def _merge_runs(starts: I64, ts: I64, tx_id: I64, a: I64, b: I64, out: I64, order: I64) -> bool:
     """Merge runs (rows starts[r] to starts[r + 1], each in (ts, tx_id) order) into one: `out` gets
     the rows' ts, tx_id, a and b as its four rows, `order` the source row of each. False when a run
@@ -241,6 +292,7 @@ shift_of = _jit(_shift_of)
 fold_rows: Callable[[I64, I64, I64, I64, I64, I64, I64, I64, I64, I64], int] = _jit(_fold_rows)
 insert_rows: Callable[[I64, I64], int] = _jit(_insert_rows)
 take_rows: Callable[[I64, int, I64], int] = _jit(_take_rows)
+purge_young: Callable[[I64, int], int] = _jit(_purge_young)
 merge_runs: Callable[[I64, I64, I64, I64, I64, I64, I64], bool] = _jit(_merge_runs)
 window_counts: Callable[[I64, I64, int, int, I64], None] = _jit(_window_counts)
 
@@ -255,6 +307,7 @@ def warm_up() -> None:
     for t in (table, young):
         take_rows(t, FAR_PAST, np.zeros((0, t.shape[1]), np.int64))
         insert_rows(t, np.zeros((0, t.shape[1]), np.int64))
+    purge_young(young, FAR_PAST)
     one = np.zeros(1, np.int64)
     merge_runs(np.array([0, 0, 0], np.int64), z, z, z, z, np.zeros((4, 0), np.int64), z)
     window_counts(one, one, 1, 1, np.zeros(1, np.int64))
