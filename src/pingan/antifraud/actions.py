@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import rules
@@ -347,20 +347,21 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
     t = _REPORT
     ids = bulk.insert_rows(session, t, rows, return_ids=True)
     preps = [item.prepared for item in items]
-    session.execute(
-        insert(_TRANSFER),
+    bulk.insert_rows(
+        session,
+        _TRANSFER,
         [x | {"report_id": i} for i, p in zip(ids, preps, strict=True) for x in p.transfers],
     )
     suspects = [x | {"report_id": i} for i, p in zip(ids, preps, strict=True) for x in p.suspects]
     if suspects:
-        session.execute(insert(_SUSPECT), suspects)
+        bulk.insert_rows(session, _SUSPECT, suspects)
     links = [
         {"report_id": i, "kind": kind, "key": key, "display": display}
         for i, p in zip(ids, preps, strict=True)
         for kind, key, display in p.links
     ]
     if links:
-        session.execute(insert(_LINK), links)
+        bulk.insert_rows(session, _LINK, links)
     for i, item, row, plan in zip(ids, items, rows, plans, strict=True):
         audit.record(
             session,

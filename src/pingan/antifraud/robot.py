@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud import actions as report_actions
@@ -125,7 +125,7 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
     if not fresh:
         return []
     now = clock.now()
-    session.execute(insert(_INTAKE), [{"report_id": r.id, "processed_at": now} for r in fresh])
+    bulk.insert_rows(session, _INTAKE, [{"report_id": r.id, "processed_at": now} for r in fresh])
     transfers = _transfers_of(session, [r.id for r in fresh])
     payees = [_Payees.of(transfers[r.id]) for r in fresh]
     keys = {actions.live_key(*key) for p in payees for key in p.refs}

@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -166,7 +166,7 @@ class ResultWriter:
                     orders[v.result.idempotency_key] = (oid, bank, move.target)
                 answers.append(JSONResponse({"status": "ok", "changed": move is not None}))
             if nonces:
-                session.execute(insert(_NONCE), nonces)
+                bulk.insert_rows(session, _NONCE, nonces)
             actions.do_move_orders(session, moves)
         return answers
 

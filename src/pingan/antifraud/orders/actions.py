@@ -15,7 +15,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, inspect, select, update
+from sqlalchemy import Table, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -177,7 +177,7 @@ def do_move_orders(session: Session, moves: list[Move]) -> None:
         )
         if done is not None and done != len(params):
             raise Conflict("an order changed state meanwhile; its change was not written", field="state")
-    session.execute(insert(_EVENT_TABLE), timeline)
+    bulk.insert_rows(session, _EVENT_TABLE, timeline)
     for m in moves:
         loaded = session.identity_map.get(identity_key(RestrictionOrder, m.order_id))
         if loaded is not None:
@@ -376,16 +376,18 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
     t = _ORDER_TABLE
     ids = bulk.insert_rows(session, t, rows, return_ids=True)
     drafted = OrderState.DRAFTED.value
-    session.execute(
-        insert(_EVENT_TABLE),
+    bulk.insert_rows(
+        session,
+        _EVENT_TABLE,
         [
             {"order_id": i, "at": now, "from_state": None, "to_state": drafted, "actor": actor.username}
             | {"note": note}
             for i, note in zip(ids, notes, strict=True)
         ],
     )
-    session.execute(
-        insert(_OUTBOX_TABLE),
+    bulk.insert_rows(
+        session,
+        _OUTBOX_TABLE,
         [
             {
                 "order_id": i,
@@ -506,7 +508,7 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Ac
         for ref, traced in d.accounts
     ]
     if accounts:
-        session.execute(insert(_FINDING_ACCOUNT_TABLE), accounts)
+        bulk.insert_rows(session, _FINDING_ACCOUNT_TABLE, accounts)
     audit.record(
         session,
         actor=actor,
