@@ -187,14 +187,20 @@ class PairTable:
             self.scratch = np.empty(rows * columns + rows * columns // 4, np.int64)
         return self.scratch[: rows * columns].reshape(rows, columns)
 
-    def reserve(self, pairs: int) -> None:
-        """Room for `pairs` pairs in all before the pair table must grow again.
+    def reserve(self, pairs: int, *, young: int = 0) -> None:
+        """Room for `pairs` pairs in all before the pair table must grow again, and, in an empty
+        young table, for `young` young pairs at once before it must grow.
 
         A batch run knows from the files' metadata how many transfers it will fold, a bound on the
         pairs: sizing the table once spares the copies of a dozen doublings (take and insert passes
         over every pair, about 0.6 s of a district run).
         """
         self._grow_pairs(max(pairs - self.size, 0))
+        capacity = self.young.shape[0]
+        while capacity < 4 * young:  # as a rebuild sizes it (`_make_room`)
+            capacity *= 2
+        if self.young_size == 0 and capacity != self.young.shape[0]:
+            self.young = _zeroed_slots(capacity, kernels.YOUNG_COLUMNS)
 
     def _grow_pairs(self, incoming: int) -> None:
         capacity = self.pairs.shape[0]
@@ -356,7 +362,7 @@ class ScreenState:
         return cls(PairTable.of_runs(runs), parts["recent"], parts["inflows"], high_water)
 
 
-def _young_us(rules: RuleSet) -> int:
+def young_us(rules: RuleSet) -> int:
     """How long after its first time a pair's count, first time and last amount are still read: the
     longest escalation window (0 without an escalation rule)."""
     return max(
@@ -769,7 +775,7 @@ def fold_pairs(t: TxColumns, state: ScreenState, rules: RuleSet) -> _Pairs:
     It touches `state.pairs` only, so the batch engine folds the next batch (in a thread: the compiled
     loops release the GIL) while the rules run on this one.
     """
-    return state.pairs.fold(t, _young_us(rules))
+    return state.pairs.fold(t, young_us(rules))
 
 
 def screen_folded(

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from pingan.antifraud.screening import kernels
 from pingan.antifraud.screening.engine import (
+    DAY_US,
     FLAG_SCHEMA,
     REFERENCE_SCHEMA,
     TX_SCHEMA,
@@ -36,6 +37,7 @@ from pingan.antifraud.screening.engine import (
     empty,
     fold_pairs,
     screen_folded,
+    young_us,
 )
 from pingan.antifraud.screening.ruleset import RuleSet
 from pingan.core.errors import Invalid
@@ -171,13 +173,19 @@ def _admits(channel_stats: pq.Statistics | None, wanted: set[str]) -> bool:
 def transfers_bound(directory: Path, rules: RuleSet, since: datetime | None, until: datetime | None) -> int:
     """At most how many transfers `iter_transfers` will yield, from the files' metadata alone: the
     rows of the row groups it will decode that may lie in the range."""
+    return sum(_day_bounds(directory, rules, since, until))
+
+
+def _day_bounds(directory: Path, rules: RuleSet, since: datetime | None, until: datetime | None) -> list[int]:
+    """`transfers_bound` day partition by day partition, in order."""
     lo = None if since is None else _us(since)
     hi = None if until is None else _us(until)
     wanted = set(rules.channels)
-    bound = 0
+    out = []
     for d, fs in day_files(directory):
         if not _day_may_hold(d, since, until):
             continue
+        bound = 0
         for path in fs:
             md = pq.read_metadata(path)
             names = md.schema.names
@@ -191,22 +199,32 @@ def transfers_bound(directory: Path, rules: RuleSet, since: datetime | None, unt
                     rg.column(ch_col).statistics, wanted
                 ):
                     bound += rg.num_rows
-    return bound
+        out.append(bound)
+    return out
 
 
-# The most pairs a batch run sizes its pair table for up front (2^25 slots, 512 MiB); past that the
-# table grows as it fills.
+# The most pairs a batch run sizes its pair table for up front (2^25 slots, 512 MiB), and its young
+# pairs' table (2^24 slots of 32 bytes); past that the tables grow as they fill.
 _RESERVE_PAIRS = 1 << 24
+_RESERVE_YOUNG = 1 << 22
 
 
 def _prepare(
     state: ScreenState, directory: Path, rules: RuleSet, since: datetime | None, until: datetime | None
 ) -> None:
-    """Ready the fold thread while the first days are read: the kernels loaded, the pair table sized."""
+    """Ready the fold thread while the first days are read: the kernels loaded, the tables sized.
+
+    The pair table for every transfer of the run (a bound on its new pairs); the young pairs' table
+    for the transfers of the busiest stretch of days as long as the young window and a day's batch
+    (an estimate of the pairs young at once: a rebuild keeps those first paid within the window),
+    where it would otherwise grow into a new table three or four times. Sizes only: a table that
+    needs more grows as before.
+    """
     kernels.warm_up()
-    state.pairs.reserve(
-        min(state.pairs.size + transfers_bound(directory, rules, since, until), _RESERVE_PAIRS)
-    )
+    days = _day_bounds(directory, rules, since, until)
+    span = young_us(rules) // DAY_US + 1
+    busiest = max((sum(days[i : i + span]) for i in range(max(len(days) - span + 1, 1))), default=0)
+    state.pairs.reserve(min(state.pairs.size + sum(days), _RESERVE_PAIRS), young=min(busiest, _RESERVE_YOUNG))
 
 
 def _stats_range(st: pq.Statistics | None) -> tuple[Any, Any] | None:
