@@ -984,15 +984,17 @@ def _advance(state: ScreenState, t: TxColumns, new_rows: I64, rules: RuleSet) ->
     if windows:
         fresh = new_rows[t.amount[new_rows] >= min(amount for _, amount in windows)]
         new = Events(t.payer[fresh], t.payee[fresh], t.ts[fresh], t.tx_id[fresh], t.amount[fresh])
-        recent = state.recent.appended(new, high - max(w for w, _ in windows), inclusive=False)
         # A row stays while some windowed rule may still count it: inside that rule's window (later
         # rows' windows start after high - window) and at its amount floor. At district scale a week
         # of 100-yuan first transfers, kept for a 30-minute rule, was six times what the rules read.
-        keep = np.zeros(recent.ts.size, bool)
-        for window, amount in windows:
-            keep |= (recent.ts > high - window) & (recent.amount >= amount)
-        if not keep.all():
-            recent = recent.take(keep)
+        # Each part is cut before the two are joined: one copy of what stays.
+        parts = []
+        for part in (state.recent, new):
+            keep = np.zeros(part.ts.size, bool)
+            for window, amount in windows:
+                keep |= (part.ts > high - window) & (part.amount >= amount)
+            parts.append(part if keep.all() else part.take(keep))
+        recent = Events(*(np.concatenate([getattr(p, f) for p in parts]) for f in _EVENT_FIELDS))
     else:
         recent = Events()
     inflow = Events(t.payer, t.payee, t.ts, t.tx_id, t.amount)
