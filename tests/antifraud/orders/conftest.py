@@ -34,7 +34,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 20.0) -> None:
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    # A bound, not a timing: a process's imports took over 20 s on this 2-core machine under load.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

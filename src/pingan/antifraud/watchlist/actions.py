@@ -252,23 +252,21 @@ def do_list_reported_payees(session: Session, *, report_ids: list[int], actor: A
     return do_list_accounts(session, listings, source=WatchSource.REPORTED_PAYEE, actor=actor)
 
 
-def on_reports_registered(batch: list[events.DomainEvent]) -> None:
-    """Batch event handler: the reports one commit registered list their payees at once, in one transaction."""
-    from pingan.core import db
-
-    with db.transaction() as session:
-        do_list_reported_payees(
-            session,
-            report_ids=[int(event.payload["report_id"]) for event in batch],
-            actor=Actor.system("watchlist"),
-        )
+def on_reports_registered(session: Session, batch: list[events.DomainEvent]) -> None:
+    """In-transaction event handler: the reports a transaction registers list their payees in it,
+    before it commits (a transaction of its own took SQLite's write lock once more per batch)."""
+    do_list_reported_payees(
+        session,
+        report_ids=[int(event.payload["report_id"]) for event in batch],
+        actor=Actor.system("watchlist"),
+    )
 
 
 def install() -> None:
     """Subscribe the watchlist to the events that feed it."""
     from pingan.antifraud.actions import EVENT_REPORT_REGISTERED
 
-    events.subscribe_batch(EVENT_REPORT_REGISTERED, on_reports_registered)
+    events.subscribe_batch_in_transaction(EVENT_REPORT_REGISTERED, on_reports_registered)
 
 
 def live_entries(session: Session, *, now: datetime | None = None) -> list[WatchlistEntry]:

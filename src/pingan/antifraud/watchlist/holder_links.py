@@ -76,23 +76,21 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
     return do_list_accounts(session, listings, source=WatchSource.HOLDER_LINK, actor=actor)
 
 
-def on_findings_approved(batch: list[events.DomainEvent]) -> None:
-    """Batch event handler: list the holder-linked accounts of the findings one commit approved, in one transaction.
+def on_findings_approved(session: Session, batch: list[events.DomainEvent]) -> None:
+    """In-transaction event handler: list the holder-linked accounts of the findings a transaction
+    approves, in it, before it commits.
 
-    One transaction per commit, not per finding: a supervisor's batch of 20 decisions took 20 write
-    transactions here, each queued for SQLite's one writer (bench/stoppay.py saw such a request run
-    past 30 s).
+    One listing per batch of approvals, not per finding: a supervisor's batch of 20 decisions took 20
+    write transactions here once, each queued for SQLite's one writer (bench/stoppay.py saw such a
+    request run past 30 s); and none of its own, which took the write lock once more per batch.
     """
-    from pingan.core import db
-
-    with db.transaction() as session:
-        do_list_holder_linked(
-            session, finding_ids=[int(event.payload["finding_id"]) for event in batch], actor=FEED
-        )
+    do_list_holder_linked(
+        session, finding_ids=[int(event.payload["finding_id"]) for event in batch], actor=FEED
+    )
 
 
 def install() -> None:
     """Subscribe the holder-link feed to finding approvals (idempotent)."""
     from pingan.antifraud.orders.actions import EVENT_FINDING_APPROVED
 
-    events.subscribe_batch(EVENT_FINDING_APPROVED, on_findings_approved)
+    events.subscribe_batch_in_transaction(EVENT_FINDING_APPROVED, on_findings_approved)
