@@ -8,7 +8,9 @@ as large as the issue asks, and the flags stay those of the real watchlist). Pea
 average are printed: the machine is shared. The engine's compiled loops (numba) are loaded from
 their disk cache when an earlier run left them there; `jit` says whether this run loaded them
 (`cache_hits`) or compiled them (`compiled`, whose time then counts in `seconds`): set
-NUMBA_CACHE_DIR to an empty directory to measure a first run.
+NUMBA_CACHE_DIR to an empty directory to measure a first run. The store should be one this version's
+generator wrote (schema version 2: a day's rows grouped by channel, docs/sim.md); an older store
+screens with the same flags but every row is decoded.
 
 Streaming (with --stream-seconds): transactions published into NATS at --rate by this process (in
 frames of --frame transactions per payer bank; --frame 1 sends a message each), each stamped with
