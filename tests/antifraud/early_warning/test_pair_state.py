@@ -117,6 +117,27 @@ def test_a_saved_state_loads_back_to_the_same_answers(tmp_path: Path) -> None:
     assert fold_all(loaded.pairs, later, []) == fold_all(kept.pairs, later, [])
 
 
+def test_a_snapshot_saved_after_later_batches_holds_the_state_as_it_was_when_taken(tmp_path: Path) -> None:
+    # The stream consumer takes a snapshot, then writes it in a thread while it screens on.
+    day = DAY_US
+    first = [(0, 1, 2, 100), (day, 1, 3, 200)]
+    meanwhile = [(2 * day, 1, 2, 300), (2 * day + 1, 7, 8, 50)] + [
+        (3 * day, 100 + i, 200 + i, 1) for i in range(40)
+    ]
+    later = [(4 * day, 1, 2, 400), (4 * day + 1, 7, 8, 60)]
+    state = ScreenState()
+    state.pairs.fold(batch(first), YOUNG_US)
+    (tmp_path / "now").mkdir()
+    state.save(tmp_path / "now")
+    snap = state.snapshot()
+    state.pairs.fold(batch(meanwhile), YOUNG_US)  # grows and rebuilds the live tables
+    snap.save(tmp_path / "snap")
+    from_snapshot = ScreenState.load(tmp_path / "snap", None)
+    from_then = ScreenState.load(tmp_path / "now", None)
+    assert len(from_snapshot.pairs) == 2
+    assert fold_all(from_snapshot.pairs, later, []) == fold_all(from_then.pairs, later, [])
+
+
 def test_a_pair_first_paid_within_the_window_keeps_its_history_when_the_young_pairs_are_rebuilt() -> None:
     table = PairTable()
     table.fold(batch([(0, 1, 2, 100)]), YOUNG_US)

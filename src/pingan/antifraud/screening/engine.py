@@ -252,6 +252,10 @@ class PairTable:
         self.young_size += added
         return _Pairs(n_before == 0, n_before, prev_amount, n_before != 0, first_ts, at_risk)
 
+    def copy(self) -> PairTable:
+        """An independent copy of both tables (a memory copy, no sort: what a checkpoint snapshots)."""
+        return PairTable(self.pairs.copy(), self.young.copy(), size=self.size, young_size=self.young_size)
+
     @property
     def runs(self) -> list[PairLevel]:
         """The pairs as one level sorted by key (the saved form)."""
@@ -339,11 +343,20 @@ class ScreenState:
     inflows: Events = field(default_factory=Events)
     high_water: datetime | None = None
 
+    def snapshot(self) -> ScreenState:
+        """A copy that later batches do not change, to be saved while screening goes on.
+
+        Only the pair tables are copied: batches change them in place, while `recent`, `inflows` and
+        `high_water` are replaced by each batch (`_advance`), never changed.
+        """
+        return ScreenState(self.pairs.copy(), self.recent, self.inflows, self.high_water)
+
     def save(self, directory: Path) -> None:
         """Write the state as NumPy files under `directory` (the caller makes the swap atomic)."""
         directory.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, I64] = {"runs": np.array([len(self.pairs.runs)], np.int64)}
-        for i, run in enumerate(self.pairs.runs):
+        runs = self.pairs.runs
+        arrays: dict[str, I64] = {"runs": np.array([len(runs)], np.int64)}
+        for i, run in enumerate(runs):
             for f in _PAIR_FIELDS:
                 arrays[f"run{i}_{f}"] = getattr(run, f)
         for part in ("recent", "inflows"):
