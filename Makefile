@@ -15,8 +15,11 @@ $(PY):
 	$(BIN)/pip install --quiet --upgrade pip
 
 # Dependencies are pinned in constraints.txt (regenerate with `make lock`).
+# The screening kernels are compiled here, once (numba, about 4 s; kept in the package's __pycache__),
+# as an extension module would be built at install, not in the first screening run.
 $(STAMP): $(PY) pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -c "from pingan.antifraud.screening import kernels; kernels.warm_up()"
 	@touch $@
 
 install: $(STAMP)

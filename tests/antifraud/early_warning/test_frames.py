@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import polars as pl
-from hypothesis import given, settings
-from hypothesis import strategies as hst
 
 from pingan.antifraud.screening import stream as st
 from pingan.antifraud.screening.engine import TX_SCHEMA
@@ -72,17 +69,3 @@ def test_a_micro_batch_is_never_cut_between_the_frames_of_one_chunk() -> None:
 def test_a_frame_counts_as_many_items_as_it_holds_transactions() -> None:
     assert st.items_in(st.frame(st.encode_wire(transfers(7)))) == 7
     assert st.items_in(b'{"tx_id": 1}') == 1
-
-
-@settings(max_examples=50, deadline=None)
-@given(hst.lists(hst.lists(hst.integers(0, 10**6), max_size=30), max_size=8))
-def test_the_dedup_window_holds_every_id_remembered_sorted_with_its_time(batches: list[list[int]]) -> None:
-    ids = np.zeros(0, np.int64)
-    ts = np.zeros(0, np.int64)
-    remembered: dict[int, int] = {}
-    for n, batch in enumerate(batches):
-        fresh = np.array([i for i in dict.fromkeys(batch) if i not in remembered], np.int64)
-        ids, ts = st._remember(ids, ts, fresh, fresh * 10 + n)
-        remembered |= {int(i): int(i) * 10 + n for i in fresh}
-    assert ids.tolist() == sorted(remembered)
-    assert ts.tolist() == [remembered[i] for i in sorted(remembered)]

@@ -40,7 +40,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ import polars as pl
 
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.antifraud.screening import kernels
+from pingan.antifraud.screening.dedup import SeenIds
 from pingan.antifraud.screening.engine import (
     FLAG_SCHEMA,
     TX_SCHEMA,
@@ -507,7 +508,7 @@ class Checkpoint:
         self.directory = directory
         self.current = directory / "checkpoint"
 
-    def load(self) -> tuple[ScreenState, pl.DataFrame, Counters] | None:
+    def load(self) -> tuple[ScreenState, SeenIds, Counters] | None:
         """The last checkpoint, or None when there is none."""
         meta_path = self.current / "meta.json"
         if not meta_path.exists():
@@ -515,15 +516,20 @@ class Checkpoint:
         meta = json.loads(meta_path.read_text())
         hw = datetime.fromisoformat(meta["high_water"]) if meta.get("high_water") else None
         state = ScreenState.load(self.current, hw)
-        seen = pl.read_parquet(self.current / "seen.parquet")
+        if (self.current / "seen.npz").exists():
+            seen = SeenIds.load(self.current / "seen.npz")
+        else:  # a checkpoint written before the window was kept in runs: one run of it
+            old = pl.read_parquet(self.current / "seen.parquet")
+            ids, ts = old["tx_id"].to_numpy().astype(np.int64), old["ts"].dt.epoch("us").to_numpy()
+            seen = SeenIds((np.sort(ids),), (int(ts.min()),), (int(ts.max()),)) if ids.size else SeenIds()
         return state, seen, Counters(**meta["counters"])
 
-    def save(self, state: ScreenState, seen: pl.DataFrame, counters: Counters) -> None:
+    def save(self, state: ScreenState, seen: SeenIds, counters: Counters) -> None:
         """Write to a fresh folder, then swap it in by rename: a kill leaves the old or the new, never half."""
         tmp = self.directory / f"checkpoint.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         state.save(tmp)
-        seen.write_parquet(tmp / "seen.parquet")
+        seen.save(tmp / "seen.npz")
         meta = {
             "counters": asdict(counters),
             "high_water": state.high_water.isoformat() if state.high_water else None,
@@ -537,7 +543,6 @@ class Checkpoint:
 
 
 Sink = Callable[[pl.DataFrame], None]
-SEEN_SCHEMA: dict[str, pl.DataType] = {"tx_id": pl.Int64(), "ts": TX_SCHEMA["ts"]}
 
 
 async def consume(
@@ -560,7 +565,7 @@ async def consume(
     ckpt = Checkpoint(cfg.state_dir)
     loaded = ckpt.load()
     if loaded is None:
-        state, seen, counters = initial_state(), empty(SEEN_SCHEMA), Counters()
+        state, seen, counters = initial_state(), SeenIds(), Counters()
     else:
         state, seen, counters = loaded
     stats = ConsumerStats(counters)
@@ -611,18 +616,10 @@ async def consume(
     last_msg_at = time.monotonic()
     unacked: Any = None
     waiting_since: float | None = None
-    seen_ids, seen_ts = _seen_arrays(seen)
     writing: asyncio.Task[None] | None = None
 
-    def save(
-        snap: ScreenState, ids: npt.NDArray[np.int64], ts: npt.NDArray[np.int64], counts: Counters
-    ) -> None:
-        ckpt.save(snap, pl.DataFrame({"tx_id": ids, "ts": pl.Series(ts).cast(TS_TYPE)}), counts)
-
-    async def write(
-        snap: ScreenState, ids: npt.NDArray[np.int64], ts: npt.NDArray[np.int64], counts: Counters, upto: Any
-    ) -> None:
-        await asyncio.to_thread(save, snap, ids, ts, counts)
+    async def write(snap: ScreenState, window: SeenIds, counts: Counters, upto: Any) -> None:
+        await asyncio.to_thread(ckpt.save, snap, window, counts)
         await upto.ack()
 
     async def checkpoint(*, final: bool = False) -> None:
@@ -642,8 +639,8 @@ async def consume(
         if unacked is None:
             return
         upto, unacked = unacked, None
-        # The dedup arrays and the windows' events are replaced by each batch, never changed in place.
-        writing = asyncio.create_task(write(state.snapshot(), seen_ids, seen_ts, replace(counters), upto))
+        # The dedup window and the rules' windows are replaced by each batch, never changed in place.
+        writing = asyncio.create_task(write(state.snapshot(), seen, replace(counters), upto))
         last_ckpt = time.monotonic()
         if final:
             await writing
@@ -698,12 +695,7 @@ async def consume(
             tx, pub = decoded.tx, decoded.pub_us
             # De-duplicate by transaction id: within the batch, and against the ids of the last hour.
             ids = tx["tx_id"].to_numpy()
-            _, first = np.unique(ids, return_index=True)
-            fresh = np.zeros(ids.size, bool)
-            fresh[first] = True
-            if seen_ids.size:
-                pos = np.minimum(np.searchsorted(seen_ids, ids), seen_ids.size - 1)
-                fresh &= seen_ids[pos] != ids
+            fresh = seen.fresh(ids)
             if not fresh.all():
                 tx, pub = tx.filter(pl.Series(fresh)), pub[fresh]
             counters.duplicates += ids.size - tx.height
@@ -720,14 +712,9 @@ async def consume(
                 stats.last_screened_us = now_us
                 sample = pub[pub > 0][:: max(1, tx.height // 50)]
                 stats.batch_latencies_ms.extend(((now_us - sample) / 1000.0).tolist())
-                seen_ids, seen_ts = _remember(
-                    seen_ids, seen_ts, ids[fresh], tx["ts"].dt.epoch("us").to_numpy()
+                seen = seen.remembered(
+                    ids[fresh], tx["ts"].dt.epoch("us").to_numpy(), window_us=cfg.dedup_minutes * 60_000_000
                 )
-                if state.high_water is not None:
-                    horizon = _us(state.high_water) - cfg.dedup_minutes * 60_000_000
-                    if seen_ts.size and seen_ts.min() <= horizon:
-                        live = seen_ts > horizon
-                        seen_ids, seen_ts = seen_ids[live], seen_ts[live]
             stats.batches += 1
             if time.monotonic() - last_ckpt >= cfg.checkpoint_s:
                 await checkpoint()
@@ -746,9 +733,6 @@ async def consume(
     return stats
 
 
-TS_TYPE = TX_SCHEMA["ts"]
-
-
 def _cut(queue: list[Any], limit: int) -> int:
     """How many queued messages make the next micro-batch: at least `limit` transactions where the
     queue holds them, ending at a chunk boundary (never between the frames of one instant); 0 when
@@ -761,32 +745,6 @@ def _cut(queue: list[Any], limit: int) -> int:
             if items >= limit:
                 break
     return boundary
-
-
-def _us(dt: datetime) -> int:
-    return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-
-
-def _seen_arrays(seen: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The dedup window as arrays sorted by id."""
-    ids = seen["tx_id"].to_numpy().astype(np.int64)
-    ts = seen["ts"].dt.epoch("us").to_numpy().astype(np.int64)
-    order = np.argsort(ids, kind="stable")
-    return ids[order], ts[order]
-
-
-def _remember(
-    ids: npt.NDArray[np.int64],
-    ts: npt.NDArray[np.int64],
-    new_ids: npt.NDArray[np.int64],
-    new_ts: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Add ids (not yet seen) to the sorted dedup window: the batch's ids sorted, then inserted where
-    they fall (one pass over the window, where sorting the whole window again took a sort of it)."""
-    order = np.argsort(new_ids, kind="stable")
-    new_ids, new_ts = new_ids[order], new_ts[order]
-    at = np.searchsorted(ids, new_ids)
-    return np.insert(ids, at, new_ids), np.insert(ts, at, new_ts)
 
 
 def _pub_of(
