@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -147,7 +148,7 @@ def baseline(store: Path, rules: RuleSet, wl: Any, ref: Any) -> tuple[float, int
     return time.perf_counter() - started, int(flags[0]) if flags else 0
 
 
-def _replay_batches(store: Path, rate: float, seconds: float) -> list[pl.DataFrame]:
+def _replay_batches(store: Path, rate: float, seconds: float, since: datetime | None) -> list[pl.DataFrame]:
     """The store's transactions to replay, day by day in time order, enough for `seconds` at `rate`.
 
     Read before the consumer starts and the clock runs: the replay's Parquet reads (a district day is
@@ -159,7 +160,7 @@ def _replay_batches(store: Path, rate: float, seconds: float) -> list[pl.DataFra
     out: list[pl.DataFrame] = []
     sent = 0
     while True:
-        for b in iter_batches(store, None, None):
+        for b in iter_batches(store, since, None):
             out.append(b.sort(["ts", "tx_id"]))
             sent += b.height
             if sent >= rate * seconds:
@@ -174,7 +175,9 @@ async def _publish(
     )
 
 
-def streaming(store: Path, rate: float, seconds: float, frame_size: int) -> dict[str, Any]:
+def streaming(
+    store: Path, rate: float, seconds: float, frame_size: int, since: datetime | None = None
+) -> dict[str, Any]:
     """Publish at `rate` for `seconds` into a fresh stream while a consumer process persists risk events."""
     tag = uuid.uuid4().hex[:8]
     names = {"prefix": f"bench{tag}.tx", "stream": f"BENCH_{tag}"}
@@ -182,26 +185,35 @@ def streaming(store: Path, rate: float, seconds: float, frame_size: int) -> dict
     url = f"sqlite:///{work / 'bench.db'}"
     from pingan.core.migrate import upgrade
 
-    upgrade(url)
-    wl_file = work / "watchlist.parquet"
-    watchlist_from_reports(store).write_parquet(wl_file)
-    asyncio.run(st.publish_frames([], **names))  # create the stream before the consumer starts
-    batches = _replay_batches(store, rate, seconds)
-    consumer = subprocess.Popen(
-        [sys.executable, "-c", "from pingan.cli import app; app()", "stream", "consume", "--store", str(store),
-         "--state-dir", str(work / "state"), "--watchlist", str(wl_file), "--prefix", names["prefix"],
-         "--stream", names["stream"], "--durable", f"bench{tag}", "--idle-exit", "3", "--checkpoint-s", "2"],
-        env={**os.environ, "PINGAN_DATABASE_URL": url}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    # The consumer loads the store's account holders, then creates its durable consumer: publish after.
-    asyncio.run(_wait_for_consumer(names["stream"], f"bench{tag}", consumer))
-    pub = asyncio.run(_publish(batches, names, rate, frame_size))
-    out, err = consumer.communicate(timeout=600)
-    stats = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"error": err[-2000:]}
-    # From the first transaction due to the last batch screened and persisted (both wall clocks of
-    # this machine); the consumer's exit (its last checkpoint, 3 s of idle) is not part of it.
-    busy = (stats.get("last_screened_us", 0) - pub.started_us) / 1e6
-    drained_s = busy - pub.seconds
+    try:
+        upgrade(url)
+        wl_file = work / "watchlist.parquet"
+        watchlist_from_reports(store).write_parquet(wl_file)
+        asyncio.run(st.publish_frames([], **names))  # create the stream before the consumer starts
+        batches = _replay_batches(store, rate, seconds, since)
+        # With --stream-since the consumer starts from the store's history before that time (as a bank's
+        # would), and the replay starts there.
+        history = ["--since", since.isoformat()] if since else []
+        consumer = subprocess.Popen(
+            [sys.executable, "-c", "from pingan.cli import app; app()", "stream", "consume", "--store", str(store),
+             "--state-dir", str(work / "state"), "--watchlist", str(wl_file), "--prefix", names["prefix"],
+             "--stream", names["stream"], "--durable", f"bench{tag}", "--idle-exit", "3", "--checkpoint-s", "2",
+             *history],
+            env={**os.environ, "PINGAN_DATABASE_URL": url}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        # The consumer loads the store's account holders, then creates its durable consumer: publish after.
+        asyncio.run(_wait_for_consumer(names["stream"], f"bench{tag}", consumer))
+        pub = asyncio.run(_publish(batches, names, rate, frame_size))
+        out, err = consumer.communicate(timeout=600)
+        stats = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"error": err[-2000:]}
+        # From the first transaction due to the last batch screened and persisted (both wall clocks of
+        # this machine); the consumer's exit (its last checkpoint, 3 s of idle) is not part of it.
+        busy = (stats.get("last_screened_us", 0) - pub.started_us) / 1e6
+        drained_s = busy - pub.seconds
+    finally:
+        # The replayed stream (hundreds of MB in the NATS server's store) and the consumer's state.
+        asyncio.run(_delete_stream(names["stream"]))
+        shutil.rmtree(work, ignore_errors=True)
     return {
         "rate_asked": rate,
         "frame_size": frame_size,
@@ -217,6 +229,16 @@ def streaming(store: Path, rate: float, seconds: float, frame_size: int) -> dict
         "p99_ms_publish_to_screened_all": stats.get("all_latency_ms_p99"),
         "consumer": stats,
     }
+
+
+async def _delete_stream(stream: str) -> None:
+    import nats
+
+    nc = await nats.connect(st.DEFAULT_URL)
+    try:
+        await nc.jetstream().delete_stream(stream)
+    finally:
+        await nc.close()
 
 
 async def _wait_for_consumer(stream: str, durable: str, proc: subprocess.Popen[str]) -> None:
@@ -277,6 +299,10 @@ def main() -> None:
     ap.add_argument("--watchlist-size", type=int, default=100_000)
     ap.add_argument("--stream-store", type=Path, help="store to replay into NATS (default: --store)")
     ap.add_argument("--no-batch", action="store_true", help="streaming figures only")
+    ap.add_argument(
+        "--stream-since",
+        help="ISO time: the consumer starts from the store's history before it, the replay from it",
+    )
     args = ap.parse_args()
     store = args.store
     if store is None:
@@ -313,8 +339,9 @@ def main() -> None:
         }
     result |= {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
     if args.stream_seconds:
+        since = datetime.fromisoformat(args.stream_since) if args.stream_since else None
         result["streaming"] = streaming(
-            args.stream_store or store, args.rate, args.stream_seconds, args.frame
+            args.stream_store or store, args.rate, args.stream_seconds, args.frame, since
         )
         result["load_avg_1m_after_stream"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result))

@@ -185,7 +185,9 @@ def consume(
     idle_exit: Annotated[
         float | None, typer.Option(help="exit after this many seconds without messages")
     ] = None,
-    checkpoint_s: Annotated[float, typer.Option(help="seconds between checkpoints (and acks)")] = 1.0,
+    checkpoint_s: Annotated[
+        float, typer.Option(help="least seconds between checkpoints (longer when writing them takes long)")
+    ] = 1.0,
     persist: Annotated[bool, typer.Option(help="record risk events and warning plans")] = True,
 ) -> None:
     """Screen the stream with a durable consumer until interrupted (or idle); print a JSON summary."""

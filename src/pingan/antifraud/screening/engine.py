@@ -252,9 +252,15 @@ class PairTable:
         self.young_size += added
         return _Pairs(n_before == 0, n_before, prev_amount, n_before != 0, first_ts, at_risk)
 
-    def copy(self) -> PairTable:
-        """An independent copy of both tables (a memory copy, no sort: what a checkpoint snapshots)."""
-        return PairTable(self.pairs.copy(), self.young.copy(), size=self.size, young_size=self.young_size)
+    def copy(self, into: PairTable | None = None) -> PairTable:
+        """An independent copy of both tables (a memory copy, no sort: what a checkpoint snapshots),
+        into the memory of `into` (an earlier copy, no longer needed) when its tables are the same size."""
+        if into is None or into.pairs.shape != self.pairs.shape or into.young.shape != self.young.shape:
+            return PairTable(self.pairs.copy(), self.young.copy(), size=self.size, young_size=self.young_size)
+        np.copyto(into.pairs, self.pairs)
+        np.copyto(into.young, self.young)
+        into.size, into.young_size = self.size, self.young_size
+        return into
 
     @property
     def runs(self) -> list[PairLevel]:
@@ -343,13 +349,15 @@ class ScreenState:
     inflows: Events = field(default_factory=Events)
     high_water: datetime | None = None
 
-    def snapshot(self) -> ScreenState:
-        """A copy that later batches do not change, to be saved while screening goes on.
+    def snapshot(self, into: ScreenState | None = None) -> ScreenState:
+        """A copy that later batches do not change, to be saved while screening goes on (into the
+        memory of `into`, an earlier snapshot no longer needed, where it fits).
 
         Only the pair tables are copied: batches change them in place, while `recent`, `inflows` and
         `high_water` are replaced by each batch (`_advance`), never changed.
         """
-        return ScreenState(self.pairs.copy(), self.recent, self.inflows, self.high_water)
+        pairs = self.pairs.copy(into.pairs if into is not None else None)
+        return ScreenState(pairs, self.recent, self.inflows, self.high_water)
 
     def save(self, directory: Path) -> None:
         """Write the state as NumPy files under `directory` (the caller makes the swap atomic)."""
