@@ -119,18 +119,26 @@ def test_a_transaction_commits_in_another_lane_while_one_lane_is_held(postgres_u
 
 def test_an_entry_moved_to_another_lane_is_named_by_verify(database: str) -> None:
     """Even with both heads made to agree, the moved entry's hash gives it away: its lane is hashed."""
-    _write(3)
+    _write(3)  # one after the other: all in one lane (on PostgreSQL, whichever lane the first took)
     with db.get_engine().begin() as conn:
-        target, moved_hash = conn.execute(text("select id, hash from audit_entry where seq = 3")).one()
-        last_of_lane_1 = conn.execute(text("select hash from audit_entry where seq = 2")).scalar_one()
+        lane, target, moved_hash = conn.execute(
+            text("select lane, id, hash from audit_entry where seq = 3")
+        ).one()
+        last_kept = conn.execute(
+            text("select hash from audit_entry where lane = :l and seq = 2"), {"l": lane}
+        ).scalar_one()
+        other = 1 if lane != 1 else 2
         conn.execute(
-            update(AuditEntry).where(AuditEntry.id == target).values(lane=2, seq=1, prev_hash=GENESIS)
+            update(AuditEntry).where(AuditEntry.id == target).values(lane=other, seq=1, prev_hash=GENESIS)
         )
         conn.execute(
-            text("update audit_head set seq = 2, last_hash = :h where id = 1"), {"h": last_of_lane_1}
+            text("update audit_head set seq = 2, last_hash = :h where id = :l"), {"h": last_kept, "l": lane}
         )
-        conn.execute(text("delete from audit_head where id = 2"))
-        conn.execute(text("insert into audit_head (id, seq, last_hash) values (2, 1, :h)"), {"h": moved_hash})
+        conn.execute(text("delete from audit_head where id = :o"), {"o": other})
+        conn.execute(
+            text("insert into audit_head (id, seq, last_hash) values (:o, 1, :h)"),
+            {"o": other, "h": moved_hash},
+        )
     with db.transaction() as s:
         report = verify_chain(s)
     assert not report.ok
