@@ -641,7 +641,8 @@ async def consume(
         took, and that grows with the state (9 ms to 490 ms over a 60 s district replay at 50k tx/s
         from an empty state; 4 s with two months of the district's history). The snapshot is copied
         into the previous one's memory (first touched before subscribing: fresh memory is dear), and
-        the next checkpoint waits at least `checkpoint_share` of the time the last write took.
+        the next checkpoint waits until the last write's time is at most `checkpoint_share` of the
+        time since it (at 5%, twenty times as long as the write took).
         """
         nonlocal last_ckpt, writing, spare, saved_seq, interval
         if writing is not None:
