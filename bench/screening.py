@@ -339,7 +339,7 @@ def main() -> None:
         }
     result |= {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)}
     if args.stream_seconds:
-        since = datetime.fromisoformat(args.stream_since) if args.stream_since else None
+        since = st.utc(args.stream_since) if args.stream_since else None  # a time without zone is UTC
         result["streaming"] = streaming(
             args.stream_store or store, args.rate, args.stream_seconds, args.frame, since
         )
