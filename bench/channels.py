@@ -48,7 +48,6 @@ from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.warnings.jobs import WarningSender
 from pingan.antifraud.warnings.model import MessageState, Urgency, WarningMessage, WarningReceipt
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
-from pingan.antifraud.warnings.peers import KannelStack, SippUas, free_port
 from pingan.antifraud.warnings.retry import in_transaction
 from pingan.antifraud.warnings.settings import WarningSettings
 from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel
@@ -57,6 +56,10 @@ from pingan.core import db
 from pingan.core.migrate import upgrade
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
+
+# The Kannel and SIPp harness is test code: it lives in tests/, beside the tests that use it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.peers import KannelStack, SippUas, free_port
 
 ACTOR = Actor.system("bench")
 PHONE = protect(PiiKind.PHONE, "13800000000")

@@ -460,12 +460,12 @@ def main() -> None:
 
 def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str]) -> dict[str, Any]:
     """Register each report, then create, send and await the acknowledgement of each order in turn."""
-    from pingan.antifraud import actions as report_actions
     from pingan.antifraud.banks.adapter import HttpBankAdapter, TransientBankError
     from pingan.antifraud.banks.protocol import BankSettings, LegalBasisWire, OrderKindWire, OrderRequest
     from pingan.antifraud.orders import actions
     from pingan.antifraud.orders.model import BankOutbox, OrderKind, OrderReason, OutboxStatus
-    from pingan.antifraud.schemas import ReportIn
+    from pingan.antifraud.reports import actions as report_actions
+    from pingan.antifraud.reports.schemas import ReportIn
     from pingan.core import clock, db
     from pingan.core.errors import Conflict
     from pingan.core.pii import PiiKind, decrypt

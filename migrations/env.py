@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import pingan.models  # noqa: F401 - registers every table on Base.metadata
+import pingan.web.models  # noqa: F401 - registers every table on Base.metadata
 from pingan.core.db import Base, make_engine
 from pingan.core.settings import get_settings
 

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-import pingan.models  # noqa: F401 - every table registered
+import pingan.web.models  # noqa: F401 - every table registered
 from pingan.core import db
 from pingan.core.auth import User, do_add_user, issue_token
 from pingan.core.db import Base

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from pingan.antifraud import queries
-from pingan.antifraud.model import FraudReport
+from pingan.antifraud.reports import queries
+from pingan.antifraud.reports.model import FraudReport
 from pingan.core import db
 from pingan.core.audit import verify_chain
 from pingan.core.auth import User

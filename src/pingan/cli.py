@@ -41,7 +41,7 @@ err_console = Console(stderr=True)
 @app.callback()
 def _every_command() -> None:
     """pingan (平安): smart-policing platform."""
-    from pingan import reactions
+    from pingan.web import reactions
 
     # A report written by any command has the same consequences as one written through the API.
     reactions.install()
@@ -109,7 +109,7 @@ def reports_import(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Import fraud reports from CSV or JSONL; bad reports are quarantined beside the file."""
-    from pingan.antifraud.imports import ImportSummary, import_reports
+    from pingan.antifraud.reports.imports import ImportSummary, import_reports
 
     summary: ImportSummary | None = None
     with Progress(
@@ -281,7 +281,7 @@ def robot_run(
 
     from pingan.antifraud.banks.adapter import HttpBankAdapter
     from pingan.antifraud.banks.protocol import bank_settings
-    from pingan.antifraud.jobs import RobotWorker
+    from pingan.antifraud.orders.jobs import RobotWorker
 
     # The robot's event handlers are installed for every command by `_every_command`.
     settings = bank_settings()

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from pingan.antifraud import actions
-from pingan.antifraud.model import FraudReport
-from pingan.antifraud.schemas import ReportIn
+from pingan.antifraud.reports import actions
+from pingan.antifraud.reports.model import FraudReport
+from pingan.antifraud.reports.schemas import ReportIn
 from pingan.core import db
 from pingan.core.auth import User, do_add_user
 from pingan.core.logging import get_logger

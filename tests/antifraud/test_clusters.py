@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from pingan.antifraud.rules import normalize_url, plan_cluster
+from pingan.antifraud.reports.rules import normalize_url, plan_cluster
 from pingan.core.auth import User
 from tests.conftest import bearer
 from tests.factories import MULE_CARD_CCB, card, report_payload

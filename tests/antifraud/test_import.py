@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from pingan.antifraud import actions
-from pingan.antifraud.imports import CSV_COLUMNS, import_reports
-from pingan.antifraud.model import FraudReport, ReportTransfer
+from pingan.antifraud.reports import actions
+from pingan.antifraud.reports.imports import CSV_COLUMNS, import_reports
+from pingan.antifraud.reports.model import FraudReport, ReportTransfer
 from pingan.cli import app
 from pingan.core import db
 from pingan.core.roles import Actor

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.model import FraudCluster
+from pingan.antifraud.reports.model import FraudCluster
 from pingan.core import bulk, clock
 from pingan.core.org import Station
 

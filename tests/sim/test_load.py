@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from pingan.antifraud.model import FraudReport
 from pingan.antifraud.registry.model import AccountHolder, BankAccount
+from pingan.antifraud.reports.model import FraudReport
 from pingan.core import db
 from pingan.core.audit import AuditEntry, verify_chain
 from pingan.core.org import Station

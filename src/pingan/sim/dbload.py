@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pingan.antifraud.imports import ImportSummary, import_reports
 from pingan.antifraud.registry.actions import KycRecord, account_by_number, do_upsert_account
 from pingan.antifraud.registry.model import AccountKind, AccountStatus
+from pingan.antifraud.reports.imports import ImportSummary, import_reports
 from pingan.core import db
 from pingan.core.org import Station, do_upsert_station
 from pingan.core.pii import PiiKind, pseudonym

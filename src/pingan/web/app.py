@@ -87,12 +87,12 @@ def _include_warning_delivery(app: FastAPI) -> None:
 
 def create_app() -> FastAPI:
     """Build the application with every router and page."""
-    from pingan import reactions
-    from pingan.antifraud.api import router as antifraud_router
-    from pingan.antifraud.banks.callbacks import create_callback_app
     from pingan.antifraud.orders.api import router as orders_router
-    from pingan.antifraud.pages import router as orders_pages_router
+    from pingan.antifraud.orders.callbacks import create_callback_app
+    from pingan.antifraud.orders.pages import router as orders_pages_router
+    from pingan.antifraud.reports.api import router as antifraud_router
     from pingan.core.auth_api import router as auth_router
+    from pingan.web import reactions
     from pingan.web.metrics import render_metrics
     from pingan.web.pages import router as pages_router
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
 
-from pingan.antifraud.model import FraudReport
 from pingan.antifraud.orders.metrics import add_order_figures
+from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.warnings.figures import add_warning_figures
 from pingan.core.db import new_session
 

@@ -14,11 +14,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud import actions, queries
 from pingan.antifraud.banks.directory import BANKS
-from pingan.antifraud.imports import import_reports
-from pingan.antifraud.model import FraudReport, Typology
-from pingan.antifraud.schemas import ReportPage
+from pingan.antifraud.reports import actions, queries
+from pingan.antifraud.reports.imports import import_reports
+from pingan.antifraud.reports.model import FraudReport, Typology
+from pingan.antifraud.reports.schemas import ReportPage
 from pingan.core.auth import TOKEN_COOKIE, authenticate, issue_token, require_roles
 from pingan.core.db import session_dependency
 from pingan.core.errors import DomainError, Unauthorized

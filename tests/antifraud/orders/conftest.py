@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from pingan.antifraud import actions as report_actions
-from pingan.antifraud import robot
-from pingan.antifraud.schemas import ReportIn
+from pingan.antifraud.orders import robot
+from pingan.antifraud.reports import actions as report_actions
+from pingan.antifraud.reports.schemas import ReportIn
 from pingan.core import db
 from pingan.core.org import Station
 from pingan.core.roles import Actor

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from pingan.antifraud.model import FraudReport
 from pingan.antifraud.orders.model import FindingStatus, OrderReason, PoliceFinding, RestrictionOrder
 from pingan.antifraud.registry.imports import import_registry
+from pingan.antifraud.reports.model import FraudReport
 from pingan.core import db
 from pingan.core.audit import AuditEntry
 from pingan.core.auth import User

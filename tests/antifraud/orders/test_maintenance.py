@@ -16,8 +16,8 @@ from pingan.antifraud.banks.protocol import (
     OrderResult,
     ReleaseRequest,
 )
-from pingan.antifraud.jobs import RobotWorker
 from pingan.antifraud.orders import actions
+from pingan.antifraud.orders.jobs import RobotWorker
 from pingan.antifraud.orders.model import AlertKind, OrderKind, OrderState, RestrictionOrder, RobotAlert
 from pingan.core import clock, db
 from pingan.core.roles import Actor

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pingan.antifraud.banks.protocol import OrderResult
-from pingan.antifraud.model import FraudReport
 from pingan.antifraud.orders import actions, rules
 from pingan.antifraud.orders.model import OrderEvent, OrderKind, OrderReason, OrderState, RestrictionOrder
+from pingan.antifraud.reports.model import FraudReport
 from pingan.core import clock, db
 from pingan.core.audit import AuditEntry
 from pingan.core.errors import Conflict

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from pingan.antifraud.banks.adapter import HttpBankAdapter
 from pingan.antifraud.banks.protocol import BankSettings, LegalBasisWire, OrderKindWire, OrderRequest
-from pingan.antifraud.jobs import Job, RobotWorker
+from pingan.antifraud.orders.jobs import Job, RobotWorker
 from pingan.antifraud.orders.model import (
     AlertKind,
     BankOutbox,

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pingan.antifraud import actions as report_actions
 from pingan.antifraud.orders.model import FindingStatus, PoliceFinding
-from pingan.antifraud.schemas import ReportIn
+from pingan.antifraud.reports import actions as report_actions
+from pingan.antifraud.reports.schemas import ReportIn
 from pingan.antifraud.tracing import registered as tracing_api
 from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
 from pingan.core import db

@@ -23,7 +23,13 @@ from pingan.antifraud.warnings import actions, outbox, voice_prompts
 from pingan.antifraud.warnings.actions import DeliveryRequest
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.warnings.model import Urgency, WarningDelivery
-from pingan.antifraud.warnings.peers import (
+from pingan.antifraud.warnings.settings import warning_settings
+from pingan.antifraud.warnings.sms_kannel import dlr_params
+from pingan.core import clock, db
+from pingan.core.org import Station
+from pingan.core.pii import PiiKind, protect
+from pingan.core.roles import Actor
+from tests.peers import (
     KANNEL_HINT,
     SIPP_HINT,
     KannelStack,
@@ -32,12 +38,6 @@ from pingan.antifraud.warnings.peers import (
     kannel_available,
     sipp_available,
 )
-from pingan.antifraud.warnings.settings import warning_settings
-from pingan.antifraud.warnings.sms_kannel import dlr_params
-from pingan.core import clock, db
-from pingan.core.org import Station
-from pingan.core.pii import PiiKind, protect
-from pingan.core.roles import Actor
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ANALYST = Actor.system("test-risk")

@@ -13,19 +13,18 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pingan.antifraud import actions as report_actions
-from pingan.antifraud import robot
-from pingan.antifraud.model import FraudReport, ReportIntake
+from pingan.antifraud.orders import robot
 from pingan.antifraud.orders.model import OrderKind, OrderReason, RestrictionOrder
 from pingan.antifraud.registry.actions import KycRecord, do_upsert_account
 from pingan.antifraud.registry.model import AccountKind, AccountStatus
+from pingan.antifraud.reports import actions as report_actions
+from pingan.antifraud.reports.model import FraudReport, ReportIntake
 from pingan.antifraud.risk.actions import FlagIn, do_record_flags
 from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.channels import SendResult
 from pingan.antifraud.warnings.jobs import WarningSender, drain_risk_outbox
 from pingan.antifraud.warnings.model import ChannelKind, MessageState, Priority
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel
-from pingan.antifraud.warnings.peers import SippUas
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
 from pingan.antifraud.warnings.voice_sip import SipTimers, SipVoiceChannel
 from pingan.core import audit, clock, db
@@ -36,6 +35,7 @@ from pingan.core.roles import Actor, Role
 from tests.antifraud.warnings.conftest import load_delivery
 from tests.conftest import bearer
 from tests.factories import MULE_CARD_CCB, VICTIM_WANG, WANG_CARD, national_id
+from tests.peers import SippUas
 
 pytestmark = pytest.mark.services
 FAST = SipTimers(invite_timeout=1.0, ring_timeout=0.8, digit_timeout=2.0)
@@ -46,7 +46,7 @@ OFFICER_LI = Actor(username="officer_li", role=Role.OFFICER)
 
 @pytest.fixture(autouse=True)
 def _robot_installed() -> None:
-    """The reactions every writing process installs (pingan.reactions): the robot among them."""
+    """The reactions every writing process installs (pingan.web.reactions): the robot among them."""
     robot.install()
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pingan.antifraud.model import Typology
+from pingan.antifraud.reports.model import Typology
 from pingan.antifraud.warnings import rules
 from pingan.antifraud.warnings.model import MessageState, Urgency
 from pingan.antifraud.warnings.templates import TEMPLATE_FILE, load_templates, parse_templates

@@ -25,11 +25,11 @@ from pingan.antifraud.warnings.model import (
     WarningReceipt,
 )
 from pingan.antifraud.warnings.outbox import OutboxVoiceChannel
-from pingan.antifraud.warnings.peers import KannelStack
 from pingan.antifraud.warnings.settings import WarningSettings
 from pingan.antifraud.warnings.sms_kannel import CONNECTS_AT_ONCE, KannelSmsChannel
 from pingan.core import clock, db
 from tests.antifraud.warnings.conftest import accept, load_delivery, signed_dlr, wait_until, wang_request
+from tests.peers import KannelStack
 
 REPO = Path(__file__).resolve().parents[3]
 

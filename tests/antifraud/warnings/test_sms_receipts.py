@@ -18,12 +18,12 @@ from pingan.antifraud.warnings.channels import SendResult
 from pingan.antifraud.warnings.jobs import SENDER, WarningSender
 from pingan.antifraud.warnings.model import ChannelKind, MessageState, WarningMessage, WarningReceipt
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
-from pingan.antifraud.warnings.peers import free_port
 from pingan.antifraud.warnings.rules import IN_DOUBT_GRACE, SMS_VALIDITY
 from pingan.antifraud.warnings.settings import WarningSettings
 from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel
 from pingan.core import clock, db
 from tests.antifraud.warnings.conftest import accept, signed_dlr, wang_request
+from tests.peers import free_port
 
 KEY = "plan-wang-1:sms:1"
 

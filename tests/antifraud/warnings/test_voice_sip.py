@@ -12,11 +12,11 @@ from sqlalchemy import select
 from pingan.antifraud.warnings.jobs import WarningSender
 from pingan.antifraud.warnings.model import DeliveryState, MessageState, Priority
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel
-from pingan.antifraud.warnings.peers import SippUas, free_port
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
 from pingan.antifraud.warnings.voice_sip import SipTimers, SipVoiceChannel
 from pingan.core import clock, db
 from tests.antifraud.warnings.conftest import accept, load_delivery, wang_request
+from tests.peers import SippUas, free_port
 
 pytestmark = pytest.mark.services
 FAST = SipTimers(invite_timeout=1.0, ring_timeout=0.8, digit_timeout=2.0)

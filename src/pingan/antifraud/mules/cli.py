@@ -132,12 +132,12 @@ def mules_score(
 
 def _queue(store: Path, found: list[Candidate], *, model_ref: str) -> int:
     """Queue the candidates for review, each under its card's pseudonym (the store names accounts by card)."""
-    from pingan import reactions
     from pingan.antifraud.mules.review.actions import do_queue_candidate
     from pingan.antifraud.tracing.store import account_cards
     from pingan.core import db
     from pingan.core.pii import PiiKind, protect
     from pingan.core.roles import Actor
+    from pingan.web import reactions
 
     reactions.install()
     cards = account_cards(store, [c.account for c in found])

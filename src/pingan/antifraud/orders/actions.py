@@ -22,7 +22,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from pingan.antifraud.banks.protocol import Acknowledgement, OrderResult
-from pingan.antifraud.model import FraudReport, ReportIntake
 from pingan.antifraud.orders import rules
 from pingan.antifraud.orders.model import (
     AlertKind,
@@ -42,6 +41,7 @@ from pingan.antifraud.orders.model import (
     RestrictionOrder,
     RobotAlert,
 )
+from pingan.antifraud.reports.model import FraudReport, ReportIntake
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.roles import Actor, Role

@@ -139,7 +139,7 @@ def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Acto
 
 def on_reports_registered(batch: list[events.DomainEvent]) -> None:
     """Batch event handler: a report by a person with a recent plan is an outcome of that plan (one transaction a commit)."""
-    from pingan.antifraud.model import FraudReport
+    from pingan.antifraud.reports.model import FraudReport
     from pingan.core import db
 
     ids = [int(event.payload["report_id"]) for event in batch]
@@ -160,6 +160,6 @@ def on_reports_registered(batch: list[events.DomainEvent]) -> None:
 
 def install() -> None:
     """Subscribe outcomes to the events that feed them."""
-    from pingan.antifraud.actions import EVENT_REPORT_REGISTERED
+    from pingan.antifraud.reports.actions import EVENT_REPORT_REGISTERED
 
     events.subscribe_batch(EVENT_REPORT_REGISTERED, on_reports_registered)

@@ -11,8 +11,8 @@ import csv
 import io
 from pathlib import Path
 
-from pingan.antifraud.imports import ImportSummary, Rejection, quarantine_path
 from pingan.antifraud.registry import actions
+from pingan.antifraud.reports.imports import ImportSummary, Rejection, quarantine_path
 from pingan.core.db import transaction
 from pingan.core.errors import DomainError
 from pingan.core.roles import Actor

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.model import FraudReport
+from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.tracing import actions
 from pingan.antifraud.tracing.engine import TraceResult
 from pingan.antifraud.tracing.registered import report_store, trace_report

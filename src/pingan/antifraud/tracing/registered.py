@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.model import FraudReport
+from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.tracing.engine import Limits, TraceResult, trace
 from pingan.antifraud.tracing.index import TraceIndex
 from pingan.antifraud.tracing.rules import Method

@@ -12,8 +12,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud import actions as report_actions
-from pingan.antifraud.model import FraudReport
+from pingan.antifraud.reports import actions as report_actions
+from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
 from pingan.antifraud.warnings.visits import actions as visit_actions

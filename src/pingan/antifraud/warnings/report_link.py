@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from pingan.antifraud import actions as report_actions
-from pingan.antifraud.model import FraudReport, Typology
 from pingan.antifraud.registry.actions import account_by_number, holder_by_national_id
+from pingan.antifraud.reports import actions as report_actions
+from pingan.antifraud.reports.model import FraudReport, Typology
+from pingan.antifraud.reports.schemas import ReportIn
 from pingan.antifraud.risk.actions import events_of_plan
-from pingan.antifraud.schemas import ReportIn
 from pingan.antifraud.warnings import risk_link
 from pingan.antifraud.warnings.model import WarningDelivery, WarningMessage
 from pingan.core import audit, clock

@@ -220,7 +220,7 @@ def do_list_reported_payees(session: Session, *, report_ids: list[int], actor: A
     Read as plain rows, one query: only these columns are needed, and loading the reports with their
     transfers as mapped objects cost more than the listing (cProfile of a registered batch).
     """
-    from pingan.antifraud.model import FraudReport, ReportTransfer
+    from pingan.antifraud.reports.model import FraudReport, ReportTransfer
 
     r, t = FraudReport, ReportTransfer
     rows = session.execute(
@@ -264,7 +264,7 @@ def on_reports_registered(session: Session, batch: list[events.DomainEvent]) -> 
 
 def install() -> None:
     """Subscribe the watchlist to the events that feed it."""
-    from pingan.antifraud.actions import EVENT_REPORT_REGISTERED
+    from pingan.antifraud.reports.actions import EVENT_REPORT_REGISTERED
 
     events.subscribe_batch_in_transaction(EVENT_REPORT_REGISTERED, on_reports_registered)
 

@@ -30,9 +30,9 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
     on a police finding, as the holder-linked stop-payments do. Read as plain rows (two queries):
     loading the findings as mapped objects cost more than the listing.
     """
-    from pingan.antifraud.model import FraudReport
     from pingan.antifraud.orders.model import FindingAccount, FindingStatus, PoliceFinding
     from pingan.antifraud.registry.actions import HolderLinks
+    from pingan.antifraud.reports.model import FraudReport
 
     f, r = PoliceFinding, FraudReport
     approved = list(

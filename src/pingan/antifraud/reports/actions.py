@@ -12,8 +12,8 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from pingan.antifraud import rules
-from pingan.antifraud.model import (
+from pingan.antifraud.reports import rules
+from pingan.antifraud.reports.model import (
     FraudCluster,
     FraudReport,
     IdempotencyRecord,
@@ -24,7 +24,7 @@ from pingan.antifraud.model import (
     SuspectIdentifier,
     SuspectKind,
 )
-from pingan.antifraud.schemas import ReportIn
+from pingan.antifraud.reports.schemas import ReportIn
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from pingan.core.org import stations_by_code

@@ -92,7 +92,7 @@ class KannelStack:
 
     folder: Path
     username: str = "pingan"
-    password: str = "pingan-kannel"  # noqa: S105 - a throwaway password of a loopback test stack
+    password: str = "pingan-kannel"
     admin_port: int = field(default_factory=free_port)
     box_port: int = field(default_factory=free_port)
     smsc_port: int = field(default_factory=free_port)
@@ -158,7 +158,7 @@ concatenation = true
         """Write the config and start bearerbox, smsbox and fakesmsc; wait until each listens."""
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "kannel.conf").write_text(self.config_text())
-        self.bearerbox = subprocess.Popen(  # noqa: S603 - fixed argv
+        self.bearerbox = subprocess.Popen(
             [_binary("bearerbox"), str(self.folder / "kannel.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -172,7 +172,7 @@ concatenation = true
 
     def start_smsbox(self) -> None:
         """Start (or restart) the smsbox, the HTTP side that pingan talks to."""
-        self.smsbox = subprocess.Popen(  # noqa: S603 - fixed argv
+        self.smsbox = subprocess.Popen(
             [_binary("smsbox"), str(self.folder / "kannel.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -189,7 +189,7 @@ concatenation = true
         """Connect the fake SMSC, which prints every message it is handed."""
         log = self.fakesmsc_log.open("ab")
         # Interactive mode reads MO messages from stdin; an open pipe that never writes keeps it alive.
-        self.fakesmsc = subprocess.Popen(  # noqa: S603 - fixed argv
+        self.fakesmsc = subprocess.Popen(
             [FAKESMSC, "-H", "127.0.0.1", "-r", str(self.smsc_port), "-m", "0"],
             stdin=subprocess.PIPE,
             stdout=log,
@@ -370,7 +370,7 @@ class SippUas:
         self.folder.mkdir(parents=True, exist_ok=True)
         scenario = self.folder / f"uas-{self.mode}-{self.port}.xml"
         scenario.write_text(_uas_scenario(self.mode, self.digits, self.pause_ms))
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        self.proc = subprocess.Popen(
             [
                 _binary("sipp"),
                 "-sf",

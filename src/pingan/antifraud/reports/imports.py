@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud import actions
-from pingan.antifraud.model import FraudReport
-from pingan.antifraud.schemas import ReportIn
+from pingan.antifraud.reports import actions
+from pingan.antifraud.reports.model import FraudReport
+from pingan.antifraud.reports.schemas import ReportIn
 from pingan.core.db import transaction
 from pingan.core.errors import DomainError
 from pingan.core.roles import Actor

@@ -1,10 +1,10 @@
 """Imports every table module so that `Base.metadata` is complete (for Alembic and tests)."""
 
-from pingan.antifraud import model as antifraud_model
 from pingan.antifraud.mules.review import model as mules_review_model
 from pingan.antifraud.orders import model as orders_model
 from pingan.antifraud.outcomes import model as outcomes_model
 from pingan.antifraud.registry import model as registry_model
+from pingan.antifraud.reports import model as antifraud_model
 from pingan.antifraud.risk import model as risk_model
 from pingan.antifraud.warnings import model as warnings_model
 from pingan.antifraud.warnings.visits import model as visits_model

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.model import FraudCluster, FraudReport, ReportLink, ReportTransfer, Typology
-from pingan.antifraud.schemas import (
+from pingan.antifraud.reports.model import FraudCluster, FraudReport, ReportLink, ReportTransfer, Typology
+from pingan.antifraud.reports.schemas import (
     ClusterBrief,
     ClusterOut,
     ClusterReportOut,

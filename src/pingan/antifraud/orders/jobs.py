@@ -27,7 +27,6 @@ from typing import Any, Literal, cast
 from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud import robot
 from pingan.antifraud.banks.adapter import BankAdapter, CircuitBreaker, PermanentBankError, TransientBankError
 from pingan.antifraud.banks.protocol import (
     MAX_BATCH,
@@ -39,7 +38,7 @@ from pingan.antifraud.banks.protocol import (
     OrderResult,
     ReleaseRequest,
 )
-from pingan.antifraud.orders import actions, rules
+from pingan.antifraud.orders import actions, robot, rules
 from pingan.antifraud.orders.model import (
     AlertKind,
     BankOutbox,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from pingan.antifraud.schemas import ReportIn
+from pingan.antifraud.reports.schemas import ReportIn
 
 # A report may be registered a few minutes "ahead" of the server clock when a station's PC clock
 # drifts; more than this is a typing error, not drift.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 def install() -> None:
     """Subscribe the robot, the watchlist (reported payees, holder links) and the outcome tracker (idempotent)."""
-    from pingan.antifraud import robot
+    from pingan.antifraud.orders import robot
     from pingan.antifraud.outcomes import actions as outcomes_actions
     from pingan.antifraud.watchlist import actions as watchlist_actions
     from pingan.antifraud.watchlist import holder_links

@@ -23,8 +23,6 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud import actions as report_actions
-from pingan.antifraud.model import FraudReport, ReportIntake, ReportTransfer
 from pingan.antifraud.orders import actions
 from pingan.antifraud.orders.model import (
     FindingStatus,
@@ -33,6 +31,8 @@ from pingan.antifraud.orders.model import (
     RobotIntake,
 )
 from pingan.antifraud.registry.actions import HolderLinks
+from pingan.antifraud.reports import actions as report_actions
+from pingan.antifraud.reports.model import FraudReport, ReportIntake, ReportTransfer
 from pingan.core import bulk, clock, events
 from pingan.core.db import transaction
 from pingan.core.errors import Conflict

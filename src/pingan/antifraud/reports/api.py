@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy.orm import Session
 
-from pingan.antifraud import actions, queries
-from pingan.antifraud.model import Typology
-from pingan.antifraud.schemas import (
+from pingan.antifraud.reports import actions, queries
+from pingan.antifraud.reports.model import Typology
+from pingan.antifraud.reports.schemas import (
     ClusterOut,
     RegisteredReportOut,
     ReportBatchIn,
