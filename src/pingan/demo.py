@@ -17,7 +17,11 @@ import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Annotated
 
+import typer
+from rich import progress as rich_progress
+from rich.console import Console
 from sqlalchemy import func, select
 
 from pingan.antifraud.reports import actions
@@ -241,3 +245,53 @@ def run_demo(
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+# `pingan demo`: the commands that seed and run this demo.
+demo_app = typer.Typer(help="The demo district.", no_args_is_help=True)
+_err_console = Console(stderr=True)
+_console = Console()
+
+
+@demo_app.command("seed")
+def demo_seed(
+    district: Annotated[Path, typer.Option(help="where the demo district is generated")] = Path(
+        "var/district"
+    ),
+    max_accounts: Annotated[int | None, typer.Option(help="load only the first N registry accounts")] = None,
+) -> None:
+    """Seed the demo: stations, one user per role, a generated district's registry and reports (idempotent)."""
+    with rich_progress.Progress(
+        rich_progress.TextColumn("{task.description}"),
+        rich_progress.BarColumn(),
+        rich_progress.MofNCompleteColumn(),
+        rich_progress.TimeElapsedColumn(),
+        console=_err_console,
+    ) as bar:
+        tasks: dict[str, rich_progress.TaskID] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"loading {stage}", total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        result = seed_demo(district, max_accounts=max_accounts, progress=progress)
+    _console.print(
+        f"demo seeded: {result.stations} stations, {result.users_created} new users, {result.accounts:,} registry "
+        f"accounts, {result.reports_created} new reports ({result.reports_total} in all); "
+        f"{result.held_back} reports held back to arrive live"
+    )
+
+
+@demo_app.command("run")
+def demo_run(
+    district: Annotated[Path, typer.Option(help="the seeded demo district")] = Path("var/district"),
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    feed_every_s: Annotated[float, typer.Option(help="seconds between live reports")] = 8.0,
+) -> None:
+    """Run the demo: bank-sim, the robot, a live report feed and the web server, all stopped together."""
+    from pingan.core.settings import get_settings
+
+    get_settings().check_production_keys()
+    run_demo(district, host=host, port=port, feed_every_s=feed_every_s)

@@ -11,12 +11,46 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from pingan import __version__
+from pingan.antifraud.mules.review import api as mules_review_api
+from pingan.antifraud.orders import api as orders_api
+from pingan.antifraud.orders import pages as orders_pages
+from pingan.antifraud.orders.callbacks import create_callback_app
+from pingan.antifraud.outcomes import pages as outcomes_pages
+from pingan.antifraud.reports import api as reports_api
+from pingan.antifraud.reports import pages as reports_pages
+from pingan.antifraud.risk import api as risk_api
+from pingan.antifraud.risk import pages as risk_pages
+from pingan.antifraud.tracing import api as tracing_api
+from pingan.antifraud.warnings import api as warnings_api
+from pingan.antifraud.warnings import pages as warnings_pages
+from pingan.antifraud.warnings.gateway_api import create_gateway_app
+from pingan.core import auth_api
 from pingan.core.errors import DomainError
 from pingan.core.logging import get_logger
 from pingan.core.settings import get_settings
+from pingan.web import pages as web_pages
+from pingan.web import reactions
+from pingan.web.metrics import render_metrics
 
 log = get_logger("web")
 STATIC_DIR = Path(__file__).parent / "static"
+
+# Every package's routers, API and pages; the shared pages (login, logout) last.
+ROUTERS = (
+    auth_api.router,
+    reports_api.router,
+    reports_pages.router,
+    orders_api.router,
+    orders_pages.router,
+    risk_api.router,
+    risk_pages.router,
+    outcomes_pages.router,
+    mules_review_api.router,
+    tracing_api.router,
+    warnings_api.router,
+    warnings_pages.router,
+    web_pages.router,
+)
 
 
 def _field_of(loc: tuple[int | str, ...]) -> str:
@@ -60,42 +94,8 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
-def _include_early_warning(app: FastAPI) -> None:
-    from pingan.antifraud.risk.api import router as risk_router
-    from pingan.antifraud.risk.pages import router as risk_pages_router
-
-    app.include_router(risk_router)
-    app.include_router(risk_pages_router)
-    from pingan.antifraud.mules.review.api import router as mules_review_router
-
-    app.include_router(mules_review_router)
-    from pingan.antifraud.tracing.api import router as tracing_router
-
-    app.include_router(tracing_router)
-
-
-def _include_warning_delivery(app: FastAPI) -> None:
-    from pingan.antifraud.warnings.api import router as warnings_router
-    from pingan.antifraud.warnings.gateway_api import create_gateway_app
-    from pingan.antifraud.warnings.pages import router as warnings_pages_router
-
-    app.include_router(warnings_router)
-    app.include_router(warnings_pages_router)
-    # Kannel cannot log in: its DLRs carry an HMAC token of the message id instead (gateway_api.py).
-    app.mount("/sms-gateway", create_gateway_app())
-
-
 def create_app() -> FastAPI:
     """Build the application with every router and page."""
-    from pingan.antifraud.orders.api import router as orders_router
-    from pingan.antifraud.orders.callbacks import create_callback_app
-    from pingan.antifraud.orders.pages import router as orders_pages_router
-    from pingan.antifraud.reports.api import router as antifraud_router
-    from pingan.core.auth_api import router as auth_router
-    from pingan.web import reactions
-    from pingan.web.metrics import render_metrics
-    from pingan.web.pages import router as pages_router
-
     settings = get_settings()
     app = FastAPI(
         title="pingan 平安",
@@ -120,16 +120,13 @@ def create_app() -> FastAPI:
             )
         return await call_next(request)
 
-    app.include_router(auth_router)
-    app.include_router(antifraud_router)
-    app.include_router(orders_router)
-    app.include_router(orders_pages_router)
-    _include_early_warning(app)
+    for router in ROUTERS:
+        app.include_router(router)
     # Banks authenticate by HMAC signature per message, not by role tokens: a separate sub-app.
     app.mount("/bank-interface", create_callback_app())
+    # Kannel cannot log in: its DLRs carry an HMAC token of the message id instead (gateway_api.py).
+    app.mount("/sms-gateway", create_gateway_app())
     reactions.install()
-    _include_warning_delivery(app)
-    app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/metrics", include_in_schema=False)

@@ -23,12 +23,11 @@ from pingan.antifraud.orders.schemas import (
     StopPaymentIn,
 )
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
-DbSession = Annotated[Session, Depends(session_dependency)]
 Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
 Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
 Supervisor = Annotated[Actor, Depends(require_roles(Role.SUPERVISOR))]

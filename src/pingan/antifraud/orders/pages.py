@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions, queries
 from pingan.antifraud.orders.model import OrderAppeal, OrderState
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError
+from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "web" / "templates"))
 router = APIRouter(include_in_schema=False)
-DbSession = Annotated[Session, Depends(session_dependency)]
 Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
 Deciders = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
 Supervisor = Annotated[Actor, Depends(require_roles(Role.SUPERVISOR))]
-
-
-def _render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
-    context.setdefault("actor", getattr(request.state, "actor", None))
-    context.setdefault("htmx", False)
-    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
 
 @router.get("/orders", response_class=HTMLResponse)
@@ -37,7 +27,7 @@ def orders_page(request: Request, session: DbSession, actor: Reader, state: str 
     """The orders queue, filtered by state."""
     chosen = OrderState(state) if state in {s.value for s in OrderState} else None
     orders = queries.list_orders(session, state=chosen)
-    return _render(
+    return render(
         request,
         "orders.html",
         orders=orders,
@@ -52,7 +42,7 @@ def order_page(request: Request, order_id: int, session: DbSession, actor: Reade
     """One order with its full timeline and appeal form."""
     order = actions.get_order(session, order_id)
     appeals = list(session.execute(select(OrderAppeal).where(OrderAppeal.order_id == order.id)).scalars())
-    return _render(request, "order.html", o=order, appeals=appeals, error=None)
+    return render(request, "order.html", o=order, appeals=appeals, error=None)
 
 
 @router.post("/orders/{order_id}/appeal", response_class=HTMLResponse, response_model=None)
@@ -73,7 +63,7 @@ def appeal_submit(
     except DomainError as exc:
         order = actions.get_order(session, order_id)
         appeals = list(session.execute(select(OrderAppeal).where(OrderAppeal.order_id == order.id)).scalars())
-        return _render(request, "order.html", 422, o=order, appeals=appeals, error=str(exc))
+        return render(request, "order.html", 422, o=order, appeals=appeals, error=str(exc))
     return RedirectResponse(f"/orders/{order_id}", status_code=303)
 
 
@@ -81,7 +71,7 @@ def appeal_submit(
 def findings_page(request: Request, session: DbSession, actor: Deciders) -> HTMLResponse:
     """The approval queue: each draft finding with its evidence and how long it has waited."""
     drafts = [queries.finding_out(f) for f in queries.approval_queue(session)]
-    return _render(request, "findings.html", drafts=drafts, error=None)
+    return render(request, "findings.html", drafts=drafts, error=None)
 
 
 @router.post("/findings/{finding_id}/decision", response_class=HTMLResponse, response_model=None)
@@ -101,11 +91,11 @@ def finding_decision(
             actions.do_decide_finding(session, finding, approve=decision == "approve", note=note, actor=actor)
     except DomainError as exc:
         drafts = [queries.finding_out(f) for f in queries.approval_queue(session)]
-        return _render(request, "findings.html", 422, drafts=drafts, error=str(exc))
+        return render(request, "findings.html", 422, drafts=drafts, error=str(exc))
     return RedirectResponse("/findings", status_code=303)
 
 
 @router.get("/orders-figures", response_class=HTMLResponse)
 def figures_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
     """The stop-payment loop's outcome figures."""
-    return _render(request, "order_figures.html", f=queries.figures(session))
+    return render(request, "order_figures.html", f=queries.figures(session))

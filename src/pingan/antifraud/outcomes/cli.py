@@ -1,4 +1,4 @@
-"""`pingan report monthly`: the 资金预警 monthly report as HTML, JSON and PNG charts."""
+"""`pingan outcomes monthly`: the 资金预警 monthly report as HTML, JSON and PNG charts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Reports (资金预警月报).", no_args_is_help=True)
+app = typer.Typer(help="Outcomes: the monthly 资金预警 report (资金预警月报).", no_args_is_help=True)
 
 
 @app.command("monthly")

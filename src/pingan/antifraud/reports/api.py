@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from sqlalchemy.orm import Session
 
 from pingan.antifraud.reports import actions, queries
 from pingan.antifraud.reports.model import Typology
@@ -23,13 +22,12 @@ from pingan.antifraud.reports.schemas import (
     VictimOut,
 )
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["anti-fraud"])
 
-DbSession = Annotated[Session, Depends(session_dependency)]
 Writer = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST))]
 Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
 Revealer = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]

@@ -6,20 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.antifraud.risk.schemas import DelistIn, PlanOut, RiskEventOut, WatchlistIn, WatchlistOut
 from pingan.antifraud.watchlist import actions as watch
 from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
 from pingan.core.errors import NotFound
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(prefix="/api/v1", tags=["early warning"])
-DbSession = Annotated[Session, Depends(session_dependency)]
 Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
 Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
 

@@ -1,38 +1,29 @@
 """Early-warning pages: the live risk-event queue (server-sent events), a person's risk timeline,
-the monthly report with its charts, and per-rule statistics."""
+and per-rule statistics."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
-from pingan.antifraud.outcomes.report import build_monthly, charts, current_month
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.antifraud.risk.schemas import RiskEventOut
-from pingan.core import clock, db
+from pingan.core import db
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
+from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
 router = APIRouter(include_in_schema=False)
-DbSession = Annotated[Session, Depends(session_dependency)]
 Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
 SSE_POLL_S = 1.0
-
-
-def _render(request: Request, name: str, **context: object) -> HTMLResponse:
-    context.setdefault("actor", getattr(request.state, "actor", None))
-    return TEMPLATES.TemplateResponse(request, name, context)
 
 
 @router.get("/risk/events", response_class=HTMLResponse)
@@ -40,7 +31,7 @@ def risk_queue(request: Request, session: DbSession, actor: Reader) -> HTMLRespo
     """The live queue: the latest events, then new ones pushed by server-sent events."""
     events = list(session.execute(select(RiskEvent).order_by(RiskEvent.id.desc()).limit(50)).scalars())
     last_id = events[0].id if events else 0
-    return _render(request, "risk_queue.html", events=events, last_id=last_id)
+    return render(request, "risk_queue.html", events=events, last_id=last_id)
 
 
 def _event_json(e: RiskEvent) -> str:
@@ -100,25 +91,7 @@ def person_timeline(person_key: str, request: Request, session: DbSession, actor
     )
     items = [("event", e.occurred_at, e) for e in events] + [("plan", p.created_at, p) for p in plans]
     items.sort(key=lambda i: (i[1], i[0]))
-    return _render(request, "risk_person.html", person_key=person_key, items=items, loads=json.loads)
-
-
-@router.get("/risk/monthly", response_class=HTMLResponse)
-def monthly_page(
-    request: Request, session: DbSession, actor: Reader, month: str | None = None
-) -> HTMLResponse:
-    """The monthly 资金预警 report for `month` (YYYY-MM; default this month)."""
-    report = build_monthly(session, month or current_month(clock.now().date()))
-    return _render(request, "risk_monthly.html", r=report, o=report.previous_outcomes)
-
-
-@router.get("/risk/monthly/{month}/{chart}.png")
-def monthly_chart(month: str, chart: str, session: DbSession, actor: Reader) -> Response:
-    """One chart of the monthly report as PNG."""
-    png = charts(build_monthly(session, month)).get(chart)
-    if png is None:
-        return Response(status_code=404)
-    return Response(png, media_type="image/png")
+    return render(request, "risk_person.html", person_key=person_key, items=items, loads=json.loads)
 
 
 @router.get("/risk/rules", response_class=HTMLResponse)
@@ -134,4 +107,4 @@ def rule_stats(request: Request, session: DbSession, actor: Reader) -> HTMLRespo
             counts[rid] = counts.get(rid, 0) + 1
             amounts[rid] = amounts.get(rid, 0) + amount
     total = session.execute(select(func.count(RiskEvent.id))).scalar_one()
-    return _render(request, "risk_rules.html", rules=rules, counts=counts, amounts=amounts, total=total)
+    return render(request, "risk_rules.html", rules=rules, counts=counts, amounts=amounts, total=total)

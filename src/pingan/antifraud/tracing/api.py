@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -18,13 +16,12 @@ from pingan.antifraud.tracing.registered import report_store, trace_report
 from pingan.antifraud.tracing.rules import Method
 from pingan.antifraud.tracing.store import account_cards
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError
+from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
 router = APIRouter(tags=["fund tracing"])
-DbSession = Annotated[Session, Depends(session_dependency)]
 Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
 Accepter = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
 
@@ -145,7 +142,7 @@ def _trace_page(
         "can_accept": actor.role is Role.ANTIFRAUD_ANALYST,
         "error": error,
     }
-    return TEMPLATES.TemplateResponse(request, "trace.html", context, status_code=422 if error else 200)
+    return render(request, "trace.html", 422 if error else 200, **context)
 
 
 @router.post(

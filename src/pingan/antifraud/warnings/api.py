@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.figures import compute_figures
@@ -16,12 +15,11 @@ from pingan.antifraud.warnings.settings import warning_settings
 from pingan.antifraud.warnings.visits import actions as visit_actions
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitState
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
-DbSession = Annotated[Session, Depends(session_dependency)]
 Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.ADMIN))]
 Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
 FieldStaff = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR))]

@@ -8,9 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports.model import FraudReport
@@ -19,21 +17,14 @@ from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, Warni
 from pingan.antifraud.warnings.visits import actions as visit_actions
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitOutcome, VisitState
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError, NotFound
+from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[2] / "web" / "templates"))
 router = APIRouter(include_in_schema=False)
-DbSession = Annotated[Session, Depends(session_dependency)]
 Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
 FieldStaff = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR))]
-
-
-def _render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
-    context.setdefault("actor", getattr(request.state, "actor", None))
-    context.setdefault("htmx", False)
-    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 
 
 @router.get("/warnings", response_class=HTMLResponse)
@@ -43,7 +34,7 @@ def warnings_page(request: Request, session: DbSession, actor: Reader) -> HTMLRe
         session.execute(select(WarningDelivery).order_by(WarningDelivery.id.desc()).limit(100)).scalars()
     )
     alerts = list(session.execute(select(WarningAlert).where(WarningAlert.closed_at.is_(None))).scalars())
-    return _render(request, "warnings.html", f=compute_figures(session), deliveries=deliveries, alerts=alerts)
+    return render(request, "warnings.html", f=compute_figures(session), deliveries=deliveries, alerts=alerts)
 
 
 @router.get("/warnings/persons/{pseudonym}", response_class=HTMLResponse)
@@ -59,7 +50,7 @@ def person_page(request: Request, pseudonym: str, session: DbSession, actor: Rea
     visits = list(
         session.execute(select(HomeVisitTask).where(HomeVisitTask.person_pseudonym == pseudonym)).scalars()
     )
-    return _render(request, "warnings_person.html", pseudonym=pseudonym, deliveries=deliveries, visits=visits)
+    return render(request, "warnings_person.html", pseudonym=pseudonym, deliveries=deliveries, visits=visits)
 
 
 @router.get("/warnings/messages/{message_id}/audio", response_model=None)
@@ -95,7 +86,7 @@ def visits_page(request: Request, session: DbSession, actor: FieldStaff, error: 
         if report_ids
         else {}
     )
-    return _render(
+    return render(
         request,
         "warnings_visits.html",
         tasks=tasks,

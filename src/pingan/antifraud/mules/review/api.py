@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.mules.review import actions
 from pingan.antifraud.mules.review.model import CandidateStatus, MuleCandidate
 from pingan.core.auth import require_roles
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
+from pingan.core.pages import render
 from pingan.core.roles import Actor
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[3] / "web" / "templates"))
 router = APIRouter(include_in_schema=False)
-DbSession = Annotated[Session, Depends(session_dependency)]
 Reviewer = Annotated[Actor, Depends(require_roles(*actions.REVIEWERS))]
 
 
@@ -36,8 +33,9 @@ def review_queue(
         .limit(200)
     ).scalars()
     items = [(c, json.loads(c.reasons)) for c in rows]
-    context = {"actor": actor, "items": items, "status": status, "statuses": list(CandidateStatus)}
-    return TEMPLATES.TemplateResponse(request, "mules_review.html", context)
+    return render(
+        request, "mules_review.html", actor=actor, items=items, status=status, statuses=list(CandidateStatus)
+    )
 
 
 def _decide(candidate_id: int, decision: str, note: str, session: Session, actor: Actor) -> RedirectResponse:

@@ -1,0 +1,133 @@
+"""Report pages of the anti-fraud centre: the overview, the report list, one report, imports, clusters."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from sqlalchemy import func, select
+
+from pingan.antifraud.banks.directory import BANKS
+from pingan.antifraud.reports import actions, queries
+from pingan.antifraud.reports.imports import import_reports
+from pingan.antifraud.reports.model import FraudReport, Typology
+from pingan.antifraud.reports.schemas import ReportPage
+from pingan.core.deps import DbSession, require_roles
+from pingan.core.errors import DomainError
+from pingan.core.org import Station, all_stations
+from pingan.core.pages import render
+from pingan.core.roles import Actor
+from pingan.core.settings import get_settings
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Actor, Depends(require_roles(*actions.REPORT_READERS))]
+Writer = Annotated[Actor, Depends(require_roles(*actions.REPORT_WRITERS))]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """The anti-fraud centre's overview."""
+    total, amount = session.execute(
+        select(func.count(FraudReport.id), func.coalesce(func.sum(FraudReport.total_amount_fen), 0))
+    ).one()
+    typ = sorted(queries.typology_counts(session).items(), key=lambda kv: -kv[1])
+    return render(
+        request,
+        "home.html",
+        total_reports=int(total),
+        total_amount_fen=int(amount),
+        typologies=typ,
+        max_typ=max((n for _, n in typ), default=0),
+        clusters=queries.largest_clusters(session),
+    )
+
+
+def _day_start(d: date | None) -> datetime | None:
+    return None if d is None else datetime.combine(d, time(0), tzinfo=UTC)
+
+
+@router.get("/reports", response_class=HTMLResponse)
+def reports_page(
+    request: Request,
+    session: DbSession,
+    actor: Reader,
+    date_from: str = "",
+    date_to: str = "",
+    typology: str = "",
+    station: str = "",
+    bank: str = "",
+    cursor: str = "",
+) -> HTMLResponse:
+    """The report list with filters."""
+    stations = all_stations(session)
+    error = None
+    page = ReportPage(items=[], next_cursor=None)
+    try:
+        d_from = date.fromisoformat(date_from) if date_from else None
+        d_to = date.fromisoformat(date_to) if date_to else None
+        f = queries.ReportFilter(
+            reported_from=_day_start(d_from),
+            reported_to=_day_start(d_to + timedelta(days=1)) if d_to else None,
+            typology=Typology(typology) if typology else None,
+            station_code=station or None,
+            bank=bank or None,
+        )
+        page = queries.list_reports(session, f, cursor=cursor or None, limit=50)
+    except (ValueError, DomainError) as exc:
+        error = f"筛选条件有误 bad filter: {exc}"
+    raw = {"date_from": date_from, "date_to": date_to, "typology": typology, "station": station, "bank": bank}
+    next_query = urlencode({**{k: v for k, v in raw.items() if v}, "cursor": page.next_cursor or ""})
+    return render(
+        request,
+        "reports.html",
+        page=page,
+        f=raw,
+        error=error,
+        typologies=list(Typology),
+        stations=stations,
+        station_names={s.code: s.name for s in stations},
+        banks=BANKS,
+        next_query=next_query,
+    )
+
+
+@router.get("/reports/import", response_class=HTMLResponse)
+def import_form(request: Request, actor: Writer) -> HTMLResponse:
+    """The import form."""
+    return render(request, "import.html", summary=None)
+
+
+@router.post("/reports/import", response_class=HTMLResponse)
+def import_submit(request: Request, actor: Writer, file: Annotated[UploadFile, File()]) -> HTMLResponse:
+    """Import an uploaded file and show the summary."""
+    name = Path(file.filename or "upload.jsonl").name
+    suffix = ".csv" if name.lower().endswith(".csv") else ".jsonl"
+    uploads = get_settings().data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    stored = uploads / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}{suffix}"
+    stored.write_bytes(file.file.read())
+    summary = import_reports(stored, actor=actor)
+    return render(request, "import.html", summary=summary)
+
+
+@router.get("/reports/{report_id}", response_class=HTMLResponse)
+def report_page(request: Request, report_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
+    """One report, masked; opening it is audited."""
+    with session.begin():
+        report = actions.get_report(session, report_id)
+        actions.do_record_report_view(session, report, actor=actor)
+    out = queries.report_out(session, report)
+    station = session.get(Station, out.station_code)
+    return render(request, "report.html", r=out, station_name=station.name if station else out.station_code)
+
+
+@router.get("/clusters/{cluster_id}", response_class=HTMLResponse)
+def cluster_page(request: Request, cluster_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
+    """A linked-case cluster and its shared identifiers."""
+    c = queries.get_cluster(session, cluster_id)
+    return render(request, "cluster.html", c=c, refs={r.id: r.external_ref for r in c.reports})

@@ -1,0 +1,73 @@
+"""Commands of the core: `pingan db`, `pingan users` and `pingan audit`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pingan.core import db
+from pingan.core.roles import Actor, Role
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database."""
+    from pingan.core.migrate import upgrade
+
+    upgrade()
+    console.print("[green]database is at the newest migration[/green]")
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[Role, typer.Option(help="the user's role")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    display_name: str = "",
+    station: Annotated[str | None, typer.Option(help="home station code")] = None,
+) -> None:
+    """Create a user with one role."""
+    from pingan.core.auth import check_new_user, do_add_user
+    from pingan.core.errors import DomainError
+
+    try:
+        with db.transaction() as session:
+            check_new_user(session, username=name, role=role, password=password)
+            do_add_user(
+                session,
+                username=name,
+                role=role,
+                password=password,
+                display_name=display_name,
+                station_code=station,
+                actor=Actor.system("cli"),
+            )
+    except DomainError as exc:
+        err_console.print(f"[red]refused[/red]: {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"user [bold]{name}[/bold] created with role {role.value}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain; print OK or the first broken entry (exit 1)."""
+    from pingan.core.audit import verify_chain
+
+    with db.transaction() as session:
+        report = verify_chain(session)
+    if report.ok:
+        console.print(f"OK: {report.entries} entries, chain intact")
+        return
+    console.print(
+        f"BROKEN at entry id={report.broken_id} seq={report.broken_seq}: {report.reason} "
+        f"({report.entries} entries read)"
+    )
+    raise typer.Exit(1)

@@ -1,0 +1,20 @@
+"""FastAPI dependencies shared by every router, defined once.
+
+Role guards are built where the roles are decided: a package's `actions` (or `choices`) names its role
+sets as frozensets, and its routers guard with `Annotated[Actor, Depends(require_roles(*READERS))]`, so
+the set that `check_*` enforces and the set the router admits cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.orm import Session
+
+from pingan.core.auth import require_roles
+from pingan.core.db import session_dependency
+
+DbSession = Annotated[Session, Depends(session_dependency)]
+
+__all__ = ["DbSession", "require_roles"]

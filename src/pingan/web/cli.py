@@ -1,0 +1,17 @@
+"""`pingan serve`: the web server."""
+
+from __future__ import annotations
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: bool = False,
+) -> None:
+    """Run the web server."""
+    import uvicorn
+
+    from pingan.core.settings import get_settings
+
+    get_settings().check_production_keys()
+    uvicorn.run("pingan.web.main:app", host=host, port=port, reload=reload)
