@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -153,6 +154,19 @@ def test_an_oversized_body_gets_a_422_naming_the_body(client: TestClient, office
     assert r.status_code == 422
     assert r.json()["field"] == "body"
     assert _count(FraudReport) == 0
+
+
+def test_a_chunked_body_is_capped_by_the_bytes_received_before_authentication(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        # Sent chunked, with no Content-Length to go by, and no token: the cap answers, not the 401.
+        for _ in range(5):
+            yield b"x" * 1_000_000
+
+    r = client.post("/api/v1/fraud-reports", content=chunks(), headers={"Content-Type": "application/json"})
+    assert "content-length" not in r.request.headers
+    assert r.status_code == 422
+    assert r.json()["field"] == "body"
+    assert "over the limit" in r.json()["message"]
 
 
 def test_a_report_view_is_written_to_the_audit_log_with_the_case(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
@@ -30,6 +29,7 @@ from pingan.core.logging import get_logger
 from pingan.core.settings import get_settings
 from pingan.web import pages as web_pages
 from pingan.web import reactions
+from pingan.web.limits import BodyLimit
 from pingan.web.metrics import render_metrics
 
 log = get_logger("web")
@@ -105,20 +105,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-            # The contract is a 422 naming the field; the field here is the whole body.
-            return JSONResponse(
-                status_code=422,
-                content={
-                    "error": "invalid",
-                    "field": "body",
-                    "message": f"body: {length} bytes is over the limit of {settings.max_body_bytes} bytes",
-                },
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     for router in ROUTERS:
         app.include_router(router)
