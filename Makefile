@@ -47,7 +47,7 @@ demo: install assets
 	$(DEMO_ENV) $(BIN)/pingan demo seed
 	@echo ""
 	@echo "  pingan is starting on  http://127.0.0.1:8000   (API docs: http://127.0.0.1:8000/docs)"
-	@echo "  demo logins (password pingan-demo): analyst, supervisor, officer, dispatcher, auditor, admin"
+	@echo "  demo logins (password pingan-demo-2026): analyst, supervisor, officer, dispatcher, auditor, admin"
 	@echo "  bank-sim answers on :8700; the robot stops payments; a new report arrives every 8 s"
 	@echo ""
 	$(DEMO_ENV) $(BIN)/pingan demo run --host 127.0.0.1 --port 8000

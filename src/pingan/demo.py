@@ -37,7 +37,7 @@ from pingan.sim.dbload import Progress, load_district
 from pingan.sim.geography import district_stations
 
 log = get_logger("demo")
-DEMO_PASSWORD = "pingan-demo"  # noqa: S105 - the documented password of the demo users
+DEMO_PASSWORD = "pingan-demo-2026"  # noqa: S105 - the documented password of the demo users
 
 # The district's stations come from the synthetic-district geography: one list for the demo,
 # the generator and the tests.

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from pingan.cli import app as cli
 from pingan.core import clock
-from pingan.core.auth import User, hash_password, issue_token
+from pingan.core.auth import User, hash_password, issue_token, password_problem, username_problem
 from pingan.core.roles import HUMAN_ROLES, Role
 from pingan.core.settings import Settings
 from pingan.web.app import create_app
@@ -143,6 +143,34 @@ def test_users_add_refuses_a_short_password_naming_the_field(database: str) -> N
     )
     assert result.exit_code == 2
     assert "password" in result.output
+
+
+def test_a_password_of_eleven_characters_is_too_short() -> None:
+    assert password_problem("officer_wu", "elevenchars") == "a password has at least 12 characters"
+    assert password_problem("officer_wu", "twelve chars") is None
+
+
+def test_a_commonly_used_password_is_refused_whatever_its_case() -> None:
+    assert "commonly used" in (password_problem("officer_wu", "Password1234") or "")
+    assert "commonly used" in (password_problem("officer_wu", "woaini1314520") or "")
+
+
+def test_a_password_repeating_one_character_or_holding_the_username_is_refused() -> None:
+    assert password_problem("officer_wu", "aaaaaaaaaaaaaaa") is not None
+    assert password_problem("officer_wu", "my officer_wu pass") is not None
+
+
+@pytest.mark.parametrize("name", ["robot", "system", "bank:ICBC", "Robot", "import", "demo-feed"])
+def test_a_person_cannot_take_the_name_of_a_platform_robot_or_a_bank(name: str) -> None:
+    assert "platform robot or bank" in (username_problem(name) or "")
+
+
+def test_users_add_refuses_a_robots_name_naming_the_field(database: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["users", "add", "robot", "--role", "officer", "--password", "long enough pw"]
+    )
+    assert result.exit_code == 2
+    assert "username" in result.output
 
 
 def test_the_server_refuses_to_start_with_demo_keys_outside_demo_mode() -> None:

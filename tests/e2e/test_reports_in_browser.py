@@ -34,7 +34,7 @@ def test_an_analyst_imports_reports_and_follows_one_to_its_cluster(
     assert "/login" in page.url  # not logged in: sent to the login form
 
     page.fill("input[name=username]", "analyst")
-    page.fill("input[name=password]", "pingan-demo")
+    page.fill("input[name=password]", "pingan-demo-2026")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/reports")
 
