@@ -7,8 +7,10 @@ role gets 403. Pages read the same token from an HttpOnly cookie.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,12 +20,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Boolean, Enum, Integer, String, select
+from sqlalchemy import Boolean, Enum, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from pingan.core import audit, clock
+from pingan.core import audit, clock, db
 from pingan.core.db import Base, UTCDateTime, session_dependency
-from pingan.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
 
@@ -48,6 +50,28 @@ class User(Base):
     def actor(self) -> Actor:
         """This user as the acting principal."""
         return Actor(username=self.username, role=self.role, user_id=self.id)
+
+
+class LoginFailure(Base):
+    """A failed login: the username tried and the client address it came from."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RevokedToken(Base):
+    """A token ended before its expiry, at logout; kept until it would have expired anyway."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 def hash_password(password: str) -> str:
@@ -145,15 +169,112 @@ def do_add_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    """The active user with these credentials, or Unauthorized."""
+# Failed logins are counted in a sliding window, per username and per client address. Past the limit,
+# further attempts are refused without checking the password until the window has moved on: an
+# online guessing attack gets a handful of tries per quarter hour. Usernames that do not exist are
+# counted and locked the same way, so a lockout does not tell which usernames exist.
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_CLIENT = 20
+# Verified when the username is unknown, so that a wrong username costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("no user has this password: it only spends the time of a real check")
+SYSTEM_LOGIN = Actor.system("login")
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """Whether a login attempt may be checked, and if not, until when and why."""
+
+    allowed: bool
+    until: datetime | None = None
+    reason: str = ""
+
+
+def login_throttle(
+    user_failures: list[datetime], client_failures: list[datetime], *, now: datetime
+) -> LoginThrottle:
+    """Decide from the failure times in the window whether another attempt may be checked now."""
+    for failures, limit, what in (
+        (user_failures, MAX_FAILURES_PER_USER, "this username"),
+        (client_failures, MAX_FAILURES_PER_CLIENT, "this address"),
+    ):
+        recent = sorted(f for f in failures if f > now - LOGIN_WINDOW)
+        if len(recent) >= limit:
+            # Open again once the oldest failure that makes up the limit leaves the window.
+            until = recent[-limit] + LOGIN_WINDOW
+            return LoginThrottle(False, until, f"too many failed logins for {what}")
+    return LoginThrottle(True)
+
+
+def _failure_times(session: Session, column: Any, value: str, since: datetime) -> list[datetime]:
+    return list(
+        session.execute(select(LoginFailure.at).where(column == value, LoginFailure.at > since)).scalars()
+    )
+
+
+def do_record_login_failure(session: Session, *, username: str, client: str, now: datetime) -> None:
+    """Count a failed login; audit the attempt that reaches a limit as a lockout. Caller holds the transaction."""
+    session.add(LoginFailure(username=username[:64], client=client[:64], at=now))
+    session.flush()
+    since = now - LOGIN_WINDOW
+    for column, value, limit, kind in (
+        (LoginFailure.username, username[:64], MAX_FAILURES_PER_USER, "username"),
+        (LoginFailure.client, client[:64], MAX_FAILURES_PER_CLIENT, "client"),
+    ):
+        if len(_failure_times(session, column, value, since)) == limit:
+            audit.record(
+                session,
+                actor=SYSTEM_LOGIN,
+                action="login.lockout",
+                object_type=kind,
+                object_id=value,
+                detail={"failures": limit, "window_minutes": int(LOGIN_WINDOW.total_seconds() // 60)},
+            )
+
+
+def do_record_login(session: Session, user: User, *, client: str) -> None:
+    """Audit a successful login and clear the username's failures. Caller holds the transaction."""
+    session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
+    audit.record(
+        session,
+        actor=user.actor(),
+        action="user.login",
+        object_type="user",
+        object_id=user.id,
+        detail={"client": client},
+    )
+
+
+def authenticate(session: Session, username: str, password: str, *, client: str = "unknown") -> User:
+    """The active user with these credentials, or Unauthorized; TooManyAttempts while throttled.
+
+    Failures and the successful login are committed in their own transaction, whatever the caller
+    does with `session` afterwards.
+    """
+    now = clock.now()
+    since = now - LOGIN_WINDOW
+    with db.read_transaction() as reader:
+        throttle = login_throttle(
+            _failure_times(reader, LoginFailure.username, username[:64], since),
+            _failure_times(reader, LoginFailure.client, client[:64], since),
+            now=now,
+        )
+    if not throttle.allowed:
+        assert throttle.until is not None
+        raise TooManyAttempts(f"{throttle.reason}; try again after {throttle.until:%Y-%m-%d %H:%M} UTC")
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None or not user.active:
-        raise Unauthorized("wrong username or password")
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+        ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
-        raise Unauthorized("wrong username or password") from None
+        ok = False
+    with db.transaction() as writer:
+        if not ok or user is None:
+            do_record_login_failure(writer, username=username, client=client, now=now)
+        else:
+            do_record_login(writer, user, client=client)
+    if not ok or user is None:
+        raise Unauthorized("wrong username or password")
     return user
 
 
@@ -164,6 +285,7 @@ def issue_token(user: User) -> str:
     claims: dict[str, Any] = {
         "sub": user.username,
         "uid": user.id,
+        "jti": secrets.token_hex(16),
         "role": user.role.value,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=s.token_ttl_minutes)).timestamp()),
@@ -178,17 +300,86 @@ def actor_from_token(session: Session, token: str) -> Actor:
             token,
             get_settings().secret_key,
             algorithms=["HS256"],
-            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False},
+            options={"require": ["exp", "sub", "jti"], "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}") from None
     # Expiry is checked against the platform clock, so tests that set the clock see tokens expire.
     if int(claims["exp"]) < int(clock.now().timestamp()):
         raise Unauthorized("token expired; log in again")
+    if session.get(RevokedToken, str(claims["jti"])) is not None:
+        raise Unauthorized("token revoked at logout; log in again")
     user = session.execute(select(User).where(User.username == claims["sub"])).scalar_one_or_none()
     if user is None or not user.active or user.role.value != claims.get("role"):
         raise Unauthorized("token no longer valid for this user")
     return user.actor()
+
+
+def do_revoke_token(session: Session, token: str) -> bool:
+    """End a token at logout (its signature must verify; expired ones need no revoking). Caller holds the transaction."""
+    try:
+        claims = jwt.decode(
+            token,
+            get_settings().secret_key,
+            algorithms=["HS256"],
+            options={"require": ["exp", "sub", "jti"], "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError:
+        return False
+    jti = str(claims["jti"])
+    if session.get(RevokedToken, jti) is not None:
+        return False
+    now = clock.now()
+    session.add(
+        RevokedToken(
+            jti=jti,
+            username=str(claims["sub"])[:64],
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            revoked_at=now,
+        )
+    )
+    # Rows of tokens that have expired anyway are no longer needed to refuse them.
+    session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    audit.record(
+        session,
+        actor=Actor(username=str(claims["sub"]), role=Role(claims.get("role", Role.OFFICER.value))),
+        action="user.logout",
+        object_type="token",
+        object_id=jti,
+    )
+    return True
+
+
+def check_deactivate_user(session: Session, username: str, *, actor: Actor) -> User:
+    """The user to deactivate; only an admin (or the platform) may, and never themselves."""
+    if actor.role not in (Role.ADMIN, Role.SYSTEM):
+        raise Forbidden("only an admin may deactivate a user")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    if user.username == actor.username:
+        raise Conflict("an admin cannot deactivate their own account", field="username")
+    return user
+
+
+def do_deactivate_user(session: Session, user: User, *, actor: Actor) -> User:
+    """Deactivate a user: every token of theirs stops working at once. Caller holds the transaction."""
+    user.active = False
+    audit.record(session, actor=actor, action="user.deactivate", object_type="user", object_id=user.id)
+    return user
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy, configure it to pass the real one)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def request_token(request: Request) -> str | None:
+    """The bearer token of a request, from its Authorization header or the login cookie."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(TOKEN_COOKIE)
 
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

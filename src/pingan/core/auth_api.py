@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from pingan.core.auth import authenticate, issue_token, require_roles
+from pingan.core import db
+from pingan.core.auth import (
+    authenticate,
+    client_address,
+    do_revoke_token,
+    issue_token,
+    request_token,
+    require_roles,
+)
 from pingan.core.db import session_dependency
 from pingan.core.roles import HUMAN_ROLES, Actor
 from pingan.core.settings import get_settings
@@ -35,14 +43,27 @@ class WhoAmI(BaseModel):
 
 @router.post("/token", response_model=TokenOut)
 def login(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: Annotated[Session, Depends(session_dependency)],
 ) -> TokenOut:
-    """Exchange a username and password for a short-lived bearer token (open to everyone: it is the login)."""
-    user = authenticate(session, form.username, form.password)
+    """Exchange a username and password for a short-lived bearer token (open to everyone: it is the login).
+
+    Failed attempts are throttled per username and per client address (429 while throttled).
+    """
+    user = authenticate(session, form.username, form.password, client=client_address(request))
     return TokenOut(
         access_token=issue_token(user), expires_in=get_settings().token_ttl_minutes * 60, role=user.role.value
     )
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, actor: Annotated[Actor, Depends(require_roles(*HUMAN_ROLES))]) -> None:
+    """Revoke the caller's token: it stops working at once, before its expiry."""
+    token = request_token(request)
+    assert token is not None  # require_roles admitted the request with it
+    with db.transaction() as session:
+        do_revoke_token(session, token)
 
 
 @router.get("/me", response_model=WhoAmI)

@@ -56,6 +56,22 @@ def users_add(
     console.print(f"user [bold]{name}[/bold] created with role {role.value}")
 
 
+@users_app.command("deactivate")
+def users_deactivate(name: str) -> None:
+    """Deactivate a user: they can no longer log in, and their tokens stop working at once."""
+    from pingan.core.auth import check_deactivate_user, do_deactivate_user
+    from pingan.core.errors import DomainError
+
+    try:
+        with db.transaction() as session:
+            user = check_deactivate_user(session, name, actor=Actor.system("cli"))
+            do_deactivate_user(session, user, actor=Actor.system("cli"))
+    except DomainError as exc:
+        err_console.print(f"[red]refused[/red]: {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"user [bold]{name}[/bold] deactivated")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk the audit chain; print OK or the first broken entry (exit 1)."""

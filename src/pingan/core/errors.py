@@ -80,3 +80,10 @@ class Unavailable(DomainError):
 
     status = 503
     code = "unavailable"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed attempts in a short time: wait, then try again (HTTP 429)."""
+
+    status = 429
+    code = "too_many_attempts"

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from pingan.core.auth import TOKEN_COOKIE, authenticate, issue_token
+from pingan.core import db
+from pingan.core.auth import TOKEN_COOKIE, authenticate, client_address, do_revoke_token, issue_token
 from pingan.core.deps import DbSession
-from pingan.core.errors import Unauthorized
+from pingan.core.errors import TooManyAttempts, Unauthorized
 from pingan.core.pages import HTMX_JS, render
 from pingan.core.settings import get_settings
 
@@ -45,8 +46,8 @@ def login_submit(
 ) -> Response:
     """Check the credentials and set the token cookie."""
     try:
-        user = authenticate(session, username, password)
-    except Unauthorized as exc:
+        user = authenticate(session, username, password, client=client_address(request))
+    except (Unauthorized, TooManyAttempts) as exc:
         return render(request, "login.html", 401, next=_safe_next(next), error=exc.message, actor=None)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
@@ -60,8 +61,11 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout() -> RedirectResponse:
-    """Drop the token cookie."""
+def logout(request: Request) -> RedirectResponse:
+    """End the session: revoke the token, so a copy of it no longer works, and drop the cookie."""
+    if (token := request.cookies.get(TOKEN_COOKIE)) is not None:
+        with db.transaction() as session:
+            do_revoke_token(session, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(TOKEN_COOKIE)
     return response

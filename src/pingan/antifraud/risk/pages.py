@@ -16,8 +16,9 @@ from sqlalchemy.orm import selectinload
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.antifraud.risk.schemas import RiskEventOut
 from pingan.core import db
-from pingan.core.auth import require_roles
+from pingan.core.auth import actor_from_token, request_token, require_roles
 from pingan.core.deps import DbSession
+from pingan.core.errors import Unauthorized
 from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
 
@@ -38,7 +39,7 @@ def _event_json(e: RiskEvent) -> str:
     return RiskEventOut.model_validate(e, from_attributes=True).model_dump_json()
 
 
-async def _sse(after_id: int, limit_polls: int | None) -> AsyncIterator[str]:
+async def _sse(after_id: int, limit_polls: int | None, token: str) -> AsyncIterator[str]:
     # The screening engines run in other processes, so the queue reads the table rather than
     # in-process events: every second, whatever is newer than the last id sent.
     last, polls = after_id, 0
@@ -46,6 +47,13 @@ async def _sse(after_id: int, limit_polls: int | None) -> AsyncIterator[str]:
     while limit_polls is None or polls < limit_polls:
         polls += 1
         with db.read_transaction() as session:
+            # A stream outlives the request that opened it: the token is checked at every poll, so
+            # the stream ends at the token's expiry, at logout and when the user is deactivated.
+            try:
+                actor_from_token(session, token)
+            except Unauthorized as exc:
+                yield f"event: end\ndata: {json.dumps({'reason': exc.message})}\n\n"
+                return
             fresh = list(
                 session.execute(
                     select(RiskEvent).where(RiskEvent.id > last).order_by(RiskEvent.id).limit(200)
@@ -68,8 +76,10 @@ def risk_stream(
     """Server-sent events: each new risk event as JSON (`event: risk`), resumable with Last-Event-ID."""
     last = request.headers.get("last-event-id")
     start = int(last) if last and last.isdigit() else after_id
+    token = request_token(request)
+    assert token is not None  # the Reader guard admitted the request with it
     return StreamingResponse(
-        _sse(start, polls), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        _sse(start, polls, token), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
 
 
