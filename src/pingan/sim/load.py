@@ -83,7 +83,7 @@ def iter_accounts(root: Path, batch_size: int = 100_000) -> Iterator[list[Accoun
 
 
 def iter_reports(root: Path) -> Iterator[dict[str, Any]]:
-    """Report objects of reports.jsonl, in the import format of docs/report-format.md."""
+    """Report objects of reports.jsonl, in the import format of docs/reports.md."""
     with (root / "reports.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():

@@ -1,4 +1,4 @@
-"""Fraud reports (报案) of the victims who come forward, in the interchange format of docs/report-format.md.
+"""Fraud reports (报案) of the victims who come forward, in the interchange format of docs/reports.md.
 
 `validate_report` checks one report object against that format with the platform's own normalisers, so
 the generator and `sim check` agree with `pingan reports import`.
@@ -155,7 +155,7 @@ def _instant(value: Any, field: str) -> datetime:
 
 
 def validate_report(obj: Any, station_codes: set[str]) -> None:
-    """Raise Invalid, naming the field, where a report object breaks docs/report-format.md."""
+    """Raise Invalid, naming the field, where a report object breaks docs/reports.md."""
     if not isinstance(obj, dict):
         raise Invalid("a report is a JSON object")
     ref = obj.get("external_ref")
