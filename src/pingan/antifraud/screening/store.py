@@ -96,11 +96,33 @@ def _day_may_hold(day: date, since: datetime | None, until: datetime | None) -> 
     return (since is None or end > since) and (until is None or start < until)
 
 
+@dataclass(frozen=True)
+class RowCounts:
+    """How a read of a range met the store's transactions.
+
+    `in_range`: transactions of any kind in the range. `decoded`: rows of the row groups whose
+    screening columns were decoded (all of such a group, including rows outside the range or of
+    channels no rule lists: a group is decoded whole). `skipped_by_layout`: transactions in the range
+    whose row group was never decoded because its channel statistics admit no listed channel.
+    """
+
+    in_range: int = 0
+    decoded: int = 0
+    skipped_by_layout: int = 0
+
+    def __add__(self, other: RowCounts) -> RowCounts:
+        return RowCounts(
+            self.in_range + other.in_range,
+            self.decoded + other.decoded,
+            self.skipped_by_layout + other.skipped_by_layout,
+        )
+
+
 def read_transfers(
     files: list[Path], rules: RuleSet, since: datetime | None = None, until: datetime | None = None
-) -> tuple[TxColumns, int]:
+) -> tuple[TxColumns, RowCounts]:
     """The transfers screening looks at (listed channels, a payee) in [since, until), as columns in time
-    order, and how many transactions of any kind lie in the range.
+    order, and how the read met the range's transactions (`RowCounts`).
 
     Only the row groups whose channel statistics admit a listed channel are decoded: a store of format
     2 (`pingan.sim.writer`) keeps each channel in row groups of its own, so a district day decodes the
@@ -112,7 +134,7 @@ def read_transfers(
     hi = None if until is None else _us(until)
     wanted = set(rules.channels)
     parts: list[TxColumns] = []
-    counted = 0
+    counted = decoded = skipped = 0
     for path in files:
         pf = pq.ParquetFile(path, read_dictionary=_DICTIONARY_COLUMNS)
         md = pf.metadata
@@ -128,26 +150,31 @@ def read_transfers(
             ts_range = _stats_range(rg.column(ts_col).statistics)
             inside = ts_range is not None and _within(ts_range, lo, hi)
             if inside or (lo is None and hi is None):
-                counted += rg.num_rows
+                in_group = rg.num_rows
             elif ts_range is None or _overlaps(ts_range, lo, hi):
                 ts = _int64(pf.read_row_group(g, columns=["ts"], use_threads=False).column("ts"))
-                counted += int(np.count_nonzero(_in_range(ts, lo, hi)))
+                in_group = int(np.count_nonzero(_in_range(ts, lo, hi)))
             else:
                 continue
+            counted += in_group
             stats = rg.column(ch_col).statistics
             if _admits(stats, wanted):
                 groups.append(g)
                 ch = _stats_range(stats)
                 pure &= ch is not None and ch[0] == ch[1] and ch[0] in wanted
+            else:
+                skipped += in_group
         if groups:
             columns = [c for c in _READ_COLUMNS if c != "channel" or not pure]
             t = pf.read_row_groups(groups, columns=columns, use_threads=False)
+            decoded += t.num_rows
             parts.append(_transfers(t, None if pure else wanted, lo, hi))
+    counts = RowCounts(counted, decoded, skipped)
     if not parts:
         z = np.zeros(0, np.int64)
         bank = pa.array([], _BANK_TYPE)
-        return TxColumns(z, z, z, z, z, bank, bank), counted
-    return TxColumns.concat(parts), counted
+        return TxColumns(z, z, z, z, z, bank, bank), counts
+    return TxColumns.concat(parts), counts
 
 
 _DICTIONARY_COLUMNS = ["channel", "payer_bank", "payee_bank"]
@@ -309,10 +336,9 @@ def iter_transfers(
     until: datetime | None,
     *,
     batch_rows: int = 1,
-) -> Iterator[tuple[TxColumns, int]]:
+) -> Iterator[tuple[TxColumns, RowCounts]]:
     """The store's transfers in [since, until), in time order, in batches of whole day partitions of
-    up to `batch_rows` transfers (or one day where a day holds more), with the number of transactions
-    of any kind in each.
+    up to `batch_rows` transfers (or one day where a day holds more), with each batch's `RowCounts`.
 
     Days are read two at a time in threads (Parquet decoding releases the GIL) while the caller
     screens, which keeps both cores busy.
@@ -321,7 +347,8 @@ def iter_transfers(
     if not days:
         return
     parts: list[TxColumns] = []
-    held = counted = 0
+    held = 0
+    counted = RowCounts()
     with ThreadPoolExecutor(2) as pool:
         ahead = deque(pool.submit(read_transfers, fs, rules, since, until) for fs in days[:2])
         later = iter(days[2:])
@@ -331,7 +358,7 @@ def iter_transfers(
                 ahead.append(pool.submit(read_transfers, files, rules, since, until))
             if parts and held + t.size > batch_rows:
                 yield TxColumns.concat(parts), counted
-                parts, held, counted = [], 0, 0
+                parts, held, counted = [], 0, RowCounts()
             parts.append(t)
             held += t.size
             counted += n
@@ -364,16 +391,17 @@ def _screen_range(
     lk: Lookups | None,
     *,
     sized_until: datetime | None = None,
-) -> tuple[ScreenState, list[pl.DataFrame], int, int]:
+) -> tuple[ScreenState, list[pl.DataFrame], int, RowCounts]:
     """Screen the store's transfers in [since, until) from `state` (without lookups: only advance
-    the state); returns the state, the flags, and how many transfers and transactions were read.
+    the state); returns the state, the flags, how many transfers were screened and the `RowCounts`.
 
     Two stages: a thread folds each batch into the pair state (compiled, without the GIL) a batch
     ahead of this one, which runs the rules on what the fold said; the readers are a day ahead of
     both. The pair table is sized first for the transfers up to `sized_until` (else `until`).
     """
     out: list[pl.DataFrame] = []
-    transfers = rows = 0
+    transfers = 0
+    rows = RowCounts()
     # Day partitions are local days, so a partition can hold minutes of the next UTC day; screening in
     # time order needs the partitions in order, which their names give.
     with ThreadPoolExecutor(1) as folder:
@@ -401,13 +429,21 @@ def _screen_range(
 
 @dataclass
 class BatchRun:
-    """What a batch screening run found and how long it took."""
+    """What a batch screening run found and how long it took.
+
+    `rows`: transactions of any kind in the range screened; `transfers`: those the rules look at;
+    `rows_decoded`: rows the run decoded for screening the range (whole row groups, counted where they
+    are read); `rows_skipped_by_layout`: transactions in the range whose row groups were never
+    decoded, their channel statistics admitting no listed channel (`RowCounts`).
+    """
 
     flags: pl.DataFrame
     rows: int = 0
     seconds: float = 0.0
     per_day: list[tuple[date, int]] = field(default_factory=list)
     transfers: int = 0
+    rows_decoded: int = 0
+    rows_skipped_by_layout: int = 0
 
 
 def iter_batches(directory: Path, since: datetime | None, until: datetime | None) -> Iterator[pl.DataFrame]:
@@ -435,7 +471,8 @@ def screen_store(
 ) -> BatchRun:
     """The batch engine: screen every transaction of the store in [since, until), day by day.
 
-    `rows` counts every transaction in the range (all channels), `transfers` those the rules look at.
+    `rows` counts every transaction in the range (all channels), `transfers` those the rules look at,
+    `rows_decoded` and `rows_skipped_by_layout` what the read of the range decoded and skipped.
     With `state_dir`, the state a previous run left there stands for the history it screened: the run
     goes on from there (from where that run stopped when `since` is not given: its `until`, or just
     after the latest transfer it screened) and leaves its own state for the next one. That is a bank's
@@ -463,7 +500,14 @@ def screen_store(
     if state_dir is not None and state.high_water is not None:
         save_state(state, state_dir, rules, until or state.high_water + timedelta(microseconds=1))
     flags = pl.concat(out) if out else empty(FLAG_SCHEMA)
-    return BatchRun(flags.sort(["ts", "tx_id"]), rows, time.perf_counter() - started, transfers=transfers)
+    return BatchRun(
+        flags.sort(["ts", "tx_id"]),
+        rows.in_range,
+        time.perf_counter() - started,
+        transfers=transfers,
+        rows_decoded=rows.decoded,
+        rows_skipped_by_layout=rows.skipped_by_layout,
+    )
 
 
 def load_state(directory: Path, rules: RuleSet) -> tuple[ScreenState, datetime] | None:
