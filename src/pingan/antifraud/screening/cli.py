@@ -97,10 +97,12 @@ def screen(
         raise typer.Exit(2) from None
     summary: dict[str, object] = {
         "rules_version": ruleset.version,
-        "rows": run.rows,
+        "transactions_in_range": run.rows,
+        "rows_decoded": run.rows_decoded,
+        "rows_skipped_by_layout": run.rows_skipped_by_layout,
         "flags": run.flags.height,
         "seconds": round(run.seconds, 3),
-        "tx_per_s": round(run.rows / run.seconds) if run.seconds else None,
+        "rows_decoded_per_s": round(run.rows_decoded / run.seconds) if run.seconds else None,
     }
     if out is not None:
         run.flags.write_parquet(out)
