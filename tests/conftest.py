@@ -142,7 +142,8 @@ def bearer(user: User) -> dict[str, str]:
 def client(database: str) -> Iterator[TestClient]:
     from pingan.web.app import create_app
 
-    with TestClient(create_app()) as c:
+    # https, as outside demo mode the cookies are Secure and a client sends them over TLS only.
+    with TestClient(create_app(), base_url="https://testserver") as c:
         yield c
 
 

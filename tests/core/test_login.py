@@ -25,6 +25,7 @@ from pingan.core.auth import (
     issue_token,
     login_throttle,
 )
+from pingan.core.pages import csrf_token_for
 
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 RIGHT = "correct horse battery"
@@ -116,7 +117,9 @@ def test_a_token_stops_working_after_logout(client: TestClient, officer_li: User
 def test_the_logout_page_revokes_the_cookie_token(client: TestClient, officer_li: User) -> None:
     token = issue_token(officer_li)
     client.cookies.set("pingan_token", token)
-    client.post("/logout", follow_redirects=False)
+    form_token = csrf_token_for(client.get("/login").cookies["pingan_csrf"])
+    r = client.post("/logout", data={"csrf_token": form_token}, follow_redirects=False)
+    assert r.status_code == 303
     client.cookies.clear()
     assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 

@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
+from pingan.core.pages import csrf_protect
 
 DbSession = Annotated[Session, Depends(session_dependency)]
+# Every HTML form post declares this parameter; a test enumerates the page routes to hold it so.
+CsrfChecked = Annotated[None, Depends(csrf_protect)]
 
-__all__ = ["DbSession", "require_roles"]
+__all__ = ["CsrfChecked", "DbSession", "require_roles"]

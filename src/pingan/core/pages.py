@@ -7,13 +7,19 @@ unique across packages, so a page names its template without a path.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from pingan.core.errors import Forbidden
 from pingan.core.migrate import REPO_ROOT
+from pingan.core.settings import get_settings
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 LAYOUT_DIR = PACKAGE_ROOT / "web" / "templates"
@@ -29,8 +35,50 @@ def template_dirs() -> list[Path]:
 TEMPLATES = Jinja2Templates(directory=template_dirs())
 
 
+CSRF_COOKIE = "pingan_csrf"
+CSRF_FIELD = "csrf_token"
+
+
+def csrf_token_for(nonce: str) -> str:
+    """The form token that goes with the browser's CSRF cookie: an HMAC of it under the server's key."""
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
-    """Render page template `name` with the acting user and whether htmx is served."""
+    """Render page template `name` with the acting user, the form token, and whether htmx is served.
+
+    Every form of a page posts `csrf_token`: a signed double-submit token. The browser holds a random
+    nonce in a SameSite=Strict cookie, and the form carries the nonce's HMAC, which a forging site can
+    neither read nor compute.
+    """
+    nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     context.setdefault("actor", getattr(request.state, "actor", None))
     context["htmx"] = HTMX_JS.exists()
-    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+    context[CSRF_FIELD] = csrf_token_for(nonce)
+    response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+    if CSRF_COOKIE not in request.cookies:
+        response.set_cookie(
+            CSRF_COOKIE, nonce, httponly=True, samesite="strict", secure=cookies_secure(), path="/"
+        )
+    return response
+
+
+def cookies_secure() -> bool:
+    """Cookies are `Secure` (HTTPS only) outside demo mode, which serves plain HTTP on localhost."""
+    return not get_settings().demo
+
+
+def csrf_protect(request: Request, csrf_token: Annotated[str, Form()] = "") -> None:
+    """Refuse a form post whose token does not match the browser's CSRF cookie (403).
+
+    A request that carries its token in an `Authorization` header is exempt: a browser never
+    attaches that header by itself, so another site cannot forge such a request.
+    """
+    if request.headers.get("authorization"):
+        return
+    nonce = request.cookies.get(CSRF_COOKIE)
+    if not nonce or not hmac.compare_digest(csrf_token, csrf_token_for(nonce)):
+        raise Forbidden(
+            "csrf_token: missing or wrong; reload the page and send the form again", field="csrf_token"
+        )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from pingan import __version__
@@ -24,11 +24,14 @@ from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.core import auth_api
+from pingan.core.auth import require_roles
 from pingan.core.errors import DomainError
 from pingan.core.logging import get_logger
+from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
 from pingan.web import pages as web_pages
 from pingan.web import reactions
+from pingan.web.headers import SecurityHeaders
 from pingan.web.limits import BodyLimit
 from pingan.web.metrics import render_metrics
 
@@ -94,18 +97,41 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
+def _docs_behind_login(app: FastAPI) -> None:
+    """Serve /openapi.json and /docs to logged-in users only (a bearer token or the login cookie)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    anyone_logged_in = Depends(require_roles(*HUMAN_ROLES))
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[anyone_logged_in])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[anyone_logged_in])
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="pingan 平安 API")
+
+
 def create_app() -> FastAPI:
     """Build the application with every router and page."""
     settings = get_settings()
+    docs_public = settings.api_docs_public if settings.api_docs_public is not None else settings.demo
     app = FastAPI(
         title="pingan 平安",
         version=__version__,
         description="Smart-policing platform: anti-fraud, command, supervision.",
+        # Outside demo mode the API's map is for logged-in users only (`_docs_behind_login`).
+        docs_url="/docs" if docs_public else None,
+        redoc_url="/redoc" if docs_public else None,
+        openapi_url="/openapi.json" if docs_public else None,
     )
+    if not docs_public:
+        _docs_behind_login(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
 
     for router in ROUTERS:
         app.include_router(router)

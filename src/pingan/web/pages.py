@@ -9,9 +9,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from pingan.core import db
 from pingan.core.auth import TOKEN_COOKIE, authenticate, client_address, do_revoke_token, issue_token
-from pingan.core.deps import DbSession
+from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import TooManyAttempts, Unauthorized
-from pingan.core.pages import HTMX_JS, render
+from pingan.core.pages import HTMX_JS, cookies_secure, render
 from pingan.core.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +39,7 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 @router.post("/login", response_model=None)
 def login_submit(
     request: Request,
+    _csrf: CsrfChecked,
     session: DbSession,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
@@ -55,13 +56,14 @@ def login_submit(
         issue_token(user),
         httponly=True,
         samesite="strict",
+        secure=cookies_secure(),
         max_age=get_settings().token_ttl_minutes * 60,
     )
     return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> RedirectResponse:
+def logout(request: Request, _csrf: CsrfChecked) -> RedirectResponse:
     """End the session: revoke the token, so a copy of it no longer works, and drop the cookie."""
     if (token := request.cookies.get(TOKEN_COOKIE)) is not None:
         with db.transaction() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from pingan.antifraud.orders import actions, queries
 from pingan.antifraud.orders.model import OrderAppeal, OrderState
 from pingan.core.auth import require_roles
-from pingan.core.deps import DbSession
+from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError
 from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
@@ -51,6 +51,7 @@ def appeal_submit(
     order_id: int,
     session: DbSession,
     actor: Reader,
+    _csrf: CsrfChecked,
     appellant: Annotated[str, Form()],
     statement: Annotated[str, Form()],
 ) -> HTMLResponse | RedirectResponse:
@@ -80,6 +81,7 @@ def finding_decision(
     finding_id: int,
     session: DbSession,
     actor: Supervisor,
+    _csrf: CsrfChecked,
     decision: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:

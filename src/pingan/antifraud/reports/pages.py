@@ -17,7 +17,7 @@ from pingan.antifraud.reports import actions, queries
 from pingan.antifraud.reports.imports import import_reports
 from pingan.antifraud.reports.model import FraudReport, Typology
 from pingan.antifraud.reports.schemas import ReportPage
-from pingan.core.deps import DbSession, require_roles
+from pingan.core.deps import CsrfChecked, DbSession, require_roles
 from pingan.core.errors import DomainError
 from pingan.core.org import Station, all_stations
 from pingan.core.pages import render
@@ -103,7 +103,9 @@ def import_form(request: Request, actor: Writer) -> HTMLResponse:
 
 
 @router.post("/reports/import", response_class=HTMLResponse)
-def import_submit(request: Request, actor: Writer, file: Annotated[UploadFile, File()]) -> HTMLResponse:
+def import_submit(
+    request: Request, actor: Writer, _csrf: CsrfChecked, file: Annotated[UploadFile, File()]
+) -> HTMLResponse:
     """Import an uploaded file and show the summary."""
     name = Path(file.filename or "upload.jsonl").name
     suffix = ".csv" if name.lower().endswith(".csv") else ".jsonl"

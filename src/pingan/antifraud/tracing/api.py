@@ -16,7 +16,7 @@ from pingan.antifraud.tracing.registered import report_store, trace_report
 from pingan.antifraud.tracing.rules import Method
 from pingan.antifraud.tracing.store import account_cards
 from pingan.core.auth import require_roles
-from pingan.core.deps import DbSession
+from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError
 from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
@@ -156,6 +156,7 @@ def accept_form(
     report_id: int,
     session: DbSession,
     actor: Accepter,
+    _csrf: CsrfChecked,
     method: Annotated[Method, Form()] = Method.FIFO,
     accounts: Annotated[list[int] | None, Form()] = None,
 ) -> HTMLResponse | RedirectResponse:

@@ -17,7 +17,7 @@ from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, Warni
 from pingan.antifraud.warnings.visits import actions as visit_actions
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitOutcome, VisitState
 from pingan.core.auth import require_roles
-from pingan.core.deps import DbSession
+from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError, NotFound
 from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
@@ -99,7 +99,7 @@ def visits_page(request: Request, session: DbSession, actor: FieldStaff, error: 
 
 @router.post("/warnings/visits/{task_id}/confirm-report", response_model=None)
 def visit_confirm_report(
-    request: Request, task_id: int, session: DbSession, actor: FieldStaff
+    request: Request, task_id: int, session: DbSession, actor: FieldStaff, _csrf: CsrfChecked
 ) -> RedirectResponse:
     """The receiving officer confirms the report a key-2 call opened (受案登记): the robot starts on it."""
     try:
@@ -116,7 +116,9 @@ def visit_confirm_report(
 
 
 @router.post("/warnings/visits/{task_id}/accept", response_model=None)
-def visit_accept(request: Request, task_id: int, session: DbSession, actor: FieldStaff) -> RedirectResponse:
+def visit_accept(
+    request: Request, task_id: int, session: DbSession, actor: FieldStaff, _csrf: CsrfChecked
+) -> RedirectResponse:
     """Accept a task from the queue."""
     try:
         with session.begin():
@@ -134,6 +136,7 @@ def visit_outcome(
     task_id: int,
     session: DbSession,
     actor: FieldStaff,
+    _csrf: CsrfChecked,
     outcome: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
 ) -> RedirectResponse:

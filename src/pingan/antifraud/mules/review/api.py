@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pingan.antifraud.mules.review import actions
 from pingan.antifraud.mules.review.model import CandidateStatus, MuleCandidate
 from pingan.core.auth import require_roles
-from pingan.core.deps import DbSession
+from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.pages import render
 from pingan.core.roles import Actor
 
@@ -48,7 +48,11 @@ def _decide(candidate_id: int, decision: str, note: str, session: Session, actor
 
 @router.post("/mules/review/{candidate_id}/confirm")
 def confirm(
-    candidate_id: int, session: DbSession, actor: Reviewer, note: Annotated[str, Form()] = ""
+    candidate_id: int,
+    session: DbSession,
+    actor: Reviewer,
+    _csrf: CsrfChecked,
+    note: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     """Confirm: the account enters the watchlist as `suspected`."""
     return _decide(candidate_id, "confirm", note, session, actor)
@@ -56,7 +60,11 @@ def confirm(
 
 @router.post("/mules/review/{candidate_id}/dismiss")
 def dismiss(
-    candidate_id: int, session: DbSession, actor: Reviewer, note: Annotated[str, Form()] = ""
+    candidate_id: int,
+    session: DbSession,
+    actor: Reviewer,
+    _csrf: CsrfChecked,
+    note: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     """Dismiss: nothing is listed."""
     return _decide(candidate_id, "dismiss", note, session, actor)
