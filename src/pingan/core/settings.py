@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     pii_enc_key: str = Field(default=DEMO_PII_ENC_KEY, description="base64 of a 32-byte AES-256-GCM key")
     token_ttl_minutes: int = 30
     max_body_bytes: int = 1_000_000
+    upload_retention_days: int = Field(
+        default=30, ge=1, description="days an uploaded import file and its quarantine copy are kept"
+    )
     api_docs_public: bool | None = Field(
         default=None,
         description="serve /docs and /openapi.json without login; unset: only in demo mode",

@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -16,8 +20,11 @@ from pingan.antifraud.reports import actions
 from pingan.antifraud.reports.imports import CSV_COLUMNS, import_reports
 from pingan.antifraud.reports.model import FraudReport, ReportTransfer
 from pingan.cli import app
-from pingan.core import db
+from pingan.core import clock, db
+from pingan.core.auth import User
 from pingan.core.roles import Actor
+from pingan.core.settings import get_settings
+from tests.conftest import bearer
 from tests.factories import card, report_payload
 
 pytestmark = pytest.mark.usefixtures("station_yulin")
@@ -60,6 +67,36 @@ def test_rejected_rows_are_copied_unchanged_to_a_quarantine_file_beside_the_inpu
     assert summary.quarantine == tmp_path / "reports.rejected.jsonl"
     original_line = src.read_text().splitlines()[1]
     assert summary.quarantine.read_text().splitlines() == [original_line]
+
+
+def test_the_quarantine_and_its_reasons_are_readable_by_the_service_user_only(tmp_path: Path) -> None:
+    bad = _good(2)
+    bad["typology"] = "彩票"
+    summary = import_reports(_write_jsonl(tmp_path / "reports.jsonl", [bad]), actor=IMPORTER)
+    assert summary.quarantine is not None
+    reasons = summary.quarantine.with_suffix(".jsonl.errors.txt")
+    assert stat.S_IMODE(summary.quarantine.stat().st_mode) == 0o600
+    assert stat.S_IMODE(reasons.stat().st_mode) == 0o600
+
+
+def test_an_uploaded_file_is_private_and_old_uploads_are_deleted_after_the_retention(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: TestClient, officer_li: User
+) -> None:
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    old = uploads / "20250101T000000-abcdef.jsonl"
+    old.write_text("{}\n")
+    month_ago = (clock.now() - timedelta(days=get_settings().upload_retention_days + 1)).timestamp()
+    os.utime(old, (month_ago, month_ago))
+    body = json.dumps(_good(1), ensure_ascii=False).encode()
+    r = client.post(
+        "/reports/import", files={"file": ("r.jsonl", body, "application/jsonl")}, headers=bearer(officer_li)
+    )
+    assert r.status_code == 200
+    [stored] = list(uploads.iterdir())
+    assert stored != old
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
 
 
 def test_importing_the_same_file_twice_adds_nothing(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pingan.antifraud.registry import actions
 from pingan.antifraud.reports.imports import ImportSummary, Rejection, quarantine_path
 from pingan.core.db import transaction
 from pingan.core.errors import DomainError
+from pingan.core.files import write_private
 from pingan.core.roles import Actor
 
 KYC_COLUMNS = ("holder_national_id", "holder_name", "bank", "account_number", "kind", "opened_on", "status")
@@ -84,13 +85,15 @@ def _write_quarantine(
     if path.suffix.lower() == ".parquet":
         import polars as pl
 
-        pl.DataFrame([row for _, row, _ in bad], schema=dict.fromkeys(header, pl.Utf8)).write_parquet(out)
+        buffer = io.BytesIO()
+        pl.DataFrame([row for _, row, _ in bad], schema=dict.fromkeys(header, pl.Utf8)).write_parquet(buffer)
+        write_private(out, buffer.getvalue())
     else:
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            fh.write(",".join(header) + "\n")
-            for _, _, raw in bad:
-                fh.write(raw if raw.endswith("\n") else raw + "\n")
-    out.with_suffix(out.suffix + ".errors.txt").write_text(
-        "".join(f"{r}\n" for r in sorted(reasons, key=lambda r: r.line)), encoding="utf-8"
+        lines = [",".join(header) + "\n", *(raw if raw.endswith("\n") else raw + "\n" for _, _, raw in bad)]
+        write_private(out, "".join(lines))
+    # Rejected KYC rows hold names and ID numbers in clear: readable by the service's user only.
+    write_private(
+        out.with_suffix(out.suffix + ".errors.txt"),
+        "".join(f"{r}\n" for r in sorted(reasons, key=lambda r: r.line)),
     )
     return out

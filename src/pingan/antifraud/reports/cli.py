@@ -57,3 +57,19 @@ def reports_import(
             console.print(f"rejected lines copied unchanged to {summary.quarantine}")
     if summary.rejected:
         raise typer.Exit(3)
+
+
+@app.command("purge-uploads")
+def purge_uploads() -> None:
+    """Delete uploaded import files and their quarantine copies older than the retention period."""
+    from datetime import timedelta
+
+    from pingan.core import clock
+    from pingan.core.files import purge_older_than
+    from pingan.core.settings import get_settings
+
+    settings = get_settings()
+    gone = purge_older_than(
+        settings.data_dir / "uploads", timedelta(days=settings.upload_retention_days), now=clock.now()
+    )
+    console.print(f"deleted {len(gone)} files older than {settings.upload_retention_days} days")

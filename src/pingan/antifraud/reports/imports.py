@@ -24,6 +24,7 @@ from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import ReportIn
 from pingan.core.db import transaction
 from pingan.core.errors import DomainError
+from pingan.core.files import write_private
 from pingan.core.roles import Actor
 
 CSV_COLUMNS = [
@@ -283,12 +284,11 @@ def _exists(session: Session, external_ref: str) -> bool:
 
 def _write_quarantine(path: Path, fmt: str, rejected: list[Candidate]) -> Path:
     out = quarantine_path(path)
-    with out.open("w", encoding="utf-8", newline="") as fh:
-        if fmt == "csv":
-            fh.write(",".join(CSV_COLUMNS) + "\n")
-        for c in sorted(rejected, key=lambda c: c.lines[0]):
-            for raw in c.raw:
-                fh.write(raw if raw.endswith("\n") else raw + "\n")
+    lines = [",".join(CSV_COLUMNS) + "\n"] if fmt == "csv" else []
+    for c in sorted(rejected, key=lambda c: c.lines[0]):
+        lines.extend(raw if raw.endswith("\n") else raw + "\n" for raw in c.raw)
+    # The rejected lines hold personal data in clear: readable by the service's user only.
+    write_private(out, "".join(lines))
     reasons = out.with_suffix(out.suffix + ".errors.txt")
-    reasons.write_text("".join(f"{c.error}\n" for c in rejected if c.error is not None), encoding="utf-8")
+    write_private(reasons, "".join(f"{c.error}\n" for c in rejected if c.error is not None))
     return out

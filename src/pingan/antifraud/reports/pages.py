@@ -17,8 +17,10 @@ from pingan.antifraud.reports import actions, queries
 from pingan.antifraud.reports.imports import import_reports
 from pingan.antifraud.reports.model import FraudReport, Typology
 from pingan.antifraud.reports.schemas import ReportPage
+from pingan.core import clock
 from pingan.core.deps import CsrfChecked, DbSession, require_roles
 from pingan.core.errors import DomainError
+from pingan.core.files import purge_older_than, write_private
 from pingan.core.org import Station, all_stations
 from pingan.core.pages import render
 from pingan.core.roles import Actor
@@ -109,10 +111,13 @@ def import_submit(
     """Import an uploaded file and show the summary."""
     name = Path(file.filename or "upload.jsonl").name
     suffix = ".csv" if name.lower().endswith(".csv") else ".jsonl"
-    uploads = get_settings().data_dir / "uploads"
-    uploads.mkdir(parents=True, exist_ok=True)
-    stored = uploads / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}{suffix}"
-    stored.write_bytes(file.file.read())
+    settings = get_settings()
+    uploads = settings.data_dir / "uploads"
+    uploads.mkdir(mode=0o700, parents=True, exist_ok=True)
+    now = clock.now()
+    # Uploads and their quarantine copies hold personal data in clear: kept only for the retention period.
+    purge_older_than(uploads, timedelta(days=settings.upload_retention_days), now=now)
+    stored = write_private(uploads / f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}{suffix}", file.file.read())
     summary = import_reports(stored, actor=actor)
     return render(request, "import.html", summary=summary)
 
