@@ -322,11 +322,6 @@ def read_transaction() -> Iterator[Session]:
         session.close()
 
 
-def mark_read_only(session: Session) -> None:
-    """Make `session`'s transactions deferred (no write lock on SQLite) even when begun explicitly."""
-    session.info[_MODE] = "read"
-
-
 def session_dependency() -> Iterator[Session]:
     """FastAPI dependency: one session per request, closed afterwards."""
     session = new_session()

@@ -73,10 +73,3 @@ class Forbidden(DomainError):
 
     status = 403
     code = "forbidden"
-
-
-class Unavailable(DomainError):
-    """A dependency is down; try again later (503)."""
-
-    status = 503
-    code = "unavailable"
