@@ -49,13 +49,13 @@ from pingan.antifraud.warnings.jobs import WarningSender
 from pingan.antifraud.warnings.model import MessageState, Urgency, WarningMessage, WarningReceipt
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.retry import in_transaction
-from pingan.antifraud.warnings.settings import WarningSettings
 from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel
 from pingan.antifraud.warnings.voice_sip import SipTimers, SipVoiceChannel
 from pingan.core import db
 from pingan.core.migrate import upgrade
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
+from pingan.core.settings import get_settings
 
 # The Kannel and SIPp harness is test code: it lives in tests/, beside the tests that use it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -116,7 +116,7 @@ def kannel_channel(k: KannelStack, callback: str, concurrency: int) -> KannelSms
         username=k.username,
         password=k.password,
         callback_base_url=callback,
-        dlr_key=WarningSettings().dlr_key(),
+        dlr_key=get_settings().warnings.dlr_key(),
         limits=ChannelLimits(5000.0, 500, concurrency),
     )
 

@@ -461,7 +461,7 @@ def main() -> None:
 def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str]) -> dict[str, Any]:
     """Register each report, then create, send and await the acknowledgement of each order in turn."""
     from pingan.antifraud.banks.adapter import HttpBankAdapter, TransientBankError
-    from pingan.antifraud.banks.protocol import BankSettings, LegalBasisWire, OrderKindWire, OrderRequest
+    from pingan.antifraud.banks.protocol import LegalBasisWire, OrderKindWire, OrderRequest
     from pingan.antifraud.orders import actions
     from pingan.antifraud.orders.model import BankOutbox, OrderKind, OrderReason, OutboxStatus
     from pingan.antifraud.reports import actions as report_actions
@@ -470,6 +470,7 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
     from pingan.core.errors import Conflict
     from pingan.core.pii import PiiKind, decrypt
     from pingan.core.roles import Actor
+    from pingan.core.settings import BankSettings
 
     settings = BankSettings(base_url=sim_url, callback_url=env["PINGAN_BANK_CALLBACK_URL"])
     adapter = HttpBankAdapter(settings)

@@ -32,6 +32,7 @@ from pingan.core.auth import User, do_add_user
 from pingan.core.logging import get_logger
 from pingan.core.org import Station, do_upsert_station
 from pingan.core.roles import Actor, Role
+from pingan.core.settings import get_settings
 from pingan.sim import generate
 from pingan.sim.dbload import Progress, load_district
 from pingan.sim.geography import district_stations
@@ -206,6 +207,7 @@ def run_demo(
     callback = f"http://{host}:{port}/bank-interface/callbacks"
     os.environ.setdefault("PINGAN_BANK_BASE_URL", f"http://127.0.0.1:{bank_port}")
     os.environ.setdefault("PINGAN_BANK_CALLBACK_URL", callback)
+    get_settings.cache_clear()  # read again, with the bank addresses just set
     pingan = [sys.executable, "-m", "pingan.cli"]
     # Bank answers take about half a second, so a visitor can watch orders move from sent to acknowledged.
     bank_sim = [

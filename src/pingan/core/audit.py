@@ -40,10 +40,10 @@ from sqlalchemy import (
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pingan.core import bulk, clock
-from pingan.core.db import Base, UTCDateTime
+from pingan.core.db import Base, PendingUntilCommit, UTCDateTime
 from pingan.core.roles import Actor
 
 GENESIS_HASH = "0" * 64
@@ -112,14 +112,7 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(_canonical(entry)).hexdigest()
 
 
-_PENDING = "pingan_pending_audit"
-
-
-@dataclass
-class _Pending:
-    entry: AuditEntry
-    # The innermost savepoint open when the entry was recorded: rolling it back drops the entry.
-    savepoint: SessionTransaction | None
+_pending: PendingUntilCommit[AuditEntry] = PendingUntilCommit("pingan_pending_audit")
 
 
 def span(ids: Sequence[int]) -> str | int:
@@ -154,7 +147,7 @@ def record(
         purpose=_printable(purpose),
         detail=json.dumps(detail or {}, sort_keys=True, ensure_ascii=False, default=str),
     )
-    session.info.setdefault(_PENDING, []).append(_Pending(entry, session.get_nested_transaction()))
+    _pending.add(session, entry)
     return entry
 
 
@@ -171,11 +164,10 @@ def _link_pending(session: Session) -> None:
     """
     if session.in_nested_transaction():
         return  # a savepoint released (SQLAlchemy fires before_commit for it too): wait for the real commit
-    pending: list[_Pending] = session.info.pop(_PENDING, [])
-    if not pending:
+    entries = _pending.take(session)
+    if not entries:
         return
     session.flush()
-    entries = [p.entry for p in pending]
     n = len(entries)
     lane, (last_seq, prev) = _take_head(session, n)
     for i, entry in enumerate(entries):
@@ -264,25 +256,6 @@ _COLUMNS = (
 )
 
 
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous: SessionTransaction) -> None:
-    pending: list[_Pending] = session.info.get(_PENDING, [])
-    if not pending:
-        return
-    if not previous.nested:
-        session.info.pop(_PENDING, None)
-        return
-
-    def inside(t: SessionTransaction | None) -> bool:
-        while t is not None:
-            if t is previous:
-                return True
-            t = t.parent
-        return False
-
-    pending[:] = [p for p in pending if not inside(p.savepoint)]
-
-
 @dataclass(frozen=True)
 class ChainReport:
     """The result of walking the chain: how many entries, and the first broken one with its reason."""
@@ -348,10 +321,3 @@ def _verify_lane(
     if head is not None and (head.seq != last_seq or head.last_hash != prev):
         return count, (None, head.seq, f"{where}the chain ends before its head: entries were deleted")
     return count, None
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: SessionTransaction) -> None:
-    # Closed without commit or rollback (session.close()): nothing that was pending happened.
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
@@ -199,6 +199,56 @@ event.listen(Session, "after_commit", _sqlite_session_committed, insert=True)
 event.listen(Session, "after_transaction_end", _sqlite_session_end)
 
 
+T = TypeVar("T")
+
+
+class PendingUntilCommit(Generic[T]):
+    """Items a transaction queues on its session to act on at commit (audit entries, domain events).
+
+    They are dropped with the transaction: on rollback, on a close without commit, and, for the
+    items queued inside a savepoint, when that savepoint rolls back (the items queued before it
+    still commit). The owner reads them at commit, with `peek` or `take`.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._key = key  # the session.info key; one per kind of item
+        event.listen(Session, "after_soft_rollback", self._drop)
+        event.listen(Session, "after_transaction_end", self._forget)
+
+    def add(self, session: Session, item: T) -> None:
+        """Queue `item` on `session`'s transaction, inside its innermost savepoint if one is open."""
+        session.info.setdefault(self._key, []).append((item, session.get_nested_transaction()))
+
+    def peek(self, session: Session) -> list[T]:
+        """The items queued on `session`, in order, left queued."""
+        return [item for item, _savepoint in session.info.get(self._key, [])]
+
+    def take(self, session: Session) -> list[T]:
+        """The items queued on `session`, in order, no longer queued."""
+        return [item for item, _savepoint in session.info.pop(self._key, [])]
+
+    def _drop(self, session: Session, previous: SessionTransaction) -> None:
+        if not previous.nested:
+            session.info.pop(self._key, None)
+            return
+        # A savepoint rolled back: only the items queued inside it go; earlier ones still commit.
+
+        def inside(t: SessionTransaction | None) -> bool:
+            while t is not None:
+                if t is previous:
+                    return True
+                t = t.parent
+            return False
+
+        pending: list[tuple[T, SessionTransaction | None]] = session.info.get(self._key, [])
+        pending[:] = [(item, sp) for item, sp in pending if not inside(sp)]
+
+    def _forget(self, session: Session, transaction: SessionTransaction) -> None:
+        # Closed without commit or rollback (session.close()): nothing that was pending happened.
+        if transaction.parent is None:
+            session.info.pop(self._key, None)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for `url`; a SQLite file's folder is created when missing."""
     parsed = make_url(url)
@@ -270,11 +320,6 @@ def read_transaction() -> Iterator[Session]:
         yield session
     finally:
         session.close()
-
-
-def mark_read_only(session: Session) -> None:
-    """Make `session`'s transactions deferred (no write lock on SQLite) even when begun explicitly."""
-    session.info[_MODE] = "read"
 
 
 def session_dependency() -> Iterator[Session]:

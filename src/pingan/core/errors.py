@@ -75,13 +75,6 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
-class Unavailable(DomainError):
-    """A dependency is down; try again later (503)."""
-
-    status = 503
-    code = "unavailable"
-
-
 class TooManyAttempts(DomainError):
     """Too many failed attempts in a short time: wait, then try again (HTTP 429)."""
 

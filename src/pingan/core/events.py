@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
+from pingan.core.db import PendingUntilCommit
 from pingan.core.logging import get_logger
 
 log = get_logger("events")
@@ -42,7 +43,7 @@ InTransactionHandler = Callable[[Session, list[DomainEvent]], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _batch_handlers: dict[str, list[BatchHandler]] = defaultdict(list)
 _in_transaction_handlers: dict[str, list[InTransactionHandler]] = defaultdict(list)
-_PENDING = "pingan_pending_events"
+_pending: PendingUntilCommit[DomainEvent] = PendingUntilCommit("pingan_pending_events")
 
 
 def subscribe(name: str, handler: Handler) -> None:
@@ -84,9 +85,7 @@ def unsubscribe_batch_in_transaction(name: str, handler: InTransactionHandler) -
 
 def emit(session: Session, name: str, **payload: Any) -> None:
     """Queue an event on `session`; it is delivered after the session commits, dropped on rollback."""
-    session.info.setdefault(_PENDING, []).append(
-        (DomainEvent(name, payload), session.get_nested_transaction())
-    )
+    _pending.add(session, DomainEvent(name, payload))
 
 
 # First of the before-commit listeners (insert=True): the reactions' audit entries must be written
@@ -95,9 +94,8 @@ def emit(session: Session, name: str, **payload: Any) -> None:
 def _react_in_transaction(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the reactions wait for the real commit
-    pending: list[tuple[DomainEvent, SessionTransaction | None]] = session.info.get(_PENDING, [])
     by_name: dict[str, list[DomainEvent]] = {}
-    for ev, _savepoint in pending:
+    for ev in _pending.peek(session):
         if _in_transaction_handlers.get(ev.name):
             by_name.setdefault(ev.name, []).append(ev)
     for name, batch in by_name.items():
@@ -116,9 +114,8 @@ def _deliver(session: Session) -> None:
         # has not committed yet, so its events wait (handlers would not see its rows, and on
         # SQLite would wait for the write lock this very thread holds).
         return
-    pending: list[tuple[DomainEvent, SessionTransaction | None]] = session.info.pop(_PENDING, [])
     by_name: dict[str, list[DomainEvent]] = {}
-    for ev, _savepoint in pending:
+    for ev in _pending.take(session):
         by_name.setdefault(ev.name, []).append(ev)
         for handler in list(_handlers[ev.name]):
             try:
@@ -131,28 +128,3 @@ def _deliver(session: Session) -> None:
                 batch_handler(batch)
             except Exception:  # as above: the commit stands; the subscriber's own sweep catches up
                 log.exception("event handler failed", event_name=name, handler=repr(batch_handler))
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _drop(session: Session, previous: SessionTransaction) -> None:
-    if not previous.nested:
-        session.info.pop(_PENDING, None)
-        return
-    # A savepoint rolled back: only the events raised inside it go; earlier ones still commit.
-
-    def inside(t: SessionTransaction | None) -> bool:
-        while t is not None:
-            if t is previous:
-                return True
-            t = t.parent
-        return False
-
-    pending = session.info.get(_PENDING, [])
-    pending[:] = [(ev, sp) for ev, sp in pending if not inside(sp)]
-
-
-@sa_event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction: SessionTransaction) -> None:
-    # Closed without commit or rollback (session.close()): nothing that was pending happened.
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)

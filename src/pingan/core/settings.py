@@ -1,11 +1,21 @@
-"""One settings object for the whole platform, read from `PINGAN_*` environment variables."""
+"""One settings object for the whole platform, read once from `PINGAN_*` environment variables.
+
+Each subsystem's settings are a nested section named by the variables' second word:
+`PINGAN_BANK_BASE_URL` is `settings.bank.base_url`, `PINGAN_WARNINGS_SMS_CHANNEL` is
+`settings.warnings.sms_channel`. A section's dictionaries are given as JSON
+(`PINGAN_BANK_KEYS='{"ICBC": "..."}'`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Keys that ship in the source tree. They are fine for `make demo` and tests and nowhere else:
@@ -13,12 +23,87 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEMO_SECRET_KEY = "demo-only-signing-key-change-me-0123456789abcdef"  # noqa: S105 - a public demo key, refused outside demo
 DEMO_PII_HMAC_KEY = "demo-only-pii-hmac-key-change-me-0123456789"
 DEMO_PII_ENC_KEY = "ZGVtby1vbmx5LXBpaS1lbmMta2V5LWNoYW5nZS1tZSE="  # base64 of 32 bytes
+DEMO_BANK_KEY_SEED = "demo-only-bank-key-seed-change-me"
+
+
+class BankSettings(BaseModel):
+    """Bank-interface settings (`PINGAN_BANK_*`)."""
+
+    base_url: str = Field(default="http://127.0.0.1:8700", description="where the banks (or bank-sim) listen")
+    callback_url: str = Field(
+        default="http://127.0.0.1:8000/bank-interface/callbacks", description="where banks send results"
+    )
+    key_seed: str = Field(
+        default=DEMO_BANK_KEY_SEED, description="derives per-bank keys when `keys` lacks one"
+    )
+    keys: dict[str, str] = Field(default_factory=dict, description="per-bank signing keys, by bank code")
+    timeout_s: float = 2.0
+    timeouts_s: dict[str, float] = Field(default_factory=dict, description="per-bank timeouts, by bank code")
+    breaker_failures: int = 5
+    breaker_open_s: float = 5.0
+    backoff_base_s: float = 0.1
+    backoff_max_s: float = 10.0
+    concurrency: int = 64
+
+
+class WarningSettings(BaseModel):
+    """Which channels deliver warnings, and how to reach their gateways (`PINGAN_WARNINGS_*`)."""
+
+    sms_channel: Literal["outbox", "kannel"] = "outbox"
+    voice_channel: Literal["outbox", "sip"] = "outbox"
+    kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    kannel_username: str = "pingan"
+    kannel_password: str = ""
+    sms_sender: str = "96110"
+    # Where Kannel can reach pingan's DLR endpoint (the web app mounts it under /sms-gateway).
+    callback_base_url: str = "http://127.0.0.1:8000"
+    dlr_secret: str = Field(
+        default="", description="HMAC key of dlr-url tokens; derived from PINGAN_SECRET_KEY when empty"
+    )
+    # The addresses (IPs or CIDR networks, comma-separated) Kannel calls back from: the DLR type is not
+    # covered by the dlr-url's token (Kannel fills it in), so only the gateway hosts may post reports.
+    dlr_sources: str = "127.0.0.1/32,::1/128"
+    sip_peer_host: str = "127.0.0.1"
+    sip_peer_port: int = 5060
+    sip_local_host: str = "127.0.0.1"
+    sms_rate_per_s: float = 1000.0
+    sms_concurrency: int = 64
+    calls_per_s: float = 20.0
+    call_concurrency: int = 64
+
+    def dlr_key(self) -> bytes:
+        """The key that signs and verifies dlr-url tokens."""
+        if self.dlr_secret:
+            return self.dlr_secret.encode()
+        return hmac.new(get_settings().secret_key.encode(), b"pingan.warnings.dlr", hashlib.sha256).digest()
+
+    def dlr_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The networks DLRs may come from; a bad entry is refused naming the setting."""
+        out = []
+        for raw in self.dlr_sources.split(","):
+            if not raw.strip():
+                continue
+            try:
+                out.append(ip_network(raw.strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"PINGAN_WARNINGS_DLR_SOURCES: {raw.strip()!r} is not an IP address or network"
+                ) from None
+        return tuple(out)
 
 
 class Settings(BaseSettings):
-    """Platform settings; every field can be set as `PINGAN_<NAME>`."""
+    """Platform settings; every field can be set as `PINGAN_<NAME>`, a section's as `PINGAN_<SECTION>_<NAME>`."""
 
-    model_config = SettingsConfigDict(env_prefix="PINGAN_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="PINGAN_",
+        env_file=".env",
+        extra="ignore",
+        # `PINGAN_BANK_BASE_URL` → bank.base_url: split once after the section's name, so the
+        # fields' own underscores stay theirs.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+    )
 
     database_url: str = Field(
         default="sqlite:///var/pingan.db", description="SQLAlchemy URL of the OLTP store"
@@ -38,6 +123,8 @@ class Settings(BaseSettings):
         description="serve /docs and /openapi.json without login; unset: only in demo mode",
     )
     log_json: bool = False
+    bank: BankSettings = Field(default_factory=BankSettings)
+    warnings: WarningSettings = Field(default_factory=WarningSettings)
 
     def uses_demo_keys(self) -> bool:
         """True when any signing or PII key is still the public demo value."""
@@ -58,5 +145,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
+    """The process-wide settings, read once (`get_settings.cache_clear()` reads them again)."""
     return Settings()

@@ -110,11 +110,6 @@ def _related(rng: np.random.Generator, world: World, payer: np.ndarray) -> np.nd
     return np.where(payee == payer, (payer + 1) % res, payee)
 
 
-def normal_day(world: World, day: int, rng: np.random.Generator) -> Rows:
-    """Every everyday payment of simulated day `day`, unsorted."""
-    return Rows.concat(normal_day_parts(world, day, rng))
-
-
 def normal_day_parts(world: World, day: int, rng: np.random.Generator) -> list[Rows]:
     """The everyday payments of simulated day `day`, one part per kind, unsorted."""
     start = local_day_start_us(world, day)

@@ -7,7 +7,7 @@ ID numbers carry a valid ISO 7064 check character and a unique sequence per regi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pyarrow as pa
@@ -249,8 +249,3 @@ def persons_table(rng: np.random.Generator, persons: Persons, stations: tuple[St
             "monthly_wage_fen": pa.array(persons.wage_fen),
         }
     )
-
-
-def day_offset(start: date, d: int) -> date:
-    """The calendar date `d` days after `start`."""
-    return start + timedelta(days=d)

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from pingan.antifraud.banks.protocol import (
     Acknowledgement,
-    BankSettings,
     OrderRequest,
     OrderResult,
     ReleaseRequest,
@@ -21,6 +20,7 @@ from pingan.antifraud.orders.jobs import RobotWorker
 from pingan.antifraud.orders.model import AlertKind, OrderKind, OrderState, RestrictionOrder, RobotAlert
 from pingan.core import clock, db
 from pingan.core.roles import Actor
+from pingan.core.settings import BankSettings
 from tests.antifraud.orders.conftest import mule_report, register
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # after the factory report was made

@@ -242,3 +242,16 @@ def test_the_figures_appear_at_metrics_and_on_the_figures_page(
     assert 'pingan_orders{state="drafted"} 1.0' in text
     assert "pingan_stop_payment_rate" in text
     assert client.get("/orders-figures", headers=bearer(officer_li)).status_code == 200
+
+
+def test_an_appeal_with_a_nul_character_is_refused_naming_the_field(
+    client: TestClient, station_yulin: object, officer_li: User
+) -> None:
+    register(mule_report(1))
+    r = client.post(
+        f"/api/v1/orders/{_orders()[0].id}/appeals",
+        json={"appellant": "赵六", "statement": "这是我的工资卡，\x00与案件无关。"},
+        headers=bearer(officer_li),
+    )
+    assert r.status_code == 422
+    assert r.json()["field"] == "statement" and "NUL" in r.json()["message"]

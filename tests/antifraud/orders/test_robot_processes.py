@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from pingan.antifraud.banks.adapter import HttpBankAdapter
-from pingan.antifraud.banks.protocol import BankSettings, LegalBasisWire, OrderKindWire, OrderRequest
+from pingan.antifraud.banks.protocol import LegalBasisWire, OrderKindWire, OrderRequest
 from pingan.antifraud.orders.jobs import Job, RobotWorker
 from pingan.antifraud.orders.model import (
     AlertKind,
@@ -20,6 +20,7 @@ from pingan.antifraud.orders.model import (
     RobotAlert,
 )
 from pingan.core import db
+from pingan.core.settings import BankSettings
 from tests.antifraud.orders.conftest import BankSim, RobotProcess, mule_report, register, wait_for
 from tests.factories import card
 

@@ -23,12 +23,12 @@ from pingan.antifraud.warnings import actions, outbox, voice_prompts
 from pingan.antifraud.warnings.actions import DeliveryRequest
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.warnings.model import Urgency, WarningDelivery
-from pingan.antifraud.warnings.settings import warning_settings
 from pingan.antifraud.warnings.sms_kannel import dlr_params
 from pingan.core import clock, db
 from pingan.core.org import Station
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
+from pingan.core.settings import get_settings
 from tests.peers import (
     KANNEL_HINT,
     SIPP_HINT,
@@ -150,7 +150,7 @@ def sipp_factory(tmp_path: Path) -> Iterator[Callable[..., SippUas]]:
 def signed_dlr(message_key: str, dlr_type: str = "1", **extra: str) -> dict[str, str]:
     """The query of a DLR as Kannel would post it from the dlr-url pingan signed now."""
     return {
-        **dlr_params(warning_settings().dlr_key(), message_key, now=clock.now()),
+        **dlr_params(get_settings().warnings.dlr_key(), message_key, now=clock.now()),
         "type": dlr_type,
         **extra,
     }
@@ -166,7 +166,7 @@ def client(database: str) -> Iterator[TestClient]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_warning_settings() -> Iterator[None]:
-    warning_settings.cache_clear()
+def _fresh_settings() -> Iterator[None]:
+    get_settings.cache_clear()
     yield
-    warning_settings.cache_clear()
+    get_settings.cache_clear()

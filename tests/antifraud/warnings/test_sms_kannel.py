@@ -25,9 +25,9 @@ from pingan.antifraud.warnings.model import (
     WarningReceipt,
 )
 from pingan.antifraud.warnings.outbox import OutboxVoiceChannel
-from pingan.antifraud.warnings.settings import WarningSettings
 from pingan.antifraud.warnings.sms_kannel import CONNECTS_AT_ONCE, KannelSmsChannel
 from pingan.core import clock, db
+from pingan.core.settings import get_settings
 from tests.antifraud.warnings.conftest import accept, load_delivery, signed_dlr, wait_until, wang_request
 from tests.peers import KannelStack
 
@@ -40,7 +40,7 @@ def kannel_channel(kannel: KannelStack, callback: str) -> KannelSmsChannel:
         username=kannel.username,
         password=kannel.password,
         callback_base_url=callback,
-        dlr_key=WarningSettings().dlr_key(),
+        dlr_key=get_settings().warnings.dlr_key(),
     )
 
 

@@ -19,9 +19,9 @@ from pingan.antifraud.warnings.jobs import SENDER, WarningSender
 from pingan.antifraud.warnings.model import ChannelKind, MessageState, WarningMessage, WarningReceipt
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.rules import IN_DOUBT_GRACE, SMS_VALIDITY
-from pingan.antifraud.warnings.settings import WarningSettings
 from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel
 from pingan.core import clock, db
+from pingan.core.settings import get_settings
 from tests.antifraud.warnings.conftest import accept, signed_dlr, wang_request
 from tests.peers import free_port
 
@@ -72,7 +72,7 @@ def sender_to(port: int) -> WarningSender:
         username="pingan",
         password="secret",
         callback_base_url="http://127.0.0.1:1",
-        dlr_key=WarningSettings().dlr_key(),
+        dlr_key=get_settings().warnings.dlr_key(),
         timeout_s=2.0,
     )
     return WarningSender(sms, OutboxVoiceChannel())

@@ -17,7 +17,6 @@ import httpx
 from pingan.antifraud.banks.protocol import (
     AckBatch,
     Acknowledgement,
-    BankSettings,
     OrderRequest,
     OrderResult,
     ReleaseRequest,
@@ -27,6 +26,7 @@ from pingan.antifraud.banks.protocol import (
     sign,
     verify,
 )
+from pingan.core.settings import BankSettings
 
 
 class TransientBankError(Exception):

@@ -19,7 +19,8 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pingan.core.settings import BankSettings, get_settings
 
 HEADER_BANK = "X-Pingan-Bank"
 HEADER_TIMESTAMP = "X-Pingan-Timestamp"
@@ -28,39 +29,11 @@ HEADER_SIGNATURE = "X-Pingan-Signature"
 # Five minutes either way: wide enough for unsynchronised clocks, narrow enough that the nonce cache
 # (which must remember every nonce for the whole window) stays small.
 MAX_SKEW_S = 300
-DEMO_BANK_KEY_SEED = "demo-only-bank-key-seed-change-me"
-
-
-class BankSettings(BaseSettings):
-    """Bank-interface settings, read from `PINGAN_BANK_*` environment variables."""
-
-    model_config = SettingsConfigDict(env_prefix="PINGAN_BANK_", env_file=".env", extra="ignore")
-
-    base_url: str = Field(default="http://127.0.0.1:8700", description="where the banks (or bank-sim) listen")
-    callback_url: str = Field(
-        default="http://127.0.0.1:8000/bank-interface/callbacks", description="where banks send results"
-    )
-    key_seed: str = Field(
-        default=DEMO_BANK_KEY_SEED, description="derives per-bank keys when `keys` lacks one"
-    )
-    keys: dict[str, str] = Field(default_factory=dict, description="per-bank signing keys, by bank code")
-    timeout_s: float = 2.0
-    timeouts_s: dict[str, float] = Field(default_factory=dict, description="per-bank timeouts, by bank code")
-    breaker_failures: int = 5
-    breaker_open_s: float = 5.0
-    backoff_base_s: float = 0.1
-    backoff_max_s: float = 10.0
-    concurrency: int = 64
-
-
-def bank_settings() -> BankSettings:
-    """The bank settings of this process (read fresh: tests and the bench set them per process)."""
-    return BankSettings()
 
 
 def bank_key(bank_code: str, settings: BankSettings | None = None) -> bytes:
     """The signing key shared with `bank_code`: configured, or derived from the seed."""
-    s = settings or bank_settings()
+    s = settings or get_settings().bank
     if bank_code in s.keys:
         return s.keys[bank_code].encode()
     return hmac.new(s.key_seed.encode(), f"bank-key:{bank_code}".encode(), hashlib.sha256).digest()

@@ -28,7 +28,6 @@ from pingan.antifraud.banks.protocol import (
     MAX_BATCH,
     AckBatch,
     Acknowledgement,
-    BankSettings,
     NonceCache,
     OrderRequest,
     OrderResult,
@@ -41,6 +40,7 @@ from pingan.antifraud.banks.protocol import (
     sign,
     verify,
 )
+from pingan.core.settings import BankSettings, get_settings
 
 # Connections bank-sim opens to pingan's callback endpoint, and callbacks it has in flight at once.
 CALLBACK_CONNECTIONS = 32
@@ -105,7 +105,7 @@ def _now() -> datetime:
 
 def create_sim_app(config: SimConfig, settings: BankSettings | None = None) -> FastAPI:
     """The bank simulator as an ASGI app."""
-    st = SimState(config=config, settings=settings or BankSettings())
+    st = SimState(config=config, settings=settings or get_settings().bank)
     if config.seed is not None:
         st.rng.seed(config.seed)
     app = FastAPI(title="pingan bank-sim", docs_url=None, redoc_url=None)

@@ -21,11 +21,11 @@ def robot_run(
     import threading
 
     from pingan.antifraud.banks.adapter import HttpBankAdapter
-    from pingan.antifraud.banks.protocol import bank_settings
     from pingan.antifraud.orders.jobs import RobotWorker
+    from pingan.core.settings import get_settings
 
     # The robot's event handlers are installed for every command by `_every_command`.
-    settings = bank_settings()
+    settings = get_settings().bank
     adapter = HttpBankAdapter(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -31,7 +31,6 @@ from pingan.antifraud.banks.adapter import BankAdapter, CircuitBreaker, Permanen
 from pingan.antifraud.banks.protocol import (
     MAX_BATCH,
     Acknowledgement,
-    BankSettings,
     LegalBasisWire,
     OrderKindWire,
     OrderRequest,
@@ -55,6 +54,7 @@ from pingan.core.db import get_engine, transaction
 from pingan.core.logging import get_logger
 from pingan.core.pii import PiiKind, decrypt
 from pingan.core.roles import Actor
+from pingan.core.settings import BankSettings
 
 log = get_logger("robot.jobs")
 SENDER = Actor.system("robot")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from pingan.antifraud.orders.model import (
     AppealStatus,
@@ -14,10 +14,7 @@ from pingan.antifraud.orders.model import (
     OrderReason,
     OrderState,
 )
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from pingan.core.schemas import InputModel
 
 
 class OrderEventOut(BaseModel):
@@ -63,7 +60,7 @@ class OrderPage(BaseModel):
     items: list[OrderOut]
 
 
-class FreezeIn(_In):
+class FreezeIn(InputModel):
     """Freeze (冻结) an account that an approved finding names."""
 
     finding_id: int
@@ -71,7 +68,7 @@ class FreezeIn(_In):
     amount_fen: int | None = Field(default=None, gt=0, description="fen; capped at the traced amount")
 
 
-class StopPaymentIn(_In):
+class StopPaymentIn(InputModel):
     """A stop-payment on an account named by an approved finding or a registered report."""
 
     finding_id: int | None = None
@@ -79,7 +76,7 @@ class StopPaymentIn(_In):
     model_score: float | None = Field(default=None, description="refused: a score is never a basis")
 
 
-class ReleaseIn(_In):
+class ReleaseIn(InputModel):
     """Why the order is released."""
 
     reason: str = Field(min_length=4, max_length=255)
@@ -112,14 +109,14 @@ class FindingOut(BaseModel):
     accounts: list[FindingAccountOut]
 
 
-class DecisionIn(_In):
+class DecisionIn(InputModel):
     """A supervisor's decision."""
 
     approve: bool
     note: str = Field(default="", max_length=255)
 
 
-class FindingDecisionIn(_In):
+class FindingDecisionIn(InputModel):
     """A supervisor's decision on one finding of a batch."""
 
     finding_id: int
@@ -127,20 +124,20 @@ class FindingDecisionIn(_In):
     note: str = Field(default="", max_length=255)
 
 
-class DecisionBatchIn(_In):
+class DecisionBatchIn(InputModel):
     """Decisions a supervisor takes together on the drafts selected in the approval queue."""
 
     decisions: list[FindingDecisionIn] = Field(min_length=1, max_length=200)
 
 
-class AppealIn(_In):
+class AppealIn(InputModel):
     """An appeal (申诉) by the account holder."""
 
     appellant: str = Field(min_length=1, max_length=64)
     statement: str = Field(min_length=10, max_length=5000)
 
 
-class AppealDecisionIn(_In):
+class AppealDecisionIn(InputModel):
     """Uphold (release at once) or dismiss an appeal, with the reason."""
 
     upheld: bool

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from pingan.antifraud.banks.directory import check_bank
 from pingan.antifraud.reports.model import Channel, ReportIntake, SuspectKind, Typology
 from pingan.core.errors import Invalid
 from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
+from pingan.core.schemas import InputModel
 
 
 def _wrap(fn: object) -> AfterValidator:
@@ -36,18 +37,7 @@ Name = Annotated[str, _wrap(normalize_name)]
 BankCode = Annotated[str, _wrap(_bank_code)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("text must not contain a NUL character")
-        return value
-
-
-class VictimIn(_In):
+class VictimIn(InputModel):
     """The person who reported the fraud."""
 
     name: Name
@@ -55,7 +45,7 @@ class VictimIn(_In):
     phone: Phone
 
 
-class TransferIn(_In):
+class TransferIn(InputModel):
     """One payment the victim made to the fraudsters."""
 
     occurred_at: AwareDatetime
@@ -67,14 +57,14 @@ class TransferIn(_In):
     channel: Channel = Channel.MOBILE_BANKING
 
 
-class SuspectIn(_In):
+class SuspectIn(InputModel):
     """An identifier of the suspects: phone number, URL, app name or social account."""
 
     kind: SuspectKind
     value: str = Field(min_length=1, max_length=500)
 
 
-class ReportIn(_In):
+class ReportIn(InputModel):
     """A fraud report as registered at a station (受案登记)."""
 
     external_ref: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")
@@ -94,7 +84,7 @@ class ReportIn(_In):
 MAX_REPORT_BATCH = 200
 
 
-class ReportBatchIn(_In):
+class ReportBatchIn(InputModel):
     """Reports delivered together by an intake system, registered in one transaction: all or none."""
 
     reports: list[ReportIn] = Field(min_length=1, max_length=MAX_REPORT_BATCH)
@@ -220,7 +210,7 @@ class ClusterOut(BaseModel):
     shared: list[SharedIdentifier]
 
 
-class RevealIn(_In):
+class RevealIn(InputModel):
     """Why the caller needs the clear personal data; it is written to the audit log."""
 
     purpose: str = Field(min_length=4, max_length=255)

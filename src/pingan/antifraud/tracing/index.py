@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
@@ -227,13 +226,6 @@ class TraceIndex:
     def nbytes(self) -> int:
         """Bytes held by the arrays."""
         return sum(int(getattr(self, f.name).nbytes) for f in fields(self) if f.name in self._ARRAYS)
-
-
-def build_seconds(store: Path) -> tuple[TraceIndex, float]:
-    """Build the index and time it."""
-    t = time.perf_counter()
-    index = TraceIndex.build(store)
-    return index, time.perf_counter() - t
 
 
 # Account ids below this are numbered through a lookup table (one pass, 5 bytes an id); larger ids

@@ -521,16 +521,6 @@ def do_log_callback_rejection(
     )
 
 
-def do_record_dlr(
-    session: Session, *, message_key: str, dlr_type: int, answer: str, source: str, actor: Actor
-) -> WarningMessage:
-    """Apply one delivery report to its message; unknown ids and types are refused (CallbackRefused)."""
-    m = session.execute(
-        select(WarningMessage).where(WarningMessage.message_key == message_key).with_for_update()
-    ).scalar_one_or_none()
-    return _apply_dlr(session, m, dlr_type=dlr_type, answer=answer, source=source, actor=actor)
-
-
 @dataclass(frozen=True)
 class Dlr:
     """One delivery report as the gateway posted it (signature already verified)."""
@@ -549,9 +539,9 @@ def do_record_dlrs(
 
     A refused report (unknown id or type) is logged as a rejection in the same transaction and its
     `CallbackRefused` comes back in its place; it changes nothing else. Results are in input order.
-    It does what `_apply_dlr` does for one report, with Core statements over the batch: Kannel
-    posts two reports a text, and an ORM message, delivery and receipt object per report was most
-    of the DLR endpoint's CPU (py-spy, bench/channels.py).
+    It works with Core statements over the whole batch: Kannel posts two reports a text, and an ORM
+    message, delivery and receipt object per report was most of the DLR endpoint's CPU (py-spy,
+    bench/channels.py).
     """
     now = clock.now()
     session.flush()
@@ -675,49 +665,6 @@ def do_record_dlrs(
                 detail={"message_key": message_key, "state": final.value},
             )
     return out
-
-
-def _apply_dlr(
-    session: Session, m: WarningMessage | None, *, dlr_type: int, answer: str, source: str, actor: Actor
-) -> WarningMessage:
-    if m is None or m.kind is not ChannelKind.SMS:
-        raise CallbackRefused("unknown message id", 404)
-    state = rules.dlr_state(dlr_type)
-    if state is None:
-        raise CallbackRefused(f"unknown DLR type {dlr_type}", 422)
-    now = clock.now()
-    session.add(
-        WarningReceipt(
-            message_id=m.id,
-            received_at=now,
-            source=source,
-            code=str(dlr_type),
-            state=state,
-            detail=answer[:500],
-        )
-    )
-    before = m.state
-    m.state = rules.sms_transition(m.state, state)
-    if m.state is not before:
-        if m.submitted_at is None:
-            m.submitted_at = now
-        if m.state in FINAL_STATES:
-            m.final_at = now
-        if m.state is MessageState.FAILED:
-            m.last_error = f"DLR {dlr_type}: {answer}"[:1000]
-        if m.state is MessageState.DELIVERED:
-            _mark_contact(m.delivery, ChannelKind.SMS, now)
-        if m.state in FINAL_STATES:
-            _report_sms_step(session, m, actor=actor)
-    audit.record(
-        session,
-        actor=actor,
-        action="warning.sms.dlr",
-        object_type="warning_message",
-        object_id=m.id,
-        detail={"type": dlr_type, "from": before.value, "to": m.state.value},
-    )
-    return m
 
 
 def do_record_call_result(

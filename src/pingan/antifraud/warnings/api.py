@@ -11,13 +11,13 @@ from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningDelivery
 from pingan.antifraud.warnings.schemas import DeliveryOut, MessageOut, OutcomeIn, PlanIn, VisitOut
-from pingan.antifraud.warnings.settings import warning_settings
 from pingan.antifraud.warnings.visits import actions as visit_actions
 from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitState
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor, Role
+from pingan.core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
 Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.ADMIN))]
@@ -86,7 +86,7 @@ def accept_plan(body: PlanIn, session: DbSession, actor: Analyst) -> DeliveryOut
         risk_event_at=body.risk_event_at,
         reasons=tuple(body.reasons),
     )
-    s = warning_settings()
+    s = get_settings().warnings
     with session.begin():
         actions.check_request(req)
         delivery, _ = actions.do_accept_plan(

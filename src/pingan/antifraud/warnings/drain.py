@@ -132,18 +132,6 @@ def _refuse_plan(session: Session, plan: WarningPlan, exc: Invalid, *, actor: Ac
             )
 
 
-def do_accept_risk_plan(
-    session: Session, plan: WarningPlan, *, sms_channel: str, voice_channel: str, actor: Actor
-) -> bool:
-    """Accept one claimed plan (once, by plan id) and settle its due steps. Returns True when newly accepted."""
-    return (
-        do_accept_risk_plans(
-            session, [plan], sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
-        )
-        == 1
-    )
-
-
 def do_accept_risk_plans(
     session: Session, plans: list[WarningPlan], *, sms_channel: str, voice_channel: str, actor: Actor
 ) -> int:

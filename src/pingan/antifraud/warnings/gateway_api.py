@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
-from ipaddress import IPv4Network, IPv6Network
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -23,14 +24,27 @@ from starlette.types import Receive, Scope, Send
 from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.model import MessageState
 from pingan.antifraud.warnings.retry import in_transaction
-from pingan.antifraud.warnings.settings import WarningSettings, dlr_source_allowed, warning_settings
 from pingan.antifraud.warnings.sms_kannel import verify_dlr_token
 from pingan.core import clock
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor
+from pingan.core.settings import WarningSettings, get_settings
 
 log = get_logger("warnings.gateway")
 KANNEL = Actor.system("kannel")
+
+
+@lru_cache(maxsize=256)
+def dlr_source_allowed(networks: tuple[IPv4Network | IPv6Network, ...], remote: str | None) -> bool:
+    """True when `remote` (the caller's address) is inside one of `networks` (cached: a gateway calls
+    from a handful of addresses)."""
+    if remote is None:
+        return False
+    try:
+        address = ip_address(remote)
+    except ValueError:
+        return False
+    return any(address in n for n in networks)
 
 
 def _log_refusal(path: str, message_key: str | None, remote: str | None, reason: str) -> None:
@@ -120,14 +134,14 @@ class GatewayApp:
 
     def _dlr_key(self) -> bytes:
         """The DLR key of the current settings, derived once per settings object."""
-        settings = warning_settings()
+        settings = get_settings().warnings
         if self._key is None or self._key[0] is not settings:
             self._key = (settings, settings.dlr_key())
         return self._key[1]
 
     def _sources(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """The allowed gateway networks, parsed once per settings value."""
-        settings = warning_settings()
+        settings = get_settings().warnings
         if settings.dlr_sources not in self._networks:
             self._networks[settings.dlr_sources] = settings.dlr_networks()
         return self._networks[settings.dlr_sources]

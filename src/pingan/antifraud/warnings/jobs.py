@@ -30,11 +30,11 @@ from pingan.antifraud.warnings.drain import do_drain_risk_outbox
 from pingan.antifraud.warnings.model import ChannelKind, MessageState
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.retry import in_transaction
-from pingan.antifraud.warnings.settings import WarningSettings, warning_settings
 from pingan.antifraud.warnings.visits.actions import do_flag_overdue
 from pingan.antifraud.warnings.voice_prompts import PromptUnavailable, render_prompt
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor
+from pingan.core.settings import WarningSettings, get_settings
 
 log = get_logger("warnings.jobs")
 SENDER = Actor.system("warnings")
@@ -44,7 +44,7 @@ def build_channels(settings: WarningSettings | None = None) -> tuple[Channel, Ch
     """The SMS and voice channels the settings choose (outbox by default)."""
     from pingan.antifraud.warnings.channels import ChannelLimits
 
-    s = settings or warning_settings()
+    s = settings or get_settings().warnings
     sms: Channel
     voice: Channel
     if s.sms_channel == "kannel":
@@ -327,7 +327,7 @@ def drain_risk_outbox(
     Each pass of up to `limit` plans is one transaction (see `drain.py`). Returns how many plans were
     newly accepted; plans already accepted are only settled again, never warned twice.
     """
-    s = warning_settings()
+    s = get_settings().warnings
     accepted = 0
     while True:
         claimed, new = in_transaction(

@@ -148,11 +148,6 @@ def sms_transition(current: MessageState, new: MessageState) -> MessageState:
     return current
 
 
-def sms_expired(*, submitted_at: datetime, now: datetime) -> bool:
-    """True when a submitted SMS has had no final report within its validity period."""
-    return now - submitted_at >= SMS_VALIDITY
-
-
 def in_doubt_action(
     *, claimed_at: datetime, has_receipt: bool, now: datetime
 ) -> Literal["wait", "resend", "submitted"]:

@@ -42,11 +42,6 @@ def prompt_key(*, template_id: str, version: str, params: dict[str, str]) -> str
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
-def tools_available() -> bool:
-    """True when espeak-ng and sox are on PATH."""
-    return shutil.which("espeak-ng") is not None and shutil.which("sox") is not None
-
-
 def render_prompt(
     text: str, *, template_id: str, version: str, params: dict[str, str], cache_dir: Path | None = None
 ) -> Path:
@@ -108,9 +103,3 @@ def read_pcm16(path: Path) -> bytes:
         if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
             raise PromptUnavailable(f"{path} is not 8 kHz mono 16-bit")
         return w.readframes(w.getnframes())
-
-
-def prompt_seconds(path: Path) -> float:
-    """How long a prompt plays."""
-    with wave.open(str(path), "rb") as w:
-        return w.getnframes() / w.getframerate()

@@ -26,8 +26,3 @@ DEFAULT_CONFIDENCE = {
 def expiry(source: WatchSource, listed_at: datetime) -> datetime:
     """When an entry of `source` listed at `listed_at` expires unless renewed."""
     return listed_at + LIFETIME[source]
-
-
-def is_live(status: str, expires_at: datetime, *, now: datetime) -> bool:
-    """An entry warns payers while it is active and not expired."""
-    return status == "active" and now < expires_at
