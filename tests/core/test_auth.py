@@ -188,7 +188,18 @@ def test_real_keys_are_accepted_outside_demo_mode() -> None:
         secret_key="s" * 48,
         pii_hmac_key="h" * 48,
         pii_enc_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        audit_key="a" * 48,
     ).check_production_keys()
+
+
+def test_the_demo_audit_key_alone_is_refused_outside_demo_mode() -> None:
+    with pytest.raises(SystemExit, match="PINGAN_AUDIT_KEY"):
+        Settings(
+            demo=False,
+            secret_key="s" * 48,
+            pii_hmac_key="h" * 48,
+            pii_enc_key="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ).check_production_keys()
 
 
 def test_the_asgi_entry_point_refuses_demo_keys_outside_demo_mode() -> None:

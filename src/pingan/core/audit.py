@@ -1,8 +1,16 @@
-"""The tamper-evident audit log: append-only and hash-chained.
+"""The tamper-evident audit log: append-only and chained with an HMAC.
 
 Every write (`do_*`) and every read of personal data records an entry in the same transaction.
-Each entry's hash is SHA-256 over a canonical JSON encoding of its fields and the previous hash,
-so editing, deleting or reordering any row breaks the chain at that row.
+Each entry's hash is an HMAC-SHA256, under a key kept outside the database (`PINGAN_AUDIT_KEY`),
+of a canonical JSON encoding of its fields and the previous hash. Editing, deleting or reordering
+any row breaks the chain at that row, and whoever can write the database but lacks the key cannot
+forge a chain that verifies. Entries written before the chain was keyed (below a lane's
+`hmac_from_seq`) keep their plain SHA-256 hashes and verify as such.
+
+Two things a chain alone cannot show: the newest entries deleted with the head moved back, and the
+whole log rewritten by someone holding the key. Signed checkpoints of every lane's head, exported
+to a file outside the database (`checkpoint`, `pingan audit checkpoint`), catch both
+(`verify_checkpoint`). On PostgreSQL a trigger refuses UPDATE and DELETE on the entries.
 
 The log is `LANES` chains (lanes), each with its head row (`audit_head.id` is the lane). Appending
 locks a head until COMMIT, so one chain would let only one audited transaction commit at a time:
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import itertools
 import json
 from collections.abc import Sequence
@@ -45,6 +54,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from pingan.core import bulk, clock
 from pingan.core.db import Base, PendingUntilCommit, UTCDateTime
 from pingan.core.roles import Actor
+from pingan.core.settings import get_settings
 
 GENESIS_HASH = "0" * 64
 # Enough for the audited transactions that commit at once in one server (its request threads, the
@@ -82,6 +92,8 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    # The first sequence number hashed with the key; the entries before it predate the keyed chain.
+    hmac_from_seq: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
 
 
 def _printable(value: str | None) -> str | None:
@@ -107,9 +119,16 @@ def _canonical(entry: AuditEntry) -> bytes:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """SHA-256 of the entry's canonical encoding, which includes the previous entry's hash."""
-    return hashlib.sha256(_canonical(entry)).hexdigest()
+def _key() -> bytes:
+    return get_settings().audit_key.encode()
+
+
+def entry_hash(entry: AuditEntry, *, keyed: bool = True) -> str:
+    """HMAC-SHA256 under the audit key of the entry's canonical encoding, which includes the previous
+    entry's hash; `keyed=False` gives the plain SHA-256 of entries from before the keyed chain."""
+    if not keyed:
+        return hashlib.sha256(_canonical(entry)).hexdigest()
+    return hmac.new(_key(), _canonical(entry), hashlib.sha256).hexdigest()
 
 
 _pending: PendingUntilCommit[AuditEntry] = PendingUntilCommit("pingan_pending_audit")
@@ -308,11 +327,12 @@ def _verify_lane(
             break
         for e in rows:
             count += 1
+            keyed = e.seq >= (head.hmac_from_seq if head is not None else 1)
             if e.seq != expected_seq:
                 return count, (e.id, e.seq, f"{where}sequence gap: expected {expected_seq}, found {e.seq}")
             if e.prev_hash != prev:
                 return count, (e.id, e.seq, f"{where}prev_hash does not match the previous entry's hash")
-            if entry_hash(e) != e.hash:
+            if not hmac.compare_digest(entry_hash(e, keyed=keyed), e.hash):
                 return count, (e.id, e.seq, f"{where}content does not match its hash (edited)")
             prev = e.hash
             expected_seq += 1
@@ -321,3 +341,62 @@ def _verify_lane(
     if head is not None and (head.seq != last_seq or head.last_hash != prev):
         return count, (None, head.seq, f"{where}the chain ends before its head: entries were deleted")
     return count, None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Every lane's head at one moment, signed with the audit key (`mac`), for a file outside the database."""
+
+    at: str
+    lanes: dict[str, dict[str, object]]
+    mac: str
+
+    def body(self) -> bytes:
+        """The signed content: everything but the signature, canonically encoded."""
+        return json.dumps(
+            {"at": self.at, "lanes": self.lanes}, sort_keys=True, separators=(",", ":")
+        ).encode()
+
+    def as_json(self) -> str:
+        """One line of a checkpoint file."""
+        return json.dumps({"at": self.at, "lanes": self.lanes, "mac": self.mac}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, line: str) -> Checkpoint:
+        """Parse one line of a checkpoint file."""
+        raw = json.loads(line)
+        return cls(at=str(raw["at"]), lanes=dict(raw["lanes"]), mac=str(raw["mac"]))
+
+
+def checkpoint(session: Session) -> Checkpoint:
+    """A signed checkpoint of every lane's head (sequence number and last hash)."""
+    lanes: dict[str, dict[str, object]] = {
+        str(h.id): {"seq": h.seq, "hash": h.last_hash}
+        for h in session.execute(select(AuditHead).order_by(AuditHead.id)).scalars()
+        if h.seq > 0
+    }
+    unsigned = Checkpoint(at=clock.now().isoformat(timespec="seconds"), lanes=lanes, mac="")
+    return Checkpoint(unsigned.at, lanes, hmac.new(_key(), unsigned.body(), hashlib.sha256).hexdigest())
+
+
+def verify_checkpoint(session: Session, cp: Checkpoint) -> str | None:
+    """Why the log no longer holds what `cp` recorded, or None when it does.
+
+    Each lane's entry at the checkpoint's sequence number must still be there with the recorded hash:
+    an entry deleted with the head moved back, or a log rewritten and re-hashed, cannot keep it.
+    """
+    expected = hmac.new(_key(), cp.body(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, cp.mac):
+        return f"checkpoint of {cp.at}: its signature does not verify (the file was altered, or another key)"
+    for lane, head in sorted(cp.lanes.items(), key=lambda kv: int(kv[0])):
+        seq = int(str(head["seq"]))
+        found = session.execute(
+            select(AuditEntry.hash).where(AuditEntry.lane == int(lane), AuditEntry.seq == seq)
+        ).scalar_one_or_none()
+        if found is None:
+            return (
+                f"checkpoint of {cp.at}: lane {lane} entry {seq} is gone (entries deleted, head moved back)"
+            )
+        if not hmac.compare_digest(found, str(head["hash"])):
+            return f"checkpoint of {cp.at}: lane {lane} entry {seq} has another hash (the log was rewritten)"
+    return None

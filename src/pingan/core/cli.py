@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -73,17 +74,54 @@ def users_deactivate(name: str) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="a checkpoint file (`pingan audit checkpoint`): also check the log still holds each one"
+        ),
+    ] = None,
+) -> None:
     """Walk the audit chain; print OK or the first broken entry (exit 1)."""
-    from pingan.core.audit import verify_chain
+    from pingan.core.audit import Checkpoint, verify_chain, verify_checkpoint
 
-    with db.transaction() as session:
+    with db.read_transaction() as session:
         report = verify_chain(session)
-    if report.ok:
-        console.print(f"OK: {report.entries} entries, chain intact")
-        return
-    console.print(
-        f"BROKEN at entry id={report.broken_id} seq={report.broken_seq}: {report.reason} "
-        f"({report.entries} entries read)"
-    )
-    raise typer.Exit(1)
+        if not report.ok:
+            console.print(
+                f"BROKEN at entry id={report.broken_id} seq={report.broken_seq}: {report.reason} "
+                f"({report.entries} entries read)"
+            )
+            raise typer.Exit(1)
+        checked = 0
+        if checkpoint is not None:
+            for n, line in enumerate(checkpoint.read_text(encoding="utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    problem = verify_checkpoint(session, Checkpoint.from_json(line))
+                except (ValueError, KeyError, TypeError) as exc:
+                    problem = f"not a checkpoint: {exc}"
+                if problem is not None:
+                    console.print(f"BROKEN: {checkpoint.name} line {n}: {problem}")
+                    raise typer.Exit(1)
+                checked += 1
+    suffix = f"; {checked} checkpoints hold" if checkpoint is not None else ""
+    console.print(f"OK: {report.entries} entries, chain intact{suffix}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[
+        Path, typer.Option(help="append the signed checkpoint to this file, outside the database")
+    ],
+) -> None:
+    """Sign every lane's head with the audit key and append it to OUT (one JSON line)."""
+    from pingan.core.audit import checkpoint
+    from pingan.core.files import append_private
+
+    with db.read_transaction() as session:
+        cp = checkpoint(session)
+    append_private(out, cp.as_json() + "\n")
+    heads = ", ".join(f"lane {lane} at {head['seq']}" for lane, head in cp.lanes.items()) or "empty log"
+    console.print(f"checkpoint appended to {out}: {heads}")

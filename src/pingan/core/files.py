@@ -27,6 +27,14 @@ def write_private(path: Path, data: bytes | str) -> Path:
     return path
 
 
+def append_private(path: Path, text: str) -> Path:
+    """Append `text` to `path`, creating it with mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_MODE)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
 def purge_older_than(folder: Path, retention: timedelta, *, now: datetime) -> list[Path]:
     """Delete the files in `folder` last modified before `now - retention`; return what was deleted."""
     if not folder.is_dir():

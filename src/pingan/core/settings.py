@@ -24,6 +24,7 @@ DEMO_SECRET_KEY = "demo-only-signing-key-change-me-0123456789abcdef"  # noqa: S1
 DEMO_PII_HMAC_KEY = "demo-only-pii-hmac-key-change-me-0123456789"
 DEMO_PII_ENC_KEY = "ZGVtby1vbmx5LXBpaS1lbmMta2V5LWNoYW5nZS1tZSE="  # base64 of 32 bytes
 DEMO_BANK_KEY_SEED = "demo-only-bank-key-seed-change-me"
+DEMO_AUDIT_KEY = "demo-only-audit-chain-key-change-me-0123456789"
 
 
 class BankSettings(BaseModel):
@@ -113,6 +114,10 @@ class Settings(BaseSettings):
     secret_key: str = DEMO_SECRET_KEY
     pii_hmac_key: str = DEMO_PII_HMAC_KEY
     pii_enc_key: str = Field(default=DEMO_PII_ENC_KEY, description="base64 of a 32-byte AES-256-GCM key")
+    audit_key: str = Field(
+        default=DEMO_AUDIT_KEY,
+        description="HMAC key of the audit chain and its checkpoints; kept outside the database",
+    )
     token_ttl_minutes: int = 30
     max_body_bytes: int = 1_000_000
     upload_retention_days: int = Field(
@@ -132,13 +137,14 @@ class Settings(BaseSettings):
             self.secret_key == DEMO_SECRET_KEY
             or self.pii_hmac_key == DEMO_PII_HMAC_KEY
             or self.pii_enc_key == DEMO_PII_ENC_KEY
+            or self.audit_key == DEMO_AUDIT_KEY
         )
 
     def check_production_keys(self) -> None:
         """Refuse to run a server outside demo mode with the public demo keys."""
         if not self.demo and self.uses_demo_keys():
             raise SystemExit(
-                "refusing to start: PINGAN_SECRET_KEY, PINGAN_PII_HMAC_KEY and PINGAN_PII_ENC_KEY must be set "
+                "refusing to start: PINGAN_SECRET_KEY, PINGAN_PII_HMAC_KEY, PINGAN_PII_ENC_KEY and PINGAN_AUDIT_KEY must be set "
                 "to secret values outside demo mode (or set PINGAN_DEMO=1 for a demo)"
             )
 

@@ -23,7 +23,7 @@ from pingan.antifraud.tracing import api as tracing_api
 from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
-from pingan.core import auth_api
+from pingan.core import audit_api, auth_api
 from pingan.core.auth import require_roles
 from pingan.core.errors import DomainError
 from pingan.core.logging import get_logger
@@ -41,6 +41,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # Every package's routers, API and pages; the shared pages (login, logout) last.
 ROUTERS = (
     auth_api.router,
+    audit_api.router,
     reports_api.router,
     reports_pages.router,
     orders_api.router,
