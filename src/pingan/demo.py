@@ -24,6 +24,7 @@ from rich import progress as rich_progress
 from rich.console import Console
 from sqlalchemy import func, select
 
+from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.antifraud.reports import actions
 from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import ReportIn
@@ -295,5 +296,5 @@ def demo_run(
     """Run the demo: bank-sim, the robot, a live report feed and the web server, all stopped together."""
     from pingan.core.settings import get_settings
 
-    get_settings().check_production_keys()
+    get_settings().check_production_keys(bank_codes=BANKS_BY_CODE)
     run_demo(district, host=host, port=port, feed_every_s=feed_every_s)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -140,13 +141,34 @@ class Settings(BaseSettings):
             or self.audit_key == DEMO_AUDIT_KEY
         )
 
-    def check_production_keys(self) -> None:
-        """Refuse to run a server outside demo mode with the public demo keys."""
-        if not self.demo and self.uses_demo_keys():
+    def bank_key_problems(self, bank_codes: Iterable[str]) -> list[str]:
+        """Why each of these banks' keys is unfit outside demo mode: missing, or derived from the demo seed."""
+        problems = []
+        for code in bank_codes:
+            demo_derived = hmac.new(
+                DEMO_BANK_KEY_SEED.encode(), f"bank-key:{code}".encode(), hashlib.sha256
+            ).digest()
+            configured = self.bank.keys.get(code)
+            if configured is None and self.bank.key_seed == DEMO_BANK_KEY_SEED:
+                problems.append(f"{code}: no key (set PINGAN_BANK_KEYS, or a secret PINGAN_BANK_KEY_SEED)")
+            elif configured is not None and configured.encode("utf-8", "surrogateescape") in (
+                demo_derived,
+                demo_derived.hex().encode(),
+            ):
+                problems.append(f"{code}: its key derives from the published demo seed")
+        return problems
+
+    def check_production_keys(self, bank_codes: Iterable[str] = ()) -> None:
+        """Refuse to run a server outside demo mode with the public demo keys, or any bank without its own key."""
+        if self.demo:
+            return
+        if self.uses_demo_keys():
             raise SystemExit(
-                "refusing to start: PINGAN_SECRET_KEY, PINGAN_PII_HMAC_KEY, PINGAN_PII_ENC_KEY and PINGAN_AUDIT_KEY must be set "
-                "to secret values outside demo mode (or set PINGAN_DEMO=1 for a demo)"
+                "refusing to start: PINGAN_SECRET_KEY, PINGAN_PII_HMAC_KEY, PINGAN_PII_ENC_KEY and PINGAN_AUDIT_KEY "
+                "must be set to secret values outside demo mode (or set PINGAN_DEMO=1 for a demo)"
             )
+        if problems := self.bank_key_problems(bank_codes):
+            raise SystemExit("refusing to start: bank keys unfit outside demo mode: " + "; ".join(problems))
 
 
 @lru_cache

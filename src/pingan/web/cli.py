@@ -11,7 +11,8 @@ def serve(
     """Run the web server."""
     import uvicorn
 
+    from pingan.antifraud.banks.directory import BANKS_BY_CODE
     from pingan.core.settings import get_settings
 
-    get_settings().check_production_keys()
+    get_settings().check_production_keys(bank_codes=BANKS_BY_CODE)
     uvicorn.run("pingan.web.main:app", host=host, port=port, reload=reload)

@@ -111,9 +111,14 @@ class HttpBankAdapter:
             raise PermanentBankError(f"HTTP {r.status_code}: {r.text[:200]}")
         try:
             # Verify the bank's answer too: a forged acknowledgement would mark an order held that is not.
-            verify(dict(r.headers), "RESPONSE", path, r.content, settings=self.settings)
+            signer = verify(dict(r.headers), "RESPONSE", path, r.content, settings=self.settings).bank_code
         except SignatureError as exc:
             raise TransientBankError(f"answer refused: {exc.reason}") from None
+        if signer != bank_code:
+            # Another bank's valid signature is no answer from this one.
+            raise TransientBankError(
+                f"answer refused: signed by {signer}, not by {bank_code}, the bank called"
+            )
         return r
 
     def send_request(self, msg: OrderRequest) -> Acknowledgement:

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.core.settings import BankSettings, get_settings
 
 HEADER_BANK = "X-Pingan-Bank"
@@ -88,7 +89,10 @@ def verify(
         mac = lower[HEADER_SIGNATURE.lower()]
     except KeyError as missing:
         raise SignatureError(f"unsigned: header {missing.args[0]} missing") from None
-    if not ts.isdigit():
+    if bank not in BANKS_BY_CODE:
+        # Never derive a key for a code the directory does not know: that would verify a stranger.
+        raise SignatureError(f"unknown bank code {bank[:16]!r}")
+    if not (ts.isascii() and ts.isdigit()) or len(ts) > 12:
         raise SignatureError("timestamp is not a Unix time")
     skew = abs((now if now is not None else time.time()) - int(ts))
     if skew > MAX_SKEW_S:
