@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+
+# The span of times an operational record can have: telecom fraud, payments and incidents of this
+# century. Outside it a date is a typing error (a transfer in 9999, a fraud begun in year 1), and
+# near the ends of `datetime` a change of zone would overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _sane(value: datetime) -> datetime:
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"a time between {EARLIEST:%Y} and {LATEST:%Y} is expected, not {value.isoformat()}")
+    return value
+
+
+SaneDatetime = Annotated[AwareDatetime, AfterValidator(_sane)]
 
 
 class InputModel(BaseModel):

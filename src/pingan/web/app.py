@@ -8,6 +8,8 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pingan import __version__
 from pingan.antifraud.mules.review import api as mules_review_api
@@ -25,7 +27,7 @@ from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.core import audit_api, auth_api
 from pingan.core.auth import require_roles
-from pingan.core.errors import DomainError
+from pingan.core.errors import DomainError, Invalid
 from pingan.core.logging import get_logger
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
@@ -98,6 +100,35 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
+# Integers the database can store: identifiers are 64-bit.
+MAX_DB_INT = 2**63 - 1
+
+
+def _out_of_range(request: Request, exc: Exception) -> Response:
+    """A number too large for the database is the client's error: name the parameter that carried it.
+
+    Routes declare `int` ids; a value past 64 bits passes that, and only the database refuses it
+    (SQLite with OverflowError, PostgreSQL with "numeric value out of range").
+    """
+    params = {**request.path_params, **dict(request.query_params)}
+    for name, value in params.items():
+        text = str(value).lstrip("-")
+        if text.isascii() and text.isdigit() and int(text) > MAX_DB_INT:
+            error = Invalid(f"{value} is out of range (at most {MAX_DB_INT})", field=name)
+            return JSONResponse(status_code=422, content=error.as_dict())
+    raise exc
+
+
+def _http_error(_request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (an unparsable body, a wrong method) in the platform's error format."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    body: dict[str, object] = {"error": code, "message": str(exc.detail)}
+    if exc.status_code == 400:
+        body["field"] = "body"
+    return JSONResponse(status_code=exc.status_code, content=body, headers=getattr(exc, "headers", None))
+
+
 def _docs_behind_login(app: FastAPI) -> None:
     """Serve /openapi.json and /docs to logged-in users only (a bearer token or the login cookie)."""
     from fastapi.openapi.docs import get_swagger_ui_html
@@ -130,6 +161,9 @@ def create_app() -> FastAPI:
         _docs_behind_login(app)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DBAPIError, _out_of_range)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

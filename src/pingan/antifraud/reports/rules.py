@@ -32,6 +32,10 @@ def report_problems(report: ReportIn, *, now: datetime) -> list[Problem]:
     if report.reported_at > now + CLOCK_SKEW_ALLOWANCE:
         problems.append(Problem("reported_at", "the report time is in the future"))
     for i, t in enumerate(report.transfers):
+        if t.occurred_at > report.reported_at + CLOCK_SKEW_ALLOWANCE:
+            problems.append(
+                Problem(f"transfers.{i}.occurred_at", "a transfer cannot happen after the report")
+            )
         if t.occurred_at < report.fraud_started_at:
             problems.append(
                 Problem(f"transfers.{i}.occurred_at", "a transfer cannot happen before the fraud began")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from pingan.antifraud.banks.directory import check_bank
 from pingan.antifraud.reports.model import Channel, ReportIntake, SuspectKind, Typology
 from pingan.core.errors import Invalid
 from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
-from pingan.core.schemas import InputModel
+from pingan.core.schemas import InputModel, SaneDatetime
 
 
 def _wrap(fn: object) -> AfterValidator:
@@ -48,7 +48,7 @@ class VictimIn(InputModel):
 class TransferIn(InputModel):
     """One payment the victim made to the fraudsters."""
 
-    occurred_at: AwareDatetime
+    occurred_at: SaneDatetime
     amount_fen: int = Field(gt=0, le=10_000_000_000, description="amount in fen (分), an integer > 0")
     payer_card: Card
     payer_bank: BankCode
@@ -69,8 +69,8 @@ class ReportIn(InputModel):
 
     external_ref: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")
     victim: VictimIn
-    fraud_started_at: AwareDatetime
-    reported_at: AwareDatetime
+    fraud_started_at: SaneDatetime
+    reported_at: SaneDatetime
     station_code: str = Field(min_length=1, max_length=32)
     officer: str = Field(min_length=1, max_length=64)
     typology: Typology

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pingan.antifraud.warnings.model import Urgency
+from pingan.core.schemas import SaneDatetime
 
 
 class PlanIn(BaseModel):
@@ -22,7 +23,7 @@ class PlanIn(BaseModel):
     elderly: bool = False
     home_station_code: str = Field(min_length=1, max_length=32)
     urgency: Urgency = Urgency.URGENT
-    risk_event_at: AwareDatetime
+    risk_event_at: SaneDatetime
     reasons: list[str] = Field(default_factory=list, max_length=50)
 
 
