@@ -27,6 +27,7 @@ from pingan.antifraud.orders.model import (
     AlertKind,
     AppealStatus,
     BankInboundRejection,
+    BankNonce,
     BankOutbox,
     FindingAccount,
     FindingStatus,
@@ -40,6 +41,7 @@ from pingan.antifraud.orders.model import (
     PoliceFinding,
     RestrictionOrder,
     RobotAlert,
+    RobotIntake,
 )
 from pingan.antifraud.reports.model import FraudReport, ReportIntake
 from pingan.core import audit, bulk, clock, events
@@ -210,6 +212,8 @@ _EVENT_TABLE = cast(Table, OrderEvent.__table__)
 _OUTBOX_TABLE = cast(Table, BankOutbox.__table__)
 _FINDING_TABLE = cast(Table, PoliceFinding.__table__)
 _FINDING_ACCOUNT_TABLE = cast(Table, FindingAccount.__table__)
+_INTAKE_TABLE = cast(Table, RobotIntake.__table__)
+_NONCE_TABLE = cast(Table, BankNonce.__table__)
 
 
 def _enqueue(session: Session, order: RestrictionOrder, message_type: MessageType, key: str) -> None:
@@ -706,6 +710,93 @@ def do_log_inbound_rejection(session: Session, *, bank_code: str | None, path: s
     )
 
 
+# ---- the sender's outbox, the robot's intake, bank nonces ----------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxClaim:
+    """An outbox message the sender takes, with its attempt and inquiry counts including this try."""
+
+    outbox_id: int
+    attempts: int
+    inquiries: int
+
+
+def do_claim_messages(session: Session, claims: list[OutboxClaim], sent: list[Move]) -> None:
+    """Mark claimed outbox messages in flight and move their orders to sent (`plan_sent`).
+
+    The caller commits before it sends any of them: a message is never sent unless its claim is kept.
+    """
+    rows = [
+        {
+            "_id": c.outbox_id,
+            "status": OutboxStatus.IN_FLIGHT,
+            "attempts": c.attempts,
+            "inquiries": c.inquiries,
+        }
+        for c in claims
+    ]
+    bulk.update_rows(session, _OUTBOX_TABLE, rows, match={"_id": "id"})
+    do_move_orders(session, sent)
+
+
+@dataclass(frozen=True)
+class OutboxRetry:
+    """An outbox message to send again: when, and why its last try failed."""
+
+    outbox_id: int
+    next_attempt_at: datetime
+    error: str
+
+
+def do_record_deliveries(
+    session: Session, delivered: list[int], retries: list[OutboxRetry], *, at: datetime
+) -> None:
+    """Mark outbox messages delivered at `at`, and queue those to retry again: a statement for each."""
+    done = [{"_id": i, "status": OutboxStatus.DELIVERED, "delivered_at": at} for i in delivered]
+    again = [
+        {"_id": r.outbox_id, "status": OutboxStatus.PENDING}
+        | {"next_attempt_at": r.next_attempt_at, "last_error": r.error[:255]}
+        for r in retries
+    ]
+    bulk.update_rows(session, _OUTBOX_TABLE, done, match={"_id": "id"})
+    bulk.update_rows(session, _OUTBOX_TABLE, again, match={"_id": "id"})
+
+
+def do_give_up_message(session: Session, outbox_id: int, *, error: str) -> None:
+    """Mark an outbox message dead: the bank refused it, or it stayed undelivered too long."""
+    row = {"_id": outbox_id, "status": OutboxStatus.DEAD, "last_error": error[:255]}
+    bulk.update_rows(session, _OUTBOX_TABLE, [row], match={"_id": "id"})
+
+
+def do_requeue_in_flight(session: Session) -> int:
+    """Queue again, due now, the messages a dead sender left in flight; returns how many.
+
+    Their fate is unknown: the sender asks the bank about each before it sends one again.
+    """
+    done = session.execute(
+        update(BankOutbox)
+        .where(BankOutbox.status == OutboxStatus.IN_FLIGHT)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=clock.now())
+    )
+    return int(getattr(done, "rowcount", 0))
+
+
+def do_record_intake(session: Session, report_ids: list[int]) -> None:
+    """Mark reports as taken in by the robot, so that neither its handler nor its sweep does them twice."""
+    now = clock.now()
+    bulk.insert_rows(session, _INTAKE_TABLE, [{"report_id": i, "processed_at": now} for i in report_ids])
+
+
+def do_record_nonces(session: Session, nonces: list[str]) -> None:
+    """Keep the nonces of accepted bank messages: the replay guard, here and across server processes.
+
+    A nonce kept before fails the insert (IntegrityError), and the caller's transaction or savepoint with it.
+    """
+    now = clock.now()
+    bulk.insert_rows(session, _NONCE_TABLE, [{"nonce": n, "seen_at": now} for n in nonces])
+
+
 # ---- release, renewal, expiry, appeals -----------------------------------------------------
 
 
@@ -765,6 +856,46 @@ def do_renew(session: Session, order: RestrictionOrder, *, actor: Actor) -> Rest
 def do_expire(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
     """An executed order's term ran out without renewal."""
     do_transition(session, order, OrderState.EXPIRED, actor=actor, note="term ran out")
+
+
+def do_maintain_order(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
+    """Renew, expire or alert on one executed order, as `rules` decide."""
+    t = clock.now()
+    case_open = order.release_due_at is None
+    decision = rules.renewal_decision(
+        kind=order.kind,
+        state=order.state,
+        renewals=order.renewals,
+        expires=order.expires_at,
+        case_open=case_open,
+        now=t,
+    )
+    if decision.action == "renew":
+        do_renew(session, order, actor=actor)
+        return
+    if decision.action == "alert" and order.alerted_at is None:
+        order.alerted_at = t
+        do_raise_alert(
+            session,
+            AlertKind.RENEWALS_EXHAUSTED,
+            f"order:{order.id}",
+            f"stop-payment {order.id} renewed {order.renewals} times: convert to a freeze or let it lapse",
+        )
+    if rules.is_expired(order.state, order.expires_at, t):
+        do_expire(session, order, actor=actor)
+        return
+    if (
+        order.kind is OrderKind.FREEZE
+        and order.alerted_at is None
+        and rules.freeze_expiry_alert_due(order.kind, order.state, order.expires_at, t)
+    ):
+        order.alerted_at = t
+        do_raise_alert(
+            session,
+            AlertKind.FREEZE_EXPIRING,
+            f"order:{order.id}",
+            f"freeze {order.id} expires {order.expires_at:%Y-%m-%d}: renew it or let it lapse",
+        )
 
 
 def check_file_appeal(order: RestrictionOrder, statement: str) -> None:

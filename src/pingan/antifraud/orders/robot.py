@@ -18,9 +18,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions
@@ -124,8 +124,7 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
     )
     if not fresh:
         return []
-    now = clock.now()
-    bulk.insert_rows(session, _INTAKE, [{"report_id": r.id, "processed_at": now} for r in fresh])
+    actions.do_record_intake(session, [r.id for r in fresh])
     transfers = _transfers_of(session, [r.id for r in fresh])
     payees = [_Payees.of(transfers[r.id]) for r in fresh]
     keys = {actions.live_key(*key) for p in payees for key in p.refs}
@@ -211,9 +210,6 @@ def _transfers_of(session: Session, report_ids: list[int]) -> dict[int, list[Any
     for row in session.execute(q):
         out[row.report_id].append(row)
     return out
-
-
-_INTAKE = cast(Table, RobotIntake.__table__)
 
 
 def do_process_findings(session: Session, finding_ids: list[int], *, careful: bool = False) -> list[int]:

@@ -13,7 +13,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.risk.actions import claim_pending_plans
+from pingan.antifraud.risk.actions import do_claim_pending_plans
 from pingan.antifraud.risk.model import StepChannel, StepState, WarningPlan
 from pingan.antifraud.warnings import actions, risk_link
 from pingan.antifraud.warnings.actions import DeliveryRequest
@@ -178,7 +178,7 @@ def do_drain_risk_outbox(
     worker: str = DRAIN_WORKER,
 ) -> tuple[int, int]:
     """Claim up to `limit` plans and accept them. Returns (claimed, newly accepted). Caller holds the transaction."""
-    plans = claim_pending_plans(session, limit=limit, worker=worker)
+    plans = do_claim_pending_plans(session, limit=limit, worker=worker)
     accepted = do_accept_risk_plans(
         session, list(plans), sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
     )
