@@ -491,29 +491,19 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
             rid, origin = report.id, report.created_at
         for ref in refs.values():
             with db.transaction() as s:
-                try:
-                    basis = actions.check_issue_order(
-                        s,
-                        kind=OrderKind.STOP_PAYMENT,
-                        reason=OrderReason.DIRECT_PAYEE,
-                        account=ref,
-                        report_id=rid,
-                        finding=None,
-                        actor=robot_actor,
-                    )
-                except Conflict:
-                    continue
-                order = actions.do_issue_order(
-                    s,
+                draft = actions.OrderDraft(
                     kind=OrderKind.STOP_PAYMENT,
                     reason=OrderReason.DIRECT_PAYEE,
                     account=ref,
-                    basis=basis,
-                    report_id=rid,
-                    finding=None,
-                    origin_at=origin,
                     actor=robot_actor,
+                    report_id=rid,
+                    origin_at=origin,
                 )
+                try:
+                    actions.check_issue_order(s, draft)
+                except Conflict:
+                    continue
+                order = actions.do_issue_order(s, draft)
                 actions.do_mark_sent(s, order, actor=robot_actor)
                 assert order.expires_at is not None
                 msg = OrderRequest(

@@ -170,6 +170,21 @@ def test_a_model_score_is_refused_as_the_basis_of_an_order(client: TestClient, a
     assert "model score" in r.json()["message"]
 
 
+def test_an_analysts_stop_payment_rests_on_the_approved_finding_not_on_its_report(
+    client: TestClient, station_yulin: object, analyst_zhang: User
+) -> None:
+    register(mule_report(1))
+    with db.transaction() as s:
+        acc_id = s.execute(select(PoliceFinding)).scalar_one().accounts[0].id
+    r = client.post(
+        "/api/v1/orders/stop-payments",
+        json={"finding_id": _finding_id(), "finding_account_id": acc_id},
+        headers=bearer(analyst_zhang),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "basis" and "approved finding" in r.json()["message"]
+
+
 def test_an_upheld_appeal_releases_the_order_at_once(
     client: TestClient, station_yulin: object, officer_li: User, supervisor_liu: User
 ) -> None:

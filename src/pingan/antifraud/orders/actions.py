@@ -243,96 +243,81 @@ class AccountRef:
     masked: str
 
 
-def check_issue_order(
-    session: Session,
-    *,
-    kind: OrderKind,
-    reason: OrderReason,
-    account: AccountRef,
-    report_id: int | None,
-    finding: PoliceFinding | None,
-    actor: Actor,
-    from_model_score: bool = False,
-    live_checked: bool = False,
-) -> rules.BasisInput:
+@dataclass(frozen=True, kw_only=True)
+class OrderDraft:
+    """One order to issue, as `check_issue_order` and `do_issue_order` both take it.
+
+    `report_id` and `finding` are what the order rests on, and what it records; `origin_at` is when
+    the loop began (the report registered, the finding approved), None for now. `amount_fen` and
+    `traced_amount_fen` size a freeze; `renews` is the order a renewal replaces.
+    `from_model_score`: the order was asked for on a model score, which is never a basis.
+    `report_is_basis`: False for an analyst's order, which rests on its finding alone and only
+    records the finding's report.
+    """
+
+    kind: OrderKind
+    reason: OrderReason
+    account: AccountRef
+    actor: Actor
+    report_id: int | None = None
+    finding: PoliceFinding | None = None
+    origin_at: datetime | None = None
+    amount_fen: int | None = None
+    traced_amount_fen: int | None = None
+    renews: RestrictionOrder | None = None
+    from_model_score: bool = False
+    report_is_basis: bool = True
+
+    def basis(self, *, report_registered: bool) -> rules.BasisInput:
+        """What the order would rest on, given whether its report is registered."""
+        approved = self.finding is not None and self.finding.status is FindingStatus.APPROVED
+        return rules.BasisInput(self.kind, self.reason, report_registered, approved, self.from_model_score)
+
+
+def check_issue_order(session: Session, draft: OrderDraft, *, live_checked: bool = False) -> None:
     """Refuse an order without its legal basis (422), by a role that may not issue (403), or a duplicate (409).
 
     `live_checked`: the caller looks the live orders up itself, for many accounts at once (`live_keys`).
     """
-    if actor.role not in ORDER_ISSUERS:
-        raise Forbidden(f"role {actor.role.value} may not issue orders")
-    report = session.get(FraudReport, report_id) if report_id is not None else None
+    d = draft
+    if d.actor.role not in ORDER_ISSUERS:
+        raise Forbidden(f"role {d.actor.role.value} may not issue orders")
+    report = session.get(FraudReport, d.report_id) if d.report_id is not None and d.report_is_basis else None
     # A report the platform opened (a warning call's key 2) is no basis until an officer confirms it.
-    report_ok = report is not None and report.intake is ReportIntake.REGISTERED
-    finding_ok = finding is not None and finding.status is FindingStatus.APPROVED
-    if finding_ok and finding is not None and reason is not OrderReason.HOLDER_LINKED:
-        named = {(a.bank_code, a.account_pseudonym) for a in finding.accounts}
-        if (account.bank_code, account.pseudonym) not in named:
+    basis = d.basis(report_registered=report is not None and report.intake is ReportIntake.REGISTERED)
+    if basis.finding_approved and d.finding is not None and d.reason is not OrderReason.HOLDER_LINKED:
+        named = {(a.bank_code, a.account_pseudonym) for a in d.finding.accounts}
+        if (d.account.bank_code, d.account.pseudonym) not in named:
             raise Invalid("the finding does not name this account", field="account")
-    basis = rules.BasisInput(kind, reason, report_ok, finding_ok, from_model_score)
     problem = rules.basis_problem(basis)
     if problem is not None:
         raise Invalid(f"no legal basis: {problem}", field="basis")
-    if not live_checked and live_order_on(session, account.bank_code, account.pseudonym) is not None:
+    if not live_checked and live_order_on(session, d.account.bank_code, d.account.pseudonym) is not None:
         raise Conflict(
-            f"account {account.masked} at {account.bank_code} has a live order already", field="account"
+            f"account {d.account.masked} at {d.account.bank_code} has a live order already", field="account"
         )
-    return basis
 
 
-def do_issue_order(
-    session: Session,
-    *,
-    kind: OrderKind,
-    reason: OrderReason,
-    account: AccountRef,
-    basis: rules.BasisInput,
-    report_id: int | None,
-    finding: PoliceFinding | None,
-    origin_at: datetime,
-    actor: Actor,
-    amount_fen: int | None = None,
-    traced_amount_fen: int | None = None,
-    renews: RestrictionOrder | None = None,
-) -> RestrictionOrder:
+def do_issue_order(session: Session, draft: OrderDraft) -> RestrictionOrder:
     """Draft one order and queue its bank request in the outbox, in the caller's transaction (ran `check_*`).
 
     Should another issuer have taken the account since the check, the unique live key refuses this
     order alone (Conflict), in a savepoint, and the caller's transaction goes on.
     """
-    draft = OrderDraft(
-        kind, reason, account, basis, report_id, finding, origin_at, amount_fen, traced_amount_fen, renews
-    )
     try:
         with session.begin_nested():
-            (order_id,) = do_issue_order_drafts(session, [draft], actor=actor)
+            (order_id,) = do_issue_order_drafts(session, [draft])
     except IntegrityError:
         # Two issuers raced past the check: the unique live_key decided, this one lost.
-        raise Conflict(f"account {account.masked} has a live order already", field="account") from None
+        raise Conflict(f"account {draft.account.masked} has a live order already", field="account") from None
     return get_order(session, order_id)
 
 
-@dataclass(frozen=True)
-class OrderDraft:
-    """One order to issue, on its own checked basis (see `do_issue_order_drafts`)."""
-
-    kind: OrderKind
-    reason: OrderReason
-    account: AccountRef
-    basis: rules.BasisInput
-    report_id: int | None
-    finding: PoliceFinding | None
-    origin_at: datetime
-    amount_fen: int | None = None
-    traced_amount_fen: int | None = None
-    renews: RestrictionOrder | None = None
-
-
-def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: Actor) -> list[int]:
+def do_issue_order_drafts(session: Session, drafts: list[OrderDraft]) -> list[int]:
     """Issue checked orders, each on its own basis; returns their ids, in the drafts' order.
 
     One insert each for the orders, their first timeline rows and their outbox requests, and one
-    audit entry naming every order with its basis (the ORM's unit of work cost about 0.65 ms an
+    audit entry per issuer naming every order with its basis (the ORM's unit of work cost about 0.65 ms an
     order, measured with cProfile: the robot's main cost per report under SQLite's write lock).
     Should another issuer take one of the accounts between check and insert, the unique live_key
     fails the insert and the caller's transaction with it; the robot then issues its batch again
@@ -356,7 +341,8 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
                 "kind": d.kind,
                 "state": OrderState.DRAFTED,
                 "reason": d.reason,
-                "basis_kind": rules.basis_kind(d.basis),
+                # What the check accepted: the approved finding where there is one, else the report.
+                "basis_kind": rules.basis_kind(d.basis(report_registered=d.report_id is not None)),
                 "report_id": d.report_id,
                 "finding_id": d.finding.id if d.finding is not None else None,
                 "bank_code": d.account.bank_code,
@@ -371,9 +357,9 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
                 "major_case": major,
                 "renewals": (d.renews.renewals + 1) if d.renews is not None else 0,
                 "renews_order_id": d.renews.id if d.renews is not None else None,
-                "origin_at": d.origin_at,
+                "origin_at": d.origin_at or now,
                 "created_at": now,
-                "created_by": actor.username,
+                "created_by": d.actor.username,
                 "expires_at": rules.expires_at(d.kind, now, major_case=major),
             }
         )
@@ -384,9 +370,9 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
         session,
         _EVENT_TABLE,
         [
-            {"order_id": i, "at": now, "from_state": None, "to_state": drafted, "actor": actor.username}
+            {"order_id": i, "at": now, "from_state": None, "to_state": drafted, "actor": r["created_by"]}
             | {"note": note}
-            for i, note in zip(ids, notes, strict=True)
+            for i, r, note in zip(ids, rows, notes, strict=True)
         ],
     )
     bulk.insert_rows(
@@ -407,31 +393,37 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
             for i, r in zip(ids, rows, strict=True)
         ],
     )
-    purposes = {f"report:{r['report_id']}" if r["report_id"] else f"finding:{r['finding_id']}" for r in rows}
-    audit.record(
-        session,
-        actor=actor,
-        action="order.issue",
-        object_type="restriction_order",
-        object_id=audit.span(ids),
-        purpose=purposes.pop() if len(purposes) == 1 else None,
-        detail={
-            "orders": [
-                {
-                    "order": i,
-                    "kind": r["kind"].value,
-                    "reason": r["reason"].value,
-                    "basis": r["basis_kind"].value,
-                    "report": r["report_id"],
-                    "finding": r["finding_id"],
-                    "bank": r["bank_code"],
-                    "amount_fen": r["amount_fen"],
-                    "renews": r["renews_order_id"],
-                }
-                for i, r in zip(ids, rows, strict=True)
-            ]
-        },
-    )
+    by_actor: dict[Actor, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for i, d, r in zip(ids, drafts, rows, strict=True):
+        by_actor[d.actor].append((i, r))
+    for actor, issued in by_actor.items():
+        purposes = {
+            f"report:{r['report_id']}" if r["report_id"] else f"finding:{r['finding_id']}" for _, r in issued
+        }
+        audit.record(
+            session,
+            actor=actor,
+            action="order.issue",
+            object_type="restriction_order",
+            object_id=audit.span([i for i, _ in issued]),
+            purpose=purposes.pop() if len(purposes) == 1 else None,
+            detail={
+                "orders": [
+                    {
+                        "order": i,
+                        "kind": r["kind"].value,
+                        "reason": r["reason"].value,
+                        "basis": r["basis_kind"].value,
+                        "report": r["report_id"],
+                        "finding": r["finding_id"],
+                        "bank": r["bank_code"],
+                        "amount_fen": r["amount_fen"],
+                        "renews": r["renews_order_id"],
+                    }
+                    for i, r in issued
+                ]
+            },
+        )
     return ids
 
 
@@ -831,26 +823,19 @@ def do_renew(session: Session, order: RestrictionOrder, *, actor: Actor) -> Rest
     session.flush()
     account = AccountRef(order.bank_code, order.account_pseudonym, order.account_cipher, order.account_masked)
     finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
-    basis = rules.BasisInput(
-        order.kind,
-        order.reason,
-        order.report_id is not None,
-        finding is not None and finding.status is FindingStatus.APPROVED,
-    )
-    return do_issue_order(
-        session,
+    draft = OrderDraft(
         kind=order.kind,
         reason=order.reason,
         account=account,
-        basis=basis,
+        actor=actor,
         report_id=order.report_id,
         finding=finding,
         origin_at=clock.now(),
-        actor=actor,
         amount_fen=order.amount_fen,
         traced_amount_fen=order.traced_amount_fen,
         renews=order,
     )
+    return do_issue_order(session, draft)
 
 
 def do_expire(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:

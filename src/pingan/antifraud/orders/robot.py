@@ -75,32 +75,12 @@ def _issue_all(session: Session, planned: list[actions.OrderDraft], *, careful: 
     skipped alone.
     """
     if not careful:
-        return actions.do_issue_order_drafts(session, planned, actor=ROBOT)
+        return actions.do_issue_order_drafts(session, planned)
     issued: list[int] = []
     for d in planned:
         try:
-            basis = actions.check_issue_order(
-                session,
-                kind=d.kind,
-                reason=d.reason,
-                account=d.account,
-                report_id=d.report_id,
-                finding=d.finding,
-                actor=ROBOT,
-            )
-            issued.append(
-                actions.do_issue_order(
-                    session,
-                    kind=d.kind,
-                    reason=d.reason,
-                    account=d.account,
-                    basis=basis,
-                    report_id=d.report_id,
-                    finding=d.finding,
-                    origin_at=d.origin_at,
-                    actor=ROBOT,
-                ).id
-            )
+            actions.check_issue_order(session, d)
+            issued.append(actions.do_issue_order(session, d).id)
         except Conflict:
             continue  # already stopped, by an earlier report of the same mule account
     return issued
@@ -131,31 +111,25 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
     taken = actions.live_keys(session, keys)
     planned: list[actions.OrderDraft] = []
     for report, p in zip(fresh, payees, strict=True):
-        if not p.refs:
+        stops = {
+            key: actions.OrderDraft(
+                kind=OrderKind.STOP_PAYMENT,
+                reason=OrderReason.DIRECT_PAYEE,
+                account=ref,
+                actor=ROBOT,
+                report_id=report.id,
+                origin_at=report.created_at,
+            )
+            for key, ref in p.refs.items()
+        }
+        if not stops:
             continue
-        basis = actions.check_issue_order(
-            session,
-            kind=OrderKind.STOP_PAYMENT,
-            reason=OrderReason.DIRECT_PAYEE,
-            account=next(iter(p.refs.values())),
-            report_id=report.id,
-            finding=None,
-            actor=ROBOT,
-            live_checked=True,
-        )
-        for key, ref in p.refs.items():
+        # One check a report: its stops differ only in the account, which the report's basis admits.
+        actions.check_issue_order(session, next(iter(stops.values())), live_checked=True)
+        for key, draft in stops.items():
             if actions.live_key(*key) in taken:
                 continue  # already stopped, by an earlier report of the same mule account
             taken.add(actions.live_key(*key))
-            draft = actions.OrderDraft(
-                OrderKind.STOP_PAYMENT,
-                OrderReason.DIRECT_PAYEE,
-                ref,
-                basis,
-                report.id,
-                None,
-                report.created_at,
-            )
             planned.append(draft)
     issued = _issue_all(session, planned, careful=careful)
     links = HolderLinks.resolve(session, [key for p in payees for key in p.refs])
@@ -230,32 +204,27 @@ def do_process_findings(session: Session, finding_ids: list[int], *, careful: bo
             actions.AccountRef(acc.bank_code, acc.number_pseudonym, acc.number_cipher, acc.number_masked)
             for acc in linked[finding.id]
         ]
-        if not refs:
+        drafts = [
+            actions.OrderDraft(
+                kind=OrderKind.STOP_PAYMENT,
+                reason=OrderReason.HOLDER_LINKED,
+                account=ref,
+                actor=ROBOT,
+                report_id=finding.report_id,
+                finding=finding,
+                origin_at=finding.decided_at,
+            )
+            for ref in refs
+        ]
+        if not drafts:
             continue
-        basis = actions.check_issue_order(
-            session,
-            kind=OrderKind.STOP_PAYMENT,
-            reason=OrderReason.HOLDER_LINKED,
-            account=refs[0],
-            report_id=finding.report_id,
-            finding=finding,
-            actor=ROBOT,
-            live_checked=True,
-        )
-        for ref in refs:
-            key = actions.live_key(ref.bank_code, ref.pseudonym)
+        # One check a finding: its drafts differ only in the account, which a holder-linked basis admits.
+        actions.check_issue_order(session, drafts[0], live_checked=True)
+        for draft in drafts:
+            key = actions.live_key(draft.account.bank_code, draft.account.pseudonym)
             if key in taken:
                 continue
             taken.add(key)
-            draft = actions.OrderDraft(
-                OrderKind.STOP_PAYMENT,
-                OrderReason.HOLDER_LINKED,
-                ref,
-                basis,
-                finding.report_id,
-                finding,
-                finding.decided_at,
-            )
             planned.append(draft)
     return _issue_all(session, planned, careful=careful)
 
