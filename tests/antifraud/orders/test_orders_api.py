@@ -145,14 +145,14 @@ def test_a_freeze_asks_no_more_than_the_traced_amount(
 
     with db.transaction() as s:
         ref = actions.AccountRef("BOC", "p" * 64, "v1:x", "6216 **** **** 0001")
-        finding = actions.do_draft_finding(
-            s,
+        draft = actions.FindingDraft(
             report_id=None,
             case_ref="C-1",
             evidence={},
             accounts=[(ref, 120_000)],
             actor=Actor.system("robot"),
         )
+        finding = actions.do_draft_finding(s, draft)
         fid, acc_id = finding.id, finding.accounts[0].id
     client.post(f"/api/v1/findings/{fid}/decision", json={"approve": True}, headers=bearer(supervisor_liu))
     r = client.post(

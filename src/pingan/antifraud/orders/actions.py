@@ -430,46 +430,38 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft]) -> list[in
 # ---- findings (认定) -------------------------------------------------------------------------
 
 
-def check_draft_finding(actor: Actor, accounts: list[AccountRef]) -> None:
-    """Analysts (or the robot) draft findings; a finding names at least one account."""
-    if actor.role not in FINDING_DRAFTERS:
-        raise Forbidden(f"role {actor.role.value} may not draft findings")
-    if not accounts:
-        raise Invalid("a finding names at least one involved account", field="accounts")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FindingDraft:
-    """A finding to draft: its report and case, the evidence, and the involved accounts with traced amounts."""
+    """A finding to draft, as `check_draft_finding` and `do_draft_finding` both take it: its report
+    and case, the evidence, the involved accounts with their traced amounts, and who drafts it."""
 
     report_id: int | None
     case_ref: str
     evidence: dict[str, Any]
     accounts: list[tuple[AccountRef, int | None]]
+    actor: Actor
     major_case: bool = False
 
 
-def do_draft_finding(
-    session: Session,
-    *,
-    report_id: int | None,
-    case_ref: str,
-    evidence: dict[str, Any],
-    accounts: list[tuple[AccountRef, int | None]],
-    actor: Actor,
-    major_case: bool = False,
-) -> PoliceFinding:
+def check_draft_finding(draft: FindingDraft) -> None:
+    """Analysts (or the robot) draft findings; a finding names at least one account."""
+    if draft.actor.role not in FINDING_DRAFTERS:
+        raise Forbidden(f"role {draft.actor.role.value} may not draft findings")
+    if not draft.accounts:
+        raise Invalid("a finding names at least one involved account", field="accounts")
+
+
+def do_draft_finding(session: Session, draft: FindingDraft) -> PoliceFinding:
     """Draft a finding naming involved accounts (with traced amounts where known). Caller holds the transaction."""
-    draft = FindingDraft(report_id, case_ref, evidence, accounts, major_case)
-    (finding_id,) = do_draft_findings(session, [draft], actor=actor)
+    (finding_id,) = do_draft_findings(session, [draft])
     return get_finding(session, finding_id)
 
 
-def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Actor) -> list[int]:
+def do_draft_findings(session: Session, drafts: list[FindingDraft]) -> list[int]:
     """Draft several findings (the robot drafts one per report of a batch); returns their ids in order.
 
-    One insert for the findings and one for their accounts, and one audit entry naming every
-    finding with its case: the ORM's unit of work cost more than the drafting itself (cProfile of
+    One insert for the findings and one for their accounts, and one audit entry per drafter naming
+    every finding with its case: the ORM's unit of work cost more than the drafting itself (cProfile of
     the robot's intake).
     """
     if not drafts:
@@ -485,7 +477,7 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Ac
             "evidence": json.dumps(d.evidence, ensure_ascii=False, sort_keys=True),
             "major_case": d.major_case,
             "status": FindingStatus.DRAFT,
-            "drafted_by": actor.username,
+            "drafted_by": d.actor.username,
             "drafted_at": now,
         }
         for d in drafts
@@ -505,20 +497,23 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Ac
     ]
     if accounts:
         bulk.insert_rows(session, _FINDING_ACCOUNT_TABLE, accounts)
-    audit.record(
-        session,
-        actor=actor,
-        action="finding.draft",
-        object_type="police_finding",
-        object_id=audit.span(ids),
-        purpose=f"case:{drafts[0].case_ref}" if len(drafts) == 1 else None,
-        detail={
-            "findings": [
-                {"finding": i, "case": d.case_ref, "accounts": len(d.accounts)}
-                for i, d in zip(ids, drafts, strict=True)
-            ]
-        },
-    )
+    by_actor: dict[Actor, list[tuple[int, FindingDraft]]] = defaultdict(list)
+    for i, d in zip(ids, drafts, strict=True):
+        by_actor[d.actor].append((i, d))
+    for actor, drafted in by_actor.items():
+        audit.record(
+            session,
+            actor=actor,
+            action="finding.draft",
+            object_type="police_finding",
+            object_id=audit.span([i for i, _ in drafted]),
+            purpose=f"case:{drafted[0][1].case_ref}" if len(drafted) == 1 else None,
+            detail={
+                "findings": [
+                    {"finding": i, "case": d.case_ref, "accounts": len(d.accounts)} for i, d in drafted
+                ]
+            },
+        )
     return ids
 
 

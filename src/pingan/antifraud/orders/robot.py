@@ -133,7 +133,7 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
             planned.append(draft)
     issued = _issue_all(session, planned, careful=careful)
     links = HolderLinks.resolve(session, [key for p in payees for key in p.refs])
-    drafts = []
+    drafts: list[actions.FindingDraft] = []
     for report, p in zip(fresh, payees, strict=True):
         if not p.refs:
             continue
@@ -151,15 +151,16 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
             ],
             "holder_linked_accounts": len(links.linked_to(p.refs)),
         }
-        drafts.append(
-            actions.FindingDraft(
-                report.id,
-                report.external_ref,
-                evidence,
-                [(ref, p.traced[key]) for key, ref in p.refs.items()],
-            )
+        finding = actions.FindingDraft(
+            report_id=report.id,
+            case_ref=report.external_ref,
+            evidence=evidence,
+            accounts=[(ref, p.traced[key]) for key, ref in p.refs.items()],
+            actor=ROBOT,
         )
-    actions.do_draft_findings(session, drafts, actor=ROBOT)
+        actions.check_draft_finding(finding)
+        drafts.append(finding)
+    actions.do_draft_findings(session, drafts)
     return issued
 
 
