@@ -479,9 +479,8 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
     for body in reports:
         start = time.monotonic()
         with db.transaction() as s:
-            report = report_actions.register_report(
-                s, ReportIn.model_validate(body), actor=robot_actor
-            ).report
+            item = report_actions.NewReport(report=ReportIn.model_validate(body), actor=robot_actor)
+            report = report_actions.register_report(s, item).report
             refs = {
                 (t.payee_bank, t.payee_account_pseudonym): actions.AccountRef(
                     t.payee_bank, t.payee_account_pseudonym, t.payee_account_cipher, t.payee_account_masked
