@@ -105,7 +105,9 @@ def _step_now(
     return risk_link.voice_step_state(m.state, calls_over=True) or StepState.SENT, detail
 
 
-def settle_due_steps(session: Session, plan: WarningPlan, delivery: WarningDelivery, *, actor: Actor) -> None:
+def do_settle_due_steps(
+    session: Session, plan: WarningPlan, delivery: WarningDelivery, *, actor: Actor
+) -> None:
     """Mark every due step of `plan` from the delivery, until none is due (a voice step that ends
     unanswered makes the home-visit step due in turn). Caller holds the transaction."""
     for _ in range(len(StepChannel)):
@@ -114,7 +116,7 @@ def settle_due_steps(session: Session, plan: WarningPlan, delivery: WarningDeliv
             return
         for channel in due:
             state, detail = _step_now(session, delivery, channel, actor=actor)
-            risk_link.report_step(session, delivery, channel, state, actor=actor, detail=detail)
+            risk_link.do_report_step(session, delivery, channel, state, actor=actor, detail=detail)
 
 
 def _refuse_plan(session: Session, plan: WarningPlan, exc: Invalid, *, actor: Actor) -> None:
@@ -122,7 +124,7 @@ def _refuse_plan(session: Session, plan: WarningPlan, exc: Invalid, *, actor: Ac
     log.error("warning plan refused", plan_id=plan.id, field=exc.field, reason=str(exc))
     for step in plan.steps:
         if step.state == StepState.DUE:
-            risk_link.report_step_by_id(
+            risk_link.do_report_step_by_id(
                 session,
                 plan.id,
                 step.channel,
@@ -164,7 +166,7 @@ def do_accept_risk_plans(
         session, [r for _, r in valid], sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
     )
     for (plan, _), (delivery, _) in zip(valid, accepted, strict=True):
-        settle_due_steps(session, plan, delivery, actor=actor)
+        do_settle_due_steps(session, plan, delivery, actor=actor)
     return sum(1 for _, created in accepted if created)
 
 

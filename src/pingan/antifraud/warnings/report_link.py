@@ -114,7 +114,7 @@ def _report_in(session: Session, delivery: WarningDelivery, message: WarningMess
     )
 
 
-def open_report_for_key_2(
+def do_open_report_for_key_2(
     session: Session, delivery: WarningDelivery, message: WarningMessage, *, actor: Actor
 ) -> OpenedReport:
     """Open (in a savepoint) the report awaiting an officer for a key-2 call; idempotent per call record.
