@@ -1,4 +1,4 @@
-"""The only code that writes orders, findings, appeals, alerts and the bank outbox.
+"""The only code that writes orders, findings, appeals, alerts, the bank outbox, the robot's intake and bank nonces.
 
 `check_*` validates and authorises; `do_*` writes in the caller's transaction, audits in it, and
 emits events that are delivered after commit.
