@@ -480,9 +480,8 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
     for body in reports:
         start = time.monotonic()
         with db.transaction() as s:
-            report = report_actions.register_report(
-                s, ReportIn.model_validate(body), actor=robot_actor
-            ).report
+            item = report_actions.NewReport(report=ReportIn.model_validate(body), actor=robot_actor)
+            report = report_actions.register_report(s, item).report
             refs = {
                 (t.payee_bank, t.payee_account_pseudonym): actions.AccountRef(
                     t.payee_bank, t.payee_account_pseudonym, t.payee_account_cipher, t.payee_account_masked
@@ -492,29 +491,19 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
             rid, origin = report.id, report.created_at
         for ref in refs.values():
             with db.transaction() as s:
-                try:
-                    basis = actions.check_issue_order(
-                        s,
-                        kind=OrderKind.STOP_PAYMENT,
-                        reason=OrderReason.DIRECT_PAYEE,
-                        account=ref,
-                        report_id=rid,
-                        finding=None,
-                        actor=robot_actor,
-                    )
-                except Conflict:
-                    continue
-                order = actions.do_issue_order(
-                    s,
+                draft = actions.OrderDraft(
                     kind=OrderKind.STOP_PAYMENT,
                     reason=OrderReason.DIRECT_PAYEE,
                     account=ref,
-                    basis=basis,
-                    report_id=rid,
-                    finding=None,
-                    origin_at=origin,
                     actor=robot_actor,
+                    report_id=rid,
+                    origin_at=origin,
                 )
+                try:
+                    actions.check_issue_order(s, draft)
+                except Conflict:
+                    continue
+                order = actions.do_issue_order(s, draft)
                 actions.do_mark_sent(s, order, actor=robot_actor)
                 assert order.expires_at is not None
                 msg = OrderRequest(

@@ -181,7 +181,7 @@ def feed_reports(feed_file: Path, *, every_s: float, stop: threading.Event) -> i
                 select(FraudReport.id).where(FraudReport.external_ref == report.external_ref)
             ).first()
             if exists is None:
-                actions.register_report(session, report, actor=actor)
+                actions.register_report(session, actions.NewReport(report=report, actor=actor))
                 fed += 1
                 log.info("demo report registered", external_ref=report.external_ref)
     return fed

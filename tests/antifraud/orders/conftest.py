@@ -183,7 +183,8 @@ def mule_report(n: int, *, banks: tuple[str, ...] = ("CCB",), amount_fen: int = 
 def register(payload: dict[str, Any]) -> int:
     """Register a report as the receiving officer would; returns its id."""
     with db.transaction() as s:
-        return report_actions.register_report(s, ReportIn.model_validate(payload), actor=OFFICER).report.id
+        item = report_actions.NewReport(report=ReportIn.model_validate(payload), actor=OFFICER)
+        return report_actions.register_report(s, item).report.id
 
 
 def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> None:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pingan.antifraud.banks.protocol import OrderResult
-from pingan.antifraud.orders import actions, rules
+from pingan.antifraud.orders import actions
 from pingan.antifraud.orders.model import OrderEvent, OrderKind, OrderReason, OrderState, RestrictionOrder
 from pingan.antifraud.reports.model import FraudReport
 from pingan.core import clock, db
@@ -125,20 +125,17 @@ def test_an_issuer_that_lost_the_race_for_an_account_is_refused_alone_and_its_tr
         report = s.get(FraudReport, taken.report_id)
         assert report is not None
     account = actions.AccountRef(taken.bank_code, taken.account_pseudonym, taken.account_cipher, "masked")
-    basis = rules.BasisInput(OrderKind.STOP_PAYMENT, OrderReason.DIRECT_PAYEE, True, False)
+    draft = actions.OrderDraft(
+        kind=OrderKind.STOP_PAYMENT,
+        reason=OrderReason.DIRECT_PAYEE,
+        account=account,
+        actor=SENDER,
+        report_id=report.id,
+        origin_at=clock.now(),
+    )
     with db.transaction() as s:
         with pytest.raises(Conflict, match="live order already"):
-            actions.do_issue_order(
-                s,
-                kind=OrderKind.STOP_PAYMENT,
-                reason=OrderReason.DIRECT_PAYEE,
-                account=account,
-                basis=basis,
-                report_id=report.id,
-                finding=None,
-                origin_at=clock.now(),
-                actor=SENDER,
-            )
+            actions.do_issue_order(s, draft)
         actions.do_mark_sent(s, actions.get_order(s, three_drafted_orders[1]), actor=SENDER)
     assert _states(three_drafted_orders) == [OrderState.DRAFTED, OrderState.SENT, OrderState.DRAFTED]
     with db.read_transaction() as s:

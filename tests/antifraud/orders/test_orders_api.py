@@ -145,14 +145,14 @@ def test_a_freeze_asks_no_more_than_the_traced_amount(
 
     with db.transaction() as s:
         ref = actions.AccountRef("BOC", "p" * 64, "v1:x", "6216 **** **** 0001")
-        finding = actions.do_draft_finding(
-            s,
+        draft = actions.FindingDraft(
             report_id=None,
             case_ref="C-1",
             evidence={},
             accounts=[(ref, 120_000)],
             actor=Actor.system("robot"),
         )
+        finding = actions.do_draft_finding(s, draft)
         fid, acc_id = finding.id, finding.accounts[0].id
     client.post(f"/api/v1/findings/{fid}/decision", json={"approve": True}, headers=bearer(supervisor_liu))
     r = client.post(
@@ -168,6 +168,21 @@ def test_a_model_score_is_refused_as_the_basis_of_an_order(client: TestClient, a
     r = client.post("/api/v1/orders/stop-payments", json={"model_score": 0.97}, headers=bearer(analyst_zhang))
     assert r.status_code == 422
     assert "model score" in r.json()["message"]
+
+
+def test_an_analysts_stop_payment_rests_on_the_approved_finding_not_on_its_report(
+    client: TestClient, station_yulin: object, analyst_zhang: User
+) -> None:
+    register(mule_report(1))
+    with db.transaction() as s:
+        acc_id = s.execute(select(PoliceFinding)).scalar_one().accounts[0].id
+    r = client.post(
+        "/api/v1/orders/stop-payments",
+        json={"finding_id": _finding_id(), "finding_account_id": acc_id},
+        headers=bearer(analyst_zhang),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "basis" and "approved finding" in r.json()["message"]
 
 
 def test_an_upheld_appeal_releases_the_order_at_once(

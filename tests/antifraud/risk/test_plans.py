@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from pingan.antifraud.outcomes.actions import do_note_report, do_record_outcomes
-from pingan.antifraud.risk.actions import FlagIn, claim_pending_plans, do_mark_plan_step, do_record_flags
+from pingan.antifraud.risk.actions import FlagIn, do_claim_pending_plans, do_mark_plan_step, do_record_flags
 from pingan.antifraud.risk.model import PlanStatus, RiskEvent, StepChannel, StepState, WarningPlan
 from pingan.core import db
 from pingan.core.audit import AuditEntry, verify_chain
@@ -93,7 +93,7 @@ def test_a_large_amount_or_an_elderly_payer_adds_a_home_visit_after_the_call(dat
 def test_an_unanswered_call_makes_the_home_visit_due(database: str) -> None:
     record(flag(1, elderly=True))
     with db.transaction() as s:
-        [plan] = claim_pending_plans(s, limit=10, worker="voice-1", now=T0)
+        [plan] = do_claim_pending_plans(s, limit=10, worker="voice-1", now=T0)
         do_mark_plan_step(
             s, plan_id=plan.id, channel=StepChannel.SMS, state=StepState.DELIVERED, actor=CHANNELS, now=T0
         )
@@ -122,11 +122,11 @@ def test_an_answered_call_skips_the_home_visit_and_ends_the_plan(database: str) 
 def test_a_claimed_plan_is_not_claimed_again_until_its_lease_runs_out(database: str) -> None:
     record(flag(1))
     with db.transaction() as s:
-        assert len(claim_pending_plans(s, limit=10, worker="a", now=T0)) == 1
+        assert len(do_claim_pending_plans(s, limit=10, worker="a", now=T0)) == 1
     with db.transaction() as s:
-        assert claim_pending_plans(s, limit=10, worker="b", now=T0 + timedelta(minutes=1)) == []
+        assert do_claim_pending_plans(s, limit=10, worker="b", now=T0 + timedelta(minutes=1)) == []
     with db.transaction() as s:
-        assert len(claim_pending_plans(s, limit=10, worker="b", now=T0 + timedelta(minutes=6))) == 1
+        assert len(do_claim_pending_plans(s, limit=10, worker="b", now=T0 + timedelta(minutes=6))) == 1
 
 
 def test_a_step_that_ended_cannot_be_reported_again(database: str) -> None:

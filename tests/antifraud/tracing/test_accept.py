@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.orders.model import FindingStatus
+from pingan.antifraud.orders.model import FindingStatus, PoliceFinding
 from pingan.antifraud.tracing import Limits, trace
 from pingan.antifraud.tracing.actions import check_accept_recommendations, do_accept_recommendations
 from pingan.antifraud.tracing.engine import TraceResult
@@ -96,3 +96,29 @@ def test_an_officer_may_not_accept_recommendations(
     result, cards = wang_trace
     with pytest.raises(Forbidden):
         check_accept_recommendations(result, None, cards, actor=OFFICER_LI)
+
+
+def test_a_finding_naming_no_account_is_refused_and_nothing_is_drafted(
+    session: Session, wang_trace: tuple[TraceResult, dict[int, tuple[str, str]]]
+) -> None:
+    result, cards = wang_trace
+    with pytest.raises(Invalid, match="at least one involved account") as err, session.begin():
+        do_accept_recommendations(
+            session, report_id=None, case_ref="510107-2026-000001", result=result,
+            accepted=[], cards=cards, actor=ANALYST_ZHANG,
+        )  # fmt: skip
+    assert err.value.field == "accounts"
+    assert session.execute(select(PoliceFinding)).scalars().all() == []
+
+
+def test_an_officer_may_not_draft_the_finding_even_past_the_accept_check(
+    session: Session, wang_trace: tuple[TraceResult, dict[int, tuple[str, str]]]
+) -> None:
+    result, cards = wang_trace
+    accepted = check_accept_recommendations(result, None, cards, actor=ANALYST_ZHANG)
+    with pytest.raises(Forbidden, match="may not draft findings"), session.begin():
+        do_accept_recommendations(
+            session, report_id=None, case_ref="510107-2026-000001", result=result,
+            accepted=accepted, cards=cards, actor=OFFICER_LI,
+        )  # fmt: skip
+    assert session.execute(select(PoliceFinding)).scalars().all() == []

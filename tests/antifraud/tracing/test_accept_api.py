@@ -56,7 +56,8 @@ def wang_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: TestCli
     }
     report = ReportIn(**report_payload(transfers=[transfer]))
     with db.transaction() as session:
-        row = report_actions.register_report(session, report, actor=Actor("li", Role.OFFICER)).report
+        item = report_actions.NewReport(report=report, actor=Actor("li", Role.OFFICER))
+        row = report_actions.register_report(session, item).report
         return row.id
 
 

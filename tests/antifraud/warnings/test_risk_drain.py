@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from pingan.antifraud.risk.actions import FlagIn, claim_pending_plans, do_record_flags
+from pingan.antifraud.risk.actions import FlagIn, do_claim_pending_plans, do_record_flags
 from pingan.antifraud.risk.model import PlanStatus, StepChannel, StepState, WarningPlan
 from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.channels import SendResult
@@ -127,7 +127,7 @@ def test_draining_twice_delivers_once_and_the_plan_does_not_return_to_the_outbox
     asyncio.run(outbox_sender().send_sms_batch())
     assert drain_risk_outbox() == 0  # a final SMS state leaves the plan waiting, not pending
     with db.transaction() as s:
-        assert claim_pending_plans(s, limit=10, worker="probe") == []
+        assert do_claim_pending_plans(s, limit=10, worker="probe") == []
     assert plan_steps(plan_id)[0] is PlanStatus.WAITING
 
 
@@ -136,7 +136,7 @@ def test_a_plan_claimed_by_a_drain_that_died_is_taken_again_after_its_lease_and_
 ) -> None:
     risk_event(flag_of_wang())
     with db.transaction() as s:  # a drain claims, then dies before accepting anything
-        [_claimed] = claim_pending_plans(s, limit=10, worker="dead-drain")
+        [_claimed] = do_claim_pending_plans(s, limit=10, worker="dead-drain")
 
     assert drain_risk_outbox() == 0  # still leased to the dead drain
     with clock.frozen(clock.now() + timedelta(minutes=6)):

@@ -1,4 +1,4 @@
-"""The only code that writes orders, findings, appeals, alerts and the bank outbox.
+"""The only code that writes orders, findings, appeals, alerts, the bank outbox, the robot's intake and bank nonces.
 
 `check_*` validates and authorises; `do_*` writes in the caller's transaction, audits in it, and
 emits events that are delivered after commit.
@@ -27,6 +27,7 @@ from pingan.antifraud.orders.model import (
     AlertKind,
     AppealStatus,
     BankInboundRejection,
+    BankNonce,
     BankOutbox,
     FindingAccount,
     FindingStatus,
@@ -40,6 +41,7 @@ from pingan.antifraud.orders.model import (
     PoliceFinding,
     RestrictionOrder,
     RobotAlert,
+    RobotIntake,
 )
 from pingan.antifraud.reports.model import FraudReport, ReportIntake
 from pingan.core import audit, bulk, clock, events
@@ -210,6 +212,8 @@ _EVENT_TABLE = cast(Table, OrderEvent.__table__)
 _OUTBOX_TABLE = cast(Table, BankOutbox.__table__)
 _FINDING_TABLE = cast(Table, PoliceFinding.__table__)
 _FINDING_ACCOUNT_TABLE = cast(Table, FindingAccount.__table__)
+_INTAKE_TABLE = cast(Table, RobotIntake.__table__)
+_NONCE_TABLE = cast(Table, BankNonce.__table__)
 
 
 def _enqueue(session: Session, order: RestrictionOrder, message_type: MessageType, key: str) -> None:
@@ -239,96 +243,81 @@ class AccountRef:
     masked: str
 
 
-def check_issue_order(
-    session: Session,
-    *,
-    kind: OrderKind,
-    reason: OrderReason,
-    account: AccountRef,
-    report_id: int | None,
-    finding: PoliceFinding | None,
-    actor: Actor,
-    from_model_score: bool = False,
-    live_checked: bool = False,
-) -> rules.BasisInput:
+@dataclass(frozen=True, kw_only=True)
+class OrderDraft:
+    """One order to issue, as `check_issue_order` and `do_issue_order` both take it.
+
+    `report_id` and `finding` are what the order rests on, and what it records; `origin_at` is when
+    the loop began (the report registered, the finding approved), None for now. `amount_fen` and
+    `traced_amount_fen` size a freeze; `renews` is the order a renewal replaces.
+    `from_model_score`: the order was asked for on a model score, which is never a basis.
+    `report_is_basis`: False for an analyst's order, which rests on its finding alone and only
+    records the finding's report.
+    """
+
+    kind: OrderKind
+    reason: OrderReason
+    account: AccountRef
+    actor: Actor
+    report_id: int | None = None
+    finding: PoliceFinding | None = None
+    origin_at: datetime | None = None
+    amount_fen: int | None = None
+    traced_amount_fen: int | None = None
+    renews: RestrictionOrder | None = None
+    from_model_score: bool = False
+    report_is_basis: bool = True
+
+    def basis(self, *, report_registered: bool) -> rules.BasisInput:
+        """What the order would rest on, given whether its report is registered."""
+        approved = self.finding is not None and self.finding.status is FindingStatus.APPROVED
+        return rules.BasisInput(self.kind, self.reason, report_registered, approved, self.from_model_score)
+
+
+def check_issue_order(session: Session, draft: OrderDraft, *, live_checked: bool = False) -> None:
     """Refuse an order without its legal basis (422), by a role that may not issue (403), or a duplicate (409).
 
     `live_checked`: the caller looks the live orders up itself, for many accounts at once (`live_keys`).
     """
-    if actor.role not in ORDER_ISSUERS:
-        raise Forbidden(f"role {actor.role.value} may not issue orders")
-    report = session.get(FraudReport, report_id) if report_id is not None else None
+    d = draft
+    if d.actor.role not in ORDER_ISSUERS:
+        raise Forbidden(f"role {d.actor.role.value} may not issue orders")
+    report = session.get(FraudReport, d.report_id) if d.report_id is not None and d.report_is_basis else None
     # A report the platform opened (a warning call's key 2) is no basis until an officer confirms it.
-    report_ok = report is not None and report.intake is ReportIntake.REGISTERED
-    finding_ok = finding is not None and finding.status is FindingStatus.APPROVED
-    if finding_ok and finding is not None and reason is not OrderReason.HOLDER_LINKED:
-        named = {(a.bank_code, a.account_pseudonym) for a in finding.accounts}
-        if (account.bank_code, account.pseudonym) not in named:
+    basis = d.basis(report_registered=report is not None and report.intake is ReportIntake.REGISTERED)
+    if basis.finding_approved and d.finding is not None and d.reason is not OrderReason.HOLDER_LINKED:
+        named = {(a.bank_code, a.account_pseudonym) for a in d.finding.accounts}
+        if (d.account.bank_code, d.account.pseudonym) not in named:
             raise Invalid("the finding does not name this account", field="account")
-    basis = rules.BasisInput(kind, reason, report_ok, finding_ok, from_model_score)
     problem = rules.basis_problem(basis)
     if problem is not None:
         raise Invalid(f"no legal basis: {problem}", field="basis")
-    if not live_checked and live_order_on(session, account.bank_code, account.pseudonym) is not None:
+    if not live_checked and live_order_on(session, d.account.bank_code, d.account.pseudonym) is not None:
         raise Conflict(
-            f"account {account.masked} at {account.bank_code} has a live order already", field="account"
+            f"account {d.account.masked} at {d.account.bank_code} has a live order already", field="account"
         )
-    return basis
 
 
-def do_issue_order(
-    session: Session,
-    *,
-    kind: OrderKind,
-    reason: OrderReason,
-    account: AccountRef,
-    basis: rules.BasisInput,
-    report_id: int | None,
-    finding: PoliceFinding | None,
-    origin_at: datetime,
-    actor: Actor,
-    amount_fen: int | None = None,
-    traced_amount_fen: int | None = None,
-    renews: RestrictionOrder | None = None,
-) -> RestrictionOrder:
+def do_issue_order(session: Session, draft: OrderDraft) -> RestrictionOrder:
     """Draft one order and queue its bank request in the outbox, in the caller's transaction (ran `check_*`).
 
     Should another issuer have taken the account since the check, the unique live key refuses this
     order alone (Conflict), in a savepoint, and the caller's transaction goes on.
     """
-    draft = OrderDraft(
-        kind, reason, account, basis, report_id, finding, origin_at, amount_fen, traced_amount_fen, renews
-    )
     try:
         with session.begin_nested():
-            (order_id,) = do_issue_order_drafts(session, [draft], actor=actor)
+            (order_id,) = do_issue_order_drafts(session, [draft])
     except IntegrityError:
         # Two issuers raced past the check: the unique live_key decided, this one lost.
-        raise Conflict(f"account {account.masked} has a live order already", field="account") from None
+        raise Conflict(f"account {draft.account.masked} has a live order already", field="account") from None
     return get_order(session, order_id)
 
 
-@dataclass(frozen=True)
-class OrderDraft:
-    """One order to issue, on its own checked basis (see `do_issue_order_drafts`)."""
-
-    kind: OrderKind
-    reason: OrderReason
-    account: AccountRef
-    basis: rules.BasisInput
-    report_id: int | None
-    finding: PoliceFinding | None
-    origin_at: datetime
-    amount_fen: int | None = None
-    traced_amount_fen: int | None = None
-    renews: RestrictionOrder | None = None
-
-
-def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: Actor) -> list[int]:
+def do_issue_order_drafts(session: Session, drafts: list[OrderDraft]) -> list[int]:
     """Issue checked orders, each on its own basis; returns their ids, in the drafts' order.
 
     One insert each for the orders, their first timeline rows and their outbox requests, and one
-    audit entry naming every order with its basis (the ORM's unit of work cost about 0.65 ms an
+    audit entry per issuer naming every order with its basis (the ORM's unit of work cost about 0.65 ms an
     order, measured with cProfile: the robot's main cost per report under SQLite's write lock).
     Should another issuer take one of the accounts between check and insert, the unique live_key
     fails the insert and the caller's transaction with it; the robot then issues its batch again
@@ -352,7 +341,8 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
                 "kind": d.kind,
                 "state": OrderState.DRAFTED,
                 "reason": d.reason,
-                "basis_kind": rules.basis_kind(d.basis),
+                # What the check accepted: the approved finding where there is one, else the report.
+                "basis_kind": rules.basis_kind(d.basis(report_registered=d.report_id is not None)),
                 "report_id": d.report_id,
                 "finding_id": d.finding.id if d.finding is not None else None,
                 "bank_code": d.account.bank_code,
@@ -367,9 +357,9 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
                 "major_case": major,
                 "renewals": (d.renews.renewals + 1) if d.renews is not None else 0,
                 "renews_order_id": d.renews.id if d.renews is not None else None,
-                "origin_at": d.origin_at,
+                "origin_at": d.origin_at or now,
                 "created_at": now,
-                "created_by": actor.username,
+                "created_by": d.actor.username,
                 "expires_at": rules.expires_at(d.kind, now, major_case=major),
             }
         )
@@ -380,9 +370,9 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
         session,
         _EVENT_TABLE,
         [
-            {"order_id": i, "at": now, "from_state": None, "to_state": drafted, "actor": actor.username}
+            {"order_id": i, "at": now, "from_state": None, "to_state": drafted, "actor": r["created_by"]}
             | {"note": note}
-            for i, note in zip(ids, notes, strict=True)
+            for i, r, note in zip(ids, rows, notes, strict=True)
         ],
     )
     bulk.insert_rows(
@@ -403,77 +393,75 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
             for i, r in zip(ids, rows, strict=True)
         ],
     )
-    purposes = {f"report:{r['report_id']}" if r["report_id"] else f"finding:{r['finding_id']}" for r in rows}
-    audit.record(
-        session,
-        actor=actor,
-        action="order.issue",
-        object_type="restriction_order",
-        object_id=audit.span(ids),
-        purpose=purposes.pop() if len(purposes) == 1 else None,
-        detail={
-            "orders": [
-                {
-                    "order": i,
-                    "kind": r["kind"].value,
-                    "reason": r["reason"].value,
-                    "basis": r["basis_kind"].value,
-                    "report": r["report_id"],
-                    "finding": r["finding_id"],
-                    "bank": r["bank_code"],
-                    "amount_fen": r["amount_fen"],
-                    "renews": r["renews_order_id"],
-                }
-                for i, r in zip(ids, rows, strict=True)
-            ]
-        },
-    )
+    by_actor: dict[Actor, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for i, d, r in zip(ids, drafts, rows, strict=True):
+        by_actor[d.actor].append((i, r))
+    for actor, issued in by_actor.items():
+        purposes = {
+            f"report:{r['report_id']}" if r["report_id"] else f"finding:{r['finding_id']}" for _, r in issued
+        }
+        audit.record(
+            session,
+            actor=actor,
+            action="order.issue",
+            object_type="restriction_order",
+            object_id=audit.span([i for i, _ in issued]),
+            purpose=purposes.pop() if len(purposes) == 1 else None,
+            detail={
+                "orders": [
+                    {
+                        "order": i,
+                        "kind": r["kind"].value,
+                        "reason": r["reason"].value,
+                        "basis": r["basis_kind"].value,
+                        "report": r["report_id"],
+                        "finding": r["finding_id"],
+                        "bank": r["bank_code"],
+                        "amount_fen": r["amount_fen"],
+                        "renews": r["renews_order_id"],
+                    }
+                    for i, r in issued
+                ]
+            },
+        )
     return ids
 
 
 # ---- findings (认定) -------------------------------------------------------------------------
 
 
-def check_draft_finding(actor: Actor, accounts: list[AccountRef]) -> None:
-    """Analysts (or the robot) draft findings; a finding names at least one account."""
-    if actor.role not in FINDING_DRAFTERS:
-        raise Forbidden(f"role {actor.role.value} may not draft findings")
-    if not accounts:
-        raise Invalid("a finding names at least one involved account", field="accounts")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FindingDraft:
-    """A finding to draft: its report and case, the evidence, and the involved accounts with traced amounts."""
+    """A finding to draft, as `check_draft_finding` and `do_draft_finding` both take it: its report
+    and case, the evidence, the involved accounts with their traced amounts, and who drafts it."""
 
     report_id: int | None
     case_ref: str
     evidence: dict[str, Any]
     accounts: list[tuple[AccountRef, int | None]]
+    actor: Actor
     major_case: bool = False
 
 
-def do_draft_finding(
-    session: Session,
-    *,
-    report_id: int | None,
-    case_ref: str,
-    evidence: dict[str, Any],
-    accounts: list[tuple[AccountRef, int | None]],
-    actor: Actor,
-    major_case: bool = False,
-) -> PoliceFinding:
+def check_draft_finding(draft: FindingDraft) -> None:
+    """Analysts (or the robot) draft findings; a finding names at least one account."""
+    if draft.actor.role not in FINDING_DRAFTERS:
+        raise Forbidden(f"role {draft.actor.role.value} may not draft findings")
+    if not draft.accounts:
+        raise Invalid("a finding names at least one involved account", field="accounts")
+
+
+def do_draft_finding(session: Session, draft: FindingDraft) -> PoliceFinding:
     """Draft a finding naming involved accounts (with traced amounts where known). Caller holds the transaction."""
-    draft = FindingDraft(report_id, case_ref, evidence, accounts, major_case)
-    (finding_id,) = do_draft_findings(session, [draft], actor=actor)
+    (finding_id,) = do_draft_findings(session, [draft])
     return get_finding(session, finding_id)
 
 
-def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Actor) -> list[int]:
+def do_draft_findings(session: Session, drafts: list[FindingDraft]) -> list[int]:
     """Draft several findings (the robot drafts one per report of a batch); returns their ids in order.
 
-    One insert for the findings and one for their accounts, and one audit entry naming every
-    finding with its case: the ORM's unit of work cost more than the drafting itself (cProfile of
+    One insert for the findings and one for their accounts, and one audit entry per drafter naming
+    every finding with its case: the ORM's unit of work cost more than the drafting itself (cProfile of
     the robot's intake).
     """
     if not drafts:
@@ -489,7 +477,7 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Ac
             "evidence": json.dumps(d.evidence, ensure_ascii=False, sort_keys=True),
             "major_case": d.major_case,
             "status": FindingStatus.DRAFT,
-            "drafted_by": actor.username,
+            "drafted_by": d.actor.username,
             "drafted_at": now,
         }
         for d in drafts
@@ -509,20 +497,23 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Ac
     ]
     if accounts:
         bulk.insert_rows(session, _FINDING_ACCOUNT_TABLE, accounts)
-    audit.record(
-        session,
-        actor=actor,
-        action="finding.draft",
-        object_type="police_finding",
-        object_id=audit.span(ids),
-        purpose=f"case:{drafts[0].case_ref}" if len(drafts) == 1 else None,
-        detail={
-            "findings": [
-                {"finding": i, "case": d.case_ref, "accounts": len(d.accounts)}
-                for i, d in zip(ids, drafts, strict=True)
-            ]
-        },
-    )
+    by_actor: dict[Actor, list[tuple[int, FindingDraft]]] = defaultdict(list)
+    for i, d in zip(ids, drafts, strict=True):
+        by_actor[d.actor].append((i, d))
+    for actor, drafted in by_actor.items():
+        audit.record(
+            session,
+            actor=actor,
+            action="finding.draft",
+            object_type="police_finding",
+            object_id=audit.span([i for i, _ in drafted]),
+            purpose=f"case:{drafted[0][1].case_ref}" if len(drafted) == 1 else None,
+            detail={
+                "findings": [
+                    {"finding": i, "case": d.case_ref, "accounts": len(d.accounts)} for i, d in drafted
+                ]
+            },
+        )
     return ids
 
 
@@ -706,6 +697,93 @@ def do_log_inbound_rejection(session: Session, *, bank_code: str | None, path: s
     )
 
 
+# ---- the sender's outbox, the robot's intake, bank nonces ----------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxClaim:
+    """An outbox message the sender takes, with its attempt and inquiry counts including this try."""
+
+    outbox_id: int
+    attempts: int
+    inquiries: int
+
+
+def do_claim_messages(session: Session, claims: list[OutboxClaim], sent: list[Move]) -> None:
+    """Mark claimed outbox messages in flight and move their orders to sent (`plan_sent`).
+
+    The caller commits before it sends any of them: a message is never sent unless its claim is kept.
+    """
+    rows = [
+        {
+            "_id": c.outbox_id,
+            "status": OutboxStatus.IN_FLIGHT,
+            "attempts": c.attempts,
+            "inquiries": c.inquiries,
+        }
+        for c in claims
+    ]
+    bulk.update_rows(session, _OUTBOX_TABLE, rows, match={"_id": "id"})
+    do_move_orders(session, sent)
+
+
+@dataclass(frozen=True)
+class OutboxRetry:
+    """An outbox message to send again: when, and why its last try failed."""
+
+    outbox_id: int
+    next_attempt_at: datetime
+    error: str
+
+
+def do_record_deliveries(
+    session: Session, delivered: list[int], retries: list[OutboxRetry], *, at: datetime
+) -> None:
+    """Mark outbox messages delivered at `at`, and queue those to retry again: a statement for each."""
+    done = [{"_id": i, "status": OutboxStatus.DELIVERED, "delivered_at": at} for i in delivered]
+    again = [
+        {"_id": r.outbox_id, "status": OutboxStatus.PENDING}
+        | {"next_attempt_at": r.next_attempt_at, "last_error": r.error[:255]}
+        for r in retries
+    ]
+    bulk.update_rows(session, _OUTBOX_TABLE, done, match={"_id": "id"})
+    bulk.update_rows(session, _OUTBOX_TABLE, again, match={"_id": "id"})
+
+
+def do_give_up_message(session: Session, outbox_id: int, *, error: str) -> None:
+    """Mark an outbox message dead: the bank refused it, or it stayed undelivered too long."""
+    row = {"_id": outbox_id, "status": OutboxStatus.DEAD, "last_error": error[:255]}
+    bulk.update_rows(session, _OUTBOX_TABLE, [row], match={"_id": "id"})
+
+
+def do_requeue_in_flight(session: Session) -> int:
+    """Queue again, due now, the messages a dead sender left in flight; returns how many.
+
+    Their fate is unknown: the sender asks the bank about each before it sends one again.
+    """
+    done = session.execute(
+        update(BankOutbox)
+        .where(BankOutbox.status == OutboxStatus.IN_FLIGHT)
+        .values(status=OutboxStatus.PENDING, next_attempt_at=clock.now())
+    )
+    return int(getattr(done, "rowcount", 0))
+
+
+def do_record_intake(session: Session, report_ids: list[int]) -> None:
+    """Mark reports as taken in by the robot, so that neither its handler nor its sweep does them twice."""
+    now = clock.now()
+    bulk.insert_rows(session, _INTAKE_TABLE, [{"report_id": i, "processed_at": now} for i in report_ids])
+
+
+def do_record_nonces(session: Session, nonces: list[str]) -> None:
+    """Keep the nonces of accepted bank messages: the replay guard, here and across server processes.
+
+    A nonce kept before fails the insert (IntegrityError), and the caller's transaction or savepoint with it.
+    """
+    now = clock.now()
+    bulk.insert_rows(session, _NONCE_TABLE, [{"nonce": n, "seen_at": now} for n in nonces])
+
+
 # ---- release, renewal, expiry, appeals -----------------------------------------------------
 
 
@@ -740,31 +818,64 @@ def do_renew(session: Session, order: RestrictionOrder, *, actor: Actor) -> Rest
     session.flush()
     account = AccountRef(order.bank_code, order.account_pseudonym, order.account_cipher, order.account_masked)
     finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
-    basis = rules.BasisInput(
-        order.kind,
-        order.reason,
-        order.report_id is not None,
-        finding is not None and finding.status is FindingStatus.APPROVED,
-    )
-    return do_issue_order(
-        session,
+    draft = OrderDraft(
         kind=order.kind,
         reason=order.reason,
         account=account,
-        basis=basis,
+        actor=actor,
         report_id=order.report_id,
         finding=finding,
         origin_at=clock.now(),
-        actor=actor,
         amount_fen=order.amount_fen,
         traced_amount_fen=order.traced_amount_fen,
         renews=order,
     )
+    return do_issue_order(session, draft)
 
 
 def do_expire(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
     """An executed order's term ran out without renewal."""
     do_transition(session, order, OrderState.EXPIRED, actor=actor, note="term ran out")
+
+
+def do_maintain_order(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
+    """Renew, expire or alert on one executed order, as `rules` decide."""
+    t = clock.now()
+    case_open = order.release_due_at is None
+    decision = rules.renewal_decision(
+        kind=order.kind,
+        state=order.state,
+        renewals=order.renewals,
+        expires=order.expires_at,
+        case_open=case_open,
+        now=t,
+    )
+    if decision.action == "renew":
+        do_renew(session, order, actor=actor)
+        return
+    if decision.action == "alert" and order.alerted_at is None:
+        order.alerted_at = t
+        do_raise_alert(
+            session,
+            AlertKind.RENEWALS_EXHAUSTED,
+            f"order:{order.id}",
+            f"stop-payment {order.id} renewed {order.renewals} times: convert to a freeze or let it lapse",
+        )
+    if rules.is_expired(order.state, order.expires_at, t):
+        do_expire(session, order, actor=actor)
+        return
+    if (
+        order.kind is OrderKind.FREEZE
+        and order.alerted_at is None
+        and rules.freeze_expiry_alert_due(order.kind, order.state, order.expires_at, t)
+    ):
+        order.alerted_at = t
+        do_raise_alert(
+            session,
+            AlertKind.FREEZE_EXPIRING,
+            f"order:{order.id}",
+            f"freeze {order.id} expires {order.expires_at:%Y-%m-%d}: renew it or let it lapse",
+        )
 
 
 def check_file_appeal(order: RestrictionOrder, statement: str) -> None:

@@ -65,29 +65,19 @@ def issue_freeze(body: FreezeIn, session: DbSession, actor: Analyst) -> OrderOut
     with session.begin():
         finding = actions.get_finding(session, body.finding_id)
         ref, traced = _finding_account(session, body.finding_id, body.finding_account_id)
-        basis = actions.check_issue_order(
-            session,
+        draft = actions.OrderDraft(
             kind=OrderKind.FREEZE,
             reason=OrderReason.TRACED,
             account=ref,
-            report_id=finding.report_id,
-            finding=finding,
             actor=actor,
-        )
-        assert finding.decided_at is not None
-        order = actions.do_issue_order(
-            session,
-            kind=OrderKind.FREEZE,
-            reason=OrderReason.TRACED,
-            account=ref,
-            basis=basis,
             report_id=finding.report_id,
             finding=finding,
             origin_at=finding.decided_at,
-            actor=actor,
             amount_fen=body.amount_fen,
             traced_amount_fen=traced,
         )
+        actions.check_issue_order(session, draft)
+        order = actions.do_issue_order(session, draft)
     return queries.order_out(order, timeline=True)
 
 
@@ -104,28 +94,20 @@ def issue_stop_payment(body: StopPaymentIn, session: DbSession, actor: Analyst) 
     with session.begin():
         finding = actions.get_finding(session, body.finding_id)
         ref, _traced = _finding_account(session, body.finding_id, body.finding_account_id)
-        basis = actions.check_issue_order(
-            session,
+        draft = actions.OrderDraft(
             kind=OrderKind.STOP_PAYMENT,
             reason=OrderReason.DIRECT_PAYEE,
             account=ref,
-            report_id=None,
-            finding=finding,
             actor=actor,
-            from_model_score=body.model_score is not None,
-        )
-        assert finding.decided_at is not None
-        order = actions.do_issue_order(
-            session,
-            kind=OrderKind.STOP_PAYMENT,
-            reason=OrderReason.DIRECT_PAYEE,
-            account=ref,
-            basis=basis,
             report_id=finding.report_id,
             finding=finding,
             origin_at=finding.decided_at,
-            actor=actor,
+            from_model_score=body.model_score is not None,
+            # The analyst's order rests on the finding; its report is only recorded.
+            report_is_basis=False,
         )
+        actions.check_issue_order(session, draft)
+        order = actions.do_issue_order(session, draft)
     return queries.order_out(order, timeline=True)
 
 

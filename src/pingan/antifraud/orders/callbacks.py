@@ -15,13 +15,13 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,6 @@ from pingan.core.roles import Actor
 from pingan.core.settings import get_settings
 
 log = get_logger("bank.callbacks")
-_NONCE = cast(Table, BankNonce.__table__)
 
 
 def _refuse(bank: str | None, path: str, reason: str, status: int) -> JSONResponse:
@@ -144,7 +143,7 @@ class ResultWriter:
                 )
             }
             now = clock.now()
-            nonces: list[dict[str, object]] = []
+            nonces: list[str] = []
             moves: list[actions.Move] = []
             for v, _ in batch:
                 if v.nonce in seen:
@@ -158,15 +157,14 @@ class ResultWriter:
                     continue
                 # The nonce row is the replay guard, here and across server processes.
                 seen.add(v.nonce)
-                nonces.append({"nonce": v.nonce, "seen_at": now})
+                nonces.append(v.nonce)
                 oid, bank, state = found
                 move = actions.plan_result(oid, state, v.result, actor=Actor.system(f"bank:{bank}"), now=now)
                 if move is not None:
                     moves.append(move)
                     orders[v.result.idempotency_key] = (oid, bank, move.target)
                 answers.append(JSONResponse({"status": "ok", "changed": move is not None}))
-            if nonces:
-                bulk.insert_rows(session, _NONCE, nonces)
+            actions.do_record_nonces(session, nonces)
             actions.do_move_orders(session, moves)
         return answers
 
@@ -177,8 +175,7 @@ class ResultWriter:
                 try:
                     with session.begin_nested():
                         # The nonce row is the replay guard: a second insert of the same nonce fails.
-                        session.add(BankNonce(nonce=v.nonce, seen_at=clock.now()))
-                        session.flush()
+                        actions.do_record_nonces(session, [v.nonce])
                         order = actions.order_by_key(session, v.result.idempotency_key)
                         if order is None or order.bank_code != v.bank_code:
                             raise LookupError("no such order at this bank")

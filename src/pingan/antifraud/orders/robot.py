@@ -18,9 +18,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions
@@ -75,32 +75,12 @@ def _issue_all(session: Session, planned: list[actions.OrderDraft], *, careful: 
     skipped alone.
     """
     if not careful:
-        return actions.do_issue_order_drafts(session, planned, actor=ROBOT)
+        return actions.do_issue_order_drafts(session, planned)
     issued: list[int] = []
     for d in planned:
         try:
-            basis = actions.check_issue_order(
-                session,
-                kind=d.kind,
-                reason=d.reason,
-                account=d.account,
-                report_id=d.report_id,
-                finding=d.finding,
-                actor=ROBOT,
-            )
-            issued.append(
-                actions.do_issue_order(
-                    session,
-                    kind=d.kind,
-                    reason=d.reason,
-                    account=d.account,
-                    basis=basis,
-                    report_id=d.report_id,
-                    finding=d.finding,
-                    origin_at=d.origin_at,
-                    actor=ROBOT,
-                ).id
-            )
+            actions.check_issue_order(session, d)
+            issued.append(actions.do_issue_order(session, d).id)
         except Conflict:
             continue  # already stopped, by an earlier report of the same mule account
     return issued
@@ -124,43 +104,36 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
     )
     if not fresh:
         return []
-    now = clock.now()
-    bulk.insert_rows(session, _INTAKE, [{"report_id": r.id, "processed_at": now} for r in fresh])
+    actions.do_record_intake(session, [r.id for r in fresh])
     transfers = _transfers_of(session, [r.id for r in fresh])
     payees = [_Payees.of(transfers[r.id]) for r in fresh]
     keys = {actions.live_key(*key) for p in payees for key in p.refs}
     taken = actions.live_keys(session, keys)
     planned: list[actions.OrderDraft] = []
     for report, p in zip(fresh, payees, strict=True):
-        if not p.refs:
+        stops = {
+            key: actions.OrderDraft(
+                kind=OrderKind.STOP_PAYMENT,
+                reason=OrderReason.DIRECT_PAYEE,
+                account=ref,
+                actor=ROBOT,
+                report_id=report.id,
+                origin_at=report.created_at,
+            )
+            for key, ref in p.refs.items()
+        }
+        if not stops:
             continue
-        basis = actions.check_issue_order(
-            session,
-            kind=OrderKind.STOP_PAYMENT,
-            reason=OrderReason.DIRECT_PAYEE,
-            account=next(iter(p.refs.values())),
-            report_id=report.id,
-            finding=None,
-            actor=ROBOT,
-            live_checked=True,
-        )
-        for key, ref in p.refs.items():
+        # One check a report: its stops differ only in the account, which the report's basis admits.
+        actions.check_issue_order(session, next(iter(stops.values())), live_checked=True)
+        for key, draft in stops.items():
             if actions.live_key(*key) in taken:
                 continue  # already stopped, by an earlier report of the same mule account
             taken.add(actions.live_key(*key))
-            draft = actions.OrderDraft(
-                OrderKind.STOP_PAYMENT,
-                OrderReason.DIRECT_PAYEE,
-                ref,
-                basis,
-                report.id,
-                None,
-                report.created_at,
-            )
             planned.append(draft)
     issued = _issue_all(session, planned, careful=careful)
     links = HolderLinks.resolve(session, [key for p in payees for key in p.refs])
-    drafts = []
+    drafts: list[actions.FindingDraft] = []
     for report, p in zip(fresh, payees, strict=True):
         if not p.refs:
             continue
@@ -178,15 +151,16 @@ def do_process_reports(session: Session, reports: list[FraudReport], *, careful:
             ],
             "holder_linked_accounts": len(links.linked_to(p.refs)),
         }
-        drafts.append(
-            actions.FindingDraft(
-                report.id,
-                report.external_ref,
-                evidence,
-                [(ref, p.traced[key]) for key, ref in p.refs.items()],
-            )
+        finding = actions.FindingDraft(
+            report_id=report.id,
+            case_ref=report.external_ref,
+            evidence=evidence,
+            accounts=[(ref, p.traced[key]) for key, ref in p.refs.items()],
+            actor=ROBOT,
         )
-    actions.do_draft_findings(session, drafts, actor=ROBOT)
+        actions.check_draft_finding(finding)
+        drafts.append(finding)
+    actions.do_draft_findings(session, drafts)
     return issued
 
 
@@ -213,9 +187,6 @@ def _transfers_of(session: Session, report_ids: list[int]) -> dict[int, list[Any
     return out
 
 
-_INTAKE = cast(Table, RobotIntake.__table__)
-
-
 def do_process_findings(session: Session, finding_ids: list[int], *, careful: bool = False) -> list[int]:
     """Holder-linked stop-payments for every other account of the holders the approved findings name."""
     loaded = actions.load_findings(session, finding_ids)
@@ -234,32 +205,27 @@ def do_process_findings(session: Session, finding_ids: list[int], *, careful: bo
             actions.AccountRef(acc.bank_code, acc.number_pseudonym, acc.number_cipher, acc.number_masked)
             for acc in linked[finding.id]
         ]
-        if not refs:
+        drafts = [
+            actions.OrderDraft(
+                kind=OrderKind.STOP_PAYMENT,
+                reason=OrderReason.HOLDER_LINKED,
+                account=ref,
+                actor=ROBOT,
+                report_id=finding.report_id,
+                finding=finding,
+                origin_at=finding.decided_at,
+            )
+            for ref in refs
+        ]
+        if not drafts:
             continue
-        basis = actions.check_issue_order(
-            session,
-            kind=OrderKind.STOP_PAYMENT,
-            reason=OrderReason.HOLDER_LINKED,
-            account=refs[0],
-            report_id=finding.report_id,
-            finding=finding,
-            actor=ROBOT,
-            live_checked=True,
-        )
-        for ref in refs:
-            key = actions.live_key(ref.bank_code, ref.pseudonym)
+        # One check a finding: its drafts differ only in the account, which a holder-linked basis admits.
+        actions.check_issue_order(session, drafts[0], live_checked=True)
+        for draft in drafts:
+            key = actions.live_key(draft.account.bank_code, draft.account.pseudonym)
             if key in taken:
                 continue
             taken.add(key)
-            draft = actions.OrderDraft(
-                OrderKind.STOP_PAYMENT,
-                OrderReason.HOLDER_LINKED,
-                ref,
-                basis,
-                finding.report_id,
-                finding,
-                finding.decided_at,
-            )
             planned.append(draft)
     return _issue_all(session, planned, careful=careful)
 

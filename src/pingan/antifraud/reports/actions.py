@@ -43,6 +43,7 @@ _REPORT = cast(Table, FraudReport.__table__)
 _TRANSFER = cast(Table, ReportTransfer.__table__)
 _SUSPECT = cast(Table, SuspectIdentifier.__table__)
 _LINK = cast(Table, ReportLink.__table__)
+_IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__)
 # A report the platform opened (a warning call's key 2) that waits for an officer's confirmation.
 EVENT_REPORT_AWAITING_OFFICER = "antifraud.report_awaiting_officer"
 # People who may confirm a report as its receiving officer (受案登记): never the system itself.
@@ -57,35 +58,53 @@ class RegisterOutcome:
     created: bool
 
 
-def check_register_report(
-    session: Session, report: ReportIn, *, actor: Actor, idempotency_key: str | None = None
-) -> FraudReport | None:
+@dataclass(frozen=True, kw_only=True)
+class NewReport:
+    """One report to register, as `check_register_report` and `do_register_report` both take it
+    (and, many together, `check_register_reports` and `do_register_reports`).
+
+    `idempotency_key`: a replay with the same key and body returns the first report. With
+    `awaiting_officer` the report is stored as opened by `source` (a warning call's key 2), not by
+    an officer: it is linked and audited the same way, but nothing acts on it until
+    `do_confirm_report` (see `ReportIntake`). `prepared`: its `prepare_report`, worked out before
+    the write transaction; None to work it out in it.
+    """
+
+    report: ReportIn
+    actor: Actor
+    idempotency_key: str | None = None
+    source: str = ""
+    awaiting_officer: bool = False
+    prepared: PreparedReport | None = None
+
+
+def check_register_report(session: Session, item: NewReport) -> FraudReport | None:
     """Validate a report against the platform's state.
 
-    Returns the existing report when `idempotency_key` was already used with the same body (a
+    Returns the existing report when its idempotency key was already used with the same body (a
     replay), raises Conflict when it was used with another body or the external reference exists.
     """
-    if actor.role not in REPORT_WRITERS:
-        raise Forbidden(f"role {actor.role.value} may not register reports")
-    if idempotency_key is not None:
-        body_hash = rules.canonical_hash(report.model_dump(mode="json"))
-        seen = session.get(IdempotencyRecord, idempotency_key)
+    if item.actor.role not in REPORT_WRITERS:
+        raise Forbidden(f"role {item.actor.role.value} may not register reports")
+    if item.idempotency_key is not None:
+        body_hash = rules.canonical_hash(item.report.model_dump(mode="json"))
+        seen = session.get(IdempotencyRecord, item.idempotency_key)
         if seen is not None:
             if seen.scope != "fraud_report" or seen.body_hash != body_hash:
                 raise Conflict("this Idempotency-Key was used with a different body", field="Idempotency-Key")
             return session.get(FraudReport, seen.object_id)
-    check_register_reports(session, [report], actor=actor, batch=False)
+    check_register_reports(session, [item], batch=False)
     return None
 
 
-def check_register_reports(
-    session: Session, reports: list[ReportIn], *, actor: Actor, batch: bool = True
-) -> None:
+def check_register_reports(session: Session, items: list[NewReport], *, batch: bool = True) -> None:
     """Validate reports registered together: each by the report rules, its station known, its
     external reference neither registered already nor repeated in the batch. A refusal names the
     report by its index (`reports.3.external_ref`) when `batch`. Two queries for the batch."""
-    if actor.role not in REPORT_WRITERS:
-        raise Forbidden(f"role {actor.role.value} may not register reports")
+    for item in items:
+        if item.actor.role not in REPORT_WRITERS:
+            raise Forbidden(f"role {item.actor.role.value} may not register reports")
+    reports = [item.report for item in items]
 
     def named(i: int, exc: DomainError) -> DomainError:
         return exc.within(f"reports.{i}") if batch else exc
@@ -283,21 +302,11 @@ class _Clusters:
         return self.id_of(cluster)
 
 
-@dataclass(frozen=True)
-class NewReport:
-    """One report to register (see `do_register_reports`), with its `prepare_report`."""
-
-    report: ReportIn
-    prepared: PreparedReport
-    source: str = ""
-    awaiting_officer: bool = False
-
-
-def do_register_reports(session: Session, items: list[NewReport], *, actor: Actor) -> list[tuple[int, str]]:
+def do_register_reports(session: Session, items: list[NewReport]) -> list[tuple[int, str]]:
     """Register reports, in order: store them with protected identifiers, link each into a cluster,
-    audit each, and emit `antifraud.report_registered` (or, for one opened by the platform,
-    `antifraud.report_awaiting_officer`) after commit. Returns their ids and external references (a
-    generated one where the report had none). Caller holds the
+    keep each idempotency key, audit each, and emit `antifraud.report_registered` (or, for one
+    opened by the platform, `antifraud.report_awaiting_officer`) after commit. Returns their ids and
+    external references (a generated one where the report had none). Caller holds the
     transaction and ran `check_register_reports`.
 
     The reports and each kind of child row are one insert each, and the clusters one query for the
@@ -308,11 +317,12 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
         return []
     session.flush()  # the caller's pending writes go first: the statements below bypass the ORM
     now = clock.now()
-    clusters = _Clusters(session, [link for item in items for link in item.prepared.links])
+    preps = [item.prepared or prepare_report(item.report) for item in items]
+    clusters = _Clusters(session, [link for p in preps for link in p.links])
     rows: list[dict[str, Any]] = []
     plans: list[rules.ClusterPlan] = []
-    for item in items:
-        report, p = item.report, item.prepared
+    for item, p in zip(items, preps, strict=True):
+        report = item.report
         cluster_id, plan = clusters.assign(p.links)
         plans.append(plan)
         rows.append(
@@ -336,7 +346,7 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
                 "cluster_id": cluster_id,
                 "body_hash": p.body_hash,
                 "created_at": now,
-                "created_by": actor.username,
+                "created_by": item.actor.username,
                 "intake": ReportIntake.AWAITING_OFFICER if item.awaiting_officer else ReportIntake.REGISTERED,
                 "source": item.source[:160],
             }
@@ -346,7 +356,6 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
         r["cluster_id"] = clusters.final(r["cluster_id"])
     t = _REPORT
     ids = bulk.insert_rows(session, t, rows, return_ids=True)
-    preps = [item.prepared for item in items]
     bulk.insert_rows(
         session,
         _TRANSFER,
@@ -362,10 +371,18 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
     ]
     if links:
         bulk.insert_rows(session, _LINK, links)
+    keys = [
+        {"key": item.idempotency_key, "scope": "fraud_report", "body_hash": row["body_hash"]}
+        | {"object_id": i, "created_at": now}
+        for i, item, row in zip(ids, items, rows, strict=True)
+        if item.idempotency_key is not None
+    ]
+    if keys:
+        bulk.insert_rows(session, _IDEMPOTENCY, keys)
     for i, item, row, plan in zip(ids, items, rows, plans, strict=True):
         audit.record(
             session,
-            actor=actor,
+            actor=item.actor,
             action="fraud_report.open" if item.awaiting_officer else "fraud_report.register",
             object_type="fraud_report",
             object_id=i,
@@ -385,62 +402,18 @@ def do_register_reports(session: Session, items: list[NewReport], *, actor: Acto
     return [(i, str(row["external_ref"])) for i, row in zip(ids, rows, strict=True)]
 
 
-def do_register_report(
-    session: Session,
-    report: ReportIn,
-    *,
-    actor: Actor,
-    idempotency_key: str | None = None,
-    source: str = "",
-    awaiting_officer: bool = False,
-    prepared: PreparedReport | None = None,
-) -> FraudReport:
-    """Register one report (see `do_register_reports`), keeping `idempotency_key` for replays.
-
-    With `awaiting_officer` the report is stored as opened by `source` (not by an officer): it is
-    linked and audited the same way, but nothing acts on it until `do_confirm_report` (see
-    `ReportIntake`). `prepared`: the report's `prepare_report`, worked out before the transaction.
-    """
-    item = NewReport(report, prepared or prepare_report(report), source, awaiting_officer)
-    ((report_id, _ref),) = do_register_reports(session, [item], actor=actor)
-    row = get_report(session, report_id)
-    if idempotency_key is not None:
-        session.add(
-            IdempotencyRecord(
-                key=idempotency_key,
-                scope="fraud_report",
-                body_hash=row.body_hash,
-                object_id=row.id,
-                created_at=row.created_at,
-            )
-        )
-    return row
+def do_register_report(session: Session, item: NewReport) -> FraudReport:
+    """Register one report (see `do_register_reports`). Caller holds the transaction and ran `check_*`."""
+    ((report_id, _ref),) = do_register_reports(session, [item])
+    return get_report(session, report_id)
 
 
-def register_report(
-    session: Session,
-    report: ReportIn,
-    *,
-    actor: Actor,
-    idempotency_key: str | None = None,
-    source: str = "",
-    awaiting_officer: bool = False,
-) -> RegisterOutcome:
+def register_report(session: Session, item: NewReport) -> RegisterOutcome:
     """Check, then register in the caller's transaction; an idempotent replay returns the first report."""
-    existing = check_register_report(session, report, actor=actor, idempotency_key=idempotency_key)
+    existing = check_register_report(session, item)
     if existing is not None:
         return RegisterOutcome(existing, created=False)
-    return RegisterOutcome(
-        do_register_report(
-            session,
-            report,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            source=source,
-            awaiting_officer=awaiting_officer,
-        ),
-        True,
-    )
+    return RegisterOutcome(do_register_report(session, item), True)
 
 
 def check_confirm_report(report: FraudReport, *, actor: Actor) -> None:

@@ -43,7 +43,9 @@ def register_report(
 ) -> ReportOut:
     """Register a fraud report. The same Idempotency-Key with the same body returns the same report."""
     with session.begin():
-        outcome = actions.register_report(session, body, actor=actor, idempotency_key=idempotency_key)
+        outcome = actions.register_report(
+            session, actions.NewReport(report=body, actor=actor, idempotency_key=idempotency_key)
+        )
     if not outcome.created:
         response.status_code = 200
     return queries.report_out(session, outcome.report)
@@ -61,12 +63,14 @@ def register_report_batch(body: ReportBatchIn, session: DbSession, actor: Writer
     # statement, and what needs no database should not hold it.
     for i, report in enumerate(body.reports):
         try:
-            prepared.append(actions.NewReport(report, actions.prepare_report(report)))
+            prepared.append(
+                actions.NewReport(report=report, actor=actor, prepared=actions.prepare_report(report))
+            )
         except DomainError as exc:
             raise exc.within(f"reports.{i}") from exc
     with session.begin():
-        actions.check_register_reports(session, body.reports, actor=actor)
-        done = actions.do_register_reports(session, prepared, actor=actor)
+        actions.check_register_reports(session, prepared)
+        done = actions.do_register_reports(session, prepared)
     registered = [RegisteredReportOut(id=i, external_ref=ref) for i, ref in done]
     return ReportBatchOut(reports=registered)
 

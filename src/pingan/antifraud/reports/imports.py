@@ -258,8 +258,9 @@ def import_reports(
                         continue
                     try:
                         with session.begin_nested():
-                            actions.check_register_report(session, report, actor=actor)
-                            done_ids.append(actions.do_register_report(session, report, actor=actor).id)
+                            item = actions.NewReport(report=report, actor=actor)
+                            actions.check_register_report(session, item)
+                            done_ids.append(actions.do_register_report(session, item).id)
                     except DomainError as exc:
                         reject(c, exc)
             summary.imported += len(done_ids)

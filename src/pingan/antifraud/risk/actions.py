@@ -2,7 +2,7 @@
 
 For the channels (SMS, voice, home visit; antifraud/warnings), the outbox is three calls:
 
-- `claim_pending_plans(session, *, limit, worker, lease=..., now=None) -> list[WarningPlan]`
+- `do_claim_pending_plans(session, *, limit, worker, lease=..., now=None) -> list[WarningPlan]`
   takes up to `limit` plans with a step due, marks them claimed by `worker` until the lease ends,
   and returns them with their steps (`plan.steps`: channel, state, due_at). A claim whose lease ran
   out is claimable again, so a worker that dies loses nothing. On PostgreSQL the rows are locked
@@ -11,7 +11,7 @@ For the channels (SMS, voice, home visit; antifraud/warnings), the outbox is thr
   what a channel did (`sent`, `delivered`, `answered`, `unanswered`, `failed`, `done`). An
   unanswered or failed call makes the home-visit step due when the plan escalates; an answered
   call skips it. When no step is left due, the plan is done; otherwise it goes back to pending.
-- `release_plan(session, *, plan_id, actor)` hands a claimed plan back untouched.
+- `do_release_plan(session, *, plan_id, actor)` hands a claimed plan back untouched.
 
 Contact details: `plan.phone_cipher` (decrypt with `pii.decrypt(PiiKind.PHONE, ...)`, and audit the
 read), `plan.home_station`, `plan.typology_guess`, `plan.amount_at_risk_fen`. Every call here writes
@@ -235,7 +235,7 @@ def _new_plan(session: Session, f: FlagIn, evidence: set[str], *, now: datetime)
     return plan
 
 
-def claim_pending_plans(
+def do_claim_pending_plans(
     session: Session,
     *,
     limit: int,
@@ -348,7 +348,7 @@ def do_mark_plan_step(
     return plan
 
 
-def release_plan(session: Session, *, plan_id: int, actor: Actor) -> WarningPlan:
+def do_release_plan(session: Session, *, plan_id: int, actor: Actor) -> WarningPlan:
     """Hand a claimed plan back to the outbox untouched. Audited."""
     plan = _plan(session, plan_id)
     if plan.status == PlanStatus.CLAIMED:

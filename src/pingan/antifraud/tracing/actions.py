@@ -91,9 +91,11 @@ def do_accept_recommendations(
             for (ref, _), r in zip(refs, accepted, strict=True)
         ],
     }  # fmt: skip
-    finding = order_actions.do_draft_finding(
-        session, report_id=report_id, case_ref=case_ref, evidence=evidence, accounts=refs, actor=actor
+    draft = order_actions.FindingDraft(
+        report_id=report_id, case_ref=case_ref, evidence=evidence, accounts=refs, actor=actor
     )
+    order_actions.check_draft_finding(draft)
+    finding = order_actions.do_draft_finding(session, draft)
     listed = []
     for (ref, _), rec in zip(refs, accepted, strict=True):
         listed.append(

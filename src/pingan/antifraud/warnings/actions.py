@@ -656,7 +656,7 @@ def do_record_dlrs(
         step = risk_link.SMS_STEP_STATE.get(final)
         risk_plan = risk_link.risk_plan_id_of(plan_key)
         if step is not None and risk_plan is not None:
-            risk_link.report_step_by_id(
+            risk_link.do_report_step_by_id(
                 session,
                 risk_plan,
                 StepChannel.SMS,
@@ -729,7 +729,7 @@ def do_record_call_result(
             delivery.priority = Priority.RAISED
             # A report is opened from the risk event at once, awaiting the receiving officer's
             # confirmation before the robot acts on it (why: report_link's docstring).
-            opened = report_link.open_report_for_key_2(session, delivery, m, actor=actor)
+            opened = report_link.do_open_report_for_key_2(session, delivery, m, actor=actor)
             reasons = ["key_2:already_transferred"]
             if opened.report is not None:
                 reasons.append(f"report_awaiting_officer:{opened.report.external_ref}")
@@ -764,7 +764,7 @@ def do_record_call_result(
             session, delivery, kind=VisitKind.DISSUASION, reasons=decision.reasons, actor=actor
         )
         _report_voice_step(session, m, calls_over=True, actor=actor)
-        risk_link.report_visit_opened(session, delivery, actor=actor, task_id=task.id)
+        risk_link.do_report_visit_opened(session, delivery, actor=actor, task_id=task.id)
     else:
         if delivery.state is DeliveryState.OPEN:
             delivery.state = DeliveryState.UNREACHED
@@ -792,7 +792,7 @@ def _report_sms_step(session: Session, m: WarningMessage, *, actor: Actor) -> No
     """Put a text's final state on its risk plan's SMS step (nothing for deliveries of other origins)."""
     state = risk_link.SMS_STEP_STATE.get(m.state)
     if state is not None:
-        risk_link.report_step(
+        risk_link.do_report_step(
             session,
             m.delivery,
             StepChannel.SMS,
@@ -806,7 +806,7 @@ def _report_voice_step(session: Session, m: WarningMessage, *, calls_over: bool,
     """Put the calls' outcome on the risk plan's voice step once no call is left to place."""
     state = risk_link.voice_step_state(m.state, calls_over=calls_over)
     if state is not None:
-        risk_link.report_step(
+        risk_link.do_report_step(
             session,
             m.delivery,
             StepChannel.VOICE,

@@ -13,7 +13,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.risk.actions import claim_pending_plans
+from pingan.antifraud.risk.actions import do_claim_pending_plans
 from pingan.antifraud.risk.model import StepChannel, StepState, WarningPlan
 from pingan.antifraud.warnings import actions, risk_link
 from pingan.antifraud.warnings.actions import DeliveryRequest
@@ -105,7 +105,9 @@ def _step_now(
     return risk_link.voice_step_state(m.state, calls_over=True) or StepState.SENT, detail
 
 
-def settle_due_steps(session: Session, plan: WarningPlan, delivery: WarningDelivery, *, actor: Actor) -> None:
+def do_settle_due_steps(
+    session: Session, plan: WarningPlan, delivery: WarningDelivery, *, actor: Actor
+) -> None:
     """Mark every due step of `plan` from the delivery, until none is due (a voice step that ends
     unanswered makes the home-visit step due in turn). Caller holds the transaction."""
     for _ in range(len(StepChannel)):
@@ -114,7 +116,7 @@ def settle_due_steps(session: Session, plan: WarningPlan, delivery: WarningDeliv
             return
         for channel in due:
             state, detail = _step_now(session, delivery, channel, actor=actor)
-            risk_link.report_step(session, delivery, channel, state, actor=actor, detail=detail)
+            risk_link.do_report_step(session, delivery, channel, state, actor=actor, detail=detail)
 
 
 def _refuse_plan(session: Session, plan: WarningPlan, exc: Invalid, *, actor: Actor) -> None:
@@ -122,7 +124,7 @@ def _refuse_plan(session: Session, plan: WarningPlan, exc: Invalid, *, actor: Ac
     log.error("warning plan refused", plan_id=plan.id, field=exc.field, reason=str(exc))
     for step in plan.steps:
         if step.state == StepState.DUE:
-            risk_link.report_step_by_id(
+            risk_link.do_report_step_by_id(
                 session,
                 plan.id,
                 step.channel,
@@ -152,7 +154,7 @@ def do_accept_risk_plans(
         session, [r for _, r in valid], sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
     )
     for (plan, _), (delivery, _) in zip(valid, accepted, strict=True):
-        settle_due_steps(session, plan, delivery, actor=actor)
+        do_settle_due_steps(session, plan, delivery, actor=actor)
     return sum(1 for _, created in accepted if created)
 
 
@@ -166,7 +168,7 @@ def do_drain_risk_outbox(
     worker: str = DRAIN_WORKER,
 ) -> tuple[int, int]:
     """Claim up to `limit` plans and accept them. Returns (claimed, newly accepted). Caller holds the transaction."""
-    plans = claim_pending_plans(session, limit=limit, worker=worker)
+    plans = do_claim_pending_plans(session, limit=limit, worker=worker)
     accepted = do_accept_risk_plans(
         session, list(plans), sms_channel=sms_channel, voice_channel=voice_channel, actor=actor
     )

@@ -114,7 +114,7 @@ def _report_in(session: Session, delivery: WarningDelivery, message: WarningMess
     )
 
 
-def open_report_for_key_2(
+def do_open_report_for_key_2(
     session: Session, delivery: WarningDelivery, message: WarningMessage, *, actor: Actor
 ) -> OpenedReport:
     """Open (in a savepoint) the report awaiting an officer for a key-2 call; idempotent per call record.
@@ -137,14 +137,14 @@ def open_report_for_key_2(
                 purpose=f"key {digit}: the person says they already transferred; registry read to open a report",
                 detail={"plan_id": delivery.plan_id, "transfers": len(built.transfers)},
             )
-            outcome = report_actions.register_report(
-                session,
-                built,
+            item = report_actions.NewReport(
+                report=built,
                 actor=actor,
                 idempotency_key=f"warning-call:{message.message_key}",
                 source=call_source(message, digit),
                 awaiting_officer=True,
             )
+            outcome = report_actions.register_report(session, item)
     except (DomainError, ValueError) as exc:  # ValueError: pydantic's ValidationError
         return OpenedReport(None, f"report refused: {exc}"[:300])
     return OpenedReport(outcome.report)

@@ -66,7 +66,7 @@ def voice_step_state(message_state: MessageState, *, calls_over: bool) -> StepSt
     return StepState.UNANSWERED if calls_over else None
 
 
-def report_step(
+def do_report_step(
     session: Session,
     delivery: WarningDelivery,
     channel: StepChannel,
@@ -84,10 +84,10 @@ def report_step(
     plan_id = risk_plan_id(delivery)
     if plan_id is None:
         return False
-    return report_step_by_id(session, plan_id, channel, state, actor=actor, detail=detail, now=now)
+    return do_report_step_by_id(session, plan_id, channel, state, actor=actor, detail=detail, now=now)
 
 
-def report_step_by_id(
+def do_report_step_by_id(
     session: Session,
     plan_id: int,
     channel: StepChannel,
@@ -109,9 +109,11 @@ def report_step_by_id(
     return True
 
 
-def report_visit_opened(session: Session, delivery: WarningDelivery, *, actor: Actor, task_id: int) -> bool:
+def do_report_visit_opened(
+    session: Session, delivery: WarningDelivery, *, actor: Actor, task_id: int
+) -> bool:
     """Report a home visit opened for the delivery as the plan's home-visit step sent."""
-    return report_step(
+    return do_report_step(
         session, delivery, StepChannel.HOME_VISIT, StepState.SENT, actor=actor, detail={"task_id": task_id}
     )
 

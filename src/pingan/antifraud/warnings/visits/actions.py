@@ -134,7 +134,7 @@ def do_record_outcome(
     if task.kind is VisitKind.DISSUASION and delivery is not None:
         # The person was seen (dissuaded, or found to have paid already): the visit is done; not found: failed.
         state = StepState.FAILED if outcome is VisitOutcome.NOT_REACHABLE else StepState.DONE
-        risk_link.report_step(
+        risk_link.do_report_step(
             session,
             delivery,
             StepChannel.HOME_VISIT,
