@@ -1,6 +1,6 @@
 """Key 2 on a warning call ("I have already transferred"): open a fraud report from the risk event.
 
-The report goes through the reports domain's one write path (`antifraud.actions.register_report`):
+The report goes through the reports domain's one write path (`antifraud.reports.actions.register_report`):
 victim = the payer the plan warned, transfers = the flagged transfers of the plan's risk events
 (payer card, payee account and bank, amount, time), so that once registered the stop-payment robot
 stops the payees' accounts exactly as for a report taken at a station.
