@@ -32,11 +32,12 @@ from pingan.antifraud.warnings.model import (
     WarningMessage,
     WarningReceipt,
 )
-from pingan.antifraud.warnings.templates import load_templates
+from pingan.antifraud.warnings.templates import TemplateSet, load_templates
 from pingan.antifraud.warnings.visits.actions import do_open_visit
 from pingan.antifraud.warnings.visits.model import VisitKind
 from pingan.core import audit, clock, events
-from pingan.core.errors import Invalid, NotFound
+from pingan.core.errors import Conflict, Invalid, NotFound
+from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, decrypt
 from pingan.core.roles import Actor
 
@@ -91,6 +92,24 @@ def check_request(req: DeliveryRequest) -> None:
         raise Invalid("the phone must be the encrypted value (pii.protect)", field="phone_cipher")
 
 
+def _differs(known: WarningDelivery, req: DeliveryRequest, templates: TemplateSet) -> str | None:
+    """The first field in which `req` differs from the plan accepted under its id, or None."""
+    same = {
+        "person_pseudonym": known.person_pseudonym == req.person_pseudonym,
+        "amount_fen": known.amount_fen == req.amount_fen,
+        "home_station_code": known.home_station_code == req.home_station_code,
+        "typology": known.typology == templates.for_typology(req.typology).typology.value,
+        "risk_event_at": clock.ensure_utc(known.risk_event_at) == clock.ensure_utc(req.risk_event_at),
+    }
+    return next((name for name, ok in same.items() if not ok), None)
+
+
+def check_plan_station(session: Session, req: DeliveryRequest) -> None:
+    """The plan's home station must exist: escalations go to it."""
+    if req.home_station_code not in stations_by_code(session, {req.home_station_code}):
+        raise Invalid(f"unknown station {req.home_station_code!r}", field="home_station_code")
+
+
 def delivery_for_plan(session: Session, plan_id: str) -> WarningDelivery | None:
     """The delivery of a plan, if it was accepted."""
     return session.execute(
@@ -139,6 +158,11 @@ def do_accept_plans(
     with session.no_autoflush:
         for req in reqs:
             if (known := existing.get(req.plan_id)) is not None:
+                if (differs := _differs(known, req, templates)) is not None:
+                    # Idempotent means the same plan again: a reused id with another body is a client's bug.
+                    raise Conflict(
+                        f"plan {req.plan_id!r} was accepted already with another {differs}", field="plan_id"
+                    )
                 out.append((known, False))
                 continue
             contact = rules.may_contact_now(urgency=req.urgency, opted_out=req.opted_out, now=now)

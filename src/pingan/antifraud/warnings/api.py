@@ -89,6 +89,7 @@ def accept_plan(body: PlanIn, session: DbSession, actor: Analyst) -> DeliveryOut
     s = get_settings().warnings
     with session.begin():
         actions.check_request(req)
+        actions.check_plan_station(session, req)
         delivery, _ = actions.do_accept_plan(
             session, req, sms_channel=s.sms_channel, voice_channel=s.voice_channel, actor=actor
         )
