@@ -44,6 +44,7 @@ from pingan.antifraud.orders.model import (
 from pingan.antifraud.reports.model import FraudReport, ReportIntake
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
+from pingan.core.pii import Protected
 from pingan.core.roles import Actor, Role
 
 EVENT_FINDING_APPROVED = "antifraud.finding_approved"
@@ -231,12 +232,10 @@ def _enqueue(session: Session, order: RestrictionOrder, message_type: MessageTyp
 
 @dataclass(frozen=True)
 class AccountRef:
-    """An account as an order names it: bank, pseudonym, ciphertext and masked number."""
+    """An account as an order names it: its bank and its protected number (stored as `account_*`)."""
 
     bank_code: str
-    pseudonym: str
-    cipher: str
-    masked: str
+    number: Protected
 
 
 def check_issue_order(
@@ -262,16 +261,17 @@ def check_issue_order(
     report_ok = report is not None and report.intake is ReportIntake.REGISTERED
     finding_ok = finding is not None and finding.status is FindingStatus.APPROVED
     if finding_ok and finding is not None and reason is not OrderReason.HOLDER_LINKED:
-        named = {(a.bank_code, a.account_pseudonym) for a in finding.accounts}
-        if (account.bank_code, account.pseudonym) not in named:
+        named = {(a.bank_code, a.account.pseudonym) for a in finding.accounts}
+        if (account.bank_code, account.number.pseudonym) not in named:
             raise Invalid("the finding does not name this account", field="account")
     basis = rules.BasisInput(kind, reason, report_ok, finding_ok, from_model_score)
     problem = rules.basis_problem(basis)
     if problem is not None:
         raise Invalid(f"no legal basis: {problem}", field="basis")
-    if not live_checked and live_order_on(session, account.bank_code, account.pseudonym) is not None:
+    if not live_checked and live_order_on(session, account.bank_code, account.number.pseudonym) is not None:
         raise Conflict(
-            f"account {account.masked} at {account.bank_code} has a live order already", field="account"
+            f"account {account.number.masked} at {account.bank_code} has a live order already",
+            field="account",
         )
     return basis
 
@@ -304,7 +304,7 @@ def do_issue_order(
             (order_id,) = do_issue_order_drafts(session, [draft], actor=actor)
     except IntegrityError:
         # Two issuers raced past the check: the unique live_key decided, this one lost.
-        raise Conflict(f"account {account.masked} has a live order already", field="account") from None
+        raise Conflict(f"account {account.number.masked} has a live order already", field="account") from None
     return get_order(session, order_id)
 
 
@@ -356,10 +356,8 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft], *, actor: 
                 "report_id": d.report_id,
                 "finding_id": d.finding.id if d.finding is not None else None,
                 "bank_code": d.account.bank_code,
-                "account_pseudonym": d.account.pseudonym,
-                "account_cipher": d.account.cipher,
-                "account_masked": d.account.masked,
-                "live_key": live_key(d.account.bank_code, d.account.pseudonym),
+                **d.account.number.columns("account"),
+                "live_key": live_key(d.account.bank_code, d.account.number.pseudonym),
                 "idempotency_key": secrets.token_hex(16),
                 "amount_fen": amount,
                 "traced_amount_fen": d.traced_amount_fen,
@@ -499,9 +497,7 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft], *, actor: Ac
         {
             "finding_id": finding_id,
             "bank_code": ref.bank_code,
-            "account_pseudonym": ref.pseudonym,
-            "account_cipher": ref.cipher,
-            "account_masked": ref.masked,
+            **ref.number.columns("account"),
             "traced_amount_fen": traced,
         }
         for finding_id, d in zip(ids, drafts, strict=True)
@@ -738,7 +734,7 @@ def do_renew(session: Session, order: RestrictionOrder, *, actor: Actor) -> Rest
     """Replace an executed stop-payment with a renewal order (the old one becomes `renewed`)."""
     do_transition(session, order, OrderState.RENEWED, actor=actor, note=f"renewal {order.renewals + 1}")
     session.flush()
-    account = AccountRef(order.bank_code, order.account_pseudonym, order.account_cipher, order.account_masked)
+    account = AccountRef(order.bank_code, order.account)
     finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
     basis = rules.BasisInput(
         order.kind,

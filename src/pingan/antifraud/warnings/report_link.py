@@ -80,9 +80,9 @@ def _report_in(session: Session, delivery: WarningDelivery, message: WarningMess
             {
                 "occurred_at": e.occurred_at,
                 "amount_fen": e.amount_fen,
-                "payer_card": decrypt(PiiKind.CARD, payer.number_cipher),
+                "payer_card": decrypt(PiiKind.CARD, payer.account.cipher),
                 "payer_bank": e.payer_bank,
-                "payee_account": decrypt(PiiKind.CARD, payee.number_cipher),
+                "payee_account": decrypt(PiiKind.CARD, payee.account.cipher),
                 "payee_bank": e.payee_bank,
             }
         )
@@ -98,8 +98,8 @@ def _report_in(session: Session, delivery: WarningDelivery, message: WarningMess
     return ReportIn.model_validate(
         {
             "victim": {
-                "name": decrypt(PiiKind.NAME, holder.name_cipher),
-                "national_id": decrypt(PiiKind.NATIONAL_ID, holder.national_id_cipher),
+                "name": decrypt(PiiKind.NAME, holder.name.cipher),
+                "national_id": decrypt(PiiKind.NATIONAL_ID, holder.national_id.cipher),
                 "phone": decrypt(PiiKind.PHONE, delivery.phone_cipher),
             },
             "fraud_started_at": min(e.occurred_at for e in risk_events),
