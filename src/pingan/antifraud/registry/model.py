@@ -45,12 +45,14 @@ class BankAccount(Base):
     """An account or card at one bank; the number is stored as pseudonym, ciphertext and masked form."""
 
     __tablename__ = "bank_account"
-    __table_args__ = (UniqueConstraint("bank_code", "number_pseudonym", name="uq_bank_account_bank_number"),)
+    __table_args__ = (
+        UniqueConstraint("bank_code", "account_pseudonym", name="uq_bank_account_bank_account"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     holder_id: Mapped[int] = mapped_column(ForeignKey("account_holder.id"), index=True)
     bank_code: Mapped[str] = mapped_column(String(16))
-    account: Mapped[Protected] = protected(PiiKind.CARD, "number", index=True)
+    account: Mapped[Protected] = protected(PiiKind.CARD, "account", index=True)
     kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind, length=16))
     opened_on: Mapped[date] = mapped_column(Date)
     status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus, length=16))
