@@ -94,7 +94,7 @@ def _step_now(
     kind = ChannelKind.SMS if channel is StepChannel.SMS else ChannelKind.VOICE
     m = _last_message(delivery, kind)
     if m is None:
-        why = "no_phone" if delivery.phone_cipher is None else f"delivery_{delivery.state.value}"
+        why = "no_phone" if delivery.phone is None else f"delivery_{delivery.state.value}"
         return StepState.FAILED, {"reason": why}
     detail: dict[str, object] = {"message_key": m.message_key, "state": m.state.value}
     if m.state not in FINAL_STATES:
