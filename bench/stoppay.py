@@ -483,9 +483,7 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
             item = report_actions.NewReport(report=ReportIn.model_validate(body), actor=robot_actor)
             report = report_actions.register_report(s, item).report
             refs = {
-                (t.payee_bank, t.payee_account_pseudonym): actions.AccountRef(
-                    t.payee_bank, t.payee_account_pseudonym, t.payee_account_cipher, t.payee_account_masked
-                )
+                (t.payee_bank, t.payee_account.pseudonym): actions.AccountRef(t.payee_bank, t.payee_account)
                 for t in report.transfers
             }
             rid, origin = report.id, report.created_at
@@ -511,7 +509,7 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
                     order_id=order.id,
                     bank_code=order.bank_code,
                     kind=OrderKindWire.STOP_PAYMENT,
-                    account_number=decrypt(PiiKind.CARD, order.account_cipher),
+                    account_number=decrypt(PiiKind.CARD, order.account.cipher),
                     expires_at=order.expires_at,
                     basis=LegalBasisWire(kind="report", reference=f"report:{rid}", article="受案登记"),
                     callback_url=settings.callback_url,

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import cast
+
 import pytest
 from cryptography.exceptions import InvalidTag
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import Integer, Table, create_engine, insert, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from pingan.core.errors import Invalid
 from pingan.core.pii import (
     PiiKind,
+    Protected,
+    Sealed,
     decrypt,
     encrypt,
     mask,
@@ -17,7 +24,9 @@ from pingan.core.pii import (
     normalize_national_id,
     normalize_phone,
     protect,
+    protected,
     pseudonym,
+    sealed,
 )
 from tests.factories import MULE_CARD_CCB, national_id
 
@@ -78,3 +87,55 @@ def test_a_ciphertext_cannot_be_decrypted_as_another_kind() -> None:
 @given(st.text(min_size=1, max_size=200))
 def test_encryption_round_trips_any_text(value: str) -> None:
     assert decrypt(PiiKind.NAME, encrypt(PiiKind.NAME, value)) == value
+
+
+class _Base(DeclarativeBase):
+    """A registry of its own, so that the tables below are not part of the application's schema."""
+
+
+class _Holder(_Base):
+    __tablename__ = "holder"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card: Mapped[Protected] = protected(PiiKind.CARD, "card", index=True)
+    phone: Mapped[Protected | None] = protected(PiiKind.PHONE, "phone", nullable=True)
+    name: Mapped[Sealed] = sealed(PiiKind.NAME, "name", masked_length=64)
+
+
+@pytest.fixture
+def holders() -> Iterator[Session]:
+    engine = create_engine("sqlite://")
+    _Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        yield session
+
+
+def test_a_protected_attribute_is_three_columns_with_the_pseudonym_indexed_for_lookup() -> None:
+    table = cast(Table, _Holder.__table__)
+    assert [c.name for c in table.c] == [
+        "id", "card_pseudonym", "card_cipher", "card_masked",
+        "phone_pseudonym", "phone_cipher", "phone_masked", "name_cipher", "name_masked",
+    ]  # fmt: skip
+    assert {tuple(c.name for c in ix.columns) for ix in table.indexes} == {("card_pseudonym",)}
+    assert (table.c.card_pseudonym.type.length, table.c.name_masked.type.length) == (64, 64)  # type: ignore[attr-defined]
+    assert not table.c.card_cipher.nullable and table.c.phone_cipher.nullable
+
+
+def test_a_protected_attribute_stores_and_reads_back_the_protected_value(holders: Session) -> None:
+    card = protect(PiiKind.CARD, MULE_CARD_CCB)
+    name = protect(PiiKind.NAME, "王芳").sealed
+    holders.add(_Holder(card=card, name=name))
+    holders.commit()
+    got = holders.execute(select(_Holder).where(_Holder.card.pseudonym == card.pseudonym)).scalar_one()
+    assert (got.card, got.name, got.phone) == (card, name, None)
+    assert got.card.kind is PiiKind.CARD and decrypt(PiiKind.NAME, got.name.cipher) == "王芳"
+
+
+def test_a_core_insert_names_the_columns_the_attribute_reads(holders: Session) -> None:
+    card, phone = protect(PiiKind.CARD, MULE_CARD_CCB), protect(PiiKind.PHONE, "13812345678")
+    name = protect(PiiKind.NAME, "王芳").sealed
+    row = {**card.columns("card"), **phone.columns("phone"), **name.columns("name")}
+    holders.execute(insert(_Holder), [row])
+    got = holders.execute(select(_Holder)).scalar_one()
+    assert (got.card, got.phone, got.name) == (card, phone, name)
+    assert holders.execute(select(_Holder.phone.masked)).scalar_one() == "138****5678"

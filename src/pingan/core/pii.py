@@ -1,8 +1,10 @@
-"""Personal identifiers: validation, keyed pseudonyms, encryption and masking.
+"""Personal identifiers: validation, keyed pseudonyms, encryption and masking, and their columns.
 
-National ID, phone and card numbers are stored as two columns: a keyed HMAC-SHA256 pseudonym that
-equality lookups use, and an AES-256-GCM ciphertext that only an audited reveal decrypts. Output
-shows the masked form unless the caller's role needs the clear value.
+National ID, phone and card numbers are stored as three columns: a keyed HMAC-SHA256 pseudonym that
+equality lookups use, an AES-256-GCM ciphertext that only an audited reveal decrypts, and the masked
+form that output shows unless the caller's role needs the clear value. A table declares the three
+with one `protected()` attribute, which reads and writes them as one `Protected` value. A name,
+which nothing looks up, is stored without a pseudonym: `sealed()` declares its two columns.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import Literal, overload
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import ColumnElement, String, Text
+from sqlalchemy.orm import Composite, composite, mapped_column
 
 from pingan.core.errors import Invalid
 from pingan.core.settings import get_settings
@@ -162,6 +167,40 @@ class Protected:
     cipher: str
     masked: str
 
+    def __composite_values__(self) -> tuple[str, str, str]:
+        """The stored parts in the order `protected()` declares their columns (SQLAlchemy's protocol)."""
+        return (self.pseudonym, self.cipher, self.masked)
+
+    @property
+    def sealed(self) -> Sealed:
+        """The encrypted and masked parts alone, for a column pair that nothing looks up."""
+        return Sealed(self.kind, self.cipher, self.masked)
+
+    def columns(self, prefix: str) -> dict[str, str]:
+        """The identifier as the columns `protected(kind, prefix)` declares, for Core inserts and updates."""
+        return {
+            f"{prefix}_pseudonym": self.pseudonym,
+            f"{prefix}_cipher": self.cipher,
+            f"{prefix}_masked": self.masked,
+        }
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A personal value kept only encrypted and masked, with no pseudonym: nothing looks it up (a name)."""
+
+    kind: PiiKind
+    cipher: str
+    masked: str
+
+    def __composite_values__(self) -> tuple[str, str]:
+        """The stored parts in the order `sealed()` declares their columns (SQLAlchemy's protocol)."""
+        return (self.cipher, self.masked)
+
+    def columns(self, prefix: str) -> dict[str, str]:
+        """The value as the columns `sealed(kind, prefix)` declares, for Core inserts and updates."""
+        return {f"{prefix}_cipher": self.cipher, f"{prefix}_masked": self.masked}
+
 
 def protect(kind: PiiKind, raw: str, *, field: str | None = None) -> Protected:
     """Normalise, validate, pseudonymise, encrypt and mask one identifier."""
@@ -172,3 +211,121 @@ def protect(kind: PiiKind, raw: str, *, field: str | None = None) -> Protected:
 def lookup_key(kind: PiiKind, raw: str, *, field: str | None = None) -> str:
     """The pseudonym to search by, for a clear value typed by a user."""
     return pseudonym(kind, NORMALIZERS[kind](raw, field=field or kind.value))
+
+
+# An HMAC-SHA256 pseudonym is 64 hex characters; `v1:` and base64 of nonce, ciphertext and tag of an
+# identifier fit in 255; the masked form of an ID, phone or card in 32 (a name's in 64).
+PSEUDONYM_LENGTH = 64
+CIPHER_LENGTH = 255
+MASKED_LENGTH = 32
+
+
+class ProtectedComparator(Composite.Comparator[Protected]):
+    """One stored part at class level: `Model.account.pseudonym == key` compares the pseudonym column."""
+
+    def _part(self, position: int) -> ColumnElement[str]:
+        # `__clause_element__` follows an aliased entity, so the part is the alias's column.
+        part: ColumnElement[str] = self.__clause_element__().clauses[position]
+        return part
+
+    @property
+    def pseudonym(self) -> ColumnElement[str]:
+        """The pseudonym column, which lookups and joins use."""
+        return self._part(0)
+
+    @property
+    def cipher(self) -> ColumnElement[str]:
+        """The ciphertext column."""
+        return self._part(1)
+
+    @property
+    def masked(self) -> ColumnElement[str]:
+        """The masked-form column."""
+        return self._part(2)
+
+
+class SealedComparator(Composite.Comparator[Sealed]):
+    """One stored part of a sealed value at class level: `Model.name.masked`."""
+
+    def _part(self, position: int) -> ColumnElement[str]:
+        part: ColumnElement[str] = self.__clause_element__().clauses[position]
+        return part
+
+    @property
+    def cipher(self) -> ColumnElement[str]:
+        """The ciphertext column."""
+        return self._part(0)
+
+    @property
+    def masked(self) -> ColumnElement[str]:
+        """The masked-form column."""
+        return self._part(1)
+
+
+@overload
+def protected(
+    kind: PiiKind, prefix: str, *, index: bool = ..., unique: bool = ..., nullable: Literal[False] = ...
+) -> Composite[Protected]: ...
+@overload
+def protected(
+    kind: PiiKind, prefix: str, *, index: bool = ..., unique: bool = ..., nullable: Literal[True]
+) -> Composite[Protected | None]: ...
+def protected(
+    kind: PiiKind, prefix: str, *, index: bool = False, unique: bool = False, nullable: bool = False
+) -> Composite[Protected] | Composite[Protected | None]:
+    """A protected identifier as one mapped attribute over the columns `{prefix}_pseudonym`,
+    `{prefix}_cipher` and `{prefix}_masked`.
+
+    The attribute reads and takes a `Protected` of `kind`; `Model.attr.pseudonym` is the column that
+    lookups compare, indexed (`index`) or unique (`unique`) where the table is searched by it. A
+    nullable identifier reads as None when all three columns are NULL. Core inserts name the columns,
+    as `Protected.columns(prefix)` gives them, and Core rows read them by those names.
+    """
+
+    def load(pseudonym: str | None, cipher: str | None, masked: str | None) -> Protected | None:
+        if pseudonym is None and cipher is None and masked is None:
+            return None
+        return Protected(kind, pseudonym or "", cipher or "", masked or "")
+
+    return composite(
+        load,
+        mapped_column(
+            f"{prefix}_pseudonym", String(PSEUDONYM_LENGTH), index=index, unique=unique, nullable=nullable
+        ),
+        mapped_column(f"{prefix}_cipher", String(CIPHER_LENGTH), nullable=nullable),
+        mapped_column(f"{prefix}_masked", String(MASKED_LENGTH), nullable=nullable),
+        comparator_factory=ProtectedComparator,
+    )
+
+
+@overload
+def sealed(
+    kind: PiiKind, prefix: str, *, masked_length: int = ..., text: bool = ..., nullable: Literal[False] = ...
+) -> Composite[Sealed]: ...
+@overload
+def sealed(
+    kind: PiiKind, prefix: str, *, masked_length: int = ..., text: bool = ..., nullable: Literal[True]
+) -> Composite[Sealed | None]: ...
+def sealed(
+    kind: PiiKind,
+    prefix: str,
+    *,
+    masked_length: int = MASKED_LENGTH,
+    text: bool = False,
+    nullable: bool = False,
+) -> Composite[Sealed] | Composite[Sealed | None]:
+    """A personal value kept without a pseudonym, as one mapped attribute over `{prefix}_cipher` and
+    `{prefix}_masked`; it reads and takes a `Sealed` of `kind` (`text`: the ciphertext column is TEXT).
+    """
+
+    def load(cipher: str | None, masked: str | None) -> Sealed | None:
+        if cipher is None and masked is None:
+            return None
+        return Sealed(kind, cipher or "", masked or "")
+
+    return composite(
+        load,
+        mapped_column(f"{prefix}_cipher", Text if text else String(CIPHER_LENGTH), nullable=nullable),
+        mapped_column(f"{prefix}_masked", String(masked_length), nullable=nullable),
+        comparator_factory=SealedComparator,
+    )

@@ -121,7 +121,7 @@ def test_approving_a_batch_of_findings_stops_every_other_card_of_their_holders(
     assert r.status_code == 200, r.text
     assert [f["status"] for f in r.json()] == ["approved", "approved"]
     linked = [o for o in _orders() if o.reason is OrderReason.HOLDER_LINKED]
-    assert [(o.bank_code, o.account_masked[-4:]) for o in linked] == [("ICBC", MULE_ICBC[-4:])]
+    assert [(o.bank_code, o.account.masked[-4:]) for o in linked] == [("ICBC", MULE_ICBC[-4:])]
 
 
 def test_a_decision_batch_naming_a_decided_finding_is_refused_whole(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -124,7 +125,7 @@ def test_an_issuer_that_lost_the_race_for_an_account_is_refused_alone_and_its_tr
         taken = actions.get_order(s, three_drafted_orders[0])
         report = s.get(FraudReport, taken.report_id)
         assert report is not None
-    account = actions.AccountRef(taken.bank_code, taken.account_pseudonym, taken.account_cipher, "masked")
+    account = actions.AccountRef(taken.bank_code, replace(taken.account, masked="masked"))
     draft = actions.OrderDraft(
         kind=OrderKind.STOP_PAYMENT,
         reason=OrderReason.DIRECT_PAYEE,

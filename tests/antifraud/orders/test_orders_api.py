@@ -18,6 +18,7 @@ from pingan.antifraud.orders.model import (
 )
 from pingan.core import db
 from pingan.core.auth import User
+from pingan.core.pii import PiiKind, Protected
 from pingan.core.roles import Actor
 from tests.antifraud.orders.conftest import mule_report, register
 from tests.conftest import bearer
@@ -144,7 +145,7 @@ def test_a_freeze_asks_no_more_than_the_traced_amount(
     from pingan.antifraud.orders import actions
 
     with db.transaction() as s:
-        ref = actions.AccountRef("BOC", "p" * 64, "v1:x", "6216 **** **** 0001")
+        ref = actions.AccountRef("BOC", Protected(PiiKind.CARD, "p" * 64, "v1:x", "6216 **** **** 0001"))
         draft = actions.FindingDraft(
             report_id=None,
             case_ref="C-1",
@@ -221,7 +222,7 @@ def test_an_order_page_shows_its_timeline(
     register(mule_report(1))
     order = _orders()[0]
     page = client.get(f"/orders/{order.id}", headers=bearer(officer_li))
-    assert page.status_code == 200 and "drafted" in page.text and order.account_masked in page.text
+    assert page.status_code == 200 and "drafted" in page.text and order.account.masked in page.text
 
 
 def test_the_orders_queue_filters_by_state(

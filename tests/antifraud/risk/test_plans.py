@@ -16,6 +16,7 @@ from pingan.core import db
 from pingan.core.audit import AuditEntry, verify_chain
 from pingan.core.auth import User
 from pingan.core.errors import Conflict
+from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
 from tests.conftest import bearer
 
@@ -30,7 +31,7 @@ def flag(tx_id: int, *, at: datetime = T0, payee: str = "card-mule-1", reasons: 
         tx_id=tx_id, occurred_at=at, person_key=person, payer_account="card-wang", payee_account=payee,
         payer_bank="ICBC", payee_bank="CCB", amount_fen=amount, amount_at_risk_fen=amount,
         reasons=reasons or ["WL-PAYEE:reported_payee"], typology_guess="冒充公检法", elderly=elderly,
-        phone_masked="138****0000", home_station="WH-YL",
+        phone=protect(PiiKind.PHONE, "13800000000"), home_station="WH-YL",
     )  # fmt: skip
 
 
@@ -164,7 +165,8 @@ def test_the_queue_timeline_monthly_and_rule_pages_render(client: TestClient, an
     record(flag(1))
     h = bearer(analyst_zhang)
     assert "victim-wang"[:12] in client.get("/risk/events", headers=h).text
-    assert "warning plan" in client.get("/risk/persons/victim-wang", headers=h).text
+    timeline = client.get("/risk/persons/victim-wang", headers=h).text
+    assert "warning plan" in timeline and "phone 138****0000" in timeline
     assert "2026-03" in client.get("/risk/monthly?month=2026-03", headers=h).text
     assert client.get("/risk/monthly/2026-03/per_rule.png", headers=h).headers["content-type"] == "image/png"
     assert "WL-PAYEE" in client.get("/risk/rules", headers=h).text

@@ -41,4 +41,4 @@ def test_a_payer_the_store_does_not_know_is_keyed_by_the_account(district: Path)
     (got,) = StoreIdentities(district).flag_inputs(flag(UNKNOWN_ACCOUNT, 0, None))
     assert got.payer_account == f"store:{UNKNOWN_ACCOUNT}"
     assert got.person_key == f"account:store:{UNKNOWN_ACCOUNT}"
-    assert got.phone_pseudonym is None
+    assert got.phone is None

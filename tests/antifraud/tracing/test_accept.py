@@ -75,7 +75,7 @@ def test_accepting_drafts_a_finding_with_the_recoverable_amounts_for_approval(
             accepted=accepted, cards=cards, actor=ANALYST_ZHANG,
         )  # fmt: skip
     assert done.finding.status is FindingStatus.DRAFT
-    assert [(a.account_masked, a.traced_amount_fen) for a in done.finding.accounts] == [
+    assert [(a.account.masked, a.traced_amount_fen) for a in done.finding.accounts] == [
         (done.listed[0].account_masked, 500_000)
     ]
     assert [e.store_account_id for e in done.listed] == [MULE_T2_QIAN]

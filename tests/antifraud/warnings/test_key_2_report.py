@@ -78,8 +78,7 @@ def wang_paying_a_mule(station_yulin: object) -> int:
             reasons=["WL-PAYEE:reported_payee"],
             typology_guess="冒充公检法",
             elderly=False,
-            phone_cipher=phone.cipher,
-            phone_masked=phone.masked,
+            phone=phone,
             home_station="WH-YL",
         )
         result = do_record_flags(s, [flag], engine="test", rules_version="t", actor=SCREENING)
@@ -118,14 +117,14 @@ def test_key_2_opens_a_report_of_the_flagged_transfer_awaiting_an_officer(
 
     report = the_report()
     assert report.intake is ReportIntake.AWAITING_OFFICER
-    assert report.victim_id_pseudonym == pseudonym(PiiKind.NATIONAL_ID, VICTIM_WANG["national_id"])
+    assert report.victim_id.pseudonym == pseudonym(PiiKind.NATIONAL_ID, VICTIM_WANG["national_id"])
     [t] = report.transfers
-    assert (t.payee_bank, t.payee_account_pseudonym, t.amount_fen) == (
+    assert (t.payee_bank, t.payee_account.pseudonym, t.amount_fen) == (
         "CCB",
         pseudonym(PiiKind.CARD, MULE_CARD_CCB),
         800_000,
     )
-    assert t.payer_card_pseudonym == pseudonym(PiiKind.CARD, WANG_CARD)
+    assert t.payer_card.pseudonym == pseudonym(PiiKind.CARD, WANG_CARD)
     assert report.source == f"warning_call:risk:{wang_paying_a_mule}:voice:1 key 2"
     assert report.station_code == "WH-YL"
     assert load_delivery(f"risk:{wang_paying_a_mule}").priority is Priority.RAISED
@@ -166,7 +165,7 @@ def test_the_officers_confirmation_registers_the_report_and_stops_the_payee(
 
     [order] = orders()  # the robot ran on the event of the confirmation's commit
     assert (order.kind, order.reason) == (OrderKind.STOP_PAYMENT, OrderReason.DIRECT_PAYEE)
-    assert (order.bank_code, order.account_pseudonym) == ("CCB", pseudonym(PiiKind.CARD, MULE_CARD_CCB))
+    assert (order.bank_code, order.account.pseudonym) == ("CCB", pseudonym(PiiKind.CARD, MULE_CARD_CCB))
     report = the_report()
     assert (report.intake, report.confirmed_by, report.officer) == (
         ReportIntake.REGISTERED,

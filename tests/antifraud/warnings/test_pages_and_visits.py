@@ -76,6 +76,7 @@ def test_the_outbox_records_the_text_and_the_call_audio_shown_on_the_persons_tim
     page = client.get("/warnings/persons/person:wang", headers=bearer(analyst_zhang))
     assert page.status_code == 200
     assert "冒充公检法" in page.text and "96110" in page.text and "recorded" in page.text
+    assert "Phone 138****5678" in page.text
     audio_url = page.text.split('src="/warnings/messages/')[1].split('"')[0]
     audio = client.get(f"/warnings/messages/{audio_url}", headers=bearer(analyst_zhang))
     assert audio.status_code == 200 and audio.content[:4] == b"RIFF"

@@ -50,8 +50,7 @@ def flag_of_wang(tx_id: int = 1, *, elderly: bool = False, amount_fen: int = 800
         reasons=["WL-PAYEE:reported_payee"],
         typology_guess="冒充公检法",
         elderly=elderly,
-        phone_cipher=phone.cipher,
-        phone_masked=phone.masked,
+        phone=phone,
         home_station="WH-YL",
     )
 
@@ -114,7 +113,7 @@ def test_the_plan_maps_onto_the_delivery_field_by_field(database: str) -> None:
             "WH-YL",
         )
         assert d.urgency.value == "urgent" and d.risk_event_at == plan.created_at
-        assert d.phone_cipher == plan.phone_cipher
+        assert plan.phone is not None and d.phone_cipher == plan.phone.cipher
 
 
 def test_draining_twice_delivers_once_and_the_plan_does_not_return_to_the_outbox(database: str) -> None:
@@ -192,7 +191,7 @@ def test_unanswered_calls_escalate_and_the_home_visit_is_reported_sent_then_done
 def test_a_plan_without_a_phone_goes_straight_to_a_home_visit(database: str) -> None:
     flag = flag_of_wang(elderly=True)
     plan_id = risk_event(
-        FlagIn(**{**flag.__dict__, "phone_cipher": None, "phone_masked": None})  # type: ignore[arg-type]
+        FlagIn(**{**flag.__dict__, "phone": None})  # type: ignore[arg-type]
     )
 
     drain_risk_outbox()

@@ -52,7 +52,7 @@ def test_the_holder_links_listed_are_the_cards_the_robot_stopped(
     with db.transaction() as s:
         stopped = set(
             s.execute(
-                select(RestrictionOrder.account_pseudonym).where(RestrictionOrder.reason == "holder_linked")
+                select(RestrictionOrder.account.pseudonym).where(RestrictionOrder.reason == "holder_linked")
             ).scalars()
         )
     linked = {e.account_pseudonym for e in _entries() if e.source is WatchSource.HOLDER_LINK}

@@ -46,6 +46,7 @@ from pingan.antifraud.orders.model import (
 from pingan.antifraud.reports.model import FraudReport, ReportIntake
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
+from pingan.core.pii import Protected
 from pingan.core.roles import Actor, Role
 
 EVENT_FINDING_APPROVED = "antifraud.finding_approved"
@@ -235,12 +236,10 @@ def _enqueue(session: Session, order: RestrictionOrder, message_type: MessageTyp
 
 @dataclass(frozen=True)
 class AccountRef:
-    """An account as an order names it: bank, pseudonym, ciphertext and masked number."""
+    """An account as an order names it: its bank and its protected number (stored as `account_*`)."""
 
     bank_code: str
-    pseudonym: str
-    cipher: str
-    masked: str
+    number: Protected
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -286,15 +285,19 @@ def check_issue_order(session: Session, draft: OrderDraft, *, live_checked: bool
     # A report the platform opened (a warning call's key 2) is no basis until an officer confirms it.
     basis = d.basis(report_registered=report is not None and report.intake is ReportIntake.REGISTERED)
     if basis.finding_approved and d.finding is not None and d.reason is not OrderReason.HOLDER_LINKED:
-        named = {(a.bank_code, a.account_pseudonym) for a in d.finding.accounts}
-        if (d.account.bank_code, d.account.pseudonym) not in named:
+        named = {(a.bank_code, a.account.pseudonym) for a in d.finding.accounts}
+        if (d.account.bank_code, d.account.number.pseudonym) not in named:
             raise Invalid("the finding does not name this account", field="account")
     problem = rules.basis_problem(basis)
     if problem is not None:
         raise Invalid(f"no legal basis: {problem}", field="basis")
-    if not live_checked and live_order_on(session, d.account.bank_code, d.account.pseudonym) is not None:
+    if (
+        not live_checked
+        and live_order_on(session, d.account.bank_code, d.account.number.pseudonym) is not None
+    ):
         raise Conflict(
-            f"account {d.account.masked} at {d.account.bank_code} has a live order already", field="account"
+            f"account {d.account.number.masked} at {d.account.bank_code} has a live order already",
+            field="account",
         )
 
 
@@ -309,7 +312,9 @@ def do_issue_order(session: Session, draft: OrderDraft) -> RestrictionOrder:
             (order_id,) = do_issue_order_drafts(session, [draft])
     except IntegrityError:
         # Two issuers raced past the check: the unique live_key decided, this one lost.
-        raise Conflict(f"account {draft.account.masked} has a live order already", field="account") from None
+        raise Conflict(
+            f"account {draft.account.number.masked} has a live order already", field="account"
+        ) from None
     return get_order(session, order_id)
 
 
@@ -346,10 +351,8 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft]) -> list[in
                 "report_id": d.report_id,
                 "finding_id": d.finding.id if d.finding is not None else None,
                 "bank_code": d.account.bank_code,
-                "account_pseudonym": d.account.pseudonym,
-                "account_cipher": d.account.cipher,
-                "account_masked": d.account.masked,
-                "live_key": live_key(d.account.bank_code, d.account.pseudonym),
+                **d.account.number.columns("account"),
+                "live_key": live_key(d.account.bank_code, d.account.number.pseudonym),
                 "idempotency_key": secrets.token_hex(16),
                 "amount_fen": amount,
                 "traced_amount_fen": d.traced_amount_fen,
@@ -487,9 +490,7 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft]) -> list[int]
         {
             "finding_id": finding_id,
             "bank_code": ref.bank_code,
-            "account_pseudonym": ref.pseudonym,
-            "account_cipher": ref.cipher,
-            "account_masked": ref.masked,
+            **ref.number.columns("account"),
             "traced_amount_fen": traced,
         }
         for finding_id, d in zip(ids, drafts, strict=True)
@@ -816,7 +817,7 @@ def do_renew(session: Session, order: RestrictionOrder, *, actor: Actor) -> Rest
     """Replace an executed stop-payment with a renewal order (the old one becomes `renewed`)."""
     do_transition(session, order, OrderState.RENEWED, actor=actor, note=f"renewal {order.renewals + 1}")
     session.flush()
-    account = AccountRef(order.bank_code, order.account_pseudonym, order.account_cipher, order.account_masked)
+    account = AccountRef(order.bank_code, order.account)
     finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
     draft = OrderDraft(
         kind=order.kind,

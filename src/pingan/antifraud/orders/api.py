@@ -54,9 +54,7 @@ def _finding_account(
     acc = next((a for a in finding.accounts if a.id == account_id), None)
     if acc is None:
         raise NotFound(f"finding {finding_id} names no account {account_id}", field="finding_account_id")
-    return actions.AccountRef(acc.bank_code, acc.account_pseudonym, acc.account_cipher, acc.account_masked), (
-        acc.traced_amount_fen
-    )
+    return actions.AccountRef(acc.bank_code, acc.account), acc.traced_amount_fen
 
 
 @router.post("/orders/freezes", response_model=OrderOut, status_code=201)

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.core.db import Base, UTCDateTime, str_enum
+from pingan.core.pii import PiiKind, Protected, protected
 
 
 class OrderKind(StrEnum):
@@ -120,9 +121,7 @@ class FindingAccount(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     finding_id: Mapped[int] = mapped_column(ForeignKey("police_finding.id", ondelete="CASCADE"), index=True)
     bank_code: Mapped[str] = mapped_column(String(16))
-    account_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
-    account_cipher: Mapped[str] = mapped_column(String(255))
-    account_masked: Mapped[str] = mapped_column(String(32))
+    account: Mapped[Protected] = protected(PiiKind.CARD, "account", index=True)
     traced_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
 
     finding: Mapped[PoliceFinding] = relationship(back_populates="accounts")
@@ -142,9 +141,8 @@ class RestrictionOrder(Base):
     report_id: Mapped[int | None] = mapped_column(ForeignKey("fraud_report.id"), index=True)
     finding_id: Mapped[int | None] = mapped_column(ForeignKey("police_finding.id"), index=True)
     bank_code: Mapped[str] = mapped_column(String(16))
-    account_pseudonym: Mapped[str] = mapped_column(String(64))
-    account_cipher: Mapped[str] = mapped_column(String(255))
-    account_masked: Mapped[str] = mapped_column(String(32))
+    # Looked up by bank and pseudonym together: `ix_restriction_order_account`.
+    account: Mapped[Protected] = protected(PiiKind.CARD, "account")
     # Set to "bank:pseudonym" while the order is live and NULL after: the unique index makes the
     # database itself refuse a second live order on one account (the law forbids duplicate freezes).
     live_key: Mapped[str | None] = mapped_column(String(96), unique=True)

@@ -40,7 +40,7 @@ def order_out(order: RestrictionOrder, *, timeline: bool = False) -> OrderOut:
         report_id=order.report_id,
         finding_id=order.finding_id,
         bank_code=order.bank_code,
-        account=order.account_masked,
+        account=order.account.masked,
         amount_fen=order.amount_fen,
         traced_amount_fen=order.traced_amount_fen,
         held_amount_fen=order.held_amount_fen,
@@ -94,7 +94,7 @@ def finding_out(finding: PoliceFinding) -> FindingOut:
             FindingAccountOut(
                 id=a.id,
                 bank_code=a.bank_code,
-                account=a.account_masked,
+                account=a.account.masked,
                 traced_amount_fen=a.traced_amount_fen,
             )
             for a in finding.accounts
@@ -185,7 +185,7 @@ def figures(session: Session) -> OrderFigures:
     }
 
     def accounts(reason: OrderReason, executed_only: bool) -> int:
-        base = select(RestrictionOrder.bank_code, RestrictionOrder.account_pseudonym).where(
+        base = select(RestrictionOrder.bank_code, RestrictionOrder.account.pseudonym).where(
             RestrictionOrder.kind == OrderKind.STOP_PAYMENT, RestrictionOrder.reason == reason
         )
         if executed_only:

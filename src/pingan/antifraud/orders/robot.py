@@ -38,6 +38,7 @@ from pingan.core.db import transaction
 from pingan.core.errors import Conflict
 from pingan.core.events import DomainEvent
 from pingan.core.logging import get_logger
+from pingan.core.pii import PiiKind, Protected
 from pingan.core.roles import Actor
 
 ROBOT = Actor.system("robot")
@@ -61,7 +62,13 @@ class _Payees:
             refs.setdefault(
                 key,
                 actions.AccountRef(
-                    t.payee_bank, t.payee_account_pseudonym, t.payee_account_cipher, t.payee_account_masked
+                    t.payee_bank,
+                    Protected(
+                        PiiKind.CARD,
+                        t.payee_account_pseudonym,
+                        t.payee_account_cipher,
+                        t.payee_account_masked,
+                    ),
                 ),
             )
         return cls(refs, dict(traced))
@@ -172,9 +179,9 @@ def _transfers_of(session: Session, report_ids: list[int]) -> dict[int, list[Any
         select(
             t.report_id,
             t.payee_bank,
-            t.payee_account_pseudonym,
-            t.payee_account_cipher,
-            t.payee_account_masked,
+            t.payee_account.pseudonym,
+            t.payee_account.cipher,
+            t.payee_account.masked,
             t.amount_fen,
             t.occurred_at,
         )
@@ -192,19 +199,17 @@ def do_process_findings(session: Session, finding_ids: list[int], *, careful: bo
     loaded = actions.load_findings(session, finding_ids)
     findings = loaded.ordered(sorted(finding_ids))
     approved = [f for f in findings if f.status is FindingStatus.APPROVED and f.decided_at is not None]
-    involved = {f.id: [(a.bank_code, a.account_pseudonym) for a in f.accounts] for f in approved}
+    involved = {f.id: [(a.bank_code, a.account.pseudonym) for a in f.accounts] for f in approved}
     links = HolderLinks.resolve(session, [key for keys in involved.values() for key in keys])
     linked = {f.id: links.linked_to(involved[f.id]) for f in approved}
     taken = actions.live_keys(
-        session, {actions.live_key(a.bank_code, a.number_pseudonym) for accs in linked.values() for a in accs}
+        session,
+        {actions.live_key(a.bank_code, a.account.pseudonym) for accs in linked.values() for a in accs},
     )
     planned: list[actions.OrderDraft] = []
     for finding in approved:
         assert finding.decided_at is not None
-        refs = [
-            actions.AccountRef(acc.bank_code, acc.number_pseudonym, acc.number_cipher, acc.number_masked)
-            for acc in linked[finding.id]
-        ]
+        refs = [actions.AccountRef(acc.bank_code, acc.account) for acc in linked[finding.id]]
         drafts = [
             actions.OrderDraft(
                 kind=OrderKind.STOP_PAYMENT,
@@ -222,7 +227,7 @@ def do_process_findings(session: Session, finding_ids: list[int], *, careful: bo
         # One check a finding: its drafts differ only in the account, which a holder-linked basis admits.
         actions.check_issue_order(session, drafts[0], live_checked=True)
         for draft in drafts:
-            key = actions.live_key(draft.account.bank_code, draft.account.pseudonym)
+            key = actions.live_key(draft.account.bank_code, draft.account.number.pseudonym)
             if key in taken:
                 continue
             taken.add(key)

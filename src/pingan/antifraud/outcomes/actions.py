@@ -145,7 +145,7 @@ def on_reports_registered(batch: list[events.DomainEvent]) -> None:
     ids = [int(event.payload["report_id"]) for event in batch]
     with db.read_transaction() as session:
         rows = session.execute(
-            select(FraudReport.id, FraudReport.victim_id_pseudonym, FraudReport.reported_at)
+            select(FraudReport.id, FraudReport.victim_id.pseudonym, FraudReport.reported_at)
             .where(bulk.any_of(session, FraudReport.id, ids))
             .order_by(FraudReport.id)
         )

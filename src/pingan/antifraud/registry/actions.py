@@ -14,7 +14,7 @@ from pingan.antifraud.banks.directory import check_bank
 from pingan.antifraud.registry.model import AccountHolder, AccountKind, AccountStatus, BankAccount
 from pingan.core import audit, bulk, clock
 from pingan.core.errors import Invalid
-from pingan.core.pii import PiiKind, protect
+from pingan.core.pii import PiiKind, Protected, protect
 from pingan.core.roles import Actor
 
 
@@ -72,32 +72,20 @@ def do_upsert_account(session: Session, record: KycRecord, *, actor: Actor) -> B
     nid = protect(PiiKind.NATIONAL_ID, record.holder_national_id, field="holder_national_id")
     number = protect(PiiKind.CARD, record.account_number, field="account_number")
     holder = session.execute(
-        select(AccountHolder).where(AccountHolder.national_id_pseudonym == nid.pseudonym)
+        select(AccountHolder).where(AccountHolder.national_id.pseudonym == nid.pseudonym)
     ).scalar_one_or_none()
     if holder is None:
         name = protect(PiiKind.NAME, record.holder_name, field="holder_name")
-        holder = AccountHolder(
-            national_id_pseudonym=nid.pseudonym,
-            national_id_cipher=nid.cipher,
-            national_id_masked=nid.masked,
-            name_cipher=name.cipher,
-            name_masked=name.masked,
-            created_at=now,
-        )
+        holder = AccountHolder(national_id=nid, name=name.sealed, created_at=now)
         session.add(holder)
         session.flush()
     account = session.execute(
         select(BankAccount).where(
-            BankAccount.bank_code == record.bank_code, BankAccount.number_pseudonym == number.pseudonym
+            BankAccount.bank_code == record.bank_code, BankAccount.account.pseudonym == number.pseudonym
         )
     ).scalar_one_or_none()
     if account is None:
-        account = BankAccount(
-            bank_code=record.bank_code,
-            number_pseudonym=number.pseudonym,
-            number_cipher=number.cipher,
-            number_masked=number.masked,
-        )
+        account = BankAccount(bank_code=record.bank_code, account=number)
         session.add(account)
     account.holder_id = holder.id
     account.kind = record.kind
@@ -116,11 +104,11 @@ def do_upsert_account(session: Session, record: KycRecord, *, actor: Actor) -> B
     return account
 
 
-def account_by_number(session: Session, bank_code: str, number_pseudonym: str) -> BankAccount | None:
+def account_by_number(session: Session, bank_code: str, account_pseudonym: str) -> BankAccount | None:
     """The registered account with this pseudonymised number at this bank, if any."""
     return session.execute(
         select(BankAccount).where(
-            BankAccount.bank_code == bank_code, BankAccount.number_pseudonym == number_pseudonym
+            BankAccount.bank_code == bank_code, BankAccount.account.pseudonym == account_pseudonym
         )
     ).scalar_one_or_none()
 
@@ -128,7 +116,7 @@ def account_by_number(session: Session, bank_code: str, number_pseudonym: str) -
 def holder_by_national_id(session: Session, national_id_pseudonym: str) -> AccountHolder | None:
     """The registered holder with this pseudonymised national ID, if any."""
     return session.execute(
-        select(AccountHolder).where(AccountHolder.national_id_pseudonym == national_id_pseudonym)
+        select(AccountHolder).where(AccountHolder.national_id.pseudonym == national_id_pseudonym)
     ).scalar_one_or_none()
 
 
@@ -139,9 +127,7 @@ class LinkedAccount:
     id: int
     holder_id: int
     bank_code: str
-    number_pseudonym: str
-    number_cipher: str
-    number_masked: str
+    account: Protected
 
 
 @dataclass(frozen=True)
@@ -168,8 +154,8 @@ class HolderLinks:
         holder_of = {
             (bank_code, pseudonym): holder_id
             for bank_code, pseudonym, holder_id in session.execute(
-                select(BankAccount.bank_code, BankAccount.number_pseudonym, BankAccount.holder_id).where(
-                    bulk.any_of(session, BankAccount.number_pseudonym, {p for _, p in involved_set})
+                select(BankAccount.bank_code, BankAccount.account.pseudonym, BankAccount.holder_id).where(
+                    bulk.any_of(session, BankAccount.account.pseudonym, {p for _, p in involved_set})
                 )
             )
             if (bank_code, pseudonym) in involved_set
@@ -177,15 +163,19 @@ class HolderLinks:
         open_accounts: dict[int, list[LinkedAccount]] = defaultdict(list)
         if holder_of:
             a = BankAccount
-            for row in session.execute(
-                select(a.id, a.holder_id, a.bank_code, a.number_pseudonym, a.number_cipher, a.number_masked)
+            for id_, holder_id, bank_code, *number in session.execute(
+                select(
+                    a.id, a.holder_id, a.bank_code, a.account.pseudonym, a.account.cipher, a.account.masked
+                )
                 .where(
                     bulk.any_of(session, a.holder_id, set(holder_of.values())),
                     a.status != AccountStatus.CLOSED,
                 )
                 .order_by(a.id)
             ):
-                open_accounts[row.holder_id].append(LinkedAccount(*row))
+                open_accounts[holder_id].append(
+                    LinkedAccount(id_, holder_id, bank_code, Protected(PiiKind.CARD, *number))
+                )
         return cls(holder_of, dict(open_accounts))
 
     def linked_to(self, involved: Iterable[tuple[str, str]]) -> list[LinkedAccount]:
@@ -194,5 +184,6 @@ class HolderLinks:
         holders = {self.holder_of[key] for key in involved_set if key in self.holder_of}
         accounts = [a for h in holders for a in self.open_accounts.get(h, [])]
         return sorted(
-            (a for a in accounts if (a.bank_code, a.number_pseudonym) not in involved_set), key=lambda a: a.id
+            (a for a in accounts if (a.bank_code, a.account.pseudonym) not in involved_set),
+            key=lambda a: a.id,
         )

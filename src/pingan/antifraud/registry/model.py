@@ -9,6 +9,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.core.db import Base, UTCDateTime, str_enum
+from pingan.core.pii import PiiKind, Protected, Sealed, protected, sealed
 
 
 class AccountKind(StrEnum):
@@ -33,11 +34,8 @@ class AccountHolder(Base):
     __tablename__ = "account_holder"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    national_id_pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
-    national_id_cipher: Mapped[str] = mapped_column(String(255))
-    national_id_masked: Mapped[str] = mapped_column(String(32))
-    name_cipher: Mapped[str] = mapped_column(String(255))
-    name_masked: Mapped[str] = mapped_column(String(64))
+    national_id: Mapped[Protected] = protected(PiiKind.NATIONAL_ID, "national_id", unique=True)
+    name: Mapped[Sealed] = sealed(PiiKind.NAME, "name", masked_length=64)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     accounts: Mapped[list[BankAccount]] = relationship(back_populates="holder", order_by="BankAccount.id")
@@ -47,14 +45,14 @@ class BankAccount(Base):
     """An account or card at one bank; the number is stored as pseudonym, ciphertext and masked form."""
 
     __tablename__ = "bank_account"
-    __table_args__ = (UniqueConstraint("bank_code", "number_pseudonym", name="uq_bank_account_bank_number"),)
+    __table_args__ = (
+        UniqueConstraint("bank_code", "account_pseudonym", name="uq_bank_account_bank_account"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     holder_id: Mapped[int] = mapped_column(ForeignKey("account_holder.id"), index=True)
     bank_code: Mapped[str] = mapped_column(String(16))
-    number_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
-    number_cipher: Mapped[str] = mapped_column(String(255))
-    number_masked: Mapped[str] = mapped_column(String(32))
+    account: Mapped[Protected] = protected(PiiKind.CARD, "account", index=True)
     kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind, length=16))
     opened_on: Mapped[date] = mapped_column(Date)
     status: Mapped[AccountStatus] = mapped_column(str_enum(AccountStatus, length=16))

@@ -168,13 +168,9 @@ def prepare_report(report: ReportIn) -> PreparedReport:
                 "seq": seq,
                 "occurred_at": t.occurred_at,
                 "amount_fen": t.amount_fen,
-                "payer_card_pseudonym": payer.pseudonym,
-                "payer_card_cipher": payer.cipher,
-                "payer_card_masked": payer.masked,
+                **payer.columns("payer_card"),
                 "payer_bank": t.payer_bank,
-                "payee_account_pseudonym": payee.pseudonym,
-                "payee_account_cipher": payee.cipher,
-                "payee_account_masked": payee.masked,
+                **payee.columns("payee_account"),
                 "payee_bank": t.payee_bank,
                 "channel": t.channel,
             }
@@ -328,14 +324,9 @@ def do_register_reports(session: Session, items: list[NewReport]) -> list[tuple[
         rows.append(
             {
                 "external_ref": report.external_ref or f"PA-{now:%Y%m%d}-{secrets.token_hex(4).upper()}",
-                "victim_name_cipher": p.victim_name.cipher,
-                "victim_name_masked": p.victim_name.masked,
-                "victim_id_pseudonym": p.victim_id.pseudonym,
-                "victim_id_cipher": p.victim_id.cipher,
-                "victim_id_masked": p.victim_id.masked,
-                "victim_phone_pseudonym": p.victim_phone.pseudonym,
-                "victim_phone_cipher": p.victim_phone.cipher,
-                "victim_phone_masked": p.victim_phone.masked,
+                **p.victim_name.sealed.columns("victim_name"),
+                **p.victim_id.columns("victim_id"),
+                **p.victim_phone.columns("victim_phone"),
                 "fraud_started_at": report.fraud_started_at,
                 "reported_at": report.reported_at,
                 "station_code": report.station_code,
@@ -499,11 +490,11 @@ def do_reveal_report(session: Session, report: FraudReport, *, actor: Actor, pur
         purpose=f"case:{report.external_ref}; {purpose.strip()}",
     )
     return RevealedReport(
-        victim_name=decrypt(PiiKind.NAME, report.victim_name_cipher),
-        victim_national_id=decrypt(PiiKind.NATIONAL_ID, report.victim_id_cipher),
-        victim_phone=decrypt(PiiKind.PHONE, report.victim_phone_cipher),
-        payer_cards=[decrypt(PiiKind.CARD, t.payer_card_cipher) for t in report.transfers],
-        payee_accounts=[decrypt(PiiKind.CARD, t.payee_account_cipher) for t in report.transfers],
+        victim_name=decrypt(PiiKind.NAME, report.victim_name.cipher),
+        victim_national_id=decrypt(PiiKind.NATIONAL_ID, report.victim_id.cipher),
+        victim_phone=decrypt(PiiKind.PHONE, report.victim_phone.cipher),
+        payer_cards=[decrypt(PiiKind.CARD, t.payer_card.cipher) for t in report.transfers],
+        payee_accounts=[decrypt(PiiKind.CARD, t.payee_account.cipher) for t in report.transfers],
         suspect_phones=[
             decrypt(PiiKind.PHONE, s.value_cipher) for s in report.suspects if s.value_cipher is not None
         ],

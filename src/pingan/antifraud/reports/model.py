@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.core.db import Base, UTCDateTime, str_enum
+from pingan.core.pii import PiiKind, Protected, Sealed, protected, sealed
 
 
 class Typology(StrEnum):
@@ -84,14 +85,9 @@ class FraudReport(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     external_ref: Mapped[str] = mapped_column(String(64), unique=True)
-    victim_name_cipher: Mapped[str] = mapped_column(String(255))
-    victim_name_masked: Mapped[str] = mapped_column(String(64))
-    victim_id_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
-    victim_id_cipher: Mapped[str] = mapped_column(String(255))
-    victim_id_masked: Mapped[str] = mapped_column(String(32))
-    victim_phone_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
-    victim_phone_cipher: Mapped[str] = mapped_column(String(255))
-    victim_phone_masked: Mapped[str] = mapped_column(String(32))
+    victim_name: Mapped[Sealed] = sealed(PiiKind.NAME, "victim_name", masked_length=64)
+    victim_id: Mapped[Protected] = protected(PiiKind.NATIONAL_ID, "victim_id", index=True)
+    victim_phone: Mapped[Protected] = protected(PiiKind.PHONE, "victim_phone", index=True)
     fraud_started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     station_code: Mapped[str] = mapped_column(ForeignKey("station.code"), index=True)
@@ -133,13 +129,9 @@ class ReportTransfer(Base):
     seq: Mapped[int] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     amount_fen: Mapped[int] = mapped_column(BigInteger)
-    payer_card_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
-    payer_card_cipher: Mapped[str] = mapped_column(String(255))
-    payer_card_masked: Mapped[str] = mapped_column(String(32))
+    payer_card: Mapped[Protected] = protected(PiiKind.CARD, "payer_card", index=True)
     payer_bank: Mapped[str] = mapped_column(String(16))
-    payee_account_pseudonym: Mapped[str] = mapped_column(String(64), index=True)
-    payee_account_cipher: Mapped[str] = mapped_column(String(255))
-    payee_account_masked: Mapped[str] = mapped_column(String(32))
+    payee_account: Mapped[Protected] = protected(PiiKind.CARD, "payee_account", index=True)
     payee_bank: Mapped[str] = mapped_column(String(16), index=True)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
 

@@ -98,7 +98,7 @@ def list_reports(
             ReportSummaryOut(
                 id=r.id,
                 external_ref=r.external_ref,
-                victim_name=r.victim_name_masked,
+                victim_name=r.victim_name.masked,
                 reported_at=r.reported_at,
                 station_code=r.station_code,
                 typology=r.typology,
@@ -123,7 +123,7 @@ def report_out(session: Session, r: FraudReport) -> ReportOut:
         id=r.id,
         external_ref=r.external_ref,
         victim=VictimOut(
-            name=r.victim_name_masked, national_id=r.victim_id_masked, phone=r.victim_phone_masked
+            name=r.victim_name.masked, national_id=r.victim_id.masked, phone=r.victim_phone.masked
         ),
         fraud_started_at=r.fraud_started_at,
         reported_at=r.reported_at,
@@ -137,9 +137,9 @@ def report_out(session: Session, r: FraudReport) -> ReportOut:
                 seq=t.seq,
                 occurred_at=t.occurred_at,
                 amount_fen=t.amount_fen,
-                payer_card=t.payer_card_masked,
+                payer_card=t.payer_card.masked,
                 payer_bank=t.payer_bank,
-                payee_account=t.payee_account_masked,
+                payee_account=t.payee_account.masked,
                 payee_bank=t.payee_bank,
                 channel=t.channel,
             )

@@ -13,7 +13,7 @@ For the channels (SMS, voice, home visit; antifraud/warnings), the outbox is thr
   call skips it. When no step is left due, the plan is done; otherwise it goes back to pending.
 - `do_release_plan(session, *, plan_id, actor)` hands a claimed plan back untouched.
 
-Contact details: `plan.phone_cipher` (decrypt with `pii.decrypt(PiiKind.PHONE, ...)`, and audit the
+Contact details: `plan.phone.cipher` (decrypt with `pii.decrypt(PiiKind.PHONE, ...)`, and audit the
 read), `plan.home_station`, `plan.typology_guess`, `plan.amount_at_risk_fen`. Every call here writes
 its audit record in the caller's transaction.
 """
@@ -38,6 +38,7 @@ from pingan.antifraud.risk.model import (
 )
 from pingan.core import audit, clock, events
 from pingan.core.errors import Conflict, Invalid, NotFound
+from pingan.core.pii import Protected
 from pingan.core.roles import Actor
 
 EVENT_RISK_RECORDED = "risk.event_recorded"
@@ -61,9 +62,7 @@ class FlagIn:
     reasons: list[str]
     typology_guess: str | None
     elderly: bool
-    phone_pseudonym: str | None = None
-    phone_cipher: str | None = None
-    phone_masked: str | None = None
+    phone: Protected | None = None
     home_station: str | None = None
 
 
@@ -220,9 +219,7 @@ def _new_plan(session: Session, f: FlagIn, evidence: set[str], *, now: datetime)
         elderly=f.elderly,
         escalate_if_unanswered=rules.escalates(amount_at_risk_fen=f.amount_at_risk_fen, elderly=f.elderly),
         typology_guess=f.typology_guess,
-        phone_pseudonym=f.phone_pseudonym,
-        phone_cipher=f.phone_cipher,
-        phone_masked=f.phone_masked,
+        phone=f.phone,
         home_station=f.home_station,
     )
     for seq, s in enumerate(

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.core.db import Base, UTCDateTime, str_enum
+from pingan.core.pii import PiiKind, Protected, protected
 
 
 class PlanStatus(StrEnum):
@@ -58,9 +59,7 @@ class WarningPlan(Base):
     elderly: Mapped[bool] = mapped_column(Boolean, default=False)
     escalate_if_unanswered: Mapped[bool] = mapped_column(Boolean, default=False)
     typology_guess: Mapped[str | None] = mapped_column(String(32))
-    phone_pseudonym: Mapped[str | None] = mapped_column(String(64))
-    phone_cipher: Mapped[str | None] = mapped_column(String(255))
-    phone_masked: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[Protected | None] = protected(PiiKind.PHONE, "phone", nullable=True)
     home_station: Mapped[str | None] = mapped_column(String(32))
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -117,9 +117,7 @@ class StoreIdentities:
                     reasons=list(r["reasons"]),
                     typology_guess=r["typology_guess"],
                     elderly=bool(r["elderly"]),
-                    phone_pseudonym=phone.pseudonym if phone else None,
-                    phone_cipher=phone.cipher if phone else None,
-                    phone_masked=phone.masked if phone else None,
+                    phone=phone,
                     home_station=person["home_station"] if person else None,
                 )
             )

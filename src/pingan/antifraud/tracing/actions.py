@@ -81,12 +81,12 @@ def do_accept_recommendations(
     refs: list[tuple[order_actions.AccountRef, int | None]] = []
     for rec in accepted:
         bank, number = cards[rec.account]
-        p = protect(PiiKind.CARD, number, field=f"accounts.{rec.account}")
-        refs.append((order_actions.AccountRef(bank, p.pseudonym, p.cipher, p.masked), rec.recoverable_fen))
+        protected = protect(PiiKind.CARD, number, field=f"accounts.{rec.account}")
+        refs.append((order_actions.AccountRef(bank, protected), rec.recoverable_fen))
     evidence = {
         "trace": trace_ref,
         "recommendations": [
-            {"to": ref.masked, "bank": ref.bank_code, "recoverable_fen": r.recoverable_fen,
+            {"to": ref.number.masked, "bank": ref.bank_code, "recoverable_fen": r.recoverable_fen,
              "confidence": r.confidence, "reasons": list(r.reasons)}
             for (ref, _), r in zip(refs, accepted, strict=True)
         ],
@@ -101,7 +101,7 @@ def do_accept_recommendations(
         listed.append(
             watchlist_actions.do_list_account(
                 session,
-                account_pseudonym=ref.pseudonym,
+                account_pseudonym=ref.number.pseudonym,
                 source=WatchSource.TRACED,
                 evidence={
                     "report_id": report_id,
@@ -113,7 +113,7 @@ def do_accept_recommendations(
                 actor=actor,
                 confidence=rec.confidence,
                 bank=ref.bank_code,
-                account_masked=ref.masked,
+                account_masked=ref.number.masked,
                 store_account_id=rec.account,
             )
         )

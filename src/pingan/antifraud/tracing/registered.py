@@ -56,8 +56,8 @@ def _as_filed(report: FraudReport) -> dict[str, Any]:
         "external_ref": report.external_ref,
         "transfers": [
             {
-                "payer_card": decrypt(PiiKind.CARD, t.payer_card_cipher),
-                "payee_account": decrypt(PiiKind.CARD, t.payee_account_cipher),
+                "payer_card": decrypt(PiiKind.CARD, t.payer_card.cipher),
+                "payee_account": decrypt(PiiKind.CARD, t.payee_account.cipher),
                 "occurred_at": t.occurred_at.isoformat(),
                 "amount_fen": t.amount_fen,
             }

@@ -38,7 +38,7 @@ from pingan.antifraud.warnings.visits.model import VisitKind
 from pingan.core import audit, clock, events
 from pingan.core.errors import Conflict, Invalid, NotFound
 from pingan.core.org import stations_by_code
-from pingan.core.pii import PiiKind, decrypt
+from pingan.core.pii import PiiKind, Sealed, decrypt
 from pingan.core.roles import Actor
 
 _T = TypeVar("_T")
@@ -169,8 +169,11 @@ def do_accept_plans(
             delivery = WarningDelivery(
                 plan_id=req.plan_id,
                 person_pseudonym=req.person_pseudonym,
-                phone_cipher=req.phone_cipher,
-                phone_masked=req.phone_masked,
+                phone=(
+                    Sealed(PiiKind.PHONE, req.phone_cipher, req.phone_masked or "")
+                    if req.phone_cipher is not None
+                    else None
+                ),
                 typology=templates.for_typology(req.typology).typology.value,
                 amount_fen=req.amount_fen,
                 elderly=req.elderly,

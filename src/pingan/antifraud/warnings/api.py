@@ -30,7 +30,7 @@ def delivery_out(d: WarningDelivery) -> DeliveryOut:
     return DeliveryOut(
         plan_id=d.plan_id,
         person_pseudonym=d.person_pseudonym,
-        phone=d.phone_masked,
+        phone=d.phone.masked if d.phone is not None else None,
         typology=d.typology,
         amount_fen=d.amount_fen,
         elderly=d.elderly,

@@ -41,8 +41,8 @@ def request_for_plan(plan: WarningPlan) -> DeliveryRequest:
     return DeliveryRequest(
         plan_id=risk_link.plan_key(plan.id),
         person_pseudonym=plan.person_key,
-        phone_cipher=plan.phone_cipher,
-        phone_masked=plan.phone_masked,
+        phone_cipher=plan.phone.cipher if plan.phone is not None else None,
+        phone_masked=plan.phone.masked if plan.phone is not None else None,
         typology=plan.typology_guess or "其他",
         amount_fen=plan.amount_at_risk_fen,
         elderly=plan.elderly,
@@ -94,7 +94,7 @@ def _step_now(
     kind = ChannelKind.SMS if channel is StepChannel.SMS else ChannelKind.VOICE
     m = _last_message(delivery, kind)
     if m is None:
-        why = "no_phone" if delivery.phone_cipher is None else f"delivery_{delivery.state.value}"
+        why = "no_phone" if delivery.phone is None else f"delivery_{delivery.state.value}"
         return StepState.FAILED, {"reason": why}
     detail: dict[str, object] = {"message_key": m.message_key, "state": m.state.value}
     if m.state not in FINAL_STATES:

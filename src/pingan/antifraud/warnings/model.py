@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.core.db import Base, UTCDateTime, str_enum
+from pingan.core.pii import PiiKind, Sealed, sealed
 
 
 class Urgency(StrEnum):
@@ -92,8 +93,7 @@ class WarningDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[str] = mapped_column(String(64), unique=True)
     person_pseudonym: Mapped[str] = mapped_column(String(80), index=True)
-    phone_cipher: Mapped[str | None] = mapped_column(Text)
-    phone_masked: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[Sealed | None] = sealed(PiiKind.PHONE, "phone", text=True, nullable=True)
     typology: Mapped[str] = mapped_column(String(32))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     elderly: Mapped[bool] = mapped_column(Boolean)

@@ -60,7 +60,7 @@ def _report_in(session: Session, delivery: WarningDelivery, message: WarningMess
     risk_events = events_of_plan(session, plan_id)
     if not risk_events:
         return f"risk plan {plan_id} has no risk events"
-    if delivery.phone_cipher is None:
+    if delivery.phone is None:
         return "no phone number of the person"
     holder = holder_by_national_id(session, delivery.person_pseudonym)
     if holder is None:
@@ -80,9 +80,9 @@ def _report_in(session: Session, delivery: WarningDelivery, message: WarningMess
             {
                 "occurred_at": e.occurred_at,
                 "amount_fen": e.amount_fen,
-                "payer_card": decrypt(PiiKind.CARD, payer.number_cipher),
+                "payer_card": decrypt(PiiKind.CARD, payer.account.cipher),
                 "payer_bank": e.payer_bank,
-                "payee_account": decrypt(PiiKind.CARD, payee.number_cipher),
+                "payee_account": decrypt(PiiKind.CARD, payee.account.cipher),
                 "payee_bank": e.payee_bank,
             }
         )
@@ -98,9 +98,9 @@ def _report_in(session: Session, delivery: WarningDelivery, message: WarningMess
     return ReportIn.model_validate(
         {
             "victim": {
-                "name": decrypt(PiiKind.NAME, holder.name_cipher),
-                "national_id": decrypt(PiiKind.NATIONAL_ID, holder.national_id_cipher),
-                "phone": decrypt(PiiKind.PHONE, delivery.phone_cipher),
+                "name": decrypt(PiiKind.NAME, holder.name.cipher),
+                "national_id": decrypt(PiiKind.NATIONAL_ID, holder.national_id.cipher),
+                "phone": decrypt(PiiKind.PHONE, delivery.phone.cipher),
             },
             "fraud_started_at": min(e.occurred_at for e in risk_events),
             # The call's start: the same body for the same call, so a replay is recognised by its key.

@@ -230,9 +230,9 @@ def do_list_reported_payees(session: Session, *, report_ids: list[int], actor: A
             r.typology,
             r.reported_at,
             t.amount_fen,
-            t.payee_account_pseudonym,
+            t.payee_account.pseudonym,
             t.payee_bank,
-            t.payee_account_masked,
+            t.payee_account.masked,
         )
         .join(t, t.report_id == r.id)
         .where(bulk.any_of(session, r.id, report_ids))

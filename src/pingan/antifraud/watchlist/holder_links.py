@@ -46,7 +46,7 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
     accounts: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
     a = FindingAccount
     for finding_id, bank, pseudonym, masked in session.execute(
-        select(a.finding_id, a.bank_code, a.account_pseudonym, a.account_masked)
+        select(a.finding_id, a.bank_code, a.account.pseudonym, a.account.masked)
         .where(bulk.any_of(session, a.finding_id, [x.id for x in approved]))
         .order_by(a.id)
     ):
@@ -64,10 +64,10 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
         }
         listings += [
             Listing(
-                acc.number_pseudonym,
+                acc.account.pseudonym,
                 evidence,
                 bank=acc.bank_code,
-                account_masked=acc.number_masked,
+                account_masked=acc.account.masked,
                 typology=finding.typology.value if finding.typology is not None else None,
                 now=finding.decided_at,
             )
