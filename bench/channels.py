@@ -44,9 +44,10 @@ from sqlalchemy.orm import Session
 from pingan.antifraud.warnings import actions, voice_prompts
 from pingan.antifraud.warnings.actions import BatchSummary, DeliveryRequest
 from pingan.antifraud.warnings.channels import ChannelLimits
+from pingan.antifraud.warnings.choices import MessageState, Urgency
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.warnings.jobs import WarningSender
-from pingan.antifraud.warnings.model import MessageState, Urgency, WarningMessage, WarningReceipt
+from pingan.antifraud.warnings.model import WarningMessage, WarningReceipt
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.retry import in_transaction
 from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel

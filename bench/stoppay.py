@@ -339,13 +339,8 @@ def main() -> None:
             str(tmp / "processes.log"),
         )
 
-        from pingan.antifraud.orders.model import (
-            FindingStatus,
-            OrderReason,
-            OrderState,
-            PoliceFinding,
-            RestrictionOrder,
-        )
+        from pingan.antifraud.orders.choices import FindingStatus, OrderReason, OrderState
+        from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder
 
         def snapshot() -> list[RestrictionOrder]:
             # A read transaction: on SQLite it must not take the write lock the system under test needs.
@@ -463,7 +458,8 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
     from pingan.antifraud.banks.adapter import HttpBankAdapter, TransientBankError
     from pingan.antifraud.banks.protocol import LegalBasisWire, OrderKindWire, OrderRequest
     from pingan.antifraud.orders import actions
-    from pingan.antifraud.orders.model import BankOutbox, OrderKind, OrderReason, OutboxStatus
+    from pingan.antifraud.orders.choices import OrderKind, OrderReason, OutboxStatus
+    from pingan.antifraud.orders.model import BankOutbox
     from pingan.antifraud.reports import actions as report_actions
     from pingan.antifraud.reports.schemas import ReportIn
     from pingan.core import clock, db

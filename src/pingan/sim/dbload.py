@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pingan.antifraud.registry.actions import KycRecord, account_by_number, do_upsert_account
-from pingan.antifraud.registry.model import AccountKind, AccountStatus
+from pingan.antifraud.registry.choices import AccountKind, AccountStatus
 from pingan.antifraud.reports.imports import ImportSummary, import_reports
 from pingan.core import db
 from pingan.core.org import Station, do_upsert_station

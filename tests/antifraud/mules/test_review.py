@@ -11,8 +11,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from pingan.antifraud.mules.review import actions
-from pingan.antifraud.mules.review.model import CandidateStatus, MuleCandidate
-from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.antifraud.mules.review.choices import CandidateStatus
+from pingan.antifraud.mules.review.model import MuleCandidate
+from pingan.antifraud.watchlist.choices import WatchSource
+from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.cli import app
 from pingan.core import db
 from pingan.core.auth import User

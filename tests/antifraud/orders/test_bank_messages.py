@@ -19,7 +19,8 @@ from pingan.antifraud.banks.protocol import (
     verify,
 )
 from pingan.antifraud.orders import actions
-from pingan.antifraud.orders.model import BankInboundRejection, OrderState, RestrictionOrder
+from pingan.antifraud.orders.choices import OrderState
+from pingan.antifraud.orders.model import BankInboundRejection, RestrictionOrder
 from pingan.core import db
 from pingan.core.roles import Actor
 from tests.antifraud.orders.conftest import mule_report, register

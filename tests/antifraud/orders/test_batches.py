@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from pingan.antifraud.orders.model import FindingStatus, OrderReason, PoliceFinding, RestrictionOrder
+from pingan.antifraud.orders.choices import FindingStatus, OrderReason
+from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder
 from pingan.antifraud.registry.imports import import_registry
 from pingan.antifraud.reports.model import FraudReport
 from pingan.core import db

@@ -16,8 +16,9 @@ from pingan.antifraud.banks.protocol import (
     ReleaseRequest,
 )
 from pingan.antifraud.orders import actions
+from pingan.antifraud.orders.choices import AlertKind, OrderKind, OrderState
 from pingan.antifraud.orders.jobs import RobotWorker
-from pingan.antifraud.orders.model import AlertKind, OrderKind, OrderState, RestrictionOrder, RobotAlert
+from pingan.antifraud.orders.model import RestrictionOrder, RobotAlert
 from pingan.core import clock, db
 from pingan.core.roles import Actor
 from pingan.core.settings import BankSettings

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from pingan.antifraud.banks.protocol import OrderResult
 from pingan.antifraud.orders import actions
-from pingan.antifraud.orders.model import OrderEvent, OrderKind, OrderReason, OrderState, RestrictionOrder
+from pingan.antifraud.orders.choices import OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.model import OrderEvent, RestrictionOrder
 from pingan.antifraud.reports.model import FraudReport
 from pingan.core import clock, db
 from pingan.core.audit import AuditEntry

@@ -7,15 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pingan.antifraud.orders.model import (
-    BasisKind,
-    FindingStatus,
-    OrderKind,
-    OrderReason,
-    OrderState,
-    PoliceFinding,
-    RestrictionOrder,
-)
+from pingan.antifraud.orders.choices import BasisKind, FindingStatus, OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder
 from pingan.core import db
 from pingan.core.auth import User
 from pingan.core.pii import PiiKind, Protected

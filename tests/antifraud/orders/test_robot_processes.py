@@ -9,16 +9,9 @@ from sqlalchemy import func, select
 
 from pingan.antifraud.banks.adapter import HttpBankAdapter
 from pingan.antifraud.banks.protocol import LegalBasisWire, OrderKindWire, OrderRequest
+from pingan.antifraud.orders.choices import AlertKind, OrderReason, OrderState, OutboxStatus
 from pingan.antifraud.orders.jobs import Job, RobotWorker
-from pingan.antifraud.orders.model import (
-    AlertKind,
-    BankOutbox,
-    OrderReason,
-    OrderState,
-    OutboxStatus,
-    RestrictionOrder,
-    RobotAlert,
-)
+from pingan.antifraud.orders.model import BankOutbox, RestrictionOrder, RobotAlert
 from pingan.core import db
 from pingan.core.settings import BankSettings
 from tests.antifraud.orders.conftest import BankSim, RobotProcess, mule_report, register, wait_for

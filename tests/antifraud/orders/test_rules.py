@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pingan.antifraud.orders import rules
-from pingan.antifraud.orders.model import OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.choices import OrderKind, OrderReason, OrderState
 
 S = OrderState
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from pingan.antifraud.outcomes.actions import do_note_report, do_record_outcomes
 from pingan.antifraud.risk.actions import FlagIn, do_claim_pending_plans, do_mark_plan_step, do_record_flags
-from pingan.antifraud.risk.model import PlanStatus, RiskEvent, StepChannel, StepState, WarningPlan
+from pingan.antifraud.risk.choices import PlanStatus, StepChannel, StepState
+from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.core import db
 from pingan.core.audit import AuditEntry, verify_chain
 from pingan.core.auth import User

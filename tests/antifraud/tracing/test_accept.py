@@ -8,12 +8,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.orders.model import FindingStatus, PoliceFinding
+from pingan.antifraud.orders.choices import FindingStatus
+from pingan.antifraud.orders.model import PoliceFinding
 from pingan.antifraud.tracing import Limits, trace
 from pingan.antifraud.tracing.actions import check_accept_recommendations, do_accept_recommendations
 from pingan.antifraud.tracing.engine import TraceResult
 from pingan.antifraud.tracing.store import account_cards
-from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.antifraud.watchlist.choices import WatchSource
+from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core.errors import Forbidden, Invalid
 from pingan.core.pii import PiiKind, lookup_key
 from pingan.core.roles import Actor, Role

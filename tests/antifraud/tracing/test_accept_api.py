@@ -9,11 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pingan.antifraud.orders.model import FindingStatus, PoliceFinding
+from pingan.antifraud.orders.choices import FindingStatus
+from pingan.antifraud.orders.model import PoliceFinding
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports.schemas import ReportIn
 from pingan.antifraud.tracing import registered as tracing_api
-from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.antifraud.watchlist.choices import WatchSource
+from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import db
 from pingan.core.auth import User
 from pingan.core.roles import Actor, Role

@@ -21,8 +21,9 @@ from fastapi.testclient import TestClient
 
 from pingan.antifraud.warnings import actions, outbox, voice_prompts
 from pingan.antifraud.warnings.actions import DeliveryRequest
+from pingan.antifraud.warnings.choices import Urgency
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
-from pingan.antifraud.warnings.model import Urgency, WarningDelivery
+from pingan.antifraud.warnings.model import WarningDelivery
 from pingan.antifraud.warnings.sms_kannel import dlr_params
 from pingan.core import clock, db
 from pingan.core.org import Station

@@ -14,18 +14,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from pingan.antifraud.orders import robot
-from pingan.antifraud.orders.model import OrderKind, OrderReason, RestrictionOrder
+from pingan.antifraud.orders.choices import OrderKind, OrderReason
+from pingan.antifraud.orders.model import RestrictionOrder
 from pingan.antifraud.registry.actions import KycRecord, do_upsert_account
-from pingan.antifraud.registry.model import AccountKind, AccountStatus
+from pingan.antifraud.registry.choices import AccountKind, AccountStatus
 from pingan.antifraud.reports import actions as report_actions
-from pingan.antifraud.reports.model import FraudReport, ReportIntake
+from pingan.antifraud.reports.choices import ReportIntake
+from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.risk.actions import FlagIn, do_record_flags
 from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.channels import SendResult
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState, Priority
 from pingan.antifraud.warnings.jobs import WarningSender, drain_risk_outbox
-from pingan.antifraud.warnings.model import ChannelKind, MessageState, Priority
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
+from pingan.antifraud.warnings.visits.choices import VisitKind
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.antifraud.warnings.voice_sip import SipTimers, SipVoiceChannel
 from pingan.core import audit, clock, db
 from pingan.core.auth import User

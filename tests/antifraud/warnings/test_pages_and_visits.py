@@ -8,12 +8,14 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from pingan.antifraud.warnings.choices import AlertKind
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.jobs import WarningSender
-from pingan.antifraud.warnings.model import AlertKind, WarningAlert
+from pingan.antifraud.warnings.model import WarningAlert
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.visits.actions import do_open_visit
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
+from pingan.antifraud.warnings.visits.choices import VisitKind
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core import clock, db
 from pingan.core.auth import User
 from tests.antifraud.warnings.conftest import ANALYST, accept, signed_dlr, wang_request
@@ -113,7 +115,8 @@ def test_texts_and_calls_written_to_the_outbox_are_counted_apart_from_reach(
 def test_a_dlr_with_a_bad_signature_is_refused_logged_and_changes_nothing(
     client: TestClient, station_yulin: object
 ) -> None:
-    from pingan.antifraud.warnings.model import MessageState, WarningCallbackRejection, WarningMessage
+    from pingan.antifraud.warnings.choices import MessageState
+    from pingan.antifraud.warnings.model import WarningCallbackRejection, WarningMessage
 
     accept(wang_request(voice=False), sms="kannel")
     r = client.get("/sms-gateway/kannel/dlr", params={**signed_dlr("plan-wang-1:sms:1"), "t": "0" * 32})
@@ -136,7 +139,8 @@ def test_a_dlr_from_an_address_that_is_not_the_gateways_is_refused_and_changes_n
     station_yulin: object,
 ) -> None:
     """The DLR type is not covered by the token (Kannel fills it in), so only the gateway may post."""
-    from pingan.antifraud.warnings.model import MessageState, WarningCallbackRejection, WarningMessage
+    from pingan.antifraud.warnings.choices import MessageState
+    from pingan.antifraud.warnings.model import WarningCallbackRejection, WarningMessage
     from pingan.web.app import create_app
 
     accept(wang_request(voice=False), sms="kannel")
@@ -151,7 +155,8 @@ def test_a_dlr_from_an_address_that_is_not_the_gateways_is_refused_and_changes_n
 
 def test_a_dlr_url_is_refused_after_its_expiry(client: TestClient, station_yulin: object) -> None:
     """A URL found in an old log cannot set a state: the expiry is signed, and it runs out."""
-    from pingan.antifraud.warnings.model import MessageState, WarningMessage
+    from pingan.antifraud.warnings.choices import MessageState
+    from pingan.antifraud.warnings.model import WarningMessage
     from pingan.antifraud.warnings.sms_kannel import DLR_URL_LIFETIME
 
     accept(wang_request(voice=False), sms="kannel")
@@ -177,7 +182,8 @@ def test_a_forged_type_after_the_gateways_final_report_changes_nothing(
     client: TestClient, station_yulin: object
 ) -> None:
     """Whoever holds the URL can post any type, but a final state is final."""
-    from pingan.antifraud.warnings.model import MessageState, WarningMessage
+    from pingan.antifraud.warnings.choices import MessageState
+    from pingan.antifraud.warnings.model import WarningMessage
 
     accept(wang_request(voice=False), sms="kannel")
     url = "/sms-gateway/kannel/dlr"

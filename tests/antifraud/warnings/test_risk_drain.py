@@ -10,20 +10,17 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from pingan.antifraud.risk.actions import FlagIn, do_claim_pending_plans, do_record_flags
-from pingan.antifraud.risk.model import PlanStatus, StepChannel, StepState, WarningPlan
+from pingan.antifraud.risk.choices import PlanStatus, StepChannel, StepState
+from pingan.antifraud.risk.model import WarningPlan
 from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.channels import SendResult
+from pingan.antifraud.warnings.choices import ChannelKind, DeliveryState, MessageState
 from pingan.antifraud.warnings.jobs import WarningSender, drain_risk_outbox
-from pingan.antifraud.warnings.model import (
-    ChannelKind,
-    DeliveryState,
-    MessageState,
-    WarningDelivery,
-    WarningMessage,
-)
+from pingan.antifraud.warnings.model import WarningDelivery, WarningMessage
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.visits.actions import do_accept, do_record_outcome
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitOutcome
+from pingan.antifraud.warnings.visits.choices import VisitOutcome
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core import clock, db
 from pingan.core.audit import AuditEntry, verify_chain
 from pingan.core.pii import PiiKind, protect

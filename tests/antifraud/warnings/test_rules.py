@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pingan.antifraud.reports.model import Typology
+from pingan.antifraud.reports.choices import Typology
 from pingan.antifraud.warnings import rules
-from pingan.antifraud.warnings.model import MessageState, Urgency
+from pingan.antifraud.warnings.choices import MessageState, Urgency
 from pingan.antifraud.warnings.templates import TEMPLATE_FILE, load_templates, parse_templates
 from pingan.core.errors import Invalid
 

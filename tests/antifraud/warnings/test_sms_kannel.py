@@ -16,14 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from pingan.antifraud.warnings.channels import ChannelLimits, OutgoingSms
+from pingan.antifraud.warnings.choices import AlertKind, MessageState
 from pingan.antifraud.warnings.jobs import WarningSender
-from pingan.antifraud.warnings.model import (
-    AlertKind,
-    MessageState,
-    WarningAlert,
-    WarningMessage,
-    WarningReceipt,
-)
+from pingan.antifraud.warnings.model import WarningAlert, WarningMessage, WarningReceipt
 from pingan.antifraud.warnings.outbox import OutboxVoiceChannel
 from pingan.antifraud.warnings.sms_kannel import CONNECTS_AT_ONCE, KannelSmsChannel
 from pingan.core import clock, db

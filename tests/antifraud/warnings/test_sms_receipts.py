@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from pingan.antifraud.warnings import actions
 from pingan.antifraud.warnings.channels import SendResult
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState
 from pingan.antifraud.warnings.jobs import SENDER, WarningSender
-from pingan.antifraud.warnings.model import ChannelKind, MessageState, WarningMessage, WarningReceipt
+from pingan.antifraud.warnings.model import WarningMessage, WarningReceipt
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.rules import IN_DOUBT_GRACE, SMS_VALIDITY
 from pingan.antifraud.warnings.sms_kannel import KannelSmsChannel

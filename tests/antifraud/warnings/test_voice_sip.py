@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from pingan.antifraud.warnings.choices import DeliveryState, MessageState, Priority
 from pingan.antifraud.warnings.jobs import WarningSender
-from pingan.antifraud.warnings.model import DeliveryState, MessageState, Priority
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
+from pingan.antifraud.warnings.visits.choices import VisitKind
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.antifraud.warnings.voice_sip import SipTimers, SipVoiceChannel
 from pingan.core import clock, db
 from tests.antifraud.warnings.conftest import accept, load_delivery, wang_request

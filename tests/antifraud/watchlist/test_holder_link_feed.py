@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder
-from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.antifraud.watchlist.choices import WatchSource
+from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import db
 from pingan.core.auth import User
 from tests.antifraud.orders.conftest import mule_report, register

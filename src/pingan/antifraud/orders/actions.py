@@ -23,27 +23,30 @@ from sqlalchemy.orm.util import identity_key
 
 from pingan.antifraud.banks.protocol import Acknowledgement, OrderResult
 from pingan.antifraud.orders import rules
-from pingan.antifraud.orders.model import (
+from pingan.antifraud.orders.choices import (
     AlertKind,
     AppealStatus,
-    BankInboundRejection,
-    BankNonce,
-    BankOutbox,
-    FindingAccount,
     FindingStatus,
     MessageType,
-    OrderAppeal,
-    OrderEvent,
     OrderKind,
     OrderReason,
     OrderState,
     OutboxStatus,
+)
+from pingan.antifraud.orders.model import (
+    BankInboundRejection,
+    BankNonce,
+    BankOutbox,
+    FindingAccount,
+    OrderAppeal,
+    OrderEvent,
     PoliceFinding,
     RestrictionOrder,
     RobotAlert,
     RobotIntake,
 )
-from pingan.antifraud.reports.model import FraudReport, ReportIntake
+from pingan.antifraud.reports.choices import ReportIntake
+from pingan.antifraud.reports.model import FraudReport
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.pii import Protected

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions, queries
-from pingan.antifraud.orders.model import OrderAppeal, OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.choices import OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.model import OrderAppeal
 from pingan.antifraud.orders.schemas import (
     AppealDecisionIn,
     AppealIn,

@@ -38,17 +38,15 @@ from pingan.antifraud.banks.protocol import (
     ReleaseRequest,
 )
 from pingan.antifraud.orders import actions, robot, rules
-from pingan.antifraud.orders.model import (
+from pingan.antifraud.orders.choices import (
     AlertKind,
-    BankOutbox,
     BasisKind,
     MessageType,
     OrderKind,
     OrderState,
     OutboxStatus,
-    PoliceFinding,
-    RestrictionOrder,
 )
+from pingan.antifraud.orders.model import BankOutbox, PoliceFinding, RestrictionOrder
 from pingan.core import bulk, clock
 from pingan.core.db import get_engine, transaction
 from pingan.core.logging import get_logger

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.orders.model import OrderState
+from pingan.antifraud.orders.choices import OrderState
 from pingan.antifraud.orders.queries import figures
 
 

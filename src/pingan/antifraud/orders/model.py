@@ -3,91 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from pingan.antifraud.orders.choices import (
+    AlertKind,
+    AppealStatus,
+    BasisKind,
+    FindingStatus,
+    MessageType,
+    OrderKind,
+    OrderReason,
+    OrderState,
+    OutboxStatus,
+)
 from pingan.core.db import Base, UTCDateTime, str_enum
 from pingan.core.pii import PiiKind, Protected, protected
-
-
-class OrderKind(StrEnum):
-    """止付 stop-payment or 冻结 freeze."""
-
-    STOP_PAYMENT = "stop_payment"
-    FREEZE = "freeze"
-
-
-class OrderState(StrEnum):
-    """Where an order stands; the allowed moves are `rules.TRANSITIONS`."""
-
-    DRAFTED = "drafted"
-    SENT = "sent"
-    ACKNOWLEDGED = "acknowledged"
-    EXECUTED = "executed"
-    REJECTED = "rejected"
-    FAILED = "failed"
-    EXPIRED = "expired"
-    RENEWED = "renewed"
-    RELEASED = "released"
-
-
-class OrderReason(StrEnum):
-    """Why this account: named in a report, or another account of an involved holder (一卡涉警、全卡止付)."""
-
-    DIRECT_PAYEE = "direct_payee"
-    HOLDER_LINKED = "holder_linked"
-    TRACED = "traced"
-
-
-class BasisKind(StrEnum):
-    """The legal basis an order rests on."""
-
-    REPORT = "report"
-    FINDING = "finding"
-
-
-class FindingStatus(StrEnum):
-    """A police finding (认定) is drafted, then approved or refused by a supervisor."""
-
-    DRAFT = "draft"
-    APPROVED = "approved"
-    REFUSED = "refused"
-
-
-class AppealStatus(StrEnum):
-    """An appeal by a holder awaits a decision, then is upheld (release) or dismissed."""
-
-    PENDING = "pending"
-    UPHELD = "upheld"
-    DISMISSED = "dismissed"
-
-
-class OutboxStatus(StrEnum):
-    """A bank message waits, is in flight (its fate unknown until the bank confirms), or is delivered."""
-
-    PENDING = "pending"
-    IN_FLIGHT = "in_flight"
-    DELIVERED = "delivered"
-    DEAD = "dead"
-
-
-class MessageType(StrEnum):
-    """Messages pingan sends to a bank."""
-
-    REQUEST = "request"
-    RELEASE = "release"
-
-
-class AlertKind(StrEnum):
-    """What the robot alerts an analyst about."""
-
-    BANK_DOWN = "bank_down"
-    RENEWALS_EXHAUSTED = "renewals_exhausted"
-    FREEZE_EXPIRING = "freeze_expiring"
-    RELEASE_OVERDUE = "release_overdue"
-    ORDER_FAILED = "order_failed"
 
 
 class PoliceFinding(Base):

@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from pingan.antifraud.orders import actions, queries
-from pingan.antifraud.orders.model import OrderAppeal, OrderState
+from pingan.antifraud.orders.choices import OrderState
+from pingan.antifraud.orders.model import OrderAppeal
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError

@@ -9,16 +9,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.orders.model import (
-    FindingStatus,
-    OrderAppeal,
-    OrderKind,
-    OrderReason,
-    OrderState,
-    PoliceFinding,
-    RestrictionOrder,
-    RobotAlert,
-)
+from pingan.antifraud.orders.choices import FindingStatus, OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.model import OrderAppeal, PoliceFinding, RestrictionOrder, RobotAlert
 from pingan.antifraud.orders.schemas import (
     AppealOut,
     FindingAccountOut,

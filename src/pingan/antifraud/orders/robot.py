@@ -24,15 +24,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions
-from pingan.antifraud.orders.model import (
-    FindingStatus,
-    OrderKind,
-    OrderReason,
-    RobotIntake,
-)
+from pingan.antifraud.orders.choices import FindingStatus, OrderKind, OrderReason
+from pingan.antifraud.orders.model import RobotIntake
 from pingan.antifraud.registry.actions import HolderLinks
 from pingan.antifraud.reports import actions as report_actions
-from pingan.antifraud.reports.model import FraudReport, ReportIntake, ReportTransfer
+from pingan.antifraud.reports.choices import ReportIntake
+from pingan.antifraud.reports.model import FraudReport, ReportTransfer
 from pingan.core import bulk, clock, events
 from pingan.core.db import transaction
 from pingan.core.errors import Conflict

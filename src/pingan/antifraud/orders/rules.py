@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pingan.antifraud.orders.model import BasisKind, OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.choices import BasisKind, OrderKind, OrderReason, OrderState
 
 S = OrderState
 

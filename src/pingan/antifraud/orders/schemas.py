@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from pingan.antifraud.orders.model import (
+from pingan.antifraud.orders.choices import (
     AppealStatus,
     BasisKind,
     FindingStatus,

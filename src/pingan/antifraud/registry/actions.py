@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.banks.directory import check_bank
-from pingan.antifraud.registry.model import AccountHolder, AccountKind, AccountStatus, BankAccount
+from pingan.antifraud.registry.choices import AccountKind, AccountStatus
+from pingan.antifraud.registry.model import AccountHolder, BankAccount
 from pingan.core import audit, bulk, clock
 from pingan.core.errors import Invalid
 from pingan.core.pii import PiiKind, Protected, protect

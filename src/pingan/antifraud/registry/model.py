@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from pingan.antifraud.registry.choices import AccountKind, AccountStatus
 from pingan.core.db import Base, UTCDateTime, str_enum
 from pingan.core.pii import PiiKind, Protected, Sealed, protected, sealed
-
-
-class AccountKind(StrEnum):
-    """What kind of account or card."""
-
-    DEBIT = "debit"
-    CREDIT = "credit"
-    EWALLET = "e-wallet"
-
-
-class AccountStatus(StrEnum):
-    """The account's status as the bank last reported it."""
-
-    ACTIVE = "active"
-    DORMANT = "dormant"
-    CLOSED = "closed"
 
 
 class AccountHolder(Base):

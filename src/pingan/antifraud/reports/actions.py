@@ -13,16 +13,14 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.reports import rules
+from pingan.antifraud.reports.choices import LinkKind, ReportIntake, SuspectKind
 from pingan.antifraud.reports.model import (
     FraudCluster,
     FraudReport,
     IdempotencyRecord,
-    LinkKind,
-    ReportIntake,
     ReportLink,
     ReportTransfer,
     SuspectIdentifier,
-    SuspectKind,
 )
 from pingan.antifraud.reports.schemas import ReportIn
 from pingan.core import audit, bulk, clock, events

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from pingan.antifraud.reports import actions, queries
-from pingan.antifraud.reports.model import Typology
+from pingan.antifraud.reports.choices import Typology
 from pingan.antifraud.reports.schemas import (
     ClusterOut,
     RegisteredReportOut,

@@ -3,69 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from pingan.antifraud.reports.choices import Channel, LinkKind, ReportIntake, SuspectKind, Typology
 from pingan.core.db import Base, UTCDateTime, str_enum
 from pingan.core.pii import PiiKind, Protected, Sealed, protected, sealed
-
-
-class Typology(StrEnum):
-    """Fraud typology (诈骗类型), as the Ministry of Public Security classifies telecom fraud."""
-
-    ORDER_BRUSHING = "刷单返利"
-    FAKE_INVESTMENT = "虚假投资理财"
-    FAKE_LOAN = "虚假网络贷款"
-    FAKE_CUSTOMER_SERVICE = "冒充电商物流客服"
-    FAKE_POLICE = "冒充公检法"
-    FAKE_BOSS = "冒充领导熟人"
-    FAKE_GAME_TRADE = "网络游戏虚假交易"
-    ROMANCE = "网络婚恋交友"
-    OTHER = "其他"
-
-
-class Channel(StrEnum):
-    """How a transfer was made."""
-
-    MOBILE_BANKING = "mobile_banking"
-    ONLINE_BANKING = "online_banking"
-    COUNTER = "counter"
-    ATM = "atm"
-    THIRD_PARTY = "third_party"
-    QR = "qr"
-
-
-class SuspectKind(StrEnum):
-    """Kinds of suspect identifier a victim can give."""
-
-    PHONE = "phone"
-    URL = "url"
-    APP = "app"
-    SOCIAL = "social"
-
-
-class LinkKind(StrEnum):
-    """Identifiers that link reports into one cluster (串并案)."""
-
-    PAYEE_ACCOUNT = "payee_account"
-    SUSPECT_PHONE = "suspect_phone"
-    URL = "url"
-
-
-class ReportIntake(StrEnum):
-    """Whether a receiving officer has registered the report (受案登记) or it still waits for one.
-
-    A report typed in at a station or imported from one is registered by the officer who took it.
-    A report opened by the platform itself (a likely victim pressing 2 on a warning call: "I have
-    already transferred") waits for an officer: a key press can come from whoever answered the phone,
-    or be a slip, and a stop-payment restricts a third party's account. Nothing acts on it, neither the
-    stop-payment robot nor the watchlist, until an officer confirms it (`do_confirm_report`).
-    """
-
-    REGISTERED = "registered"
-    AWAITING_OFFICER = "awaiting_officer"
 
 
 class FraudCluster(Base):

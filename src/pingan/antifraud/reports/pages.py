@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from pingan.antifraud.banks.directory import BANKS
 from pingan.antifraud.reports import actions, queries
+from pingan.antifraud.reports.choices import Typology
 from pingan.antifraud.reports.imports import import_reports
-from pingan.antifraud.reports.model import FraudReport, Typology
+from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import ReportPage
 from pingan.core import clock
 from pingan.core.deps import CsrfChecked, DbSession, require_roles

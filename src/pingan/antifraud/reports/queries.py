@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.reports.model import FraudCluster, FraudReport, ReportLink, ReportTransfer, Typology
+from pingan.antifraud.reports.choices import Typology
+from pingan.antifraud.reports.model import FraudCluster, FraudReport, ReportLink, ReportTransfer
 from pingan.antifraud.reports.schemas import (
     ClusterBrief,
     ClusterOut,

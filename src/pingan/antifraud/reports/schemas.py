@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from pingan.antifraud.banks.directory import check_bank
-from pingan.antifraud.reports.model import Channel, ReportIntake, SuspectKind, Typology
+from pingan.antifraud.reports.choices import Channel, ReportIntake, SuspectKind, Typology
 from pingan.core.errors import Invalid
 from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
 from pingan.core.schemas import InputModel, SaneDatetime

@@ -28,14 +28,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from pingan.antifraud.risk import rules
-from pingan.antifraud.risk.model import (
-    PlanStatus,
-    RiskEvent,
-    StepChannel,
-    StepState,
-    WarningPlan,
-    WarningStep,
-)
+from pingan.antifraud.risk.choices import PlanStatus, StepChannel, StepState
+from pingan.antifraud.risk.model import RiskEvent, WarningPlan, WarningStep
 from pingan.core import audit, clock, events
 from pingan.core.errors import Conflict, Invalid, NotFound
 from pingan.core.pii import Protected

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pingan.antifraud.risk.model import StepChannel, StepState
+from pingan.antifraud.risk.choices import StepChannel, StepState
 
 PLAN_QUIET = timedelta(hours=24)
 # A home visit (上门劝阻) costs an officer an hour; it is sent when the call went unanswered and either

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, field_validator
 
-from pingan.antifraud.watchlist.model import WatchSource
+from pingan.antifraud.watchlist.choices import WatchSource
 
 
 class RiskEventOut(BaseModel):

@@ -19,7 +19,8 @@ from pingan.antifraud.orders.model import PoliceFinding
 from pingan.antifraud.tracing.engine import TraceResult
 from pingan.antifraud.tracing.rules import FreezeRecommendation
 from pingan.antifraud.watchlist import actions as watchlist_actions
-from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource
+from pingan.antifraud.watchlist.choices import WatchSource
+from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import audit
 from pingan.core.errors import Forbidden, Invalid
 from pingan.core.pii import PiiKind, protect

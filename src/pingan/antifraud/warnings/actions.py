@@ -15,10 +15,10 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.risk.model import StepChannel
+from pingan.antifraud.risk.choices import StepChannel
 from pingan.antifraud.warnings import report_link, risk_link, rules
 from pingan.antifraud.warnings.channels import SendResult
-from pingan.antifraud.warnings.model import (
+from pingan.antifraud.warnings.choices import (
     FINAL_STATES,
     AlertKind,
     ChannelKind,
@@ -26,6 +26,8 @@ from pingan.antifraud.warnings.model import (
     MessageState,
     Priority,
     Urgency,
+)
+from pingan.antifraud.warnings.model import (
     WarningAlert,
     WarningCallbackRejection,
     WarningDelivery,
@@ -34,7 +36,7 @@ from pingan.antifraud.warnings.model import (
 )
 from pingan.antifraud.warnings.templates import TemplateSet, load_templates
 from pingan.antifraud.warnings.visits.actions import do_open_visit
-from pingan.antifraud.warnings.visits.model import VisitKind
+from pingan.antifraud.warnings.visits.choices import VisitKind
 from pingan.core import audit, clock, events
 from pingan.core.errors import Conflict, Invalid, NotFound
 from pingan.core.org import stations_by_code

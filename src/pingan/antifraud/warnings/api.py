@@ -12,7 +12,8 @@ from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningDelivery
 from pingan.antifraud.warnings.schemas import DeliveryOut, MessageOut, OutcomeIn, PlanIn, VisitOut
 from pingan.antifraud.warnings.visits import actions as visit_actions
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitState
+from pingan.antifraud.warnings.visits.choices import VisitState
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.pii import PiiKind, protect

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pingan.antifraud.warnings.model import ChannelKind, MessageState
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.risk.actions import do_claim_pending_plans
-from pingan.antifraud.risk.model import StepChannel, StepState, WarningPlan
+from pingan.antifraud.risk.choices import StepChannel, StepState
+from pingan.antifraud.risk.model import WarningPlan
 from pingan.antifraud.warnings import actions, risk_link
 from pingan.antifraud.warnings.actions import DeliveryRequest
-from pingan.antifraud.warnings.model import (
-    FINAL_STATES,
-    ChannelKind,
-    WarningDelivery,
-    WarningMessage,
-)
+from pingan.antifraud.warnings.choices import FINAL_STATES, ChannelKind
+from pingan.antifraud.warnings.model import WarningDelivery, WarningMessage
 from pingan.antifraud.warnings.visits.actions import do_open_visit
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind
+from pingan.antifraud.warnings.visits.choices import VisitKind
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core.errors import Invalid
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor

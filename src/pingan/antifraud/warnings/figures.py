@@ -9,14 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.warnings.model import (
-    ChannelKind,
-    MessageState,
-    WarningAlert,
-    WarningDelivery,
-    WarningMessage,
-)
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitState
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState
+from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
+from pingan.antifraud.warnings.visits.choices import VisitState
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 
 REACHED = {ChannelKind.SMS: {MessageState.DELIVERED}, ChannelKind.VOICE: {MessageState.ANSWERED}}
 

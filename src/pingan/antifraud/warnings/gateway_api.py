@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from pingan.antifraud.warnings import actions
-from pingan.antifraud.warnings.model import MessageState
+from pingan.antifraud.warnings.choices import MessageState
 from pingan.antifraud.warnings.retry import in_transaction
 from pingan.antifraud.warnings.sms_kannel import verify_dlr_token
 from pingan.core import clock

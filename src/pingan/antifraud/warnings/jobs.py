@@ -26,8 +26,8 @@ from pingan.antifraud.warnings.channels import (
     TokenBucket,
     send_all,
 )
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState
 from pingan.antifraud.warnings.drain import do_drain_risk_outbox
-from pingan.antifraud.warnings.model import ChannelKind, MessageState
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.antifraud.warnings.retry import in_transaction
 from pingan.antifraud.warnings.visits.actions import do_flag_overdue

@@ -19,7 +19,7 @@ from pingan.antifraud.warnings.channels import (
     OutgoingSms,
     SendResult,
 )
-from pingan.antifraud.warnings.model import ChannelKind, MessageState
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState
 from pingan.core.settings import get_settings
 
 UNLIMITED = ChannelLimits(rate_per_s=100_000.0, burst=10_000, concurrency=64)

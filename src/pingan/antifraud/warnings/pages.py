@@ -15,7 +15,8 @@ from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
 from pingan.antifraud.warnings.visits import actions as visit_actions
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitOutcome, VisitState
+from pingan.antifraud.warnings.visits.choices import VisitOutcome, VisitState
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError, NotFound

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud.registry.actions import account_by_number, holder_by_national_id
 from pingan.antifraud.reports import actions as report_actions
-from pingan.antifraud.reports.model import FraudReport, Typology
+from pingan.antifraud.reports.choices import Typology
+from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import ReportIn
 from pingan.antifraud.risk.actions import events_of_plan
 from pingan.antifraud.warnings import risk_link

@@ -20,8 +20,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.risk.actions import do_mark_plan_step
-from pingan.antifraud.risk.model import StepChannel, StepState, WarningPlan
-from pingan.antifraud.warnings.model import MessageState, Urgency, WarningDelivery
+from pingan.antifraud.risk.choices import StepChannel, StepState
+from pingan.antifraud.risk.model import WarningPlan
+from pingan.antifraud.warnings.choices import MessageState, Urgency
+from pingan.antifraud.warnings.model import WarningDelivery
 from pingan.core.errors import DomainError
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor

@@ -10,8 +10,8 @@ from datetime import datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pingan.antifraud.warnings.model import MessageState, Urgency
-from pingan.antifraud.warnings.visits.model import VisitKind
+from pingan.antifraud.warnings.choices import MessageState, Urgency
+from pingan.antifraud.warnings.visits.choices import VisitKind
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 QUIET_START = time(22, 0)

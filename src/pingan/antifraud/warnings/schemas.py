@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pingan.antifraud.warnings.model import Urgency
+from pingan.antifraud.warnings.choices import Urgency
 from pingan.core.schemas import SaneDatetime
 
 

@@ -45,7 +45,7 @@ from pingan.antifraud.warnings.channels import (
     OutgoingSms,
     SendResult,
 )
-from pingan.antifraud.warnings.model import ChannelKind, MessageState
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState
 from pingan.antifraud.warnings.rules import SMS_VALIDITY
 from pingan.core import clock
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from pingan.antifraud.reports.model import Typology
+from pingan.antifraud.reports.choices import Typology
 from pingan.core.errors import Invalid
 
 TEMPLATE_FILE = Path(__file__).parent / "templates" / "warnings.toml"

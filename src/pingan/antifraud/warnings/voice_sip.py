@@ -30,7 +30,7 @@ from pingan.antifraud.warnings.channels import (
     OutgoingSms,
     SendResult,
 )
-from pingan.antifraud.warnings.model import ChannelKind, MessageState
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState
 from pingan.antifraud.warnings.voice_prompts import read_pcm16
 
 FRAME_SAMPLES = 160  # 20 ms at 8 kHz

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud.screening.engine import TS, WATCHLIST_SCHEMA
 from pingan.antifraud.watchlist import rules
-from pingan.antifraud.watchlist.model import WatchlistEntry, WatchSource, WatchStatus
+from pingan.antifraud.watchlist.choices import WatchSource, WatchStatus
+from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Invalid, NotFound
 from pingan.core.roles import Actor, Role

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.watchlist.actions import Listing, do_list_accounts
-from pingan.antifraud.watchlist.model import WatchSource
+from pingan.antifraud.watchlist.choices import WatchSource
 from pingan.core import bulk, events
 from pingan.core.roles import Actor
 
@@ -30,7 +30,8 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
     on a police finding, as the holder-linked stop-payments do. Read as plain rows (two queries):
     loading the findings as mapped objects cost more than the listing.
     """
-    from pingan.antifraud.orders.model import FindingAccount, FindingStatus, PoliceFinding
+    from pingan.antifraud.orders.choices import FindingStatus
+    from pingan.antifraud.orders.model import FindingAccount, PoliceFinding
     from pingan.antifraud.registry.actions import HolderLinks
     from pingan.antifraud.reports.model import FraudReport
 

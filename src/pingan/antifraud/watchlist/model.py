@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pingan.antifraud.watchlist.choices import WatchSource, WatchStatus
 from pingan.core.db import Base, UTCDateTime, str_enum
-
-
-class WatchSource(StrEnum):
-    """Why an account is on the watchlist."""
-
-    REPORTED_PAYEE = "reported_payee"  # named as payee in a registered fraud report
-    HOLDER_LINK = "holder_link"  # another account of a reported payee's holder
-    TRACED = "traced"  # stolen money traced into it (tracing engine)
-    SUSPECTED = "suspected"  # a confirmed model suspicion (mule detector, after human review)
-
-
-class WatchStatus(StrEnum):
-    """An entry is active until it expires or is delisted."""
-
-    ACTIVE = "active"
-    DELISTED = "delisted"
 
 
 class WatchlistEntry(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pingan.antifraud.watchlist.model import WatchSource
+from pingan.antifraud.watchlist.choices import WatchSource
 
 # A reported payee stays listed for 180 days: stop-payment and freeze windows (48 h, 6 months) are
 # the law's own measure of how long an involved account stays of interest. Weaker sources last less,

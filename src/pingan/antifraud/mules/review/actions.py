@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.mules.review.model import CandidateStatus, MuleCandidate
+from pingan.antifraud.mules.review.choices import CandidateStatus
+from pingan.antifraud.mules.review.model import MuleCandidate
 from pingan.antifraud.watchlist import actions as watchlist
-from pingan.antifraud.watchlist.model import WatchSource
+from pingan.antifraud.watchlist.choices import WatchSource
 from pingan.core import audit, clock
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.roles import Actor, Role

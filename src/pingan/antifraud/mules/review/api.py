@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.mules.review import actions
-from pingan.antifraud.mules.review.model import CandidateStatus, MuleCandidate
+from pingan.antifraud.mules.review.choices import CandidateStatus
+from pingan.antifraud.mules.review.model import MuleCandidate
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.pages import render

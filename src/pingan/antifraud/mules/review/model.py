@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pingan.antifraud.mules.review.choices import CandidateStatus
 from pingan.core.db import Base, UTCDateTime, str_enum
-
-
-class CandidateStatus(StrEnum):
-    """A candidate waits for review; a reviewer confirms or dismisses it."""
-
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    DISMISSED = "dismissed"
 
 
 class MuleCandidate(Base):

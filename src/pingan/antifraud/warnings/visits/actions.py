@@ -8,10 +8,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.risk.model import StepChannel, StepState
+from pingan.antifraud.risk.choices import StepChannel, StepState
 from pingan.antifraud.warnings import risk_link, rules
-from pingan.antifraud.warnings.model import AlertKind, WarningAlert, WarningDelivery
-from pingan.antifraud.warnings.visits.model import HomeVisitTask, VisitKind, VisitOutcome, VisitState
+from pingan.antifraud.warnings.choices import AlertKind
+from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery
+from pingan.antifraud.warnings.visits.choices import VisitKind, VisitOutcome, VisitState
+from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core import audit, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.roles import Actor, Role

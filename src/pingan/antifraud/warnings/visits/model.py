@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from pingan.antifraud.warnings.visits.choices import VisitKind, VisitOutcome, VisitState
 from pingan.core.db import Base, UTCDateTime, str_enum
-
-
-class VisitKind(StrEnum):
-    """Why an officer goes: to dissuade (上门劝阻), or to take the report of someone who already paid (受案)."""
-
-    DISSUASION = "dissuasion"
-    REPORT_INTAKE = "report_intake"
-
-
-class VisitState(StrEnum):
-    """open → accepted → done."""
-
-    OPEN = "open"
-    ACCEPTED = "accepted"
-    DONE = "done"
-
-
-class VisitOutcome(StrEnum):
-    """What the officer found."""
-
-    DISSUADED = "dissuaded"
-    ALREADY_PAID = "already_paid"
-    NOT_REACHABLE = "not_reachable"
 
 
 class HomeVisitTask(Base):
