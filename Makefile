@@ -62,6 +62,7 @@ check: install
 	@rm -f $(CHECK_DB); mkdir -p var
 	PINGAN_DATABASE_URL=sqlite:///$(CHECK_DB) $(BIN)/alembic upgrade head
 	PINGAN_DATABASE_URL=sqlite:///$(CHECK_DB) $(BIN)/alembic check
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format src tests bench migrations
