@@ -21,6 +21,7 @@ from pingan.antifraud.reports import api as reports_api
 from pingan.antifraud.reports import pages as reports_pages
 from pingan.antifraud.risk import api as risk_api
 from pingan.antifraud.risk import pages as risk_pages
+from pingan.antifraud.screening import pages as screening_pages
 from pingan.antifraud.tracing import api as tracing_api
 from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
@@ -51,6 +52,7 @@ ROUTERS = (
     risk_api.router,
     risk_pages.router,
     outcomes_pages.router,
+    screening_pages.router,
     mules_review_api.router,
     tracing_api.router,
     warnings_api.router,

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from pingan.antifraud.screening.engine import (
     REFERENCE_SCHEMA,
     TX_SCHEMA,
-    WATCHLIST_SCHEMA,
     ScreenState,
     screen_batch,
 )
 from pingan.antifraud.screening.ruleset import RuleSet
+from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 Beijing time
 WANG, GRANDMA_LI, EMPLOYER = 1, 2, 3  # payer accounts

@@ -137,9 +137,7 @@ def _queue(store: Path, found: list[Candidate], *, model_ref: str) -> int:
     from pingan.core import db
     from pingan.core.pii import PiiKind, protect
     from pingan.core.roles import Actor
-    from pingan.web import reactions
 
-    reactions.install()
     cards = account_cards(store, [c.account for c in found])
     actor = Actor.system("mules")
     with db.transaction() as session:

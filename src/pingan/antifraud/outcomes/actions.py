@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.outcomes.model import WarningOutcome
 from pingan.antifraud.outcomes.rules import FOLLOW_UP
-from pingan.antifraud.risk.model import RiskEvent, WarningPlan
-from pingan.core import audit, bulk, clock, events
+from pingan.antifraud.reports import actions as report_actions
+from pingan.antifraud.reports import queries as report_queries
+from pingan.antifraud.risk import queries as risk_queries
+from pingan.core import audit, clock, db, events
 from pingan.core.roles import Actor
+
+if TYPE_CHECKING:  # a plan is read through risk's queries; its type only names what they return
+    from pingan.antifraud.risk.model import WarningPlan
 
 
 def _outcome(session: Session, plan: WarningPlan, now: datetime) -> WarningOutcome:
@@ -45,21 +50,14 @@ def do_record_outcomes(session: Session, *, actor: Actor, now: datetime | None =
     watchlist. Reports arrive through `do_note_report`. Caller holds the transaction.
     """
     at = now or clock.now()
-    plans = list(
-        session.execute(select(WarningPlan).where(WarningPlan.created_at > at - 2 * FOLLOW_UP)).scalars()
-    )
+    plans = risk_queries.plans_created_after(session, at - 2 * FOLLOW_UP)
     for plan in plans:
         row = _outcome(session, plan, at)
         end = min(at, plan.created_at + FOLLOW_UP)
-        later = session.execute(
-            select(RiskEvent.reasons, RiskEvent.amount_fen).where(
-                RiskEvent.person_key == plan.person_key,
-                RiskEvent.occurred_at > plan.created_at,
-                RiskEvent.occurred_at <= end,
-                RiskEvent.plan_id != plan.id,
-            )
-        ).all()
-        hits = [amount for reasons, amount in later if any(r.startswith("WL-") for r in json.loads(reasons))]
+        later = risk_queries.later_events(
+            session, person_key=plan.person_key, after=plan.created_at, until=end, other_than_plan=plan.id
+        )
+        hits = [amount for reasons, amount in later if any(r.startswith("WL-") for r in reasons)]
         row.reached = plan.first_contact_at is not None
         row.later_listed_transfers = len(hits)
         row.later_listed_amount_fen = sum(hits)
@@ -91,29 +89,24 @@ class NotedReport:
 
 def _has_plans(session: Session, reports: list[NotedReport]) -> bool:
     """Whether any of these reporters has a plan within the follow-up window (a cheap first look)."""
-    found = session.execute(
-        select(WarningPlan.id)
-        .where(
-            bulk.any_of(session, WarningPlan.person_key, {r.person_key for r in reports}),
-            WarningPlan.created_at <= max(r.reported_at for r in reports),
-            WarningPlan.created_at > min(r.reported_at for r in reports) - FOLLOW_UP,
-        )
-        .limit(1)
-    ).first()
-    return found is not None
+    return risk_queries.any_plan_of_persons(
+        session,
+        {r.person_key for r in reports},
+        after=min(r.reported_at for r in reports) - FOLLOW_UP,
+        until=max(r.reported_at for r in reports),
+    )
 
 
 def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Actor) -> int:
     """`do_note_report` for several reports, with one query for all their persons' plans. Returns plans marked."""
     if not reports:
         return 0
-    candidates = session.execute(
-        select(WarningPlan).where(
-            bulk.any_of(session, WarningPlan.person_key, {r.person_key for r in reports}),
-            WarningPlan.created_at <= max(r.reported_at for r in reports),
-            WarningPlan.created_at > min(r.reported_at for r in reports) - FOLLOW_UP,
-        )
-    ).scalars()
+    candidates = risk_queries.plans_of_persons(
+        session,
+        {r.person_key for r in reports},
+        after=min(r.reported_at for r in reports) - FOLLOW_UP,
+        until=max(r.reported_at for r in reports),
+    )
     by_person: dict[str, list[WarningPlan]] = defaultdict(list)
     for plan in candidates:
         by_person[plan.person_key].append(plan)
@@ -139,16 +132,9 @@ def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Acto
 
 def on_reports_registered(batch: list[events.DomainEvent]) -> None:
     """Batch event handler: a report by a person with a recent plan is an outcome of that plan (one transaction a commit)."""
-    from pingan.antifraud.reports.model import FraudReport
-    from pingan.core import db
-
     ids = [int(event.payload["report_id"]) for event in batch]
     with db.read_transaction() as session:
-        rows = session.execute(
-            select(FraudReport.id, FraudReport.victim_id.pseudonym, FraudReport.reported_at)
-            .where(bulk.any_of(session, FraudReport.id, ids))
-            .order_by(FraudReport.id)
-        )
+        rows = report_queries.reporters(session, ids)
         reports = [NotedReport(key, clock.ensure_utc(at), rid) for rid, key, at in rows]
         # Most reporters were never warned: looked up first without the write lock (SQLite has one
         # writer, and every registered batch came here), written only when a plan is followed.
@@ -160,6 +146,4 @@ def on_reports_registered(batch: list[events.DomainEvent]) -> None:
 
 def install() -> None:
     """Subscribe outcomes to the events that feed them."""
-    from pingan.antifraud.reports.actions import EVENT_REPORT_REGISTERED
-
-    events.subscribe_batch(EVENT_REPORT_REGISTERED, on_reports_registered)
+    events.subscribe_batch(report_actions.EVENT_REPORT_REGISTERED, on_reports_registered)

@@ -22,7 +22,7 @@ from pingan.antifraud.outcomes.rules import (
     outcome_figures,
     rule_precision,
 )
-from pingan.antifraud.risk.model import RiskEvent, WarningPlan
+from pingan.antifraud.risk import queries as risk_queries
 from pingan.core.errors import Invalid
 
 
@@ -68,13 +68,7 @@ class MonthlyReport:
 def build_monthly(session: Session, month: str) -> MonthlyReport:
     """Assemble the report for YYYY-MM from plans, risk events and outcomes. Read-only."""
     start, end = month_bounds(month)
-    plans = list(
-        session.execute(
-            select(WarningPlan)
-            .where(WarningPlan.created_at >= start, WarningPlan.created_at < end)
-            .order_by(WarningPlan.amount_at_risk_fen.desc())
-        ).scalars()
-    )
+    plans = risk_queries.plans_created_in(session, start, end)
     by_person: dict[str, dict[str, Any]] = {}
     for p in plans:
         row = by_person.setdefault(
@@ -101,11 +95,7 @@ def build_monthly(session: Session, month: str) -> MonthlyReport:
             for o in outcomes
         ]
     )
-    evs = session.execute(
-        select(RiskEvent.reasons, RiskEvent.person_key, RiskEvent.occurred_at, RiskEvent.detected_at).where(
-            RiskEvent.occurred_at >= start, RiskEvent.occurred_at < end
-        )
-    ).all()
+    evs = risk_queries.events_in(session, start, end)
     reported = set(
         session.execute(
             select(WarningOutcome.person_key).where(WarningOutcome.later_report.is_(True))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from pingan.antifraud.reports.choices import Typology
@@ -24,6 +25,7 @@ from pingan.antifraud.reports.schemas import (
     TransferOut,
     VictimOut,
 )
+from pingan.core import bulk
 from pingan.core.errors import Invalid, NotFound
 
 MAX_PAGE = 200
@@ -216,3 +218,14 @@ def typology_counts(session: Session) -> dict[str, int]:
     for typ, n in session.execute(select(FraudReport.typology, func.count()).group_by(FraudReport.typology)):
         out[typ.value] = int(n)
     return dict(out)
+
+
+def reporters(session: Session, report_ids: Iterable[int]) -> Sequence[Row[int, str, datetime]]:
+    """(report id, victim's ID pseudonym, reported at) of each of these reports, in id order."""
+    return list(
+        session.execute(
+            select(FraudReport.id, FraudReport.victim_id.pseudonym, FraudReport.reported_at)
+            .where(bulk.any_of(session, FraudReport.id, list(report_ids)))
+            .order_by(FraudReport.id)
+        ).all()
+    )

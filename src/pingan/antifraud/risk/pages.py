@@ -1,5 +1,6 @@
-"""Early-warning pages: the live risk-event queue (server-sent events), a person's risk timeline,
-and per-rule statistics."""
+"""Early-warning pages: the live risk-event queue (server-sent events) and a person's risk timeline.
+
+The per-rule statistics are among screening's pages: the rules are screening's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
@@ -102,19 +103,3 @@ def person_timeline(person_key: str, request: Request, session: DbSession, actor
     items = [("event", e.occurred_at, e) for e in events] + [("plan", p.created_at, p) for p in plans]
     items.sort(key=lambda i: (i[1], i[0]))
     return render(request, "risk_person.html", person_key=person_key, items=items, loads=json.loads)
-
-
-@router.get("/risk/rules", response_class=HTMLResponse)
-def rule_stats(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
-    """Per-rule statistics: the rules in force, and the events each raised."""
-    from pingan.antifraud.screening.ruleset import load_rules
-
-    rules = load_rules()
-    counts: dict[str, int] = {}
-    amounts: dict[str, int] = {}
-    for reasons, amount in session.execute(select(RiskEvent.reasons, RiskEvent.amount_fen)).all():
-        for rid in {r.split(":")[0] for r in json.loads(reasons)}:
-            counts[rid] = counts.get(rid, 0) + 1
-            amounts[rid] = amounts.get(rid, 0) + amount
-    total = session.execute(select(func.count(RiskEvent.id))).scalar_one()
-    return render(request, "risk_rules.html", rules=rules, counts=counts, amounts=amounts, total=total)

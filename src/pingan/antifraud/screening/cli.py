@@ -14,6 +14,9 @@ import typer
 
 from pingan.antifraud.screening import stream as st
 from pingan.antifraud.screening.ruleset import DEFAULT_RULES, RuleSet, load_rules
+from pingan.antifraud.screening.sink import StoreIdentities, record_flags
+from pingan.antifraud.watchlist.actions import live_entries, watchlist_frame
+from pingan.core import db
 from pingan.core.errors import DomainError
 
 stream_app = typer.Typer(help="Streaming screening through NATS JetStream.", no_args_is_help=True)
@@ -48,10 +51,6 @@ def _watchlist_loader(kind: str, store: Path) -> Callable[[], pl.DataFrame]:
     if kind != "db":
         frame = pl.read_parquet(kind)
         return lambda: frame
-    from pingan.antifraud.screening.sink import StoreIdentities
-    from pingan.antifraud.watchlist.actions import live_entries, watchlist_frame
-    from pingan.core import db
-
     ids = StoreIdentities(store).account_ids()
 
     def load() -> pl.DataFrame:
@@ -107,8 +106,6 @@ def screen(
     if out is not None:
         run.flags.write_parquet(out)
     if persist and run.flags.height:
-        from pingan.antifraud.screening.sink import StoreIdentities, record_flags
-
         result = record_flags(
             run.flags, StoreIdentities(store), engine="batch", rules_version=ruleset.version
         )
@@ -194,7 +191,6 @@ def consume(
 ) -> None:
     """Screen the stream with a durable consumer until interrupted (or idle); print a JSON summary."""
     from pingan.antifraud.screening.engine import ScreenState
-    from pingan.antifraud.screening.sink import StoreIdentities, record_flags
     from pingan.antifraud.screening.store import history_state, read_reference
 
     ruleset = _rules(rules)

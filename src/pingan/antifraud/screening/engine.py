@@ -38,6 +38,7 @@ from pingan.antifraud.screening.ruleset import (
     RuleSet,
     WatchlistRule,
 )
+from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -54,14 +55,6 @@ TX_SCHEMA: dict[str, pl.DataType] = {
     "channel": pl.String(),
     "payer_bank": pl.String(),
     "payee_bank": pl.String(),
-}
-WATCHLIST_SCHEMA: dict[str, pl.DataType] = {
-    "account_id": pl.Int64(),
-    "listed_from": TS,
-    "expires_at": TS,
-    "source": pl.String(),
-    "confidence": pl.Float64(),
-    "typology": pl.String(),
 }
 REFERENCE_SCHEMA: dict[str, pl.DataType] = {
     "account_id": pl.Int64(),

@@ -20,7 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from pingan.antifraud.screening.engine import TS, WATCHLIST_SCHEMA
+from pingan.antifraud.screening.engine import TS
+from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
 
 DAY_US = 86_400_000_000
 

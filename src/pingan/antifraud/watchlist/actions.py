@@ -15,9 +15,9 @@ import polars as pl
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.screening.engine import TS, WATCHLIST_SCHEMA
 from pingan.antifraud.watchlist import rules
 from pingan.antifraud.watchlist.choices import WatchSource, WatchStatus
+from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
 from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Invalid, NotFound
@@ -305,7 +305,9 @@ def watchlist_frame(entries: list[WatchlistEntry], account_ids: dict[str, int]) 
         )
     if not rows:
         return pl.DataFrame(schema=WATCHLIST_SCHEMA)
-    frame = pl.DataFrame(rows).with_columns(pl.col("listed_from", "expires_at").cast(TS))
+    frame = pl.DataFrame(rows).with_columns(
+        pl.col("listed_from", "expires_at").cast(WATCHLIST_SCHEMA["listed_from"])
+    )
     # One row per account: the most trusted entry, listed from the earliest time any source listed it.
     return (
         frame.sort("confidence", descending=True)

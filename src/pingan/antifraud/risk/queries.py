@@ -1,0 +1,110 @@
+"""Read side of risk events and warning plans, for pages and for other packages (outcomes, screening)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
+
+from pingan.antifraud.risk.model import RiskEvent, WarningPlan
+from pingan.core import bulk
+
+
+def plans_created_after(session: Session, after: datetime) -> list[WarningPlan]:
+    """The plans created after `after`."""
+    return list(session.execute(select(WarningPlan).where(WarningPlan.created_at > after)).scalars())
+
+
+def plans_created_in(session: Session, start: datetime, end: datetime) -> list[WarningPlan]:
+    """The plans created in [start, end), the largest amount at risk first."""
+    return list(
+        session.execute(
+            select(WarningPlan)
+            .where(WarningPlan.created_at >= start, WarningPlan.created_at < end)
+            .order_by(WarningPlan.amount_at_risk_fen.desc())
+        ).scalars()
+    )
+
+
+def plans_of_persons(
+    session: Session, person_keys: Iterable[str], *, after: datetime, until: datetime
+) -> list[WarningPlan]:
+    """The plans of these persons created in (after, until], in one query."""
+    return list(
+        session.execute(
+            select(WarningPlan).where(
+                bulk.any_of(session, WarningPlan.person_key, set(person_keys)),
+                WarningPlan.created_at <= until,
+                WarningPlan.created_at > after,
+            )
+        ).scalars()
+    )
+
+
+def any_plan_of_persons(
+    session: Session, person_keys: Iterable[str], *, after: datetime, until: datetime
+) -> bool:
+    """Whether any of these persons has a plan created in (after, until] (one row read at most)."""
+    found = session.execute(
+        select(WarningPlan.id)
+        .where(
+            bulk.any_of(session, WarningPlan.person_key, set(person_keys)),
+            WarningPlan.created_at <= until,
+            WarningPlan.created_at > after,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def later_events(
+    session: Session, *, person_key: str, after: datetime, until: datetime, other_than_plan: int
+) -> list[tuple[list[str], int]]:
+    """The reasons and amount of each risk event of a person in (after, until] that another plan than this one raised."""
+    rows = session.execute(
+        select(RiskEvent.reasons, RiskEvent.amount_fen).where(
+            RiskEvent.person_key == person_key,
+            RiskEvent.occurred_at > after,
+            RiskEvent.occurred_at <= until,
+            RiskEvent.plan_id != other_than_plan,
+        )
+    ).all()
+    return [(json.loads(reasons), amount) for reasons, amount in rows]
+
+
+def events_in(
+    session: Session, start: datetime, end: datetime
+) -> Sequence[Row[str, str, datetime, datetime]]:
+    """(reasons as JSON, person key, occurred at, detected at) of each risk event that occurred in [start, end)."""
+    return list(
+        session.execute(
+            select(
+                RiskEvent.reasons, RiskEvent.person_key, RiskEvent.occurred_at, RiskEvent.detected_at
+            ).where(RiskEvent.occurred_at >= start, RiskEvent.occurred_at < end)
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class RuleHits:
+    """How many risk events each rule raised, and the amount they carried (fen)."""
+
+    counts: dict[str, int]
+    amounts: dict[str, int]
+    total: int
+
+
+def rule_hits(session: Session) -> RuleHits:
+    """Per rule id, the risk events that name it among their reasons, and their amounts."""
+    counts: dict[str, int] = {}
+    amounts: dict[str, int] = {}
+    for reasons, amount in session.execute(select(RiskEvent.reasons, RiskEvent.amount_fen)).all():
+        for rid in {r.split(":")[0] for r in json.loads(reasons)}:
+            counts[rid] = counts.get(rid, 0) + 1
+            amounts[rid] = amounts.get(rid, 0) + amount
+    total = session.execute(select(func.count(RiskEvent.id))).scalar_one()
+    return RuleHits(counts, amounts, total)
