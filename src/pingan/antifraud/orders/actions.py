@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, inspect, select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,12 +45,15 @@ from pingan.antifraud.orders.model import (
     RobotAlert,
     RobotIntake,
 )
+from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.reports.choices import ReportIntake
-from pingan.antifraud.reports.model import FraudReport
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.pii import Protected
 from pingan.core.roles import Actor, Role
+
+if TYPE_CHECKING:  # reports are read through reports' queries; the type only annotates
+    from pingan.antifraud.reports.model import FraudReport
 
 EVENT_FINDING_APPROVED = "antifraud.finding_approved"
 EVENT_ORDER_CHANGED = "antifraud.order_changed"
@@ -284,7 +287,11 @@ def check_issue_order(session: Session, draft: OrderDraft, *, live_checked: bool
     d = draft
     if d.actor.role not in ORDER_ISSUERS:
         raise Forbidden(f"role {d.actor.role.value} may not issue orders")
-    report = session.get(FraudReport, d.report_id) if d.report_id is not None and d.report_is_basis else None
+    report = (
+        report_queries.find_report(session, d.report_id)
+        if d.report_id is not None and d.report_is_basis
+        else None
+    )
     # A report the platform opened (a warning call's key 2) is no basis until an officer confirms it.
     basis = d.basis(report_registered=report is not None and report.intake is ReportIntake.REGISTERED)
     if basis.finding_approved and d.finding is not None and d.reason is not OrderReason.HOLDER_LINKED:
@@ -562,16 +569,7 @@ def load_findings(session: Session, finding_ids: Iterable[int]) -> LoadedFinding
     )
     findings = {f.id: f for f in session.execute(q).scalars()}
     report_ids = {f.report_id for f in findings.values() if f.report_id is not None}
-    reports = (
-        {
-            r.id: r
-            for r in session.execute(
-                select(FraudReport).where(bulk.any_of(session, FraudReport.id, report_ids))
-            ).scalars()
-        }
-        if report_ids
-        else {}
-    )
+    reports = report_queries.reports_by_id(session, report_ids)
     return LoadedFindings(findings, reports)
 
 

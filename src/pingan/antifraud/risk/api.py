@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.antifraud.risk.schemas import DelistIn, PlanOut, RiskEventOut, WatchlistIn, WatchlistOut
 from pingan.antifraud.watchlist import actions as watch
-from pingan.antifraud.watchlist.model import WatchlistEntry
+from pingan.antifraud.watchlist import queries as watch_queries
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import NotFound
@@ -62,7 +62,7 @@ def list_watchlist(
     session: DbSession, actor: Analyst, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[WatchlistOut]:
     """Watchlist entries, newest first."""
-    rows = session.execute(select(WatchlistEntry).order_by(WatchlistEntry.id.desc()).limit(limit)).scalars()
+    rows = watch_queries.recent_entries(session, limit=limit)
     return [WatchlistOut.model_validate(e, from_attributes=True) for e in rows]
 
 

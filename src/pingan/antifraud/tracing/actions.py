@@ -11,20 +11,23 @@ Accepting does two things in one transaction, through the owning domains' action
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions as order_actions
-from pingan.antifraud.orders.model import PoliceFinding
 from pingan.antifraud.tracing.engine import TraceResult
 from pingan.antifraud.tracing.rules import FreezeRecommendation
 from pingan.antifraud.watchlist import actions as watchlist_actions
 from pingan.antifraud.watchlist.choices import WatchSource
-from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import audit
 from pingan.core.errors import Forbidden, Invalid
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
+
+if TYPE_CHECKING:  # the finding and entries come from their domains' actions; the types only annotate
+    from pingan.antifraud.orders.model import PoliceFinding
+    from pingan.antifraud.watchlist.model import WatchlistEntry
 
 ACCEPTERS = order_actions.FINDING_DRAFTERS
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.reports.model import FraudReport
+from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.tracing import actions
 from pingan.antifraud.tracing.engine import TraceResult
 from pingan.antifraud.tracing.registered import report_store, trace_report
@@ -64,7 +64,7 @@ def accept(session: Session, report_id: int, body: AcceptIn, actor: Actor) -> Ac
     """Re-run the trace, then draft the finding and watch-list the accepted accounts (one transaction)."""
     with session.begin():
         result = trace_report(session, report_id, body.method, body.hops, body.hours, body.min_fen)
-        report = session.get(FraudReport, report_id)
+        report = report_queries.find_report(session, report_id)
         assert report is not None  # trace_report raised NotFound otherwise
         wanted = body.accounts if body.accounts is not None else [r.account for r in result.recommendations()]
         cards = account_cards(report_store(), wanted)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.reports.model import FraudReport
+from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.tracing.engine import Limits, TraceResult, trace
 from pingan.antifraud.tracing.index import TraceIndex
 from pingan.antifraud.tracing.rules import Method
@@ -19,6 +19,9 @@ from pingan.antifraud.tracing.store import card_to_account
 from pingan.core.errors import NotFound
 from pingan.core.pii import PiiKind, decrypt
 from pingan.core.settings import get_settings
+
+if TYPE_CHECKING:  # the report comes from reports' queries; its type only annotates
+    from pingan.antifraud.reports.model import FraudReport
 
 # The demo district (`make demo`) is generated here, under the data directory.
 STORE_NAME = "district"
@@ -34,7 +37,7 @@ def trace_report(
     session: Session, report_id: int, method: Method, hops: int, hours: float, min_fen: int
 ) -> TraceResult:
     """Trace a registered report's transfers through the store under the data directory."""
-    report = session.get(FraudReport, report_id)
+    report = report_queries.find_report(session, report_id)
     if report is None:
         raise NotFound(f"no fraud report {report_id}", field="report_id")
     index, cards = _store(report_store())

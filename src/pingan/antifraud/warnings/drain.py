@@ -9,13 +9,13 @@ claimed twice is still warned once. See `risk_link` for why a plan is left waiti
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.risk.actions import do_claim_pending_plans
 from pingan.antifraud.risk.choices import StepChannel, StepState
-from pingan.antifraud.risk.model import WarningPlan
 from pingan.antifraud.warnings import actions, risk_link
 from pingan.antifraud.warnings.actions import DeliveryRequest
 from pingan.antifraud.warnings.choices import FINAL_STATES, ChannelKind
@@ -26,6 +26,9 @@ from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core.errors import Invalid
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor
+
+if TYPE_CHECKING:  # a plan comes from risk's actions; its type only annotates
+    from pingan.antifraud.risk.model import WarningPlan
 
 log = get_logger("warnings.drain")
 DRAIN_WORKER = "warnings-drain"

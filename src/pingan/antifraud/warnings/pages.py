@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from pingan.antifraud.reports import actions as report_actions
-from pingan.antifraud.reports.model import FraudReport
+from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
 from pingan.antifraud.warnings.visits import actions as visit_actions
@@ -79,14 +79,7 @@ def visits_page(request: Request, session: DbSession, actor: FieldStaff, error: 
         ).scalars()
     )
     report_ids = [t.report_id for t in tasks if t.report_id is not None]
-    reports = (
-        {
-            r.id: r
-            for r in session.execute(select(FraudReport).where(FraudReport.id.in_(report_ids))).scalars()
-        }
-        if report_ids
-        else {}
-    )
+    reports = report_queries.reports_by_id(session, report_ids)
     return render(
         request,
         "warnings_visits.html",

@@ -20,13 +20,13 @@ account is restricted on a key press alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.registry.actions import account_by_number, holder_by_national_id
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports.choices import Typology
-from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import ReportIn
 from pingan.antifraud.risk.actions import events_of_plan
 from pingan.antifraud.warnings import risk_link
@@ -35,6 +35,9 @@ from pingan.core import audit, clock
 from pingan.core.errors import DomainError
 from pingan.core.pii import PiiKind, decrypt
 from pingan.core.roles import Actor
+
+if TYPE_CHECKING:  # the report comes from reports' actions; its type only annotates
+    from pingan.antifraud.reports.model import FraudReport
 
 # The platform itself opens the report; the confirming officer becomes its receiving officer.
 OPENER = "warning-call"

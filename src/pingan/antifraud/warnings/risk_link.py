@@ -16,17 +16,20 @@ waits again instead of returning to the outbox.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.risk.actions import do_mark_plan_step
 from pingan.antifraud.risk.choices import StepChannel, StepState
-from pingan.antifraud.risk.model import WarningPlan
 from pingan.antifraud.warnings.choices import MessageState, Urgency
 from pingan.antifraud.warnings.model import WarningDelivery
 from pingan.core.errors import DomainError
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor
+
+if TYPE_CHECKING:  # a plan comes from risk's actions; its type only annotates
+    from pingan.antifraud.risk.model import WarningPlan
 
 log = get_logger("warnings.risk_link")
 RISK_PLAN_PREFIX = "risk:"

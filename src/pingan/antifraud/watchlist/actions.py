@@ -15,6 +15,8 @@ import polars as pl
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from pingan.antifraud.reports import actions as report_actions
+from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.watchlist import rules
 from pingan.antifraud.watchlist.choices import WatchSource, WatchStatus
 from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
@@ -218,27 +220,9 @@ def do_delist(
 def do_list_reported_payees(session: Session, *, report_ids: list[int], actor: Actor) -> list[int]:
     """List every payee account of these registered reports, with its report as evidence, in one write.
 
-    Read as plain rows, one query: only these columns are needed, and loading the reports with their
-    transfers as mapped objects cost more than the listing (cProfile of a registered batch).
+    Read as plain rows, in one query (`reports.queries.reported_payees`).
     """
-    from pingan.antifraud.reports.model import FraudReport, ReportTransfer
-
-    r, t = FraudReport, ReportTransfer
-    rows = session.execute(
-        select(
-            r.id,
-            r.external_ref,
-            r.typology,
-            r.reported_at,
-            t.amount_fen,
-            t.payee_account.pseudonym,
-            t.payee_bank,
-            t.payee_account.masked,
-        )
-        .join(t, t.report_id == r.id)
-        .where(bulk.any_of(session, r.id, report_ids))
-        .order_by(r.id, t.seq)
-    )
+    rows = report_queries.reported_payees(session, report_ids)
     listings = [
         Listing(
             row.payee_account_pseudonym,
@@ -265,9 +249,7 @@ def on_reports_registered(session: Session, batch: list[events.DomainEvent]) -> 
 
 def install() -> None:
     """Subscribe the watchlist to the events that feed it."""
-    from pingan.antifraud.reports.actions import EVENT_REPORT_REGISTERED
-
-    events.subscribe_batch_in_transaction(EVENT_REPORT_REGISTERED, on_reports_registered)
+    events.subscribe_batch_in_transaction(report_actions.EVENT_REPORT_REGISTERED, on_reports_registered)
 
 
 def live_entries(session: Session, *, now: datetime | None = None) -> list[WatchlistEntry]:

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pingan.antifraud.orders import actions as order_actions
+from pingan.antifraud.orders import queries as order_queries
+from pingan.antifraud.registry.actions import HolderLinks
+from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.watchlist.actions import Listing, do_list_accounts
 from pingan.antifraud.watchlist.choices import WatchSource
-from pingan.core import bulk, events
+from pingan.core import events
 from pingan.core.roles import Actor
 
 FEED = Actor.system("watchlist")
@@ -27,35 +30,24 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
     """List every other open account of the holders these approved findings name, in one write.
 
     Caller holds the transaction. A finding that is not approved lists nothing: holder links rest
-    on a police finding, as the holder-linked stop-payments do. Read as plain rows (two queries):
-    loading the findings as mapped objects cost more than the listing.
+    on a police finding, as the holder-linked stop-payments do. Read as plain rows (three queries,
+    through the orders' and reports' queries): loading the findings as mapped objects cost more than
+    the listing.
     """
-    from pingan.antifraud.orders.choices import FindingStatus
-    from pingan.antifraud.orders.model import FindingAccount, PoliceFinding
-    from pingan.antifraud.registry.actions import HolderLinks
-    from pingan.antifraud.reports.model import FraudReport
-
-    f, r = PoliceFinding, FraudReport
-    approved = list(
-        session.execute(
-            select(f.id, f.case_ref, f.report_id, f.decided_by, f.decided_at, r.typology)
-            .outerjoin(r, r.id == f.report_id)
-            .where(bulk.any_of(session, f.id, finding_ids), f.status == FindingStatus.APPROVED)
-            .order_by(f.id)
-        )
+    approved = order_queries.approved_findings(session, finding_ids)
+    typologies = report_queries.typologies(
+        session, {x.report_id for x in approved if x.report_id is not None}
     )
     accounts: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    a = FindingAccount
-    for finding_id, bank, pseudonym, masked in session.execute(
-        select(a.finding_id, a.bank_code, a.account.pseudonym, a.account.masked)
-        .where(bulk.any_of(session, a.finding_id, [x.id for x in approved]))
-        .order_by(a.id)
+    for finding_id, bank, pseudonym, masked in order_queries.finding_accounts(
+        session, [x.id for x in approved]
     ):
         accounts[finding_id].append((bank, pseudonym, masked))
     involved = {x.id: [(bank, pseudonym) for bank, pseudonym, _ in accounts[x.id]] for x in approved}
     links = HolderLinks.resolve(session, [key for keys in involved.values() for key in keys])
     listings = []
     for finding in approved:
+        typology = typologies.get(finding.report_id) if finding.report_id is not None else None
         evidence = {
             "finding_id": finding.id,
             "case_ref": finding.case_ref,
@@ -69,7 +61,7 @@ def do_list_holder_linked(session: Session, *, finding_ids: list[int], actor: Ac
                 evidence,
                 bank=acc.bank_code,
                 account_masked=acc.account.masked,
-                typology=finding.typology.value if finding.typology is not None else None,
+                typology=typology.value if typology is not None else None,
                 now=finding.decided_at,
             )
             for acc in links.linked_to(involved[finding.id])
@@ -92,6 +84,4 @@ def on_findings_approved(session: Session, batch: list[events.DomainEvent]) -> N
 
 def install() -> None:
     """Subscribe the holder-link feed to finding approvals (idempotent)."""
-    from pingan.antifraud.orders.actions import EVENT_FINDING_APPROVED
-
-    events.subscribe_batch_in_transaction(EVENT_FINDING_APPROVED, on_findings_approved)
+    events.subscribe_batch_in_transaction(order_actions.EVENT_FINDING_APPROVED, on_findings_approved)
