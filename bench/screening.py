@@ -44,10 +44,10 @@ import polars as pl
 
 from pingan.antifraud.screening import kernels
 from pingan.antifraud.screening import stream as st
-from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
 from pingan.antifraud.screening.quality import watchlist_from_reports
 from pingan.antifraud.screening.ruleset import RuleSet, load_rules
 from pingan.antifraud.screening.store import day_files, read_reference, screen_store
+from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
 
 BASELINE_SQL = """
 WITH t AS (
