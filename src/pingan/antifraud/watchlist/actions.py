@@ -22,7 +22,7 @@ from pingan.antifraud.watchlist.choices import WatchSource, WatchStatus
 from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
 from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import audit, bulk, clock, events
-from pingan.core.errors import Invalid, NotFound
+from pingan.core.errors import Forbidden, Invalid, NotFound
 from pingan.core.roles import Actor, Role
 
 EVENT_LISTED = "watchlist.listed"
@@ -187,8 +187,6 @@ _RENEWED_COLUMNS = (
 def check_delist(actor: Actor, reason: str) -> None:
     """Delisting is for an analyst or supervisor, with a stated reason."""
     if actor.role not in DELISTERS:
-        from pingan.core.errors import Forbidden
-
         raise Forbidden(f"role {actor.role.value} may not delist")
     if len(reason.strip()) < 5:
         raise Invalid("say why the account is delisted (at least 5 characters)", field="reason")
