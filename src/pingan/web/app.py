@@ -26,6 +26,7 @@ from pingan.antifraud.tracing import api as tracing_api
 from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
+from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.core import audit_api, auth_api
 from pingan.core.auth import require_roles
 from pingan.core.errors import DomainError, Invalid
@@ -50,6 +51,7 @@ ROUTERS = (
     orders_api.router,
     orders_pages.router,
     risk_api.router,
+    watchlist_api.router,
     risk_pages.router,
     outcomes_pages.router,
     screening_pages.router,
