@@ -104,15 +104,16 @@ def _domain_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
-# Integers the database can store: identifiers are 64-bit.
-MAX_DB_INT = 2**63 - 1
+# The largest identifier the database stores: ids are `integer` columns (32-bit on PostgreSQL).
+MAX_DB_INT = 2**31 - 1
 
 
 def _out_of_range(request: Request, exc: Exception) -> Response:
     """A number too large for the database is the client's error: name the parameter that carried it.
 
-    Routes declare `int` ids; a value past 64 bits passes that, and only the database refuses it
-    (SQLite with OverflowError, PostgreSQL with "numeric value out of range").
+    Routes declare `int` ids; a value past the column's range passes that, and only the database
+    refuses it (SQLite past 64 bits with OverflowError, PostgreSQL past 32 with "out of range").
+    Any other database error is a fault of ours, and stays a 500.
     """
     params = {**request.path_params, **dict(request.query_params)}
     for name, value in params.items():
