@@ -19,6 +19,9 @@ class Role(StrEnum):
 
 
 HUMAN_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
+# Who works the anti-fraud loop's queues and pages: the centre's analysts and supervisors, and the
+# station officers who register reports and visit people at risk.
+ANTIFRAUD_STAFF = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER})
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,10 @@ from pingan.antifraud.risk.schemas import PlanOut, RiskEventOut
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import NotFound
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 
 router = APIRouter(prefix="/api/v1", tags=["early warning"])
-Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
-Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
 
 
 @router.get("/risk-events", response_model=list[RiskEventOut])

@@ -23,13 +23,15 @@ from pingan.antifraud.watchlist.choices import WatchSource
 from pingan.core import audit
 from pingan.core.errors import Forbidden, Invalid
 from pingan.core.pii import PiiKind, protect
-from pingan.core.roles import Actor
+from pingan.core.roles import Actor, Role
 
 if TYPE_CHECKING:  # the finding and entries come from their domains' actions; the types only annotate
     from pingan.antifraud.orders.model import PoliceFinding
     from pingan.antifraud.watchlist.model import WatchlistEntry
 
 ACCEPTERS = order_actions.FINDING_DRAFTERS
+# Who reads traces: the anti-fraud centre (a trace follows money through third parties' accounts).
+TRACE_READERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)

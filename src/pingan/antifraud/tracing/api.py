@@ -22,8 +22,8 @@ from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(tags=["fund tracing"])
-Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Accepter = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
+Analyst = Annotated[Actor, Depends(require_roles(*actions.TRACE_READERS))]
+Accepter = Annotated[Actor, Depends(require_roles(*(actions.ACCEPTERS - {Role.SYSTEM})))]
 
 
 @router.get("/api/v1/fraud-reports/{report_id}/trace")
