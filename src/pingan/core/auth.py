@@ -404,9 +404,10 @@ def require_roles(*roles: Role) -> Callable[..., Actor]:
         finally:
             # End the read transaction so the endpoint can open its own with `session.begin()`.
             session.rollback()
-        if actor.role not in admitted:
-            raise Forbidden(f"role {actor.role.value} may not do this")
+        # Known even when refused, so that a refused page can still show the user's menu and logout.
         request.state.actor = actor
+        if actor.role not in admitted:
+            raise Forbidden(f"角色 {actor.role.value} 无权执行此操作 (role {actor.role.value} may not do this)")
         return actor
 
     dependency.pingan_roles = admitted  # type: ignore[attr-defined]
