@@ -125,8 +125,6 @@ class ResultWriter:
         except IntegrityError:
             return self._record_one_by_one(batch)
         except Exception:
-            if len(batch) == 1:
-                raise
             log.exception("bank results batch failed; recording one by one", count=len(batch))
             return self._record_one_by_one(batch)
 
