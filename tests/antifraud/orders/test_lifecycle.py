@@ -465,3 +465,30 @@ def test_a_supervisor_releases_a_freeze_through_the_api(
         f"/api/v1/orders/{freeze_id}/release", json={"reason": "案件撤销"}, headers=bearer(supervisor_liu)
     )
     assert r.status_code == 200 and r.json()["state"] == "released"
+
+
+def test_an_analyst_converts_a_stop_payment_from_its_order_page(
+    client: TestClient, stopped_mule: int, approved_finding: int, analyst_zhang: User
+) -> None:
+    page = client.get(f"/orders/{stopped_mule}", headers=bearer(analyst_zhang))
+    assert 'id="convert-to-freeze"' in page.text
+    r = client.post(
+        f"/orders/{stopped_mule}/convert",
+        data={"finding_id": str(approved_finding)},
+        headers=bearer(analyst_zhang),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert _order(stopped_mule).state is OrderState.CONVERTED
+
+
+def test_a_refused_renewal_from_the_order_page_says_why(
+    client: TestClient, station_yulin: object, analyst_zhang: User
+) -> None:
+    register(mule_report(1))
+    with db.read_transaction() as s:
+        order_id = s.execute(select(RestrictionOrder.id)).scalar_one()
+    r = client.post(
+        f"/orders/{order_id}/renew", data={"reason": "still needed"}, headers=bearer(analyst_zhang)
+    )
+    assert r.status_code == 409 and "only an executed order is renewed" in r.text
