@@ -20,8 +20,7 @@ from pingan.core.auth import User
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
 from pingan.core.settings import BankSettings
-from tests.antifraud.orders.conftest import mule_report, register
-from tests.antifraud.orders.test_maintenance import _execute, _NoBank
+from tests.antifraud.orders.conftest import NoBank, execute_at_bank, mule_report, register
 from tests.conftest import bearer
 from tests.factories import card
 
@@ -59,7 +58,7 @@ def stopped_mule(client: TestClient, station_yulin: object) -> int:
         register(mule_report(1))
         with db.read_transaction() as s:
             order_id = s.execute(select(RestrictionOrder.id)).scalar_one()
-        _execute(order_id)
+        execute_at_bank(order_id)
     return order_id
 
 
@@ -163,7 +162,7 @@ def test_an_officer_may_not_convert_a_stop_payment(
 def test_the_renewals_exhausted_alert_leads_to_a_convert_action_that_exists(
     client: TestClient, stopped_mule: int, approved_finding: int, analyst_zhang: User
 ) -> None:
-    worker = RobotWorker(_NoBank(), BankSettings())  # type: ignore[arg-type]
+    worker = RobotWorker(NoBank(), BankSettings())  # type: ignore[arg-type]
     at, order_id = T0, stopped_mule
     for _ in range(3):
         at += timedelta(hours=44)
@@ -175,7 +174,7 @@ def test_the_renewals_exhausted_alert_leads_to_a_convert_action_that_exists(
             ).scalar_one()
         if _order(order_id).state is not OrderState.EXECUTED:
             with clock.frozen(at):
-                _execute(order_id)
+                execute_at_bank(order_id)
     with db.read_transaction() as s:
         alert = s.execute(
             select(RobotAlert).where(RobotAlert.kind == AlertKind.RENEWALS_EXHAUSTED)
@@ -257,7 +256,7 @@ def test_a_renewed_freeze_runs_a_new_term_from_the_renewal(
 ) -> None:
     with clock.frozen(T0 + timedelta(days=1)):
         freeze_id = int(str(_convert(client, analyst_zhang, stopped_mule, approved_finding)["id"]))
-        _execute(freeze_id)
+        execute_at_bank(freeze_id)
     renewed_at = T0 + timedelta(days=178)
     with clock.frozen(renewed_at):
         r = client.post(
@@ -278,7 +277,7 @@ def test_a_freeze_is_renewed_again_and_again_each_renewal_audited(
 ) -> None:
     order_id = int(str(_convert(client, analyst_zhang, stopped_mule, approved_finding)["id"]))
     for n in (1, 2, 3):
-        _execute(order_id)
+        execute_at_bank(order_id)
         r = client.post(
             f"/api/v1/orders/{order_id}/renew", json={"reason": "still needed"}, headers=bearer(analyst_zhang)
         )
@@ -298,7 +297,7 @@ def test_a_stop_payment_is_not_renewed_a_third_time_through_the_api(
         )
         assert r.status_code == 201, r.text
         order_id = r.json()["id"]
-        _execute(order_id)
+        execute_at_bank(order_id)
     r = client.post(
         f"/api/v1/orders/{order_id}/renew", json={"reason": "still needed"}, headers=bearer(analyst_zhang)
     )
@@ -321,10 +320,10 @@ def test_an_order_the_bank_has_not_executed_is_not_renewed(
 def test_a_converted_freeze_raises_an_alert_seven_days_before_it_expires(
     client: TestClient, stopped_mule: int, approved_finding: int, analyst_zhang: User
 ) -> None:
-    worker = RobotWorker(_NoBank(), BankSettings())  # type: ignore[arg-type]
+    worker = RobotWorker(NoBank(), BankSettings())  # type: ignore[arg-type]
     with clock.frozen(T0):
         freeze_id = int(str(_convert(client, analyst_zhang, stopped_mule, approved_finding)["id"]))
-        _execute(freeze_id)
+        execute_at_bank(freeze_id)
     with clock.frozen(T0 + timedelta(days=175)):
         worker.maintain()
     with db.read_transaction() as s:
@@ -341,10 +340,10 @@ def test_a_converted_freeze_raises_an_alert_seven_days_before_it_expires(
 def test_renewing_a_freeze_resolves_its_expiry_alert(
     client: TestClient, stopped_mule: int, approved_finding: int, analyst_zhang: User
 ) -> None:
-    worker = RobotWorker(_NoBank(), BankSettings())  # type: ignore[arg-type]
+    worker = RobotWorker(NoBank(), BankSettings())  # type: ignore[arg-type]
     with clock.frozen(T0):
         freeze_id = int(str(_convert(client, analyst_zhang, stopped_mule, approved_finding)["id"]))
-        _execute(freeze_id)
+        execute_at_bank(freeze_id)
     with clock.frozen(T0 + timedelta(days=177)):
         worker.maintain()
         client.post(
@@ -454,7 +453,7 @@ def test_a_supervisor_releases_a_freeze_through_the_api(
     client: TestClient, stopped_mule: int, approved_finding: int, analyst_zhang: User, supervisor_liu: User
 ) -> None:
     freeze_id = int(str(_convert(client, analyst_zhang, stopped_mule, approved_finding)["id"]))
-    _execute(freeze_id)
+    execute_at_bank(freeze_id)
     assert (
         client.post(
             f"/api/v1/orders/{freeze_id}/release", json={"reason": "案件撤销"}, headers=bearer(analyst_zhang)
