@@ -51,7 +51,7 @@ from pingan.antifraud.reports.choices import ReportIntake
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.pii import Protected
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor, Role
 
 if TYPE_CHECKING:  # reports are read through reports' queries; the type only annotates
     from pingan.antifraud.reports.model import FraudReport
@@ -62,6 +62,10 @@ FINDING_DRAFTERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
 FINDING_APPROVERS = frozenset({Role.SUPERVISOR})
 ORDER_ISSUERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
 APPEAL_DECIDERS = frozenset({Role.SUPERVISOR})
+# Who reads findings and decides on them in bulk: the anti-fraud centre, not the stations.
+FINDING_READERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
+# Anyone working the loop may file an appeal on a holder's behalf.
+APPEAL_FILERS = ANTIFRAUD_STAFF
 
 
 def live_key(bank_code: str, account_pseudonym: str) -> str:

@@ -28,14 +28,14 @@ from pingan.antifraud.orders.schemas import (
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError, Invalid, NotFound
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
-Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
-Supervisor = Annotated[Actor, Depends(require_roles(Role.SUPERVISOR))]
-Deciders = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-AppealTakers = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
+Analyst = Annotated[Actor, Depends(require_roles(*actions.ORDER_ISSUERS))]
+Supervisor = Annotated[Actor, Depends(require_roles(*actions.FINDING_APPROVERS))]
+Deciders = Annotated[Actor, Depends(require_roles(*actions.FINDING_READERS))]
+AppealTakers = Annotated[Actor, Depends(require_roles(*actions.APPEAL_FILERS))]
 
 
 @router.get("/orders", response_model=OrderPage)

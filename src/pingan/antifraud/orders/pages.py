@@ -15,13 +15,13 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError
 from pingan.core.pages import render
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Deciders = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Supervisor = Annotated[Actor, Depends(require_roles(Role.SUPERVISOR))]
-Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
+Deciders = Annotated[Actor, Depends(require_roles(*actions.FINDING_READERS))]
+Supervisor = Annotated[Actor, Depends(require_roles(*actions.FINDING_APPROVERS))]
+Analyst = Annotated[Actor, Depends(require_roles(*actions.ORDER_ISSUERS))]
 
 
 @router.get("/orders", response_class=HTMLResponse)
