@@ -108,6 +108,7 @@ def list_reports(
                 total_amount_fen=r.total_amount_fen,
                 transfer_count=len(r.transfers),
                 cluster_id=r.cluster_id,
+                intake=r.intake,
             )
             for r in rows
         ],
@@ -294,3 +295,15 @@ def registered_payee_accounts(session: Session) -> set[tuple[str, str]]:
         .distinct()
     )
     return {(bank, pseudonym) for bank, pseudonym in rows}
+
+
+def awaiting_officer(session: Session, *, limit: int = MAX_PAGE) -> list[int]:
+    """The ids of reports that wait for an officer's confirmation, oldest first."""
+    return list(
+        session.execute(
+            select(FraudReport.id)
+            .where(FraudReport.intake == ReportIntake.AWAITING_OFFICER)
+            .order_by(FraudReport.id)
+            .limit(limit)
+        ).scalars()
+    )
