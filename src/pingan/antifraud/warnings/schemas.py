@@ -10,8 +10,8 @@ from pingan.antifraud.warnings.choices import Urgency
 from pingan.antifraud.warnings.rules import MANUAL_REASON_MIN
 from pingan.core.schemas import InputModel, SaneDatetime
 
-# Identifiers the database can store (64-bit).
-MAX_ID = 2**63 - 1
+# Risk event ids are integer columns: 32-bit on PostgreSQL.
+MAX_ID = 2**31 - 1
 
 
 class PlanIn(InputModel):
