@@ -465,18 +465,20 @@ def run_baseline(reports: list[dict[str, Any]], sim_url: str, env: dict[str, str
     from pingan.core import clock, db
     from pingan.core.errors import Conflict
     from pingan.core.pii import PiiKind, decrypt
-    from pingan.core.roles import Actor
+    from pingan.core.roles import Actor, Role
     from pingan.core.settings import BankSettings
 
     settings = BankSettings(base_url=sim_url, callback_url=env["PINGAN_BANK_CALLBACK_URL"])
     adapter = HttpBankAdapter(settings)
     robot_actor = Actor.system("baseline")
+    # A report is a basis for a stop-payment only when a station officer registers it.
+    officer = Actor(username="officer_bench", role=Role.OFFICER)
     to_ack: list[float] = []
     t0 = time.monotonic()
     for body in reports:
         start = time.monotonic()
         with db.transaction() as s:
-            item = report_actions.NewReport(report=ReportIn.model_validate(body), actor=robot_actor)
+            item = report_actions.NewReport(report=ReportIn.model_validate(body), actor=officer)
             report = report_actions.register_report(s, item).report
             refs = {
                 (t.payee_bank, t.payee_account.pseudonym): actions.AccountRef(t.payee_bank, t.payee_account)

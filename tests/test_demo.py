@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from pingan.antifraud.orders.model import RestrictionOrder
 from pingan.antifraud.reports import queries
+from pingan.antifraud.reports.choices import ReportIntake
 from pingan.antifraud.reports.model import FraudReport
 from pingan.core import db
 from pingan.core.audit import verify_chain
 from pingan.core.auth import User
 from pingan.demo import DEMO_USERS, feed_reports, seed_demo
+from pingan.web import reactions
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +56,23 @@ def test_the_live_feed_registers_the_held_back_reports(database: str, demo_dir: 
     fed = feed_reports(demo_dir / "demo-feed-reports.jsonl", every_s=0.0, stop=threading.Event())
     assert fed == result.held_back
     assert _reports() == result.reports_total + fed
+
+
+def test_the_seeded_reports_are_registered_by_the_demo_officer_and_their_payees_stopped(
+    database: str, demo_dir: Path
+) -> None:
+    reactions.install()  # as `pingan demo seed` does: the robot reacts to each registration
+    seed_demo(demo_dir, max_accounts=50)
+    with db.transaction() as s:
+        intakes = set(s.execute(select(FraudReport.intake, FraudReport.officer)).all())
+        orders = int(s.execute(select(func.count()).select_from(RestrictionOrder)).scalar_one())
+    assert intakes == {(ReportIntake.REGISTERED, "officer")}
+    assert orders > 0
+
+
+def test_the_live_feed_registers_as_the_demo_officer(database: str, demo_dir: Path) -> None:
+    seed_demo(demo_dir, max_accounts=50)
+    feed_reports(demo_dir / "demo-feed-reports.jsonl", every_s=0.0, stop=threading.Event())
+    with db.transaction() as s:
+        waiting = queries.awaiting_officer(s)
+    assert waiting == []

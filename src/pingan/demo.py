@@ -2,8 +2,9 @@
 
 `seed_demo` generates the district with `pingan.sim` (fixed seed) when missing, loads its stations,
 account registry and about 60% of its fraud reports (about 50 at `tiny` scale; the campaigns' shared
-mule cards make linked-case clusters), and creates one user per role. `feed_reports` registers the
-rest one by one while the demo runs. Seeding is idempotent.
+mule cards make linked-case clusters), and creates one user per role. The imported reports are
+confirmed by the demo's station officer, so the robot stops their payees. `feed_reports` registers
+the rest one by one, as that officer, while the demo runs. Seeding is idempotent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy import func, select
 
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.antifraud.reports import actions
+from pingan.antifraud.reports.choices import ReportIntake
 from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import ReportIn
 from pingan.core import db
@@ -53,6 +55,9 @@ DEMO_USERS: tuple[tuple[str, Role, str], ...] = (
     ("auditor", Role.AUDITOR, "督察 赵雪"),
     ("admin", Role.ADMIN, "系统管理员"),
 )
+
+# The station officer who registers the demo's reports (受案登记).
+DEMO_OFFICER = "officer"
 
 DEMO_SEED = 2026
 DEMO_SCALE = "tiny"
@@ -137,6 +142,9 @@ def seed_demo(
     ensure_district(root)
     seed_part, feed_part = split_reports(root, feed_share)
     loaded = load_district(root, max_accounts=max_accounts, reports_file=seed_part, progress=progress)
+    # Imported reports wait for an officer (受案登记): the station's officer confirms them, and the
+    # robot stops their payees' accounts, before screening reads the watchlist they feed.
+    confirm_reports(loaded.reports.report_ids, actor=demo_officer())
     screen_district(root)
     with db.transaction() as session:
         total = int(session.execute(select(func.count()).select_from(FraudReport)).scalar_one())
@@ -149,6 +157,28 @@ def seed_demo(
         accounts=loaded.accounts,
         held_back=held_back,
     )
+
+
+def demo_officer() -> Actor:
+    """The demo's station officer (玉林所), as the logged-in user who registers and confirms reports."""
+    with db.transaction() as session:
+        user = session.execute(select(User).where(User.username == DEMO_OFFICER)).scalar_one()
+        return user.actor()
+
+
+def confirm_reports(report_ids: list[int], *, actor: Actor, batch: int = 200) -> int:
+    """Confirm, as `actor`, those of these reports that wait for an officer; returns how many."""
+    confirmed = 0
+    for start in range(0, len(report_ids), batch):
+        with db.transaction() as session:
+            for report_id in report_ids[start : start + batch]:
+                report = actions.get_report(session, report_id)
+                if report.intake is not ReportIntake.AWAITING_OFFICER:
+                    continue
+                actions.check_confirm_report(report, actor=actor)
+                actions.do_confirm_report(session, report, actor=actor)
+                confirmed += 1
+    return confirmed
 
 
 def screen_district(root: Path) -> None:
@@ -167,8 +197,9 @@ def screen_district(root: Path) -> None:
 
 
 def feed_reports(feed_file: Path, *, every_s: float, stop: threading.Event) -> int:
-    """Register the held-back reports one at a time, `every_s` apart, as a station would; returns how many."""
-    actor = Actor.system("demo-feed")
+    """Register the held-back reports one at a time, `every_s` apart, as the station's officer would;
+    returns how many."""
+    actor = demo_officer()
     fed = 0
     for line in feed_file.read_text(encoding="utf-8").splitlines():
         if stop.wait(every_s):

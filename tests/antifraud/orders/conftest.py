@@ -22,11 +22,12 @@ from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports.schemas import ReportIn
 from pingan.core import clock, db
 from pingan.core.org import Station
-from pingan.core.roles import Actor
+from pingan.core.roles import Actor, Role
 from tests.factories import card, national_id, report_payload
 
 REPO = Path(__file__).resolve().parents[3]
-OFFICER = Actor.system("test-officer")
+# The receiving officer, logged in: only an officer's registration is a basis for a direct stop.
+OFFICER = Actor(username="officer_li", role=Role.OFFICER)
 
 
 def free_port() -> int:

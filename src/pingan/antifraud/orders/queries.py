@@ -25,6 +25,8 @@ from pingan.antifraud.orders.schemas import (
     OrderEventOut,
     OrderOut,
 )
+from pingan.antifraud.registry.actions import HolderLinks
+from pingan.antifraud.reports import queries as report_queries
 from pingan.core import bulk, clock
 
 
@@ -165,13 +167,46 @@ def _percentile(values: list[float], p: float) -> float | None:
 
 
 @dataclass(frozen=True)
+class AccountOutcomes:
+    """What became of a set of involved accounts: stopped with money held, stopped with nothing held,
+    or not stopped (no order, or no order executed yet)."""
+
+    involved: int
+    stopped: int
+    stopped_nothing_held: int
+
+    @property
+    def not_stopped(self) -> int:
+        """Involved accounts with no executed order, an account that never got an order included."""
+        return self.involved - self.stopped - self.stopped_nothing_held
+
+    @property
+    def rate(self) -> float | None:
+        """Stopped with money held ÷ involved; None when no account is involved."""
+        return self.stopped / self.involved if self.involved else None
+
+    @property
+    def nothing_held_rate(self) -> float | None:
+        """Stopped with nothing held (an executed hold of ¥0) ÷ involved."""
+        return self.stopped_nothing_held / self.involved if self.involved else None
+
+    @classmethod
+    def of(cls, accounts: set[tuple[str, str]], held: dict[tuple[str, str], int]) -> AccountOutcomes:
+        """Count `accounts` by `held`: the most any executed order on each held (absent: none executed)."""
+        executed = [held[a] for a in accounts if a in held]
+        return cls(
+            involved=len(accounts),
+            stopped=sum(1 for h in executed if h > 0),
+            stopped_nothing_held=sum(1 for h in executed if h == 0),
+        )
+
+
+@dataclass(frozen=True)
 class OrderFigures:
     """The stop-payment loop's outcome figures."""
 
-    involved_direct: int
-    executed_direct: int
-    involved_holder_linked: int
-    executed_holder_linked: int
+    direct: AccountOutcomes
+    holder_linked: AccountOutcomes
     held_fen: int
     by_state: dict[str, int]
     expiring_24h: int
@@ -179,34 +214,70 @@ class OrderFigures:
     to_ack_s: dict[str, float | None]
 
     @property
-    def stop_payment_rate(self) -> float | None:
-        """Executed ÷ involved accounts named in reports."""
-        return self.executed_direct / self.involved_direct if self.involved_direct else None
+    def involved(self) -> AccountOutcomes:
+        """Every involved account: the payees registered reports name, and the holder-linked ones."""
+        d, h = self.direct, self.holder_linked
+        return AccountOutcomes(
+            involved=d.involved + h.involved,
+            stopped=d.stopped + h.stopped,
+            stopped_nothing_held=d.stopped_nothing_held + h.stopped_nothing_held,
+        )
 
     @property
-    def holder_linked_rate(self) -> float | None:
-        """The same for holder-linked accounts."""
-        return (
-            self.executed_holder_linked / self.involved_holder_linked if self.involved_holder_linked else None
+    def stop_payment_rate(self) -> float | None:
+        """Involved accounts stopped with money held ÷ every involved account."""
+        return self.involved.rate
+
+
+def holder_linked_accounts(session: Session) -> set[tuple[str, str]]:
+    """(bank, account pseudonym) of every account linked to an approved finding's holders
+    (一卡涉警、全卡止付), as the registry knows them now, and of every holder-linked order issued."""
+    approved = session.execute(
+        select(PoliceFinding.id).where(PoliceFinding.status == FindingStatus.APPROVED)
+    ).scalars()
+    named = [(bank, pseudonym) for _f, bank, pseudonym, _m in finding_accounts(session, approved)]
+    links = HolderLinks.resolve(session, named)
+    linked = {(a.bank_code, a.account.pseudonym) for a in links.linked_to(named)}
+    ordered = session.execute(
+        select(RestrictionOrder.bank_code, RestrictionOrder.account.pseudonym)
+        .where(
+            RestrictionOrder.kind == OrderKind.STOP_PAYMENT,
+            RestrictionOrder.reason == OrderReason.HOLDER_LINKED,
         )
+        .distinct()
+    )
+    return linked | {(bank, pseudonym) for bank, pseudonym in ordered}
 
 
 def figures(session: Session) -> OrderFigures:
-    """Compute the figures from the orders table."""
+    """Compute the figures from the reports, the approved findings and the orders.
+
+    The denominator is every involved account, not every order: an account that never got an
+    order counts as not stopped. An executed hold of ¥0 is counted apart, as stopped with nothing held.
+    """
     by_state = {
         s.value: int(n)
         for s, n in session.execute(
             select(RestrictionOrder.state, func.count()).group_by(RestrictionOrder.state)
         )
     }
-
-    def accounts(reason: OrderReason, executed_only: bool) -> int:
-        base = select(RestrictionOrder.bank_code, RestrictionOrder.account.pseudonym).where(
-            RestrictionOrder.kind == OrderKind.STOP_PAYMENT, RestrictionOrder.reason == reason
+    # The most any executed order on each account held: one order holding money is enough. A
+    # freeze counts too: an account frozen first gets no stop-payment, and it is not unstopped.
+    held_by_account = {
+        (bank, pseudonym): int(most)
+        for bank, pseudonym, most in session.execute(
+            select(
+                RestrictionOrder.bank_code,
+                RestrictionOrder.account.pseudonym,
+                func.max(RestrictionOrder.held_amount_fen),
+            )
+            .where(RestrictionOrder.executed_at.is_not(None))
+            .group_by(RestrictionOrder.bank_code, RestrictionOrder.account.pseudonym)
         )
-        if executed_only:
-            base = base.where(RestrictionOrder.executed_at.is_not(None))
-        return int(session.execute(select(func.count()).select_from(base.distinct().subquery())).scalar_one())
+    }
+    direct = report_queries.registered_payee_accounts(session)
+    # An account a report names directly is counted once, as direct.
+    linked = holder_linked_accounts(session) - direct
 
     held = session.execute(
         select(func.coalesce(func.sum(RestrictionOrder.held_amount_fen), 0)).where(
@@ -234,10 +305,8 @@ def figures(session: Session) -> OrderFigures:
             acked.append((a_at - origin).total_seconds())
     pct = (50, 95, 99)
     return OrderFigures(
-        involved_direct=accounts(OrderReason.DIRECT_PAYEE, False),
-        executed_direct=accounts(OrderReason.DIRECT_PAYEE, True),
-        involved_holder_linked=accounts(OrderReason.HOLDER_LINKED, False),
-        executed_holder_linked=accounts(OrderReason.HOLDER_LINKED, True),
+        direct=AccountOutcomes.of(direct, held_by_account),
+        holder_linked=AccountOutcomes.of(linked, held_by_account),
         held_fen=int(held),
         by_state=by_state,
         expiring_24h=int(expiring),

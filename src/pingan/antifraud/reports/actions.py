@@ -42,10 +42,13 @@ _TRANSFER = cast(Table, ReportTransfer.__table__)
 _SUSPECT = cast(Table, SuspectIdentifier.__table__)
 _LINK = cast(Table, ReportLink.__table__)
 _IDEMPOTENCY = cast(Table, IdempotencyRecord.__table__)
-# A report the platform opened (a warning call's key 2) that waits for an officer's confirmation.
+# A report that waits for an officer's confirmation: entered by an analyst, imported from a file,
+# or opened by the platform (a warning call's key 2).
 EVENT_REPORT_AWAITING_OFFICER = "antifraud.report_awaiting_officer"
-# People who may confirm a report as its receiving officer (受案登记): never the system itself.
-REPORT_CONFIRMERS = frozenset({Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
+# Who may confirm a report as its receiving officer (受案登记): a station officer, the role whose
+# registration is the legal basis of a direct stop-payment; never an analyst, a supervisor or the
+# system itself. An officer of any station may confirm for now.
+REPORT_CONFIRMERS = frozenset({Role.OFFICER})
 
 
 @dataclass(frozen=True)
@@ -61,11 +64,12 @@ class NewReport:
     """One report to register, as `check_register_report` and `do_register_report` both take it
     (and, many together, `check_register_reports` and `do_register_reports`).
 
-    `idempotency_key`: a replay with the same key and body returns the first report. With
-    `awaiting_officer` the report is stored as opened by `source` (a warning call's key 2), not by
-    an officer: it is linked and audited the same way, but nothing acts on it until
-    `do_confirm_report` (see `ReportIntake`). `prepared`: its `prepare_report`, worked out before
-    the write transaction; None to work it out in it.
+    `idempotency_key`: a replay with the same key and body returns the first report. Only a
+    logged-in officer's entry is registered at once (`rules.decide_intake`), with that officer as
+    its receiving officer. An analyst's entry, a file import (`imported`) and a report the platform
+    opened (`awaiting_officer`, a warning call's key 2) are stored as opened by `source`: linked and
+    audited the same way, but nothing acts on them until `do_confirm_report` (see `ReportIntake`).
+    `prepared`: its `prepare_report`, worked out before the write transaction; None to work it out in it.
     """
 
     report: ReportIn
@@ -73,7 +77,18 @@ class NewReport:
     idempotency_key: str | None = None
     source: str = ""
     awaiting_officer: bool = False
+    imported: bool = False
     prepared: PreparedReport | None = None
+
+    def intake(self) -> rules.IntakeDecision:
+        """Registered at once, or waiting for an officer (`rules.decide_intake`)."""
+        return rules.decide_intake(
+            role=self.actor.role, imported=self.imported, opened_by_platform=self.awaiting_officer
+        )
+
+    def opened_by(self) -> str:
+        """Who or what opened a report that waits for an officer: the given source, or the actor."""
+        return self.source or f"{self.actor.role.value}:{self.actor.username}"
 
 
 def check_register_report(session: Session, item: NewReport) -> FraudReport | None:
@@ -315,8 +330,10 @@ def do_register_reports(session: Session, items: list[NewReport]) -> list[tuple[
     clusters = _Clusters(session, [link for p in preps for link in p.links])
     rows: list[dict[str, Any]] = []
     plans: list[rules.ClusterPlan] = []
-    for item, p in zip(items, preps, strict=True):
+    intakes = [item.intake() for item in items]
+    for item, p, intake in zip(items, preps, intakes, strict=True):
         report = item.report
+        registered = intake.intake is ReportIntake.REGISTERED
         cluster_id, plan = clusters.assign(p.links)
         plans.append(plan)
         rows.append(
@@ -328,7 +345,9 @@ def do_register_reports(session: Session, items: list[NewReport]) -> list[tuple[
                 "fraud_started_at": report.fraud_started_at,
                 "reported_at": report.reported_at,
                 "station_code": report.station_code,
-                "officer": report.officer,
+                # The receiving officer is the registering officer, logged in; a waiting report has
+                # none until its confirmation (what a file states is kept in the audit entry only).
+                "officer": item.actor.username if registered else "",
                 "typology": report.typology,
                 "narrative": report.narrative,
                 "total_amount_fen": sum(t.amount_fen for t in report.transfers),
@@ -336,8 +355,8 @@ def do_register_reports(session: Session, items: list[NewReport]) -> list[tuple[
                 "body_hash": p.body_hash,
                 "created_at": now,
                 "created_by": item.actor.username,
-                "intake": ReportIntake.AWAITING_OFFICER if item.awaiting_officer else ReportIntake.REGISTERED,
-                "source": item.source[:160],
+                "intake": intake.intake,
+                "source": ("" if registered else item.opened_by())[:160],
             }
         )
     clusters.write()
@@ -368,26 +387,31 @@ def do_register_reports(session: Session, items: list[NewReport]) -> list[tuple[
     ]
     if keys:
         bulk.insert_rows(session, _IDEMPOTENCY, keys)
-    for i, item, row, plan in zip(ids, items, rows, plans, strict=True):
+    for i, item, row, plan, intake in zip(ids, items, rows, plans, intakes, strict=True):
+        registered = intake.intake is ReportIntake.REGISTERED
+        detail: dict[str, Any] = {
+            "cluster_id": row["cluster_id"],
+            "cluster_reasons": list(plan.reasons),
+            "merged": [clusters.id_of(c) for c in plan.merged],
+            "intake": row["intake"].value,
+            "intake_reasons": list(intake.reasons),
+            "source": row["source"],
+        }
+        if item.report.officer is not None:
+            detail["stated_officer"] = item.report.officer  # what the file or form says: not trusted
         audit.record(
             session,
             actor=item.actor,
-            action="fraud_report.open" if item.awaiting_officer else "fraud_report.register",
+            action="fraud_report.register" if registered else "fraud_report.open",
             object_type="fraud_report",
             object_id=i,
             purpose=f"case:{row['external_ref']}",
-            detail={
-                "cluster_id": row["cluster_id"],
-                "cluster_reasons": list(plan.reasons),
-                "merged": [clusters.id_of(c) for c in plan.merged],
-                "intake": row["intake"].value,
-                "source": row["source"],
-            },
+            detail=detail,
         )
-        if item.awaiting_officer:
-            events.emit(session, EVENT_REPORT_AWAITING_OFFICER, report_id=i, station_code=row["station_code"])
-        else:
+        if registered:
             events.emit(session, EVENT_REPORT_REGISTERED, report_id=i, cluster_id=row["cluster_id"])
+        else:
+            events.emit(session, EVENT_REPORT_AWAITING_OFFICER, report_id=i, station_code=row["station_code"])
     return [(i, str(row["external_ref"])) for i, row in zip(ids, rows, strict=True)]
 
 
@@ -406,10 +430,10 @@ def register_report(session: Session, item: NewReport) -> RegisterOutcome:
 
 
 def check_confirm_report(report: FraudReport, *, actor: Actor) -> None:
-    """Only a person (officer, analyst, supervisor) confirms a report, and only one that awaits it."""
+    """Only a station officer confirms a report, and only one that awaits it."""
     if actor.role not in REPORT_CONFIRMERS:
         raise Forbidden(
-            f"role {actor.role.value} may not confirm a report: an officer registers it (受案登记)"
+            f"role {actor.role.value} may not confirm a report: a station officer registers it (受案登记)"
         )
     if report.intake is not ReportIntake.AWAITING_OFFICER:
         raise Conflict(f"report {report.external_ref} is registered already", field="intake")

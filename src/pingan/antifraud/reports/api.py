@@ -31,6 +31,7 @@ router = APIRouter(prefix="/api/v1", tags=["anti-fraud"])
 Writer = Annotated[Actor, Depends(require_roles(*actions.REPORT_WRITERS))]
 Reader = Annotated[Actor, Depends(require_roles(*actions.REPORT_READERS))]
 Revealer = Annotated[Actor, Depends(require_roles(*actions.REVEALERS))]
+Confirmer = Annotated[Actor, Depends(require_roles(*actions.REPORT_CONFIRMERS))]
 
 
 @router.post("/fraud-reports", response_model=ReportOut, status_code=201)
@@ -41,7 +42,11 @@ def register_report(
     actor: Writer,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> ReportOut:
-    """Register a fraud report. The same Idempotency-Key with the same body returns the same report."""
+    """Register a fraud report. The same Idempotency-Key with the same body returns the same report.
+
+    An officer's report is registered at once, with the officer as its receiving officer. An
+    analyst's waits for an officer's confirmation (`intake: awaiting_officer`) before the robot acts.
+    """
     with session.begin():
         outcome = actions.register_report(
             session, actions.NewReport(report=body, actor=actor, idempotency_key=idempotency_key)
@@ -99,6 +104,16 @@ def get_report(report_id: int, session: DbSession, actor: Reader) -> ReportOut:
     with session.begin():
         report = actions.get_report(session, report_id)
         actions.do_record_report_view(session, report, actor=actor)
+    return queries.report_out(session, report)
+
+
+@router.post("/fraud-reports/{report_id}/confirm", response_model=ReportOut)
+def confirm_report(report_id: int, session: DbSession, actor: Confirmer) -> ReportOut:
+    """An officer confirms a report that waits (受案登记): it is registered, and the robot starts on it."""
+    with session.begin():
+        report = actions.get_report(session, report_id)
+        actions.check_confirm_report(report, actor=actor)
+        actions.do_confirm_report(session, report, actor=actor)
     return queries.report_out(session, report)
 
 

@@ -3,6 +3,7 @@
 Valid reports are imported; each bad one is rejected with its line number, field and reason and its
 lines are copied unchanged to a quarantine file beside the input; re-importing a file adds nothing.
 Reports are committed in batches, each report whole: a crash leaves the batches committed so far.
+Imported reports wait for an officer's confirmation before anything acts on them (`ReportIntake`).
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def _read_csv(text: str) -> Iterator[Candidate]:
                 "fraud_started_at": row["fraud_started_at"],
                 "reported_at": row["reported_at"],
                 "station_code": row["station_code"],
-                "officer": row["officer"],
+                "officer": row["officer"] or None,
                 "typology": row["typology"],
                 "narrative": row["narrative"],
                 "transfers": [],
@@ -258,7 +259,11 @@ def import_reports(
                         continue
                     try:
                         with session.begin_nested():
-                            item = actions.NewReport(report=report, actor=actor)
+                            # An imported report waits for an officer's confirmation, whatever
+                            # officer the file names: that name is recorded, not trusted.
+                            item = actions.NewReport(
+                                report=report, actor=actor, imported=True, source=f"import:{path.name}"
+                            )
                             actions.check_register_report(session, item)
                             done_ids.append(actions.do_register_report(session, item).id)
                     except DomainError as exc:

@@ -9,7 +9,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import func, select
 
 from pingan.antifraud.banks.directory import BANKS
@@ -30,6 +30,7 @@ from pingan.core.settings import get_settings
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.REPORT_READERS))]
 Writer = Annotated[Actor, Depends(require_roles(*actions.REPORT_WRITERS))]
+Confirmer = Annotated[Actor, Depends(require_roles(*actions.REPORT_CONFIRMERS))]
 
 
 @router.get("/antifraud", response_class=HTMLResponse)
@@ -96,6 +97,7 @@ def reports_page(
         station_names={s.code: s.name for s in stations},
         banks=BANKS,
         next_query=next_query,
+        may_confirm=actor.role in actions.REPORT_CONFIRMERS,
     )
 
 
@@ -124,14 +126,38 @@ def import_submit(
 
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
-def report_page(request: Request, report_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
-    """One report, masked; opening it is audited."""
+def report_page(
+    request: Request, report_id: int, session: DbSession, actor: Reader, error: str = ""
+) -> HTMLResponse:
+    """One report, masked; opening it is audited. A report awaiting an officer offers officers the confirmation."""
     with session.begin():
         report = actions.get_report(session, report_id)
         actions.do_record_report_view(session, report, actor=actor)
     out = queries.report_out(session, report)
     station = session.get(Station, out.station_code)
-    return render(request, "report.html", r=out, station_name=station.name if station else out.station_code)
+    return render(
+        request,
+        "report.html",
+        r=out,
+        station_name=station.name if station else out.station_code,
+        may_confirm=actor.role in actions.REPORT_CONFIRMERS,
+        error=error[:300] or None,
+    )
+
+
+@router.post("/reports/{report_id}/confirm", response_model=None)
+def confirm_report(
+    request: Request, report_id: int, session: DbSession, actor: Confirmer, _csrf: CsrfChecked
+) -> RedirectResponse:
+    """An officer confirms a report that waits (受案登记): it is registered, and the robot starts on it."""
+    try:
+        with session.begin():
+            report = actions.get_report(session, report_id)
+            actions.check_confirm_report(report, actor=actor)
+            actions.do_confirm_report(session, report, actor=actor)
+    except DomainError as exc:
+        return RedirectResponse(f"/reports/{report_id}?{urlencode({'error': str(exc)})}", status_code=303)
+    return RedirectResponse(f"/reports/{report_id}", status_code=303)
 
 
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.reports.choices import Typology
+from pingan.antifraud.reports.choices import ReportIntake, Typology
 from pingan.antifraud.reports.model import FraudCluster, FraudReport, ReportLink, ReportTransfer
 from pingan.antifraud.reports.schemas import (
     ClusterBrief,
@@ -108,6 +108,7 @@ def list_reports(
                 total_amount_fen=r.total_amount_fen,
                 transfer_count=len(r.transfers),
                 cluster_id=r.cluster_id,
+                intake=r.intake,
             )
             for r in rows
         ],
@@ -279,3 +280,30 @@ def typologies(session: Session, report_ids: Iterable[int]) -> dict[int, Typolog
         return {}
     q = select(FraudReport.id, FraudReport.typology).where(bulk.any_of(session, FraudReport.id, ids))
     return {rid: typology for rid, typology in session.execute(q)}
+
+
+def registered_payee_accounts(session: Session) -> set[tuple[str, str]]:
+    """(payee bank, payee account pseudonym) of every account a registered report names as paid.
+
+    A report still awaiting its officer is left out: it is no basis for a stop-payment yet.
+    """
+    r, t = FraudReport, ReportTransfer
+    rows = session.execute(
+        select(t.payee_bank, t.payee_account.pseudonym)
+        .join(r, r.id == t.report_id)
+        .where(r.intake == ReportIntake.REGISTERED)
+        .distinct()
+    )
+    return {(bank, pseudonym) for bank, pseudonym in rows}
+
+
+def awaiting_officer(session: Session, *, limit: int = MAX_PAGE) -> list[int]:
+    """The ids of reports that wait for an officer's confirmation, oldest first."""
+    return list(
+        session.execute(
+            select(FraudReport.id)
+            .where(FraudReport.intake == ReportIntake.AWAITING_OFFICER)
+            .order_by(FraudReport.id)
+            .limit(limit)
+        ).scalars()
+    )

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from pingan.antifraud.reports.choices import ReportIntake
 from pingan.antifraud.reports.schemas import ReportIn
+from pingan.core.roles import Role
 
 # A report may be registered a few minutes "ahead" of the server clock when a station's PC clock
 # drifts; more than this is a typing error, not drift.
@@ -43,6 +45,34 @@ def report_problems(report: ReportIn, *, now: datetime) -> list[Problem]:
         if t.payer_card == t.payee_account:
             problems.append(Problem(f"transfers.{i}.payee_account", "payer and payee are the same card"))
     return problems
+
+
+@dataclass(frozen=True)
+class IntakeDecision:
+    """Whether a new report is registered at once or waits for an officer, and why."""
+
+    intake: ReportIntake
+    reasons: tuple[str, ...]
+
+
+def decide_intake(*, role: Role, imported: bool, opened_by_platform: bool) -> IntakeDecision:
+    """A report is registered (受案登记) at once only when a station officer, logged in, enters it.
+
+    A direct stop-payment restricts a third party's account on the strength of the report alone, so
+    the report must rest on the officer who took it, authenticated: not on a name typed into a
+    field. An analyst's entry, a file import (whatever officer the file names) and a report the
+    platform opened wait for an officer's confirmation (`do_confirm_report`).
+    """
+    reasons: list[str] = []
+    if opened_by_platform:
+        reasons.append("opened_by_platform")
+    if imported:
+        reasons.append("file_import")
+    if role is not Role.OFFICER:
+        reasons.append(f"entered_by_{role.value}")
+    if reasons:
+        return IntakeDecision(ReportIntake.AWAITING_OFFICER, tuple(reasons))
+    return IntakeDecision(ReportIntake.REGISTERED, ("registered_by_officer",))
 
 
 def normalize_url(raw: str) -> str:

@@ -72,7 +72,14 @@ class ReportIn(InputModel):
     fraud_started_at: SaneDatetime
     reported_at: SaneDatetime
     station_code: str = Field(min_length=1, max_length=32)
-    officer: str = Field(min_length=1, max_length=64)
+    # The receiving officer is the logged-in officer who registers the report, or the one who
+    # confirms it. This field is only what a file or an analyst states: recorded, never trusted.
+    officer: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the officer a file import states (recorded, not trusted); ignored for an officer's entry",
+    )
     typology: Typology
     narrative: str = Field(default="", max_length=20_000)
     transfers: list[TransferIn] = Field(min_length=1, max_length=500)
@@ -180,6 +187,7 @@ class ReportSummaryOut(BaseModel):
     total_amount_fen: int
     transfer_count: int
     cluster_id: int
+    intake: ReportIntake = ReportIntake.REGISTERED
 
 
 class ReportPage(BaseModel):

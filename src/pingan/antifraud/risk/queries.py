@@ -14,6 +14,11 @@ from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.core import bulk
 
 
+def risk_event_person(session: Session, event_id: int) -> str | None:
+    """The person key of stored risk event `event_id`, or None when there is no such event."""
+    return session.execute(select(RiskEvent.person_key).where(RiskEvent.id == event_id)).scalar_one_or_none()
+
+
 def plans_created_after(session: Session, after: datetime) -> list[WarningPlan]:
     """The plans created after `after`."""
     return list(session.execute(select(WarningPlan).where(WarningPlan.created_at > after)).scalars())

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, bindparam, case, exists, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from pingan.antifraud.risk import queries as risk_queries
 from pingan.antifraud.risk.choices import StepChannel
 from pingan.antifraud.warnings import report_link, risk_link, rules
 from pingan.antifraud.warnings.channels import SendResult
@@ -38,10 +39,10 @@ from pingan.antifraud.warnings.templates import TemplateSet, load_templates
 from pingan.antifraud.warnings.visits.actions import do_open_visit
 from pingan.antifraud.warnings.visits.choices import VisitKind
 from pingan.core import audit, clock, events
-from pingan.core.errors import Conflict, Invalid, NotFound
+from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, Sealed, decrypt
-from pingan.core.roles import Actor
+from pingan.core.roles import Actor, Role
 
 _T = TypeVar("_T")
 EVENT_TRANSFER_CONFIRMED = "warnings.transfer_confirmed"
@@ -66,6 +67,8 @@ class DeliveryRequest:
     opted_out: bool = False
     sms: bool = True
     voice: bool = True
+    risk_event_id: int | None = None
+    manual_reason: str | None = None
 
 
 @dataclass
@@ -92,6 +95,39 @@ def check_request(req: DeliveryRequest) -> None:
         raise Invalid("the risk event time must carry its time zone", field="risk_event_at")
     if req.phone_cipher is not None and not req.phone_cipher.startswith("v1:"):
         raise Invalid("the phone must be the encrypted value (pii.protect)", field="phone_cipher")
+
+
+# A warning reaches a person on the platform's word: it rests on a stored risk event, or on an
+# analyst who states why (the reason is kept in the audit entry). The admin role runs the system
+# and sends no warnings.
+MANUAL_PLANNERS = frozenset({Role.ANTIFRAUD_ANALYST})
+
+
+def check_plan_basis(session: Session, req: DeliveryRequest, *, actor: Actor) -> None:
+    """A plan posted by a person must name a stored risk event of the same person, or an analyst's reason."""
+    if req.risk_event_id is not None:
+        person = risk_queries.risk_event_person(session, req.risk_event_id)
+        if person is None:
+            raise Invalid(f"no stored risk event {req.risk_event_id}", field="risk_event_id")
+        if person != req.person_pseudonym:
+            raise Invalid(
+                f"risk event {req.risk_event_id} is of another person than the plan's", field="risk_event_id"
+            )
+        return
+    if req.manual_reason is not None:
+        if actor.role not in MANUAL_PLANNERS:
+            raise Forbidden(
+                "only an anti-fraud analyst may create a plan without a risk event", field="manual_reason"
+            )
+        if len(req.manual_reason.strip()) < rules.MANUAL_REASON_MIN:
+            raise Invalid(
+                f"a stated reason has at least {rules.MANUAL_REASON_MIN} characters", field="manual_reason"
+            )
+        return
+    raise Invalid(
+        "a plan refers to a stored risk event (risk_event_id) or states an analyst's reason (manual_reason)",
+        field="risk_event_id",
+    )
 
 
 def _differs(known: WarningDelivery, req: DeliveryRequest, templates: TemplateSet) -> str | None:
@@ -271,12 +307,17 @@ def _queue_first_contact(
     else:
         delivery.state = DeliveryState.UNREACHED
         delivery.closed_at = now
-    return {
+    said: dict[str, object] = {
         "plan": req.plan_id,
         "delivery": delivery.id,
         "urgency": req.urgency.value,
         "contact": list(contact.reasons),
     }
+    if req.risk_event_id is not None:
+        said["risk_event"] = req.risk_event_id
+    if req.manual_reason is not None:
+        said["manual_reason"] = req.manual_reason
+    return said
 
 
 def _call_message(

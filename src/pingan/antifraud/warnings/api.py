@@ -21,7 +21,8 @@ from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
-Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.ADMIN))]
+# The admin role runs the system (IT) and sends no warnings.
+Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
 Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
 FieldStaff = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR))]
 
@@ -86,10 +87,13 @@ def accept_plan(body: PlanIn, session: DbSession, actor: Analyst) -> DeliveryOut
         urgency=body.urgency,
         risk_event_at=body.risk_event_at,
         reasons=tuple(body.reasons),
+        risk_event_id=body.risk_event_id,
+        manual_reason=body.manual_reason,
     )
     s = get_settings().warnings
     with session.begin():
         actions.check_request(req)
+        actions.check_plan_basis(session, req, actor=actor)
         actions.check_plan_station(session, req)
         delivery, _ = actions.do_accept_plan(
             session, req, sms_channel=s.sms_channel, voice_channel=s.voice_channel, actor=actor

@@ -23,6 +23,9 @@ MAX_CALL_ATTEMPTS = 1 + len(VOICE_RETRY_OFFSETS)
 # An unanswered call escalates to a home visit above this amount (10,000 yuan, in fen), or for an
 # elderly payer whatever the amount: the two groups the bureau's dissuasion work names first.
 VISIT_AMOUNT_THRESHOLD_FEN = 1_000_000
+# A plan that rests on no stored risk event carries an analyst's reason of at least this many
+# characters: enough to say why, recorded in the plan's audit entry.
+MANUAL_REASON_MIN = 10
 VISIT_DEADLINES = {
     VisitKind.DISSUASION: timedelta(hours=2),
     # Someone who already paid: the stop-payment window is hours, so the report is taken at once.

@@ -7,13 +7,19 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from pingan.antifraud.warnings.choices import Urgency
-from pingan.core.schemas import SaneDatetime
+from pingan.antifraud.warnings.rules import MANUAL_REASON_MIN
+from pingan.core.schemas import InputModel, SaneDatetime
+
+# Risk event ids are integer columns: 32-bit on PostgreSQL.
+MAX_ID = 2**31 - 1
 
 
-class PlanIn(BaseModel):
-    """A warning plan to deliver. The phone is given in clear once and stored only protected."""
+class PlanIn(InputModel):
+    """A warning plan to deliver. The phone is given in clear once and stored only protected.
 
-    model_config = ConfigDict(extra="forbid")
+    A plan rests on a stored risk event (`risk_event_id`), or on an analyst's stated reason
+    (`manual_reason`, recorded in the audit entry); a plan with neither is refused.
+    """
 
     plan_id: str = Field(min_length=1, max_length=64)
     person_pseudonym: str = Field(min_length=1, max_length=80)
@@ -25,6 +31,8 @@ class PlanIn(BaseModel):
     urgency: Urgency = Urgency.URGENT
     risk_event_at: SaneDatetime
     reasons: list[str] = Field(default_factory=list, max_length=50)
+    risk_event_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    manual_reason: str | None = Field(default=None, min_length=MANUAL_REASON_MIN, max_length=500)
 
 
 class MessageOut(BaseModel):
