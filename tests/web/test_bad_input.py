@@ -19,6 +19,7 @@ TOO_BIG = 2**63
         (f"/api/v1/orders/{TOO_BIG}", "order_id"),
         (f"/reports/{TOO_BIG}", "report_id"),
         (f"/api/v1/risk-events?after_id={TOO_BIG}", "after_id"),
+        ("/api/v1/risk-events?after_id=2147483648.0", "after_id"),
     ],
 )
 def test_an_id_past_64_bits_gets_422_naming_it(

@@ -18,14 +18,13 @@ from sqlalchemy.orm import Session
 
 from pingan.core import audit
 from pingan.core.audit import AuditEntry, verify_chain
-from pingan.core.deps import DbSession, require_roles
+from pingan.core.deps import MAX_ROW_ID, DbSession, require_roles
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 AUDIT_READERS = frozenset({Role.AUDITOR})
 Auditor = Annotated[Actor, Depends(require_roles(*AUDIT_READERS))]
-# Ids are 64-bit: a larger one is a bad request, not a database overflow.
-MAX_ID = 2**63 - 1
+MAX_ID = MAX_ROW_ID
 
 
 class AuditEntryOut(BaseModel):

@@ -17,7 +17,10 @@ from pingan.core.db import session_dependency
 from pingan.core.pages import csrf_protect
 
 DbSession = Annotated[Session, Depends(session_dependency)]
+# The largest row id: ids are `integer` columns, 32-bit on PostgreSQL. Bound id parameters with it so
+# that both databases answer a larger one alike (422 naming the parameter).
+MAX_ROW_ID = 2**31 - 1
 # Every HTML form post declares this parameter; a test enumerates the page routes to hold it so.
 CsrfChecked = Annotated[None, Depends(csrf_protect)]
 
-__all__ = ["CsrfChecked", "DbSession", "require_roles"]
+__all__ = ["MAX_ROW_ID", "CsrfChecked", "DbSession", "require_roles"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -29,6 +30,7 @@ from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.core import admin_pages, audit_api, audit_pages, auth_api
 from pingan.core.auth import require_roles
+from pingan.core.deps import MAX_ROW_ID
 from pingan.core.errors import DomainError, Invalid
 from pingan.core.logging import get_logger
 from pingan.core.pages import register_nav, render
@@ -128,8 +130,7 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-# The largest identifier the database stores: ids are `integer` columns (32-bit on PostgreSQL).
-MAX_DB_INT = 2**31 - 1
+MAX_DB_INT = MAX_ROW_ID
 
 
 def _out_of_range(request: Request, exc: Exception) -> Response:
@@ -141,8 +142,12 @@ def _out_of_range(request: Request, exc: Exception) -> Response:
     """
     params = {**request.path_params, **dict(request.query_params)}
     for name, value in params.items():
-        text = str(value).lstrip("-")
-        if text.isascii() and text.isdigit() and int(text) > MAX_DB_INT:
+        try:
+            # "2147483648" and "2147483648.0" both pass as an int; the database refuses either.
+            number = abs(Decimal(str(value)))
+        except InvalidOperation:
+            continue
+        if number.is_finite() and number > MAX_DB_INT:
             error = Invalid(f"{value} is out of range (at most {MAX_DB_INT})", field=name)
             return JSONResponse(status_code=422, content=error.as_dict())
     raise exc

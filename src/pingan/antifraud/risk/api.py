@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.antifraud.risk.schemas import PlanOut, RiskEventOut
 from pingan.core.auth import require_roles
-from pingan.core.deps import DbSession
+from pingan.core.deps import MAX_ROW_ID, DbSession
 from pingan.core.errors import NotFound
 from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 
@@ -23,7 +23,7 @@ Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
 def list_risk_events(
     session: DbSession,
     actor: Reader,
-    after_id: int = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
     person_key: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[RiskEventOut]:
