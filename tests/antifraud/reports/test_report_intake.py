@@ -38,7 +38,7 @@ def test_an_officer_registers_a_report_and_gets_it_back_masked(client: TestClien
     body = r.json()
     wang_id = VICTIM_WANG["national_id"]
     assert body["victim"] == {
-        "name": "王*",
+        "name": "王**",
         "national_id": f"510107********{wang_id[-4:]}",
         "phone": "138****5678",
     }

@@ -25,6 +25,7 @@ from pingan.core.files import purge_older_than, write_private
 from pingan.core.org import Station, all_stations
 from pingan.core.pages import render
 from pingan.core.roles import Actor
+from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read
 from pingan.core.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -66,9 +67,10 @@ def reports_page(
     bank: str = "",
     cursor: str = "",
 ) -> HTMLResponse:
-    """The report list with filters."""
+    """The report list with filters, of the officer's station (the district's, for district-wide
+    roles and grants); the read is audited."""
     stations = all_stations(session)
-    error = None
+    error = NO_STATION_MESSAGE if no_station(actor) else None
     page = ReportPage(items=[], next_cursor=None)
     try:
         d_from = date.fromisoformat(date_from) if date_from else None
@@ -80,7 +82,16 @@ def reports_page(
             station_code=station or None,
             bank=bank or None,
         )
-        page = queries.list_reports(session, f, cursor=cursor or None, limit=50)
+        session.rollback()  # the read and its audit entry are one transaction of their own
+        with session.begin():
+            page = queries.list_reports(session, f, actor=actor, cursor=cursor or None, limit=50)
+            record_list_read(
+                session,
+                actor=actor,
+                listing="fraud_report",
+                filters=queries.report_filters(f, cursor or None),
+                count=len(page.items),
+            )
     except (ValueError, DomainError) as exc:
         error = f"筛选条件有误 bad filter: {exc}"
     raw = {"date_from": date_from, "date_to": date_to, "typology": typology, "station": station, "bank": bank}
@@ -125,9 +136,9 @@ def import_submit(
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
 def report_page(request: Request, report_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
-    """One report, masked; opening it is audited."""
+    """One report, masked; opening it is audited. A report of another station is 404 to an officer."""
     with session.begin():
-        report = actions.get_report(session, report_id)
+        report = actions.get_visible_report(session, report_id, actor=actor)
         actions.do_record_report_view(session, report, actor=actor)
     out = queries.report_out(session, report)
     station = session.get(Station, out.station_code)
@@ -137,5 +148,5 @@ def report_page(request: Request, report_id: int, session: DbSession, actor: Rea
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse)
 def cluster_page(request: Request, cluster_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
     """A linked-case cluster and its shared identifiers."""
-    c = queries.get_cluster(session, cluster_id)
+    c = queries.get_cluster(session, cluster_id, actor=actor)
     return render(request, "cluster.html", c=c, refs={r.id: r.external_ref for r in c.reports})
