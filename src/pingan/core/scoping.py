@@ -66,7 +66,7 @@ def record_list_read(
         object_id="list",
         detail={
             "filters": {k: v for k, v in filters.items() if v not in (None, "")},
-            "count": count,
+            "returned": count,
             "scope": scope_of(actor),
         },
     )

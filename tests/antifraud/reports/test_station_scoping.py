@@ -207,10 +207,10 @@ def test_every_read_of_the_report_list_is_audited_with_its_filters_and_count(
     assert (first.actor, first.role) == ("officer_li", "officer")
     assert json.loads(first.detail) == {
         "filters": {"typology": "刷单返利"},
-        "count": 1,
+        "returned": 1,
         "scope": "station:WH-YL",
     }
-    assert (second.actor, json.loads(second.detail)["count"], json.loads(second.detail)["scope"]) == (
+    assert (second.actor, json.loads(second.detail)["returned"], json.loads(second.detail)["scope"]) == (
         "analyst_zhang",
         2,
         "district",
