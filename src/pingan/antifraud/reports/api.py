@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from pingan.antifraud.reports import actions, queries
 from pingan.antifraud.reports.choices import Typology
-from pingan.antifraud.reports.queries import report_filters
 from pingan.antifraud.reports.schemas import (
     ClusterOut,
     RegisteredReportOut,
@@ -99,7 +98,7 @@ def list_reports(
             session,
             actor=actor,
             listing="fraud_report",
-            filters=report_filters(f, cursor),
+            filters=queries.report_filters(f, cursor),
             count=len(page.items),
         )
     return page
