@@ -215,3 +215,11 @@ def test_every_read_of_the_report_list_is_audited_with_its_filters_and_count(
         2,
         "district",
     )
+
+
+def test_the_overview_counts_an_officers_station_only(
+    client: TestClient, reports: dict[str, int], officer_zhao: User, analyst_zhang: User
+) -> None:
+    officer = client.get("/", headers=bearer(officer_zhao)).text
+    analyst = client.get("/", headers=bearer(analyst_zhang)).text
+    assert "¥10,000.00" in analyst and "¥10,000.00" not in officer

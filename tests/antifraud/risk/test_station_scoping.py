@@ -47,3 +47,11 @@ def test_every_read_of_the_risk_queue_is_audited(client: TestClient, analyst_zha
         ("analyst_zhang", 1),
         ("analyst_zhang", 1),
     ]
+
+
+def test_an_officer_without_a_station_sees_no_risk_events_and_the_page_says_why(client: TestClient) -> None:
+    record(flag(1))
+    officer_sun = make_user("officer_sun", Role.OFFICER)
+    assert client.get("/api/v1/risk-events", headers=bearer(officer_sun)).json() == []
+    page = client.get("/risk/events", headers=bearer(officer_sun))
+    assert "no station" in page.text and "victim-wang"[:12] not in page.text

@@ -25,7 +25,7 @@ from pingan.core.files import purge_older_than, write_private
 from pingan.core.org import Station, all_stations
 from pingan.core.pages import render
 from pingan.core.roles import Actor
-from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read
+from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read, station_condition
 from pingan.core.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -35,11 +35,14 @@ Writer = Annotated[Actor, Depends(require_roles(*actions.REPORT_WRITERS))]
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
-    """The anti-fraud centre's overview."""
+    """The anti-fraud centre's overview, of the reader's station view (the district's for district-wide
+    roles and grants)."""
     total, amount = session.execute(
-        select(func.count(FraudReport.id), func.coalesce(func.sum(FraudReport.total_amount_fen), 0))
+        select(func.count(FraudReport.id), func.coalesce(func.sum(FraudReport.total_amount_fen), 0)).where(
+            station_condition(actor, FraudReport.station_code)
+        )
     ).one()
-    typ = sorted(queries.typology_counts(session).items(), key=lambda kv: -kv[1])
+    typ = sorted(queries.typology_counts(session, actor=actor).items(), key=lambda kv: -kv[1])
     return render(
         request,
         "home.html",
@@ -47,7 +50,7 @@ def home(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
         total_amount_fen=int(amount),
         typologies=typ,
         max_typ=max((n for _, n in typ), default=0),
-        clusters=queries.largest_clusters(session),
+        clusters=queries.largest_clusters(session, actor=actor),
     )
 
 

@@ -224,11 +224,15 @@ def get_cluster(session: Session, cluster_id: int, *, actor: Actor) -> ClusterOu
     )
 
 
-def largest_clusters(session: Session, *, limit: int = 10) -> list[tuple[int, int]]:
-    """The clusters with most reports: (cluster id, size), largest first."""
+def largest_clusters(
+    session: Session, *, limit: int = 10, actor: Actor | None = None
+) -> list[tuple[int, int]]:
+    """The clusters with most reports (of `actor`'s station view, when given): (cluster id, size), largest first."""
+    q = select(FraudReport.cluster_id, func.count().label("n"))
+    if actor is not None:
+        q = q.where(station_condition(actor, FraudReport.station_code))
     rows = session.execute(
-        select(FraudReport.cluster_id, func.count().label("n"))
-        .group_by(FraudReport.cluster_id)
+        q.group_by(FraudReport.cluster_id)
         .having(func.count() >= 2)
         .order_by(func.count().desc(), FraudReport.cluster_id)
         .limit(limit)
@@ -236,10 +240,13 @@ def largest_clusters(session: Session, *, limit: int = 10) -> list[tuple[int, in
     return [(int(c), int(n)) for c, n in rows]
 
 
-def typology_counts(session: Session) -> dict[str, int]:
-    """Reports per typology."""
+def typology_counts(session: Session, *, actor: Actor | None = None) -> dict[str, int]:
+    """Reports per typology (of `actor`'s station view, when given)."""
     out: dict[str, int] = defaultdict(int)
-    for typ, n in session.execute(select(FraudReport.typology, func.count()).group_by(FraudReport.typology)):
+    q = select(FraudReport.typology, func.count())
+    if actor is not None:
+        q = q.where(station_condition(actor, FraudReport.station_code))
+    for typ, n in session.execute(q.group_by(FraudReport.typology)):
         out[typ.value] = int(n)
     return dict(out)
 

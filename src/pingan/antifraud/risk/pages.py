@@ -23,7 +23,7 @@ from pingan.core.deps import DbSession
 from pingan.core.errors import Unauthorized
 from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
-from pingan.core.scoping import record_list_read
+from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
@@ -42,7 +42,8 @@ def risk_queue(request: Request, session: DbSession, actor: Reader) -> HTMLRespo
         )
         record_list_read(session, actor=actor, listing="risk_event", filters={}, count=len(events))
     last_id = events[0].id if events else 0
-    return render(request, "risk_queue.html", events=events, last_id=last_id)
+    scope_error = NO_STATION_MESSAGE if no_station(actor) else None
+    return render(request, "risk_queue.html", events=events, last_id=last_id, scope_error=scope_error)
 
 
 def _event_json(e: RiskEvent) -> str:
