@@ -30,10 +30,11 @@ assets:
 	elif command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: pages will run without htmx"; fi
 
-# The browser tests drive Debian's Chromium; under CI it is installed when missing.
+# The browser tests drive Debian's Chromium, with Noto CJK so that Chinese pages render; under CI both
+# are installed when missing.
 browser:
-	@if [ ! -x /usr/bin/chromium ] && [ "$$CI" = "true" ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+	@if { [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } && [ "$$CI" = "true" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; fi
 
 # Warning channels' peers: Kannel + fake SMSC, SIPp, espeak-ng and sox; under CI installed when missing.
 warnings-peers:

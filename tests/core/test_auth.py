@@ -39,7 +39,14 @@ def _admitted_roles(route: APIRoute) -> frozenset[Role] | None:
     return None
 
 
-OPEN_ROUTES = {("POST", "/api/v1/auth/token"), ("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+# "/" only redirects: to the login form, or to the landing page of the token's role (checked there).
+OPEN_ROUTES = {
+    ("POST", "/api/v1/auth/token"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/"),
+}
 OPEN_PREFIXES = ("/docs", "/redoc", "/openapi.json", "/metrics", "/healthz", "/static")
 
 
@@ -77,10 +84,15 @@ def test_every_endpoint_declares_the_roles_it_admits() -> None:
 def test_every_endpoint_refuses_a_request_without_a_token(client: TestClient) -> None:
     for method, path, _roles in _protected_routes():
         r = client.request(method, _concrete(path), follow_redirects=False)
-        if path.startswith("/api/"):
-            assert r.status_code == 401, f"{method} {path} gave {r.status_code}"
-        else:
-            assert r.status_code == 303 and r.headers["location"].startswith("/login"), f"{method} {path}"
+        assert r.status_code == 401, f"{method} {path} gave {r.status_code}"
+        if not path.startswith("/api/"):
+            # A browser asking for the page is sent to the login form instead.
+            page = client.request(
+                method, _concrete(path), headers={"Accept": "text/html"}, follow_redirects=False
+            )
+            assert page.status_code == 303 and page.headers["location"].startswith("/login"), (
+                f"{method} {path}"
+            )
 
 
 def test_every_endpoint_refuses_a_role_it_does_not_admit(client: TestClient) -> None:

@@ -117,8 +117,9 @@ def test_outside_demo_mode_the_api_docs_need_a_login(
     production: None, database: str, officer_li: User
 ) -> None:
     with TestClient(create_app(), base_url="https://testserver") as c:
-        anonymous = c.get("/openapi.json", follow_redirects=False)
-        assert (anonymous.status_code, anonymous.headers["location"]) == (303, "/login?next=/openapi.json")
+        assert c.get("/openapi.json", follow_redirects=False).status_code == 401
+        browser = c.get("/docs", headers={"Accept": "text/html"}, follow_redirects=False)
+        assert (browser.status_code, browser.headers["location"]) == (303, "/login?next=/docs")
         ok = c.get("/openapi.json", headers={"Authorization": f"Bearer {issue_token(officer_li)}"})
         assert ok.status_code == 200
         assert "/api/v1/fraud-reports" in ok.json()["paths"]

@@ -7,12 +7,14 @@ entry carries the purpose). Reading the log is itself recorded in it.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pingan.core import audit
 from pingan.core.audit import AuditEntry, verify_chain
@@ -60,6 +62,51 @@ class ChainOut(BaseModel):
     reason: str | None
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """What an auditor looks for; None matches anything."""
+
+    who: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def given(self) -> dict[str, str]:
+        """The filters set, for the audit entry that records the read."""
+        return {k: str(v) for k, v in vars(self).items() if v is not None}
+
+
+def do_list_entries(
+    session: Session, f: AuditFilter, *, actor: Actor, after_id: int = 0, limit: int = 100
+) -> list[AuditEntry]:
+    """Entries matching `f`, oldest first after `after_id`; the read is itself audited. Caller holds the transaction."""
+    q = select(AuditEntry).where(AuditEntry.id > after_id)
+    for column, value in (
+        (AuditEntry.actor, f.who),
+        (AuditEntry.action, f.action),
+        (AuditEntry.object_type, f.object_type),
+        (AuditEntry.object_id, f.object_id),
+    ):
+        if value is not None:
+            q = q.where(column == value)
+    if f.since is not None:
+        q = q.where(AuditEntry.at >= f.since)
+    if f.until is not None:
+        q = q.where(AuditEntry.at < f.until)
+    rows = list(session.execute(q.order_by(AuditEntry.id).limit(limit)).scalars())
+    audit.record(
+        session,
+        actor=actor,
+        action="audit.list",
+        object_type="audit_entry",
+        object_id=rows[0].id if rows else after_id,
+        detail=f.given() | {"returned": len(rows)},
+    )
+    return rows
+
+
 @router.get("/entries", response_model=AuditPage)
 def list_entries(
     session: DbSession,
@@ -74,30 +121,9 @@ def list_entries(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Audit entries matching every filter given, oldest first, `limit` at a time."""
-    q = select(AuditEntry).where(AuditEntry.id > after_id)
-    for column, value in (
-        (AuditEntry.actor, who),
-        (AuditEntry.action, action),
-        (AuditEntry.object_type, object_type),
-        (AuditEntry.object_id, object_id),
-    ):
-        if value is not None:
-            q = q.where(column == value)
-    if since is not None:
-        q = q.where(AuditEntry.at >= since)
-    if until is not None:
-        q = q.where(AuditEntry.at < until)
-    filters = {"who": who, "action": action, "object_type": object_type, "object_id": object_id}
+    filters = AuditFilter(who, action, object_type, object_id, since, until)
     with session.begin():
-        rows = list(session.execute(q.order_by(AuditEntry.id).limit(limit)).scalars())
-        audit.record(
-            session,
-            actor=actor,
-            action="audit.list",
-            object_type="audit_entry",
-            object_id=rows[0].id if rows else after_id,
-            detail={k: v for k, v in filters.items() if v is not None} | {"returned": len(rows)},
-        )
+        rows = do_list_entries(session, filters, actor=actor, after_id=after_id, limit=limit)
     items = [
         AuditEntryOut(
             id=e.id,

@@ -302,10 +302,10 @@ def issue_token(user: User) -> str:
     return jwt.encode(claims, s.secret_key, algorithm="HS256")
 
 
-def actor_from_token(session: Session, token: str) -> Actor:
-    """Verify a token's signature and expiry, and that its user is still active with the same role."""
+def _claims(token: str) -> dict[str, Any]:
+    """A token's claims once its signature verifies (expiry is the caller's: the platform clock decides)."""
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             get_settings().secret_key,
             algorithms=["HS256"],
@@ -313,6 +313,12 @@ def actor_from_token(session: Session, token: str) -> Actor:
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid token: {exc}") from None
+    return claims
+
+
+def actor_from_token(session: Session, token: str) -> Actor:
+    """Verify a token's signature and expiry, and that its user is still active with the same role."""
+    claims = _claims(token)
     # Expiry is checked against the platform clock, so tests that set the clock see tokens expire.
     if int(claims["exp"]) < int(clock.now().timestamp()):
         raise Unauthorized("token expired; log in again")
@@ -327,13 +333,8 @@ def actor_from_token(session: Session, token: str) -> Actor:
 def do_revoke_token(session: Session, token: str) -> bool:
     """End a token at logout (its signature must verify; expired ones need no revoking). Caller holds the transaction."""
     try:
-        claims = jwt.decode(
-            token,
-            get_settings().secret_key,
-            algorithms=["HS256"],
-            options={"require": ["exp", "sub", "jti"], "verify_exp": False, "verify_iat": False},
-        )
-    except jwt.PyJWTError:
+        claims = _claims(token)
+    except Unauthorized:
         return False
     jti = str(claims["jti"])
     if session.get(RevokedToken, jti) is not None:
@@ -445,9 +446,12 @@ def require_roles(*roles: Role) -> Callable[..., Actor]:
         finally:
             # End the read transaction so the endpoint can open its own with `session.begin()`.
             session.rollback()
-        if actor.role not in admitted:
-            raise Forbidden(f"role {actor.role.value} may not do this")
+        # Known even when refused, so that a refused page can still show the user's menu and logout.
         request.state.actor = actor
+        if actor.role not in admitted:
+            raise Forbidden(
+                f"角色 {actor.role.value} 无权执行此操作 (role {actor.role.value} may not do this)"
+            )
         return actor
 
     dependency.pingan_roles = admitted  # type: ignore[attr-defined]

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from pingan.core import db
 from pingan.core.auth import (
@@ -18,7 +17,7 @@ from pingan.core.auth import (
     request_token,
     require_roles,
 )
-from pingan.core.db import session_dependency
+from pingan.core.deps import DbSession
 from pingan.core.roles import HUMAN_ROLES, Actor
 from pingan.core.settings import get_settings
 
@@ -47,7 +46,7 @@ class WhoAmI(BaseModel):
 def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: Annotated[Session, Depends(session_dependency)],
+    session: DbSession,
 ) -> TokenOut:
     """Exchange a username and password for a short-lived bearer token (open to everyone: it is the login).
 

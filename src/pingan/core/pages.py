@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
@@ -19,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from pingan.core.errors import Forbidden
 from pingan.core.migrate import REPO_ROOT
+from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +37,52 @@ def template_dirs() -> list[Path]:
 
 
 TEMPLATES = Jinja2Templates(directory=template_dirs())
+DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the menu: where it goes, its label, and the roles that may open it."""
+
+    href: str
+    label: str
+    roles: frozenset[Role]
+
+
+_NAV: list[NavItem] = []
+
+
+def register_nav(items: list[NavItem]) -> None:
+    """Set the menu (the app assembly does, once, from every package's pages)."""
+    _NAV[:] = items
+
+
+def nav_for(actor: Actor | None) -> list[NavItem]:
+    """The menu entries this user may open: a menu never links to a page the role is refused."""
+    return [] if actor is None else [item for item in _NAV if actor.role in item.roles]
+
+
+def beijing_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time as the district reads it: Beijing time (UTC+8). The API keeps UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(DISTRICT_ZONE).strftime(fmt)
+
+
+def yuan(fen: int | None) -> str:
+    """An amount in fen shown in yuan: ¥1,234.56. The API keeps fen."""
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+TEMPLATES.env.globals["nav_for"] = nav_for
+TEMPLATES.env.filters["bj"] = beijing_time
+TEMPLATES.env.filters["yuan"] = yuan
 
 
 CSRF_COOKIE = "pingan_csrf"

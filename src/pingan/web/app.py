@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,10 +26,12 @@ from pingan.antifraud.tracing import api as tracing_api
 from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
-from pingan.core import audit_api, auth_api
+from pingan.antifraud.watchlist import api as watchlist_api
+from pingan.core import admin_pages, audit_api, audit_pages, auth_api
 from pingan.core.auth import require_roles
 from pingan.core.errors import DomainError, Invalid
 from pingan.core.logging import get_logger
+from pingan.core.pages import register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
 from pingan.web import pages as web_pages
@@ -37,6 +39,7 @@ from pingan.web import reactions
 from pingan.web.headers import SecurityHeaders
 from pingan.web.limits import BodyLimit
 from pingan.web.metrics import render_metrics
+from pingan.web.navigation import MENU
 
 log = get_logger("web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -45,11 +48,14 @@ STATIC_DIR = Path(__file__).parent / "static"
 ROUTERS = (
     auth_api.router,
     audit_api.router,
+    audit_pages.router,
+    admin_pages.router,
     reports_api.router,
     reports_pages.router,
     orders_api.router,
     orders_pages.router,
     risk_api.router,
+    watchlist_api.router,
     risk_pages.router,
     outcomes_pages.router,
     screening_pages.router,
@@ -92,25 +98,46 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    if exc.status in (401, 403) and not request.url.path.startswith("/api/"):
-        # A page asked by a browser: send it to the login form rather than show raw JSON.
-        from fastapi.responses import RedirectResponse
-
+    if not request.url.path.startswith("/api/") and _wants_html(request):
+        # A page asked by a browser: the login form, or a page that says what went wrong, with the menu.
         if exc.status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return render(
+            request,
+            "error.html",
+            exc.status,
+            status=exc.status,
+            title=_ERROR_TITLES.get(exc.status, "出错了 Something went wrong"),
+            message=str(exc),
+        )
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
-# Integers the database can store: identifiers are 64-bit.
-MAX_DB_INT = 2**63 - 1
+_ERROR_TITLES = {
+    403: "无权访问 Not allowed",
+    404: "未找到 Not found",
+    409: "状态冲突 Conflict",
+    422: "输入有误 Invalid input",
+    429: "尝试过多 Too many attempts",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    # Browsers ask for text/html; API clients, curl and the tests' clients do not.
+    return "text/html" in request.headers.get("accept", "")
+
+
+# The largest identifier the database stores: ids are `integer` columns (32-bit on PostgreSQL).
+MAX_DB_INT = 2**31 - 1
 
 
 def _out_of_range(request: Request, exc: Exception) -> Response:
     """A number too large for the database is the client's error: name the parameter that carried it.
 
-    Routes declare `int` ids; a value past 64 bits passes that, and only the database refuses it
-    (SQLite with OverflowError, PostgreSQL with "numeric value out of range").
+    Routes declare `int` ids; a value past the column's range passes that, and only the database
+    refuses it (SQLite past 64 bits with OverflowError, PostgreSQL past 32 with "out of range").
+    Any other database error is a fault of ours, and stays a 500.
     """
     params = {**request.path_params, **dict(request.query_params)}
     for name, value in params.items():
@@ -177,6 +204,7 @@ def create_app() -> FastAPI:
     # Kannel cannot log in: its DLRs carry an HMAC token of the message id instead (gateway_api.py).
     app.mount("/sms-gateway", create_gateway_app())
     reactions.install()
+    register_nav(MENU)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/metrics", include_in_schema=False)

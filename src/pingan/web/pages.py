@@ -8,11 +8,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from pingan.core import db
-from pingan.core.auth import TOKEN_COOKIE, authenticate, client_address, do_revoke_token, issue_token
+from pingan.core.auth import (
+    TOKEN_COOKIE,
+    actor_from_token,
+    authenticate,
+    client_address,
+    do_revoke_token,
+    issue_token,
+)
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import TooManyAttempts, Unauthorized
 from pingan.core.pages import HTMX_JS, cookies_secure, render
 from pingan.core.settings import get_settings
+from pingan.web.navigation import LANDING
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,3 +79,26 @@ def logout(request: Request, _csrf: CsrfChecked) -> RedirectResponse:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(TOKEN_COOKIE)
     return response
+
+
+@router.get("/", response_model=None)
+def home(request: Request) -> Response:
+    """Each role's daily work: "/" sends the user to their landing page, or to log in."""
+    token = request.cookies.get(TOKEN_COOKIE)
+    if token is None:
+        return RedirectResponse("/login", status_code=303)
+    with db.read_transaction() as session:
+        try:
+            actor = actor_from_token(session, token)
+        except Unauthorized:
+            return RedirectResponse("/login", status_code=303)
+    request.state.actor = actor
+    if (landing := LANDING.get(actor.role)) is not None:
+        return RedirectResponse(landing, status_code=303)
+    return render(
+        request,
+        "error.html",
+        status=200,
+        title="欢迎 Welcome",
+        message=f"角色 {actor.role.value} 的工作页面尚未上线。The pages of the {actor.role.value} role are not built yet.",
+    )

@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from pingan.antifraud.orders import robot
+from pingan.antifraud.banks.protocol import Acknowledgement, OrderResult
+from pingan.antifraud.orders import actions, robot
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports.schemas import ReportIn
-from pingan.core import db
+from pingan.core import clock, db
 from pingan.core.org import Station
 from pingan.core.roles import Actor
 from tests.factories import card, national_id, report_payload
@@ -194,6 +195,44 @@ def wait_for(predicate: Any, timeout: float = 30.0, what: str = "condition") -> 
             return
         time.sleep(0.1)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+BANK = Actor.system("bank:CCB")
+
+
+class NoBank:
+    """Maintenance never talks to a bank; the sender does."""
+
+    def send_request(self, msg: object) -> None:
+        raise AssertionError("maintenance sent a message")
+
+    send_release = send_requests = inquire = send_request
+
+
+def execute_at_bank(order_id: int) -> None:
+    """Play the bank: the order is sent, acknowledged and executed."""
+    with db.transaction() as s:
+        order = actions.get_order(s, order_id)
+        actions.do_mark_sent(s, order, actor=BANK)
+        actions.do_record_ack(
+            s,
+            order,
+            Acknowledgement(idempotency_key=order.idempotency_key, bank_ref="R1", status="accepted"),
+            actor=BANK,
+        )
+        actions.do_record_result(
+            s,
+            order,
+            OrderResult(
+                idempotency_key=order.idempotency_key,
+                bank_ref="R1",
+                bank_code=order.bank_code,
+                outcome="executed",
+                held_amount_fen=300_000,
+                at=clock.now(),
+            ),
+            actor=BANK,
+        )
 
 
 __all__ = ["Station"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -19,6 +20,7 @@ from pingan.antifraud.banks.protocol import (
     verify,
 )
 from pingan.antifraud.orders import actions
+from pingan.antifraud.orders.callbacks import ResultWriter
 from pingan.antifraud.orders.choices import OrderState
 from pingan.antifraud.orders.model import BankInboundRejection, RestrictionOrder
 from pingan.core import db
@@ -188,3 +190,80 @@ def test_a_batch_naming_another_banks_result_is_refused_whole(
     assert _post(client, body, sign(bank_key("CCB"), "CCB", "POST", PATH, body)) == 403
     assert [_state(o) for o in two_acknowledged_orders] == [OrderState.ACKNOWLEDGED] * 2
     assert _rejections() == ["result names another bank than the signer"]
+
+
+# ---- bounded answers -----------------------------------------------------------------------
+
+
+def _raw_result(order: RestrictionOrder, held: int) -> dict[str, object]:
+    raw: dict[str, object] = json.loads(_result(order))
+    raw["held_amount_fen"] = held
+    return raw
+
+
+def _ordered(order: RestrictionOrder, amount_fen: int) -> None:
+    """The order asked the bank to hold `amount_fen` (as a freeze does)."""
+    with db.transaction() as s:
+        o = s.get(RestrictionOrder, order.id)
+        assert o is not None
+        o.amount_fen = amount_fen
+
+
+def test_a_held_amount_above_the_ordered_amount_is_refused_and_changes_nothing(
+    client: TestClient, acknowledged_order: RestrictionOrder
+) -> None:
+    _ordered(acknowledged_order, 100_000)
+    body = _result(acknowledged_order, held_amount_fen=100_001)
+    assert _post(client, body, sign(bank_key("CCB"), "CCB", "POST", PATH, body)) == 422
+    assert _state(acknowledged_order) is OrderState.ACKNOWLEDGED
+    assert _rejections() == ["malformed: held_amount_fen 100001 is above the ordered amount 100000"]
+
+
+def test_a_held_amount_above_2_to_the_53_is_refused_as_malformed(
+    client: TestClient, acknowledged_order: RestrictionOrder
+) -> None:
+    body = json.dumps(_raw_result(acknowledged_order, 2**53 + 1)).encode()
+    assert _post(client, body, sign(bank_key("CCB"), "CCB", "POST", PATH, body)) == 422
+    assert _state(acknowledged_order) is OrderState.ACKNOWLEDGED
+    assert _rejections()[0].startswith("malformed") and "held_amount_fen" in _rejections()[0]
+
+
+def test_one_malformed_item_of_a_batch_refuses_that_item_alone(
+    client: TestClient, two_acknowledged_orders: list[RestrictionOrder]
+) -> None:
+    good, bad = two_acknowledged_orders
+    results = [_raw_result(good, 1_000), _raw_result(bad, 2**53 + 1)]
+    body = json.dumps({"type": "result_batch", "results": results}).encode()
+    r = client.post(PATH, content=body, headers=sign(bank_key("CCB"), "CCB", "POST", PATH, body))
+    assert r.status_code == 207
+    assert [item.get("status", item.get("error")) for item in r.json()["results"]] == ["ok", "refused"]
+    assert r.json()["results"][1]["reason"].startswith("malformed: results.1.held_amount_fen")
+    assert [_state(o) for o in two_acknowledged_orders] == [OrderState.EXECUTED, OrderState.ACKNOWLEDGED]
+    assert len(_rejections()) == 1
+
+
+def test_one_item_of_a_batch_above_its_ordered_amount_refuses_that_item_alone(
+    client: TestClient, two_acknowledged_orders: list[RestrictionOrder]
+) -> None:
+    good, bad = two_acknowledged_orders
+    _ordered(bad, 500)
+    body = json.dumps(
+        {"type": "result_batch", "results": [_raw_result(good, 900), _raw_result(bad, 900)]}
+    ).encode()
+    r = client.post(PATH, content=body, headers=sign(bank_key("CCB"), "CCB", "POST", PATH, body))
+    assert r.status_code == 207
+    assert "above the ordered amount" in r.json()["results"][1]["reason"]
+    assert [_state(o) for o in two_acknowledged_orders] == [OrderState.EXECUTED, OrderState.ACKNOWLEDGED]
+
+
+def test_a_batch_that_fails_to_record_together_is_recorded_one_by_one(
+    client: TestClient, two_acknowledged_orders: list[RestrictionOrder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object, batch: object) -> object:
+        raise RuntimeError("one bad item the checks missed")
+
+    monkeypatch.setattr(ResultWriter, "_record_together", broken)
+    body = _batch(two_acknowledged_orders)
+    r = client.post(PATH, content=body, headers=sign(bank_key("CCB"), "CCB", "POST", PATH, body))
+    assert r.status_code == 200, r.text
+    assert [_state(o) for o in two_acknowledged_orders] == [OrderState.EXECUTED, OrderState.EXECUTED]

@@ -10,9 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from pingan.antifraud.banks.protocol import (
-    Acknowledgement,
     OrderRequest,
-    OrderResult,
     ReleaseRequest,
 )
 from pingan.antifraud.orders import actions
@@ -22,45 +20,9 @@ from pingan.antifraud.orders.model import RestrictionOrder, RobotAlert
 from pingan.core import clock, db
 from pingan.core.roles import Actor
 from pingan.core.settings import BankSettings
-from tests.antifraud.orders.conftest import mule_report, register
+from tests.antifraud.orders.conftest import NoBank, execute_at_bank, mule_report, register
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # after the factory report was made
-BANK = Actor.system("bank:CCB")
-
-
-class _NoBank:
-    """Maintenance never talks to a bank; the sender does."""
-
-    def send_request(self, msg: object) -> None:
-        raise AssertionError("maintenance sent a message")
-
-    send_release = send_requests = inquire = send_request
-
-
-def _execute(order_id: int) -> None:
-    """Play the bank: the order is sent, acknowledged and executed."""
-    with db.transaction() as s:
-        order = actions.get_order(s, order_id)
-        actions.do_mark_sent(s, order, actor=BANK)
-        actions.do_record_ack(
-            s,
-            order,
-            Acknowledgement(idempotency_key=order.idempotency_key, bank_ref="R1", status="accepted"),
-            actor=BANK,
-        )
-        actions.do_record_result(
-            s,
-            order,
-            OrderResult(
-                idempotency_key=order.idempotency_key,
-                bank_ref="R1",
-                bank_code=order.bank_code,
-                outcome="executed",
-                held_amount_fen=300_000,
-                at=clock.now(),
-            ),
-            actor=BANK,
-        )
 
 
 def _live_order() -> RestrictionOrder:
@@ -75,7 +37,7 @@ def _alerts(kind: AlertKind) -> list[RobotAlert]:
 
 @pytest.fixture
 def worker(database: str) -> RobotWorker:
-    return RobotWorker(_NoBank(), BankSettings())  # type: ignore[arg-type]
+    return RobotWorker(NoBank(), BankSettings())  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -84,7 +46,7 @@ def executed_stop_payment(client: TestClient, station_yulin: object) -> int:
     with clock.frozen(T0):
         register(mule_report(1))
         order_id = _live_order().id
-        _execute(order_id)
+        execute_at_bank(order_id)
     return order_id
 
 
@@ -122,7 +84,7 @@ def test_after_two_renewals_the_robot_alerts_instead_of_renewing_a_third_time(
             worker.maintain()
             renewal = _live_order()
             assert renewal.renewals == n
-            _execute(renewal.id)
+            execute_at_bank(renewal.id)
     at += timedelta(hours=44)
     with clock.frozen(at):
         worker.maintain()

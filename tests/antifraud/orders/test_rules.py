@@ -37,8 +37,46 @@ def test_the_documented_path_drafted_sent_acknowledged_executed_released_is_allo
     assert all(rules.transition_problem(a, b) is None for a, b in itertools.pairwise(path))
 
 
-def test_expired_renewed_released_and_rejected_are_final() -> None:
-    assert {S.EXPIRED, S.RENEWED, S.RELEASED, S.REJECTED} == rules.FINAL_STATES
+def test_expired_renewed_released_converted_and_rejected_are_final() -> None:
+    assert {S.EXPIRED, S.RENEWED, S.RELEASED, S.CONVERTED, S.REJECTED} == rules.FINAL_STATES
+
+
+def test_a_converted_order_is_no_longer_live() -> None:
+    assert S.CONVERTED not in rules.LIVE_STATES
+
+
+def test_only_a_stop_payment_its_bank_has_taken_is_converted_into_a_freeze() -> None:
+    assert rules.conversion_problem(OrderKind.STOP_PAYMENT, S.EXECUTED) is None
+    assert rules.conversion_problem(OrderKind.STOP_PAYMENT, S.ACKNOWLEDGED) is None
+    assert "once its bank has taken it" in (rules.conversion_problem(OrderKind.STOP_PAYMENT, S.SENT) or "")
+    assert "only a stop-payment" in (rules.conversion_problem(OrderKind.FREEZE, S.EXECUTED) or "")
+
+
+def test_a_freeze_is_renewed_any_number_of_times_a_stop_payment_twice() -> None:
+    assert rules.renewal_problem(OrderKind.FREEZE, S.EXECUTED, renewals=5) is None
+    assert rules.renewal_problem(OrderKind.STOP_PAYMENT, S.EXECUTED, renewals=1) is None
+    assert "at most 2" in (rules.renewal_problem(OrderKind.STOP_PAYMENT, S.EXECUTED, renewals=2) or "")
+    assert "only an executed order" in (
+        rules.renewal_problem(OrderKind.FREEZE, S.ACKNOWLEDGED, renewals=0) or ""
+    )
+
+
+def test_a_major_case_needs_its_reason() -> None:
+    assert rules.major_case_problem(True, None) is not None
+    assert rules.major_case_problem(True, "  ") is not None
+    assert rules.major_case_problem(True, "organised ring") is None
+    assert rules.major_case_problem(False, None) is None
+
+
+@given(
+    held=st.integers(min_value=0, max_value=2**60),
+    ordered=st.none() | st.integers(min_value=1, max_value=2**53),
+)
+def test_a_held_amount_is_accepted_only_within_the_order_and_2_to_the_53(
+    held: int, ordered: int | None
+) -> None:
+    accepted = rules.held_amount_problem(held, ordered) is None
+    assert accepted == (held <= 2**53 and (ordered is None or held <= ordered))
 
 
 def _basis(

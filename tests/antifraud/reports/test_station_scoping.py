@@ -220,6 +220,6 @@ def test_every_read_of_the_report_list_is_audited_with_its_filters_and_count(
 def test_the_overview_counts_an_officers_station_only(
     client: TestClient, reports: dict[str, int], officer_zhao: User, analyst_zhang: User
 ) -> None:
-    officer = client.get("/", headers=bearer(officer_zhao)).text
-    analyst = client.get("/", headers=bearer(analyst_zhang)).text
+    officer = client.get("/antifraud", headers=bearer(officer_zhao)).text
+    analyst = client.get("/antifraud", headers=bearer(analyst_zhang)).text
     assert "¥10,000.00" in analyst and "¥10,000.00" not in officer

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pingan.antifraud.orders.choices import FindingStatus
-from pingan.antifraud.orders.model import PoliceFinding
+from pingan.antifraud.orders.choices import AlertKind, FindingStatus, OrderKind
+from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder, RobotAlert
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports.schemas import ReportIn
 from pingan.antifraud.tracing import registered as tracing_api
@@ -152,3 +152,30 @@ def test_pingan_trace_names_a_report_that_does_not_exist(wang_report: int) -> No
     out = CliRunner().invoke(app, ["trace", str(wang_report + 1000)])
     assert out.exit_code == 2
     assert f"no fraud report {wang_report + 1000}" in out.output
+
+
+def test_approving_an_accepted_trace_freezes_each_account_at_most_its_recoverable_amount(
+    client: TestClient, analyst_zhang: User, supervisor_liu: User, wang_report: int
+) -> None:
+    r = client.post(
+        f"/api/v1/fraud-reports/{wang_report}/trace/accept",
+        json={"method": "fifo", "major_case": True, "major_case_reason": "团伙作案 organised ring"},
+        headers=bearer(analyst_zhang),
+    )
+    finding_id = r.json()["finding_id"]
+    shown = client.get(f"/api/v1/findings/{finding_id}", headers=bearer(supervisor_liu)).json()
+    assert shown["kind"] == "trace" and shown["major_case_reason"] == "团伙作案 organised ring"
+    r = client.post(
+        f"/api/v1/findings/{finding_id}/decision", json={"approve": True}, headers=bearer(supervisor_liu)
+    )
+    assert r.status_code == 200, r.text
+    with db.transaction() as session:
+        freezes = session.execute(
+            select(RestrictionOrder).where(RestrictionOrder.kind == OrderKind.FREEZE)
+        ).scalars()
+        assert [(f.amount_fen, f.major_case) for f in freezes] == [(500_000, True)]  # Qian's
+        # Zhao's card carries the report's stop-payment, not yet at its bank: an analyst converts it later.
+        (waiting,) = session.execute(
+            select(RobotAlert).where(RobotAlert.kind == AlertKind.FREEZE_WAITING)
+        ).scalars()
+        assert "/convert" in waiting.message

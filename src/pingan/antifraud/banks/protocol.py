@@ -30,6 +30,9 @@ HEADER_SIGNATURE = "X-Pingan-Signature"
 # Five minutes either way: wide enough for unsynchronised clocks, narrow enough that the nonce cache
 # (which must remember every nonce for the whole window) stays small.
 MAX_SKEW_S = 300
+# The largest amount in fen a message may carry: above 2^53 a JSON number loses integer precision
+# in many readers, so a larger one is refused as malformed rather than rounded.
+MAX_AMOUNT_FEN = 2**53
 
 
 def bank_key(bank_code: str, settings: BankSettings | None = None) -> bytes:
@@ -168,7 +171,7 @@ class OrderRequest(_Msg):
     bank_code: str
     kind: OrderKindWire
     account_number: str = Field(min_length=16, max_length=19, pattern=r"^\d+$")
-    amount_fen: int | None = Field(default=None, gt=0)
+    amount_fen: int | None = Field(default=None, gt=0, le=MAX_AMOUNT_FEN)
     expires_at: datetime
     renews: str | None = Field(default=None, description="idempotency key of the order this one renews")
     basis: LegalBasisWire
@@ -194,7 +197,7 @@ class OrderResult(_Msg):
     bank_ref: str
     bank_code: str
     outcome: Literal["pending", "executed", "rejected", "released"]
-    held_amount_fen: int = Field(default=0, ge=0)
+    held_amount_fen: int = Field(default=0, ge=0, le=MAX_AMOUNT_FEN)
     reason_code: RejectReason | None = None
     reason_text: str | None = None
     at: datetime

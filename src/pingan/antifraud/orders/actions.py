@@ -26,6 +26,7 @@ from pingan.antifraud.orders import rules
 from pingan.antifraud.orders.choices import (
     AlertKind,
     AppealStatus,
+    FindingKind,
     FindingStatus,
     MessageType,
     OrderKind,
@@ -50,7 +51,7 @@ from pingan.antifraud.reports.choices import ReportIntake
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.pii import PiiKind, Protected, protect
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor, Role
 
 if TYPE_CHECKING:  # reports are read through reports' queries; the type only annotates
     from pingan.antifraud.reports.model import FraudReport
@@ -61,6 +62,10 @@ FINDING_DRAFTERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
 FINDING_APPROVERS = frozenset({Role.SUPERVISOR})
 ORDER_ISSUERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
 APPEAL_DECIDERS = frozenset({Role.SUPERVISOR})
+# Who reads findings and decides on them in bulk: the anti-fraud centre, not the stations.
+FINDING_READERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
+# Anyone working the loop may file an appeal on a holder's behalf.
+APPEAL_FILERS = ANTIFRAUD_STAFF
 
 
 def live_key(bank_code: str, account_pseudonym: str) -> str:
@@ -254,7 +259,9 @@ class OrderDraft:
 
     `report_id` and `finding` are what the order rests on, and what it records; `origin_at` is when
     the loop began (the report registered, the finding approved), None for now. `amount_fen` and
-    `traced_amount_fen` size a freeze; `renews` is the order a renewal replaces.
+    `traced_amount_fen` size a freeze; `renews` is the order a renewal replaces, `converts` the
+    stop-payment a freeze replaces (止付转冻结): the bank request names either, so that the bank
+    carries its hold over.
     `from_model_score`: the order was asked for on a model score, which is never a basis.
     `report_is_basis`: False for an analyst's order, which rests on its finding alone and only
     records the finding's report.
@@ -270,6 +277,7 @@ class OrderDraft:
     amount_fen: int | None = None
     traced_amount_fen: int | None = None
     renews: RestrictionOrder | None = None
+    converts: RestrictionOrder | None = None
     from_model_score: bool = False
     report_is_basis: bool = True
 
@@ -369,7 +377,7 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft]) -> list[in
                 "held_amount_fen": 0,
                 "major_case": major,
                 "renewals": (d.renews.renewals + 1) if d.renews is not None else 0,
-                "renews_order_id": d.renews.id if d.renews is not None else None,
+                "renews_order_id": replaced.id if (replaced := d.renews or d.converts) else None,
                 "origin_at": d.origin_at or now,
                 "created_at": now,
                 "created_by": d.actor.username,
@@ -406,10 +414,11 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft]) -> list[in
             for i, r in zip(ids, rows, strict=True)
         ],
     )
-    by_actor: dict[Actor, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    by_actor: dict[Actor, list[tuple[int, dict[str, Any], OrderDraft]]] = defaultdict(list)
     for i, d, r in zip(ids, drafts, rows, strict=True):
-        by_actor[d.actor].append((i, r))
-    for actor, issued in by_actor.items():
+        by_actor[d.actor].append((i, r, d))
+    for actor, issued_rows in by_actor.items():
+        issued = [(i, r) for i, r, _ in issued_rows]
         purposes = {
             f"report:{r['report_id']}" if r["report_id"] else f"finding:{r['finding_id']}" for _, r in issued
         }
@@ -432,8 +441,9 @@ def do_issue_order_drafts(session: Session, drafts: list[OrderDraft]) -> list[in
                         "bank": r["bank_code"],
                         "amount_fen": r["amount_fen"],
                         "renews": r["renews_order_id"],
+                        "converts": d.converts.id if d.converts is not None else None,
                     }
-                    for i, r in issued
+                    for i, r, d in issued_rows
                 ]
             },
         )
@@ -453,15 +463,20 @@ class FindingDraft:
     evidence: dict[str, Any]
     accounts: list[tuple[AccountRef, int | None]]
     actor: Actor
+    kind: FindingKind = FindingKind.REPORT
     major_case: bool = False
+    major_case_reason: str | None = None
 
 
 def check_draft_finding(draft: FindingDraft) -> None:
-    """Analysts (or the robot) draft findings; a finding names at least one account."""
+    """Analysts (or the robot) draft findings; a finding names at least one account; a major case says why."""
     if draft.actor.role not in FINDING_DRAFTERS:
         raise Forbidden(f"role {draft.actor.role.value} may not draft findings")
     if not draft.accounts:
         raise Invalid("a finding names at least one involved account", field="accounts")
+    problem = rules.major_case_problem(draft.major_case, draft.major_case_reason)
+    if problem is not None:
+        raise Invalid(problem, field="major_case_reason")
 
 
 def do_draft_finding(session: Session, draft: FindingDraft) -> PoliceFinding:
@@ -488,7 +503,11 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft]) -> list[int]
             "case_ref": d.case_ref,
             "legal_basis": rules.ARTICLE_FINDING,
             "evidence": json.dumps(d.evidence, ensure_ascii=False, sort_keys=True),
+            "kind": d.kind,
             "major_case": d.major_case,
+            "major_case_reason": ((d.major_case_reason or "").strip()[:255] or None)
+            if d.major_case
+            else None,
             "status": FindingStatus.DRAFT,
             "drafted_by": d.actor.username,
             "drafted_at": now,
@@ -521,7 +540,9 @@ def do_draft_findings(session: Session, drafts: list[FindingDraft]) -> list[int]
             purpose=f"case:{drafted[0][1].case_ref}" if len(drafted) == 1 else None,
             detail={
                 "findings": [
-                    {"finding": i, "case": d.case_ref, "accounts": len(d.accounts)} for i, d in drafted
+                    {"finding": i, "case": d.case_ref, "kind": d.kind.value, "accounts": len(d.accounts)}
+                    | ({"major_case": d.major_case_reason} if d.major_case else {})
+                    for i, d in drafted
                 ]
             },
         )
@@ -571,6 +592,37 @@ def load_findings(session: Session, finding_ids: Iterable[int]) -> LoadedFinding
     report_ids = {f.report_id for f in findings.values() if f.report_id is not None}
     reports = report_queries.reports_by_id(session, report_ids)
     return LoadedFindings(findings, reports)
+
+
+def check_mark_major(finding: PoliceFinding, *, major_case: bool, reason: str | None, actor: Actor) -> None:
+    """A drafter marks a draft finding as a major case (or not), with the reason, before it is decided."""
+    if actor.role not in FINDING_DRAFTERS:
+        raise Forbidden(f"role {actor.role.value} may not mark findings")
+    if finding.status is not FindingStatus.DRAFT:
+        raise Conflict(
+            f"finding {finding.id} is {finding.status.value}: only a draft is marked", field="status"
+        )
+    problem = rules.major_case_problem(major_case, reason)
+    if problem is not None:
+        raise Invalid(problem, field="major_case_reason")
+
+
+def do_mark_major(
+    session: Session, finding: PoliceFinding, *, major_case: bool, reason: str | None, actor: Actor
+) -> PoliceFinding:
+    """Mark a draft finding as a major case (a freeze then runs 1 year) or not, with the reason. Audited."""
+    finding.major_case = major_case
+    finding.major_case_reason = ((reason or "").strip()[:255] or None) if major_case else None
+    audit.record(
+        session,
+        actor=actor,
+        action="finding.major_case" if major_case else "finding.not_major_case",
+        object_type="police_finding",
+        object_id=finding.id,
+        purpose=f"case:{finding.case_ref}",
+        detail={"reason": finding.major_case_reason},
+    )
+    return finding
 
 
 def check_decide_finding(finding: PoliceFinding, *, actor: Actor) -> None:
@@ -692,6 +744,15 @@ def do_record_failure(session: Session, order: RestrictionOrder, *, reason: str,
         do_raise_alert(session, AlertKind.ORDER_FAILED, f"order:{order.id}", f"order {order.id}: {reason}")
 
 
+def check_held_amount(result: OrderResult, *, ordered_fen: int | None) -> None:
+    """Refuse a bank result whose held amount is not believable (Invalid naming `held_amount_fen`)."""
+    if result.outcome != "executed":
+        return
+    problem = rules.held_amount_problem(result.held_amount_fen, ordered_fen)
+    if problem is not None:
+        raise Invalid(problem, field="held_amount_fen")
+
+
 def do_log_inbound_rejection(session: Session, *, bank_code: str | None, path: str, reason: str) -> None:
     """Keep a refused bank message's reason; nothing else changes."""
     session.add(
@@ -803,10 +864,15 @@ def do_release(session: Session, order: RestrictionOrder, *, reason: str, actor:
 
 
 def do_mark_unrelated(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
-    """Funds found unrelated to the case: the release falls due within 3 days; overdue raises an alert."""
+    """Funds found unrelated to the case: the release falls due within 3 days; overdue raises an alert.
+
+    Marking it again changes nothing: the first deadline stands, so that marking cannot postpone a release.
+    """
     if actor.role not in ORDER_ISSUERS | FINDING_APPROVERS:
         raise Forbidden(f"role {actor.role.value} may not do this")
     check_release(order)
+    if order.release_due_at is not None:
+        return
     order.release_due_at = clock.now() + rules.UNRELATED_RELEASE_DUE
     _event(order, order.state, actor, "funds found unrelated: release due in 3 days", at=clock.now())
     audit.record(
@@ -814,9 +880,26 @@ def do_mark_unrelated(session: Session, order: RestrictionOrder, *, actor: Actor
     )
 
 
-def do_renew(session: Session, order: RestrictionOrder, *, actor: Actor) -> RestrictionOrder:
-    """Replace an executed stop-payment with a renewal order (the old one becomes `renewed`)."""
-    do_transition(session, order, OrderState.RENEWED, actor=actor, note=f"renewal {order.renewals + 1}")
+def check_renew(order: RestrictionOrder, *, actor: Actor) -> None:
+    """An issuer renews an executed order: a stop-payment twice at most, a freeze for a new term each time."""
+    if actor.role not in ORDER_ISSUERS:
+        raise Forbidden(f"role {actor.role.value} may not renew orders")
+    problem = rules.renewal_problem(order.kind, order.state, order.renewals)
+    if problem is not None:
+        raise Conflict(f"order {order.id}: {problem}", field="state")
+
+
+def do_renew(
+    session: Session, order: RestrictionOrder, *, actor: Actor, reason: str = ""
+) -> RestrictionOrder:
+    """Replace an executed order with a renewal order (the old one becomes `renewed`); audited.
+
+    The renewal's term runs from now: 48 h for a stop-payment, 6 months or 1 year for a freeze. An
+    open expiry alert of the old order is resolved.
+    """
+    note = f"renewal {order.renewals + 1}" + (f": {reason.strip()}" if reason.strip() else "")
+    do_transition(session, order, OrderState.RENEWED, actor=actor, note=note)
+    do_resolve_alerts(session, AlertKind.FREEZE_EXPIRING, f"order:{order.id}")
     session.flush()
     account = AccountRef(order.bank_code, order.account)
     finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
@@ -833,6 +916,104 @@ def do_renew(session: Session, order: RestrictionOrder, *, actor: Actor) -> Rest
         renews=order,
     )
     return do_issue_order(session, draft)
+
+
+def check_convert(session: Session, order: RestrictionOrder, finding: PoliceFinding, *, actor: Actor) -> None:
+    """A stop-payment is converted into a freeze by an issuer, on an approved finding naming its account.
+
+    403 for a role that may not issue orders, 422 without the finding's basis, 409 for an order that
+    is no stop-payment its bank has taken.
+    """
+    if actor.role not in ORDER_ISSUERS:
+        raise Forbidden(f"role {actor.role.value} may not issue orders")
+    if finding.status is not FindingStatus.APPROVED:
+        raise Invalid(f"no legal basis: {rules.basis_problem(_freeze_basis(finding))}", field="finding_id")
+    if _finding_account_of(finding, order.bank_code, order.account.pseudonym) is None:
+        raise Invalid("the finding does not name this order's account", field="finding_id")
+    problem = rules.conversion_problem(order.kind, order.state)
+    if problem is not None:
+        raise Conflict(f"order {order.id}: {problem}", field="state")
+
+
+def _freeze_basis(finding: PoliceFinding) -> rules.BasisInput:
+    approved = finding.status is FindingStatus.APPROVED
+    return rules.BasisInput(OrderKind.FREEZE, OrderReason.TRACED, False, approved)
+
+
+def _finding_account_of(finding: PoliceFinding, bank_code: str, pseudonym: str) -> FindingAccount | None:
+    return next(
+        (a for a in finding.accounts if a.bank_code == bank_code and a.account.pseudonym == pseudonym), None
+    )
+
+
+def do_convert(
+    session: Session,
+    order: RestrictionOrder,
+    finding: PoliceFinding,
+    *,
+    actor: Actor,
+    amount_fen: int | None = None,
+) -> RestrictionOrder:
+    """Convert a live stop-payment into a freeze (止付转冻结) in the caller's transaction (ran `check_convert`).
+
+    The stop-payment ends as `converted` and the freeze starts on the same account, its request
+    naming the stop-payment so that the bank carries the hold over; the freeze is capped at the
+    amount the finding traced into the account, and both changes are audited.
+    """
+    do_transition(
+        session,
+        order,
+        OrderState.CONVERTED,
+        actor=actor,
+        note=f"converted to a freeze on finding {finding.id}",
+    )
+    acc = _finding_account_of(finding, order.bank_code, order.account.pseudonym)
+    draft = OrderDraft(
+        kind=OrderKind.FREEZE,
+        reason=OrderReason.TRACED,
+        account=AccountRef(order.bank_code, order.account),
+        actor=actor,
+        report_id=finding.report_id,
+        finding=finding,
+        origin_at=clock.now(),
+        amount_fen=amount_fen,
+        traced_amount_fen=acc.traced_amount_fen if acc is not None else None,
+        converts=order,
+        report_is_basis=False,
+    )
+    check_issue_order(session, draft)
+    return do_issue_order(session, draft)
+
+
+def check_issue_freeze(session: Session, draft: OrderDraft) -> RestrictionOrder | None:
+    """Check a freeze; returns the live stop-payment it will convert, if the account carries one.
+
+    A live freeze on the account, or a stop-payment not yet at its bank, is refused (409).
+    """
+    check_issue_order(session, draft, live_checked=True)  # role and basis come first
+    live = live_order_on(session, draft.account.bank_code, draft.account.number.pseudonym)
+    if live is None:
+        return None
+    problem = rules.conversion_problem(live.kind, live.state)
+    if problem is not None:
+        raise Conflict(
+            f"account {draft.account.number.masked} at {draft.account.bank_code} has a live order already"
+            f" (order {live.id}): {problem}",
+            field="account",
+        )
+    assert draft.finding is not None  # a freeze names its finding: `FreezeIn`, the robot
+    check_convert(session, live, draft.finding, actor=draft.actor)
+    return live
+
+
+def do_issue_freeze(
+    session: Session, draft: OrderDraft, converting: RestrictionOrder | None
+) -> RestrictionOrder:
+    """Issue a checked freeze, converting the live stop-payment `check_issue_freeze` returned."""
+    if converting is None:
+        return do_issue_order(session, draft)
+    assert draft.finding is not None
+    return do_convert(session, converting, draft.finding, actor=draft.actor, amount_fen=draft.amount_fen)
 
 
 def do_expire(session: Session, order: RestrictionOrder, *, actor: Actor) -> None:
@@ -861,7 +1042,8 @@ def do_maintain_order(session: Session, order: RestrictionOrder, *, actor: Actor
             session,
             AlertKind.RENEWALS_EXHAUSTED,
             f"order:{order.id}",
-            f"stop-payment {order.id} renewed {order.renewals} times: convert to a freeze or let it lapse",
+            f"stop-payment {order.id} renewed {order.renewals} times: convert to a freeze or let it lapse"
+            f" (POST /api/v1/orders/{order.id}/convert)",
         )
     if rules.is_expired(order.state, order.expires_at, t):
         do_expire(session, order, actor=actor)
@@ -909,12 +1091,23 @@ def do_file_appeal(
     return appeal
 
 
+def get_appeal(session: Session, appeal_id: int) -> OrderAppeal:
+    """The appeal with `appeal_id`, or NotFound."""
+    appeal = session.get(OrderAppeal, appeal_id)
+    if appeal is None:
+        raise NotFound(f"no appeal {appeal_id}", field="appeal_id")
+    return appeal
+
+
 def check_decide_appeal(appeal: OrderAppeal, *, actor: Actor, reason: str) -> None:
     """A supervisor decides a pending appeal and gives the reason."""
     if actor.role not in APPEAL_DECIDERS:
         raise Forbidden(f"role {actor.role.value} may not decide appeals")
     if appeal.status is not AppealStatus.PENDING:
         raise Conflict(f"appeal {appeal.id} is decided already", field="status")
+    if appeal.filed_by == actor.username:
+        # Nobody decides their own case: the appeal is decided by a supervisor other than its filer.
+        raise Forbidden("the decider of an appeal is never its filer: another supervisor decides it")
     if len(reason.strip()) < 4:
         raise Invalid("give the reason for the decision", field="reason")
 

@@ -9,32 +9,34 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions, queries
 from pingan.antifraud.orders.choices import OrderKind, OrderReason, OrderState
-from pingan.antifraud.orders.model import OrderAppeal
 from pingan.antifraud.orders.schemas import (
     AppealDecisionIn,
     AppealIn,
     AppealOut,
+    ConvertIn,
     DecisionBatchIn,
     DecisionIn,
     FindingOut,
     FreezeIn,
+    MajorCaseIn,
     OrderOut,
     OrderPage,
     ReleaseIn,
+    RenewIn,
     StopPaymentIn,
 )
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError, Invalid, NotFound
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 from pingan.core.scoping import record_list_read
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
-Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
-Supervisor = Annotated[Actor, Depends(require_roles(Role.SUPERVISOR))]
-Deciders = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-AppealTakers = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
+Analyst = Annotated[Actor, Depends(require_roles(*actions.ORDER_ISSUERS))]
+Supervisor = Annotated[Actor, Depends(require_roles(*actions.FINDING_APPROVERS))]
+Deciders = Annotated[Actor, Depends(require_roles(*actions.FINDING_READERS))]
+AppealTakers = Annotated[Actor, Depends(require_roles(*actions.APPEAL_FILERS))]
 
 
 @router.get("/orders", response_model=OrderPage)
@@ -66,7 +68,11 @@ def _finding_account(
 
 @router.post("/orders/freezes", response_model=OrderOut, status_code=201)
 def issue_freeze(body: FreezeIn, session: DbSession, actor: Analyst) -> OrderOut:
-    """Freeze (冻结) an account named by an approved finding, never above the traced amount."""
+    """Freeze (冻结) an account named by an approved finding, never above the traced amount.
+
+    A live stop-payment on the account that its bank has taken is converted into the freeze in the
+    same transaction (as `POST /orders/{id}/convert`).
+    """
     with session.begin():
         finding = actions.get_finding(session, body.finding_id)
         ref, traced = _finding_account(session, body.finding_id, body.finding_account_id)
@@ -81,9 +87,37 @@ def issue_freeze(body: FreezeIn, session: DbSession, actor: Analyst) -> OrderOut
             amount_fen=body.amount_fen,
             traced_amount_fen=traced,
         )
-        actions.check_issue_order(session, draft)
-        order = actions.do_issue_order(session, draft)
+        converting = actions.check_issue_freeze(session, draft)
+        order = actions.do_issue_freeze(session, draft, converting)
     return queries.order_out(order, timeline=True)
+
+
+@router.post("/orders/{order_id}/convert", response_model=OrderOut, status_code=201)
+def convert_to_freeze(order_id: int, body: ConvertIn, session: DbSession, actor: Analyst) -> OrderOut:
+    """Convert a live stop-payment into a freeze (止付转冻结) on an approved finding naming its account.
+
+    One transaction: the stop-payment ends as `converted`, the freeze starts (capped at the traced
+    amount) and its bank request names the stop-payment, so that the bank carries the hold over.
+    """
+    with session.begin():
+        order = actions.get_order(session, order_id)
+        finding = actions.get_finding(session, body.finding_id)
+        actions.check_convert(session, order, finding, actor=actor)
+        freeze = actions.do_convert(session, order, finding, actor=actor, amount_fen=body.amount_fen)
+    return queries.order_out(freeze, timeline=True)
+
+
+@router.post("/orders/{order_id}/renew", response_model=OrderOut, status_code=201)
+def renew_order(order_id: int, body: RenewIn, session: DbSession, actor: Analyst) -> OrderOut:
+    """Renew an executed order for a new term from now: a freeze 6 months (1 year if major), a stop 48 h.
+
+    A stop-payment is renewed twice at most (409 after); the old order becomes `renewed`.
+    """
+    with session.begin():
+        order = actions.get_order(session, order_id)
+        actions.check_renew(order, actor=actor)
+        renewal = actions.do_renew(session, order, actor=actor, reason=body.reason)
+    return queries.order_out(renewal, timeline=True)
 
 
 @router.post("/orders/stop-payments", response_model=OrderOut, status_code=201)
@@ -147,6 +181,20 @@ def get_finding(finding_id: int, session: DbSession, actor: Deciders) -> Finding
     return queries.finding_out(actions.get_finding(session, finding_id))
 
 
+@router.post("/findings/{finding_id}/major-case", response_model=FindingOut)
+def mark_major_case(finding_id: int, body: MajorCaseIn, session: DbSession, actor: Analyst) -> FindingOut:
+    """Mark a draft finding as a major case (its freezes run 1 year) or not, with the reason."""
+    with session.begin():
+        finding = actions.get_finding(session, finding_id)
+        actions.check_mark_major(
+            finding, major_case=body.major_case, reason=body.major_case_reason, actor=actor
+        )
+        actions.do_mark_major(
+            session, finding, major_case=body.major_case, reason=body.major_case_reason, actor=actor
+        )
+    return queries.finding_out(finding)
+
+
 @router.post("/findings/{finding_id}/decision", response_model=FindingOut)
 def decide_finding(finding_id: int, body: DecisionIn, session: DbSession, actor: Supervisor) -> FindingOut:
     """Approve or refuse a draft finding; approval triggers the holder-linked stop-payments."""
@@ -191,13 +239,19 @@ def file_appeal(order_id: int, body: AppealIn, session: DbSession, actor: Appeal
     return queries.appeal_out(appeal)
 
 
+@router.get("/appeals", response_model=list[AppealOut])
+def list_appeals(
+    session: DbSession, actor: AppealTakers, order_id: int | None = None, pending: bool = False
+) -> list[AppealOut]:
+    """Appeals, nearest decision deadline first: of one order, or (`pending=true`) those awaiting a decision."""
+    return [queries.appeal_out(a) for a in queries.appeals(session, order_id=order_id, pending_only=pending)]
+
+
 @router.post("/appeals/{appeal_id}/decision", response_model=AppealOut)
 def decide_appeal(appeal_id: int, body: AppealDecisionIn, session: DbSession, actor: Supervisor) -> AppealOut:
-    """Uphold (the order is released at once) or dismiss an appeal."""
+    """Uphold (the order is released at once) or dismiss an appeal; never by the one who filed it (403)."""
     with session.begin():
-        appeal = session.get(OrderAppeal, appeal_id)
-        if appeal is None:
-            raise NotFound(f"no appeal {appeal_id}", field="appeal_id")
+        appeal = actions.get_appeal(session, appeal_id)
         actions.check_decide_appeal(appeal, actor=actor, reason=body.reason)
         actions.do_decide_appeal(session, appeal, upheld=body.upheld, reason=body.reason, actor=actor)
     return queries.appeal_out(appeal)

@@ -3,7 +3,9 @@
 It is a separate sub-application, mounted by the web app, because banks authenticate by the HMAC
 signature of each message (docs/bank-protocol.md), not by a user's role token. Every refused
 message (unsigned, badly signed, stale, replayed, malformed, or naming an unknown order) is stored
-with its reason in `bank_inbound_rejection` and changes nothing else.
+with its reason in `bank_inbound_rejection` and changes nothing else. So is a result whose held
+amount is above the ordered amount or above 2^53 fen. A batch is never refused as a whole for one
+bad item: each item is validated and recorded on its own, and only the bad one is refused.
 """
 
 from __future__ import annotations
@@ -15,20 +17,20 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import Discriminator, Tag, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.banks.protocol import (
     HEADER_BANK,
+    MAX_BATCH,
     OrderResult,
-    ResultBatch,
     SignatureError,
     item_nonce,
     verify,
@@ -37,6 +39,7 @@ from pingan.antifraud.orders import actions
 from pingan.antifraud.orders.model import BankNonce, RestrictionOrder
 from pingan.core import bulk, clock
 from pingan.core.db import transaction
+from pingan.core.errors import DomainError
 from pingan.core.logging import get_logger
 from pingan.core.roles import Actor
 from pingan.core.settings import get_settings
@@ -70,7 +73,9 @@ class ResultWriter:
     in one query each, and a replayed or unknown result is refused alone; each answer goes back only
     after the commit that holds it. Should another server process record one of the nonces between
     that lookup and this commit (a replay raced to both), the primary key fails the commit and the
-    batch is recorded again one by one, a savepoint each, where only the replay is refused.
+    batch is recorded again one by one, a savepoint each, where only the replay is refused. Any
+    other failure of the batch (a bad item the checks missed) takes the same path: a batch never
+    fails as a whole because of one item.
     """
 
     MAX_BATCH = 500
@@ -119,6 +124,9 @@ class ResultWriter:
             return self._record_together(batch)
         except IntegrityError:
             return self._record_one_by_one(batch)
+        except Exception:
+            log.exception("bank results batch failed; recording one by one", count=len(batch))
+            return self._record_one_by_one(batch)
 
     def _record_together(self, batch: list[tuple[_Verified, Future[JSONResponse]]]) -> list[JSONResponse]:
         answers: list[JSONResponse] = []
@@ -132,16 +140,15 @@ class ResultWriter:
             )
             keys = {v.result.idempotency_key for v, _ in batch}
             o = RestrictionOrder
-            orders = {
-                key: (oid, bank, state)
-                for oid, key, bank, state in session.execute(
-                    # Locked in id order, as the robot's recorder locks them (see `RobotWorker`).
-                    select(o.id, o.idempotency_key, o.bank_code, o.state)
-                    .where(bulk.any_of(session, o.idempotency_key, keys))
-                    .order_by(o.id)
-                    .with_for_update()
-                )
-            }
+            rows = session.execute(
+                # Locked in id order, as the robot's recorder locks them (see `RobotWorker`).
+                select(o.id, o.idempotency_key, o.bank_code, o.state, o.amount_fen)
+                .where(bulk.any_of(session, o.idempotency_key, keys))
+                .order_by(o.id)
+                .with_for_update()
+            ).all()
+            orders = {key: (oid, bank, state) for oid, key, bank, state, _ in rows}
+            ordered = {key: amount for _, key, _, _, amount in rows}
             now = clock.now()
             nonces: list[str] = []
             moves: list[actions.Move] = []
@@ -154,6 +161,11 @@ class ResultWriter:
                 found = orders.get(v.result.idempotency_key)
                 if found is None or found[1] != v.bank_code:
                     answers.append(_refusal(session, v.bank_code, v.path, "no such order at this bank", 404))
+                    continue
+                try:
+                    actions.check_held_amount(v.result, ordered_fen=ordered.get(v.result.idempotency_key))
+                except DomainError as exc:
+                    answers.append(_refusal(session, v.bank_code, v.path, f"malformed: {exc.message}", 422))
                     continue
                 # The nonce row is the replay guard, here and across server processes.
                 seen.add(v.nonce)
@@ -179,6 +191,7 @@ class ResultWriter:
                         order = actions.order_by_key(session, v.result.idempotency_key)
                         if order is None or order.bank_code != v.bank_code:
                             raise LookupError("no such order at this bank")
+                        actions.check_held_amount(v.result, ordered_fen=order.amount_fen)
                         changed = actions.do_record_result(
                             session, order, v.result, actor=Actor.system(f"bank:{v.bank_code}")
                         )
@@ -189,6 +202,15 @@ class ResultWriter:
                     )
                 except LookupError as exc:
                     answers.append(_refusal(session, v.bank_code, v.path, str(exc), 404))
+                except DomainError as exc:
+                    answers.append(
+                        _refusal(session, v.bank_code, v.path, f"malformed: {exc.message}", exc.status)
+                    )
+                except Exception as exc:  # this item alone is refused; the others are recorded
+                    log.exception("bank result not recorded", bank=v.bank_code)
+                    answers.append(
+                        _refusal(session, v.bank_code, v.path, f"not recorded: {type(exc).__name__}", 422)
+                    )
         return answers
 
 
@@ -215,8 +237,9 @@ def create_callback_app() -> FastAPI:
             return checked
         # Recorded by the writer thread, in a batch; the event loop and the thread pool stay free.
         items, batch = checked
-        futures = [asyncio.wrap_future(writer.submit(item)) for item in items]
-        answers = [await f for f in futures]
+        # A refused item of a batch is answered at its position; the others wait for their commit.
+        futures = [asyncio.wrap_future(writer.submit(i)) if isinstance(i, _Verified) else i for i in items]
+        answers = [await f if isinstance(f, asyncio.Future) else f for f in futures]
         if not batch:
             return answers[0]
         # A batch: each result's answer at its position; 200 when every one was recorded.
@@ -231,7 +254,7 @@ def create_callback_app() -> FastAPI:
 
     def _check(
         headers: dict[str, str], path: str, body: bytes
-    ) -> tuple[list[_Verified], bool] | JSONResponse:
+    ) -> tuple[list[_Verified | JSONResponse], bool] | JSONResponse:
         claimed = headers.get(HEADER_BANK.lower())
         try:
             v = verify(headers, "POST", path, body, settings=settings)
@@ -245,14 +268,34 @@ def create_callback_app() -> FastAPI:
                 v.bank_code, path, f"malformed: {'.'.join(map(str, err['loc']))}: {err['msg']}", 422
             )
         if isinstance(message, OrderResult):
-            results, nonces = [message], [v.nonce]
-        else:
-            results = message.results
-            nonces = [item_nonce(v.nonce, i) for i in range(len(results))]
-        if any(result.bank_code != v.bank_code for result in results):
+            if message.bank_code != v.bank_code:
+                return _refuse(v.bank_code, path, "result names another bank than the signer", 403)
+            return [_Verified(v.bank_code, v.nonce, path, message)], False
+        # A signer speaking for another bank is no bad item but a bad sender: the whole batch goes.
+        if any(raw.get("bank_code") != v.bank_code for raw in message.results):
             return _refuse(v.bank_code, path, "result names another bank than the signer", 403)
-        verified = [_Verified(v.bank_code, n, path, r) for n, r in zip(nonces, results, strict=True)]
-        return verified, isinstance(message, ResultBatch)
+        # A batch: each item is validated alone, and a bad one is refused alone (logged, answered
+        # at its position); the others are recorded.
+        items: list[_Verified | JSONResponse] = []
+        refused: list[tuple[str, int]] = []
+        for i, raw in enumerate(message.results):
+            try:
+                result = OrderResult.model_validate(raw)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(map(str, ("results", i, *err["loc"])))
+                refused.append((f"malformed: {where}: {err['msg']}", 422))
+            else:
+                items.append(_Verified(v.bank_code, item_nonce(v.nonce, i), path, result))
+                continue
+            reason, status = refused[-1]
+            log.warning("bank message refused", bank=v.bank_code, path=path, reason=reason)
+            items.append(JSONResponse({"error": "refused", "reason": reason}, status_code=status))
+        if refused:
+            with transaction() as session:
+                for reason, _status in refused:
+                    actions.do_log_inbound_rejection(session, bank_code=v.bank_code, path=path, reason=reason)
+        return items, True
 
     return app
 
@@ -263,11 +306,20 @@ def _message_type(value: object) -> str:
     return str(getattr(value, "type", "result"))
 
 
+class _ResultItems(BaseModel):
+    """A `ResultBatch` whose items are not validated yet: each is validated alone (`_check`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["result_batch"] = "result_batch"
+    results: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+
+
 # A callback carries one result, or several of one bank (`ResultBatch`), told apart by `type`
 # (absent: one result, as `OrderResult` defaults it).
-_CALLBACK: TypeAdapter[OrderResult | ResultBatch] = TypeAdapter(
+_CALLBACK: TypeAdapter[OrderResult | _ResultItems] = TypeAdapter(
     Annotated[
-        Annotated[OrderResult, Tag("result")] | Annotated[ResultBatch, Tag("result_batch")],
+        Annotated[OrderResult, Tag("result")] | Annotated[_ResultItems, Tag("result_batch")],
         Discriminator(_message_type),
     ]
 )

@@ -24,6 +24,8 @@ class OrderState(StrEnum):
     EXPIRED = "expired"
     RENEWED = "renewed"
     RELEASED = "released"
+    # A stop-payment replaced by a freeze on the same account in one transaction (止付转冻结).
+    CONVERTED = "converted"
 
 
 class OrderReason(StrEnum):
@@ -39,6 +41,18 @@ class BasisKind(StrEnum):
 
     REPORT = "report"
     FINDING = "finding"
+
+
+class FindingKind(StrEnum):
+    """What a finding rests on, and so what its approval issues.
+
+    `report`: the robot's draft from a report; approval stops the holders' other accounts.
+    `trace`: an analyst's accepted trace recommendations; approval also freezes each named account,
+    capped at the amount traced into it.
+    """
+
+    REPORT = "report"
+    TRACE = "trace"
 
 
 class FindingStatus(StrEnum):
@@ -81,3 +95,5 @@ class AlertKind(StrEnum):
     FREEZE_EXPIRING = "freeze_expiring"
     RELEASE_OVERDUE = "release_overdue"
     ORDER_FAILED = "order_failed"
+    # A trace finding's freeze could not start: the account's stop-payment has not reached its bank.
+    FREEZE_WAITING = "freeze_waiting"

@@ -49,6 +49,7 @@ from pingan.antifraud.orders.choices import (
 from pingan.antifraud.orders.model import BankOutbox, PoliceFinding, RestrictionOrder
 from pingan.core import bulk, clock
 from pingan.core.db import get_engine, transaction
+from pingan.core.errors import DomainError
 from pingan.core.logging import get_logger
 from pingan.core.pii import PiiKind, decrypt
 from pingan.core.roles import Actor
@@ -373,18 +374,17 @@ class RobotWorker:
             if outbox_ids
             else {}
         )
-        states: dict[int, OrderState] = {
-            oid: state
-            for oid, state in session.execute(
-                # Locked, in id order: a bank callback recording a result for one of these orders
-                # waits for this commit (and then reads the new state) instead of failing its
-                # guarded update, and the two cannot deadlock (PostgreSQL; SQLite has one writer).
-                select(RestrictionOrder.id, RestrictionOrder.state)
-                .where(bulk.any_of(session, RestrictionOrder.id, {o.job.order_id for o in outcomes}))
-                .order_by(RestrictionOrder.id)
-                .with_for_update()
-            )
-        }
+        locked = session.execute(
+            # Locked, in id order: a bank callback recording a result for one of these orders
+            # waits for this commit (and then reads the new state) instead of failing its
+            # guarded update, and the two cannot deadlock (PostgreSQL; SQLite has one writer).
+            select(RestrictionOrder.id, RestrictionOrder.state, RestrictionOrder.amount_fen)
+            .where(bulk.any_of(session, RestrictionOrder.id, {o.job.order_id for o in outcomes}))
+            .order_by(RestrictionOrder.id)
+            .with_for_update()
+        ).all()
+        states: dict[int, OrderState] = {oid: state for oid, state, _ in locked}
+        ordered: dict[int, int | None] = {oid: amount for oid, _, amount in locked}
         now = clock.now()
         delivered: list[int] = []
         retry: list[actions.OutboxRetry] = []
@@ -420,6 +420,15 @@ class RobotWorker:
             if row is not None:
                 delivered.append(row.id)
                 if row.message_type is MessageType.RELEASE:
+                    continue
+            if o.result is not None:
+                try:
+                    actions.check_held_amount(o.result, ordered_fen=ordered.get(job.order_id))
+                except DomainError as exc:
+                    # A bad answer changes nothing: it is logged, and the poll asks again.
+                    actions.do_log_inbound_rejection(
+                        session, bank_code=job.bank_code, path="inquiry", reason=f"malformed: {exc.message}"
+                    )
                     continue
             move = self._plan(o, states.get(job.order_id), now)
             if move is None:

@@ -11,6 +11,7 @@ from pingan.antifraud.orders.choices import (
     AlertKind,
     AppealStatus,
     BasisKind,
+    FindingKind,
     FindingStatus,
     MessageType,
     OrderKind,
@@ -32,7 +33,13 @@ class PoliceFinding(Base):
     case_ref: Mapped[str] = mapped_column(String(64))
     legal_basis: Mapped[str] = mapped_column(String(255))
     evidence: Mapped[str] = mapped_column(Text)
+    # What approval issues: holder-linked stops (report), and freezes too (trace).
+    kind: Mapped[FindingKind] = mapped_column(
+        str_enum(FindingKind), default=FindingKind.REPORT, server_default=FindingKind.REPORT.value
+    )
+    # Marked by the drafter with its reason, seen by the approver: a freeze then runs 1 year, not 6 months.
     major_case: Mapped[bool] = mapped_column(Boolean, default=False)
+    major_case_reason: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[FindingStatus] = mapped_column(str_enum(FindingStatus), index=True)
     drafted_by: Mapped[str] = mapped_column(String(64))
     drafted_at: Mapped[datetime] = mapped_column(UTCDateTime())

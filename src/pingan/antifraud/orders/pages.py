@@ -15,13 +15,14 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError
 from pingan.core.pages import render
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 from pingan.core.scoping import record_list_read
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Deciders = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Supervisor = Annotated[Actor, Depends(require_roles(Role.SUPERVISOR))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
+Deciders = Annotated[Actor, Depends(require_roles(*actions.FINDING_READERS))]
+Supervisor = Annotated[Actor, Depends(require_roles(*actions.FINDING_APPROVERS))]
+Analyst = Annotated[Actor, Depends(require_roles(*actions.ORDER_ISSUERS))]
 
 
 @router.get("/orders", response_class=HTMLResponse)
@@ -72,6 +73,55 @@ def appeal_submit(
         appeals = list(session.execute(select(OrderAppeal).where(OrderAppeal.order_id == order.id)).scalars())
         return render(request, "order.html", 422, o=order, appeals=appeals, error=str(exc))
     return RedirectResponse(f"/orders/{order_id}", status_code=303)
+
+
+def _order_page_refused(
+    request: Request, session: DbSession, order_id: int, exc: DomainError
+) -> HTMLResponse:
+    order = actions.get_order(session, order_id)
+    appeals = queries.appeals(session, order_id=order.id)
+    return render(request, "order.html", exc.status, o=order, appeals=appeals, error=str(exc))
+
+
+@router.post("/orders/{order_id}/convert", response_class=HTMLResponse, response_model=None)
+def convert_submit(
+    request: Request,
+    order_id: int,
+    session: DbSession,
+    actor: Analyst,
+    _csrf: CsrfChecked,
+    finding_id: Annotated[int, Form(ge=1, le=2**62)],
+) -> HTMLResponse | RedirectResponse:
+    """Convert a stop-payment into a freeze from the order page (as `POST /api/v1/orders/{id}/convert`)."""
+    try:
+        with session.begin():
+            order = actions.get_order(session, order_id)
+            finding = actions.get_finding(session, finding_id)
+            actions.check_convert(session, order, finding, actor=actor)
+            freeze = actions.do_convert(session, order, finding, actor=actor)
+    except DomainError as exc:
+        return _order_page_refused(request, session, order_id, exc)
+    return RedirectResponse(f"/orders/{freeze.id}", status_code=303)
+
+
+@router.post("/orders/{order_id}/renew", response_class=HTMLResponse, response_model=None)
+def renew_submit(
+    request: Request,
+    order_id: int,
+    session: DbSession,
+    actor: Analyst,
+    _csrf: CsrfChecked,
+    reason: Annotated[str, Form(min_length=4, max_length=255)],
+) -> HTMLResponse | RedirectResponse:
+    """Renew an executed order from the order page (as `POST /api/v1/orders/{id}/renew`)."""
+    try:
+        with session.begin():
+            order = actions.get_order(session, order_id)
+            actions.check_renew(order, actor=actor)
+            renewal = actions.do_renew(session, order, actor=actor, reason=reason)
+    except DomainError as exc:
+        return _order_page_refused(request, session, order_id, exc)
+    return RedirectResponse(f"/orders/{renewal.id}", status_code=303)
 
 
 @router.get("/findings", response_class=HTMLResponse)

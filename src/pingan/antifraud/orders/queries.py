@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.orders.choices import FindingStatus, OrderKind, OrderReason, OrderState
+from pingan.antifraud.orders.choices import AppealStatus, FindingStatus, OrderKind, OrderReason, OrderState
 from pingan.antifraud.orders.model import (
     FindingAccount,
     OrderAppeal,
@@ -43,7 +43,9 @@ def order_out(order: RestrictionOrder, *, timeline: bool = False) -> OrderOut:
         amount_fen=order.amount_fen,
         traced_amount_fen=order.traced_amount_fen,
         held_amount_fen=order.held_amount_fen,
+        major_case=order.major_case,
         renewals=order.renewals,
+        renews_order_id=order.renews_order_id,
         reject_code=order.reject_code,
         reject_reason=order.reject_reason,
         created_at=order.created_at,
@@ -82,7 +84,9 @@ def finding_out(finding: PoliceFinding) -> FindingOut:
         case_ref=finding.case_ref,
         legal_basis=finding.legal_basis,
         evidence=finding.evidence,
+        kind=finding.kind,
         major_case=finding.major_case,
+        major_case_reason=finding.major_case_reason,
         status=finding.status,
         drafted_by=finding.drafted_by,
         drafted_at=finding.drafted_at,
@@ -122,10 +126,23 @@ def appeal_out(a: OrderAppeal) -> AppealOut:
         appellant=a.appellant.masked,
         status=a.status,
         filed_at=a.filed_at,
+        filed_by=a.filed_by,
         decision_due_at=a.decision_due_at,
         decided_by=a.decided_by,
         decision_reason=a.decision_reason,
     )
+
+
+def appeals(
+    session: Session, *, order_id: int | None = None, pending_only: bool = False
+) -> list[OrderAppeal]:
+    """Appeals, oldest deadline first: of one order, or those awaiting a decision."""
+    q = select(OrderAppeal).order_by(OrderAppeal.decision_due_at, OrderAppeal.id).limit(500)
+    if order_id is not None:
+        q = q.where(OrderAppeal.order_id == order_id)
+    if pending_only:
+        q = q.where(OrderAppeal.status == AppealStatus.PENDING)
+    return list(session.execute(q).scalars())
 
 
 def open_alerts(session: Session, limit: int = 100) -> list[RobotAlert]:

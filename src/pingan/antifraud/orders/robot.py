@@ -4,6 +4,9 @@
    resting on the report itself, and a finding is drafted for the holders behind those accounts.
 2. When that finding is approved, "一卡涉警、全卡止付": every other account of those holders, at
    every bank, gets a stop-payment with reason `holder_linked`, resting on the finding.
+3. When a trace finding (an analyst's accepted trace recommendations) is approved, each account it
+   names is frozen, capped at the amount traced into it; a live stop-payment on the account is
+   converted into the freeze.
 
 Both run inside the transaction that registers the reports (or approves the findings), just
 before it commits (`events.subscribe_batch_in_transaction`), in one savepoint for the batch: the
@@ -24,8 +27,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions
-from pingan.antifraud.orders.choices import FindingStatus, OrderKind, OrderReason
-from pingan.antifraud.orders.model import RobotIntake
+from pingan.antifraud.orders.choices import AlertKind, FindingKind, FindingStatus, OrderKind, OrderReason
+from pingan.antifraud.orders.model import PoliceFinding, RobotIntake
 from pingan.antifraud.registry.actions import HolderLinks
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports.choices import ReportIntake
@@ -191,11 +194,53 @@ def _transfers_of(session: Session, report_ids: list[int]) -> dict[int, list[Any
     return out
 
 
+def _issue_trace_freezes(session: Session, findings: list[PoliceFinding]) -> list[int]:
+    """Freeze each account the approved trace findings name, capped at its traced amount; returns the ids.
+
+    Each in a savepoint of its own: an account frozen already is skipped, and one whose stop-payment
+    has not reached its bank yet (nothing to carry over) raises `freeze_waiting` for an analyst to
+    convert it later. Trace findings are few (an analyst accepts each), so one by one costs nothing.
+    """
+    issued: list[int] = []
+    for finding in findings:
+        if finding.kind is not FindingKind.TRACE:
+            continue
+        for acc in finding.accounts:
+            draft = actions.OrderDraft(
+                kind=OrderKind.FREEZE,
+                reason=OrderReason.TRACED,
+                account=actions.AccountRef(acc.bank_code, acc.account),
+                actor=ROBOT,
+                report_id=finding.report_id,
+                finding=finding,
+                origin_at=finding.decided_at,
+                traced_amount_fen=acc.traced_amount_fen,
+                report_is_basis=False,
+            )
+            try:
+                with session.begin_nested():
+                    converting = actions.check_issue_freeze(session, draft)
+                    issued.append(actions.do_issue_freeze(session, draft, converting).id)
+            except Conflict as exc:
+                live = actions.live_order_on(session, acc.bank_code, acc.account.pseudonym)
+                if live is None or live.kind is OrderKind.FREEZE:
+                    continue  # frozen already, by an earlier finding
+                actions.do_raise_alert(
+                    session,
+                    AlertKind.FREEZE_WAITING,
+                    f"order:{live.id}",
+                    f"finding {finding.id}: {exc.message}; convert it (POST /api/v1/orders/{live.id}/convert)",
+                )
+    return issued
+
+
 def do_process_findings(session: Session, finding_ids: list[int], *, careful: bool = False) -> list[int]:
-    """Holder-linked stop-payments for every other account of the holders the approved findings name."""
+    """Holder-linked stop-payments for every other account of the holders the approved findings name,
+    and, for a trace finding, a freeze of each account it names."""
     loaded = actions.load_findings(session, finding_ids)
     findings = loaded.ordered(sorted(finding_ids))
     approved = [f for f in findings if f.status is FindingStatus.APPROVED and f.decided_at is not None]
+    frozen = _issue_trace_freezes(session, approved)
     involved = {f.id: [(a.bank_code, a.account.pseudonym) for a in f.accounts] for f in approved}
     links = HolderLinks.resolve(session, [key for keys in involved.values() for key in keys])
     linked = {f.id: links.linked_to(involved[f.id]) for f in approved}
@@ -229,7 +274,7 @@ def do_process_findings(session: Session, finding_ids: list[int], *, careful: bo
                 continue
             taken.add(key)
             planned.append(draft)
-    return _issue_all(session, planned, careful=careful)
+    return frozen + _issue_all(session, planned, careful=careful)
 
 
 def _load_reports(session: Session, report_ids: list[int]) -> list[FraudReport]:

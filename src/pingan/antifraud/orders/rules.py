@@ -14,17 +14,19 @@ S = OrderState
 
 # The whole state machine. "sent" means handed to the transport; "acknowledged" that the bank has
 # taken the order; "executed" that it holds money. A failed order (transport given up) may be sent
-# again by an analyst. expired, renewed, released and rejected are final.
+# again by an analyst. A stop-payment the bank has taken may be converted into a freeze.
+# expired, renewed, released, converted and rejected are final.
 TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     S.DRAFTED: frozenset({S.SENT, S.FAILED}),
     S.SENT: frozenset({S.ACKNOWLEDGED, S.REJECTED, S.FAILED}),
-    S.ACKNOWLEDGED: frozenset({S.EXECUTED, S.REJECTED, S.RELEASED}),
-    S.EXECUTED: frozenset({S.EXPIRED, S.RENEWED, S.RELEASED}),
+    S.ACKNOWLEDGED: frozenset({S.EXECUTED, S.REJECTED, S.RELEASED, S.CONVERTED}),
+    S.EXECUTED: frozenset({S.EXPIRED, S.RENEWED, S.RELEASED, S.CONVERTED}),
     S.FAILED: frozenset({S.SENT}),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
     S.RENEWED: frozenset(),
     S.RELEASED: frozenset(),
+    S.CONVERTED: frozenset(),
 }
 
 # States in which an order restricts, or may soon restrict, the account: a second order on the
@@ -41,6 +43,8 @@ RENEWAL_LEAD = timedelta(hours=6)
 FREEZE_EXPIRY_ALERT_LEAD = timedelta(days=7)
 UNRELATED_RELEASE_DUE = timedelta(days=3)
 APPEAL_DECISION_DUE = timedelta(days=7)
+# The most a bank may report held: above 2^53 a JSON number loses integer precision in many readers.
+MAX_HELD_FEN = 2**53
 
 ARTICLE_REPORT = "受案登记 (report registered): 《公安机关办理刑事案件程序规定》 and 《反电信网络诈骗法》第三十一条紧急止付"
 ARTICLE_FINDING = "《反电信网络诈骗法》第三十一条 (police finding of involved accounts)"
@@ -109,6 +113,54 @@ def term(kind: OrderKind, *, major_case: bool) -> timedelta:
 def expires_at(kind: OrderKind, issued_at: datetime, *, major_case: bool) -> datetime:
     """When an order issued at `issued_at` runs out."""
     return issued_at + term(kind, major_case=major_case)
+
+
+def conversion_problem(kind: OrderKind, state: OrderState) -> str | None:
+    """None when this order may be converted into a freeze (止付转冻结), else why not.
+
+    Only a stop-payment its bank has taken (acknowledged or executed) is converted: the freeze names
+    it, and the bank carries its hold over to the freeze. One still on its way would leave the bank
+    a freeze replacing an order it has not seen.
+    """
+    if kind is not OrderKind.STOP_PAYMENT:
+        return f"only a stop-payment is converted into a freeze, this order is a {kind.value}"
+    if state not in (OrderState.ACKNOWLEDGED, OrderState.EXECUTED):
+        return f"the stop-payment is {state.value}: it is converted once its bank has taken it"
+    return None
+
+
+def renewal_problem(kind: OrderKind, state: OrderState, renewals: int) -> str | None:
+    """None when an officer may renew this order now, else why not.
+
+    A renewal replaces an executed order with a new one whose term runs from the renewal. A
+    stop-payment is renewed at most twice (48 h each), then it must become a freeze; a freeze is
+    renewed for a new term of 6 months (1 year in a major case) each time.
+    """
+    if state is not OrderState.EXECUTED:
+        return f"only an executed order is renewed, this one is {state.value}"
+    if kind is OrderKind.STOP_PAYMENT and renewals >= MAX_STOP_PAYMENT_RENEWALS:
+        return f"a stop-payment is renewed at most {MAX_STOP_PAYMENT_RENEWALS} times: convert it to a freeze"
+    return None
+
+
+def major_case_problem(major_case: bool, reason: str | None) -> str | None:
+    """A major case (重大案件: a freeze of 1 year) is marked with its reason; None when the marking holds."""
+    if major_case and len((reason or "").strip()) < 4:
+        return "a major case needs its reason (at least 4 characters)"
+    return None
+
+
+def held_amount_problem(held_fen: int, ordered_fen: int | None) -> str | None:
+    """None when a bank's reported hold is believable, else why it is refused as a bad message.
+
+    A bank never holds more than it was ordered to (a freeze names its amount; a stop-payment holds
+    the balance, unbounded here), and no amount above 2^53 fen is accepted at all.
+    """
+    if held_fen < 0 or held_fen > MAX_HELD_FEN:
+        return f"held_amount_fen {held_fen} is outside 0..2^53"
+    if ordered_fen is not None and held_fen > ordered_fen:
+        return f"held_amount_fen {held_fen} is above the ordered amount {ordered_fen}"
+    return None
 
 
 def freeze_amount(requested_fen: int | None, traced_fen: int | None) -> tuple[int | None, str | None]:

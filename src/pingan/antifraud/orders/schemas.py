@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pingan.antifraud.orders.choices import (
     AppealStatus,
     BasisKind,
+    FindingKind,
     FindingStatus,
     OrderKind,
     OrderReason,
@@ -42,7 +43,11 @@ class OrderOut(BaseModel):
     amount_fen: int | None
     traced_amount_fen: int | None
     held_amount_fen: int
+    major_case: bool
     renewals: int
+    renews_order_id: int | None = Field(
+        description="the order this one renews, or the stop-payment it converts"
+    )
     reject_code: str | None
     reject_reason: str | None
     created_at: datetime
@@ -76,6 +81,28 @@ class StopPaymentIn(InputModel):
     model_score: float | None = Field(default=None, description="refused: a score is never a basis")
 
 
+class ConvertIn(InputModel):
+    """Convert a live stop-payment into a freeze (止付转冻结) on an approved finding naming its account."""
+
+    finding_id: int = Field(ge=1, le=2**62)
+    amount_fen: int | None = Field(
+        default=None, gt=0, le=2**53, description="fen; capped at the traced amount"
+    )
+
+
+class RenewIn(InputModel):
+    """Why the order is renewed: the case still needs the hold."""
+
+    reason: str = Field(min_length=4, max_length=255)
+
+
+class MajorCaseIn(InputModel):
+    """The drafter marks a draft finding as a major case (a freeze runs 1 year), with the reason."""
+
+    major_case: bool
+    major_case_reason: str | None = Field(default=None, max_length=255)
+
+
 class ReleaseIn(InputModel):
     """Why the order is released."""
 
@@ -99,7 +126,9 @@ class FindingOut(BaseModel):
     case_ref: str
     legal_basis: str
     evidence: str
+    kind: FindingKind
     major_case: bool
+    major_case_reason: str | None
     status: FindingStatus
     drafted_by: str
     drafted_at: datetime
@@ -152,6 +181,7 @@ class AppealOut(BaseModel):
     appellant: str
     status: AppealStatus
     filed_at: datetime
+    filed_by: str
     decision_due_at: datetime
     decided_by: str | None
     decision_reason: str | None

@@ -11,10 +11,10 @@ from pingan.antifraud.outcomes.report import build_monthly, charts, current_mont
 from pingan.core import clock
 from pingan.core.deps import DbSession, require_roles
 from pingan.core.pages import render
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
 
 
 @router.get("/risk/monthly", response_class=HTMLResponse)

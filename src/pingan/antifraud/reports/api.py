@@ -24,14 +24,14 @@ from pingan.antifraud.reports.schemas import (
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import Actor
 from pingan.core.scoping import record_list_read
 
 router = APIRouter(prefix="/api/v1", tags=["anti-fraud"])
 
-Writer = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST))]
-Reader = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Revealer = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
+Writer = Annotated[Actor, Depends(require_roles(*actions.REPORT_WRITERS))]
+Reader = Annotated[Actor, Depends(require_roles(*actions.REPORT_READERS))]
+Revealer = Annotated[Actor, Depends(require_roles(*actions.REVEALERS))]
 
 
 @router.post("/fraud-reports", response_model=ReportOut, status_code=201)

@@ -33,7 +33,7 @@ Reader = Annotated[Actor, Depends(require_roles(*actions.REPORT_READERS))]
 Writer = Annotated[Actor, Depends(require_roles(*actions.REPORT_WRITERS))]
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/antifraud", response_class=HTMLResponse)
 def home(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
     """The anti-fraud centre's overview, of the reader's station view (the district's for district-wide
     roles and grants)."""

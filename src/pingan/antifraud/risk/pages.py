@@ -22,11 +22,11 @@ from pingan.core.auth import actor_from_token, request_token, require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import Unauthorized
 from pingan.core.pages import render
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
 SSE_POLL_S = 1.0
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
-
-from pingan.antifraud.watchlist.choices import WatchSource
+from pydantic import BaseModel, field_validator
 
 
 class RiskEventOut(BaseModel):
@@ -61,34 +59,3 @@ class PlanOut(BaseModel):
     @classmethod
     def _json(cls, v: object) -> object:
         return json.loads(v) if isinstance(v, str) else v
-
-
-class WatchlistIn(BaseModel):
-    """A manual listing by an analyst: traced or confirmed-suspected accounts, with evidence."""
-
-    card_number: str = Field(min_length=16, max_length=19)
-    bank: str = Field(min_length=2, max_length=16)
-    source: WatchSource
-    evidence: dict[str, str | int | float] = Field(min_length=1)
-    confidence: float | None = Field(None, ge=0.0, le=1.0)
-
-
-class WatchlistOut(BaseModel):
-    """A watchlist entry; the account only masked."""
-
-    id: int
-    account_masked: str
-    bank: str | None
-    source: str
-    confidence: float
-    typology: str | None
-    listed_at: datetime
-    expires_at: datetime
-    status: str
-    delist_reason: str | None
-
-
-class DelistIn(BaseModel):
-    """Why an entry leaves the watchlist."""
-
-    reason: str = Field(min_length=5, max_length=1000)

@@ -15,7 +15,8 @@ import typer
 from pingan.antifraud.screening import stream as st
 from pingan.antifraud.screening.ruleset import DEFAULT_RULES, RuleSet, load_rules
 from pingan.antifraud.screening.sink import StoreIdentities, record_flags
-from pingan.antifraud.watchlist.actions import live_entries, watchlist_frame
+from pingan.antifraud.watchlist.frames import watchlist_frame
+from pingan.antifraud.watchlist.queries import live_entries
 from pingan.core import db
 from pingan.core.errors import DomainError
 

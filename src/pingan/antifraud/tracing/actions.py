@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.orders import actions as order_actions
+from pingan.antifraud.orders.choices import FindingKind
 from pingan.antifraud.tracing.engine import TraceResult
 from pingan.antifraud.tracing.rules import FreezeRecommendation
 from pingan.antifraud.watchlist import actions as watchlist_actions
@@ -23,13 +24,15 @@ from pingan.antifraud.watchlist.choices import WatchSource
 from pingan.core import audit
 from pingan.core.errors import Forbidden, Invalid
 from pingan.core.pii import PiiKind, protect
-from pingan.core.roles import Actor
+from pingan.core.roles import Actor, Role
 
 if TYPE_CHECKING:  # the finding and entries come from their domains' actions; the types only annotate
     from pingan.antifraud.orders.model import PoliceFinding
     from pingan.antifraud.watchlist.model import WatchlistEntry
 
 ACCEPTERS = order_actions.FINDING_DRAFTERS
+# Who reads traces: the anti-fraud centre (a trace follows money through third parties' accounts).
+TRACE_READERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ def do_accept_recommendations(
     accepted: list[FreezeRecommendation],
     cards: dict[int, tuple[str, str]],
     actor: Actor,
+    major_case: bool = False,
+    major_case_reason: str | None = None,
 ) -> Accepted:
     """Draft the finding naming the accepted accounts and list each as `traced`. Caller holds the transaction."""
     trace_ref = {
@@ -95,8 +100,16 @@ def do_accept_recommendations(
             for (ref, _), r in zip(refs, accepted, strict=True)
         ],
     }  # fmt: skip
+    # A trace finding: its approval freezes each account, capped at the recoverable amount.
     draft = order_actions.FindingDraft(
-        report_id=report_id, case_ref=case_ref, evidence=evidence, accounts=refs, actor=actor
+        report_id=report_id,
+        case_ref=case_ref,
+        evidence=evidence,
+        accounts=refs,
+        actor=actor,
+        kind=FindingKind.TRACE,
+        major_case=major_case,
+        major_case_reason=major_case_reason,
     )
     order_actions.check_draft_finding(draft)
     finding = order_actions.do_draft_finding(session, draft)

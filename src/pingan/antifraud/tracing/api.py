@@ -22,8 +22,8 @@ from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
 
 router = APIRouter(tags=["fund tracing"])
-Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR))]
-Accepter = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
+Analyst = Annotated[Actor, Depends(require_roles(*actions.TRACE_READERS))]
+Accepter = Annotated[Actor, Depends(require_roles(*(actions.ACCEPTERS - {Role.SYSTEM})))]
 
 
 @router.get("/api/v1/fraud-reports/{report_id}/trace")
@@ -51,6 +51,8 @@ class AcceptIn(BaseModel):
     accounts: list[int] | None = Field(
         default=None, description="store account ids to accept; all recommended accounts when omitted"
     )
+    major_case: bool = Field(default=False, description="a major case: the freezes run 1 year, not 6 months")
+    major_case_reason: str | None = Field(default=None, max_length=255)
 
 
 class AcceptOut(BaseModel):
@@ -77,6 +79,8 @@ def accept(session: Session, report_id: int, body: AcceptIn, actor: Actor) -> Ac
             accepted=accepted,
             cards=cards,
             actor=actor,
+            major_case=body.major_case,
+            major_case_reason=body.major_case_reason,
         )
     return AcceptOut(
         finding_id=done.finding.id,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-import polars as pl
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,6 @@ from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.watchlist import rules
 from pingan.antifraud.watchlist.choices import WatchSource, WatchStatus
-from pingan.antifraud.watchlist.frames import WATCHLIST_SCHEMA
 from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Forbidden, Invalid, NotFound
@@ -28,6 +26,8 @@ from pingan.core.roles import Actor, Role
 EVENT_LISTED = "watchlist.listed"
 EVENT_DELISTED = "watchlist.delisted"
 DELISTERS = (Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.SYSTEM)
+# Who lists and delists by hand, through the API: the anti-fraud centre's analysts and supervisors.
+WATCHLIST_EDITORS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 
 
 @dataclass(frozen=True)
@@ -248,57 +248,3 @@ def on_reports_registered(session: Session, batch: list[events.DomainEvent]) -> 
 def install() -> None:
     """Subscribe the watchlist to the events that feed it."""
     events.subscribe_batch_in_transaction(report_actions.EVENT_REPORT_REGISTERED, on_reports_registered)
-
-
-def live_entries(session: Session, *, now: datetime | None = None) -> list[WatchlistEntry]:
-    """Entries now warning payers: active and unexpired."""
-    at = now or clock.now()
-    return list(
-        session.execute(
-            select(WatchlistEntry).where(
-                WatchlistEntry.status == WatchStatus.ACTIVE, WatchlistEntry.expires_at > at
-            )
-        ).scalars()
-    )
-
-
-def watchlist_frame(entries: list[WatchlistEntry], account_ids: dict[str, int]) -> pl.DataFrame:
-    """The entries as the screening engine's watchlist (WATCHLIST_SCHEMA), keyed by store account id.
-
-    `account_ids` maps account pseudonym to the transaction store's account id; entries with a
-    `store_account_id` need no mapping.
-    """
-    rows = []
-    for e in entries:
-        acct = e.store_account_id if e.store_account_id is not None else account_ids.get(e.account_pseudonym)
-        if acct is None:
-            continue
-        rows.append(
-            {
-                "account_id": acct,
-                "listed_from": e.listed_at,
-                "expires_at": e.expires_at,
-                "source": e.source.value,
-                "confidence": e.confidence,
-                "typology": e.typology,
-            }
-        )
-    if not rows:
-        return pl.DataFrame(schema=WATCHLIST_SCHEMA)
-    frame = pl.DataFrame(rows).with_columns(
-        pl.col("listed_from", "expires_at").cast(WATCHLIST_SCHEMA["listed_from"])
-    )
-    # One row per account: the most trusted entry, listed from the earliest time any source listed it.
-    return (
-        frame.sort("confidence", descending=True)
-        .group_by("account_id", maintain_order=True)
-        .agg(
-            pl.col("listed_from").min(),
-            pl.col("expires_at").max(),
-            pl.col("source").first(),
-            pl.col("confidence").first(),
-            pl.col("typology").drop_nulls().first(),
-        )
-        .select(list(WATCHLIST_SCHEMA))
-        .cast(WATCHLIST_SCHEMA)  # type: ignore[arg-type]
-    )

@@ -1,4 +1,4 @@
-"""Migration 0011 seals the names already stored: appellants are encrypted, name masks lose their length."""
+"""Migration 0012 seals the names already stored: appellants are encrypted, name masks lose their length."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url_at_0010(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own, migrated to 0010 (on SQLite, then on PostgreSQL)."""
+def url_at_0011(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, migrated to 0011 (on SQLite, then on PostgreSQL)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at-0010.db'}"
-        command.upgrade(alembic_config(url), "0010")
+        url = f"sqlite:///{tmp_path / 'at-0011.db'}"
+        command.upgrade(alembic_config(url), "0011")
         yield url
         return
     if not _pg_reachable():
@@ -36,7 +36,7 @@ def url_at_0010(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    command.upgrade(alembic_config(url), "0010")
+    command.upgrade(alembic_config(url), "0011")
     yield url
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -81,10 +81,10 @@ def _seed(url: str) -> None:
     engine.dispose()
 
 
-def test_existing_appellants_are_encrypted_and_masks_no_longer_show_a_names_length(url_at_0010: str) -> None:
-    _seed(url_at_0010)
-    command.upgrade(alembic_config(url_at_0010), "0011")
-    engine = create_engine(url_at_0010)
+def test_existing_appellants_are_encrypted_and_masks_no_longer_show_a_names_length(url_at_0011: str) -> None:
+    _seed(url_at_0011)
+    command.upgrade(alembic_config(url_at_0011), "0012")
+    engine = create_engine(url_at_0011)
     with engine.connect() as conn:
         cipher, masked = conn.execute(
             text("SELECT appellant_cipher, appellant_masked FROM order_appeal")
@@ -97,11 +97,11 @@ def test_existing_appellants_are_encrypted_and_masks_no_longer_show_a_names_leng
     assert "appellant" not in columns
 
 
-def test_the_downgrade_gives_the_appellants_name_back(url_at_0010: str) -> None:
-    _seed(url_at_0010)
-    command.upgrade(alembic_config(url_at_0010), "0011")
-    command.downgrade(alembic_config(url_at_0010), "0010")
-    engine = create_engine(url_at_0010)
+def test_the_downgrade_gives_the_appellants_name_back(url_at_0011: str) -> None:
+    _seed(url_at_0011)
+    command.upgrade(alembic_config(url_at_0011), "0012")
+    command.downgrade(alembic_config(url_at_0011), "0011")
+    engine = create_engine(url_at_0011)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT appellant FROM order_appeal")).scalar_one() == "欧阳娜娜"
     engine.dispose()

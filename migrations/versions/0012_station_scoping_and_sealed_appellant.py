@@ -1,7 +1,7 @@
 """station scoping and sealed names: app_user.district_wide, order_appeal.appellant_*, fixed name masks
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-06 01:30:00.000000
 
 - `app_user.district_wide`: an officer's grant of the district-wide view (false for everyone).
@@ -20,8 +20,8 @@ from alembic import op
 
 from pingan.core.pii import PiiKind, decrypt, protect
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
