@@ -116,14 +116,22 @@ def station_yulin(database: str) -> Station:
         )
 
 
-def make_user(username: str, role: Role) -> User:
+def make_user(username: str, role: Role, *, station_code: str | None = None) -> User:
     with db.transaction() as s:
-        return do_add_user(s, username=username, role=role, password="correct horse battery", actor=SYSTEM)
+        return do_add_user(
+            s,
+            username=username,
+            role=role,
+            password="correct horse battery",
+            station_code=station_code,
+            actor=SYSTEM,
+        )
 
 
 @pytest.fixture
 def officer_li(database: str) -> User:
-    return make_user("officer_li", Role.OFFICER)
+    """An officer of the Yulin station (WH-YL), where the tests' reports and warnings are."""
+    return make_user("officer_li", Role.OFFICER, station_code="WH-YL")
 
 
 @pytest.fixture

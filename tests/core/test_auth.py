@@ -13,8 +13,15 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from pingan.cli import app as cli
-from pingan.core import clock
-from pingan.core.auth import User, hash_password, issue_token, password_problem, username_problem
+from pingan.core import clock, db
+from pingan.core.auth import (
+    User,
+    actor_from_token,
+    hash_password,
+    issue_token,
+    password_problem,
+    username_problem,
+)
 from pingan.core.roles import HUMAN_ROLES, Role
 from pingan.core.settings import Settings
 from pingan.web.app import create_app
@@ -108,7 +115,22 @@ def test_login_returns_a_bearer_token_that_opens_the_api(client: TestClient, off
     assert r.status_code == 200
     token = r.json()["access_token"]
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
-    assert me.json() == {"username": "officer_li", "role": "officer"}
+    assert me.json() == {
+        "username": "officer_li",
+        "role": "officer",
+        "station_code": "WH-YL",
+        "district_wide": False,
+    }
+
+
+def test_the_actor_of_a_token_carries_the_users_station_and_district_grant(officer_li: User) -> None:
+    with db.transaction() as s:
+        user = s.get(User, officer_li.id)
+        assert user is not None
+        user.district_wide = True
+    with db.transaction() as s:
+        actor = actor_from_token(s, issue_token(officer_li))
+    assert (actor.station_code, actor.district_grant, actor.district_wide) == ("WH-YL", True, True)
 
 
 def test_a_wrong_password_gets_401(client: TestClient, officer_li: User) -> None:

@@ -63,7 +63,12 @@ def test_masks_show_only_what_identifies_the_record_to_a_human() -> None:
     assert mask(PiiKind.CARD, "6222020200112345674") == "6222 **** **** 5674"
     assert mask(PiiKind.PHONE, "13812345678") == "138****5678"
     assert mask(PiiKind.NATIONAL_ID, "11010519491231002X") == "110105********002X"
-    assert mask(PiiKind.NAME, "王芳") == "王*"
+    assert mask(PiiKind.NAME, "王芳") == "王**"
+
+
+def test_a_name_mask_does_not_reveal_the_length_of_the_name() -> None:
+    masks = [mask(PiiKind.NAME, name) for name in ("李", "王芳", "诸葛亮", "欧阳娜娜", "Catherine Zeta")]
+    assert masks == ["李**", "王**", "诸**", "欧**", "C**"]
 
 
 def test_the_pseudonym_is_stable_and_differs_by_kind() -> None:

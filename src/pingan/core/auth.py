@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Boolean, Enum, Integer, String, delete, select
+from sqlalchemy import Boolean, Enum, Integer, String, delete, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from pingan.core import audit, clock, db
@@ -46,10 +46,19 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # An officer's grant of the district-wide view (`pingan users grant-district`); other roles that
+    # see the district do so by role (`roles.DISTRICT_WIDE_ROLES`).
+    district_wide: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def actor(self) -> Actor:
-        """This user as the acting principal."""
-        return Actor(username=self.username, role=self.role, user_id=self.id)
+        """This user as the acting principal, with their station and any district-wide grant."""
+        return Actor(
+            username=self.username,
+            role=self.role,
+            user_id=self.id,
+            station_code=self.station_code,
+            district_grant=self.district_wide,
+        )
 
 
 class LoginFailure(Base):
@@ -367,6 +376,38 @@ def do_deactivate_user(session: Session, user: User, *, actor: Actor) -> User:
     """Deactivate a user: every token of theirs stops working at once. Caller holds the transaction."""
     user.active = False
     audit.record(session, actor=actor, action="user.deactivate", object_type="user", object_id=user.id)
+    return user
+
+
+def check_district_grant(session: Session, username: str, *, actor: Actor) -> User:
+    """The officer whose district-wide grant is to change; only an admin (or the platform) may change it.
+
+    Analysts, supervisors and auditors see the district by role: a grant is for officers alone.
+    """
+    if actor.role not in (Role.ADMIN, Role.SYSTEM):
+        raise Forbidden("only an admin may grant or revoke the district-wide view")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    if user.role is not Role.OFFICER:
+        raise Invalid(
+            f"role {user.role.value} sees the district by role or not at all; the grant is for officers",
+            field="username",
+        )
+    return user
+
+
+def do_set_district_grant(session: Session, user: User, *, granted: bool, actor: Actor) -> User:
+    """Grant or revoke an officer's district-wide view, audited. Caller holds the transaction."""
+    user.district_wide = granted
+    audit.record(
+        session,
+        actor=actor,
+        action="user.grant_district" if granted else "user.revoke_district",
+        object_type="user",
+        object_id=user.id,
+        detail={"username": user.username, "station": user.station_code},
+    )
     return user
 
 

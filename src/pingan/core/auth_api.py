@@ -34,10 +34,12 @@ class TokenOut(BaseModel):
 
 
 class WhoAmI(BaseModel):
-    """The caller's identity."""
+    """The caller's identity, with their station and whether they see the whole district."""
 
     username: str
     role: str
+    station_code: str | None = None
+    district_wide: bool = False
 
 
 @router.post("/token", response_model=TokenOut)
@@ -68,4 +70,9 @@ def logout(request: Request, actor: Annotated[Actor, Depends(require_roles(*HUMA
 @router.get("/me", response_model=WhoAmI)
 def me(actor: Annotated[Actor, Depends(require_roles(*HUMAN_ROLES))]) -> WhoAmI:
     """Who the token belongs to."""
-    return WhoAmI(username=actor.username, role=actor.role.value)
+    return WhoAmI(
+        username=actor.username,
+        role=actor.role.value,
+        station_code=actor.station_code,
+        district_wide=actor.district_wide,
+    )

@@ -73,6 +73,33 @@ def users_deactivate(name: str) -> None:
     console.print(f"user [bold]{name}[/bold] deactivated")
 
 
+def _set_district_grant(name: str, *, granted: bool) -> None:
+    from pingan.core.auth import check_district_grant, do_set_district_grant
+    from pingan.core.errors import DomainError
+
+    try:
+        with db.transaction() as session:
+            user = check_district_grant(session, name, actor=Actor.system("cli"))
+            do_set_district_grant(session, user, granted=granted, actor=Actor.system("cli"))
+    except DomainError as exc:
+        err_console.print(f"[red]refused[/red]: {exc}")
+        raise typer.Exit(2) from None
+    what = "granted" if granted else "revoked"
+    console.print(f"district-wide view {what} for officer [bold]{name}[/bold]")
+
+
+@users_app.command("grant-district")
+def users_grant_district(name: str) -> None:
+    """Let an officer see every station's reports, warnings and visits; each such list read is audited."""
+    _set_district_grant(name, granted=True)
+
+
+@users_app.command("revoke-district")
+def users_revoke_district(name: str) -> None:
+    """Take an officer's district-wide view away: they see their own station's records again."""
+    _set_district_grant(name, granted=False)
+
+
 @audit_app.command("verify")
 def audit_verify(
     checkpoint: Annotated[

@@ -117,7 +117,9 @@ def mask(kind: PiiKind, value: str) -> str:
         return f"{value[:3]}****{value[-4:]}"
     if kind is PiiKind.NATIONAL_ID:
         return f"{value[:6]}********{value[-4:]}"
-    return value[:1] + "*" * max(1, len(value) - 1)
+    # A name keeps its first character (the surname, for most Chinese names) and two stars whatever
+    # its length: the mask must not tell a two-character name from a four-character one.
+    return value[:1] + "**"
 
 
 @lru_cache(maxsize=4)

@@ -19,6 +19,10 @@ class Role(StrEnum):
 
 
 HUMAN_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
+# Roles whose work spans the district: the anti-fraud centre's analysts, the supervisors who approve
+# restrictions, the auditors, and the platform's own robots. An officer works for one station (派出所)
+# and sees its records only, unless granted the district-wide view (`User.district_wide`).
+DISTRICT_WIDE_ROLES = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.AUDITOR, Role.SYSTEM})
 # Who works the anti-fraud loop's queues and pages: the centre's analysts and supervisors, and the
 # station officers who register reports and visit people at risk.
 ANTIFRAUD_STAFF = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER})
@@ -31,6 +35,24 @@ class Actor:
     username: str
     role: Role
     user_id: int | None = None
+    station_code: str | None = None
+    district_grant: bool = False
+
+    @property
+    def district_wide(self) -> bool:
+        """Whether this actor sees every station's records: by role, or by an officer's grant."""
+        return self.role in DISTRICT_WIDE_ROLES or self.district_grant
+
+    @property
+    def by_grant(self) -> bool:
+        """Whether the district-wide view comes from a grant rather than the role (its reads are audited as such)."""
+        return self.district_grant and self.role not in DISTRICT_WIDE_ROLES
+
+    def sees_station(self, station_code: str | None) -> bool:
+        """Whether records of `station_code` are within this actor's view; an officer without a station sees none."""
+        if self.district_wide:
+            return True
+        return self.station_code is not None and station_code == self.station_code
 
     @classmethod
     def system(cls, name: str) -> Actor:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from pingan.antifraud.orders.choices import BasisKind, FindingStatus, OrderKind, OrderReason, OrderState
-from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder
+from pingan.antifraud.orders.model import OrderAppeal, PoliceFinding, RestrictionOrder
 from pingan.core import db
+from pingan.core.audit import AuditEntry
 from pingan.core.auth import User
-from pingan.core.pii import PiiKind, Protected
+from pingan.core.pii import PiiKind, Protected, decrypt
 from pingan.core.roles import Actor
 from tests.antifraud.orders.conftest import mule_report, register
 from tests.conftest import bearer
@@ -264,3 +266,44 @@ def test_an_appeal_with_a_nul_character_is_refused_naming_the_field(
     )
     assert r.status_code == 422
     assert r.json()["field"] == "statement" and "NUL" in r.json()["message"]
+
+
+def test_an_appellants_name_is_stored_encrypted_and_shown_masked(
+    client: TestClient, station_yulin: object, officer_li: User
+) -> None:
+    register(mule_report(1))
+    order = _orders()[0]
+    r = client.post(
+        f"/api/v1/orders/{order.id}/appeals",
+        json={"appellant": "欧阳娜娜", "statement": "这是我的工资卡，与案件无关。"},
+        headers=bearer(officer_li),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["appellant"] == "欧**"
+    with db.get_engine().connect() as conn:
+        stored = [tuple(map(str, row)) for row in conn.exec_driver_sql("select * from order_appeal")]
+    assert "欧阳娜娜" not in repr(stored)
+    with db.transaction() as s:
+        appeal = s.execute(select(OrderAppeal)).scalar_one()
+        assert decrypt(PiiKind.NAME, appeal.appellant.cipher) == "欧阳娜娜"
+
+
+def test_every_read_of_the_orders_list_is_audited_with_its_filter_and_count(
+    client: TestClient, station_yulin: object, supervisor_liu: User
+) -> None:
+    register(mule_report(1, banks=("CCB", "ICBC")))
+    client.get("/api/v1/orders", params={"state": "drafted"}, headers=bearer(supervisor_liu))
+    client.get("/orders", headers=bearer(supervisor_liu))
+    with db.transaction() as s:
+        reads = list(
+            s.execute(
+                select(AuditEntry)
+                .where(AuditEntry.action == "restriction_order.list")
+                .order_by(AuditEntry.id)
+            ).scalars()
+        )
+    details = [json.loads(e.detail) for e in reads]
+    assert [(e.actor, d["filters"], d["returned"]) for e, d in zip(reads, details, strict=True)] == [
+        ("supervisor_liu", {"state": "drafted"}, 2),
+        ("supervisor_liu", {}, 2),
+    ]

@@ -14,7 +14,8 @@ from pingan.antifraud.reports.model import FraudReport
 from pingan.core import db
 from pingan.core.audit import AuditEntry
 from pingan.core.auth import User
-from tests.conftest import bearer
+from pingan.core.roles import Role
+from tests.conftest import bearer, make_user
 from tests.factories import MULE_CARD_CCB, VICTIM_WANG, WANG_CARD, card, report_payload
 
 pytestmark = pytest.mark.usefixtures("station_yulin")
@@ -38,7 +39,7 @@ def test_an_officer_registers_a_report_and_gets_it_back_masked(client: TestClien
     body = r.json()
     wang_id = VICTIM_WANG["national_id"]
     assert body["victim"] == {
-        "name": "王*",
+        "name": "王**",
         "national_id": f"510107********{wang_id[-4:]}",
         "phone": "138****5678",
     }
@@ -179,30 +180,81 @@ def test_a_report_view_is_written_to_the_audit_log_with_the_case(
     assert (view.actor, view.object_id, view.purpose) == ("officer_li", str(rid), "case:510107-2026-000001")
 
 
-def test_an_analyst_reveals_clear_data_for_a_stated_purpose_and_it_is_audited(
+def _reveal(client: TestClient, user: User, rid: int, **body: str) -> Any:
+    payload = {"purpose": "victim_contact", "reference": "510107-2026-000001"} | body
+    return client.post(f"/api/v1/fraud-reports/{rid}/reveal", json=payload, headers=bearer(user))
+
+
+def test_an_analyst_reveals_clear_data_for_a_listed_purpose_and_a_case_reference(
     client: TestClient, officer_li: User, analyst_zhang: User
 ) -> None:
     rid = _post(client, officer_li, report_payload()).json()["id"]
-    r = client.post(
-        f"/api/v1/fraud-reports/{rid}/reveal",
-        json={"purpose": "回访受害人核实转账"},
-        headers=bearer(analyst_zhang),
-    )
-    assert r.status_code == 200
+    r = _reveal(client, analyst_zhang, rid)
+    assert r.status_code == 200, r.text
     assert r.json()["victim"]["phone"] == "13812345678"
     assert r.json()["payee_accounts"] == [MULE_CARD_CCB]
+
+
+def test_the_reveal_audit_entry_carries_the_purpose_and_the_reference(
+    client: TestClient, officer_li: User, analyst_zhang: User
+) -> None:
+    rid = _post(client, officer_li, report_payload()).json()["id"]
+    _reveal(client, analyst_zhang, rid)
     with db.transaction() as s:
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "fraud_report.reveal")).scalar_one()
     assert entry.actor == "analyst_zhang"
-    assert entry.purpose is not None and "回访受害人核实转账" in entry.purpose
+    assert entry.purpose == "victim_contact; case:510107-2026-000001"
+    assert json.loads(entry.detail) == {
+        "purpose": "victim_contact",
+        "reference": "510107-2026-000001",
+        "report": "510107-2026-000001",
+    }
+
+
+def test_an_auditor_lists_who_revealed_which_report_when_and_why(
+    client: TestClient, officer_li: User, analyst_zhang: User
+) -> None:
+    rid = _post(client, officer_li, report_payload()).json()["id"]
+    _reveal(client, analyst_zhang, rid, purpose="bank_coordination")
+    auditor = make_user("auditor_wu", Role.AUDITOR)
+    r = client.get("/api/v1/audit/entries", params={"action": "fraud_report.reveal"}, headers=bearer(auditor))
+    assert r.status_code == 200, r.text
+    (entry,) = r.json()["items"]
+    assert (entry["actor"], entry["object_id"]) == ("analyst_zhang", str(rid))
+    assert entry["detail"]["purpose"] == "bank_coordination" and entry["at"]
+
+
+def test_a_reveal_may_name_another_reports_reference_as_its_case(
+    client: TestClient, officer_li: User, analyst_zhang: User
+) -> None:
+    lead = _post(client, officer_li, report_payload()).json()["id"]
+    other = _post(client, officer_li, report_payload(external_ref="510107-2026-000009")).json()["id"]
+    assert lead != other
+    assert _reveal(client, analyst_zhang, other, reference="510107-2026-000001").status_code == 200
+
+
+def test_a_reveal_for_a_purpose_not_on_the_list_is_422_naming_purpose(
+    client: TestClient, officer_li: User, analyst_zhang: User
+) -> None:
+    rid = _post(client, officer_li, report_payload()).json()["id"]
+    r = _reveal(client, analyst_zhang, rid, purpose="回访受害人核实转账")
+    assert r.status_code == 422 and r.json()["field"] == "purpose"
+
+
+def test_a_reveal_naming_an_unknown_reference_is_422_naming_reference_and_reveals_nothing(
+    client: TestClient, officer_li: User, analyst_zhang: User
+) -> None:
+    rid = _post(client, officer_li, report_payload()).json()["id"]
+    r = _reveal(client, analyst_zhang, rid, reference="510107-2099-999999")
+    assert r.status_code == 422 and r.json()["field"] == "reference"
+    assert "13812345678" not in r.text
+    with db.transaction() as s:
+        assert s.execute(select(AuditEntry).where(AuditEntry.action == "fraud_report.reveal")).first() is None
 
 
 def test_an_officer_may_not_reveal_clear_data(client: TestClient, officer_li: User) -> None:
     rid = _post(client, officer_li, report_payload()).json()["id"]
-    r = client.post(
-        f"/api/v1/fraud-reports/{rid}/reveal", json={"purpose": "just curious"}, headers=bearer(officer_li)
-    )
-    assert r.status_code == 403
+    assert _reveal(client, officer_li, rid).status_code == 403
 
 
 def test_a_missing_report_is_404(client: TestClient, officer_li: User) -> None:

@@ -50,7 +50,7 @@ from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.reports.choices import ReportIntake
 from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
-from pingan.core.pii import Protected
+from pingan.core.pii import PiiKind, Protected, protect
 from pingan.core.roles import ANTIFRAUD_STAFF, Actor, Role
 
 if TYPE_CHECKING:  # reports are read through reports' queries; the type only annotates
@@ -1077,7 +1077,7 @@ def do_file_appeal(
     now = clock.now()
     appeal = OrderAppeal(
         order_id=order.id,
-        appellant=appellant.strip()[:64],
+        appellant=protect(PiiKind.NAME, appellant, field="appellant").sealed,
         statement=statement.strip(),
         status=AppealStatus.PENDING,
         filed_at=now,

@@ -29,6 +29,7 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.roles import ANTIFRAUD_STAFF, Actor
+from pingan.core.scoping import record_list_read
 
 router = APIRouter(prefix="/api/v1", tags=["orders"])
 Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
@@ -40,8 +41,13 @@ AppealTakers = Annotated[Actor, Depends(require_roles(*actions.APPEAL_FILERS))]
 
 @router.get("/orders", response_model=OrderPage)
 def list_orders(session: DbSession, actor: Reader, state: OrderState | None = None) -> OrderPage:
-    """Orders, newest first, optionally in one state."""
-    return OrderPage(items=[queries.order_out(o) for o in queries.list_orders(session, state=state)])
+    """Orders, newest first, optionally in one state. The read is audited."""
+    with session.begin():
+        items = [queries.order_out(o) for o in queries.list_orders(session, state=state)]
+        record_list_read(
+            session, actor=actor, listing="restriction_order", filters={"state": state}, count=len(items)
+        )
+    return OrderPage(items=items)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)

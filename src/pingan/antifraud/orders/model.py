@@ -20,7 +20,7 @@ from pingan.antifraud.orders.choices import (
     OutboxStatus,
 )
 from pingan.core.db import Base, UTCDateTime, str_enum
-from pingan.core.pii import PiiKind, Protected, protected
+from pingan.core.pii import PiiKind, Protected, Sealed, protected, sealed
 
 
 class PoliceFinding(Base):
@@ -151,7 +151,8 @@ class OrderAppeal(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("restriction_order.id"), index=True)
-    appellant: Mapped[str] = mapped_column(String(64))
+    # The appellant's name is personal data like the account it appeals for: encrypted and masked.
+    appellant: Mapped[Sealed] = sealed(PiiKind.NAME, "appellant")
     statement: Mapped[str] = mapped_column(Text)
     status: Mapped[AppealStatus] = mapped_column(str_enum(AppealStatus))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -16,6 +16,7 @@ from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError
 from pingan.core.pages import render
 from pingan.core.roles import ANTIFRAUD_STAFF, Actor
+from pingan.core.scoping import record_list_read
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
@@ -26,9 +27,13 @@ Analyst = Annotated[Actor, Depends(require_roles(*actions.ORDER_ISSUERS))]
 
 @router.get("/orders", response_class=HTMLResponse)
 def orders_page(request: Request, session: DbSession, actor: Reader, state: str = "") -> HTMLResponse:
-    """The orders queue, filtered by state."""
+    """The orders queue, filtered by state. The read is audited."""
     chosen = OrderState(state) if state in {s.value for s in OrderState} else None
-    orders = queries.list_orders(session, state=chosen)
+    with session.begin():
+        orders = queries.list_orders(session, state=chosen)
+        record_list_read(
+            session, actor=actor, listing="restriction_order", filters={"state": chosen}, count=len(orders)
+        )
     return render(
         request,
         "orders.html",

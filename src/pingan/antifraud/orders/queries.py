@@ -125,7 +125,7 @@ def appeal_out(a: OrderAppeal) -> AppealOut:
     return AppealOut(
         id=a.id,
         order_id=a.order_id,
-        appellant=a.appellant,
+        appellant=a.appellant.masked,
         status=a.status,
         filed_at=a.filed_at,
         filed_by=a.filed_by,

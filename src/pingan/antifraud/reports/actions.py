@@ -13,7 +13,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.reports import rules
-from pingan.antifraud.reports.choices import LinkKind, ReportIntake, SuspectKind
+from pingan.antifraud.reports.choices import LinkKind, ReportIntake, RevealPurpose, SuspectKind
 from pingan.antifraud.reports.model import (
     FraudCluster,
     FraudReport,
@@ -28,6 +28,7 @@ from pingan.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFou
 from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, Protected, decrypt, protect
 from pingan.core.roles import Actor, Role
+from pingan.core.scoping import check_station
 
 REPORT_WRITERS = frozenset({Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SYSTEM})
 REPORT_READERS = frozenset({Role.OFFICER, Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
@@ -469,6 +470,16 @@ def get_report(session: Session, report_id: int) -> FraudReport:
     return report
 
 
+def get_visible_report(session: Session, report_id: int, *, actor: Actor) -> FraudReport:
+    """The report with `report_id` if it is within `actor`'s station view, or NotFound.
+
+    A report of another station is NotFound, not Forbidden, so that an officer does not learn it exists.
+    """
+    report = get_report(session, report_id)
+    check_station(actor, report.station_code, what=f"fraud report {report_id}")
+    return report
+
+
 def do_record_report_view(session: Session, report: FraudReport, *, actor: Actor) -> None:
     """Audit that `actor` opened a report (masked personal data). Caller holds the transaction."""
     audit.record(
@@ -493,23 +504,34 @@ class RevealedReport:
     suspect_phones: list[str]
 
 
-def check_reveal(actor: Actor, purpose: str) -> None:
-    """Only revealing roles, and only with a stated purpose."""
+def check_reveal(session: Session, *, actor: Actor, purpose: RevealPurpose, reference: str) -> None:
+    """Only revealing roles, and only for a purpose from the list and a report reference that exists."""
     if actor.role not in REVEALERS:
         raise Forbidden(f"role {actor.role.value} may not see clear personal data")
-    if len(purpose.strip()) < 4:
-        raise Invalid("state the purpose of the reveal", field="purpose")
+    if not isinstance(purpose, RevealPurpose):
+        raise Invalid("choose the purpose of the reveal from the list", field="purpose")
+    ref = reference.strip()
+    if (
+        not ref
+        or session.execute(select(FraudReport.id).where(FraudReport.external_ref == ref)).first() is None
+    ):
+        raise Invalid(f"no registered report has the reference {ref!r}", field="reference")
 
 
-def do_reveal_report(session: Session, report: FraudReport, *, actor: Actor, purpose: str) -> RevealedReport:
-    """Decrypt a report's personal data and audit the reveal with its purpose. Caller holds the transaction."""
+def do_reveal_report(
+    session: Session, report: FraudReport, *, actor: Actor, purpose: RevealPurpose, reference: str
+) -> RevealedReport:
+    """Decrypt a report's personal data and audit the reveal with its purpose and case reference.
+    Caller holds the transaction and ran `check_reveal`."""
+    ref = reference.strip()
     audit.record(
         session,
         actor=actor,
         action="fraud_report.reveal",
         object_type="fraud_report",
         object_id=report.id,
-        purpose=f"case:{report.external_ref}; {purpose.strip()}",
+        purpose=f"{purpose.value}; case:{ref}",
+        detail={"purpose": purpose.value, "reference": ref, "report": report.external_ref},
     )
     return RevealedReport(
         victim_name=decrypt(PiiKind.NAME, report.victim_name.cipher),

@@ -25,6 +25,7 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import DomainError
 from pingan.core.roles import Actor
+from pingan.core.scoping import record_list_read
 
 router = APIRouter(prefix="/api/v1", tags=["anti-fraud"])
 
@@ -93,16 +94,27 @@ def list_reports(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 50,
 ) -> ReportPage:
-    """Reports, newest first, filtered by report time range, typology, station, bank or cluster."""
+    """Reports of the caller's station (of the district, for district-wide roles and grants), newest
+    first, filtered by report time range, typology, station, bank or cluster. The read is audited."""
     f = queries.ReportFilter(reported_from, reported_to, typology, station, bank, cluster)
-    return queries.list_reports(session, f, cursor=cursor, limit=limit)
+    with session.begin():
+        page = queries.list_reports(session, f, actor=actor, cursor=cursor, limit=limit)
+        record_list_read(
+            session,
+            actor=actor,
+            listing="fraud_report",
+            filters=queries.report_filters(f, cursor),
+            count=len(page.items),
+        )
+    return page
 
 
 @router.get("/fraud-reports/{report_id}", response_model=ReportOut)
 def get_report(report_id: int, session: DbSession, actor: Reader) -> ReportOut:
-    """One report with its transfers, suspects and cluster; personal data masked. The view is audited."""
+    """One report with its transfers, suspects and cluster; personal data masked. The view is audited.
+    A report of another station is 404 to an officer."""
     with session.begin():
-        report = actions.get_report(session, report_id)
+        report = actions.get_visible_report(session, report_id, actor=actor)
         actions.do_record_report_view(session, report, actor=actor)
     return queries.report_out(session, report)
 
@@ -111,7 +123,7 @@ def get_report(report_id: int, session: DbSession, actor: Reader) -> ReportOut:
 def confirm_report(report_id: int, session: DbSession, actor: Confirmer) -> ReportOut:
     """An officer confirms a report that waits (受案登记): it is registered, and the robot starts on it."""
     with session.begin():
-        report = actions.get_report(session, report_id)
+        report = actions.get_visible_report(session, report_id, actor=actor)
         actions.check_confirm_report(report, actor=actor)
         actions.do_confirm_report(session, report, actor=actor)
     return queries.report_out(session, report)
@@ -119,11 +131,14 @@ def confirm_report(report_id: int, session: DbSession, actor: Confirmer) -> Repo
 
 @router.post("/fraud-reports/{report_id}/reveal", response_model=RevealOut)
 def reveal_report(report_id: int, body: RevealIn, session: DbSession, actor: Revealer) -> RevealOut:
-    """The clear personal data of a report, for a stated purpose that is written to the audit log."""
-    actions.check_reveal(actor, body.purpose)
+    """The clear personal data of a report, for a purpose from the list and the case's report reference,
+    both written to the audit log (`GET /api/v1/audit/entries?action=fraud_report.reveal` lists them)."""
     with session.begin():
-        report = actions.get_report(session, report_id)
-        clear = actions.do_reveal_report(session, report, actor=actor, purpose=body.purpose)
+        actions.check_reveal(session, actor=actor, purpose=body.purpose, reference=body.reference)
+        report = actions.get_visible_report(session, report_id, actor=actor)
+        clear = actions.do_reveal_report(
+            session, report, actor=actor, purpose=body.purpose, reference=body.reference
+        )
     return RevealOut(
         victim=VictimOut(
             name=clear.victim_name, national_id=clear.victim_national_id, phone=clear.victim_phone
@@ -136,5 +151,5 @@ def reveal_report(report_id: int, body: RevealIn, session: DbSession, actor: Rev
 
 @router.get("/fraud-clusters/{cluster_id}", response_model=ClusterOut)
 def get_cluster(cluster_id: int, session: DbSession, actor: Reader) -> ClusterOut:
-    """A linked-case cluster (串并案): its reports and the identifiers they share."""
-    return queries.get_cluster(session, cluster_id)
+    """A linked-case cluster (串并案): its reports in the caller's view and the identifiers they share."""
+    return queries.get_cluster(session, cluster_id, actor=actor)

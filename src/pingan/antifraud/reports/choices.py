@@ -59,3 +59,14 @@ class ReportIntake(StrEnum):
 
     REGISTERED = "registered"
     AWAITING_OFFICER = "awaiting_officer"
+
+
+class RevealPurpose(StrEnum):
+    """Why clear personal data of a report is revealed: each reveal names one, and a case or report
+    reference, in the audit log (the lawful purposes of the bureau's data-handling rules)."""
+
+    INVESTIGATION = "investigation"  # 侦查: working the case
+    VICTIM_CONTACT = "victim_contact"  # 回访被害人: calling the victim back
+    BANK_COORDINATION = "bank_coordination"  # 银行协查: a bank needs the clear number
+    PROSECUTION_FILE = "prosecution_file"  # 移送起诉: the file for the procuratorate
+    LEGAL_SUPERVISION = "legal_supervision"  # 执法监督: a supervisor's or auditor's review

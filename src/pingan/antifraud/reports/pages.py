@@ -25,6 +25,7 @@ from pingan.core.files import purge_older_than, write_private
 from pingan.core.org import Station, all_stations
 from pingan.core.pages import render
 from pingan.core.roles import Actor
+from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read, station_condition
 from pingan.core.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
@@ -35,11 +36,14 @@ Confirmer = Annotated[Actor, Depends(require_roles(*actions.REPORT_CONFIRMERS))]
 
 @router.get("/antifraud", response_class=HTMLResponse)
 def home(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
-    """The anti-fraud centre's overview."""
+    """The anti-fraud centre's overview, of the reader's station view (the district's for district-wide
+    roles and grants)."""
     total, amount = session.execute(
-        select(func.count(FraudReport.id), func.coalesce(func.sum(FraudReport.total_amount_fen), 0))
+        select(func.count(FraudReport.id), func.coalesce(func.sum(FraudReport.total_amount_fen), 0)).where(
+            station_condition(actor, FraudReport.station_code)
+        )
     ).one()
-    typ = sorted(queries.typology_counts(session).items(), key=lambda kv: -kv[1])
+    typ = sorted(queries.typology_counts(session, actor=actor).items(), key=lambda kv: -kv[1])
     return render(
         request,
         "home.html",
@@ -47,7 +51,7 @@ def home(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
         total_amount_fen=int(amount),
         typologies=typ,
         max_typ=max((n for _, n in typ), default=0),
-        clusters=queries.largest_clusters(session),
+        clusters=queries.largest_clusters(session, actor=actor),
     )
 
 
@@ -67,9 +71,10 @@ def reports_page(
     bank: str = "",
     cursor: str = "",
 ) -> HTMLResponse:
-    """The report list with filters."""
+    """The report list with filters, of the officer's station (the district's, for district-wide
+    roles and grants); the read is audited."""
     stations = all_stations(session)
-    error = None
+    error = NO_STATION_MESSAGE if no_station(actor) else None
     page = ReportPage(items=[], next_cursor=None)
     try:
         d_from = date.fromisoformat(date_from) if date_from else None
@@ -81,7 +86,16 @@ def reports_page(
             station_code=station or None,
             bank=bank or None,
         )
-        page = queries.list_reports(session, f, cursor=cursor or None, limit=50)
+        session.rollback()  # the read and its audit entry are one transaction of their own
+        with session.begin():
+            page = queries.list_reports(session, f, actor=actor, cursor=cursor or None, limit=50)
+            record_list_read(
+                session,
+                actor=actor,
+                listing="fraud_report",
+                filters=queries.report_filters(f, cursor or None),
+                count=len(page.items),
+            )
     except (ValueError, DomainError) as exc:
         error = f"筛选条件有误 bad filter: {exc}"
     raw = {"date_from": date_from, "date_to": date_to, "typology": typology, "station": station, "bank": bank}
@@ -129,9 +143,10 @@ def import_submit(
 def report_page(
     request: Request, report_id: int, session: DbSession, actor: Reader, error: str = ""
 ) -> HTMLResponse:
-    """One report, masked; opening it is audited. A report awaiting an officer offers officers the confirmation."""
+    """One report, masked; opening it is audited. A report awaiting an officer offers officers the
+    confirmation; a report of another station is 404 to an officer."""
     with session.begin():
-        report = actions.get_report(session, report_id)
+        report = actions.get_visible_report(session, report_id, actor=actor)
         actions.do_record_report_view(session, report, actor=actor)
     out = queries.report_out(session, report)
     station = session.get(Station, out.station_code)
@@ -152,7 +167,7 @@ def confirm_report(
     """An officer confirms a report that waits (受案登记): it is registered, and the robot starts on it."""
     try:
         with session.begin():
-            report = actions.get_report(session, report_id)
+            report = actions.get_visible_report(session, report_id, actor=actor)
             actions.check_confirm_report(report, actor=actor)
             actions.do_confirm_report(session, report, actor=actor)
     except DomainError as exc:
@@ -163,5 +178,5 @@ def confirm_report(
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse)
 def cluster_page(request: Request, cluster_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
     """A linked-case cluster and its shared identifiers."""
-    c = queries.get_cluster(session, cluster_id)
+    c = queries.get_cluster(session, cluster_id, actor=actor)
     return render(request, "cluster.html", c=c, refs={r.id: r.external_ref for r in c.reports})

@@ -27,6 +27,8 @@ from pingan.antifraud.reports.schemas import (
 )
 from pingan.core import bulk
 from pingan.core.errors import Invalid, NotFound
+from pingan.core.roles import Actor
+from pingan.core.scoping import station_condition
 
 MAX_PAGE = 200
 
@@ -41,6 +43,19 @@ class ReportFilter:
     station_code: str | None = None
     bank: str | None = None
     cluster_id: int | None = None
+
+
+def report_filters(f: ReportFilter, cursor: str | None = None) -> dict[str, object]:
+    """The filters of a list read as the audit log records them."""
+    return {
+        "reported_from": f.reported_from.isoformat() if f.reported_from else None,
+        "reported_to": f.reported_to.isoformat() if f.reported_to else None,
+        "typology": f.typology.value if f.typology else None,
+        "station": f.station_code,
+        "bank": f.bank,
+        "cluster": f.cluster_id,
+        "cursor": cursor,
+    }
 
 
 def encode_cursor(last_id: int) -> str:
@@ -85,12 +100,16 @@ def _filtered(f: ReportFilter) -> Select[FraudReport]:
 
 
 def list_reports(
-    session: Session, f: ReportFilter, *, cursor: str | None = None, limit: int = 50
+    session: Session, f: ReportFilter, *, actor: Actor, cursor: str | None = None, limit: int = 50
 ) -> ReportPage:
-    """One page of reports matching `f`, newest first."""
+    """One page of reports matching `f` within `actor`'s station view, newest first."""
     if not 1 <= limit <= MAX_PAGE:
         raise Invalid(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    q = _filtered(f).options(selectinload(FraudReport.transfers))
+    q = (
+        _filtered(f)
+        .where(station_condition(actor, FraudReport.station_code))
+        .options(selectinload(FraudReport.transfers))
+    )
     if cursor:
         q = q.where(FraudReport.id < decode_cursor(cursor))
     rows = list(session.execute(q.order_by(FraudReport.id.desc()).limit(limit + 1)).scalars())
@@ -158,8 +177,9 @@ def report_out(session: Session, r: FraudReport) -> ReportOut:
     )
 
 
-def get_cluster(session: Session, cluster_id: int) -> ClusterOut:
-    """A cluster with its reports and the identifiers two or more of them share."""
+def get_cluster(session: Session, cluster_id: int, *, actor: Actor) -> ClusterOut:
+    """A cluster with its reports within `actor`'s station view and the identifiers two or more of
+    them share; NotFound when none of its reports is in view (an officer does not learn it exists)."""
     cluster = session.get(FraudCluster, cluster_id)
     while cluster is not None and cluster.merged_into_id is not None:
         cluster = session.get(FraudCluster, cluster.merged_into_id)
@@ -167,9 +187,13 @@ def get_cluster(session: Session, cluster_id: int) -> ClusterOut:
         raise NotFound(f"no fraud cluster {cluster_id}", field="id")
     reports = list(
         session.execute(
-            select(FraudReport).where(FraudReport.cluster_id == cluster.id).order_by(FraudReport.reported_at)
+            select(FraudReport)
+            .where(FraudReport.cluster_id == cluster.id, station_condition(actor, FraudReport.station_code))
+            .order_by(FraudReport.reported_at)
         ).scalars()
     )
+    if not reports:
+        raise NotFound(f"no fraud cluster {cluster_id}", field="id")
     links = session.execute(
         select(ReportLink).where(ReportLink.report_id.in_([r.id for r in reports]))
     ).scalars()
@@ -201,11 +225,15 @@ def get_cluster(session: Session, cluster_id: int) -> ClusterOut:
     )
 
 
-def largest_clusters(session: Session, *, limit: int = 10) -> list[tuple[int, int]]:
-    """The clusters with most reports: (cluster id, size), largest first."""
+def largest_clusters(
+    session: Session, *, limit: int = 10, actor: Actor | None = None
+) -> list[tuple[int, int]]:
+    """The clusters with most reports (of `actor`'s station view, when given): (cluster id, size), largest first."""
+    q = select(FraudReport.cluster_id, func.count().label("n"))
+    if actor is not None:
+        q = q.where(station_condition(actor, FraudReport.station_code))
     rows = session.execute(
-        select(FraudReport.cluster_id, func.count().label("n"))
-        .group_by(FraudReport.cluster_id)
+        q.group_by(FraudReport.cluster_id)
         .having(func.count() >= 2)
         .order_by(func.count().desc(), FraudReport.cluster_id)
         .limit(limit)
@@ -213,10 +241,13 @@ def largest_clusters(session: Session, *, limit: int = 10) -> list[tuple[int, in
     return [(int(c), int(n)) for c, n in rows]
 
 
-def typology_counts(session: Session) -> dict[str, int]:
-    """Reports per typology."""
+def typology_counts(session: Session, *, actor: Actor | None = None) -> dict[str, int]:
+    """Reports per typology (of `actor`'s station view, when given)."""
     out: dict[str, int] = defaultdict(int)
-    for typ, n in session.execute(select(FraudReport.typology, func.count()).group_by(FraudReport.typology)):
+    q = select(FraudReport.typology, func.count())
+    if actor is not None:
+        q = q.where(station_condition(actor, FraudReport.station_code))
+    for typ, n in session.execute(q.group_by(FraudReport.typology)):
         out[typ.value] = int(n)
     return dict(out)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from pingan.antifraud.banks.directory import check_bank
-from pingan.antifraud.reports.choices import Channel, ReportIntake, SuspectKind, Typology
+from pingan.antifraud.reports.choices import Channel, ReportIntake, RevealPurpose, SuspectKind, Typology
 from pingan.core.errors import Invalid
 from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
 from pingan.core.schemas import InputModel, SaneDatetime
@@ -219,9 +219,14 @@ class ClusterOut(BaseModel):
 
 
 class RevealIn(InputModel):
-    """Why the caller needs the clear personal data; it is written to the audit log."""
+    """Why the caller needs the clear personal data, and for which case; both go to the audit log.
 
-    purpose: str = Field(min_length=4, max_length=255)
+    `reference` is the external reference of a registered report: this one's, or the case's lead
+    report when several are worked together.
+    """
+
+    purpose: RevealPurpose
+    reference: str = Field(min_length=1, max_length=64)
 
 
 class RevealOut(BaseModel):

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from pingan.antifraud.risk import queries
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.antifraud.risk.schemas import RiskEventOut
 from pingan.core import db
@@ -22,6 +23,7 @@ from pingan.core.deps import DbSession
 from pingan.core.errors import Unauthorized
 from pingan.core.pages import render
 from pingan.core.roles import ANTIFRAUD_STAFF, Actor
+from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
@@ -30,10 +32,18 @@ SSE_POLL_S = 1.0
 
 @router.get("/risk/events", response_class=HTMLResponse)
 def risk_queue(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
-    """The live queue: the latest events, then new ones pushed by server-sent events."""
-    events = list(session.execute(select(RiskEvent).order_by(RiskEvent.id.desc()).limit(50)).scalars())
+    """The live queue of the reader's station view: the latest events, then new ones pushed by
+    server-sent events. The read is audited."""
+    with session.begin():
+        events = list(
+            session.execute(
+                select(RiskEvent).where(queries.events_in_view(actor)).order_by(RiskEvent.id.desc()).limit(50)
+            ).scalars()
+        )
+        record_list_read(session, actor=actor, listing="risk_event", filters={}, count=len(events))
     last_id = events[0].id if events else 0
-    return render(request, "risk_queue.html", events=events, last_id=last_id)
+    scope_error = NO_STATION_MESSAGE if no_station(actor) else None
+    return render(request, "risk_queue.html", events=events, last_id=last_id, scope_error=scope_error)
 
 
 def _event_json(e: RiskEvent) -> str:
@@ -51,13 +61,16 @@ async def _sse(after_id: int, limit_polls: int | None, token: str) -> AsyncItera
             # A stream outlives the request that opened it: the token is checked at every poll, so
             # the stream ends at the token's expiry, at logout and when the user is deactivated.
             try:
-                actor_from_token(session, token)
+                actor = actor_from_token(session, token)
             except Unauthorized as exc:
                 yield f"event: end\ndata: {json.dumps({'reason': exc.message})}\n\n"
                 return
             fresh = list(
                 session.execute(
-                    select(RiskEvent).where(RiskEvent.id > last).order_by(RiskEvent.id).limit(200)
+                    select(RiskEvent)
+                    .where(RiskEvent.id > last, queries.events_in_view(actor))
+                    .order_by(RiskEvent.id)
+                    .limit(200)
                 ).scalars()
             )
             lines = [f"id: {e.id}\nevent: risk\ndata: {_event_json(e)}\n\n" for e in fresh]
@@ -86,20 +99,31 @@ def risk_stream(
 
 @router.get("/risk/persons/{person_key}", response_class=HTMLResponse)
 def person_timeline(person_key: str, request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
-    """A person's risk timeline: events and plans in time order, with every step's state."""
-    events = list(
-        session.execute(
-            select(RiskEvent).where(RiskEvent.person_key == person_key).order_by(RiskEvent.occurred_at)
-        ).scalars()
-    )
-    plans = list(
-        session.execute(
-            select(WarningPlan)
-            .where(WarningPlan.person_key == person_key)
-            .order_by(WarningPlan.created_at)
-            .options(selectinload(WarningPlan.steps))
-        ).scalars()
-    )
+    """A person's risk timeline within the reader's station view: events and plans in time order, with
+    every step's state. The read is audited."""
+    with session.begin():
+        events = list(
+            session.execute(
+                select(RiskEvent)
+                .where(RiskEvent.person_key == person_key, queries.events_in_view(actor))
+                .order_by(RiskEvent.occurred_at)
+            ).scalars()
+        )
+        plans = list(
+            session.execute(
+                select(WarningPlan)
+                .where(WarningPlan.person_key == person_key, queries.plans_in_view(actor))
+                .order_by(WarningPlan.created_at)
+                .options(selectinload(WarningPlan.steps))
+            ).scalars()
+        )
+        record_list_read(
+            session,
+            actor=actor,
+            listing="risk_person",
+            filters={"person": person_key},
+            count=len(events) + len(plans),
+        )
     items = [("event", e.occurred_at, e) for e in events] + [("plan", p.created_at, p) for p in plans]
     items.sort(key=lambda i: (i[1], i[0]))
     return render(request, "risk_person.html", person_key=person_key, items=items, loads=json.loads)

@@ -7,11 +7,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, func, select, true
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.core import bulk
+from pingan.core.roles import Actor
+from pingan.core.scoping import station_condition
 
 
 def risk_event_person(session: Session, event_id: int) -> str | None:
@@ -113,3 +115,20 @@ def rule_hits(session: Session) -> RuleHits:
             amounts[rid] = amounts.get(rid, 0) + amount
     total = session.execute(select(func.count(RiskEvent.id))).scalar_one()
     return RuleHits(counts, amounts, total)
+
+
+def events_in_view(actor: Actor) -> ColumnElement[bool]:
+    """The condition that keeps the risk events within `actor`'s station view.
+
+    A risk event has no station of its own: it is an officer's when a warning plan for the same person
+    names the officer's station as the person's home. District-wide roles and grants see every event.
+    """
+    if actor.district_wide:
+        return true()
+    planned_here = select(WarningPlan.person_key).where(station_condition(actor, WarningPlan.home_station))
+    return RiskEvent.person_key.in_(planned_here)
+
+
+def plans_in_view(actor: Actor) -> ColumnElement[bool]:
+    """The condition that keeps the warning plans of people whose home station is in `actor`'s view."""
+    return station_condition(actor, WarningPlan.home_station)

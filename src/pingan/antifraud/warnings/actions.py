@@ -43,6 +43,7 @@ from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, Sealed, decrypt
 from pingan.core.roles import Actor, Role
+from pingan.core.scoping import check_station
 
 _T = TypeVar("_T")
 EVENT_TRANSFER_CONFIRMED = "warnings.transfer_confirmed"
@@ -952,9 +953,12 @@ def do_expire_sms(session: Session, *, actor: Actor) -> int:
     return n
 
 
-def get_delivery(session: Session, plan_id: str) -> WarningDelivery:
-    """The delivery of `plan_id`, or NotFound."""
+def get_delivery(session: Session, plan_id: str, *, actor: Actor | None = None) -> WarningDelivery:
+    """The delivery of `plan_id`, or NotFound; with `actor`, NotFound too when the person's home
+    station is outside the actor's view."""
     d = delivery_for_plan(session, plan_id)
     if d is None:
         raise NotFound(f"no delivery for plan {plan_id!r}")
+    if actor is not None:
+        check_station(actor, d.home_station_code, what=f"delivery for plan {plan_id!r}")
     return d

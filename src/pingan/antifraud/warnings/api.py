@@ -18,6 +18,7 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor, Role
+from pingan.core.scoping import record_list_read, station_condition
 from pingan.core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
@@ -103,8 +104,8 @@ def accept_plan(body: PlanIn, session: DbSession, actor: Analyst) -> DeliveryOut
 
 @router.get("/plans/{plan_id}")
 def get_plan(plan_id: str, session: DbSession, actor: Reader) -> DeliveryOut:
-    """A plan's delivery with every message."""
-    return delivery_out(actions.get_delivery(session, plan_id))
+    """A plan's delivery with every message; a person of another station is 404 to an officer."""
+    return delivery_out(actions.get_delivery(session, plan_id, actor=actor))
 
 
 @router.get("/figures")
@@ -117,20 +118,34 @@ def figures(session: DbSession, actor: Reader) -> dict[str, Any]:
 def list_visits(
     session: DbSession, actor: FieldStaff, station: str = "", open_only: bool = True
 ) -> list[VisitOut]:
-    """Home-visit tasks, by deadline; filtered by station."""
-    q = select(HomeVisitTask).order_by(HomeVisitTask.deadline_at)
+    """Home-visit tasks of the caller's station (or the district's), by deadline; filtered by station.
+    The read is audited."""
+    q = (
+        select(HomeVisitTask)
+        .where(station_condition(actor, HomeVisitTask.station_code))
+        .order_by(HomeVisitTask.deadline_at)
+    )
     if station:
         q = q.where(HomeVisitTask.station_code == station)
     if open_only:
         q = q.where(HomeVisitTask.state != VisitState.DONE)
-    return [visit_out(t) for t in session.execute(q.limit(500)).scalars()]
+    with session.begin():
+        tasks = [visit_out(t) for t in session.execute(q.limit(500)).scalars()]
+        record_list_read(
+            session,
+            actor=actor,
+            listing="home_visit",
+            filters={"station": station, "open_only": open_only},
+            count=len(tasks),
+        )
+    return tasks
 
 
 @router.post("/visits/{task_id}/accept")
 def accept_visit(task_id: int, session: DbSession, actor: FieldStaff) -> VisitOut:
     """An officer takes a home-visit task."""
     with session.begin():
-        task = visit_actions.get_task(session, task_id)
+        task = visit_actions.get_task(session, task_id, actor=actor)
         visit_actions.check_accept(task, actor=actor)
         return visit_out(visit_actions.do_accept(session, task, actor=actor))
 
@@ -139,7 +154,7 @@ def accept_visit(task_id: int, session: DbSession, actor: FieldStaff) -> VisitOu
 def record_outcome(task_id: int, body: OutcomeIn, session: DbSession, actor: FieldStaff) -> VisitOut:
     """The officer records what the visit found: dissuaded, already paid, or not reachable."""
     with session.begin():
-        task = visit_actions.get_task(session, task_id)
+        task = visit_actions.get_task(session, task_id, actor=actor)
         outcome = visit_actions.check_outcome(task, outcome=body.outcome, actor=actor)
         return visit_out(
             visit_actions.do_record_outcome(session, task, outcome=outcome, note=body.note, actor=actor)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports import queries as report_queries
@@ -22,6 +22,13 @@ from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError, NotFound
 from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
+from pingan.core.scoping import (
+    NO_STATION_MESSAGE,
+    check_station,
+    no_station,
+    record_list_read,
+    station_condition,
+)
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
@@ -30,28 +37,78 @@ FieldStaff = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.SUPERVISO
 
 @router.get("/warnings", response_class=HTMLResponse)
 def warnings_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
-    """Figures, open alerts and the latest deliveries."""
-    deliveries = list(
-        session.execute(select(WarningDelivery).order_by(WarningDelivery.id.desc()).limit(100)).scalars()
+    """Figures, open alerts and the latest deliveries of the officer's station (the district's, for
+    district-wide roles and grants); the read of the delivery list is audited."""
+    figures = compute_figures(session)
+    session.rollback()  # the list read and its audit entry are one transaction of their own
+    with session.begin():
+        deliveries = list(
+            session.execute(
+                select(WarningDelivery)
+                .where(station_condition(actor, WarningDelivery.home_station_code))
+                .order_by(WarningDelivery.id.desc())
+                .limit(100)
+            ).scalars()
+        )
+        alerts = list(session.execute(_open_alerts(actor)).scalars())
+        record_list_read(session, actor=actor, listing="warning_delivery", filters={}, count=len(deliveries))
+    return render(
+        request,
+        "warnings.html",
+        f=figures,
+        deliveries=deliveries,
+        alerts=alerts,
+        scope_error=NO_STATION_MESSAGE if no_station(actor) else None,
     )
-    alerts = list(session.execute(select(WarningAlert).where(WarningAlert.closed_at.is_(None))).scalars())
-    return render(request, "warnings.html", f=compute_figures(session), deliveries=deliveries, alerts=alerts)
+
+
+def _open_alerts(actor: Actor, kind: str | None = None) -> Select[WarningAlert]:
+    """Open alerts of the actor's station view, and those of no station (a gateway down)."""
+    q = select(WarningAlert).where(
+        WarningAlert.closed_at.is_(None),
+        or_(WarningAlert.station_code.is_(None), station_condition(actor, WarningAlert.station_code)),
+    )
+    return q if kind is None else q.where(WarningAlert.kind == kind)
 
 
 @router.get("/warnings/persons/{pseudonym}", response_class=HTMLResponse)
 def person_page(request: Request, pseudonym: str, session: DbSession, actor: Reader) -> HTMLResponse:
-    """One person's warning timeline: every text sent and every call's audio."""
-    deliveries = list(
-        session.execute(
-            select(WarningDelivery)
-            .where(WarningDelivery.person_pseudonym == pseudonym)
-            .order_by(WarningDelivery.received_at)
-        ).scalars()
+    """One person's warning timeline within the reader's station view: every text sent and every
+    call's audio. The read is audited."""
+    with session.begin():
+        deliveries = list(
+            session.execute(
+                select(WarningDelivery)
+                .where(
+                    WarningDelivery.person_pseudonym == pseudonym,
+                    station_condition(actor, WarningDelivery.home_station_code),
+                )
+                .order_by(WarningDelivery.received_at)
+            ).scalars()
+        )
+        visits = list(
+            session.execute(
+                select(HomeVisitTask).where(
+                    HomeVisitTask.person_pseudonym == pseudonym,
+                    station_condition(actor, HomeVisitTask.station_code),
+                )
+            ).scalars()
+        )
+        record_list_read(
+            session,
+            actor=actor,
+            listing="warning_person",
+            filters={"person": pseudonym},
+            count=len(deliveries) + len(visits),
+        )
+    return render(
+        request,
+        "warnings_person.html",
+        pseudonym=pseudonym,
+        deliveries=deliveries,
+        visits=visits,
+        scope_error=NO_STATION_MESSAGE if no_station(actor) else None,
     )
-    visits = list(
-        session.execute(select(HomeVisitTask).where(HomeVisitTask.person_pseudonym == pseudonym)).scalars()
-    )
-    return render(request, "warnings_person.html", pseudonym=pseudonym, deliveries=deliveries, visits=visits)
 
 
 @router.get("/warnings/messages/{message_id}/audio", response_model=None)
@@ -60,26 +117,33 @@ def message_audio(message_id: int, session: DbSession, actor: Reader) -> FileRes
     m = session.get(WarningMessage, message_id)
     if m is None or not m.audio_path or not Path(m.audio_path).exists():
         raise NotFound(f"no audio for message {message_id}")
+    check_station(actor, m.delivery.home_station_code, what=f"audio for message {message_id}")
     return FileResponse(m.audio_path, media_type="audio/wav")
 
 
 @router.get("/warnings/visits", response_class=HTMLResponse)
 def visits_page(request: Request, session: DbSession, actor: FieldStaff, error: str = "") -> HTMLResponse:
-    """Open home-visit tasks by deadline; overdue ones and their alerts are marked for the supervisor."""
-    tasks = list(
-        session.execute(
-            select(HomeVisitTask)
-            .where(HomeVisitTask.state != VisitState.DONE)
-            .order_by(HomeVisitTask.deadline_at)
-        ).scalars()
-    )
-    alerts = list(
-        session.execute(
-            select(WarningAlert).where(WarningAlert.closed_at.is_(None), WarningAlert.kind == "visit_overdue")
-        ).scalars()
-    )
-    report_ids = [t.report_id for t in tasks if t.report_id is not None]
-    reports = report_queries.reports_by_id(session, report_ids)
+    """Open home-visit tasks of the officer's station (the district's, for supervisors and grants) by
+    deadline; overdue ones and their alerts are marked for the supervisor. The read is audited."""
+    with session.begin():
+        tasks = list(
+            session.execute(
+                select(HomeVisitTask)
+                .where(
+                    HomeVisitTask.state != VisitState.DONE,
+                    station_condition(actor, HomeVisitTask.station_code),
+                )
+                .order_by(HomeVisitTask.deadline_at)
+            ).scalars()
+        )
+        alerts = list(session.execute(_open_alerts(actor, "visit_overdue")).scalars())
+        report_ids = [t.report_id for t in tasks if t.report_id is not None]
+        reports = report_queries.reports_by_id(session, report_ids)
+        record_list_read(
+            session, actor=actor, listing="home_visit", filters={"open_only": True}, count=len(tasks)
+        )
+    if no_station(actor) and not error:
+        error = NO_STATION_MESSAGE
     return render(
         request,
         "warnings_visits.html",
@@ -98,7 +162,7 @@ def visit_confirm_report(
     """The receiving officer confirms the report a key-2 call opened (受案登记): the robot starts on it."""
     try:
         with session.begin():
-            task = visit_actions.get_task(session, task_id)
+            task = visit_actions.get_task(session, task_id, actor=actor)
             if task.report_id is None:
                 raise NotFound(f"task {task_id} has no report to confirm")
             report = report_actions.get_report(session, task.report_id)
@@ -116,7 +180,7 @@ def visit_accept(
     """Accept a task from the queue."""
     try:
         with session.begin():
-            task = visit_actions.get_task(session, task_id)
+            task = visit_actions.get_task(session, task_id, actor=actor)
             visit_actions.check_accept(task, actor=actor)
             visit_actions.do_accept(session, task, actor=actor)
     except DomainError as exc:
@@ -137,7 +201,7 @@ def visit_outcome(
     """Record a visit's outcome from the form."""
     try:
         with session.begin():
-            task = visit_actions.get_task(session, task_id)
+            task = visit_actions.get_task(session, task_id, actor=actor)
             value = visit_actions.check_outcome(task, outcome=outcome, actor=actor)
             visit_actions.do_record_outcome(session, task, outcome=value, note=note, actor=actor)
     except DomainError as exc:

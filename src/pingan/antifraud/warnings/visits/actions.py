@@ -17,16 +17,20 @@ from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core import audit, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.roles import Actor, Role
+from pingan.core.scoping import check_station
 
 EVENT_VISIT_OPENED = "warnings.visit_opened"
 EVENT_VISIT_OVERDUE = "warnings.visit_overdue"
 
 
-def get_task(session: Session, task_id: int) -> HomeVisitTask:
-    """The task with `task_id`, or NotFound."""
+def get_task(session: Session, task_id: int, *, actor: Actor | None = None) -> HomeVisitTask:
+    """The task with `task_id`, or NotFound; with `actor`, NotFound too when the task is of a
+    station outside the actor's view (an officer does not learn that it exists)."""
     task = session.get(HomeVisitTask, task_id)
     if task is None:
         raise NotFound(f"no home-visit task {task_id}")
+    if actor is not None:
+        check_station(actor, task.station_code, what=f"home-visit task {task_id}")
     return task
 
 
