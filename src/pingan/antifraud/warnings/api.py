@@ -12,20 +12,21 @@ from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningDelivery
 from pingan.antifraud.warnings.schemas import DeliveryOut, MessageOut, OutcomeIn, PlanIn, VisitOut
 from pingan.antifraud.warnings.visits import actions as visit_actions
+from pingan.antifraud.warnings.visits.actions import VISIT_STAFF
 from pingan.antifraud.warnings.visits.choices import VisitState
 from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.pii import PiiKind, protect
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 from pingan.core.scoping import record_list_read, station_condition
 from pingan.core.settings import get_settings
 
 router = APIRouter(prefix="/api/v1/warnings", tags=["warnings"])
 # The admin role runs the system (IT) and sends no warnings.
-Analyst = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST))]
-Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
-FieldStaff = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR))]
+Analyst = Annotated[Actor, Depends(require_roles(*actions.MANUAL_PLANNERS))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
+FieldStaff = Annotated[Actor, Depends(require_roles(*VISIT_STAFF))]
 
 
 def delivery_out(d: WarningDelivery) -> DeliveryOut:

@@ -15,13 +15,14 @@ from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
 from pingan.antifraud.warnings.visits import actions as visit_actions
+from pingan.antifraud.warnings.visits.actions import VISIT_STAFF
 from pingan.antifraud.warnings.visits.choices import VisitOutcome, VisitState
 from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError, NotFound
 from pingan.core.pages import render
-from pingan.core.roles import Actor, Role
+from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 from pingan.core.scoping import (
     NO_STATION_MESSAGE,
     check_station,
@@ -31,8 +32,8 @@ from pingan.core.scoping import (
 )
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Actor, Depends(require_roles(Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER))]
-FieldStaff = Annotated[Actor, Depends(require_roles(Role.OFFICER, Role.SUPERVISOR))]
+Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
+FieldStaff = Annotated[Actor, Depends(require_roles(*VISIT_STAFF))]
 
 
 @router.get("/warnings", response_class=HTMLResponse)

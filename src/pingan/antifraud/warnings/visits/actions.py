@@ -81,9 +81,13 @@ def do_open_visit(
     return task
 
 
+# Who takes home visits: station officers, and their supervisors.
+VISIT_STAFF = frozenset({Role.OFFICER, Role.SUPERVISOR})
+
+
 def check_accept(task: HomeVisitTask, *, actor: Actor) -> None:
     """Only an open task can be accepted, by an officer or supervisor."""
-    if actor.role not in (Role.OFFICER, Role.SUPERVISOR):
+    if actor.role not in VISIT_STAFF:
         raise Forbidden("only officers and supervisors accept home visits")
     if task.state is not VisitState.OPEN:
         raise Conflict(f"task {task.id} is {task.state.value}, not open", field="state")
