@@ -28,7 +28,9 @@ def analyst(database: str, station_yulin: object) -> User:
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: CI runs the same examples every time, so a landing never hangs on a lucky draw; run
+# it with more examples, and without derandomize, to explore further.
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_request_gets_a_server_error(case: schemathesis.Case, analyst: User) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Bearer {issue_token(analyst)}"}, checks=[not_a_server_error]

@@ -15,11 +15,9 @@ from sqlalchemy.orm import Session
 from pingan.core.auth import require_roles
 from pingan.core.db import session_dependency
 from pingan.core.pages import csrf_protect
+from pingan.core.schemas import MAX_ROW_ID
 
 DbSession = Annotated[Session, Depends(session_dependency)]
-# The largest row id: ids are `integer` columns, 32-bit on PostgreSQL. Bound id parameters with it so
-# that both databases answer a larger one alike (422 naming the parameter).
-MAX_ROW_ID = 2**31 - 1
 # Every HTML form post declares this parameter; a test enumerates the page routes to hold it so.
 CsrfChecked = Annotated[None, Depends(csrf_protect)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 # The span of times an operational record can have: telecom fraud, payments and incidents of this
 # century. Outside it a date is a typing error (a transfer in 9999, a fraud begun in year 1), and
@@ -21,6 +21,13 @@ def _sane(value: datetime) -> datetime:
 
 
 SaneDatetime = Annotated[AwareDatetime, AfterValidator(_sane)]
+
+# The largest row id: ids are `integer` columns, 32-bit on PostgreSQL. A request naming a larger one
+# gets 422 naming the field on both databases, not a database overflow.
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+# Amounts in fen: at most 2^53, which JSON numbers and the banks' messages carry exactly.
+MAX_FEN = 2**53
 
 
 class InputModel(BaseModel):

@@ -15,7 +15,7 @@ from pingan.antifraud.orders.choices import (
     OrderReason,
     OrderState,
 )
-from pingan.core.schemas import InputModel
+from pingan.core.schemas import MAX_FEN, InputModel, RowId
 
 
 class OrderEventOut(BaseModel):
@@ -68,25 +68,27 @@ class OrderPage(BaseModel):
 class FreezeIn(InputModel):
     """Freeze (冻结) an account that an approved finding names."""
 
-    finding_id: int
-    finding_account_id: int
-    amount_fen: int | None = Field(default=None, gt=0, description="fen; capped at the traced amount")
+    finding_id: RowId
+    finding_account_id: RowId
+    amount_fen: int | None = Field(
+        default=None, gt=0, le=MAX_FEN, description="fen; capped at the traced amount"
+    )
 
 
 class StopPaymentIn(InputModel):
     """A stop-payment on an account named by an approved finding or a registered report."""
 
-    finding_id: int | None = None
-    finding_account_id: int | None = None
+    finding_id: RowId | None = None
+    finding_account_id: RowId | None = None
     model_score: float | None = Field(default=None, description="refused: a score is never a basis")
 
 
 class ConvertIn(InputModel):
     """Convert a live stop-payment into a freeze (止付转冻结) on an approved finding naming its account."""
 
-    finding_id: int = Field(ge=1, le=2**62)
+    finding_id: RowId
     amount_fen: int | None = Field(
-        default=None, gt=0, le=2**53, description="fen; capped at the traced amount"
+        default=None, gt=0, le=MAX_FEN, description="fen; capped at the traced amount"
     )
 
 
@@ -148,7 +150,7 @@ class DecisionIn(InputModel):
 class FindingDecisionIn(InputModel):
     """A supervisor's decision on one finding of a batch."""
 
-    finding_id: int
+    finding_id: RowId
     approve: bool
     note: str = Field(default="", max_length=255)
 

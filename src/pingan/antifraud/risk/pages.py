@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -19,7 +19,7 @@ from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.antifraud.risk.schemas import RiskEventOut
 from pingan.core import db
 from pingan.core.auth import actor_from_token, request_token, require_roles
-from pingan.core.deps import DbSession
+from pingan.core.deps import MAX_ROW_ID, DbSession
 from pingan.core.errors import Unauthorized
 from pingan.core.pages import render
 from pingan.core.roles import ANTIFRAUD_STAFF, Actor
@@ -85,7 +85,10 @@ async def _sse(after_id: int, limit_polls: int | None, token: str) -> AsyncItera
 
 @router.get("/risk/events/stream")
 def risk_stream(
-    request: Request, actor: Reader, after_id: int = 0, polls: int | None = None
+    request: Request,
+    actor: Reader,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
+    polls: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> StreamingResponse:
     """Server-sent events: each new risk event as JSON (`event: risk`), resumable with Last-Event-ID."""
     last = request.headers.get("last-event-id")

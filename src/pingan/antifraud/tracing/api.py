@@ -20,6 +20,7 @@ from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError
 from pingan.core.pages import render
 from pingan.core.roles import Actor, Role
+from pingan.core.schemas import MAX_FEN
 
 router = APIRouter(tags=["fund tracing"])
 Analyst = Annotated[Actor, Depends(require_roles(*actions.TRACE_READERS))]
@@ -34,11 +35,15 @@ def get_trace(
     method: Method = Method.FIFO,
     hops: Annotated[int, Query(ge=1, le=12)] = 6,
     hours: Annotated[float, Query(gt=0, le=24 * 30)] = 72.0,
-    min_fen: Annotated[int, Query(ge=0)] = 10_000,
+    min_fen: Annotated[int, Query(ge=0, le=MAX_FEN)] = 10_000,
     paths: Annotated[int, Query(ge=0, le=500)] = 20,
 ) -> dict[str, object]:
     """The traced flow graph, paths, cash-out points and freeze recommendations of a report."""
     return trace_report(session, report_id, method, hops, hours, min_fen).as_dict(path_limit=paths)
+
+
+# Account ids of the transaction store: 64-bit.
+StoreAccountId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class AcceptIn(BaseModel):
@@ -47,8 +52,8 @@ class AcceptIn(BaseModel):
     method: Method = Method.FIFO
     hops: int = Field(default=6, ge=1, le=12)
     hours: float = Field(default=72.0, gt=0, le=24 * 30)
-    min_fen: int = Field(default=10_000, ge=0)
-    accounts: list[int] | None = Field(
+    min_fen: int = Field(default=10_000, ge=0, le=MAX_FEN)
+    accounts: list[StoreAccountId] | None = Field(
         default=None, description="store account ids to accept; all recommended accounts when omitted"
     )
     major_case: bool = Field(default=False, description="a major case: the freezes run 1 year, not 6 months")

@@ -8,10 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pingan.antifraud.warnings.choices import Urgency
 from pingan.antifraud.warnings.rules import MANUAL_REASON_MIN
-from pingan.core.schemas import InputModel, SaneDatetime
-
-# Risk event ids are integer columns: 32-bit on PostgreSQL.
-MAX_ID = 2**31 - 1
+from pingan.core.schemas import MAX_FEN, InputModel, RowId, SaneDatetime
 
 
 class PlanIn(InputModel):
@@ -25,13 +22,13 @@ class PlanIn(InputModel):
     person_pseudonym: str = Field(min_length=1, max_length=80)
     phone: str | None = None
     typology: str = Field(min_length=1, max_length=32)
-    amount_fen: int = Field(ge=0)
+    amount_fen: int = Field(ge=0, le=MAX_FEN)
     elderly: bool = False
     home_station_code: str = Field(min_length=1, max_length=32)
     urgency: Urgency = Urgency.URGENT
     risk_event_at: SaneDatetime
     reasons: list[str] = Field(default_factory=list, max_length=50)
-    risk_event_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    risk_event_id: RowId | None = None
     manual_reason: str | None = Field(default=None, min_length=MANUAL_REASON_MIN, max_length=500)
 
 
