@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -13,11 +15,12 @@ from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.jobs import WarningSender
 from pingan.antifraud.warnings.model import WarningAlert
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
-from pingan.antifraud.warnings.visits.actions import do_open_visit
+from pingan.antifraud.warnings.visits.actions import check_accept, do_open_visit
 from pingan.antifraud.warnings.visits.choices import VisitKind
 from pingan.antifraud.warnings.visits.model import HomeVisitTask
 from pingan.core import clock, db
 from pingan.core.auth import User
+from pingan.core.errors import DomainError
 from tests.antifraud.warnings.conftest import ANALYST, accept, signed_dlr, wang_request
 from tests.conftest import bearer
 
@@ -191,3 +194,19 @@ def test_a_forged_type_after_the_gateways_final_report_changes_nothing(
     assert client.get(url, params=signed_dlr("plan-wang-1:sms:1", "1", answer="DELIVRD")).status_code == 200
     with db.transaction() as s:
         assert s.execute(select(WarningMessage.state)).scalar_one() is MessageState.FAILED
+
+
+def test_a_refused_visit_form_carries_its_whole_reason_back_to_the_page(
+    client: TestClient, officer_li: User, station_yulin: object
+) -> None:
+    task_id = open_visit()
+    client.post(f"/api/v1/warnings/visits/{task_id}/accept", headers=bearer(officer_li))
+    r = client.post(f"/warnings/visits/{task_id}/accept", headers=bearer(officer_li), follow_redirects=False)
+    assert r.status_code == 303
+    [reason] = parse_qs(urlsplit(r.headers["location"]).query)["error"]
+    with db.read_transaction() as s:
+        task = s.get(HomeVisitTask, task_id)
+        assert task is not None
+        with pytest.raises(DomainError) as refused:
+            check_accept(task, actor=officer_li.actor())
+    assert reason == str(refused.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
@@ -170,7 +171,7 @@ def visit_confirm_report(
             report_actions.check_confirm_report(report, actor=actor)
             report_actions.do_confirm_report(session, report, actor=actor)
     except DomainError as exc:
-        return RedirectResponse(f"/warnings/visits?error={exc}", status_code=303)
+        return RedirectResponse(f"/warnings/visits?{urlencode({'error': str(exc)})}", status_code=303)
     return RedirectResponse("/warnings/visits", status_code=303)
 
 
@@ -185,7 +186,7 @@ def visit_accept(
             visit_actions.check_accept(task, actor=actor)
             visit_actions.do_accept(session, task, actor=actor)
     except DomainError as exc:
-        return RedirectResponse(f"/warnings/visits?error={exc}", status_code=303)
+        return RedirectResponse(f"/warnings/visits?{urlencode({'error': str(exc)})}", status_code=303)
     return RedirectResponse("/warnings/visits", status_code=303)
 
 
@@ -206,5 +207,5 @@ def visit_outcome(
             value = visit_actions.check_outcome(task, outcome=outcome, actor=actor)
             visit_actions.do_record_outcome(session, task, outcome=value, note=note, actor=actor)
     except DomainError as exc:
-        return RedirectResponse(f"/warnings/visits?error={exc}", status_code=303)
+        return RedirectResponse(f"/warnings/visits?{urlencode({'error': str(exc)})}", status_code=303)
     return RedirectResponse("/warnings/visits", status_code=303)
