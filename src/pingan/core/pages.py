@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from pingan.core.errors import Forbidden
+from pingan.core.i18n import label
 from pingan.core.migrate import REPO_ROOT
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
@@ -37,6 +38,8 @@ def template_dirs() -> list[Path]:
 
 
 TEMPLATES = Jinja2Templates(directory=template_dirs())
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -83,6 +86,7 @@ def yuan(fen: int | None) -> str:
 TEMPLATES.env.globals["nav_for"] = nav_for
 TEMPLATES.env.filters["bj"] = beijing_time
 TEMPLATES.env.filters["yuan"] = yuan
+TEMPLATES.env.filters["label"] = label
 
 
 CSRF_COOKIE = "pingan_csrf"
