@@ -80,6 +80,8 @@ messages: install
 		if [ -f $(LOCALE_DIR)/$$l/LC_MESSAGES/messages.po ]; then \
 			$(BIN)/pybabel update -i var/messages.pot -d $(LOCALE_DIR) -l $$l --ignore-obsolete --no-fuzzy-matching --width=110; \
 		else $(BIN)/pybabel init -i var/messages.pot -d $(LOCALE_DIR) -l $$l --width=110; fi; \
+		sed -i -e '/^"POT-Creation-Date: /d' -e 's/^"Project-Id-Version: .*/"Project-Id-Version: pingan\\n"/' \
+			$(LOCALE_DIR)/$$l/LC_MESSAGES/messages.po; \
 	done
 
 lock: $(PY)

@@ -259,3 +259,15 @@ def beijing_zone():  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("Asia/Shanghai")
+
+
+def test_a_refused_page_names_the_role_by_its_label_in_the_users_language(
+    client: TestClient, database: str
+) -> None:
+    auditor = make_user("auditor_sun", Role.AUDITOR)
+    zh = _browser(client, auditor).get("/admin/users", headers=HTML)
+    assert zh.status_code == 403 and "审计员 角色无权打开此页面或执行此操作。" in zh.text
+    en = client.get("/admin/users", headers=HTML | {"Accept-Language": "en"})
+    assert "The role auditor may not open this page or do this." in en.text
+    api = client.get("/admin/users")  # not a browser: the API's JSON, unchanged
+    assert api.json()["error"] == "forbidden"

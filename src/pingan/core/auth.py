@@ -553,6 +553,16 @@ def request_token(request: Request) -> str | None:
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+class RoleRefused(Forbidden):
+    """The user's role is not among those a route admits (403); a page names the role in its language."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, line: int | None = None, role: Role | None = None
+    ) -> None:
+        super().__init__(message, field=field, line=line)
+        self.role = role
+
+
 def require_roles(*roles: Role) -> Callable[..., Actor]:
     """Dependency admitting only `roles`; it carries them as `pingan_roles` so tests can enumerate them."""
     admitted = frozenset(roles)
@@ -576,8 +586,9 @@ def require_roles(*roles: Role) -> Callable[..., Actor]:
         request.state.actor = actor
         use_locale(actor.locale)  # the user's own language beats the browser's
         if actor.role not in admitted:
-            raise Forbidden(
-                f"角色 {actor.role.value} 无权执行此操作 (role {actor.role.value} may not do this)"
+            raise RoleRefused(
+                f"角色 {actor.role.value} 无权执行此操作 (role {actor.role.value} may not do this)",
+                role=actor.role,
             )
         return actor
 

@@ -20,8 +20,8 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from pingan.core.errors import Forbidden
-from pingan.core.i18n import _, html_lang, label, ngettext, use_locale
+from pingan.core.errors import DomainError, Forbidden
+from pingan.core.i18n import N_, _, html_lang, label, ngettext, use_locale
 from pingan.core.migrate import REPO_ROOT
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
@@ -116,6 +116,15 @@ TEMPLATES.env.filters["yuan"] = yuan
 TEMPLATES.env.filters["label"] = label
 
 
+def page_message(exc: DomainError) -> str:
+    """A refusal as a page says it: in the request's language where its message is a msgid, and a
+    refused role by its label."""
+    role = getattr(exc, "role", None)
+    if isinstance(role, Role):
+        return _("The role %(role)s may not open this page or do this.") % {"role": label(role)}
+    return str(exc).replace(exc.message, _(exc.message))
+
+
 CSRF_COOKIE = "pingan_csrf"
 CSRF_FIELD = "csrf_token"
 
@@ -163,5 +172,5 @@ def csrf_protect(request: Request, csrf_token: Annotated[str, Form()] = "") -> N
     nonce = request.cookies.get(CSRF_COOKIE)
     if not nonce or not hmac.compare_digest(csrf_token, csrf_token_for(nonce)):
         raise Forbidden(
-            "csrf_token: missing or wrong; reload the page and send the form again", field="csrf_token"
+            N_("csrf_token: missing or wrong; reload the page and send the form again"), field="csrf_token"
         )

@@ -34,7 +34,7 @@ from pingan.core.deps import MAX_ROW_ID
 from pingan.core.errors import DomainError, Invalid
 from pingan.core.i18n import N_, LanguageMiddleware, _
 from pingan.core.logging import get_logger
-from pingan.core.pages import register_nav, render
+from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
 from pingan.web import pages as web_pages
@@ -112,7 +112,7 @@ def _domain_error(request: Request, exc: Exception) -> Response:
             exc.status,
             status=exc.status,
             title=_(_ERROR_TITLES.get(exc.status, _ERROR_FALLBACK)),
-            message=str(exc),
+            message=page_message(exc),
         )
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
