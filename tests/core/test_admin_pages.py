@@ -188,3 +188,10 @@ def test_a_non_admin_gets_403(client: TestClient, database: str, method: str, pa
     )
     assert r.status_code == 403
     assert _user("officer_wu").role is Role.OFFICER  # type: ignore[union-attr]
+
+
+def test_a_refusal_quoting_a_percent_sign_is_shown_as_typed(admin: TestClient) -> None:
+    r = _post(admin, "/admin/users", username="100%sure", role="officer", password=STRONG)
+    assert r.status_code == 422 and 'id="err-username"' in r.text
+    r = _post(admin, "/admin/users/no%25body/role", role="officer")
+    assert r.status_code == 404 and "no%body" in r.text

@@ -271,3 +271,13 @@ def test_a_refused_page_names_the_role_by_its_label_in_the_users_language(
     assert "The role auditor may not open this page or do this." in en.text
     api = client.get("/admin/users")  # not a browser: the API's JSON, unchanged
     assert api.json()["error"] == "forbidden"
+
+
+def test_a_wrong_login_is_told_in_the_browsers_language(client: TestClient, database: str) -> None:
+    make_user("officer_wu", Role.OFFICER)
+    form = client.get("/login", headers=HTML).text
+    token = form.split('name="csrf_token" value="')[1].split('"')[0]
+    data = {"csrf_token": token, "username": "officer_wu", "password": "not the password"}
+    assert "用户名或密码错误" in client.post("/login", data=data, headers=HTML).text
+    english = client.post("/login", data=data, headers=HTML | {"Accept-Language": "en"})
+    assert "wrong username or password" in english.text

@@ -43,7 +43,7 @@ def save_settings(
     except DomainError as exc:
         return render(
             request, "my_settings.html", exc.status, locales=LOCALES, current=actor.locale or "",
-            error=exc.message, notice=None,
+            error=_(exc.message), notice=None,
         )  # fmt: skip
     # This answer already speaks the new language, as every later page will.
     use_locale(locale or negotiate(request.headers.get("accept-language")))

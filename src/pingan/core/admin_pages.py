@@ -57,7 +57,9 @@ class Outcome:
 
 
 def _refused(exc: DomainError, form: dict[str, str] | None = None) -> Outcome:
-    return Outcome(errors={exc.field or "form": exc.message}, form=form or {})
+    # Translated here, not in the template: a message may hold user input, and a template's `_()`
+    # would read a `%` in it as a format.
+    return Outcome(errors={exc.field or "form": _(exc.message)}, form=form or {})
 
 
 def _users(session: Session) -> list[User]:

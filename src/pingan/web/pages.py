@@ -58,7 +58,7 @@ def login_submit(
     try:
         user = authenticate(session, username, password, client=client_address(request))
     except (Unauthorized, TooManyAttempts) as exc:
-        return render(request, "login.html", 401, next=_safe_next(next), error=exc.message, actor=None)
+        return render(request, "login.html", 401, next=_safe_next(next), error=_(exc.message), actor=None)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         TOKEN_COOKIE,
