@@ -41,7 +41,7 @@ from urllib.parse import urlencode
 
 from fastapi import Query
 from fastapi.responses import StreamingResponse
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, false, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from pingan.core import audit, clock
@@ -337,12 +337,13 @@ def day_start(day: date) -> datetime:
 
 @dataclass(frozen=True)
 class SearchTerm:
-    """What a typed search may mean: a case number as typed, and the pseudonyms of the phone and of
-    the card or account number it reads as (None where it does not read as one)."""
+    """What a typed search may mean: a case number as typed, and the pseudonyms of the phone, the card
+    or account number and the resident ID number it reads as (None where it does not read as one)."""
 
     text: str
     phone: str | None = None
     card: str | None = None
+    national_id: str | None = None
 
     def audited(self) -> str:
         """The search as the audit log records it: a pseudonym, never the clear number typed."""
@@ -350,6 +351,8 @@ class SearchTerm:
             return f"phone:{self.phone}"
         if self.card:
             return f"card:{self.card}"
+        if self.national_id:
+            return f"national_id:{self.national_id}"
         return f"ref:{self.text}"
 
 
@@ -361,16 +364,23 @@ def parse_search(raw: str) -> SearchTerm | None:
         return None
     if len(text) > SEARCH_MAX:
         raise Invalid(f"a search has at most {SEARCH_MAX} characters", field="q")
-    phone = card = None
+    phone = card = national_id = None
     with contextlib.suppress(Invalid):  # not a phone number: searched otherwise
         phone = lookup_key(PiiKind.PHONE, text, field="q")
     with contextlib.suppress(Invalid):  # not a card or account number
         card = lookup_key(PiiKind.CARD, text, field="q")
+    with contextlib.suppress(Invalid):  # not a resident ID number
+        national_id = lookup_key(PiiKind.NATIONAL_ID, text, field="q")
     # A number that reads as a phone or card goes to the database only as its pseudonym. A case
     # number (510107-2026-000006) may also pass the Luhn check once its dashes are dropped: a typed
     # value with a dash is kept as a case number too.
-    keep_text = (phone is None and card is None) or "-" in text
-    return SearchTerm(text=text if keep_text else "", phone=phone, card=card)
+    keep_text = (phone is None and card is None and national_id is None) or "-" in text
+    return SearchTerm(text=text if keep_text else "", phone=phone, card=card, national_id=national_id)
+
+
+def any_of(conditions: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """Rows that meet any of `conditions`: none at all when a search means nothing to this list."""
+    return or_(*conditions) if conditions else false()
 
 
 def filters_for_audit(filters: Mapping[str, Any], search: SearchTerm | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from pingan.antifraud.reports.schemas import (
 )
 from pingan.core import bulk
 from pingan.core.errors import Invalid, NotFound
-from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, day_start
+from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of, day_start
 from pingan.core.org import Station
 from pingan.core.roles import Actor
 from pingan.core.scoping import station_condition
@@ -165,8 +165,8 @@ class ReportListFilter:
 
 
 def report_search(term: SearchTerm) -> ColumnElement[bool]:
-    """The reports a search finds: by case number, or through the pseudonyms of the victim's phone,
-    a suspect's phone, or a card or account of a transfer. No clear value is compared."""
+    """The reports a search finds: by case number, or through the pseudonyms of the victim's phone or
+    ID number, a suspect's phone, or a card or account of a transfer. No clear value is compared."""
     conditions: list[ColumnElement[bool]] = []
     if term.text:
         conditions.append(FraudReport.external_ref == term.text)
@@ -181,6 +181,8 @@ def report_search(term: SearchTerm) -> ColumnElement[bool]:
             )
             .exists()
         )
+    if term.national_id:
+        conditions.append(FraudReport.victim_id.pseudonym == term.national_id)
     if term.card:
         conditions.append(
             select(ReportTransfer.id)
@@ -193,7 +195,7 @@ def report_search(term: SearchTerm) -> ColumnElement[bool]:
             )
             .exists()
         )
-    return or_(*conditions)
+    return any_of(conditions)
 
 
 def report_ids_found(term: SearchTerm) -> Select[int]:
