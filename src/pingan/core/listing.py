@@ -46,8 +46,8 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from pingan.core import audit, clock
 from pingan.core.errors import Invalid
-from pingan.core.i18n import _, label
-from pingan.core.pages import DISTRICT_ZONE, beijing_time
+from pingan.core.i18n import N_, _, label, register_labels
+from pingan.core.pages import beijing_time, district_zone, zone_name
 from pingan.core.pii import PiiKind, lookup_key
 from pingan.core.roles import Actor
 from pingan.core.scoping import scope_of
@@ -329,7 +329,7 @@ def number_filter(raw: str, field: str, *, low: float, high: float) -> float | N
 
 def day_start(day: date) -> datetime:
     """The UTC instant a Beijing-time day starts at: the days users type are the district's days."""
-    return datetime.combine(day, time(0), tzinfo=DISTRICT_ZONE).astimezone(UTC)
+    return datetime.combine(day, time(0), tzinfo=district_zone()).astimezone(UTC)
 
 
 # ---------------------------------------------------------------------------------------------- search
@@ -468,6 +468,18 @@ class CellKind(StrEnum):
     NUMBER = "number"
 
 
+register_labels(
+    CellKind,
+    {
+        CellKind.TEXT: N_("text"),
+        CellKind.TIME: N_("time"),
+        CellKind.MONEY: N_("amount in yuan"),
+        CellKind.LABEL: N_("label"),
+        CellKind.NUMBER: N_("number"),
+    },
+)
+
+
 @dataclass(frozen=True)
 class ExportColumn:
     """One column of an export: its heading, the row's labelled column it reads, and how to write it."""
@@ -482,7 +494,7 @@ class ExportColumn:
         """The column's heading, with the zone of a time and the unit of money."""
         text = _(self.header)
         if self.kind is CellKind.TIME:
-            return f"{text} ({_('Beijing time')}, Asia/Shanghai UTC+8)"
+            return f"{text} ({zone_name()}, {district_zone().key})"
         if self.kind is CellKind.MONEY:
             return f"{text} ({_('yuan')})"
         return text
@@ -495,7 +507,7 @@ class ExportColumn:
         if raw is None:
             return ""
         if self.kind is CellKind.TIME:
-            return beijing_time(raw, "%Y-%m-%d %H:%M:%S")
+            return beijing_time(raw, "%Y-%m-%d %H:%M:%S", zone=False)  # the column heading names the zone
         if self.kind is CellKind.MONEY:
             return (Decimal(int(raw)) / 100).quantize(Decimal("0.01"))
         if self.kind is CellKind.LABEL:
@@ -623,7 +635,7 @@ def export_response(
     except BaseException:
         spool.close()
         raise
-    stamp = clock.now().astimezone(DISTRICT_ZONE).strftime("%Y%m%d-%H%M")
+    stamp = clock.now().astimezone(district_zone()).strftime("%Y%m%d-%H%M")
     media = (
         "text/csv; charset=utf-8"
         if fmt == "csv"
