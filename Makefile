@@ -70,19 +70,15 @@ format: install
 	$(BIN)/ruff check --fix src tests bench migrations
 
 # The page text catalogues: extract every string marked with _() / N_() in Python and templates, then
-# add the new msgids to each language's messages.po (translations are filled in by hand; the tests
-# refuse an untranslated zh_CN msgid). The catalogues are read (compiled in memory) at start.
+# bring each language's messages.po in step (`i18n.update_catalogue`: new msgids untranslated, unused
+# ones kept as obsolete and revived with their translation when they come back). Translations are
+# filled in by hand; the tests refuse an untranslated zh_CN msgid. The catalogues are read at start.
 LOCALE_DIR := src/pingan/locale
 messages: install
 	@mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --sort-output --no-location --omit-header -o var/messages.pot .
-	for l in zh_CN en; do \
-		if [ -f $(LOCALE_DIR)/$$l/LC_MESSAGES/messages.po ]; then \
-			$(BIN)/pybabel update -i var/messages.pot -d $(LOCALE_DIR) -l $$l --ignore-obsolete --no-fuzzy-matching --width=110; \
-		else $(BIN)/pybabel init -i var/messages.pot -d $(LOCALE_DIR) -l $$l --width=110; fi; \
-		sed -i -e '/^"POT-Creation-Date: /d' -e 's/^"Project-Id-Version: .*/"Project-Id-Version: pingan\\n"/' \
-			$(LOCALE_DIR)/$$l/LC_MESSAGES/messages.po; \
-	done
+	$(PY) -c 'from pathlib import Path; from pingan.core.i18n import LOCALES, catalogue_path, update_catalogue; \
+	[print(l, len(update_catalogue(catalogue_path(l), Path("var/messages.pot"), l)), "untranslated") for l in LOCALES]'
 
 lock: $(PY)
 	$(BIN)/pip install --quiet -e '.[dev]'

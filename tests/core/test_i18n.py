@@ -23,7 +23,7 @@ from pingan.antifraud.warnings.choices import AlertKind as WarningAlert
 from pingan.core import db, i18n
 from pingan.core.audit import AuditEntry
 from pingan.core.auth import MIN_PASSWORD_LENGTH, PASSWORD_TOO_SHORT, User, issue_token
-from pingan.core.i18n import catalogue_path, has_label, label, locale_scope, negotiate
+from pingan.core.i18n import catalogue_path, has_label, label, locale_scope, negotiate, update_catalogue
 from pingan.core.org import Station
 from pingan.core.pages import beijing_time
 from pingan.core.roles import Role
@@ -281,3 +281,20 @@ def test_a_wrong_login_is_told_in_the_browsers_language(client: TestClient, data
     assert "用户名或密码错误" in client.post("/login", data=data, headers=HTML).text
     english = client.post("/login", data=data, headers=HTML | {"Accept-Language": "en"})
     assert "wrong username or password" in english.text
+
+
+def _pot(path: Path, *msgids: str) -> Path:
+    path.write_text("".join(f'msgid "{m}"\nmsgstr ""\n\n' for m in msgids), encoding="utf-8")
+    return path
+
+
+def test_a_string_that_leaves_the_source_and_comes_back_keeps_its_translation(tmp_path: Path) -> None:
+    po = tmp_path / "messages.po"
+    assert update_catalogue(po, _pot(tmp_path / "a.pot", "Save", "Approve"), "zh_CN") == ["Approve", "Save"]
+    text = po.read_text(encoding="utf-8")
+    po.write_text(text.replace('msgid "Save"\nmsgstr ""', 'msgid "Save"\nmsgstr "保存"'), encoding="utf-8")
+    assert update_catalogue(po, _pot(tmp_path / "b.pot", "Approve"), "zh_CN") == ["Approve"]
+    assert '#~ msgid "Save"' in po.read_text(encoding="utf-8")  # kept, out of use
+    assert update_catalogue(po, _pot(tmp_path / "c.pot", "Approve", "Save"), "zh_CN") == ["Approve"]
+    with po.open("rb") as f:
+        assert read_po(f, locale="zh_CN")["Save"].string == "保存"

@@ -23,15 +23,19 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pingan import __version__
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DEFAULT_LOCALE = "zh_CN"
@@ -66,6 +70,38 @@ def translations(locale: str) -> gettext.NullTranslations:
     write_mo(mo, catalog, use_fuzzy=False)
     mo.seek(0)
     return gettext.GNUTranslations(mo)
+
+
+def update_catalogue(po: Path, template: Path, locale: str) -> list[str]:
+    """Bring the catalogue `po` in step with the extracted `template` (`make messages`); returns the
+    msgids left untranslated.
+
+    New msgids are added untranslated. A msgid no source marks any more is kept as obsolete (`#~`),
+    and a msgid that comes back gets its old translation again, as GNU msgmerge does: a string
+    translated on one branch keeps its translation through merges in any order.
+    """
+    with template.open("rb") as f:
+        pot = read_po(f)
+    if po.exists():
+        with po.open("rb") as f:
+            catalog = read_po(f, locale=locale)
+    else:
+        catalog = Catalog(locale=locale, project="pingan")
+    remembered = {key: m.string for key, m in catalog.obsolete.items() if m.string}
+    remembered |= {m.id: m.string for m in catalog if m.id and m.string}
+    catalog.update(pot, no_fuzzy_matching=True, update_creation_date=False)
+    for key in [k for k in catalog.obsolete if k in catalog]:
+        del catalog.obsolete[key]  # back in use
+    for message in catalog:
+        if message.id and not message.string and message.id in remembered:
+            message.string = remembered[message.id]
+    if isinstance(catalog.revision_date, datetime):
+        catalog.creation_date = catalog.revision_date  # no timestamp that changes with every run
+    catalog.project, catalog.version = "pingan", __version__
+    po.parent.mkdir(parents=True, exist_ok=True)
+    with po.open("wb") as f:
+        write_po(f, catalog, width=110, sort_output=True)
+    return sorted(str(m.id) for m in catalog if m.id and not m.string)
 
 
 @dataclass
