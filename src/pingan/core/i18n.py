@@ -72,6 +72,10 @@ def translations(locale: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(mo)
 
 
+def _msgkey(msgid: str | tuple[str, ...] | list[str]) -> str:
+    return msgid if isinstance(msgid, str) else msgid[0]
+
+
 def update_catalogue(po: Path, template: Path, locale: str) -> list[str]:
     """Bring the catalogue `po` in step with the extracted `template` (`make messages`); returns the
     msgids left untranslated.
@@ -87,14 +91,15 @@ def update_catalogue(po: Path, template: Path, locale: str) -> list[str]:
             catalog = read_po(f, locale=locale)
     else:
         catalog = Catalog(locale=locale, project="pingan")
-    remembered = {key: m.string for key, m in catalog.obsolete.items() if m.string}
-    remembered |= {m.id: m.string for m in catalog if m.id and m.string}
+    remembered = {
+        _msgkey(m.id): m.string for m in [*catalog.obsolete.values(), *catalog] if m.id and m.string
+    }
     catalog.update(pot, no_fuzzy_matching=True, update_creation_date=False)
     for key in [k for k in catalog.obsolete if k in catalog]:
         del catalog.obsolete[key]  # back in use
     for message in catalog:
-        if message.id and not message.string and message.id in remembered:
-            message.string = remembered[message.id]
+        if message.id and not message.string and _msgkey(message.id) in remembered:
+            message.string = remembered[_msgkey(message.id)]
     if isinstance(catalog.revision_date, datetime):
         catalog.creation_date = catalog.revision_date  # no timestamp that changes with every run
     catalog.project, catalog.version = "pingan", __version__
