@@ -71,6 +71,8 @@ def story_parts(session: Session, subject: ReportSubject, *, actor: Actor) -> li
 
 
 def timeline(own: Sequence[StoryEntry], parts: Sequence[StoryPart]) -> list[StoryEntry]:
-    """The report's own entries and every part's, newest first."""
+    """The report's own entries and every part's, newest first; of entries at the same moment, the
+    one listed later (a later step of the same order) comes first."""
     entries = [*own, *(e for p in parts for e in p.entries)]
-    return sorted(entries, key=lambda e: e.at, reverse=True)
+    ranked = sorted(enumerate(entries), key=lambda ie: (ie[1].at, ie[0]), reverse=True)
+    return [e for _i, e in ranked]
