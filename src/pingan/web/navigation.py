@@ -15,6 +15,7 @@ ANTIFRAUD_DECIDERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 MENU = [
     NavItem("/antifraud", "反诈概览 Overview", ANTIFRAUD_STAFF),
     NavItem("/reports", "报案 Reports", REPORT_READERS),
+    NavItem("/reports/new", "新报案 New report", REPORT_WRITERS & HUMAN),
     NavItem("/reports/import", "导入 Import", REPORT_WRITERS & HUMAN),
     NavItem("/orders", "止付 Orders", ANTIFRAUD_STAFF),
     NavItem("/findings", "认定 Findings", ANTIFRAUD_DECIDERS),
