@@ -76,7 +76,7 @@ format: install
 LOCALE_DIR := src/pingan/locale
 messages: install
 	@mkdir -p var
-	$(BIN)/pybabel extract -F babel.cfg -k N_ --sort-output --no-location --omit-header -o var/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ExportColumn --sort-output --no-location --omit-header -o var/messages.pot .
 	$(PY) -c 'from pathlib import Path; from pingan.core.i18n import LOCALES, catalogue_path, update_catalogue; \
 	[print(l, len(update_catalogue(catalogue_path(l), Path("var/messages.pot"), l)), "untranslated") for l in LOCALES]'
 

@@ -18,6 +18,9 @@ from pingan.core.org import Station
 from pingan.core.roles import Role
 from tests.conftest import make_user
 
+# A browser that names no language: pingan answers in Chinese.
+pytestmark = pytest.mark.browser_language(None)
+
 HTML = {"Accept": "text/html"}
 STRONG = "lantern-orchard-1947"
 

@@ -16,6 +16,9 @@ from pingan.core.auth import issue_token
 from pingan.core.roles import Actor, Role
 from tests.conftest import bypass_append_only, make_user
 
+# A browser that names no language: pingan answers in Chinese.
+pytestmark = pytest.mark.browser_language(None)
+
 HTML = {"Accept": "text/html"}
 ANALYST = Actor(username="analyst_zhang", role=Role.ANTIFRAUD_ANALYST)
 SUPERVISOR = Actor(username="supervisor_liu", role=Role.SUPERVISOR)

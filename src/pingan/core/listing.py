@@ -458,6 +458,9 @@ def empty_page(sort: Sort, limit: int = DEFAULT_LIMIT) -> Page:
 # ---------------------------------------------------------------------------------------------- export
 
 
+YUAN = N_("yuan")  # the unit a money column's heading names
+
+
 class CellKind(StrEnum):
     """How an exported value is written."""
 
@@ -496,7 +499,7 @@ class ExportColumn:
         if self.kind is CellKind.TIME:
             return f"{text} ({zone_name()}, {district_zone().key})"
         if self.kind is CellKind.MONEY:
-            return f"{text} ({_('yuan')})"
+            return f"{text} ({_(YUAN)})"
         return text
 
     def value(self, row: Row[Any]) -> str | Decimal | int | float:

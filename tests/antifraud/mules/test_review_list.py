@@ -76,5 +76,5 @@ def test_the_queue_export_masks_the_account(client: TestClient, analyst_zhang: U
     r = client.get("/mules/review/export?format=csv", headers=bearer(analyst_zhang))
     text = r.content.decode("utf-8-sig")
     header, *rows = list(csv.reader(io.StringIO(text)))
-    assert len(rows) == 1 and rows[0][header.index("账户")].startswith("6222 **** ****")
+    assert len(rows) == 1 and rows[0][header.index("Account")].startswith("6222 **** ****")
     assert card("622202", 1) not in text

@@ -73,4 +73,4 @@ def test_the_risk_export_honours_the_rule_filter(client: TestClient, analyst_zha
     )
     r = client.get("/risk/events/export?format=csv&rule=P-FIRST-LARGE", headers=bearer(analyst_zhang))
     header, *rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert len(rows) == 1 and rows[0][header.index("原因")] == "P-FIRST-LARGE"
+    assert len(rows) == 1 and rows[0][header.index("Reasons")] == "P-FIRST-LARGE"

@@ -70,6 +70,7 @@ def test_the_deliveries_export_masks_the_phone_and_is_audited(
     text = r.content.decode("utf-8-sig")
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert [row[0] for row in rows] == ["plan-wang-2"]
+    # the warnings client names no language: the headings are Chinese
     assert rows[0][header.index("电话")] == "138****5678" and "13812345678" not in text
     with db.transaction() as s:
         entry = s.execute(
