@@ -216,7 +216,7 @@ def test_bulk_approval_approves_each_selected_finding_and_audits_each_one(
     assert [status[i] for i in chosen] == [FindingStatus.APPROVED, FindingStatus.APPROVED]
     assert status[left] is FindingStatus.DRAFT
     done = client.get(r.headers["location"], headers=bearer(supervisor_liu)).text
-    assert 'class="success"' in done and "Approved 2 finding(s)" in done
+    assert 'class="okmsg"' in done and "Approved 2 finding(s)" in done
 
 
 def test_the_plan_the_confirmation_showed_is_what_approval_issues(
@@ -279,7 +279,7 @@ def test_a_refused_finding_shows_in_the_history_with_its_reason(
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/findings?done=refused&n=1"
-    assert 'class="success"' in client.get(r.headers["location"], headers=bearer(supervisor_liu)).text
+    assert 'class="okmsg"' in client.get(r.headers["location"], headers=bearer(supervisor_liu)).text
     history = client.get("/findings/history?status=refused", headers=bearer(supervisor_liu)).text
     row = history.split(f'id="finding-{fid}"')[1].split("</tr>")[0]
     assert "账户与本案无关 unrelated account" in row and "liu" in row and "510107-2026-000500" in row
