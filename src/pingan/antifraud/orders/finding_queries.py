@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.banks.directory import BANKS_BY_CODE
+from pingan.antifraud.banks.directory import bank_name
 from pingan.antifraud.orders import actions, rules
 from pingan.antifraud.orders.choices import FindingKind, FindingStatus, OrderKind, OrderReason
 from pingan.antifraud.orders.model import PoliceFinding
@@ -31,12 +31,6 @@ from pingan.antifraud.registry.actions import HolderLinks
 from pingan.core.errors import Invalid
 
 PAGE_SIZE = 20
-
-
-def bank_name(code: str) -> str:
-    """The bank's Chinese name from the bank directory, or its code when the directory lacks it."""
-    bank = BANKS_BY_CODE.get(code)
-    return bank.name if bank is not None else code
 
 
 # ---- cursor pages ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import Field
 from sqlalchemy import select
 
+from pingan.antifraud.banks.directory import bank_name
 from pingan.antifraud.orders import actions, finding_queries, queries
 from pingan.antifraud.orders.choices import FindingKind, FindingStatus, OrderState
 from pingan.antifraud.orders.model import OrderAppeal, PoliceFinding
@@ -182,7 +183,7 @@ def _queue(
         done_count=max(0, min(n, 200)),
         error=error,
         now=clock.now(),
-        bank_name=finding_queries.bank_name,
+        bank_name=bank_name,
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pingan.antifraud.banks.directory import BANKS_BY_CODE
+from pingan.antifraud.banks.directory import bank_name
 from pingan.antifraud.tracing.engine import AccountFlow, TraceResult
 from pingan.core.pages import yuan
 from pingan.core.pii import PiiKind, mask
@@ -40,8 +40,7 @@ class Card:
     @classmethod
     def of(cls, bank_code: str, number: str) -> Card:
         """The masked card and the bank's name from the bank directory (its code if not listed)."""
-        bank = BANKS_BY_CODE.get(bank_code)
-        return cls(mask(PiiKind.CARD, number), bank.name if bank is not None else bank_code)
+        return cls(mask(PiiKind.CARD, number), bank_name(bank_code))
 
 
 @dataclass(frozen=True)

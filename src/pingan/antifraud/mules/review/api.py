@@ -10,8 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pingan.antifraud.banks.directory import bank_name
 from pingan.antifraud.mules.review import actions
 from pingan.antifraud.mules.review.choices import CandidateStatus
+from pingan.antifraud.mules.review.labels import describe
 from pingan.antifraud.mules.review.model import MuleCandidate
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
@@ -26,16 +28,23 @@ Reviewer = Annotated[Actor, Depends(require_roles(*actions.REVIEWERS))]
 def review_queue(
     request: Request, session: DbSession, actor: Reviewer, status: CandidateStatus = CandidateStatus.PENDING
 ) -> HTMLResponse:
-    """Candidates of one status, best score first, each with the model's reasons."""
+    """Candidates of one status, best score first, each with the model's reasons in words: the
+    feature's label, its value in yuan, counts, hours or days, and what it means."""
     rows = session.execute(
         select(MuleCandidate)
         .where(MuleCandidate.status == status)
         .order_by(MuleCandidate.score.desc(), MuleCandidate.id)
         .limit(200)
     ).scalars()
-    items = [(c, json.loads(c.reasons)) for c in rows]
+    items = [(c, [describe(str(r)) for r in json.loads(c.reasons)]) for c in rows]
     return render(
-        request, "mules_review.html", actor=actor, items=items, status=status, statuses=list(CandidateStatus)
+        request,
+        "mules_review.html",
+        actor=actor,
+        items=items,
+        status=status,
+        statuses=list(CandidateStatus),
+        bank_name=bank_name,
     )
 
 
