@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 
 from pingan.core.i18n import N_, _
 from pingan.core.pages import yuan
 
 
-class Unit(StrEnum):
-    """How a feature's value reads."""
+class Unit(Enum):
+    """How a feature's value reads (never shown as a code: no label of its own)."""
 
     COUNT = "count"
     FEN = "fen"  # an amount of money, shown in yuan
