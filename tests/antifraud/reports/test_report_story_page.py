@@ -9,16 +9,18 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from pingan.antifraud.orders import actions
+from pingan.antifraud.orders.choices import FindingKind
 from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder
 from pingan.antifraud.warnings.jobs import WarningSender
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.core import clock, db
 from pingan.core.auth import User
-from pingan.core.pii import PiiKind, pseudonym
+from pingan.core.pii import PiiKind, protect, pseudonym
 from tests.antifraud.orders.conftest import execute_at_bank, mule_report, register
 from tests.antifraud.warnings.conftest import accept, wang_request
 from tests.conftest import bearer
-from tests.factories import VICTIM_WANG
+from tests.factories import VICTIM_WANG, card
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -119,3 +121,25 @@ def test_the_trace_section_links_to_the_trace_for_an_analyst_only(
         in client.get(f"/reports/{report_id}", headers=_en(analyst_zhang)).text
     )
     assert "/trace" not in client.get(f"/reports/{report_id}", headers=_en(officer_li)).text
+
+
+def test_the_trace_section_sums_the_accounts_and_amounts_an_analysts_trace_finding_names(
+    client: TestClient, station_yulin: object, analyst_zhang: User
+) -> None:
+    report_id = register(mule_report(1))
+    qian = protect(PiiKind.CARD, card("622202", 4242))
+    zhao = protect(PiiKind.CARD, card("622848", 4343))
+    draft = actions.FindingDraft(
+        report_id=report_id,
+        case_ref="510107-2026-000001",
+        evidence={"trace": "fifo"},
+        accounts=[(actions.AccountRef("ICBC", qian), 500_000), (actions.AccountRef("ABC", zhao), 200_000)],
+        actor=analyst_zhang.actor(),
+        kind=FindingKind.TRACE,
+    )
+    with db.transaction() as s:
+        actions.check_draft_finding(draft)
+        actions.do_draft_finding(s, draft)
+    page = client.get(f"/reports/{report_id}", headers=_en(analyst_zhang)).text
+    summary = page.split('id="trace-summary"')[1].split("</p>")[0]
+    assert "1 trace findings name 2 accounts" in summary and "¥7,000.00" in summary
