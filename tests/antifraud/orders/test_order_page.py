@@ -157,6 +157,17 @@ def test_a_supervisor_releases_from_the_order_page_and_an_analyst_may_not(
     assert _order(stopped_mule).state is OrderState.RELEASED
 
 
+def test_a_release_reason_of_the_full_length_is_kept_whole_on_the_timeline(
+    client: TestClient, stopped_mule: int, supervisor_liu: User
+) -> None:
+    reason = "资金与案件无关" * 36 + "经核"  # 254 characters, within the limit of 255
+    r = client.post(f"/orders/{stopped_mule}/release", data={"reason": reason}, headers=_en(supervisor_liu))
+    assert r.status_code == 200  # the redirect, followed
+    with db.read_transaction() as s:
+        notes = [e.note for e in actions.get_order(s, stopped_mule).events]
+    assert notes[-1] == f"release: {reason}"
+
+
 def test_a_supervisor_upholds_an_appeal_from_the_order_page_but_not_one_they_filed(
     client: TestClient, stopped_mule: int, supervisor_liu: User
 ) -> None:
