@@ -1,7 +1,7 @@
 """order_event.note becomes text: a timeline note is never cut to fit
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 03:30:00.000000
 
 A note carries the reason a user gave for a decision (up to 255 characters, as the form and the API
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

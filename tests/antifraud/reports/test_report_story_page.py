@@ -81,7 +81,7 @@ def test_the_report_page_shows_the_warnings_sent_to_the_victim_and_no_reach_for_
     warnings = _section(
         client.get(f"/reports/{report_id}", headers=_en(analyst_zhang)).text, "report-warnings"
     )
-    assert "recorded, not sent" in warnings
+    assert "SMS" in warnings and "recorded, not sent" in warnings
     assert ">yes<" not in warnings
 
 
