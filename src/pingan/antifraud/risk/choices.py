@@ -29,7 +29,9 @@ class StepState(StrEnum):
     WAITING = "waiting"  # not due yet: waits for the step before it
     DUE = "due"
     SENT = "sent"
-    DELIVERED = "delivered"
+    DELIVERED = "delivered"  # a delivery report (DLR) said the text reached the phone
+    # Written down by an outbox channel, nothing handed to a real one: final, and not a contact.
+    RECORDED = "recorded"
     ANSWERED = "answered"
     UNANSWERED = "unanswered"
     FAILED = "failed"
