@@ -216,6 +216,8 @@ def test_the_page_draws_its_charts_with_echarts_from_embedded_json(
     page = client.get("/risk/monthly?month=2026-03", headers=bearer(analyst_zhang)).text
     assert '<script src="/static/vendor/echarts.min.js"></script>' in page
     assert 'id="monthly-charts"' in page and '"Risk events per day · 2026-03"' in page
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page)
+    assert inline == [' type="application/json" id="monthly-charts"']  # the CSP forbids inline scripts
     assert "<img" not in page and "http" not in re.sub(r'href="[^"]*"', "", page.split("<main>")[1])
     js = client.get("/static/vendor/echarts.min.js")
     assert js.status_code == 200 and "echarts" in js.text[:2000].lower()

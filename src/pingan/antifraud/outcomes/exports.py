@@ -25,9 +25,11 @@ from pingan.antifraud.outcomes.report import (
 )
 from pingan.core.errors import DomainError
 from pingan.core.i18n import _, label
-from pingan.core.pages import ECHARTS_JS, TEMPLATES
+from pingan.core.pages import ECHARTS_JS, PACKAGE_ROOT, TEMPLATES
 
 CHROMIUM = Path("/usr/bin/chromium")
+# The script that draws the charts: the page loads it from /static, the document inlines it.
+CHARTS_JS = PACKAGE_ROOT / "web" / "static" / "monthly-charts.js"
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -68,8 +70,12 @@ def document_html(report: MonthlyReport) -> str:
     """The report as one self-contained HTML file (ECharts inlined), for the command's folder and the PDF."""
     script = ECHARTS_JS.read_text(encoding="utf-8") if ECHARTS_JS.exists() else ""
     template = TEMPLATES.env.get_template("risk_monthly_document.html")
-    inline = Markup(script.replace("</script", "<\\/script"))  # noqa: S704 - the vendored ECharts file
-    return template.render(echarts_inline=inline, **page_context(report))
+    drawing = CHARTS_JS.read_text(encoding="utf-8")
+    return template.render(
+        echarts_inline=Markup(script.replace("</script", "<\\/script")),  # noqa: S704 - vendored ECharts
+        charts_inline=Markup(drawing),  # noqa: S704 - our own static file
+        **page_context(report),
+    )
 
 
 def chromium_path() -> Path | None:

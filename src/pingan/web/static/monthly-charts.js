@@ -1,6 +1,7 @@
-{# Draws the charts of the report from the JSON the server embedded; SVG, no animation, so a print
-   (and headless Chromium's PDF) shows them as soon as the script has run. #}
-<script>
+// The monthly report's charts (Apache ECharts), drawn from the JSON the server embedded in the page.
+// A file, not an inline script, so that the Content-Security-Policy can forbid inline scripts; the
+// printable document inlines this same file. SVG without animation: a print (and headless Chromium's
+// PDF) shows the charts as soon as this has run.
 (function () {
   var data = document.getElementById("monthly-charts");
   if (!data || typeof echarts === "undefined") return;
@@ -14,4 +15,3 @@
   });
   document.documentElement.dataset.chartsReady = "1";
 })();
-</script>
