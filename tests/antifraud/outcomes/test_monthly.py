@@ -1,5 +1,7 @@
 """The monthly 资金预警 report: honest reach, the month it opens on, a latency that means what it says,
-"—" for a rate without a denominator, and XLSX and PDF exports that carry the page's figures."""
+"—" for a rate without a denominator, and XLSX and PDF exports that carry the page's figures.
+
+Words are compared through `_()` and `label`, so the tests hold in whichever language is spoken."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from pingan.cli import app
 from pingan.core import db
 from pingan.core.audit import AuditEntry
 from pingan.core.auth import User
+from pingan.core.i18n import _, label
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
 from tests.conftest import IN_CI, bearer
@@ -203,7 +206,7 @@ def test_the_command_prints_a_dash_for_a_rate_without_a_denominator(database: st
     assert "None" not in re.sub(r"<script>.*?</script>", "", document, flags=re.S)  # ECharts' own code aside
     assert (tmp_path / "2026-03" / "events_per_day.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     figures = sheet_figures(openpyxl.load_workbook(tmp_path / "m.xlsx"))
-    assert figures["Victimisation rate, warned"] == "—"
+    assert figures[_("Victimisation rate, warned")] == "—"
 
 
 # Charts
@@ -215,7 +218,7 @@ def test_the_page_draws_its_charts_with_echarts_from_embedded_json(
     screened(flag(1, "victim-wang"))
     page = client.get("/risk/monthly?month=2026-03", headers=bearer(analyst_zhang)).text
     assert '<script src="/static/vendor/echarts.min.js"></script>' in page
-    assert 'id="monthly-charts"' in page and '"Risk events per day · 2026-03"' in page
+    assert 'id="monthly-charts"' in page and f'"{_("Risk events per day")} · 2026-03"' in page
     inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page)
     assert inline == [' type="application/json" id="monthly-charts"']  # the CSP forbids inline scripts
     assert "<img" not in page and "http" not in re.sub(r'href="[^"]*"', "", page.split("<main>")[1])
@@ -233,7 +236,7 @@ def figure(page: str, name: str) -> str:
 
 
 def sheet_figures(book: openpyxl.Workbook) -> dict[str, object]:
-    sheet = book["Figures"]
+    sheet = book[_("Figures")]
     return {str(row[0]): row[1] for row in sheet.iter_rows(min_row=3, max_col=2, values_only=True) if row[0]}
 
 
@@ -247,17 +250,20 @@ def test_the_xlsx_reads_back_with_the_same_figures_as_the_page(
     assert answer.status_code == 200, answer.text
     book = openpyxl.load_workbook(io.BytesIO(answer.content))
     figures = sheet_figures(book)
-    assert (figures["Warned (reached)"], figures["Flagged, not reached"]) == (1, 1)
+    assert (figures[_("Warned (reached)")], figures[_("Flagged, not reached")]) == (1, 1)
     for row, name in (
-        ("Victimisation rate, warned", "rate_warned"),
-        ("Victimisation rate, not reached", "rate_unreached"),
+        (_("Victimisation rate, warned"), "rate_warned"),
+        (_("Victimisation rate, not reached"), "rate_unreached"),
     ):
         value = figures[row]
         assert rate_text(value if isinstance(value, float | int) else None) == figure(page, name)
     assert (figure(page, "rate_warned"), figure(page, "rate_unreached")) == ("0.0%", "100.0%")
     march = openpyxl.load_workbook(io.BytesIO(client.get("/risk/monthly/2026-03.xlsx", headers=h).content))
     reach = {row[0]: row[6] for row in march["Persons"].iter_rows(min_row=2, values_only=True)}
-    assert reach == {"victim-wang": "reached", "victim-li": "recorded, not sent"}
+    assert reach == {
+        "victim-wang": label(PersonReach.REACHED),
+        "victim-li": label(PersonReach.RECORDED_NOT_SENT),
+    }
 
 
 def test_an_export_is_audited(client: TestClient, analyst_zhang: User) -> None:

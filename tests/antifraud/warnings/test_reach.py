@@ -17,6 +17,7 @@ from pingan.antifraud.warnings.jobs import WarningSender, drain_risk_outbox
 from pingan.antifraud.warnings.outbox import OutboxSmsChannel, OutboxVoiceChannel
 from pingan.core import clock, db
 from pingan.core.auth import User
+from pingan.core.i18n import label
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
 from tests.conftest import bearer
@@ -82,5 +83,5 @@ def test_an_outbox_only_warning_is_recorded_not_sent_on_the_persons_timeline(
     page = client.get("/warnings/persons/person:wang", headers=bearer(analyst_zhang))
     assert page.status_code == 200, page.text
     assert 'data-reach="recorded_not_sent"' in page.text
-    assert "recorded, not sent" in page.text
+    assert label(Reach.RECORDED_NOT_SENT) in page.text  # "recorded, not sent" (已记录，未发送)
     assert "reach-delivered" not in page.text and "reach-answered" not in page.text
