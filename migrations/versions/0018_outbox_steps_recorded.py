@@ -1,7 +1,7 @@
 """outbox-only plan steps are recorded, not delivered or answered; their plans lose the first contact
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 03:10:00.000000
 
 Before the `recorded` step state existed, a text or call that an outbox channel only wrote down marked
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
