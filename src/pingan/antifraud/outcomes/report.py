@@ -1,6 +1,6 @@
 """The monthly 资金预警 report: this month's predicted at-risk persons, last month's outcomes, and charts.
 
-Months are the district's (Beijing time): March runs from 1 March 00:00 +08:00 to 1 April 00:00 +08:00.
+Months are the district's (`PINGAN_TIMEZONE`, Beijing time by default): March runs from 1 March 00:00 +08:00 to 1 April 00:00 +08:00.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,15 +30,15 @@ from pingan.antifraud.outcomes.rules import (
 from pingan.antifraud.risk import queries as risk_queries
 from pingan.core.errors import Invalid
 from pingan.core.i18n import _, label
+from pingan.core.pages import district_zone
 
-DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
 NO_FIGURE = "—"  # what a figure without a denominator (or without data) shows, never "None"
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """[start, end) of a month given as YYYY-MM, in the district's time, returned in UTC."""
     try:
-        start = datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=DISTRICT_ZONE)
+        start = datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=district_zone())
     except ValueError:
         raise Invalid("a month is written YYYY-MM", field="month") from None
     if not 2000 <= start.year <= 2100:
@@ -55,13 +54,13 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
 def previous_month(month: str) -> str:
     """The month before YYYY-MM."""
     start, _end = month_bounds(month)
-    start = start.astimezone(DISTRICT_ZONE)
+    start = start.astimezone(district_zone())
     return f"{start.year - 1}-12" if start.month == 1 else f"{start.year}-{start.month - 1:02d}"
 
 
 def month_of(at: datetime) -> str:
     """YYYY-MM of a UTC-aware time, in the district's calendar."""
-    local = at.astimezone(DISTRICT_ZONE)
+    local = at.astimezone(district_zone())
     return f"{local.year}-{local.month:02d}"
 
 
@@ -174,7 +173,7 @@ def build_monthly(session: Session, month: str) -> MonthlyReport:
     )
     per_rule = rule_precision([(json.loads(r), person in reported) for r, person, _o, _d, _e in evs])
     latency = latency_figures((engine, o, d) for _r, _p, o, d, engine in evs)
-    days = Counter(o.astimezone(DISTRICT_ZONE).date().isoformat() for _r, _p, o, _d, _e in evs)
+    days = Counter(o.astimezone(district_zone()).date().isoformat() for _r, _p, o, _d, _e in evs)
     return MonthlyReport(month, predicted, prev, figures, per_rule, latency, sorted(days.items()))
 
 
