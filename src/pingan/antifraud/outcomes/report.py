@@ -29,7 +29,7 @@ from pingan.antifraud.outcomes.rules import (
 )
 from pingan.antifraud.risk import queries as risk_queries
 from pingan.core.errors import Invalid
-from pingan.core.i18n import _, label
+from pingan.core.i18n import _
 from pingan.core.pages import district_zone
 
 NO_FIGURE = "—"  # what a figure without a denominator (or without data) shows, never "None"
@@ -286,11 +286,6 @@ def summary_lines(report: MonthlyReport) -> list[str]:
         f"{_('Transfer to risk event, live screening')}: p50 {seconds_text(lat.p50_s)} s, "
         f"p95 {seconds_text(lat.p95_s)} s ({lat.count}; {_('not counted')} {lat.not_counted})",
     ]
-
-
-def reach_label(reach: PersonReach) -> str:
-    """A person's reach in the current language."""
-    return label(reach)
 
 
 def write_monthly(report: MonthlyReport, out_dir: Path, *, html: str) -> list[Path]:
