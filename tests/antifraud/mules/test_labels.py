@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 
 from pingan.antifraud.mules.features import account_features
 from pingan.antifraud.mules.model import _with_neighbours, graph
 from pingan.antifraud.mules.review.labels import FEATURES, Unit, describe, feature_label, format_value
+from pingan.core.i18n import locale_scope
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The labels are read in English, their msgids; a page shows them in its reader's language."""
+    with locale_scope("en"):
+        yield
 
 
 def _transfers() -> pl.DataFrame:
