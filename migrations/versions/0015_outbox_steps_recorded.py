@@ -1,7 +1,7 @@
 """outbox-only plan steps are recorded, not delivered or answered; their plans lose the first contact
 
-Revision ID: 0018
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 03:10:00.000000
 
 Before the `recorded` step state existed, a text or call that an outbox channel only wrote down marked
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
