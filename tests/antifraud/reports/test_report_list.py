@@ -89,6 +89,7 @@ def test_paging_by_cursor_returns_each_report_once_across_pages(
         page = client.get(url, headers=bearer(analyst_zhang))
         assert page.status_code == 200, page.text
         seen += _ids(page.text)
+        assert "7 rows match" in page.text  # the count of the whole list, on every page
         url = _next(page.text)
         pages += 1
     assert pages == 3
