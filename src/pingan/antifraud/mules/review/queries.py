@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 
 from pingan.antifraud.mules.review.choices import CandidateStatus
 from pingan.antifraud.mules.review.model import MuleCandidate
+from pingan.core.i18n import N_
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of
 
 CANDIDATE_LIST = ListSpec(
@@ -71,14 +72,16 @@ def reasons_of(raw: str) -> list[str]:
 
 
 CANDIDATE_EXPORT = (
-    ExportColumn("Candidate", "id", CellKind.NUMBER),
-    ExportColumn("Account", "account_masked"),
-    ExportColumn("Bank", "bank"),
-    ExportColumn("Score", "score", CellKind.NUMBER),
-    ExportColumn("Why (feature contributions)", "reasons", convert=lambda raw: "; ".join(reasons_of(raw))),
-    ExportColumn("Model", "model_ref"),
-    ExportColumn("Status", "status", CellKind.LABEL),
-    ExportColumn("Queued", "queued_at", CellKind.TIME),
-    ExportColumn("Reviewed", "reviewed_at", CellKind.TIME),
-    ExportColumn("Reviewer", "reviewed_by"),
+    ExportColumn(N_("Candidate"), "id", CellKind.NUMBER),
+    ExportColumn(N_("Account"), "account_masked"),
+    ExportColumn(N_("Bank"), "bank"),
+    ExportColumn(N_("Score"), "score", CellKind.NUMBER),
+    ExportColumn(
+        N_("Why (feature contributions)"), "reasons", convert=lambda raw: "; ".join(reasons_of(raw))
+    ),
+    ExportColumn(N_("Model"), "model_ref"),
+    ExportColumn(N_("Status"), "status", CellKind.LABEL),
+    ExportColumn(N_("Queued"), "queued_at", CellKind.TIME),
+    ExportColumn(N_("Reviewed"), "reviewed_at", CellKind.TIME),
+    ExportColumn(N_("Reviewer"), "reviewed_by"),
 )
