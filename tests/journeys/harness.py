@@ -50,13 +50,15 @@ class Journey:
     extra: tuple[str, ...] = ()
     # Whether some page of the journey must show a time (the seeded report, the audit log).
     shows_time: bool = True
+    # Pages that list what was written during the run (the audit log): their times are "now" in Beijing.
+    shows_now: tuple[str, ...] = ()
 
 
 JOURNEYS: dict[Role, Journey] = {
     Role.ANTIFRAUD_ANALYST: Journey(extra=("/reports/{report}", "/risk/monthly")),
     Role.SUPERVISOR: Journey(extra=("/reports/{report}", "/risk/monthly")),
     Role.OFFICER: Journey(extra=("/reports/{report}",)),
-    Role.AUDITOR: Journey(),
+    Role.AUDITOR: Journey(shows_now=("/audit",)),
     Role.ADMIN: Journey(shows_time=False),
     # Only its landing page until the command platform's pages exist (they join through the menu).
     Role.DISPATCHER: Journey(shows_time=False),
@@ -118,13 +120,16 @@ class JourneyRecord:
     landed_on: str
     landing_status: int
     pages: list[PageVisit]
+    # Where logging out led, and where the landing page then led.
+    logged_out_to: str
+    after_logout: str
 
 
 def _path_of(url: str, base: str) -> str:
     return url.removeprefix(base).split("?")[0] or "/"
 
 
-def _visit(page: Any, base: str, path: str, folder: Path) -> PageVisit:
+def _visit(page: Any, base: str, path: str, folder: Path, *, shoot_open_menu: bool = False) -> PageVisit:
     response = page.goto(f"{base}{path}", wait_until="load")
     page.set_viewport_size(DESKTOP)
     name = page_name(path)
@@ -151,7 +156,8 @@ def _visit(page: Any, base: str, path: str, folder: Path) -> PageVisit:
     if has_menu and folded:
         page.locator("header .menu-button").click()
         opens = nav.is_visible() and page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        page.screenshot(path=str(folder / f"{name}@390-menu.png"), full_page=False)
+        if shoot_open_menu:
+            page.screenshot(path=str(folder / f"{name}@390-menu.png"), full_page=False)
         page.locator("header .menu-button").click()
     page.screenshot(path=str(narrow), full_page=True)
     page.set_viewport_size(DESKTOP)
@@ -198,7 +204,19 @@ def walk(browser: Any, base: str, role: Role, ids: dict[str, int]) -> JourneyRec
         for path in [*menu_hrefs(role), *(p.format(**ids) for p in JOURNEYS[role].extra)]:
             if path not in paths:
                 paths.append(path)
-        pages = [_visit(page, base, path, folder) for path in paths]
-        return JourneyRecord(role=role, landed_on=landed_on, landing_status=landed_status, pages=pages)
+        pages = [_visit(page, base, path, folder, shoot_open_menu=i == 0) for i, path in enumerate(paths)]
+        page.goto(f"{base}{paths[0]}", wait_until="load")
+        with page.expect_navigation(wait_until="load"):
+            page.click("form[action='/logout'] button")
+        logged_out_to = _path_of(page.url, base)
+        page.goto(f"{base}{paths[0]}", wait_until="load")
+        return JourneyRecord(
+            role=role,
+            landed_on=landed_on,
+            landing_status=landed_status,
+            pages=pages,
+            logged_out_to=logged_out_to,
+            after_logout=_path_of(page.url, base),
+        )
     finally:
         context.close()

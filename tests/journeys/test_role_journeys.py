@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -45,6 +47,12 @@ def test_every_role_that_logs_in_has_a_journey() -> None:
 def test_the_role_lands_on_its_own_home_page_after_logging_in(journey: Walk, role: Role) -> None:
     record = journey(role)
     assert (record.landed_on, record.landing_status) == (landing(role), 200)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
+def test_logging_out_leads_to_the_login_form_and_the_pages_close(journey: Walk, role: Role) -> None:
+    record = journey(role)
+    assert (record.logged_out_to, record.after_logout) == ("/login", "/login")
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
@@ -96,6 +104,18 @@ def test_times_are_shown_in_beijing_time_with_the_zone_stated(journey: Walk, rol
     assert _each_page(record, problem) == []
     if JOURNEYS[role].shows_time:
         assert any(p.times for p in record.pages), "no page of the journey shows a time"
+
+    now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    for p in record.pages:
+        if p.path in JOURNEYS[role].shows_now:
+            shown = [
+                datetime.fromisoformat(t.replace(" ", "T"))
+                for t in p.times
+                if len(t) >= len("2026-01-01 00:00")
+            ]
+            assert any(abs(t - now) < timedelta(minutes=30) for t in shown), (
+                f"{p.path}: {p.times[:5]} is not now ({now:%H:%M}) in Beijing"
+            )
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
