@@ -65,6 +65,10 @@ JOURNEYS: dict[Role, Journey] = {
 }
 
 
+# A path no page answers: every journey also opens it, and gets the 404 page in the layout.
+MISSING = "/no-such-page"
+
+
 def menu_hrefs(role: Role) -> list[str]:
     """The menu entries the role must see: exactly the pages of MENU that admit it."""
     return [item.href for item in MENU if role in item.roles]
@@ -117,6 +121,7 @@ class JourneyRecord:
     """A role's journey: where it landed and each page it opened."""
 
     role: Role
+    login: PageVisit
     landed_on: str
     landing_status: int
     pages: list[PageVisit]
@@ -193,7 +198,7 @@ def walk(browser: Any, base: str, role: Role, ids: dict[str, int]) -> JourneyRec
     )
     try:
         page = context.new_page()
-        page.goto(f"{base}/login", wait_until="load")
+        login = _visit(page, base, "/login", folder)
         page.fill("input[name=username]", USERNAME[role])
         page.fill("input[name=password]", DEMO_PASSWORD)
         with page.expect_navigation(wait_until="load") as nav:
@@ -201,7 +206,7 @@ def walk(browser: Any, base: str, role: Role, ids: dict[str, int]) -> JourneyRec
         landed_status = nav.value.status if nav.value is not None else 0
         landed_on = _path_of(page.url, base)
         paths = [landing(role)]
-        for path in [*menu_hrefs(role), *(p.format(**ids) for p in JOURNEYS[role].extra)]:
+        for path in [*menu_hrefs(role), *(p.format(**ids) for p in JOURNEYS[role].extra), MISSING]:
             if path not in paths:
                 paths.append(path)
         pages = [_visit(page, base, path, folder, shoot_open_menu=i == 0) for i, path in enumerate(paths)]
@@ -212,6 +217,7 @@ def walk(browser: Any, base: str, role: Role, ids: dict[str, int]) -> JourneyRec
         page.goto(f"{base}{paths[0]}", wait_until="load")
         return JourneyRecord(
             role=role,
+            login=login,
             landed_on=landed_on,
             landing_status=landed_status,
             pages=pages,

@@ -18,6 +18,7 @@ from tests.journeys.conftest import SEEDED_REF
 from tests.journeys.harness import (
     CJK,
     JOURNEYS,
+    MISSING,
     PHONE,
     UTC_SHOWN,
     ZONE,
@@ -37,6 +38,10 @@ SHOWS_SEEDED_REPORT = re.compile(r"^/reports(?:/\d+)?$")
 
 def _each_page(record: JourneyRecord, problem: Callable[[Any], str | None]) -> list[str]:
     return [f"{p.path}: {msg}" for p in record.pages if (msg := problem(p))]
+
+
+def _status(path: str) -> int:
+    return 404 if path == MISSING else 200
 
 
 def test_every_role_that_logs_in_has_a_journey() -> None:
@@ -60,12 +65,10 @@ def test_the_menu_shows_exactly_the_pages_the_role_may_open_and_each_opens(journ
     record = journey(role)
     expected = menu_hrefs(role)
     assert _each_page(record, lambda p: None if p.menu == expected else f"menu {p.menu} != {expected}") == []
-    assert (
-        _each_page(
-            record, lambda p: None if p.status == 200 and p.url == p.path else f"{p.status} at {p.url}"
-        )
-        == []
+    opened = _each_page(
+        record, lambda p: None if (p.status, p.url) == (_status(p.path), p.path) else f"{p.status} at {p.url}"
     )
+    assert opened == []
     assert _each_page(record, lambda p: None if p.logout else "no logout button") == []
 
 
@@ -116,6 +119,12 @@ def test_times_are_shown_in_beijing_time_with_the_zone_stated(journey: Walk, rol
             assert any(abs(t - now) < timedelta(minutes=30) for t in shown), (
                 f"{p.path}: {p.times[:5]} is not now ({now:%H:%M}) in Beijing"
             )
+
+
+def test_the_login_form_is_chinese_accessible_and_fits_a_phone(journey: Walk) -> None:
+    login = journey(Role.ANTIFRAUD_ANALYST).login
+    assert (login.status, login.lang, login.serious) == (200, "zh-CN", [])
+    assert CJK.search(login.h1) and login.width_at_390 <= PHONE["width"]
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
