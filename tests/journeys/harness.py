@@ -9,6 +9,7 @@ menu (`web/navigation.py`: every role that may open it visits it) or to `Journey
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -184,6 +185,27 @@ def _visit(page: Any, base: str, path: str, folder: Path, *, shoot_open_menu: bo
     )
 
 
+def _write_summary(path: Path, record: JourneyRecord) -> None:
+    """What each page showed, beside its screenshots: axe's findings of every impact, times, widths."""
+    pages = [record.login, *record.pages]
+    summary = {
+        "role": record.role.value,
+        "landed_on": record.landed_on,
+        "pages": [
+            {
+                "path": p.path,
+                "status": p.status,
+                "menu": p.menu,
+                "times": p.times[:10],
+                "width_at_390": p.width_at_390,
+                "axe": p.violations,
+            }
+            for p in pages
+        ],
+    }
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 def walk(browser: Any, base: str, role: Role, ids: dict[str, int]) -> JourneyRecord:
     """Log in as the role's demo user, then open its landing page, its menu and its extra pages."""
     folder = ARTIFACTS / USERNAME[role]
@@ -215,7 +237,7 @@ def walk(browser: Any, base: str, role: Role, ids: dict[str, int]) -> JourneyRec
             page.click("form[action='/logout'] button")
         logged_out_to = _path_of(page.url, base)
         page.goto(f"{base}{paths[0]}", wait_until="load")
-        return JourneyRecord(
+        record = JourneyRecord(
             role=role,
             login=login,
             landed_on=landed_on,
@@ -224,5 +246,7 @@ def walk(browser: Any, base: str, role: Role, ids: dict[str, int]) -> JourneyRec
             logged_out_to=logged_out_to,
             after_logout=_path_of(page.url, base),
         )
+        _write_summary(folder / "journey.json", record)
+        return record
     finally:
         context.close()
