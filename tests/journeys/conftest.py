@@ -3,6 +3,7 @@ tests that read it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,19 +19,34 @@ from tests.journeys.harness import AXE_HINT, AXE_JS, JourneyRecord, walk
 SEEDED_REF = "JOURNEY-0001"
 
 
+def _bearer(base: str, username: str) -> dict[str, str]:
+    r = httpx.post(
+        f"{base}/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD}, timeout=10
+    )
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
 def _seed(base: str) -> dict[str, int]:
-    """A report registered by the station officer through the API, as an intake system would."""
-    token = httpx.post(
-        f"{base}/api/v1/auth/token", data={"username": "officer", "password": DEMO_PASSWORD}, timeout=10
-    ).json()["access_token"]
+    """A report registered by the station officer through the API, as an intake system would, and the
+    stop-payment order the robot raises for its mule card: the ids stand in `Journey.extra`'s paths."""
     r = httpx.post(
         f"{base}/api/v1/fraud-reports",
         json=report_payload(external_ref=SEEDED_REF),
-        headers={"Authorization": f"Bearer {token}"},
+        headers=_bearer(base, "officer"),
         timeout=30,
     )
     assert r.status_code == 201, r.text
-    return {"report": int(r.json()["id"])}
+    ids = {"report": int(r.json()["id"])}
+    analyst = _bearer(base, "analyst")
+    deadline = time.monotonic() + 30
+    while "order" not in ids and time.monotonic() < deadline:
+        orders = httpx.get(f"{base}/api/v1/orders", headers=analyst, timeout=10).json()["items"]
+        if orders:
+            ids["order"] = int(orders[0]["id"])
+        else:
+            time.sleep(0.3)
+    assert "order" in ids, "the robot raised no stop-payment order for the seeded report within 30 s"
+    return ids
 
 
 @pytest.fixture(scope="module")

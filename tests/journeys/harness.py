@@ -46,7 +46,8 @@ SERIOUS = frozenset({"serious", "critical"})
 
 @dataclass(frozen=True)
 class Journey:
-    """What a role's journey opens beyond its menu; `{report}` stands for the seeded report's id."""
+    """What a role's journey opens beyond its menu; `{report}` and `{order}` stand for the ids of the
+    seeded report and of its stop-payment order (`conftest._seed`)."""
 
     extra: tuple[str, ...] = ()
     # Whether some page of the journey must show a time (the seeded report, the audit log).
@@ -56,8 +57,8 @@ class Journey:
 
 
 JOURNEYS: dict[Role, Journey] = {
-    Role.ANTIFRAUD_ANALYST: Journey(extra=("/reports/{report}", "/risk/monthly")),
-    Role.SUPERVISOR: Journey(extra=("/reports/{report}", "/risk/monthly")),
+    Role.ANTIFRAUD_ANALYST: Journey(extra=("/reports/{report}", "/orders/{order}", "/risk/monthly")),
+    Role.SUPERVISOR: Journey(extra=("/reports/{report}", "/orders/{order}", "/risk/monthly")),
     Role.OFFICER: Journey(extra=("/reports/{report}",)),
     Role.AUDITOR: Journey(shows_now=("/audit",)),
     Role.ADMIN: Journey(shows_time=False),

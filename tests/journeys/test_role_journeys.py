@@ -40,6 +40,11 @@ def _each_page(record: JourneyRecord, problem: Callable[[Any], str | None]) -> l
     return [f"{p.path}: {msg}" for p in record.pages if (msg := problem(p))]
 
 
+def _none(problems: list[str]) -> None:
+    """Pass when there are no problems; else list every one of them, a line each."""
+    assert not problems, "\n" + "\n".join(problems)
+
+
 def _status(path: str) -> int:
     return 404 if path == MISSING else 200
 
@@ -64,12 +69,12 @@ def test_logging_out_leads_to_the_login_form_and_the_pages_close(journey: Walk, 
 def test_the_menu_shows_exactly_the_pages_the_role_may_open_and_each_opens(journey: Walk, role: Role) -> None:
     record = journey(role)
     expected = menu_hrefs(role)
-    assert _each_page(record, lambda p: None if p.menu == expected else f"menu {p.menu} != {expected}") == []
+    _none(_each_page(record, lambda p: None if p.menu == expected else f"menu {p.menu} != {expected}"))
     opened = _each_page(
         record, lambda p: None if (p.status, p.url) == (_status(p.path), p.path) else f"{p.status} at {p.url}"
     )
-    assert opened == []
-    assert _each_page(record, lambda p: None if p.logout else "no logout button") == []
+    _none(opened)
+    _none(_each_page(record, lambda p: None if p.logout else "no logout button"))
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
@@ -83,7 +88,7 @@ def test_every_page_is_in_chinese(journey: Walk, role: Role) -> None:
             return f"heading without Chinese: {p.h1!r}"
         return None
 
-    assert _each_page(journey(role), problem) == []
+    _none(_each_page(journey(role), problem))
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
@@ -104,7 +109,7 @@ def test_times_are_shown_in_beijing_time_with_the_zone_stated(journey: Walk, rol
                 return f"the seeded report's time is not shown as {SEEDED_AT_BEIJING} Beijing time: {p.times[:5]}"
         return None
 
-    assert _each_page(record, problem) == []
+    _none(_each_page(record, problem))
     if JOURNEYS[role].shows_time:
         assert any(p.times for p in record.pages), "no page of the journey shows a time"
 
@@ -129,7 +134,7 @@ def test_the_login_form_is_chinese_accessible_and_fits_a_phone(journey: Walk) ->
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
 def test_no_page_has_a_serious_or_critical_accessibility_violation(journey: Walk, role: Role) -> None:
-    assert [f"{p.path}: {v}" for p in journey(role).pages for v in p.serious] == []
+    _none([f"{p.path}: {v}" for p in journey(role).pages for v in p.serious])
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
@@ -138,7 +143,7 @@ def test_on_a_390px_phone_no_page_scrolls_sideways_and_the_menu_folds(journey: W
     too_wide = _each_page(
         record, lambda p: None if p.width_at_390 <= PHONE["width"] else f"{p.width_at_390} px wide"
     )
-    assert too_wide == []
+    _none(too_wide)
     if menu_hrefs(role):
         unfolding = _each_page(
             record,
@@ -146,7 +151,7 @@ def test_on_a_390px_phone_no_page_scrolls_sideways_and_the_menu_folds(journey: W
                 None if p.menu_folded_at_390 and p.menu_opens_at_390 else "the menu does not fold and open"
             ),
         )
-        assert unfolding == []
+        _none(unfolding)
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
@@ -154,7 +159,7 @@ def test_each_page_leaves_a_screenshot_at_both_widths_for_review(journey: Walk, 
     missing = [
         str(s) for p in journey(role).pages for s in p.screenshots if not s.is_file() or s.stat().st_size == 0
     ]
-    assert missing == []
+    _none(missing)
 
 
 # The families that draw Chinese on Linux (Noto CJK, Source Han, WenQuanYi), macOS and Windows.
