@@ -148,7 +148,7 @@ def test_on_a_390px_phone_no_page_scrolls_sideways_and_the_menu_folds(journey: W
         unfolding = _each_page(
             record,
             lambda p: (
-                None if p.menu_folded_at_390 and p.menu_opens_at_390 else "the menu does not fold and open"
+                None if p.menu_folded_at_390 and p.menu_toggles_at_390 else "the menu does not fold and open"
             ),
         )
         _none(unfolding)
