@@ -16,24 +16,28 @@ from pingan import __version__
 from pingan.antifraud.mules.review import api as mules_review_api
 from pingan.antifraud.orders import api as orders_api
 from pingan.antifraud.orders import pages as orders_pages
+from pingan.antifraud.orders import queries as orders_queries
 from pingan.antifraud.orders.callbacks import create_callback_app
 from pingan.antifraud.outcomes import pages as outcomes_pages
 from pingan.antifraud.reports import api as reports_api
 from pingan.antifraud.reports import pages as reports_pages
+from pingan.antifraud.reports.story import register_story_sources
 from pingan.antifraud.risk import api as risk_api
 from pingan.antifraud.risk import pages as risk_pages
 from pingan.antifraud.screening import pages as screening_pages
 from pingan.antifraud.tracing import api as tracing_api
 from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
+from pingan.antifraud.warnings import queries as warnings_queries
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
-from pingan.core import admin_pages, audit_api, audit_pages, auth_api, db
+from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
 from pingan.core.auth import TOKEN_COOKIE, actor_from_token, require_roles
 from pingan.core.deps import MAX_ROW_ID
 from pingan.core.errors import DomainError, Invalid
+from pingan.core.i18n import N_, LanguageMiddleware, _
 from pingan.core.logging import get_logger
-from pingan.core.pages import register_nav, render
+from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
 from pingan.web import pages as web_pages
@@ -52,6 +56,7 @@ ROUTERS = (
     audit_api.router,
     audit_pages.router,
     admin_pages.router,
+    account_pages.router,
     reports_api.router,
     reports_pages.router,
     orders_api.router,
@@ -106,19 +111,20 @@ def _domain_error(request: Request, exc: Exception) -> Response:
         # A page asked by a browser: the login form, or a page that says what went wrong, with the menu.
         if exc.status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return _error_page(request, exc.status, str(exc))
+        return _error_page(request, exc.status, page_message(exc))
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
+_ERROR_FALLBACK = N_("Something went wrong")
 _ERROR_TITLES = {
-    403: "无权访问 Not allowed",
-    404: "未找到 Not found",
-    409: "状态冲突 Conflict",
-    422: "输入有误 Invalid input",
-    405: "不支持的操作 Not supported here",
-    429: "尝试过多 Too many attempts",
-    500: "服务器出错 Something went wrong on our side",
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Not supported here"),
+    409: N_("Conflict"),
+    422: N_("Invalid input"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong on our side"),
 }
 
 
@@ -141,14 +147,14 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
                 request.state.actor = actor_from_token(session, token)
         except Exception:
             request.state.actor = None
-    title = _ERROR_TITLES.get(status, "出错了 Something went wrong")
+    title = _(_ERROR_TITLES.get(status, _ERROR_FALLBACK))
     return render(request, "error.html", status, status=status, title=title, message=message)
 
 
 def _server_error(request: Request, exc: Exception) -> Response:
     """A fault of ours (500): logged with its traceback; the user gets a page or a JSON body without it."""
     log.error("unhandled_error", path=request.url.path, exc_info=exc)
-    message = "请稍后重试；问题已记录。Please try again later; the fault has been logged."
+    message = _("Please try again later; the fault has been logged.")
     if _page_request(request):
         try:
             return _error_page(request, 500, message)
@@ -187,7 +193,7 @@ def _http_error(request: Request, exc: Exception) -> Response:
     error format: a page for a browser, JSON for an API client."""
     assert isinstance(exc, StarletteHTTPException)
     if _page_request(request) and exc.status_code >= 400:
-        text = "没有这个页面。There is no such page." if exc.status_code == 404 else str(exc.detail)
+        text = _("There is no such page.") if exc.status_code == 404 else str(exc.detail)
         return _error_page(request, exc.status_code, text)
     code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
     body: dict[str, object] = {"error": code, "message": str(exc.detail)}
@@ -235,6 +241,7 @@ def create_app() -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(LanguageMiddleware)  # each request's language, before any page renders
 
     for router in ROUTERS:
         app.include_router(router)
@@ -244,6 +251,7 @@ def create_app() -> FastAPI:
     app.mount("/sms-gateway", create_gateway_app())
     reactions.install()
     register_nav(MENU)
+    register_story_sources([orders_queries.report_story, warnings_queries.report_story])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/metrics", include_in_schema=False)
