@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pingan.antifraud.mules.review.actions import REVIEWERS
 from pingan.antifraud.reports.actions import REPORT_READERS, REPORT_WRITERS
+from pingan.command import actions as command_actions
 from pingan.core.admin_pages import ADMINS
 from pingan.core.audit_api import AUDIT_READERS
+from pingan.core.i18n import N_
 from pingan.core.pages import NavItem
 from pingan.core.roles import ANTIFRAUD_STAFF, Role
 
@@ -21,6 +23,10 @@ MENU = [
     NavItem("/risk/events", "预警 Risk", ANTIFRAUD_STAFF),
     NavItem("/warnings", "劝阻 Warnings", ANTIFRAUD_STAFF),
     NavItem("/mules/review", "涉诈账户 Mules", frozenset(REVIEWERS)),
+    NavItem("/command", N_("指挥调度 Command"), command_actions.READERS),
+    NavItem("/command/calls/new", N_("接警 Take a call"), command_actions.CALL_TAKERS & HUMAN),
+    NavItem("/command/units", N_("警力 Units"), command_actions.READERS),
+    NavItem("/command/bulletin", N_("周通报 Bulletin"), command_actions.READERS),
     NavItem("/audit", "审计日志 Audit log", AUDIT_READERS),
     NavItem("/admin/users", "用户 Users", ADMINS),
 ]
@@ -30,6 +36,7 @@ LANDING = {
     Role.ANTIFRAUD_ANALYST: "/antifraud",
     Role.SUPERVISOR: "/findings",
     Role.OFFICER: "/reports",
+    Role.DISPATCHER: "/command",
     Role.AUDITOR: "/audit",
     Role.ADMIN: "/admin/users",
 }
