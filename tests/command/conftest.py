@@ -27,7 +27,7 @@ YULIN = (30.6125, 104.0525)
 YULIN_80M_EAST = (30.6125, 104.0533)
 # A point 7 km east of the district's rectangle (Jinjiang side).
 EAST_OF_DISTRICT = (30.6574, 104.1657)
-T0 = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)  # Monday 09:00 Beijing time
+T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 09:00 Beijing time, in the past
 
 
 @pytest.fixture
