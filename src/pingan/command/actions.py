@@ -260,9 +260,11 @@ def check_sign_off(incident: Incident, actor: Actor) -> None:
         raise Conflict(f"incident {incident.id} is signed off already", field="incident_id")
 
 
-def do_sign_off(session: Session, incident: Incident, actor: Actor, *, note: str = "") -> None:
-    """Record the sign-off (签收) now. Caller holds the transaction."""
-    _event(session, incident, IncidentEventKind.SIGNED_OFF, at=clock.now(), actor=actor, note=note)
+def do_sign_off(
+    session: Session, incident: Incident, actor: Actor, *, note: str = "", at: datetime | None = None
+) -> None:
+    """Record the sign-off (签收) now (or `at`, for a replay of recorded events). Caller holds the transaction."""
+    _event(session, incident, IncidentEventKind.SIGNED_OFF, at=at or clock.now(), actor=actor, note=note)
     audit.record(
         session, actor=actor, action="incident.sign_off", object_type="incident", object_id=incident.id
     )
@@ -331,6 +333,9 @@ class UnitMoveRequest:
     actor: Actor
     incident: Incident | None = None  # the incident to assign to (ASSIGN only)
     note: str = ""
+    # When the move happened, for a replay of recorded events (the demo seed, the simulator); the
+    # API and pages never set it: a live move happens now.
+    at: datetime | None = None
 
 
 def check_move_unit(item: UnitMoveRequest) -> rules.MoveDecision:
@@ -370,7 +375,7 @@ def do_move_unit(session: Session, item: UnitMoveRequest, decision: rules.MoveDe
     """
     unit, move, actor = item.unit, item.move, item.actor
     assert decision.to_state is not None
-    now = clock.now()
+    now = item.at or clock.now()
     incident_id = item.incident.id if move is UnitMove.ASSIGN and item.incident else unit.incident_id
     incident = session.get(Incident, incident_id) if incident_id is not None else None
     from_state = unit.state
