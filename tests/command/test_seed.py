@@ -19,6 +19,10 @@ def test_the_demo_seed_gives_every_station_units_and_the_dispatcher_a_queue(api:
     assert len(queue) == len(open_new)
     assert queue[0]["priority"] == "1"
     assert any(i["clock_chain"]["steps"]["on_scene"] for i in queue)
+    for incident in queue:  # a unit's moves leave every step before them in the log
+        steps = incident["clock_chain"]["steps"]
+        if steps["acknowledged"]:
+            assert steps["signed_off"] and steps["dispatched"]
 
 
 def test_seeding_twice_adds_nothing(api: TestClient) -> None:

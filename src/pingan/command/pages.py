@@ -31,6 +31,8 @@ from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, r
 TEMPLATES.env.globals.setdefault("_", _)
 
 router = APIRouter(include_in_schema=False)
+# How many available units an incident's page offers to dispatch: its station's, then the nearest.
+OFFER = 8
 Reader = Annotated[Actor, Depends(require_roles(*actions.READERS))]
 CallTaker = Annotated[Actor, Depends(require_roles(*actions.CALL_TAKERS))]
 Signer = Annotated[Actor, Depends(require_roles(*actions.SIGNERS))]

@@ -133,7 +133,6 @@ def _seed_call(
     if call.sign_off_after_s is not None:
         actions.do_sign_off(session, incident, actor, at=received + timedelta(seconds=call.sign_off_after_s))
     for name, minutes in call.moves:
-        session.refresh(incident)
         move = actions.UnitMoveRequest(
             unit=unit,
             move=UnitMove(name),
