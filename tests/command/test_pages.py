@@ -130,3 +130,23 @@ def test_the_bulletin_page_shows_the_station_s_week(client: TestClient, dispatch
     page = _browser(client, dispatcher).get("/command/bulletin?station=WH-YL&week=2026-11-30", headers=HTML)
     assert page.status_code == 200
     assert '<strong id="incidents">1</strong>' in page.text
+
+
+def test_the_station_officer_acknowledges_from_the_incident_page_and_is_not_offered_release(
+    client: TestClient, dispatcher: User, officer_yulin: User
+) -> None:
+    from tests.command.conftest import move
+
+    incident = take_call(text="有人打架", category_code="020201", lat=YULIN[0], lon=YULIN[1])
+    unit = add_unit("玉林1")
+    move(unit, "assign", incident_id=incident)
+    browser = _browser(client, officer_yulin)
+    page = browser.get(f"/command/incidents/{incident}", headers=HTML).text
+    assert 'value="acknowledge"' in page and 'value="release"' not in page
+    r = browser.post(
+        f"/command/units/{unit}/moves",
+        data={"csrf_token": _csrf(page), "move": "acknowledge"},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert (r.status_code, r.headers["location"]) == (303, f"/command/incidents/{incident}")

@@ -205,9 +205,11 @@ def _incident_page(
             else []
         )
         calls = queries.related_calls(session, incident.id)
-    moves = {
-        u.id: [m for m in rules.UNIT_TRANSITIONS[u.state] if m is not UnitMove.GO_OFF_DUTY] for u in units
-    }
+    # The buttons are the moves the table allows from each unit's state that this reader may make.
+    mine = {m for m in UnitMove if m is not UnitMove.GO_OFF_DUTY}
+    if actor.role not in actions.DISPATCHERS:
+        mine -= actions.DISPATCHER_MOVES
+    moves = {u.id: [m for m in rules.UNIT_TRANSITIONS[u.state] if m in mine] for u in units}
     return render(
         request,
         "command_incident.html",
