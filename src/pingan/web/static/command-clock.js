@@ -1,4 +1,4 @@
-// The command queue's live clocks: each `.countdown` counts down to its `data-deadline` (seconds
+// The command queue's live clocks and refresh: each `.countdown` counts down to its `data-deadline` (seconds
 // left, negative once the deadline has passed). The server computed the deadlines; this only ticks.
 (function () {
   function tick() {
@@ -11,4 +11,9 @@
   }
   tick();
   setInterval(tick, 1000);
+  // The queue itself is read again every `data-refresh-s` seconds, so new calls appear.
+  var queue = document.querySelector("[data-refresh-s]");
+  if (queue) {
+    setTimeout(function () { window.location.reload(); }, 1000 * Number(queue.dataset.refreshS));
+  }
 })();
