@@ -226,3 +226,12 @@ def test_the_weekly_bulletin_matches_the_hand_computed_fixture() -> None:
 def test_a_bulletin_of_an_empty_week_has_no_percentages() -> None:
     b = rules.weekly_bulletin([], [])
     assert (b.incidents, b.sign_off.percent, b.slowest_units) == (0, None, ())
+
+
+def test_targets_missing_a_priority_are_refused_naming_the_setting() -> None:
+    from pydantic import ValidationError
+
+    from pingan.core.settings import CommandSettings
+
+    with pytest.raises(ValidationError, match="PINGAN_COMMAND_SIGN_OFF_S"):
+        CommandSettings(sign_off_s={"1": 30})

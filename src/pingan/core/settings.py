@@ -16,7 +16,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Keys that ship in the source tree. They are fine for `make demo` and tests and nowhere else:
@@ -110,6 +110,17 @@ class CommandSettings(BaseModel):
     suburban_stations: list[str] = Field(default_factory=lambda: ["WH-JTQ", "WH-JHQ", "WH-CQ"])
     attach_radius_m: float = Field(default=200.0, gt=0, description="a call this close to an open incident")
     attach_window_min: int = Field(default=30, gt=0, description="... of the same type, this recent")
+
+    @model_validator(mode="after")
+    def _every_priority_has_its_targets(self) -> CommandSettings:
+        for name in ("sign_off_s", "on_scene_urban_s", "on_scene_suburban_s", "feedback_s"):
+            table = getattr(self, name)
+            missing = sorted({"1", "2", "3"} - set(table))
+            if missing or any(v <= 0 for v in table.values()):
+                raise ValueError(
+                    f"PINGAN_COMMAND_{name.upper()}: give a positive number of seconds for priorities 1, 2 and 3"
+                )
+        return self
 
 
 class Settings(BaseSettings):
