@@ -21,3 +21,10 @@ def test_the_bulletin_is_printed_for_a_station_s_week(district: None) -> None:
     out = CliRunner().invoke(app, ["command", "bulletin", "--station", "WH-YL", "--week", "2026-11-30"])
     assert out.exit_code == 0
     assert "1 incidents" in out.output and "signed off within target: 0/1 0.0%" in out.output
+
+
+def test_the_breach_sweep_lists_an_open_incident_past_its_sign_off(district: None) -> None:
+    late = take_call(text="有人打架", lat=YULIN[0], lon=YULIN[1], received_at=T0)
+    out = CliRunner().invoke(app, ["command", "breaches"])
+    assert out.exit_code == 0
+    assert f"#{late} WH-YL: sign_off:running" in out.output and "1 open incidents past a target" in out.output
