@@ -20,15 +20,11 @@ from pingan.core import audit, clock
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.errors import DomainError, NotFound
-from pingan.core.i18n import _
 from pingan.core.org import all_stations
-from pingan.core.pages import TEMPLATES, render
+from pingan.core.pages import render
 from pingan.core.roles import Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
 
-# Templates mark text with `_()`; until the i18n work installs gettext into the environment, the
-# marker of `core.i18n` stands in (setdefault: the installed one wins).
-TEMPLATES.env.globals.setdefault("_", _)
 
 router = APIRouter(include_in_schema=False)
 # How many available units an incident's page offers to dispatch: its station's, then the nearest.

@@ -16,26 +16,30 @@ from pingan import __version__
 from pingan.antifraud.mules.review import api as mules_review_api
 from pingan.antifraud.orders import api as orders_api
 from pingan.antifraud.orders import pages as orders_pages
+from pingan.antifraud.orders import queries as orders_queries
 from pingan.antifraud.orders.callbacks import create_callback_app
 from pingan.antifraud.outcomes import pages as outcomes_pages
 from pingan.antifraud.reports import api as reports_api
 from pingan.antifraud.reports import pages as reports_pages
+from pingan.antifraud.reports.story import register_story_sources
 from pingan.antifraud.risk import api as risk_api
 from pingan.antifraud.risk import pages as risk_pages
 from pingan.antifraud.screening import pages as screening_pages
 from pingan.antifraud.tracing import api as tracing_api
 from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
+from pingan.antifraud.warnings import queries as warnings_queries
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.command import api as command_api
 from pingan.command import pages as command_pages
-from pingan.core import admin_pages, audit_api, audit_pages, auth_api
+from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID
 from pingan.core.errors import DomainError, Invalid
+from pingan.core.i18n import N_, LanguageMiddleware, _
 from pingan.core.logging import get_logger
-from pingan.core.pages import register_nav, render
+from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
 from pingan.web import pages as web_pages
@@ -54,6 +58,7 @@ ROUTERS = (
     audit_api.router,
     audit_pages.router,
     admin_pages.router,
+    account_pages.router,
     reports_api.router,
     reports_pages.router,
     orders_api.router,
@@ -113,19 +118,20 @@ def _domain_error(request: Request, exc: Exception) -> Response:
             "error.html",
             exc.status,
             status=exc.status,
-            title=_ERROR_TITLES.get(exc.status, "出错了 Something went wrong"),
-            message=str(exc),
+            title=_(_ERROR_TITLES.get(exc.status, _ERROR_FALLBACK)),
+            message=page_message(exc),
         )
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
+_ERROR_FALLBACK = N_("Something went wrong")
 _ERROR_TITLES = {
-    403: "无权访问 Not allowed",
-    404: "未找到 Not found",
-    409: "状态冲突 Conflict",
-    422: "输入有误 Invalid input",
-    429: "尝试过多 Too many attempts",
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    409: N_("Conflict"),
+    422: N_("Invalid input"),
+    429: N_("Too many attempts"),
 }
 
 
@@ -205,6 +211,7 @@ def create_app() -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(LanguageMiddleware)  # each request's language, before any page renders
 
     for router in ROUTERS:
         app.include_router(router)
@@ -214,6 +221,7 @@ def create_app() -> FastAPI:
     app.mount("/sms-gateway", create_gateway_app())
     reactions.install()
     register_nav(MENU)
+    register_story_sources([orders_queries.report_story, warnings_queries.report_story])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/metrics", include_in_schema=False)

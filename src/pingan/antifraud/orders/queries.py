@@ -6,11 +6,22 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.orders.choices import AppealStatus, FindingStatus, OrderKind, OrderReason, OrderState
+from pingan.antifraud.banks.directory import BANKS_BY_CODE
+from pingan.antifraud.orders import rules
+from pingan.antifraud.orders.choices import (
+    AppealStatus,
+    BasisKind,
+    FindingKind,
+    FindingStatus,
+    OrderKind,
+    OrderReason,
+    OrderState,
+)
 from pingan.antifraud.orders.model import (
     FindingAccount,
     OrderAppeal,
@@ -27,7 +38,11 @@ from pingan.antifraud.orders.schemas import (
 )
 from pingan.antifraud.registry.actions import HolderLinks
 from pingan.antifraud.reports import queries as report_queries
+from pingan.antifraud.reports.story import ReportSubject, StoryEntry, StoryPart
 from pingan.core import bulk, clock
+from pingan.core.i18n import _, label
+from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm
+from pingan.core.roles import Actor
 
 
 def order_out(order: RestrictionOrder, *, timeline: bool = False) -> OrderOut:
@@ -75,6 +90,92 @@ def list_orders(
     if report_id is not None:
         q = q.where(RestrictionOrder.report_id == report_id)
     return list(session.execute(q).scalars())
+
+
+ORDER_LIST = ListSpec(
+    name="restriction_order",
+    sorts={
+        "created_at": RestrictionOrder.created_at,
+        "held": RestrictionOrder.held_amount_fen,
+        "bank": RestrictionOrder.bank_code,
+        "state": RestrictionOrder.state,
+    },
+    default_sort="-created_at",
+    id_column=RestrictionOrder.id,
+)
+
+
+@dataclass(frozen=True)
+class OrderListFilter:
+    """The filters of the orders list; every one optional. `account` is a pseudonym."""
+
+    report_id: int | None = None
+    bank: str | None = None
+    account: str | None = None
+    state: OrderState | None = None
+    kind: OrderKind | None = None
+    search: SearchTerm | None = None
+
+
+def orders_in_view(actor: Actor) -> ColumnElement[bool]:
+    """The orders within `actor`'s station view: an order is its report's station's. District-wide
+    roles and grants see every order, those of holder-linked accounts with no report of their own too."""
+    if actor.district_wide:
+        return true()
+    return RestrictionOrder.report_id.in_(report_queries.report_ids_in_view(actor))
+
+
+def order_list_query(f: OrderListFilter, *, actor: Actor) -> Select[Any]:
+    """The orders list's rows matching `f` within `actor`'s view: masked columns only, unordered."""
+    q = select(
+        RestrictionOrder.id,
+        RestrictionOrder.kind,
+        RestrictionOrder.state,
+        RestrictionOrder.reason,
+        RestrictionOrder.basis_kind,
+        RestrictionOrder.report_id,
+        RestrictionOrder.finding_id,
+        RestrictionOrder.bank_code,
+        RestrictionOrder.account.masked.label("account"),
+        RestrictionOrder.amount_fen,
+        RestrictionOrder.held_amount_fen,
+        RestrictionOrder.created_at,
+        RestrictionOrder.acknowledged_at,
+        RestrictionOrder.expires_at,
+    ).where(orders_in_view(actor))
+    if f.report_id is not None:
+        q = q.where(RestrictionOrder.report_id == f.report_id)
+    if f.bank:
+        q = q.where(RestrictionOrder.bank_code == f.bank)
+    if f.account:
+        q = q.where(RestrictionOrder.account.pseudonym == f.account)
+    if f.state is not None:
+        q = q.where(RestrictionOrder.state == f.state)
+    if f.kind is not None:
+        q = q.where(RestrictionOrder.kind == f.kind)
+    if f.search is not None:
+        found: ColumnElement[bool] = RestrictionOrder.report_id.in_(report_queries.report_ids_found(f.search))
+        if f.search.card:
+            found = or_(found, RestrictionOrder.account.pseudonym == f.search.card)
+        q = q.where(found)
+    return q
+
+
+ORDER_EXPORT = (
+    ExportColumn("Order", "id", CellKind.NUMBER),
+    ExportColumn("Kind", "kind", CellKind.LABEL),
+    ExportColumn("State", "state", CellKind.LABEL),
+    ExportColumn("Reason", "reason", CellKind.LABEL),
+    ExportColumn("Basis", "basis_kind", CellKind.LABEL),
+    ExportColumn("Report", "report_id", CellKind.NUMBER),
+    ExportColumn("Bank", "bank_code"),
+    ExportColumn("Account", "account"),
+    ExportColumn("Amount asked", "amount_fen", CellKind.MONEY),
+    ExportColumn("Amount held", "held_amount_fen", CellKind.MONEY),
+    ExportColumn("Created", "created_at", CellKind.TIME),
+    ExportColumn("Acknowledged", "acknowledged_at", CellKind.TIME),
+    ExportColumn("Expires", "expires_at", CellKind.TIME),
+)
 
 
 def finding_out(finding: PoliceFinding) -> FindingOut:
@@ -338,3 +439,153 @@ def finding_accounts(session: Session, finding_ids: Iterable[int]) -> Sequence[R
         .where(bulk.any_of(session, a.finding_id, list(finding_ids)))
         .order_by(a.id)
     ).all()
+
+
+# ---- the order page and the report's story -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """One order as its page shows it: the order, its bank's name, the finding it rests on, its
+    appeals, what is left of its term, and the article each decision on it rests on."""
+
+    order: RestrictionOrder
+    bank_name: str
+    finding: PoliceFinding | None
+    appeals: list[OrderAppeal]
+    left: rules.Countdown | None
+    articles: dict[str, str]
+    basis_article: str
+
+
+def bank_name(code: str) -> str:
+    """The bank's name from the directory, or its code when the directory does not list it."""
+    bank = BANKS_BY_CODE.get(code)
+    return bank.name if bank is not None else code
+
+
+def order_view(session: Session, order: RestrictionOrder) -> OrderView:
+    """What the order page shows of `order` (its events load with it)."""
+    finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
+    basis = rules.ARTICLE_FINDING if order.basis_kind is BasisKind.FINDING else rules.ARTICLE_REPORT
+    return OrderView(
+        order=order,
+        bank_name=bank_name(order.bank_code),
+        finding=finding,
+        appeals=appeals(session, order_id=order.id),
+        left=rules.countdown(order.expires_at, clock.now()) if order.state in rules.LIVE_STATES else None,
+        articles=dict(rules.ACTION_ARTICLES),
+        basis_article=finding.legal_basis if finding is not None else basis,
+    )
+
+
+def approved_findings_naming(session: Session, order: RestrictionOrder) -> list[PoliceFinding]:
+    """Approved findings that name the order's account: those a conversion into a freeze may rest on."""
+    a = FindingAccount
+    return list(
+        session.execute(
+            select(PoliceFinding)
+            .join(a, a.finding_id == PoliceFinding.id)
+            .where(
+                PoliceFinding.status == FindingStatus.APPROVED,
+                a.bank_code == order.bank_code,
+                a.account.pseudonym == order.account.pseudonym,
+            )
+            .order_by(PoliceFinding.id.desc())
+            .distinct()
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class StoryOrder:
+    """An order as the report page lists it."""
+
+    order: RestrictionOrder
+    bank_name: str
+    left: rules.Countdown | None
+
+
+def report_story(session: Session, subject: ReportSubject, actor: Actor) -> list[StoryPart]:
+    """The report page's orders, findings and trace sections, with their timeline entries.
+
+    Orders: each with its bank's name, kind, state, amount held, acknowledgement and what is left of
+    its term. Findings: each with its decision (who, when, why). Trace: the trace findings' accounts
+    and the amounts traced into them. The caller showed the report, so the reader may see it.
+    """
+    now = clock.now()
+    orders = list(
+        session.execute(
+            select(RestrictionOrder)
+            .where(RestrictionOrder.report_id == subject.id)
+            .options(selectinload(RestrictionOrder.events))
+            .order_by(RestrictionOrder.id)
+        ).scalars()
+    )
+    findings = list(
+        session.execute(
+            select(PoliceFinding)
+            .where(PoliceFinding.report_id == subject.id)
+            .options(selectinload(PoliceFinding.accounts))
+            .order_by(PoliceFinding.id)
+        ).scalars()
+    )
+    rows = [
+        StoryOrder(
+            o,
+            bank_name(o.bank_code),
+            rules.countdown(o.expires_at, now) if o.state in rules.LIVE_STATES else None,
+        )
+        for o in orders
+    ]
+    order_entries = [
+        StoryEntry(
+            at=e.at,
+            what=_("Order %(id)s (%(bank)s): %(state)s")
+            % {"id": o.id, "bank": bank_name(o.bank_code), "state": label(e.to_state, "OrderState")},
+            detail=e.note,
+            href=f"/orders/{o.id}",
+        )
+        for o in orders
+        for e in o.events
+    ]
+    finding_entries = [
+        StoryEntry(at=f.drafted_at, what=_("Finding %(id)s drafted") % {"id": f.id}, detail=f.drafted_by)
+        for f in findings
+    ] + [
+        StoryEntry(
+            at=f.decided_at,
+            what=_("Finding %(id)s: %(status)s") % {"id": f.id, "status": label(f.status)},
+            detail=f"{f.decided_by or ''} {f.decision_note or ''}".strip(),
+        )
+        for f in findings
+        if f.decided_at is not None
+    ]
+    traces = [f for f in findings if f.kind is FindingKind.TRACE]
+    return [
+        StoryPart(
+            key="orders",
+            title=_("Stop-payments and freezes"),
+            template="story_orders.html",
+            items=rows,
+            entries=order_entries,
+        ),
+        StoryPart(
+            key="findings",
+            title=_("Findings and decisions"),
+            template="story_findings.html",
+            items=findings,
+            entries=finding_entries,
+        ),
+        StoryPart(
+            key="trace",
+            title=_("Trace"),
+            template="story_trace.html",
+            items=traces,
+            extra={
+                "accounts": sum(len(f.accounts) for f in traces),
+                "traced_fen": sum(a.traced_amount_fen or 0 for f in traces for a in f.accounts),
+                "report_id": subject.id,
+            },
+        ),
+    ]
