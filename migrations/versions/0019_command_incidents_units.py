@@ -1,7 +1,7 @@
 """command platform: incidents with their event log, units with their status log
 
 Revision ID: 0019
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-06 02:52:23.036161
 
 - `incident`: every 110 call, as a new incident or an attached, hoax or duplicate call, with the
@@ -18,7 +18,7 @@ from alembic import op
 import pingan.core.db
 
 revision: str = "0019"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -25,7 +25,6 @@ from pingan.core.pages import render
 from pingan.core.roles import Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
 
-
 router = APIRouter(include_in_schema=False)
 # How many available units an incident's page offers to dispatch: its station's, then the nearest.
 OFFER = 8
