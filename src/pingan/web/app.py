@@ -31,6 +31,8 @@ from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings import queries as warnings_queries
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
+from pingan.command import api as command_api
+from pingan.command import pages as command_pages
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
 from pingan.core.auth import TOKEN_COOKIE, actor_from_token, require_roles
 from pingan.core.deps import MAX_ROW_ID
@@ -70,6 +72,8 @@ ROUTERS = (
     tracing_api.router,
     warnings_api.router,
     warnings_pages.router,
+    command_api.router,
+    command_pages.router,
     web_pages.router,
 )
 
