@@ -24,9 +24,10 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# htmx and ECharts for the pages, pinned by package-lock.json; the pages also work without them.
+# htmx and ECharts for the pages, and axe-core for the browser tests' accessibility check, pinned by
+# package-lock.json; the pages also work without htmx.
 assets:
-	@if [ -f node_modules/htmx.org/dist/htmx.min.js ] && [ -f node_modules/echarts/dist/echarts.min.js ]; then :; \
+	@if [ -f node_modules/htmx.org/dist/htmx.min.js ] && [ -f node_modules/echarts/dist/echarts.min.js ] && [ -f node_modules/axe-core/axe.min.js ]; then :; \
 	elif command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: pages will run without htmx"; fi
 

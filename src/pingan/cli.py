@@ -13,6 +13,7 @@ from pingan.antifraud.reports.cli import app as reports_app
 from pingan.antifraud.screening.cli import screen, stream_app
 from pingan.antifraud.tracing.cli import app as trace_app
 from pingan.antifraud.warnings.cli import app as warnings_app
+from pingan.command.cli import app as command_app
 from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
 from pingan.sim.cli import app as sim_app
@@ -34,6 +35,7 @@ app.add_typer(stream_app, name="stream")
 app.add_typer(warnings_app, name="warnings")
 # `pingan outcomes monthly`, not `pingan report`: one letter from `pingan reports` was one too few.
 app.add_typer(outcomes_app, name="outcomes")
+app.add_typer(command_app, name="command")
 app.add_typer(sim_app, name="sim")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)

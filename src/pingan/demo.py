@@ -30,7 +30,8 @@ from pingan.antifraud.reports import actions
 from pingan.antifraud.reports.choices import ReportIntake
 from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import ReportIn
-from pingan.core import db
+from pingan.command.seed import seed_command
+from pingan.core import clock, db
 from pingan.core.auth import User, do_add_user
 from pingan.core.logging import get_logger
 from pingan.core.org import Station, do_upsert_station
@@ -76,6 +77,8 @@ class SeedResult:
     reports_total: int
     accounts: int
     held_back: int
+    command_units: int = 0
+    command_incidents: int = 0
 
 
 def seed_people(*, password: str = DEMO_PASSWORD) -> int:
@@ -139,6 +142,8 @@ def seed_demo(
 ) -> SeedResult:
     """Seed stations, users, the registry and most reports of a generated district; idempotent."""
     users_created = seed_people(password=password)
+    # The command centre's units and a few open incidents, so that the dispatcher finds work.
+    command_units, command_incidents = seed_command(now=clock.now())
     ensure_district(root)
     seed_part, feed_part = split_reports(root, feed_share)
     loaded = load_district(root, max_accounts=max_accounts, reports_file=seed_part, progress=progress)
@@ -156,6 +161,8 @@ def seed_demo(
         reports_total=total,
         accounts=loaded.accounts,
         held_back=held_back,
+        command_units=command_units,
+        command_incidents=command_incidents,
     )
 
 
@@ -313,7 +320,8 @@ def demo_seed(
     _console.print(
         f"demo seeded: {result.stations} stations, {result.users_created} new users, {result.accounts:,} registry "
         f"accounts, {result.reports_created} new reports ({result.reports_total} in all); "
-        f"{result.held_back} reports held back to arrive live"
+        f"{result.held_back} reports held back to arrive live; command: {result.command_units} new units, "
+        f"{result.command_incidents} new incidents"
     )
 
 

@@ -27,6 +27,7 @@ def _browser(client: TestClient, user: User) -> TestClient:
         (Role.ANTIFRAUD_ANALYST, "/antifraud"),
         (Role.SUPERVISOR, "/findings"),
         (Role.OFFICER, "/reports"),
+        (Role.DISPATCHER, "/command"),
         (Role.AUDITOR, "/audit"),
         (Role.ADMIN, "/admin/users"),
     ],

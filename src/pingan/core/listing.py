@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import IO, Any, Literal, TypeVar
 from urllib.parse import urlencode
 
@@ -46,7 +46,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from pingan.core import audit, clock
 from pingan.core.errors import Invalid
-from pingan.core.i18n import N_, _, label, register_labels
+from pingan.core.i18n import N_, _, label
 from pingan.core.pages import beijing_time, district_zone, zone_name
 from pingan.core.pii import PiiKind, lookup_key
 from pingan.core.roles import Actor
@@ -328,7 +328,7 @@ def number_filter(raw: str, field: str, *, low: float, high: float) -> float | N
 
 
 def day_start(day: date) -> datetime:
-    """The UTC instant a Beijing-time day starts at: the days users type are the district's days."""
+    """The UTC instant a day of the district's zone starts at: the days users type are the district's."""
     return datetime.combine(day, time(0), tzinfo=district_zone()).astimezone(UTC)
 
 
@@ -461,26 +461,14 @@ def empty_page(sort: Sort, limit: int = DEFAULT_LIMIT) -> Page:
 YUAN = N_("yuan")  # the unit a money column's heading names
 
 
-class CellKind(StrEnum):
-    """How an exported value is written."""
+class CellKind(Enum):
+    """How an exported value is written (never shown: a plain Enum, not a labelled StrEnum)."""
 
     TEXT = "text"
     TIME = "time"  # Beijing time; the header names the zone
     MONEY = "money"  # fen in the database, yuan in the file
     LABEL = "label"  # an enum code, written as its label
     NUMBER = "number"
-
-
-register_labels(
-    CellKind,
-    {
-        CellKind.TEXT: N_("text"),
-        CellKind.TIME: N_("time"),
-        CellKind.MONEY: N_("amount in yuan"),
-        CellKind.LABEL: N_("label"),
-        CellKind.NUMBER: N_("number"),
-    },
-)
 
 
 @dataclass(frozen=True)
@@ -510,7 +498,7 @@ class ExportColumn:
         if raw is None:
             return ""
         if self.kind is CellKind.TIME:
-            return beijing_time(raw, "%Y-%m-%d %H:%M:%S", zone=False)  # the column heading names the zone
+            return beijing_time(raw, "%Y-%m-%d %H:%M:%S", zone=False)  # the heading names the zone
         if self.kind is CellKind.MONEY:
             return (Decimal(int(raw)) / 100).quantize(Decimal("0.01"))
         if self.kind is CellKind.LABEL:

@@ -35,10 +35,13 @@ register_labels(
 
 
 HUMAN_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
-# Roles whose work spans the district: the anti-fraud centre's analysts, the supervisors who approve
+# Roles whose work spans the district: the anti-fraud centre's analysts, the command centre's
+# dispatchers (no anti-fraud route admits them), the supervisors who approve
 # restrictions, the auditors, and the platform's own robots. An officer works for one station (派出所)
 # and sees its records only, unless granted the district-wide view (`User.district_wide`).
-DISTRICT_WIDE_ROLES = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.AUDITOR, Role.SYSTEM})
+DISTRICT_WIDE_ROLES = frozenset(
+    {Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER, Role.SYSTEM}
+)
 # Who works the anti-fraud loop's queues and pages: the centre's analysts and supervisors, and the
 # station officers who register reports and visit people at risk.
 ANTIFRAUD_STAFF = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.OFFICER})

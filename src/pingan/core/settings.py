@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Keys that ship in the source tree. They are fine for `make demo` and tests and nowhere else:
@@ -95,6 +95,35 @@ class WarningSettings(BaseModel):
         return tuple(out)
 
 
+class CommandSettings(BaseModel):
+    """The 110 targets and the attach rule of the command platform (`PINGAN_COMMAND_*`).
+
+    Targets are seconds by priority code ("1" most urgent). The 110 working rules: a call signed off
+    (签收) within 30 s, a unit on scene within 5 minutes in urban areas and 10 in suburban ones, and
+    feedback within 30 minutes of arriving. A routine call (priority 3) gets twice the on-scene time.
+    """
+
+    sign_off_s: dict[str, int] = Field(default_factory=lambda: {"1": 30, "2": 30, "3": 30})
+    on_scene_urban_s: dict[str, int] = Field(default_factory=lambda: {"1": 300, "2": 300, "3": 600})
+    on_scene_suburban_s: dict[str, int] = Field(default_factory=lambda: {"1": 600, "2": 600, "3": 1200})
+    feedback_s: dict[str, int] = Field(default_factory=lambda: {"1": 1800, "2": 1800, "3": 1800})
+    # Stations whose area is suburban (10-minute on-scene target); every other station is urban.
+    suburban_stations: list[str] = Field(default_factory=lambda: ["WH-JTQ", "WH-JHQ", "WH-CQ"])
+    attach_radius_m: float = Field(default=200.0, gt=0, description="a call this close to an open incident")
+    attach_window_min: int = Field(default=30, gt=0, description="... of the same type, this recent")
+
+    @model_validator(mode="after")
+    def _every_priority_has_its_targets(self) -> CommandSettings:
+        for name in ("sign_off_s", "on_scene_urban_s", "on_scene_suburban_s", "feedback_s"):
+            table = getattr(self, name)
+            missing = sorted({"1", "2", "3"} - set(table))
+            if missing or any(v <= 0 for v in table.values()):
+                raise ValueError(
+                    f"PINGAN_COMMAND_{name.upper()}: give a positive number of seconds for priorities 1, 2 and 3"
+                )
+        return self
+
+
 class Settings(BaseSettings):
     """Platform settings; every field can be set as `PINGAN_<NAME>`, a section's as `PINGAN_<SECTION>_<NAME>`."""
 
@@ -136,6 +165,7 @@ class Settings(BaseSettings):
     )
     bank: BankSettings = Field(default_factory=BankSettings)
     warnings: WarningSettings = Field(default_factory=WarningSettings)
+    command: CommandSettings = Field(default_factory=CommandSettings)
 
     @field_validator("timezone")
     @classmethod

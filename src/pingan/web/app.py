@@ -31,8 +31,10 @@ from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings import queries as warnings_queries
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
-from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api
-from pingan.core.auth import require_roles
+from pingan.command import api as command_api
+from pingan.command import pages as command_pages
+from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
+from pingan.core.auth import TOKEN_COOKIE, actor_from_token, require_roles
 from pingan.core.deps import MAX_ROW_ID
 from pingan.core.errors import DomainError, Invalid
 from pingan.core.i18n import N_, LanguageMiddleware, _
@@ -70,6 +72,8 @@ ROUTERS = (
     tracing_api.router,
     warnings_api.router,
     warnings_pages.router,
+    command_api.router,
+    command_pages.router,
     web_pages.router,
 )
 
@@ -79,7 +83,7 @@ def _field_of(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for e in exc.errors():
@@ -92,6 +96,8 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
                 {"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "invalid"))}
             )
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    if _page_request(_request):
+        return _error_page(_request, 422, "; ".join(f"{e['field']}: {e['message']}" for e in errors))
     return JSONResponse(
         status_code=422,
         content={
@@ -105,18 +111,11 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    if not request.url.path.startswith("/api/") and _wants_html(request):
+    if _page_request(request):
         # A page asked by a browser: the login form, or a page that says what went wrong, with the menu.
         if exc.status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return render(
-            request,
-            "error.html",
-            exc.status,
-            status=exc.status,
-            title=_(_ERROR_TITLES.get(exc.status, _ERROR_FALLBACK)),
-            message=page_message(exc),
-        )
+        return _error_page(request, exc.status, page_message(exc))
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
@@ -125,15 +124,47 @@ _ERROR_FALLBACK = N_("Something went wrong")
 _ERROR_TITLES = {
     403: N_("Not allowed"),
     404: N_("Not found"),
+    405: N_("Not supported here"),
     409: N_("Conflict"),
     422: N_("Invalid input"),
     429: N_("Too many attempts"),
+    500: N_("Something went wrong on our side"),
 }
 
 
 def _wants_html(request: Request) -> bool:
     # Browsers ask for text/html; API clients, curl and the tests' clients do not.
     return "text/html" in request.headers.get("accept", "")
+
+
+def _page_request(request: Request) -> bool:
+    """A browser asking for a page (not the API): its errors are pages in the site's layout."""
+    return not request.url.path.startswith("/api/") and _wants_html(request)
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The error as a page with the menu and logout: the user sees what went wrong and where to go."""
+    if getattr(request.state, "actor", None) is None and (token := request.cookies.get(TOKEN_COOKIE)):
+        # A refusal raised before any page dependency ran (an unknown path): find the user for the menu.
+        try:
+            with db.read_transaction() as session:
+                request.state.actor = actor_from_token(session, token)
+        except Exception:
+            request.state.actor = None
+    title = _(_ERROR_TITLES.get(status, _ERROR_FALLBACK))
+    return render(request, "error.html", status, status=status, title=title, message=message)
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    """A fault of ours (500): logged with its traceback; the user gets a page or a JSON body without it."""
+    log.error("unhandled_error", path=request.url.path, exc_info=exc)
+    message = _("Please try again later; the fault has been logged.")
+    if _page_request(request):
+        try:
+            return _error_page(request, 500, message)
+        except Exception:
+            return HTMLResponse(f"<!doctype html><html lang=zh-CN><title>500</title><p>{message}</p>", 500)
+    return JSONResponse(status_code=500, content={"error": "internal", "message": "internal server error"})
 
 
 MAX_DB_INT = MAX_ROW_ID
@@ -155,13 +186,19 @@ def _out_of_range(request: Request, exc: Exception) -> Response:
             continue
         if number.is_finite() and number > MAX_DB_INT:
             error = Invalid(f"{value} is out of range (at most {MAX_DB_INT})", field=name)
+            if _page_request(request):
+                return _error_page(request, 422, str(error))
             return JSONResponse(status_code=422, content=error.as_dict())
     raise exc
 
 
-def _http_error(_request: Request, exc: Exception) -> Response:
-    """Starlette's own refusals (an unparsable body, a wrong method) in the platform's error format."""
+def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (an unparsable body, a wrong method, an unknown path) in the platform's
+    error format: a page for a browser, JSON for an API client."""
     assert isinstance(exc, StarletteHTTPException)
+    if _page_request(request) and exc.status_code >= 400:
+        text = _("There is no such page.") if exc.status_code == 404 else str(exc.detail)
+        return _error_page(request, exc.status_code, text)
     code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
     body: dict[str, object] = {"error": code, "message": str(exc.detail)}
     if exc.status_code == 400:
@@ -204,6 +241,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DBAPIError, _out_of_range)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _server_error)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

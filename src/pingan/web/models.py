@@ -9,12 +9,14 @@ from pingan.antifraud.risk import model as risk_model
 from pingan.antifraud.warnings import model as warnings_model
 from pingan.antifraud.warnings.visits import model as visits_model
 from pingan.antifraud.watchlist import model as watchlist_model
+from pingan.command import model as command_model
 from pingan.core import audit, auth, org
 
 __all__ = [
     "antifraud_model",
     "audit",
     "auth",
+    "command_model",
     "mules_review_model",
     "orders_model",
     "org",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pingan.antifraud.mules.review.actions import REVIEWERS
 from pingan.antifraud.reports.actions import REPORT_READERS, REPORT_WRITERS
+from pingan.command import actions as command_actions
 from pingan.core.admin_pages import ADMINS
 from pingan.core.audit_api import AUDIT_READERS
 from pingan.core.i18n import N_
@@ -25,6 +26,10 @@ MENU = [
     NavItem("/risk/events", N_("Risk events"), ANTIFRAUD_STAFF),
     NavItem("/warnings", N_("Warnings"), ANTIFRAUD_STAFF),
     NavItem("/mules/review", N_("Mule accounts"), frozenset(REVIEWERS)),
+    NavItem("/command", N_("Command"), command_actions.READERS),
+    NavItem("/command/calls/new", N_("Take a call"), command_actions.CALL_TAKERS & HUMAN),
+    NavItem("/command/units", N_("Units"), command_actions.READERS),
+    NavItem("/command/bulletin", N_("Weekly bulletin"), command_actions.READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
@@ -34,6 +39,7 @@ LANDING = {
     Role.ANTIFRAUD_ANALYST: "/antifraud",
     Role.SUPERVISOR: "/findings",
     Role.OFFICER: "/reports",
+    Role.DISPATCHER: "/command",
     Role.AUDITOR: "/audit",
     Role.ADMIN: "/admin/users",
 }

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
-import pytest
 
 from pingan.antifraud.mules.features import account_features
 from pingan.antifraud.mules.model import _with_neighbours, graph
 from pingan.antifraud.mules.review.labels import FEATURES, Unit, describe, feature_label, format_value
 from pingan.core.i18n import locale_scope
-
-
-@pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    """The labels are read in English, their msgids; a page shows them in its reader's language."""
-    with locale_scope("en"):
-        yield
 
 
 def _transfers() -> pl.DataFrame:
@@ -52,12 +43,19 @@ def test_every_label_has_an_explanation() -> None:
 
 
 def test_a_reason_reads_as_its_label_and_its_value_in_yuan() -> None:
-    r = describe("out_max=4.99e+06:+0.87")
+    with locale_scope("en"):
+        r = describe("out_max=4.99e+06:+0.87")
     assert (r.label, r.value, r.known) == ("Largest transfer sent", "¥49,900.00", True)
 
 
+def test_a_reason_reads_in_chinese_by_default() -> None:
+    with locale_scope("zh_CN"):
+        assert describe("out_max=4.99e+06:+0.87").label == "最大单笔转出"
+
+
 def test_a_round_feature_names_its_round_counted_from_one() -> None:
-    assert describe("nb_out_score1_max=0.93:+0.40").label == "Highest payee mule score (round 2)"
+    with locale_scope("en"):
+        assert describe("nb_out_score1_max=0.93:+0.40").label == "Highest payee mule score (round 2)"
 
 
 def test_a_reason_without_a_value_shows_a_dash() -> None:
@@ -65,7 +63,8 @@ def test_a_reason_without_a_value_shows_a_dash() -> None:
 
 
 def test_values_read_in_their_units() -> None:
-    assert format_value(0.254, Unit.SHARE) == "25%"
-    assert format_value(3.0, Unit.DAYS) == "3 days"
-    assert format_value(12.0, Unit.COUNT) == "12"
-    assert format_value(float("nan"), Unit.FEN) == "—"
+    with locale_scope("en"):
+        assert format_value(0.254, Unit.SHARE) == "25%"
+        assert format_value(3.0, Unit.DAYS) == "3 days"
+        assert format_value(12.0, Unit.COUNT) == "12"
+        assert format_value(float("nan"), Unit.FEN) == "—"

@@ -58,7 +58,7 @@ def test_the_queue_page_shows_the_candidate_with_its_reasons(client: TestClient,
     queue_zhao_card()
     page = client.get("/mules/review", headers=bearer(analyst_zhang))
     assert page.status_code == 200
-    assert "6222 **** 0017" in page.text and "Likely-mule payers (round 1)" in page.text
+    assert "6222 **** 0017" in page.text and "疑似涉诈的付款方（第 1 轮）" in page.text  # likely-mule payers
 
 
 def test_the_queue_page_shows_feature_labels_and_formatted_values_not_raw_names(
@@ -66,9 +66,9 @@ def test_the_queue_page_shows_feature_labels_and_formatted_values_not_raw_names(
 ) -> None:
     queue_zhao_card()
     page = client.get("/mules/review", headers=bearer(analyst_zhang)).text
-    assert "Total received</strong>: ¥12,345.00" in page  # 1,234,500 fen
-    assert "Typical dwell time</strong>: 0.5 h" in page
-    assert "Payers whose mule score is above one half." in page  # the explanation
+    assert "入账总额</strong>: ¥12,345.00" in page  # total received: 1,234,500 fen
+    assert "典型停留时间</strong>: 0.5 小时" in page  # typical dwell time: 0.5 h
+    assert "涉诈评分高于 0.5 的付款方数。" in page  # the explanation
     for raw in ("nb_in_score0_over_half", "in_sum", "dwell_hours_median"):
         assert raw not in page
 

@@ -73,7 +73,9 @@ def test_an_empty_status_lists_every_status(client: TestClient, analyst_zhang: U
 
 def test_the_queue_export_masks_the_account(client: TestClient, analyst_zhang: User) -> None:
     _queue(1, 0.95)
-    r = client.get("/mules/review/export?format=csv", headers=bearer(analyst_zhang))
+    r = client.get(
+        "/mules/review/export?format=csv", headers={**bearer(analyst_zhang), "Accept-Language": "en"}
+    )
     text = r.content.decode("utf-8-sig")
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert len(rows) == 1 and rows[0][header.index("Account")].startswith("6222 **** ****")

@@ -142,7 +142,7 @@ def test_the_queue_lists_the_holders_other_cards_an_approval_will_stop_before_ap
 ) -> None:
     register(mule_report(1))  # pays Zhao's CCB card; Zhao also holds cards at ICBC and ABC
     page = client.get("/findings", headers=bearer(supervisor_liu)).text
-    plan = page.split("Approval will stop or freeze")[1].split("</table>")[0]
+    plan = page.split("批准后将止付或冻结")[1].split("</table>")[0]  # "Approval will stop or freeze"
     for number, bank in ((MULE_ICBC, "中国工商银行"), (MULE_ABC, "中国农业银行")):
         assert protect(PiiKind.CARD, number).masked in plan and bank in plan
     assert protect(PiiKind.CARD, MULE_CCB).masked not in plan  # stopped already, on the report
@@ -160,12 +160,12 @@ def test_the_confirmation_page_lists_each_account_with_its_cap_before_anything_i
         f"/findings/confirm?ids={report_finding}&ids={trace_finding}", headers=bearer(supervisor_liu)
     )
     assert r.status_code == 200
-    rows = re.findall(r"<tr>(.*?)</tr>", r.text.split("Every account approval will stop or freeze")[1], re.S)
+    rows = re.findall(r"<tr>(.*?)</tr>", r.text.split("批准后将止付或冻结的全部账户")[1], re.S)
     freezes = [row for row in rows if "¥" in row]
     assert len(freezes) == 2
     assert any("¥2,500.00" in row and "中国银行" in row and "6216 **** **** " in row for row in freezes)
     assert any("¥1,200.00" in row and "招商银行" in row for row in freezes)
-    stops = [row for row in rows if "whole balance" in row]
+    stops = [row for row in rows if "全部余额" in row]  # the whole balance
     assert len(stops) == 2  # Zhao's ICBC and ABC cards
     assert 'id="total-freeze-cap">¥3,700.00' in r.text
     assert 'id="total-stops">2' in r.text and 'id="total-freezes">2' in r.text
@@ -216,7 +216,7 @@ def test_bulk_approval_approves_each_selected_finding_and_audits_each_one(
     assert [status[i] for i in chosen] == [FindingStatus.APPROVED, FindingStatus.APPROVED]
     assert status[left] is FindingStatus.DRAFT
     done = client.get(r.headers["location"], headers=bearer(supervisor_liu)).text
-    assert 'class="okmsg"' in done and "Approved 2 finding(s)" in done
+    assert 'class="okmsg"' in done and "已批准 2 项认定" in done
 
 
 def test_the_plan_the_confirmation_showed_is_what_approval_issues(

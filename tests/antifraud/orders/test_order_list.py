@@ -111,3 +111,16 @@ def test_an_officer_sees_and_exports_only_the_orders_of_their_stations_reports(
     assert _listed(client, officer_zhao) == set()
     r = client.get("/orders/export?format=csv", headers=bearer(officer_zhao))
     assert list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1:] == []
+
+
+def test_the_orders_list_pages_by_state_one_order_a_page(
+    client: TestClient, two_banks: dict[str, RestrictionOrder], analyst_zhang: User
+) -> None:
+    first = client.get("/orders?sort=state&limit=1", headers=bearer(analyst_zhang)).text
+    nxt = re.search(r'href="([^"]+)" rel="next"', first)
+    assert nxt is not None
+    second = client.get(nxt.group(1).replace("&amp;", "&"), headers=bearer(analyst_zhang))
+    assert second.status_code == 200, second.text
+    ids = [int(i) for i in ROW.findall(first)] + [int(i) for i in ROW.findall(second.text)]
+    assert sorted(ids) == sorted(o.id for o in two_banks.values())
+    assert 'rel="next"' not in second.text and 'rel="prev"' in second.text

@@ -25,6 +25,7 @@ from tests.factories import VICTIM_WANG, card, report_payload
 
 pytestmark = pytest.mark.usefixtures("station_yulin")
 
+ENGLISH = {"Accept-Language": "en"}  # the headings these tests read are the English ones
 ROW = re.compile(r'<a href="/reports/(\d+)">')
 
 
@@ -86,9 +87,10 @@ def test_paging_by_cursor_returns_each_report_once_across_pages(
     url: str | None = "/reports?limit=3"
     pages = 0
     while url is not None:
-        page = client.get(url, headers=bearer(analyst_zhang))
+        page = client.get(url, headers={**bearer(analyst_zhang), **ENGLISH})
         assert page.status_code == 200, page.text
         seen += _ids(page.text)
+        assert "7 rows match" in page.text  # the count of the whole list, on every page
         url = _next(page.text)
         pages += 1
     assert pages == 3
@@ -202,7 +204,9 @@ def test_the_export_honours_the_filter_masks_personal_data_and_is_audited(
 ) -> None:
     register(_report(1, typology="刷单返利"))
     register(_report(2, typology="冒充公检法"))
-    r = client.get("/reports/export?format=csv&typology=冒充公检法", headers=bearer(analyst_zhang))
+    r = client.get(
+        "/reports/export?format=csv&typology=冒充公检法", headers={**bearer(analyst_zhang), **ENGLISH}
+    )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     header, *rows = _csv_rows(r.content)
     assert [row[0] for row in rows] == ["510107-2026-000002"]

@@ -71,6 +71,9 @@ def test_the_risk_export_honours_the_rule_filter(client: TestClient, analyst_zha
     record(
         flag(1, reasons=["WL-PAYEE:reported_payee"]), flag(2, reasons=["P-FIRST-LARGE"], person="victim-li")
     )
-    r = client.get("/risk/events/export?format=csv&rule=P-FIRST-LARGE", headers=bearer(analyst_zhang))
+    r = client.get(
+        "/risk/events/export?format=csv&rule=P-FIRST-LARGE",
+        headers={**bearer(analyst_zhang), "Accept-Language": "en"},
+    )
     header, *rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert len(rows) == 1 and rows[0][header.index("Reasons")] == "P-FIRST-LARGE"

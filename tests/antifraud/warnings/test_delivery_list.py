@@ -66,7 +66,9 @@ def test_the_deliveries_export_masks_the_phone_and_is_audited(
 ) -> None:
     accept(wang_request("plan-wang-1"))
     accept(wang_request("plan-wang-2"))
-    r = client.get("/warnings/export?format=csv&q=plan-wang-2", headers=bearer(officer_li))
+    r = client.get(
+        "/warnings/export?format=csv&q=plan-wang-2", headers={**bearer(officer_li), "Accept-Language": "en"}
+    )
     text = r.content.decode("utf-8-sig")
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert [row[0] for row in rows] == ["plan-wang-2"]

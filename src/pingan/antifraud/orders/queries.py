@@ -40,7 +40,7 @@ from pingan.antifraud.registry.actions import HolderLinks
 from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.reports.story import ReportSubject, StoryEntry, StoryPart
 from pingan.core import bulk, clock
-from pingan.core.i18n import _, label
+from pingan.core.i18n import N_, _, label
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm
 from pingan.core.roles import Actor
 
@@ -162,19 +162,19 @@ def order_list_query(f: OrderListFilter, *, actor: Actor) -> Select[Any]:
 
 
 ORDER_EXPORT = (
-    ExportColumn("Order", "id", CellKind.NUMBER),
-    ExportColumn("Kind", "kind", CellKind.LABEL),
-    ExportColumn("State", "state", CellKind.LABEL),
-    ExportColumn("Reason", "reason", CellKind.LABEL),
-    ExportColumn("Basis", "basis_kind", CellKind.LABEL),
-    ExportColumn("Report", "report_id", CellKind.NUMBER),
-    ExportColumn("Bank", "bank_code"),
-    ExportColumn("Account", "account"),
-    ExportColumn("Amount asked", "amount_fen", CellKind.MONEY),
-    ExportColumn("Amount held", "held_amount_fen", CellKind.MONEY),
-    ExportColumn("Created", "created_at", CellKind.TIME),
-    ExportColumn("Acknowledged", "acknowledged_at", CellKind.TIME),
-    ExportColumn("Expires", "expires_at", CellKind.TIME),
+    ExportColumn(N_("Order"), "id", CellKind.NUMBER),
+    ExportColumn(N_("Kind"), "kind", CellKind.LABEL),
+    ExportColumn(N_("State"), "state", CellKind.LABEL),
+    ExportColumn(N_("Reason"), "reason", CellKind.LABEL),
+    ExportColumn(N_("Basis"), "basis_kind", CellKind.LABEL),
+    ExportColumn(N_("Report"), "report_id", CellKind.NUMBER),
+    ExportColumn(N_("Bank"), "bank_code"),
+    ExportColumn(N_("Account"), "account"),
+    ExportColumn(N_("Amount asked"), "amount_fen", CellKind.MONEY),
+    ExportColumn(N_("Amount held"), "held_amount_fen", CellKind.MONEY),
+    ExportColumn(N_("Created"), "created_at", CellKind.TIME),
+    ExportColumn(N_("Acknowledged"), "acknowledged_at", CellKind.TIME),
+    ExportColumn(N_("Expires"), "expires_at", CellKind.TIME),
 )
 
 

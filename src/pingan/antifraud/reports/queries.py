@@ -28,6 +28,7 @@ from pingan.antifraud.reports.schemas import (
 )
 from pingan.core import bulk
 from pingan.core.errors import Invalid, NotFound
+from pingan.core.i18n import N_
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of, day_start
 from pingan.core.org import Station
 from pingan.core.roles import Actor
@@ -259,16 +260,16 @@ def report_list_query(f: ReportListFilter, *, actor: Actor) -> Select[Any]:
 
 
 REPORT_EXPORT = (
-    ExportColumn("Case number", "external_ref"),
-    ExportColumn("Reported", "reported_at", CellKind.TIME),
-    ExportColumn("Victim", "victim_name"),
-    ExportColumn("Victim phone", "victim_phone"),
-    ExportColumn("Typology", "typology", CellKind.LABEL),
-    ExportColumn("Station", "station_name"),
-    ExportColumn("Amount", "total_amount_fen", CellKind.MONEY),
-    ExportColumn("Transfers", "transfer_count", CellKind.NUMBER),
-    ExportColumn("Cluster", "cluster_id", CellKind.NUMBER),
-    ExportColumn("Status", "intake", CellKind.LABEL),
+    ExportColumn(N_("Case number"), "external_ref"),
+    ExportColumn(N_("Reported"), "reported_at", CellKind.TIME),
+    ExportColumn(N_("Victim"), "victim_name"),
+    ExportColumn(N_("Victim phone"), "victim_phone"),
+    ExportColumn(N_("Typology"), "typology", CellKind.LABEL),
+    ExportColumn(N_("Station"), "station_name"),
+    ExportColumn(N_("Amount"), "total_amount_fen", CellKind.MONEY),
+    ExportColumn(N_("Transfers"), "transfer_count", CellKind.NUMBER),
+    ExportColumn(N_("Cluster"), "cluster_id", CellKind.NUMBER),
+    ExportColumn(N_("Status"), "intake", CellKind.LABEL),
 )
 
 

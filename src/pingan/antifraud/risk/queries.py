@@ -16,6 +16,7 @@ from pingan.antifraud.risk.choices import StepChannel, StepState
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan, WarningStep
 from pingan.core import bulk, clock
 from pingan.core.errors import Invalid
+from pingan.core.i18n import N_, _
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of, day_start
 from pingan.core.roles import Actor
 from pingan.core.scoping import station_condition
@@ -269,15 +270,15 @@ def reasons_of(raw: str) -> list[str]:
 
 
 RISK_EVENT_EXPORT = (
-    ExportColumn("Event", "id", CellKind.NUMBER),
-    ExportColumn("Occurred", "occurred_at", CellKind.TIME),
-    ExportColumn("Person", "person_short"),
-    ExportColumn("Payer bank", "payer_bank"),
-    ExportColumn("Payee bank", "payee_bank"),
-    ExportColumn("Amount", "amount_fen", CellKind.MONEY),
-    ExportColumn("At risk", "amount_at_risk_fen", CellKind.MONEY),
-    ExportColumn("Reasons", "reasons", convert=lambda raw: "; ".join(reasons_of(raw))),
-    ExportColumn("Typology (guess)", "typology_guess"),
-    ExportColumn("Elderly", "elderly", convert=lambda v: "Y" if v else ""),
-    ExportColumn("Plan", "plan_id", CellKind.NUMBER),
+    ExportColumn(N_("Event"), "id", CellKind.NUMBER),
+    ExportColumn(N_("Occurred"), "occurred_at", CellKind.TIME),
+    ExportColumn(N_("Person"), "person_short"),
+    ExportColumn(N_("Payer bank"), "payer_bank"),
+    ExportColumn(N_("Payee bank"), "payee_bank"),
+    ExportColumn(N_("Amount"), "amount_fen", CellKind.MONEY),
+    ExportColumn(N_("At risk"), "amount_at_risk_fen", CellKind.MONEY),
+    ExportColumn(N_("Reasons"), "reasons", convert=lambda raw: "; ".join(reasons_of(raw))),
+    ExportColumn(N_("Typology (guess)"), "typology_guess"),
+    ExportColumn(N_("Elderly"), "elderly", convert=lambda v: _("yes") if v else ""),
+    ExportColumn(N_("Plan"), "plan_id", CellKind.NUMBER),
 )

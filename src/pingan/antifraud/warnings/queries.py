@@ -13,7 +13,7 @@ from pingan.antifraud.reports.story import ReportSubject, StoryEntry, StoryPart
 from pingan.antifraud.risk import queries as risk_queries
 from pingan.antifraud.warnings.choices import ChannelKind, DeliveryState, MessageState
 from pingan.antifraud.warnings.model import WarningDelivery, WarningMessage
-from pingan.core.i18n import _, label
+from pingan.core.i18n import N_, _, label
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of
 from pingan.core.roles import Actor
 from pingan.core.scoping import station_condition
@@ -83,17 +83,17 @@ def delivery_list_query(f: DeliveryFilter, *, actor: Actor) -> Select[Any]:
 
 
 DELIVERY_EXPORT = (
-    ExportColumn("Plan", "plan_id"),
-    ExportColumn("Person", "person_short"),
-    ExportColumn("Phone", "phone"),
-    ExportColumn("Typology", "typology"),
-    ExportColumn("Amount", "amount_fen", CellKind.MONEY),
-    ExportColumn("Station", "home_station_code"),
-    ExportColumn("State", "state", CellKind.LABEL),
-    ExportColumn("Priority", "priority", CellKind.LABEL),
-    ExportColumn("Received", "received_at", CellKind.TIME),
-    ExportColumn("First contact", "first_contact_at", CellKind.TIME),
-    ExportColumn("First contact channel", "first_contact_channel", CellKind.LABEL),
+    ExportColumn(N_("Plan"), "plan_id"),
+    ExportColumn(N_("Person"), "person_short"),
+    ExportColumn(N_("Phone"), "phone"),
+    ExportColumn(N_("Typology"), "typology"),
+    ExportColumn(N_("Amount"), "amount_fen", CellKind.MONEY),
+    ExportColumn(N_("Station"), "home_station_code"),
+    ExportColumn(N_("State"), "state", CellKind.LABEL),
+    ExportColumn(N_("Priority"), "priority", CellKind.LABEL),
+    ExportColumn(N_("Received"), "received_at", CellKind.TIME),
+    ExportColumn(N_("First contact"), "first_contact_at", CellKind.TIME),
+    ExportColumn(N_("First contact channel"), "first_contact_channel", CellKind.LABEL),
 )
 
 # A message reached the person only on the network's word: a delivery report for a text, an

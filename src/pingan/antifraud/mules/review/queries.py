@@ -11,6 +11,7 @@ from sqlalchemy import Select, select
 from pingan.antifraud.mules.review.choices import CandidateStatus
 from pingan.antifraud.mules.review.labels import Reason, describe
 from pingan.antifraud.mules.review.model import MuleCandidate
+from pingan.core.i18n import N_
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of
 
 CANDIDATE_LIST = ListSpec(
@@ -77,18 +78,18 @@ def reasons_in_words(raw: str) -> list[Reason]:
 
 
 CANDIDATE_EXPORT = (
-    ExportColumn("Candidate", "id", CellKind.NUMBER),
-    ExportColumn("Account", "account_masked"),
-    ExportColumn("Bank", "bank"),
-    ExportColumn("Score", "score", CellKind.NUMBER),
+    ExportColumn(N_("Candidate"), "id", CellKind.NUMBER),
+    ExportColumn(N_("Account"), "account_masked"),
+    ExportColumn(N_("Bank"), "bank"),
+    ExportColumn(N_("Score"), "score", CellKind.NUMBER),
     ExportColumn(
-        "Why (feature contributions)",
+        N_("Why (feature contributions)"),
         "reasons",
         convert=lambda raw: "; ".join(f"{r.label}: {r.value}" for r in reasons_in_words(raw)),
     ),
-    ExportColumn("Model", "model_ref"),
-    ExportColumn("Status", "status", CellKind.LABEL),
-    ExportColumn("Queued", "queued_at", CellKind.TIME),
-    ExportColumn("Reviewed", "reviewed_at", CellKind.TIME),
-    ExportColumn("Reviewer", "reviewed_by"),
+    ExportColumn(N_("Model"), "model_ref"),
+    ExportColumn(N_("Status"), "status", CellKind.LABEL),
+    ExportColumn(N_("Queued"), "queued_at", CellKind.TIME),
+    ExportColumn(N_("Reviewed"), "reviewed_at", CellKind.TIME),
+    ExportColumn(N_("Reviewer"), "reviewed_by"),
 )

@@ -1,4 +1,4 @@
-"""Migration 0018 corrects plans that an outbox-only warning marked delivered or answered."""
+"""Migration 0015 corrects plans that an outbox-only warning marked delivered or answered."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def url_at_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of its own, migrated to 0013 (on SQLite, then on PostgreSQL)."""
+def url_before(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, migrated to 0014 (on SQLite, then on PostgreSQL)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at-0013.db'}"
-        command.upgrade(alembic_config(url), "0013")
+        url = f"sqlite:///{tmp_path / 'at-0014.db'}"
+        command.upgrade(alembic_config(url), "0014")
         yield url
         return
     if not _pg_reachable():
@@ -35,7 +35,7 @@ def url_at_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    command.upgrade(alembic_config(url), "0013")
+    command.upgrade(alembic_config(url), "0014")
     yield url
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -69,19 +69,19 @@ def _plan(conn: object, plan_id: int, steps: list[tuple[str, str, str]]) -> None
     )
 
 
-def test_outbox_only_steps_become_recorded_and_their_plan_is_not_reached(url_at_0013: str) -> None:
+def test_outbox_only_steps_become_recorded_and_their_plan_is_not_reached(url_before: str) -> None:
     recorded = '{"message_key": "risk:1:sms:1", "state": "recorded"}'
     recorded_call = '{"digit": null, "message_key": "risk:1:voice:1", "state": "recorded"}'
     delivered = '{"message_key": "risk:2:sms:1", "state": "delivered"}'
-    engine = create_engine(url_at_0013)
+    engine = create_engine(url_before)
     with engine.begin() as conn:
         _plan(conn, 1, [("sms", "delivered", recorded), ("voice", "answered", recorded_call)])
         _plan(conn, 2, [("sms", "delivered", delivered), ("voice", "answered", recorded_call)])
     engine.dispose()
 
-    command.upgrade(alembic_config(url_at_0013), "0018")
+    command.upgrade(alembic_config(url_before), "0015")
 
-    engine = create_engine(url_at_0013)
+    engine = create_engine(url_before)
     with engine.connect() as conn:
         steps = conn.execute(
             text("SELECT plan_id, channel, state FROM warning_step ORDER BY plan_id, seq")

@@ -1,0 +1,325 @@
+"""Pages of the command platform: the dispatcher's queue (/command), the call-taker's form, an
+incident with its 110 clock chain, the units, and the weekly bulletin."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from pingan.command import actions, queries, rules
+from pingan.command.categories import catalogue
+from pingan.command.choices import Disposition, Priority, UnitMove, UnitState
+from pingan.command.model import Incident, Unit
+from pingan.command.schemas import IncidentIn
+from pingan.core import audit, clock
+from pingan.core.auth import require_roles
+from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
+from pingan.core.errors import DomainError, NotFound
+from pingan.core.org import all_stations
+from pingan.core.pages import render
+from pingan.core.roles import Actor
+from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
+
+router = APIRouter(include_in_schema=False)
+# How many available units an incident's page offers to dispatch: its station's, then the nearest.
+OFFER = 8
+Reader = Annotated[Actor, Depends(require_roles(*actions.READERS))]
+CallTaker = Annotated[Actor, Depends(require_roles(*actions.CALL_TAKERS))]
+Signer = Annotated[Actor, Depends(require_roles(*actions.SIGNERS))]
+Dispatcher = Annotated[Actor, Depends(require_roles(*actions.DISPATCHERS))]
+Responder = Annotated[Actor, Depends(require_roles(*actions.RESPONDERS))]
+
+CALL_FIELDS = (
+    "caller_phone",
+    "caller_name",
+    "text",
+    "category_code",
+    "priority",
+    "address",
+    "lat",
+    "lon",
+    "station_code",
+    "disposition",
+    "related_incident_id",
+    "disposition_reason",
+)
+
+
+@router.get("/command", response_class=HTMLResponse)
+def queue_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """The dispatcher's queue: open incidents by priority with their live clocks, and the units'
+    states. The read is audited."""
+    now = clock.now()
+    with session.begin():
+        rows = queries.open_queue(session, actor, now=now)
+        units = queries.list_units(session, actor)
+        record_list_read(
+            session, actor=actor, listing="incident", filters={"status": "open"}, count=len(rows)
+        )
+    by_state = {s: sum(1 for u in units if u.state is s) for s in UnitState}
+    scope_error = NO_STATION_MESSAGE if no_station(actor) else None
+    return render(
+        request,
+        "command_queue.html",
+        rows=rows,
+        by_state=by_state,
+        now=now,
+        scope_error=scope_error,
+        can_take_calls=actor.role in actions.CALL_TAKERS,
+    )
+
+
+def _call_form(
+    request: Request,
+    status: int = 200,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    suggestion: rules.AttachSuggestion | None = None,
+    suggested: Incident | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "command_call.html",
+        status,
+        values=values or {},
+        error=error,
+        suggestion=suggestion,
+        suggested=suggested,
+        categories=catalogue().leaves(),
+        priorities=list(Priority),
+        cat=catalogue(),
+    )
+
+
+@router.get("/command/calls/new", response_class=HTMLResponse)
+def call_form(request: Request, actor: CallTaker) -> HTMLResponse:
+    """The call-taker's form."""
+    return _call_form(request)
+
+
+def _parse_call(values: dict[str, str]) -> IncidentIn:
+    data: dict[str, object] = {k: v for k, v in values.items() if v != "" and k in CALL_FIELDS}
+    return IncidentIn.model_validate(data)
+
+
+@router.post("/command/calls", response_class=HTMLResponse, response_model=None)
+def take_call(
+    request: Request,
+    session: DbSession,
+    actor: CallTaker,
+    _csrf: CsrfChecked,
+    caller_phone: Annotated[str, Form(max_length=32)] = "",
+    caller_name: Annotated[str, Form(max_length=64)] = "",
+    text: Annotated[str, Form(max_length=4000)] = "",
+    category_code: Annotated[str, Form(max_length=8)] = "",
+    priority: Annotated[str, Form(max_length=2)] = "",
+    address: Annotated[str, Form(max_length=255)] = "",
+    lat: Annotated[str, Form(max_length=32)] = "",
+    lon: Annotated[str, Form(max_length=32)] = "",
+    disposition: Annotated[str, Form(max_length=16)] = "",
+    related_incident_id: Annotated[str, Form(max_length=12)] = "",
+    disposition_reason: Annotated[str, Form(max_length=255)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Take a call. With no disposition chosen, a likely open incident is suggested first and the
+    call-taker confirms: attach the call to it, or open a new incident."""
+    values = {
+        "caller_phone": caller_phone,
+        "caller_name": caller_name,
+        "text": text,
+        "category_code": category_code,
+        "priority": priority,
+        "address": address,
+        "lat": lat,
+        "lon": lon,
+        "disposition": disposition,
+        "related_incident_id": related_incident_id,
+        "disposition_reason": disposition_reason,
+    }
+    try:
+        call = _parse_call(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        return _call_form(request, 422, values=values, error=f"{field}: {first.get('msg', 'invalid')}")
+    item = actions.NewCall(call=call, actor=actor)
+    try:
+        with session.begin():
+            related = actions.check_take_call(session, item)
+            if not disposition:
+                suggestion = queries.attach_suggestion(
+                    session,
+                    category_code=call.category_code,
+                    lat=call.lat,
+                    lon=call.lon,
+                    received_at=clock.now(),
+                )
+                if suggestion.incident_id is not None:
+                    suggested = queries.incident_detail(session, suggestion.incident_id)
+                    return _call_form(request, values=values, suggestion=suggestion, suggested=suggested)
+            incident = actions.do_take_call(session, item, related=related)
+            session.flush()
+            target = incident.related_incident_id if call.disposition is Disposition.ATTACHED else incident.id
+    except DomainError as exc:
+        return _call_form(request, 422, values=values, error=str(exc))
+    return RedirectResponse(f"/command/incidents/{target}", status_code=303)
+
+
+def _incident_page(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    incident_id: int,
+    *,
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    now = clock.now()
+    with session.begin():
+        incident = queries.incident_detail(session, incident_id) if 1 <= incident_id <= MAX_ROW_ID else None
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}", field="incident_id")
+        check_station(actor, incident.station_code, what=f"incident {incident_id}")
+        audit.record(
+            session, actor=actor, action="incident.read", object_type="incident", object_id=incident.id
+        )
+        chain = actions.chain_of(incident, now=now)
+        units = list(
+            session.execute(
+                select(Unit).where(Unit.incident_id == incident.id).order_by(Unit.call_sign)
+            ).scalars()
+        )
+        offer = (
+            queries.units_for_assignment(session, actor, incident)
+            if actor.role in actions.DISPATCHERS
+            else []
+        )
+        calls = queries.related_calls(session, incident.id)
+    # The buttons are the moves the table allows from each unit's state that this reader may make.
+    mine = {m for m in UnitMove if m is not UnitMove.GO_OFF_DUTY}
+    if actor.role not in actions.DISPATCHERS:
+        mine -= actions.DISPATCHER_MOVES
+    moves = {u.id: [m for m in rules.UNIT_TRANSITIONS[u.state] if m in mine] for u in units}
+    return render(
+        request,
+        "command_incident.html",
+        status,
+        incident=incident,
+        chain=chain,
+        units=units,
+        offer=offer,
+        calls=calls,
+        moves=moves,
+        cat=catalogue(),
+        error=error,
+        now=now,
+        can_sign=actor.role in actions.SIGNERS,
+        can_assign=actor.role in actions.DISPATCHERS,
+    )
+
+
+@router.get("/command/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(request: Request, incident_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
+    """One incident: the call (caller masked), its 110 clock chain in Beijing time with breaches,
+    its units and what may be done next. The read is audited."""
+    return _incident_page(request, session, actor, incident_id)
+
+
+@router.post("/command/incidents/{incident_id}/sign-off", response_class=HTMLResponse, response_model=None)
+def sign_off(
+    request: Request, incident_id: int, session: DbSession, actor: Signer, _csrf: CsrfChecked
+) -> HTMLResponse | RedirectResponse:
+    """Sign the incident off (签收) now."""
+    try:
+        with session.begin():
+            incident = actions.get_incident(session, incident_id, actor, for_update=True)
+            actions.check_sign_off(incident, actor)
+            actions.do_sign_off(session, incident, actor)
+    except DomainError as exc:
+        return _incident_page(request, session, actor, incident_id, status=exc.status, error=str(exc))
+    return RedirectResponse(f"/command/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/command/units/{unit_id}/moves", response_class=HTMLResponse, response_model=None)
+def move_unit(
+    request: Request,
+    unit_id: int,
+    session: DbSession,
+    actor: Responder,
+    _csrf: CsrfChecked,
+    move: Annotated[UnitMove, Form()],
+    incident_id: Annotated[int | None, Form(ge=1, le=MAX_ROW_ID)] = None,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Move a unit from a page: assign it to the incident, or its next step; back to where it came from."""
+    back_to = incident_id
+    try:
+        with session.begin():
+            unit = actions.get_unit(session, unit_id, actor, for_update=True)
+            back_to = incident_id or unit.incident_id
+            incident = None
+            if move is UnitMove.ASSIGN and incident_id is not None:
+                incident = actions.get_incident(session, incident_id, actor)
+            item = actions.UnitMoveRequest(unit=unit, move=move, actor=actor, incident=incident, note=note)
+            decision = actions.check_move_unit(item)
+            actions.do_move_unit(session, item, decision)
+    except DomainError as exc:
+        if back_to is not None:
+            return _incident_page(request, session, actor, back_to, status=exc.status, error=str(exc))
+        return _units_page(request, session, actor, status=exc.status, error=str(exc))
+    return RedirectResponse(f"/command/incidents/{back_to}" if back_to else "/command/units", status_code=303)
+
+
+def _units_page(
+    request: Request, session: DbSession, actor: Actor, *, status: int = 200, error: str | None = None
+) -> HTMLResponse:
+    with session.begin():
+        units = queries.list_units(session, actor)
+    return render(
+        request, "command_units.html", status, units=units, error=error, transitions=rules.UNIT_TRANSITIONS
+    )
+
+
+@router.get("/command/units", response_class=HTMLResponse)
+def units_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """The units of the reader's view with their states; on and off duty."""
+    return _units_page(request, session, actor)
+
+
+@router.get("/command/bulletin", response_class=HTMLResponse)
+def bulletin_page(
+    request: Request, session: DbSession, actor: Reader, station: str = "", week: str = ""
+) -> HTMLResponse:
+    """A station's weekly 110 bulletin: sign-off, on-scene and feedback within target, slowest units."""
+    today = clock.now().astimezone(queries.BEIJING).date()
+    try:
+        chosen = queries.monday_of(date.fromisoformat(week)) if week else queries.monday_of(today)
+    except ValueError:
+        chosen = queries.monday_of(today)
+    if not date(2000, 1, 3) <= chosen <= date(2099, 12, 28):
+        chosen = queries.monday_of(today)
+    with session.begin():
+        stations = [s for s in all_stations(session) if actor.sees_station(s.code)]
+        code = (
+            station
+            if any(s.code == station for s in stations)
+            else (actor.station_code or (stations[0].code if stations else ""))
+        )
+        bulletin = (
+            queries.station_bulletin(session, station_code=code, week_start=chosen, now=clock.now())
+            if code and actor.sees_station(code)
+            else None
+        )
+    return render(
+        request,
+        "command_bulletin.html",
+        stations=stations,
+        station=code,
+        week=chosen,
+        bulletin=bulletin,
+    )

@@ -1,0 +1,221 @@
+"""The read side of the command platform, for pages, the API and other packages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, selectinload
+
+from pingan.command import rules
+from pingan.command.actions import chain_of
+from pingan.command.categories import catalogue
+from pingan.command.choices import Disposition, IncidentStatus, UnitMove, UnitState
+from pingan.command.model import Incident, Unit, UnitStatusLog
+from pingan.core.roles import Actor
+from pingan.core.scoping import station_condition
+from pingan.core.settings import get_settings
+
+# The district's zone: the weekly bulletin's weeks run Monday to Monday in Beijing time.
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def incidents_in_view(actor: Actor) -> ColumnElement[bool]:
+    """The incidents of `actor`'s station view: the dispatchers see the district."""
+    return station_condition(actor, Incident.station_code)
+
+
+def units_in_view(actor: Actor) -> ColumnElement[bool]:
+    """The units of `actor`'s station view."""
+    return station_condition(actor, Unit.station_code)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """An open incident in the dispatcher's queue, with its clock chain and its units."""
+
+    incident: Incident
+    chain: rules.ClockChain
+    category: str
+    units: list[Unit]
+
+
+def open_queue(session: Session, actor: Actor, *, now: datetime, limit: int = 200) -> list[QueueRow]:
+    """Open incidents of the actor's view, most urgent first, oldest first within a priority."""
+    incidents = list(
+        session.execute(
+            select(Incident)
+            .where(
+                Incident.status == IncidentStatus.OPEN,
+                Incident.disposition == Disposition.NEW,
+                incidents_in_view(actor),
+            )
+            .order_by(Incident.priority, Incident.received_at, Incident.id)
+            .options(selectinload(Incident.events))
+            .limit(limit)
+        ).scalars()
+    )
+    units: dict[int, list[Unit]] = {}
+    if incidents:
+        for u in session.execute(
+            select(Unit).where(Unit.incident_id.in_([i.id for i in incidents])).order_by(Unit.call_sign)
+        ).scalars():
+            assert u.incident_id is not None
+            units.setdefault(u.incident_id, []).append(u)
+    cat = catalogue()
+    return [
+        QueueRow(i, chain_of(i, now=now), cat.display(i.category_code), units.get(i.id, []))
+        for i in incidents
+    ]
+
+
+def attach_suggestion(
+    session: Session,
+    *,
+    category_code: str | None,
+    lat: float | None,
+    lon: float | None,
+    received_at: datetime,
+) -> rules.AttachSuggestion:
+    """The open incident a call is likely about, by the attach rule, with the settings' radius and window."""
+    c = get_settings().command
+    window = timedelta(minutes=c.attach_window_min)
+    type_code = category_code[:4] if category_code and len(category_code) >= 4 else None
+    candidates: list[rules.OpenIncident] = []
+    if type_code is not None and lat is not None and lon is not None:
+        rows = session.execute(
+            select(
+                Incident.id, Incident.category_code, Incident.lat, Incident.lon, Incident.received_at
+            ).where(
+                Incident.status == IncidentStatus.OPEN,
+                Incident.disposition == Disposition.NEW,
+                Incident.category_code.startswith(type_code, autoescape=True),
+                Incident.received_at >= received_at - window,
+                Incident.received_at <= received_at + window,
+            )
+        ).all()
+        candidates = [
+            rules.OpenIncident(r.id, (r.category_code or "")[:4] or None, r.lat, r.lon, r.received_at)
+            for r in rows
+        ]
+    return rules.suggest_attach(
+        type_code=type_code,
+        lat=lat,
+        lon=lon,
+        received_at=received_at,
+        open_incidents=candidates,
+        radius_m=c.attach_radius_m,
+        window=window,
+    )
+
+
+def incident_detail(session: Session, incident_id: int) -> Incident | None:
+    """One incident with its event log."""
+    return session.execute(
+        select(Incident).where(Incident.id == incident_id).options(selectinload(Incident.events))
+    ).scalar_one_or_none()
+
+
+def related_calls(session: Session, incident_id: int) -> list[Incident]:
+    """The calls attached to (or duplicating) an incident."""
+    return list(
+        session.execute(
+            select(Incident).where(Incident.related_incident_id == incident_id).order_by(Incident.received_at)
+        ).scalars()
+    )
+
+
+def list_units(session: Session, actor: Actor, *, state: UnitState | None = None) -> list[Unit]:
+    """The units of the actor's view, by station and call sign."""
+    q = select(Unit).where(units_in_view(actor))
+    if state is not None:
+        q = q.where(Unit.state == state)
+    return list(session.execute(q.order_by(Unit.station_code, Unit.call_sign)).scalars())
+
+
+def units_for_assignment(session: Session, actor: Actor, incident: Incident) -> list[Unit]:
+    """Available units to offer for an incident: its own station's first, then the nearest centre.
+
+    Straight-line order only; ranking by road travel time belongs to the dispatch routing (not built).
+    """
+    units = list_units(session, actor, state=UnitState.AVAILABLE)
+
+    def key(u: Unit) -> tuple[int, float, str]:
+        if incident.lat is not None and incident.lon is not None and u.lat is not None and u.lon is not None:
+            far = rules.distance_m(incident.lat, incident.lon, u.lat, u.lon)
+        else:
+            far = float("inf")
+        return (0 if u.station_code == incident.station_code else 1, far, u.call_sign)
+
+    return sorted(units, key=key)
+
+
+def unit_log(session: Session, unit_id: int, limit: int = 50) -> list[UnitStatusLog]:
+    """A unit's latest log lines, newest first."""
+    return list(
+        session.execute(
+            select(UnitStatusLog)
+            .where(UnitStatusLog.unit_id == unit_id)
+            .order_by(UnitStatusLog.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def week_bounds(week_start: date) -> tuple[datetime, datetime]:
+    """The UTC instants of a Beijing-time week starting on `week_start` (a Monday) at 00:00."""
+    start = datetime.combine(week_start, time(0), tzinfo=BEIJING).astimezone(UTC)
+    return start, start + timedelta(days=7)
+
+
+def monday_of(day: date) -> date:
+    """The Monday of the week `day` falls in."""
+    return day - timedelta(days=day.weekday())
+
+
+def station_bulletin(
+    session: Session, *, station_code: str, week_start: date, now: datetime
+) -> rules.Bulletin:
+    """A station's weekly 110 bulletin: its new incidents received in the Beijing-time week, and the
+    assigned-to-arrival times of the units sent to them."""
+    start, end = week_bounds(week_start)
+    incidents = list(
+        session.execute(
+            select(Incident)
+            .where(
+                Incident.station_code == station_code,
+                Incident.disposition == Disposition.NEW,
+                Incident.received_at >= start,
+                Incident.received_at < end,
+            )
+            .options(selectinload(Incident.events))
+        ).scalars()
+    )
+    chains = [chain_of(i, now=now) for i in incidents]
+    responses: list[rules.UnitResponse] = []
+    if incidents:
+        rows = session.execute(
+            select(
+                UnitStatusLog.unit_id,
+                UnitStatusLog.incident_id,
+                UnitStatusLog.move,
+                UnitStatusLog.at,
+                Unit.call_sign,
+            )
+            .join(Unit, Unit.id == UnitStatusLog.unit_id)
+            .where(
+                UnitStatusLog.incident_id.in_([i.id for i in incidents]),
+                UnitStatusLog.move.in_([UnitMove.ASSIGN, UnitMove.ARRIVE]),
+            )
+            .order_by(UnitStatusLog.id)
+        ).all()
+        assigned: dict[tuple[int, int | None], datetime] = {}
+        for r in rows:
+            if r.move is UnitMove.ASSIGN:
+                assigned[(r.unit_id, r.incident_id)] = r.at
+            elif (r.unit_id, r.incident_id) in assigned:
+                at = assigned.pop((r.unit_id, r.incident_id))
+                responses.append(rules.UnitResponse(r.call_sign, (r.at - at).total_seconds()))
+    return rules.weekly_bulletin(chains, responses)
