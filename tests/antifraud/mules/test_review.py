@@ -21,6 +21,9 @@ from pingan.core.auth import User
 from pingan.core.roles import Actor
 from tests.conftest import bearer
 
+# A browser that names no language: pingan answers in Chinese, as these tests read.
+pytestmark = pytest.mark.browser_language(None)
+
 DETECTOR = Actor.system("mule-detector")
 
 

@@ -23,7 +23,8 @@ from tests.antifraud.orders.conftest import MULE_ABC, MULE_CCB, MULE_ICBC, mule_
 from tests.conftest import bearer
 from tests.factories import card
 
-pytestmark = pytest.mark.usefixtures("station_yulin")
+# A browser that names no language: pingan answers in Chinese, as these tests read.
+pytestmark = [pytest.mark.usefixtures("station_yulin"), pytest.mark.browser_language(None)]
 
 ANALYST_ZHANG = Actor("zhang", Role.ANTIFRAUD_ANALYST)
 T0 = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)

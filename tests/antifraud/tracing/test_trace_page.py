@@ -24,7 +24,8 @@ from tests.antifraud.tracing.conftest import ATM, Store, at, card_of
 from tests.conftest import bearer
 from tests.factories import report_payload
 
-pytestmark = pytest.mark.usefixtures("station_yulin")
+# A browser that names no language: pingan answers in Chinese, as these tests read.
+pytestmark = [pytest.mark.usefixtures("station_yulin"), pytest.mark.browser_language(None)]
 
 # Store account ids long enough that finding one on the page can only mean it leaked.
 VICTIM_HE = 7_310_001
