@@ -29,6 +29,7 @@ from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.core import admin_pages, audit_api, audit_pages, auth_api
+from pingan.core import live as core_live
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID
 from pingan.core.errors import DomainError, Invalid
@@ -36,8 +37,8 @@ from pingan.core.logging import get_logger
 from pingan.core.pages import register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
+from pingan.web import live, reactions
 from pingan.web import pages as web_pages
-from pingan.web import reactions
 from pingan.web.headers import SecurityHeaders
 from pingan.web.limits import BodyLimit
 from pingan.web.metrics import render_metrics
@@ -65,6 +66,7 @@ ROUTERS = (
     tracing_api.router,
     warnings_api.router,
     warnings_pages.router,
+    core_live.router,
     web_pages.router,
 )
 
@@ -209,6 +211,7 @@ def create_app() -> FastAPI:
     # Kannel cannot log in: its DLRs carry an HMAC token of the message id instead (gateway_api.py).
     app.mount("/sms-gateway", create_gateway_app())
     reactions.install()
+    live.install()
     register_nav(MENU)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

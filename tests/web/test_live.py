@@ -1,0 +1,293 @@
+"""Live pages: what another process writes reaches open pages as server-sent events, within the
+reader's role and station view, and only for a logged-in user.
+
+The app runs under a real uvicorn server on a free port; the streams are read as a browser's
+EventSource would, and the writes come from other connections or from another process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+
+from pingan.antifraud.orders import actions as order_actions
+from pingan.antifraud.orders.choices import FindingStatus, OrderState
+from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder
+from pingan.core import db, live
+from pingan.core.auth import User, issue_token
+from pingan.core.org import do_upsert_station
+from pingan.core.roles import Actor, Role
+from tests.antifraud.orders.conftest import free_port, mule_report, register
+from tests.conftest import make_user
+from tests.factories import report_payload
+
+SYSTEM = Actor.system("test")
+DELIVERY_BOUND_S = 5.0  # the poll is 1 s; the rest is slack for a shared, busy test machine
+
+
+@dataclass
+class Event:
+    event: str
+    data: str
+    id: str | None
+
+
+@dataclass
+class Listener:
+    """An open stream read in a thread, as a browser tab's EventSource reads it."""
+
+    response: httpx.Response
+    events: list[Event] = field(default_factory=list)
+    thread: threading.Thread | None = None
+
+    def read(self) -> None:
+        name, data, eid = "message", [], None
+        try:
+            for line in self.response.iter_lines():
+                if line == "":
+                    if data:
+                        self.events.append(Event(name, "\n".join(data), eid))
+                    name, data, eid = "message", [], None
+                elif line.startswith("event:"):
+                    name = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                elif line.startswith("id:"):
+                    eid = line[3:].strip()
+        except (httpx.HTTPError, RuntimeError):
+            return  # closed by the test
+
+    def wait_for(self, predicate: Callable[[Event], bool], timeout: float = DELIVERY_BOUND_S) -> Event:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in list(self.events):
+                if predicate(e):
+                    return e
+            time.sleep(0.02)
+        raise AssertionError(
+            f"no such event within {timeout} s; got {[(e.event, e.data) for e in self.events]}"
+        )
+
+    def named(self, name: str) -> list[Event]:
+        return [e for e in self.events if e.event == name]
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    client: httpx.Client
+    opened: list[Listener] = field(default_factory=list)
+
+    def open(self, user: User, topics: str) -> Listener:
+        request = self.client.build_request(
+            "GET",
+            f"{self.base_url}/live/stream",
+            params={"topics": topics},
+            headers={"Authorization": f"Bearer {issue_token(user)}", "Accept": "text/event-stream"},
+        )
+        response = self.client.send(request, stream=True)
+        assert response.status_code == 200, response.read()
+        listener = Listener(response)
+        listener.thread = threading.Thread(target=listener.read, daemon=True)
+        listener.thread.start()
+        # The first message (the counter, or nothing for a role without one) says the stream is live.
+        self.opened.append(listener)
+        return listener
+
+
+@pytest.fixture
+def server(database: str) -> Iterator[LiveServer]:
+    """pingan's whole app under uvicorn on a free port."""
+    from pingan.web.app import create_app
+
+    port = free_port()
+    app = create_app()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    client = httpx.Client(timeout=httpx.Timeout(10.0, read=None))
+    live_server = LiveServer(f"http://127.0.0.1:{port}", client)
+    yield live_server
+    for listener in live_server.opened:
+        listener.response.close()
+    client.close()
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def stations(database: str) -> None:
+    with db.transaction() as s:
+        do_upsert_station(
+            s, code="WH-YL", name="玉林派出所", lat=30.63, lon=104.05, area_geojson=None, actor=SYSTEM
+        )
+        do_upsert_station(
+            s, code="WH-JX", name="锦绣派出所", lat=30.61, lon=104.07, area_geojson=None, actor=SYSTEM
+        )
+
+
+MARK_SENT = textwrap.dedent(
+    """
+    import sys
+    import pingan.web.models  # noqa: F401 - every table registered
+    from pingan.antifraud.orders import actions
+    from pingan.core import db
+    from pingan.core.roles import Actor
+
+    db.configure(sys.argv[1])
+    with db.transaction() as s:
+        actions.do_mark_sent(s, actions.get_order(s, int(sys.argv[2])), actor=Actor.system("robot"))
+    """
+)
+
+
+def _database_url() -> str:
+    return db.get_engine().url.render_as_string(hide_password=False)
+
+
+def _first_order() -> int:
+    with db.read_transaction() as s:
+        return int(s.execute(select(func.min(RestrictionOrder.id))).scalar_one())
+
+
+def test_an_order_sent_by_the_robot_process_redraws_its_badge_on_an_analysts_open_page(
+    server: LiveServer, stations: None
+) -> None:
+    register(mule_report(1))
+    order_id = _first_order()
+    analyst = make_user("analyst_zhang", Role.ANTIFRAUD_ANALYST)
+    stream = server.open(analyst, "orders")
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", MARK_SENT, _database_url(), str(order_id)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    badge = stream.wait_for(lambda e: e.event == f"order-{order_id}")
+
+    assert time.monotonic() - started < DELIVERY_BOUND_S + 5  # the subprocess's own start is included
+    assert f'id="order-state-{order_id}"' in badge.data and "state-sent" in badge.data
+    assert f'sse-swap="order-{order_id}"' in badge.data  # the new badge listens for the next change
+
+
+def test_an_officer_does_not_receive_a_report_of_another_station(server: LiveServer, stations: None) -> None:
+    officer_li = make_user("officer_li", Role.OFFICER, station_code="WH-YL")
+    officer_zhao = make_user("officer_zhao", Role.OFFICER, station_code="WH-JX")
+    li, zhao = server.open(officer_li, "reports"), server.open(officer_zhao, "reports")
+
+    register(report_payload(external_ref="510107-2026-000101", station_code="WH-YL"))
+    register(report_payload(external_ref="510107-2026-000102", station_code="WH-JX"))
+
+    li.wait_for(lambda e: e.event == "report" and "510107-2026-000101" in e.data)
+    # Zhao's own station's report came after Li's: by the time it arrives, Li's would have too.
+    zhao.wait_for(lambda e: e.event == "report" and "510107-2026-000102" in e.data)
+    assert not any("510107-2026-000101" in e.data for e in zhao.events)
+    assert not any("510107-2026-000102" in e.data for e in li.events)
+
+
+def test_a_new_report_row_carries_no_clear_personal_data(server: LiveServer, stations: None) -> None:
+    supervisor = make_user("supervisor_liu", Role.SUPERVISOR)
+    stream = server.open(supervisor, "reports")
+    payload = report_payload(external_ref="510107-2026-000201")
+    register(payload)
+    row = stream.wait_for(lambda e: e.event == "report").data
+    victim = payload["victim"]
+    for clear in (
+        victim["name"],
+        victim["national_id"],
+        victim["phone"],
+        payload["transfers"][0]["payer_card"],
+    ):
+        assert clear not in row
+    assert "510107-2026-000201" in row
+
+
+def test_the_stream_requires_login(server: LiveServer) -> None:
+    api = server.client.get(f"{server.base_url}/live/stream", headers={"Accept": "text/event-stream"})
+    page = server.client.get(
+        f"{server.base_url}/live/stream", headers={"Accept": "text/html"}, follow_redirects=False
+    )
+    assert api.status_code == 401
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def test_an_unknown_topic_is_refused_naming_the_field(server: LiveServer) -> None:
+    analyst = make_user("analyst_zhang", Role.ANTIFRAUD_ANALYST)
+    answer = server.client.get(
+        f"{server.base_url}/live/stream?topics=orders,payroll",
+        headers={"Authorization": f"Bearer {issue_token(analyst)}"},
+    )
+    assert answer.status_code == 422 and answer.json()["field"] == "topics"
+
+
+def test_a_closed_tab_frees_its_stream(server: LiveServer) -> None:
+    analyst = make_user("analyst_zhang", Role.ANTIFRAUD_ANALYST)
+    stream = server.open(analyst, "orders,risk")
+    deadline = time.monotonic() + DELIVERY_BOUND_S
+    while live.HUB.streams != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.HUB.streams == 1
+    stream.response.close()
+    while live.HUB.streams != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.HUB.streams == 0
+
+
+def _draft_findings() -> int:
+    with db.read_transaction() as s:
+        q = select(func.count()).select_from(PoliceFinding).where(PoliceFinding.status == FindingStatus.DRAFT)
+        return int(s.execute(q).scalar_one())
+
+
+def test_a_supervisors_counter_is_the_number_of_findings_awaiting_decision_and_follows_new_ones(
+    server: LiveServer, stations: None
+) -> None:
+    supervisor = make_user("supervisor_liu", Role.SUPERVISOR)
+    page = server.client.get(
+        f"{server.base_url}/orders", headers={"Authorization": f"Bearer {issue_token(supervisor)}"}
+    )
+    assert f'<span class="count">{_draft_findings()}</span>' in page.text  # none yet: 0
+
+    stream = server.open(supervisor, "")
+    stream.wait_for(lambda e: e.event == "attention")
+    register(mule_report(2))  # the robot drafts a finding for the holder's other accounts
+    waiting = _draft_findings()
+    assert waiting >= 1
+    stream.wait_for(lambda e: e.event == "attention" and f">{waiting}</span>" in e.data)
+
+
+def test_an_analysts_counter_counts_failed_and_refused_orders(server: LiveServer, stations: None) -> None:
+    register(mule_report(3))
+    order_id = _first_order()
+    analyst = make_user("analyst_zhang", Role.ANTIFRAUD_ANALYST)
+    stream = server.open(analyst, "orders")
+    first = stream.wait_for(lambda e: e.event == "attention")
+    assert ">0</span>" in first.data
+    with db.transaction() as s:
+        order = order_actions.get_order(s, order_id)
+        order_actions.do_mark_sent(s, order, actor=Actor.system("robot"))
+    with db.transaction() as s:
+        order = order_actions.get_order(s, order_id)
+        order_actions.do_record_failure(s, order, reason="bank unreachable", actor=Actor.system("robot"))
+    with db.read_transaction() as s:
+        failed = s.execute(
+            select(func.count())
+            .select_from(RestrictionOrder)
+            .where(RestrictionOrder.state == OrderState.FAILED)
+        ).scalar_one()
+    assert failed == 1
+    stream.wait_for(lambda e: e.event == "attention" and '"count nonzero">1</span>' in e.data)
