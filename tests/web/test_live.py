@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from pingan.antifraud.orders import actions as order_actions
 from pingan.antifraud.orders.choices import FindingStatus, OrderState
 from pingan.antifraud.orders.model import PoliceFinding, RestrictionOrder
-from pingan.core import db, live
+from pingan.core import clock, db, live
+from pingan.core.audit import AuditEntry
 from pingan.core.auth import User, issue_token
 from pingan.core.org import do_upsert_station
 from pingan.core.roles import Actor, Role
 from tests.antifraud.orders.conftest import free_port, mule_report, register
+from tests.antifraud.risk.test_plans import flag, record
 from tests.conftest import make_user
 from tests.factories import report_payload
 
@@ -293,3 +295,66 @@ def test_an_analysts_counter_counts_failed_and_refused_orders(server: LiveServer
         ).scalar_one()
     assert failed == 1
     stream.wait_for(lambda e: e.event == "attention" and '"count nonzero">1</span>' in e.data)
+
+
+def test_a_risk_event_recorded_by_screening_goes_on_top_of_an_officers_queue_of_the_persons_station(
+    server: LiveServer, stations: None
+) -> None:
+    officer_li = make_user("officer_li", Role.OFFICER, station_code="WH-YL")
+    officer_zhao = make_user("officer_zhao", Role.OFFICER, station_code="WH-JX")
+    li, zhao = server.open(officer_li, "risk"), server.open(officer_zhao, "risk")
+    record(flag(1))  # victim Wang lives in Yulin (WH-YL)
+    row = li.wait_for(lambda e: e.event == "risk").data
+    assert row.startswith('<tr id="risk-event-') and "victim-wang"[:12] in row
+    zhao.wait_for(lambda e: e.event == "attention")
+    time.sleep(2 * live.POLL_S)  # one more poll than Li needed
+    assert zhao.named("risk") == []
+
+
+def test_logging_out_ends_an_open_stream(
+    server: LiveServer, stations: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "TOKEN_CHECK_S", 0.5)
+    analyst = make_user("analyst_zhang", Role.ANTIFRAUD_ANALYST)
+    token = issue_token(analyst)
+    request = server.client.build_request(
+        "GET", f"{server.base_url}/live/stream?topics=orders", headers={"Authorization": f"Bearer {token}"}
+    )
+    stream = Listener(server.client.send(request, stream=True))
+    server.opened.append(stream)
+    threading.Thread(target=stream.read, daemon=True).start()
+    stream.wait_for(lambda e: e.event == "attention")
+
+    out = server.client.post(
+        f"{server.base_url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert out.status_code == 204
+    end = stream.wait_for(lambda e: e.event == "end")
+    assert "login ended" in end.data
+
+
+def test_a_change_that_commits_after_a_later_one_is_still_delivered(database: str) -> None:
+    """PostgreSQL hands out ids before COMMIT: the poller looks again for an id it skipped over."""
+    if database != "postgres":
+        pytest.skip("SQLite has one writer: its ids commit in order")
+    from pingan.web import live as web_live
+
+    web_live.install()
+    hub = live.Hub()
+    hub.cursor = live._log_end()
+    table = AuditEntry.__table__
+    row = {"lane": 1, "at": clock.now(), "actor": "robot", "role": "system", "object_type": "restriction_order",
+           "purpose": None, "detail": "{}", "prev_hash": "0" * 64, "hash": "0" * 64}  # fmt: skip
+    engine = db.get_engine()
+
+    def orders(changes: list[live.Change]) -> list[tuple[int, ...]]:
+        return [c.ids for c in changes if c.topic == "orders"]
+
+    with engine.connect() as slow, engine.connect() as quick:
+        slow.execute(insert(table).values(**row, seq=10**9, action="order.sent", object_id="41"))
+        quick.execute(insert(table).values(**row, seq=10**9 + 1, action="order.sent", object_id="42"))
+        quick.commit()
+        assert orders(hub.poll()) == [(42,)]
+        slow.commit()
+        assert orders(hub.poll()) == [(41,)]
+        assert hub.poll() == []  # each change once
