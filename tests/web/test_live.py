@@ -358,3 +358,25 @@ def test_a_change_that_commits_after_a_later_one_is_still_delivered(database: st
         slow.commit()
         assert orders(hub.poll()) == [(41,)]
         assert hub.poll() == []  # each change once
+
+
+def test_a_delivery_report_reaches_the_warnings_page_of_the_persons_station_without_the_phone(
+    server: LiveServer, stations: None
+) -> None:
+    from pingan.antifraud.warnings import actions as warning_actions
+    from tests.antifraud.warnings.conftest import accept, wang_request
+
+    officer_li = make_user("officer_li", Role.OFFICER, station_code="WH-YL")
+    officer_zhao = make_user("officer_zhao", Role.OFFICER, station_code="WH-JX")
+    accept(wang_request(phone="13812345678", voice=False), sms="kannel")  # Wang lives in Yulin
+    li, zhao = server.open(officer_li, "warnings"), server.open(officer_zhao, "warnings")
+    with db.transaction() as s:
+        warning_actions.do_record_dlrs(
+            s, [warning_actions.Dlr("plan-wang-1:sms:1", 1, "DELIVRD")], source="kannel", actor=SYSTEM
+        )
+    row = li.wait_for(lambda e: e.event == "warning").data
+    assert "plan-wang-1" in row and "delivered" in row
+    assert "13812345678" not in row and "138****5678" not in row
+    zhao.wait_for(lambda e: e.event == "attention")
+    time.sleep(2 * live.POLL_S)
+    assert zhao.named("warning") == []
