@@ -50,6 +50,7 @@ class Listener:
 
     response: httpx.Response
     events: list[Event] = field(default_factory=list)
+    comments: int = 0
     thread: threading.Thread | None = None
 
     def read(self) -> None:
@@ -66,6 +67,8 @@ class Listener:
                     data.append(line[5:].removeprefix(" "))
                 elif line.startswith("id:"):
                     eid = line[3:].strip()
+                elif line.startswith(":"):
+                    self.comments += 1
         except (httpx.HTTPError, RuntimeError):
             return  # closed by the test
 
@@ -90,12 +93,12 @@ class LiveServer:
     client: httpx.Client
     opened: list[Listener] = field(default_factory=list)
 
-    def open(self, user: User, topics: str) -> Listener:
+    def open(self, user: User, topics: str, last_event_id: str | None = None) -> Listener:
+        headers = {"Authorization": f"Bearer {issue_token(user)}", "Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
         request = self.client.build_request(
-            "GET",
-            f"{self.base_url}/live/stream",
-            params={"topics": topics},
-            headers={"Authorization": f"Bearer {issue_token(user)}", "Accept": "text/event-stream"},
+            "GET", f"{self.base_url}/live/stream", params={"topics": topics}, headers=headers
         )
         response = self.client.send(request, stream=True)
         assert response.status_code == 200, response.read()
@@ -380,3 +383,31 @@ def test_a_delivery_report_reaches_the_warnings_page_of_the_persons_station_with
     zhao.wait_for(lambda e: e.event == "attention")
     time.sleep(2 * live.POLL_S)
     assert zhao.named("warning") == []
+
+
+def test_an_idle_stream_sends_a_heartbeat(
+    server: LiveServer, stations: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "HEARTBEAT_S", 0.3)
+    stream = server.open(make_user("analyst_zhang", Role.ANTIFRAUD_ANALYST), "orders")
+    deadline = time.monotonic() + DELIVERY_BOUND_S
+    while stream.comments < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stream.comments >= 2
+
+
+def test_a_reconnecting_page_gets_the_changes_it_missed(server: LiveServer, stations: None) -> None:
+    register(mule_report(4))
+    order_id = _first_order()
+    analyst = make_user("analyst_zhang", Role.ANTIFRAUD_ANALYST)
+    first = server.open(analyst, "orders")
+    first.wait_for(lambda e: e.event == "attention")
+    with db.transaction() as s:
+        order_actions.do_mark_sent(s, order_actions.get_order(s, order_id), actor=Actor.system("robot"))
+    seen = first.wait_for(lambda e: e.event == f"order-{order_id}")
+    assert seen.id is not None and seen.id.isdigit()
+
+    # The tab lost its connection just before that event; its browser reconnects with the last id it had.
+    again = server.open(analyst, "orders", last_event_id=str(int(seen.id) - 1))
+    replayed = again.wait_for(lambda e: e.event == f"order-{order_id}")
+    assert "state-sent" in replayed.data
