@@ -161,6 +161,7 @@ class Hub:
         self._subs: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = asyncio.Event()
         self.cursor = 0
         self._gaps: dict[int, float] = {}
         self.recent: deque[Change] = deque(maxlen=REPLAY)
@@ -171,19 +172,23 @@ class Hub:
         return len(self._subs)
 
     async def subscribe(self) -> Subscription:
-        """A new subscription; the poller runs while any is open."""
+        """A new subscription, once the poller knows where the log ends: every change committed
+        after this returns reaches the subscription. The poller runs while any is open."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._task is None or self._task.done():
-            # The first stream, or the first on a new event loop (tests run several): read from the
-            # log's end as it stands now.
+            # The first stream, or the first on a new event loop (tests run several). Started here,
+            # before any await, so that streams opening at the same moment share one poller.
             self._subs = set()
             self._loop = loop
-            self.cursor = await asyncio.to_thread(_log_end)
-            self._gaps.clear()
-            self.recent.clear()
+            self._ready = asyncio.Event()
             self._task = loop.create_task(self._run())
         sub = Subscription()
         self._subs.add(sub)
+        try:
+            await self._ready.wait()
+        except asyncio.CancelledError:
+            self._subs.discard(sub)
+            raise
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -195,6 +200,16 @@ class Hub:
         return [c for c in self.recent if c.seq > seq]
 
     async def _run(self) -> None:
+        while self._subs and not self._ready.is_set():
+            try:
+                # Start from the log's end as it stands now: a page shows what was there before.
+                self.cursor = await asyncio.to_thread(_log_end)
+                self._gaps.clear()
+                self.recent.clear()
+                self._ready.set()
+            except Exception:
+                log.exception("live.start_failed")
+                await asyncio.sleep(POLL_S)
         while self._subs:
             try:
                 changes = await asyncio.to_thread(self.poll)
@@ -212,7 +227,6 @@ class Hub:
                     else:
                         sub.queue.put_nowait(changes)
             await asyncio.sleep(POLL_S)
-        self._task = None
 
     def poll(self) -> list[Change]:
         """Read the audit entries after the cursor (and the gaps still open), oldest first."""
