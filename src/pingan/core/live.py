@@ -15,13 +15,16 @@ for `GAP_GRACE_S`, after which it is taken for a rolled-back insert. docs/live.m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from markupsafe import Markup
@@ -42,6 +45,8 @@ from pingan.core.roles import HUMAN_ROLES, Actor, Role
 log = get_logger("live")
 
 POLL_S = 1.0  # how often a web process reads the audit log while a stream is open
+WAKE_GAP_S = 0.05  # on PostgreSQL, a notified commit is read this soon, with those that follow it
+NOTIFY_CHANNEL = "pingan_live"  # migration 0017: every commit that appends audit entries notifies it
 HEARTBEAT_S = 15  # a comment line this often keeps proxies from closing an idle stream
 TOKEN_CHECK_S = 15.0  # an idle stream checks its login this often, and ends with it
 GAP_GRACE_S = 10.0  # an id skipped over is looked for this long (a commit that arrives late)
@@ -154,6 +159,39 @@ class Subscription:
         self.behind = False  # it fell `QUEUE` batches behind and was dropped: the stream ends
 
 
+class Wakeup:
+    """On PostgreSQL: a thread that LISTENs on `NOTIFY_CHANNEL` and wakes the poller at each commit of
+    audit entries, so that a change does not wait for the next poll. The poll stays: it is what finds
+    the entries, and the only mechanism on SQLite."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> None:
+        self._loop, self._wake = loop, wake
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="live-wakeup", daemon=True)
+
+    def start(self) -> None:
+        """Listen in the background."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening (within a second)."""
+        self._stopped.set()
+
+    def _listen(self) -> None:
+        url = db.get_engine().url.set(drivername="postgresql")
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not self._stopped.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self._loop.call_soon_threadsafe(self._wake.set)
+            except Exception:
+                # Without the wake-up the poll still delivers, a poll interval later: keep trying.
+                log.exception("live.listen_failed")
+                self._stopped.wait(POLL_S)
+
+
 class Hub:
     """One per web process: polls the audit log while any stream is open and fans changes out."""
 
@@ -162,6 +200,8 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._wakeup: Wakeup | None = None
         self.cursor = 0
         self._gaps: dict[int, float] = {}
         self.recent: deque[Change] = deque(maxlen=REPLAY)
@@ -181,6 +221,7 @@ class Hub:
             self._subs = set()
             self._loop = loop
             self._ready = asyncio.Event()
+            self._wake = asyncio.Event()
             self._task = loop.create_task(self._run())
         sub = Subscription()
         self._subs.add(sub)
@@ -210,7 +251,19 @@ class Hub:
             except Exception:
                 log.exception("live.start_failed")
                 await asyncio.sleep(POLL_S)
+        if db.get_engine().dialect.name == "postgresql":
+            self._wakeup = Wakeup(asyncio.get_running_loop(), self._wake)
+            self._wakeup.start()
+        try:
+            await self._poll_while_open()
+        finally:
+            if self._wakeup is not None:
+                self._wakeup.stop()
+                self._wakeup = None
+
+    async def _poll_while_open(self) -> None:
         while self._subs:
+            self._wake.clear()  # a commit notified while reading is read at once, in the next round
             try:
                 changes = await asyncio.to_thread(self.poll)
             except Exception:
@@ -226,7 +279,9 @@ class Hub:
                         self._subs.discard(sub)
                     else:
                         sub.queue.put_nowait(changes)
-            await asyncio.sleep(POLL_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_S)
+            await asyncio.sleep(WAKE_GAP_S)
 
     def poll(self) -> list[Change]:
         """Read the audit entries after the cursor (and the gaps still open), oldest first."""
