@@ -8,7 +8,7 @@ PYTHON ?= python3
 DEMO_ENV := PINGAN_DEMO=1
 CHECK_DB := var/alembic-check.db
 
-.PHONY: demo test check install assets browser warnings-peers lint format bench clean
+.PHONY: demo test check install assets browser warnings-peers lint format bench clean messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,21 @@ check: install
 format: install
 	$(BIN)/ruff format src tests bench migrations
 	$(BIN)/ruff check --fix src tests bench migrations
+
+# The page text catalogues: extract every string marked with _() / N_() in Python and templates, then
+# add the new msgids to each language's messages.po (translations are filled in by hand; the tests
+# refuse an untranslated zh_CN msgid). The catalogues are read (compiled in memory) at start.
+LOCALE_DIR := src/pingan/locale
+messages: install
+	@mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --sort-output --no-location --omit-header -o var/messages.pot .
+	for l in zh_CN en; do \
+		if [ -f $(LOCALE_DIR)/$$l/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update -i var/messages.pot -d $(LOCALE_DIR) -l $$l --ignore-obsolete --no-fuzzy-matching --width=110; \
+		else $(BIN)/pybabel init -i var/messages.pot -d $(LOCALE_DIR) -l $$l --width=110; fi; \
+		sed -i -e '/^"POT-Creation-Date: /d' -e 's/^"Project-Id-Version: .*/"Project-Id-Version: pingan\\n"/' \
+			$(LOCALE_DIR)/$$l/LC_MESSAGES/messages.po; \
+	done
 
 lock: $(PY)
 	$(BIN)/pip install --quiet -e '.[dev]'

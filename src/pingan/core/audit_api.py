@@ -106,6 +106,37 @@ def do_list_entries(
     return rows
 
 
+# Every reveal of clear personal data is audited under an action ending in `.reveal`
+# (`fraud_report.reveal`), with its purpose and case reference.
+REVEAL_SUFFIX = ".reveal"
+
+
+def do_list_reveals(
+    session: Session, f: AuditFilter, *, actor: Actor, after_id: int = 0, limit: int = 100
+) -> list[AuditEntry]:
+    """Reveals of protected values matching `f` (actor, time), newest first before `after_id` (0: from
+    the newest); the read is itself audited. Caller holds the transaction."""
+    q = select(AuditEntry).where(AuditEntry.action.like(f"%{REVEAL_SUFFIX}"))
+    if after_id:
+        q = q.where(AuditEntry.id < after_id)
+    if f.who is not None:
+        q = q.where(AuditEntry.actor == f.who)
+    if f.since is not None:
+        q = q.where(AuditEntry.at >= f.since)
+    if f.until is not None:
+        q = q.where(AuditEntry.at < f.until)
+    rows = list(session.execute(q.order_by(AuditEntry.id.desc()).limit(limit)).scalars())
+    audit.record(
+        session,
+        actor=actor,
+        action="audit.list_reveals",
+        object_type="audit_entry",
+        object_id=rows[0].id if rows else after_id,
+        detail=f.given() | {"returned": len(rows)},
+    )
+    return rows
+
+
 @router.get("/entries", response_model=AuditPage)
 def list_entries(
     session: DbSession,

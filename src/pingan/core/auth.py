@@ -26,6 +26,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from pingan.core import audit, clock, db
 from pingan.core.db import Base, UTCDateTime, session_dependency
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
+from pingan.core.i18n import LOCALES, N_, use_locale
+from pingan.core.org import Station
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
 
@@ -49,8 +51,10 @@ class User(Base):
     # An officer's grant of the district-wide view (`pingan users grant-district`); other roles that
     # see the district do so by role (`roles.DISTRICT_WIDE_ROLES`).
     district_wide: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The language of the user's pages (`i18n.LOCALES`); None follows the browser's Accept-Language.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
-    def actor(self) -> Actor:
+    def actor(self, station_name: str | None = None) -> Actor:
         """This user as the acting principal, with their station and any district-wide grant."""
         return Actor(
             username=self.username,
@@ -58,6 +62,9 @@ class User(Base):
             user_id=self.id,
             station_code=self.station_code,
             district_grant=self.district_wide,
+            display_name=self.display_name,
+            station_name=station_name,
+            locale=self.locale,
         )
 
 
@@ -91,6 +98,10 @@ def hash_password(password: str) -> str:
 # NIST SP 800-63B §5.1.1.2: at least 8 characters, checked against commonly used passwords; the
 # bureau's policy for accounts that can reveal personal data is 12.
 MIN_PASSWORD_LENGTH = 12
+# The messages are msgids, so that a page can show them in the user's language (the API keeps English).
+PASSWORD_TOO_SHORT = N_(
+    "a password has at least 12 characters"
+)  # says MIN_PASSWORD_LENGTH; a test holds them together
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 # Names the platform's own robots act under (`Actor.system(...)`): a person may not take one, or the
 # audit log could not tell a user's act from the robot's.
@@ -112,14 +123,14 @@ def common_passwords() -> frozenset[str]:
 def password_problem(username: str, password: str) -> str | None:
     """Why `password` is too weak for `username`, or None when it is acceptable."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"a password has at least {MIN_PASSWORD_LENGTH} characters"
+        return PASSWORD_TOO_SHORT
     lowered = password.lower()
     if lowered in common_passwords():
-        return "this password is on the list of commonly used passwords; choose another"
+        return N_("this password is on the list of commonly used passwords; choose another")
     if len(set(password)) <= 2:
-        return "a password of one or two repeated characters is too easy to guess"
+        return N_("a password of one or two repeated characters is too easy to guess")
     if username and username.lower() in lowered:
-        return "a password may not contain the username"
+        return N_("a password may not contain the username")
     return None
 
 
@@ -134,8 +145,11 @@ def username_problem(username: str) -> str | None:
     return None
 
 
-def check_new_user(session: Session, *, username: str, role: Role, password: str) -> None:
-    """Validate a new user: a free, non-reserved username, a human role and a strong enough password."""
+def check_new_user(
+    session: Session, *, username: str, role: Role, password: str, station_code: str | None = None
+) -> None:
+    """Validate a new user: a free, non-reserved username, a human role, a strong enough password and
+    a station that exists."""
     if (problem := username_problem(username)) is not None:
         raise Invalid(problem, field="username")
     if role is Role.SYSTEM:
@@ -144,6 +158,7 @@ def check_new_user(session: Session, *, username: str, role: Role, password: str
         raise Invalid(problem, field="password")
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict(f"user {username!r} exists already", field="username")
+    check_station(session, station_code)
 
 
 def do_add_user(
@@ -283,7 +298,7 @@ def authenticate(session: Session, username: str, password: str, *, client: str 
         else:
             do_record_login(writer, user, client=client)
     if not ok or user is None:
-        raise Unauthorized("wrong username or password")
+        raise Unauthorized(N_("wrong username or password"))
     return user
 
 
@@ -324,10 +339,15 @@ def actor_from_token(session: Session, token: str) -> Actor:
         raise Unauthorized("token expired; log in again")
     if session.get(RevokedToken, str(claims["jti"])) is not None:
         raise Unauthorized("token revoked at logout; log in again")
-    user = session.execute(select(User).where(User.username == claims["sub"])).scalar_one_or_none()
-    if user is None or not user.active or user.role.value != claims.get("role"):
+    found = session.execute(
+        select(User, Station.name)
+        .outerjoin(Station, Station.code == User.station_code)
+        .where(User.username == claims["sub"])
+    ).first()
+    user = found[0] if found is not None else None
+    if found is None or user is None or not user.active or user.role.value != claims.get("role"):
         raise Unauthorized("token no longer valid for this user")
-    return user.actor()
+    return user.actor(station_name=found[1])
 
 
 def do_revoke_token(session: Session, token: str) -> bool:
@@ -379,6 +399,112 @@ def do_deactivate_user(session: Session, user: User, *, actor: Actor) -> User:
     return user
 
 
+def _admin_target(session: Session, username: str, *, actor: Actor, what: str) -> User:
+    """The user an admin acts on; only an admin (or the platform) may."""
+    if actor.role not in (Role.ADMIN, Role.SYSTEM):
+        raise Forbidden(f"only an admin may {what}")
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    return user
+
+
+def check_station(session: Session, station_code: str | None) -> None:
+    """A user's station must be one of the bureau's stations (or none)."""
+    if station_code and session.get(Station, station_code) is None:
+        raise Invalid(f"no station has the code {station_code!r}", field="station_code")
+
+
+def check_reset_password(session: Session, username: str, password: str, *, actor: Actor) -> User:
+    """The user whose password an admin sets; the new password must meet the policy."""
+    user = _admin_target(session, username, actor=actor, what="reset a password")
+    if (problem := password_problem(user.username, password)) is not None:
+        raise Invalid(problem, field="password")
+    return user
+
+
+def do_reset_password(session: Session, user: User, password: str, *, actor: Actor) -> User:
+    """Set a user's password (audited, the password itself never). Caller holds the transaction."""
+    user.password_hash = hash_password(password)
+    audit.record(
+        session,
+        actor=actor,
+        action="user.reset_password",
+        object_type="user",
+        object_id=user.id,
+        detail={"username": user.username},
+    )
+    return user
+
+
+def generated_password() -> str:
+    """A random password that meets the policy, for an admin to hand over once."""
+    while True:
+        password = secrets.token_urlsafe(15)  # 20 characters, about 120 bits
+        if password_problem("", password) is None:
+            return password
+
+
+def check_change_role(
+    session: Session, username: str, *, role: Role, station_code: str | None, actor: Actor
+) -> User:
+    """The user whose role and station change; a human role, an existing station, and not the admin's own role."""
+    user = _admin_target(session, username, actor=actor, what="change a role or station")
+    if role is Role.SYSTEM:
+        raise Invalid("the system role is for platform robots and cannot log in", field="role")
+    # An admin who took away their own admin role could lock the bureau out of its user management.
+    if user.username == actor.username and role is not user.role:
+        raise Conflict("an admin cannot change their own role", field="role")
+    check_station(session, station_code)
+    return user
+
+
+def do_change_role(
+    session: Session, user: User, *, role: Role, station_code: str | None, actor: Actor
+) -> User:
+    """Give a user a role and station, audited; a changed role ends their tokens (the role is in them).
+    Caller holds the transaction."""
+    before = {"role": user.role.value, "station": user.station_code}
+    user.role, user.station_code = role, station_code or None
+    if user.role is not Role.OFFICER:
+        user.district_wide = False  # the grant is for officers; other roles see by role
+    audit.record(
+        session,
+        actor=actor,
+        action="user.change_role",
+        object_type="user",
+        object_id=user.id,
+        detail={"before": before, "after": {"role": role.value, "station": user.station_code}},
+    )
+    return user
+
+
+def check_set_locale(session: Session, username: str, locale: str, *, actor: Actor) -> User:
+    """The user whose page language changes: their own, or anyone's for an admin; a language there is."""
+    if locale and locale not in LOCALES:
+        raise Invalid(f"choose a language from the list ({', '.join(LOCALES)})", field="locale")
+    if actor.username == username:
+        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user {username!r}", field="username")
+        return user
+    return _admin_target(session, username, actor=actor, what="set another user's language")
+
+
+def do_set_locale(session: Session, user: User, locale: str, *, actor: Actor) -> User:
+    """Set the language of a user's pages ("" follows the browser), audited. Caller holds the transaction."""
+    user.locale = locale or None
+    audit.record(
+        session,
+        actor=actor,
+        action="user.set_locale",
+        object_type="user",
+        object_id=user.id,
+        detail={"locale": user.locale},
+    )
+    return user
+
+
 def check_district_grant(session: Session, username: str, *, actor: Actor) -> User:
     """The officer whose district-wide grant is to change; only an admin (or the platform) may change it.
 
@@ -427,6 +553,16 @@ def request_token(request: Request) -> str | None:
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+class RoleRefused(Forbidden):
+    """The user's role is not among those a route admits (403); a page names the role in its language."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, line: int | None = None, role: Role | None = None
+    ) -> None:
+        super().__init__(message, field=field, line=line)
+        self.role = role
+
+
 def require_roles(*roles: Role) -> Callable[..., Actor]:
     """Dependency admitting only `roles`; it carries them as `pingan_roles` so tests can enumerate them."""
     admitted = frozenset(roles)
@@ -448,9 +584,11 @@ def require_roles(*roles: Role) -> Callable[..., Actor]:
             session.rollback()
         # Known even when refused, so that a refused page can still show the user's menu and logout.
         request.state.actor = actor
+        use_locale(actor.locale)  # the user's own language beats the browser's
         if actor.role not in admitted:
-            raise Forbidden(
-                f"角色 {actor.role.value} 无权执行此操作 (role {actor.role.value} may not do this)"
+            raise RoleRefused(
+                f"角色 {actor.role.value} 无权执行此操作 (role {actor.role.value} may not do this)",
+                role=actor.role,
             )
         return actor
 

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -20,8 +20,8 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from pingan.core.errors import Forbidden
-from pingan.core.i18n import label
+from pingan.core.errors import DomainError, Forbidden
+from pingan.core.i18n import N_, _, html_lang, label, ngettext, use_locale
 from pingan.core.migrate import REPO_ROOT
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
@@ -39,8 +39,11 @@ def template_dirs() -> list[Path]:
 
 TEMPLATES = Jinja2Templates(directory=template_dirs())
 TEMPLATES.env.add_extension("jinja2.ext.i18n")
-TEMPLATES.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
-DISTRICT_ZONE = ZoneInfo("Asia/Shanghai")
+# `_()` reads the request's language at each call (`i18n.current_locale`), so one environment serves
+# every language. Newstyle: `_("%(n)s rows", n=3)` formats and escapes its arguments.
+TEMPLATES.env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
+# Zones read as "Beijing time" (北京时间): China keeps one zone, whatever the IANA name of the city.
+BEIJING_ZONES = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC"})
 
 
 @dataclass(frozen=True)
@@ -61,17 +64,39 @@ def register_nav(items: list[NavItem]) -> None:
 
 
 def nav_for(actor: Actor | None) -> list[NavItem]:
-    """The menu entries this user may open: a menu never links to a page the role is refused."""
-    return [] if actor is None else [item for item in _NAV if actor.role in item.roles]
+    """The menu entries this user may open, labelled in the request's language: a menu never links
+    to a page the role is refused."""
+    if actor is None:
+        return []
+    return [NavItem(i.href, _(i.label), i.roles) for i in _NAV if actor.role in i.roles]
 
 
-def beijing_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A time as the district reads it: Beijing time (UTC+8). The API keeps UTC."""
+def district_zone() -> ZoneInfo:
+    """The district's time zone (`PINGAN_TIMEZONE`, Asia/Shanghai unless set)."""
+    return ZoneInfo(get_settings().timezone)
+
+
+def zone_name(at: datetime | None = None) -> str:
+    """The district's zone as a reader says it: 北京时间 (Beijing time), or its UTC offset at `at`."""
+    zone = district_zone()
+    if zone.key in BEIJING_ZONES:
+        return _("Beijing time")
+    offset = (at or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def beijing_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M", zone: bool = True) -> str:
+    """A time as the district reads it, in its zone, with the zone named unless `zone=False` (a column
+    whose heading names it). The API keeps UTC."""
     if value is None:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(DISTRICT_ZONE).strftime(fmt)
+    local = value.astimezone(district_zone()).strftime(fmt)
+    return f"{local} {zone_name(value)}" if zone else local
 
 
 def yuan(fen: int | None) -> str:
@@ -84,9 +109,20 @@ def yuan(fen: int | None) -> str:
 
 
 TEMPLATES.env.globals["nav_for"] = nav_for
+TEMPLATES.env.globals["html_lang"] = html_lang
+TEMPLATES.env.globals["zone_name"] = zone_name
 TEMPLATES.env.filters["bj"] = beijing_time
 TEMPLATES.env.filters["yuan"] = yuan
 TEMPLATES.env.filters["label"] = label
+
+
+def page_message(exc: DomainError) -> str:
+    """A refusal as a page says it: in the request's language where its message is a msgid, and a
+    refused role by its label."""
+    role = getattr(exc, "role", None)
+    if isinstance(role, Role):
+        return _("The role %(role)s may not open this page or do this.") % {"role": label(role)}
+    return str(exc).replace(exc.message, _(exc.message))
 
 
 CSRF_COOKIE = "pingan_csrf"
@@ -108,6 +144,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
     """
     nonce = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     context.setdefault("actor", getattr(request.state, "actor", None))
+    if isinstance(actor := context["actor"], Actor):
+        use_locale(actor.locale)
     context["htmx"] = HTMX_JS.exists()
     context[CSRF_FIELD] = csrf_token_for(nonce)
     response = TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
@@ -134,5 +172,5 @@ def csrf_protect(request: Request, csrf_token: Annotated[str, Form()] = "") -> N
     nonce = request.cookies.get(CSRF_COOKIE)
     if not nonce or not hmac.compare_digest(csrf_token, csrf_token_for(nonce)):
         raise Forbidden(
-            "csrf_token: missing or wrong; reload the page and send the form again", field="csrf_token"
+            N_("csrf_token: missing or wrong; reload the page and send the form again"), field="csrf_token"
         )

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, String, Text
 from sqlalchemy.orm import Composite, composite, mapped_column
 
 from pingan.core.errors import Invalid
+from pingan.core.i18n import N_, register_labels
 from pingan.core.settings import get_settings
 
 
@@ -34,6 +35,17 @@ class PiiKind(StrEnum):
     PHONE = "phone"
     CARD = "card"
     NAME = "name"
+
+
+register_labels(
+    PiiKind,
+    {
+        PiiKind.NATIONAL_ID: N_("national ID number"),
+        PiiKind.PHONE: N_("phone number"),
+        PiiKind.CARD: N_("card number"),
+        PiiKind.NAME: N_("name"),
+    },
+)
 
 
 # ISO 7064 MOD 11-2 weights and check characters of the 18-character resident ID (GB 11643-1999).

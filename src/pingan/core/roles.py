@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from pingan.core.i18n import N_, register_labels
 
 
 class Role(StrEnum):
@@ -16,6 +18,20 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
     SYSTEM = "system"
+
+
+register_labels(
+    Role,
+    {
+        Role.ADMIN: N_("administrator"),
+        Role.ANTIFRAUD_ANALYST: N_("anti-fraud analyst"),
+        Role.DISPATCHER: N_("dispatcher"),
+        Role.OFFICER: N_("officer"),
+        Role.SUPERVISOR: N_("supervisor"),
+        Role.AUDITOR: N_("auditor"),
+        Role.SYSTEM: N_("platform robot"),
+    },
+)
 
 
 HUMAN_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
@@ -37,6 +53,10 @@ class Actor:
     user_id: int | None = None
     station_code: str | None = None
     district_grant: bool = False
+    # For pages only (the header, the language): not part of who the actor is, so not compared.
+    display_name: str = field(default="", compare=False)
+    station_name: str | None = field(default=None, compare=False)
+    locale: str | None = field(default=None, compare=False)
 
     @property
     def district_wide(self) -> bool:

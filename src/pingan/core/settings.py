@@ -15,8 +15,9 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Keys that ship in the source tree. They are fine for `make demo` and tests and nowhere else:
@@ -129,8 +130,21 @@ class Settings(BaseSettings):
         description="serve /docs and /openapi.json without login; unset: only in demo mode",
     )
     log_json: bool = False
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="the district's time zone (IANA name): pages show times in it; the API keeps UTC",
+    )
     bank: BankSettings = Field(default_factory=BankSettings)
     warnings: WarningSettings = Field(default_factory=WarningSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"PINGAN_TIMEZONE: {value!r} is not an IANA time zone") from None
+        return value
 
     def uses_demo_keys(self) -> bool:
         """True when any signing or PII key is still the public demo value."""

@@ -28,13 +28,14 @@ from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
-from pingan.core import admin_pages, audit_api, audit_pages, auth_api
+from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api
 from pingan.core import live as core_live
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID
 from pingan.core.errors import DomainError, Invalid
+from pingan.core.i18n import N_, LanguageMiddleware, _
 from pingan.core.logging import get_logger
-from pingan.core.pages import register_nav, render
+from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
 from pingan.web import live, reactions
@@ -53,6 +54,7 @@ ROUTERS = (
     audit_api.router,
     audit_pages.router,
     admin_pages.router,
+    account_pages.router,
     reports_api.router,
     reports_pages.router,
     orders_api.router,
@@ -111,19 +113,20 @@ def _domain_error(request: Request, exc: Exception) -> Response:
             "error.html",
             exc.status,
             status=exc.status,
-            title=_ERROR_TITLES.get(exc.status, "出错了 Something went wrong"),
-            message=str(exc),
+            title=_(_ERROR_TITLES.get(exc.status, _ERROR_FALLBACK)),
+            message=page_message(exc),
         )
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse(status_code=exc.status, content=exc.as_dict(), headers=headers)
 
 
+_ERROR_FALLBACK = N_("Something went wrong")
 _ERROR_TITLES = {
-    403: "无权访问 Not allowed",
-    404: "未找到 Not found",
-    409: "状态冲突 Conflict",
-    422: "输入有误 Invalid input",
-    429: "尝试过多 Too many attempts",
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    409: N_("Conflict"),
+    422: N_("Invalid input"),
+    429: N_("Too many attempts"),
 }
 
 
@@ -203,6 +206,7 @@ def create_app() -> FastAPI:
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(LanguageMiddleware)  # each request's language, before any page renders
 
     for router in ROUTERS:
         app.include_router(router)

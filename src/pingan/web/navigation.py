@@ -1,4 +1,6 @@
-"""The menu and each role's landing page: every entry is shown only to the roles its page admits."""
+"""The menu and each role's landing page: every entry is shown only to the roles its page admits.
+
+Labels are msgids, shown in the request's language (`pages.nav_for`)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from pingan.antifraud.mules.review.actions import REVIEWERS
 from pingan.antifraud.reports.actions import REPORT_READERS, REPORT_WRITERS
 from pingan.core.admin_pages import ADMINS
 from pingan.core.audit_api import AUDIT_READERS
+from pingan.core.i18n import N_
 from pingan.core.pages import NavItem
 from pingan.core.roles import ANTIFRAUD_STAFF, Role
 
@@ -13,16 +16,16 @@ HUMAN = frozenset(r for r in Role if r is not Role.SYSTEM)
 ANTIFRAUD_DECIDERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 
 MENU = [
-    NavItem("/antifraud", "反诈概览 Overview", ANTIFRAUD_STAFF),
-    NavItem("/reports", "报案 Reports", REPORT_READERS),
-    NavItem("/reports/import", "导入 Import", REPORT_WRITERS & HUMAN),
-    NavItem("/orders", "止付 Orders", ANTIFRAUD_STAFF),
-    NavItem("/findings", "认定 Findings", ANTIFRAUD_DECIDERS),
-    NavItem("/risk/events", "预警 Risk", ANTIFRAUD_STAFF),
-    NavItem("/warnings", "劝阻 Warnings", ANTIFRAUD_STAFF),
-    NavItem("/mules/review", "涉诈账户 Mules", frozenset(REVIEWERS)),
-    NavItem("/audit", "审计日志 Audit log", AUDIT_READERS),
-    NavItem("/admin/users", "用户 Users", ADMINS),
+    NavItem("/antifraud", N_("Anti-fraud overview"), ANTIFRAUD_STAFF),
+    NavItem("/reports", N_("Reports"), REPORT_READERS),
+    NavItem("/reports/import", N_("Import"), REPORT_WRITERS & HUMAN),
+    NavItem("/orders", N_("Orders"), ANTIFRAUD_STAFF),
+    NavItem("/findings", N_("Findings"), ANTIFRAUD_DECIDERS),
+    NavItem("/risk/events", N_("Risk events"), ANTIFRAUD_STAFF),
+    NavItem("/warnings", N_("Warnings"), ANTIFRAUD_STAFF),
+    NavItem("/mules/review", N_("Mule accounts"), frozenset(REVIEWERS)),
+    NavItem("/audit", N_("Audit log"), AUDIT_READERS),
+    NavItem("/admin/users", N_("Users"), ADMINS),
 ]
 
 # Where "/" sends each role: its daily work. A role with no page of its own yet gets none.

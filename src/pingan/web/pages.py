@@ -18,6 +18,7 @@ from pingan.core.auth import (
 )
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import TooManyAttempts, Unauthorized
+from pingan.core.i18n import _, label, use_locale
 from pingan.core.pages import HTMX_JS, cookies_secure, render
 from pingan.core.settings import get_settings
 from pingan.web.navigation import LANDING
@@ -95,10 +96,11 @@ def home(request: Request) -> Response:
     request.state.actor = actor
     if (landing := LANDING.get(actor.role)) is not None:
         return RedirectResponse(landing, status_code=303)
+    use_locale(actor.locale)
     return render(
         request,
         "error.html",
         status=200,
-        title="欢迎 Welcome",
-        message=f"角色 {actor.role.value} 的工作页面尚未上线。The pages of the {actor.role.value} role are not built yet.",
+        title=_("Welcome"),
+        message=_("The pages of the %(role)s role are not built yet.") % {"role": label(actor.role)},
     )

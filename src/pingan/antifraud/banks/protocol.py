@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
+from pingan.core.i18n import N_, register_labels
 from pingan.core.settings import BankSettings, get_settings
 
 HEADER_BANK = "X-Pingan-Bank"
@@ -139,6 +140,15 @@ class OrderKindWire(StrEnum):
     FREEZE = "freeze"
 
 
+register_labels(
+    OrderKindWire,
+    {
+        OrderKindWire.STOP_PAYMENT: N_("stop-payment"),
+        OrderKindWire.FREEZE: N_("freeze"),
+    },
+)
+
+
 class RejectReason(StrEnum):
     """Reason codes a bank gives when it refuses an order."""
 
@@ -147,6 +157,18 @@ class RejectReason(StrEnum):
     INSUFFICIENT_BALANCE = "insufficient_balance"
     ACCOUNT_UNKNOWN = "account_unknown"
     BAD_BASIS = "bad_legal_basis"
+
+
+register_labels(
+    RejectReason,
+    {
+        RejectReason.NAME_MISMATCH: N_("name does not match"),
+        RejectReason.ACCOUNT_CLOSED: N_("account closed"),
+        RejectReason.INSUFFICIENT_BALANCE: N_("insufficient balance"),
+        RejectReason.ACCOUNT_UNKNOWN: N_("account unknown"),
+        RejectReason.BAD_BASIS: N_("legal basis not accepted"),
+    },
+)
 
 
 class _Msg(BaseModel):

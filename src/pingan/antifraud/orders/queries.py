@@ -6,8 +6,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from pingan.antifraud.orders.choices import AppealStatus, FindingStatus, OrderKind, OrderReason, OrderState
@@ -28,6 +29,8 @@ from pingan.antifraud.orders.schemas import (
 from pingan.antifraud.registry.actions import HolderLinks
 from pingan.antifraud.reports import queries as report_queries
 from pingan.core import bulk, clock
+from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm
+from pingan.core.roles import Actor
 
 
 def order_out(order: RestrictionOrder, *, timeline: bool = False) -> OrderOut:
@@ -75,6 +78,92 @@ def list_orders(
     if report_id is not None:
         q = q.where(RestrictionOrder.report_id == report_id)
     return list(session.execute(q).scalars())
+
+
+ORDER_LIST = ListSpec(
+    name="restriction_order",
+    sorts={
+        "created_at": RestrictionOrder.created_at,
+        "held": RestrictionOrder.held_amount_fen,
+        "bank": RestrictionOrder.bank_code,
+        "state": RestrictionOrder.state,
+    },
+    default_sort="-created_at",
+    id_column=RestrictionOrder.id,
+)
+
+
+@dataclass(frozen=True)
+class OrderListFilter:
+    """The filters of the orders list; every one optional. `account` is a pseudonym."""
+
+    report_id: int | None = None
+    bank: str | None = None
+    account: str | None = None
+    state: OrderState | None = None
+    kind: OrderKind | None = None
+    search: SearchTerm | None = None
+
+
+def orders_in_view(actor: Actor) -> ColumnElement[bool]:
+    """The orders within `actor`'s station view: an order is its report's station's. District-wide
+    roles and grants see every order, those of holder-linked accounts with no report of their own too."""
+    if actor.district_wide:
+        return true()
+    return RestrictionOrder.report_id.in_(report_queries.report_ids_in_view(actor))
+
+
+def order_list_query(f: OrderListFilter, *, actor: Actor) -> Select[Any]:
+    """The orders list's rows matching `f` within `actor`'s view: masked columns only, unordered."""
+    q = select(
+        RestrictionOrder.id,
+        RestrictionOrder.kind,
+        RestrictionOrder.state,
+        RestrictionOrder.reason,
+        RestrictionOrder.basis_kind,
+        RestrictionOrder.report_id,
+        RestrictionOrder.finding_id,
+        RestrictionOrder.bank_code,
+        RestrictionOrder.account.masked.label("account"),
+        RestrictionOrder.amount_fen,
+        RestrictionOrder.held_amount_fen,
+        RestrictionOrder.created_at,
+        RestrictionOrder.acknowledged_at,
+        RestrictionOrder.expires_at,
+    ).where(orders_in_view(actor))
+    if f.report_id is not None:
+        q = q.where(RestrictionOrder.report_id == f.report_id)
+    if f.bank:
+        q = q.where(RestrictionOrder.bank_code == f.bank)
+    if f.account:
+        q = q.where(RestrictionOrder.account.pseudonym == f.account)
+    if f.state is not None:
+        q = q.where(RestrictionOrder.state == f.state)
+    if f.kind is not None:
+        q = q.where(RestrictionOrder.kind == f.kind)
+    if f.search is not None:
+        found: ColumnElement[bool] = RestrictionOrder.report_id.in_(report_queries.report_ids_found(f.search))
+        if f.search.card:
+            found = or_(found, RestrictionOrder.account.pseudonym == f.search.card)
+        q = q.where(found)
+    return q
+
+
+ORDER_EXPORT = (
+    ExportColumn("Order", "id", CellKind.NUMBER),
+    ExportColumn("Kind", "kind", CellKind.LABEL),
+    ExportColumn("State", "state", CellKind.LABEL),
+    ExportColumn("Reason", "reason", CellKind.LABEL),
+    ExportColumn("Basis", "basis_kind", CellKind.LABEL),
+    ExportColumn("Report", "report_id", CellKind.NUMBER),
+    ExportColumn("Bank", "bank_code"),
+    ExportColumn("Account", "account"),
+    ExportColumn("Amount asked", "amount_fen", CellKind.MONEY),
+    ExportColumn("Amount held", "held_amount_fen", CellKind.MONEY),
+    ExportColumn("Created", "created_at", CellKind.TIME),
+    ExportColumn("Acknowledged", "acknowledged_at", CellKind.TIME),
+    ExportColumn("Expires", "expires_at", CellKind.TIME),
+)
 
 
 def finding_out(finding: PoliceFinding) -> FindingOut:

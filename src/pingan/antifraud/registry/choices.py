@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pingan.core.i18n import N_, register_labels
+
 
 class AccountKind(StrEnum):
     """What kind of account or card."""
@@ -13,9 +15,29 @@ class AccountKind(StrEnum):
     EWALLET = "e-wallet"
 
 
+register_labels(
+    AccountKind,
+    {
+        AccountKind.DEBIT: N_("debit card"),
+        AccountKind.CREDIT: N_("credit card"),
+        AccountKind.EWALLET: N_("e-wallet"),
+    },
+)
+
+
 class AccountStatus(StrEnum):
     """The account's status as the bank last reported it."""
 
     ACTIVE = "active"
     DORMANT = "dormant"
     CLOSED = "closed"
+
+
+register_labels(
+    AccountStatus,
+    {
+        AccountStatus.ACTIVE: N_("in use"),
+        AccountStatus.DORMANT: N_("dormant"),
+        AccountStatus.CLOSED: N_("closed"),
+    },
+)

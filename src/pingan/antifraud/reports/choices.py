@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pingan.core.i18n import N_, register_labels
+
 
 class Typology(StrEnum):
     """Fraud typology (诈骗类型), as the Ministry of Public Security classifies telecom fraud."""
@@ -19,6 +21,22 @@ class Typology(StrEnum):
     OTHER = "其他"
 
 
+register_labels(
+    Typology,
+    {
+        Typology.ORDER_BRUSHING: N_("order-brushing rebate"),
+        Typology.FAKE_INVESTMENT: N_("fake investment"),
+        Typology.FAKE_LOAN: N_("fake online loan"),
+        Typology.FAKE_CUSTOMER_SERVICE: N_("fake shop or courier customer service"),
+        Typology.FAKE_POLICE: N_("impersonating police, procuratorate or court"),
+        Typology.FAKE_BOSS: N_("impersonating a boss or acquaintance"),
+        Typology.FAKE_GAME_TRADE: N_("fake online game trade"),
+        Typology.ROMANCE: N_("online romance"),
+        Typology.OTHER: N_("other"),
+    },
+)
+
+
 class Channel(StrEnum):
     """How a transfer was made."""
 
@@ -30,6 +48,19 @@ class Channel(StrEnum):
     QR = "qr"
 
 
+register_labels(
+    Channel,
+    {
+        Channel.MOBILE_BANKING: N_("mobile banking"),
+        Channel.ONLINE_BANKING: N_("online banking"),
+        Channel.COUNTER: N_("bank counter"),
+        Channel.ATM: N_("ATM"),
+        Channel.THIRD_PARTY: N_("third-party payment"),
+        Channel.QR: N_("QR code payment"),
+    },
+)
+
+
 class SuspectKind(StrEnum):
     """Kinds of suspect identifier a victim can give."""
 
@@ -39,12 +70,33 @@ class SuspectKind(StrEnum):
     SOCIAL = "social"
 
 
+register_labels(
+    SuspectKind,
+    {
+        SuspectKind.PHONE: N_("phone number"),
+        SuspectKind.URL: N_("website"),
+        SuspectKind.APP: N_("app"),
+        SuspectKind.SOCIAL: N_("social media account"),
+    },
+)
+
+
 class LinkKind(StrEnum):
     """Identifiers that link reports into one cluster (串并案)."""
 
     PAYEE_ACCOUNT = "payee_account"
     SUSPECT_PHONE = "suspect_phone"
     URL = "url"
+
+
+register_labels(
+    LinkKind,
+    {
+        LinkKind.PAYEE_ACCOUNT: N_("same payee account"),
+        LinkKind.SUSPECT_PHONE: N_("same suspect phone"),
+        LinkKind.URL: N_("same website"),
+    },
+)
 
 
 class ReportIntake(StrEnum):
@@ -61,6 +113,15 @@ class ReportIntake(StrEnum):
     AWAITING_OFFICER = "awaiting_officer"
 
 
+register_labels(
+    ReportIntake,
+    {
+        ReportIntake.REGISTERED: N_("registered"),
+        ReportIntake.AWAITING_OFFICER: N_("awaiting an officer"),
+    },
+)
+
+
 class RevealPurpose(StrEnum):
     """Why clear personal data of a report is revealed: each reveal names one, and a case or report
     reference, in the audit log (the lawful purposes of the bureau's data-handling rules)."""
@@ -70,3 +131,15 @@ class RevealPurpose(StrEnum):
     BANK_COORDINATION = "bank_coordination"  # 银行协查: a bank needs the clear number
     PROSECUTION_FILE = "prosecution_file"  # 移送起诉: the file for the procuratorate
     LEGAL_SUPERVISION = "legal_supervision"  # 执法监督: a supervisor's or auditor's review
+
+
+register_labels(
+    RevealPurpose,
+    {
+        RevealPurpose.INVESTIGATION: N_("investigation"),
+        RevealPurpose.VICTIM_CONTACT: N_("calling the victim back"),
+        RevealPurpose.BANK_COORDINATION: N_("bank coordination"),
+        RevealPurpose.PROSECUTION_FILE: N_("prosecution file"),
+        RevealPurpose.LEGAL_SUPERVISION: N_("legal supervision"),
+    },
+)

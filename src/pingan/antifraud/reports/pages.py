@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import func, select
 
 from pingan.antifraud.banks.directory import BANKS
 from pingan.antifraud.reports import actions, queries
-from pingan.antifraud.reports.choices import Typology
+from pingan.antifraud.reports.choices import ReportIntake, Typology
 from pingan.antifraud.reports.imports import import_reports
 from pingan.antifraud.reports.model import FraudReport
-from pingan.antifraud.reports.schemas import ReportPage
-from pingan.core import clock
+from pingan.core import clock, listing
 from pingan.core.deps import CsrfChecked, DbSession, require_roles
 from pingan.core.errors import DomainError
 from pingan.core.files import purge_older_than, write_private
@@ -32,6 +31,7 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.REPORT_READERS))]
 Writer = Annotated[Actor, Depends(require_roles(*actions.REPORT_WRITERS))]
 Confirmer = Annotated[Actor, Depends(require_roles(*actions.REPORT_CONFIRMERS))]
+ListQuery = Annotated[listing.ListParams, Depends(listing.list_params)]
 
 
 @router.get("/antifraud", response_class=HTMLResponse)
@@ -55,8 +55,33 @@ def home(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
     )
 
 
-def _day_start(d: date | None) -> datetime | None:
-    return None if d is None else datetime.combine(d, time(0), tzinfo=UTC)
+def _report_filter(
+    status: str, station: str, date_from: str, date_to: str, typology: str, bank: str, q: str
+) -> queries.ReportListFilter:
+    """The report list's filters from the query string; Invalid naming the bad one."""
+    return queries.ReportListFilter(
+        status=listing.enum_filter(status, ReportIntake, "status"),
+        station=station or None,
+        date_from=listing.date_filter(date_from, "date_from"),
+        date_to=listing.date_filter(date_to, "date_to"),
+        typology=listing.enum_filter(typology, Typology, "typology"),
+        bank=listing.choice_filter(bank, [b.code for b in BANKS], "bank"),
+        search=listing.parse_search(q),
+    )
+
+
+def _audited_filters(f: queries.ReportListFilter) -> dict[str, object]:
+    return listing.filters_for_audit(
+        {
+            "status": f.status,
+            "station": f.station,
+            "date_from": f.date_from,
+            "date_to": f.date_to,
+            "typology": f.typology,
+            "bank": f.bank,
+        },
+        f.search,
+    )
 
 
 @router.get("/reports", response_class=HTMLResponse)
@@ -64,54 +89,93 @@ def reports_page(
     request: Request,
     session: DbSession,
     actor: Reader,
-    date_from: str = "",
-    date_to: str = "",
-    typology: str = "",
-    station: str = "",
-    bank: str = "",
-    cursor: str = "",
+    params: ListQuery,
+    status: Annotated[str, Query(max_length=32)] = "",
+    station: Annotated[str, Query(max_length=32)] = "",
+    date_from: Annotated[str, Query(max_length=10)] = "",
+    date_to: Annotated[str, Query(max_length=10)] = "",
+    typology: Annotated[str, Query(max_length=32)] = "",
+    bank: Annotated[str, Query(max_length=16)] = "",
 ) -> HTMLResponse:
-    """The report list with filters, of the officer's station (the district's, for district-wide
-    roles and grants); the read is audited."""
+    """The report list of the officer's station (the district's, for district-wide roles and grants):
+    filters, search, sorting and cursor paging; the read is audited. Bad parameters are 422 naming
+    the parameter."""
     stations = all_stations(session)
-    error = NO_STATION_MESSAGE if no_station(actor) else None
-    page = ReportPage(items=[], next_cursor=None)
-    try:
-        d_from = date.fromisoformat(date_from) if date_from else None
-        d_to = date.fromisoformat(date_to) if date_to else None
-        f = queries.ReportFilter(
-            reported_from=_day_start(d_from),
-            reported_to=_day_start(d_to + timedelta(days=1)) if d_to else None,
-            typology=Typology(typology) if typology else None,
-            station_code=station or None,
-            bank=bank or None,
+    sort = listing.parse_sort(queries.REPORT_LIST, params.sort)
+    f = _report_filter(status, station, date_from, date_to, typology, bank, params.q)
+    session.rollback()  # the read and its audit entry are one transaction of their own
+    with session.begin():
+        page = listing.fetch_page(
+            session,
+            queries.REPORT_LIST,
+            queries.report_list_query(f, actor=actor),
+            sort,
+            cursor=params.cursor,
+            limit=params.limit,
         )
-        session.rollback()  # the read and its audit entry are one transaction of their own
-        with session.begin():
-            page = queries.list_reports(session, f, actor=actor, cursor=cursor or None, limit=50)
-            record_list_read(
-                session,
-                actor=actor,
-                listing="fraud_report",
-                filters=queries.report_filters(f, cursor or None),
-                count=len(page.items),
-            )
-    except (ValueError, DomainError) as exc:
-        error = f"筛选条件有误 bad filter: {exc}"
-    raw = {"date_from": date_from, "date_to": date_to, "typology": typology, "station": station, "bank": bank}
-    next_query = urlencode({**{k: v for k, v in raw.items() if v}, "cursor": page.next_cursor or ""})
+        record_list_read(
+            session,
+            actor=actor,
+            listing="fraud_report",
+            filters={**_audited_filters(f), "sort": params.sort or None, "cursor": params.cursor or None},
+            count=len(page.rows),
+        )
+    raw = {
+        "status": status,
+        "station": station,
+        "date_from": date_from,
+        "date_to": date_to,
+        "typology": typology,
+        "bank": bank,
+        **params.carried(),
+    }
     return render(
         request,
         "reports.html",
-        page=page,
+        lst=listing.ListView(
+            path="/reports",
+            params=raw,
+            page=page,
+            export_path="/reports/export",
+            error=NO_STATION_MESSAGE if no_station(actor) else None,
+        ),
         f=raw,
-        error=error,
         typologies=list(Typology),
+        statuses=list(ReportIntake),
         stations=stations,
-        station_names={s.code: s.name for s in stations},
         banks=BANKS,
-        next_query=next_query,
         may_confirm=actor.role in actions.REPORT_CONFIRMERS,
+    )
+
+
+@router.get("/reports/export", response_model=None)
+def reports_export(
+    session: DbSession,
+    actor: Reader,
+    params: ListQuery,
+    format: Annotated[str, Query(max_length=8)] = "csv",
+    status: Annotated[str, Query(max_length=32)] = "",
+    station: Annotated[str, Query(max_length=32)] = "",
+    date_from: Annotated[str, Query(max_length=10)] = "",
+    date_to: Annotated[str, Query(max_length=10)] = "",
+    typology: Annotated[str, Query(max_length=32)] = "",
+    bank: Annotated[str, Query(max_length=16)] = "",
+) -> StreamingResponse:
+    """Every report the list's filters select, in its order, as CSV or XLSX: masked as on the page,
+    within the reader's station view, audited (`fraud_report.export`)."""
+    fmt = listing.export_format(format)
+    sort = listing.parse_sort(queries.REPORT_LIST, params.sort)
+    f = _report_filter(status, station, date_from, date_to, typology, bank, params.q)
+    return listing.export_response(
+        session,
+        actor=actor,
+        spec=queries.REPORT_LIST,
+        query=queries.report_list_query(f, actor=actor),
+        sort=sort,
+        columns=queries.REPORT_EXPORT,
+        fmt=fmt,
+        filters={**_audited_filters(f), "sort": sort.param},
+        filename="reports",
     )
 
 

@@ -6,12 +6,13 @@ import base64
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.reports.choices import ReportIntake, Typology
+from pingan.antifraud.reports.choices import LinkKind, ReportIntake, Typology
 from pingan.antifraud.reports.model import FraudCluster, FraudReport, ReportLink, ReportTransfer
 from pingan.antifraud.reports.schemas import (
     ClusterBrief,
@@ -27,6 +28,8 @@ from pingan.antifraud.reports.schemas import (
 )
 from pingan.core import bulk
 from pingan.core.errors import Invalid, NotFound
+from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of, day_start
+from pingan.core.org import Station
 from pingan.core.roles import Actor
 from pingan.core.scoping import station_condition
 
@@ -133,6 +136,140 @@ def list_reports(
         ],
         next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
     )
+
+
+REPORT_LIST = ListSpec(
+    name="fraud_report",
+    sorts={
+        "reported_at": FraudReport.reported_at,
+        "amount": FraudReport.total_amount_fen,
+        "ref": FraudReport.external_ref,
+        "station": FraudReport.station_code,
+    },
+    default_sort="-reported_at",
+    id_column=FraudReport.id,
+)
+
+
+@dataclass(frozen=True)
+class ReportListFilter:
+    """The filters of the report list page; every one optional. Days are Beijing-time days."""
+
+    status: ReportIntake | None = None
+    station: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    typology: Typology | None = None
+    bank: str | None = None
+    search: SearchTerm | None = None
+
+
+def report_search(term: SearchTerm) -> ColumnElement[bool]:
+    """The reports a search finds: by case number, or through the pseudonyms of the victim's phone or
+    ID number, a suspect's phone, or a card or account of a transfer. No clear value is compared."""
+    conditions: list[ColumnElement[bool]] = []
+    if term.text:
+        conditions.append(FraudReport.external_ref == term.text)
+    if term.phone:
+        conditions.append(FraudReport.victim_phone.pseudonym == term.phone)
+        conditions.append(
+            select(ReportLink.id)
+            .where(
+                ReportLink.report_id == FraudReport.id,
+                ReportLink.kind == LinkKind.SUSPECT_PHONE,
+                ReportLink.key == term.phone,
+            )
+            .exists()
+        )
+    if term.national_id:
+        conditions.append(FraudReport.victim_id.pseudonym == term.national_id)
+    if term.card:
+        conditions.append(
+            select(ReportTransfer.id)
+            .where(
+                ReportTransfer.report_id == FraudReport.id,
+                or_(
+                    ReportTransfer.payer_card.pseudonym == term.card,
+                    ReportTransfer.payee_account.pseudonym == term.card,
+                ),
+            )
+            .exists()
+        )
+    return any_of(conditions)
+
+
+def report_ids_found(term: SearchTerm) -> Select[int]:
+    """The ids of the reports a search finds (for lists of other packages that hang off reports)."""
+    return select(FraudReport.id).where(report_search(term))
+
+
+def report_ids_in_view(actor: Actor) -> Select[int]:
+    """The ids of the reports within `actor`'s station view (for lists that hang off reports)."""
+    return select(FraudReport.id).where(station_condition(actor, FraudReport.station_code))
+
+
+def report_list_query(f: ReportListFilter, *, actor: Actor) -> Select[Any]:
+    """The report list's rows matching `f` within `actor`'s station view: masked columns only (the
+    query names no encrypted column), unordered; `core.listing` pages and exports it."""
+    transfers = (
+        select(func.count(ReportTransfer.id))
+        .where(ReportTransfer.report_id == FraudReport.id)
+        .scalar_subquery()
+    )
+    q = (
+        select(
+            FraudReport.id,
+            FraudReport.external_ref,
+            FraudReport.victim_name.masked.label("victim_name"),
+            FraudReport.victim_phone.masked.label("victim_phone"),
+            FraudReport.reported_at,
+            FraudReport.station_code,
+            func.coalesce(Station.name, FraudReport.station_code).label("station_name"),
+            FraudReport.typology,
+            FraudReport.total_amount_fen,
+            transfers.label("transfer_count"),
+            FraudReport.cluster_id,
+            FraudReport.intake,
+        )
+        .outerjoin(Station, Station.code == FraudReport.station_code)
+        .where(station_condition(actor, FraudReport.station_code))
+    )
+    if f.status is not None:
+        q = q.where(FraudReport.intake == f.status)
+    if f.station:
+        q = q.where(FraudReport.station_code == f.station)
+    if f.date_from is not None:
+        q = q.where(FraudReport.reported_at >= day_start(f.date_from))
+    if f.date_to is not None:
+        q = q.where(FraudReport.reported_at < day_start(f.date_to + timedelta(days=1)))
+    if f.typology is not None:
+        q = q.where(FraudReport.typology == f.typology)
+    if f.bank:
+        q = q.where(
+            select(ReportTransfer.id)
+            .where(
+                ReportTransfer.report_id == FraudReport.id,
+                or_(ReportTransfer.payee_bank == f.bank, ReportTransfer.payer_bank == f.bank),
+            )
+            .exists()
+        )
+    if f.search is not None:
+        q = q.where(report_search(f.search))
+    return q
+
+
+REPORT_EXPORT = (
+    ExportColumn("Case number", "external_ref"),
+    ExportColumn("Reported", "reported_at", CellKind.TIME),
+    ExportColumn("Victim", "victim_name"),
+    ExportColumn("Victim phone", "victim_phone"),
+    ExportColumn("Typology", "typology", CellKind.LABEL),
+    ExportColumn("Station", "station_name"),
+    ExportColumn("Amount", "total_amount_fen", CellKind.MONEY),
+    ExportColumn("Transfers", "transfer_count", CellKind.NUMBER),
+    ExportColumn("Cluster", "cluster_id", CellKind.NUMBER),
+    ExportColumn("Status", "intake", CellKind.LABEL),
+)
 
 
 def cluster_size(session: Session, cluster_id: int) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pingan.core.i18n import N_, register_labels
+
 
 class PlanStatus(StrEnum):
     """Where a warning plan stands."""
@@ -15,12 +17,34 @@ class PlanStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+register_labels(
+    PlanStatus,
+    {
+        PlanStatus.PENDING: N_("queued"),
+        PlanStatus.CLAIMED: N_("being sent"),
+        PlanStatus.WAITING: N_("waiting for replies"),
+        PlanStatus.DONE: N_("done"),
+        PlanStatus.CANCELLED: N_("cancelled"),
+    },
+)
+
+
 class StepChannel(StrEnum):
     """How a step warns: SMS now, then a voice call, then a home visit by the station."""
 
     SMS = "sms"
     VOICE = "voice"
     HOME_VISIT = "home_visit"
+
+
+register_labels(
+    StepChannel,
+    {
+        StepChannel.SMS: N_("SMS"),
+        StepChannel.VOICE: N_("voice call"),
+        StepChannel.HOME_VISIT: N_("home visit"),
+    },
+)
 
 
 class StepState(StrEnum):
@@ -35,3 +59,19 @@ class StepState(StrEnum):
     FAILED = "failed"
     DONE = "done"
     SKIPPED = "skipped"
+
+
+register_labels(
+    StepState,
+    {
+        StepState.WAITING: N_("waiting for the step before"),
+        StepState.DUE: N_("due"),
+        StepState.SENT: N_("sent"),
+        StepState.DELIVERED: N_("delivered"),
+        StepState.ANSWERED: N_("answered"),
+        StepState.UNANSWERED: N_("unanswered"),
+        StepState.FAILED: N_("failed"),
+        StepState.DONE: N_("done"),
+        StepState.SKIPPED: N_("skipped"),
+    },
+)

@@ -31,7 +31,8 @@ def render(session: Session, actor: Actor, changes: list[Change]) -> list[Messag
     )
     if not events:
         return []
-    return [Message("risk", "".join(render_fragment("_risk_event_row.html", e=e) for e in events))]
+    rows = [render_fragment("_risk_event_row.html", e=e, reasons_of=queries.reasons_of) for e in events]
+    return [Message("risk", "".join(rows))]
 
 
 TOPIC = Topic(name="risk", roles=ANTIFRAUD_STAFF, actions=("risk.record_event",), render=render)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from pingan.antifraud.risk import queries
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
+from pingan.core import listing
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.pages import render
@@ -24,19 +25,103 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
 
 
+ListQuery = Annotated[listing.ListParams, Depends(listing.list_params)]
+
+
+def _event_filter(rule: str, status: str, date_from: str, date_to: str, q: str) -> queries.RiskEventFilter:
+    """The risk queue's filters from the query string; Invalid naming the bad one."""
+    return queries.RiskEventFilter(
+        rule=queries.rule_filter(rule),
+        status=listing.choice_filter(status, queries.EVENT_STATUSES, "status"),
+        date_from=listing.date_filter(date_from, "date_from"),
+        date_to=listing.date_filter(date_to, "date_to"),
+        search=listing.parse_search(q),
+    )
+
+
+def _audited_filters(f: queries.RiskEventFilter) -> dict[str, object]:
+    return listing.filters_for_audit(
+        {"rule": f.rule, "status": f.status, "date_from": f.date_from, "date_to": f.date_to}, f.search
+    )
+
+
 @router.get("/risk/events", response_class=HTMLResponse)
-def risk_queue(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
-    """The live queue of the reader's station view: the latest events, then new ones pushed by the
-    live stream (`/live/stream?topics=risk`, risk/live.py). The read is audited."""
+def risk_queue(
+    request: Request,
+    session: DbSession,
+    actor: Reader,
+    params: ListQuery,
+    rule: Annotated[str, Query(max_length=32)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    date_from: Annotated[str, Query(max_length=10)] = "",
+    date_to: Annotated[str, Query(max_length=10)] = "",
+) -> HTMLResponse:
+    """The risk queue of the reader's station view, filtered by rule, status and day, searched,
+    sorted and paged; new events are pushed on top by the live stream
+    (`/live/stream?topics=risk`, risk/live.py). The read is audited."""
+    sort = listing.parse_sort(queries.RISK_EVENT_LIST, params.sort)
+    f = _event_filter(rule, status, date_from, date_to, params.q)
+    session.rollback()  # the read and its audit entry are one transaction of their own
     with session.begin():
-        events = list(
-            session.execute(
-                select(RiskEvent).where(queries.events_in_view(actor)).order_by(RiskEvent.id.desc()).limit(50)
-            ).scalars()
+        page = listing.fetch_page(
+            session,
+            queries.RISK_EVENT_LIST,
+            queries.risk_event_list_query(f, actor=actor),
+            sort,
+            cursor=params.cursor,
+            limit=params.limit,
         )
-        record_list_read(session, actor=actor, listing="risk_event", filters={}, count=len(events))
-    scope_error = NO_STATION_MESSAGE if no_station(actor) else None
-    return render(request, "risk_queue.html", events=events, scope_error=scope_error)
+        record_list_read(
+            session,
+            actor=actor,
+            listing="risk_event",
+            filters={**_audited_filters(f), "sort": params.sort or None, "cursor": params.cursor or None},
+            count=len(page.rows),
+        )
+    raw = {"rule": rule, "status": status, "date_from": date_from, "date_to": date_to, **params.carried()}
+    return render(
+        request,
+        "risk_queue.html",
+        lst=listing.ListView(
+            path="/risk/events",
+            params=raw,
+            page=page,
+            export_path="/risk/events/export",
+            error=NO_STATION_MESSAGE if no_station(actor) else None,
+        ),
+        f=raw,
+        statuses=queries.EVENT_STATUSES,
+        reasons_of=queries.reasons_of,
+    )
+
+
+@router.get("/risk/events/export", response_model=None)
+def risk_events_export(
+    session: DbSession,
+    actor: Reader,
+    params: ListQuery,
+    format: Annotated[str, Query(max_length=8)] = "csv",
+    rule: Annotated[str, Query(max_length=32)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+    date_from: Annotated[str, Query(max_length=10)] = "",
+    date_to: Annotated[str, Query(max_length=10)] = "",
+) -> StreamingResponse:
+    """Every risk event the queue's filters select, as CSV or XLSX, within the reader's view, audited
+    (`risk_event.export`)."""
+    fmt = listing.export_format(format)
+    sort = listing.parse_sort(queries.RISK_EVENT_LIST, params.sort)
+    f = _event_filter(rule, status, date_from, date_to, params.q)
+    return listing.export_response(
+        session,
+        actor=actor,
+        spec=queries.RISK_EVENT_LIST,
+        query=queries.risk_event_list_query(f, actor=actor),
+        sort=sort,
+        columns=queries.RISK_EVENT_EXPORT,
+        fmt=fmt,
+        filters={**_audited_filters(f), "sort": sort.param},
+        filename="risk-events",
+    )
 
 
 @router.get("/risk/persons/{person_key}", response_class=HTMLResponse)

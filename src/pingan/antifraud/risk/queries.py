@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select, true
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan
 from pingan.core import bulk
+from pingan.core.errors import Invalid
+from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of, day_start
 from pingan.core.roles import Actor
 from pingan.core.scoping import station_condition
 
@@ -132,3 +136,109 @@ def events_in_view(actor: Actor) -> ColumnElement[bool]:
 def plans_in_view(actor: Actor) -> ColumnElement[bool]:
     """The condition that keeps the warning plans of people whose home station is in `actor`'s view."""
     return station_condition(actor, WarningPlan.home_station)
+
+
+RISK_EVENT_LIST = ListSpec(
+    name="risk_event",
+    sorts={
+        "occurred_at": RiskEvent.occurred_at,
+        "amount": RiskEvent.amount_fen,
+        "at_risk": RiskEvent.amount_at_risk_fen,
+    },
+    default_sort="-occurred_at",
+    id_column=RiskEvent.id,
+)
+# Whether a warning plan was opened for the event: the risk queue's status filter.
+EVENT_STATUSES = ("planned", "unplanned")
+_RULE_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+
+
+def rule_filter(raw: str) -> str | None:
+    """A screening rule id typed in the `rule` filter (`WL-PAYEE`); Invalid naming `rule` otherwise."""
+    value = raw.strip().upper()
+    if not value:
+        return None
+    if not _RULE_ID.match(value):
+        raise Invalid("a rule id has capital letters, digits and dashes, as WL-PAYEE", field="rule")
+    return value
+
+
+@dataclass(frozen=True)
+class RiskEventFilter:
+    """The filters of the risk queue; every one optional. Days are Beijing-time days."""
+
+    rule: str | None = None
+    status: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    search: SearchTerm | None = None
+
+
+def risk_event_list_query(f: RiskEventFilter, *, actor: Actor) -> Select[Any]:
+    """The risk queue's rows matching `f` within `actor`'s station view, unordered. The accounts and
+    the person are pseudonyms already; a search compares them with the typed number's pseudonym."""
+    q = select(
+        RiskEvent.id,
+        RiskEvent.occurred_at,
+        RiskEvent.person_key,
+        func.substr(RiskEvent.person_key, 1, 12).label("person_short"),
+        RiskEvent.elderly,
+        RiskEvent.payer_bank,
+        RiskEvent.payee_bank,
+        RiskEvent.amount_fen,
+        RiskEvent.amount_at_risk_fen,
+        RiskEvent.reasons,
+        RiskEvent.typology_guess,
+        RiskEvent.plan_id,
+    ).where(events_in_view(actor))
+    if f.rule:
+        # Reasons are a JSON list of "RULE-ID" or "RULE-ID:detail"; a rule id holds no LIKE wildcard.
+        q = q.where(or_(RiskEvent.reasons.like(f'%"{f.rule}"%'), RiskEvent.reasons.like(f'%"{f.rule}:%')))
+    if f.status == "planned":
+        q = q.where(RiskEvent.plan_id.is_not(None))
+    elif f.status == "unplanned":
+        q = q.where(RiskEvent.plan_id.is_(None))
+    if f.date_from is not None:
+        q = q.where(RiskEvent.occurred_at >= day_start(f.date_from))
+    if f.date_to is not None:
+        q = q.where(RiskEvent.occurred_at < day_start(f.date_to + timedelta(days=1)))
+    if f.search is not None:
+        conditions: list[ColumnElement[bool]] = []
+        if f.search.card:
+            conditions += [RiskEvent.payer_account == f.search.card, RiskEvent.payee_account == f.search.card]
+        if f.search.national_id:
+            conditions.append(RiskEvent.person_key == f.search.national_id)
+        if f.search.phone:
+            # A person is keyed by their ID number; the plan opened for them holds the phone's pseudonym.
+            conditions.append(RiskEvent.person_key.in_(plans_by_phone(f.search.phone)))
+        q = q.where(any_of(conditions))
+    return q
+
+
+def plans_by_phone(phone_pseudonym: str) -> Select[str]:
+    """The people whose warning plan was sent to the phone of this pseudonym."""
+    return select(WarningPlan.person_key).where(WarningPlan.phone.pseudonym == phone_pseudonym)
+
+
+def reasons_of(raw: str) -> list[str]:
+    """A risk event's reasons, from their stored JSON."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return [raw]
+    return [str(r) for r in value] if isinstance(value, list) else [str(value)]
+
+
+RISK_EVENT_EXPORT = (
+    ExportColumn("Event", "id", CellKind.NUMBER),
+    ExportColumn("Occurred", "occurred_at", CellKind.TIME),
+    ExportColumn("Person", "person_short"),
+    ExportColumn("Payer bank", "payer_bank"),
+    ExportColumn("Payee bank", "payee_bank"),
+    ExportColumn("Amount", "amount_fen", CellKind.MONEY),
+    ExportColumn("At risk", "amount_at_risk_fen", CellKind.MONEY),
+    ExportColumn("Reasons", "reasons", convert=lambda raw: "; ".join(reasons_of(raw))),
+    ExportColumn("Typology (guess)", "typology_guess"),
+    ExportColumn("Elderly", "elderly", convert=lambda v: "Y" if v else ""),
+    ExportColumn("Plan", "plan_id", CellKind.NUMBER),
+)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from pingan.core.i18n import N_, register_labels
+
 
 class Method(StrEnum):
     """Attribution method (归属方法)."""
@@ -33,6 +35,17 @@ class Method(StrEnum):
     LIFO = "lifo"
     PROPORTIONAL = "proportional"
     POISON = "poison"
+
+
+register_labels(
+    Method,
+    {
+        Method.FIFO: N_("first in, first out"),
+        Method.LIFO: N_("last in, first out"),
+        Method.PROPORTIONAL: N_("proportional"),
+        Method.POISON: N_("whole balance tainted"),
+    },
+)
 
 
 class Purse(Protocol):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from pingan.core.i18n import N_, register_labels
+
 
 class Urgency(StrEnum):
     """How urgent a warning is. A likely victim mid-payment is urgent."""
@@ -12,11 +14,29 @@ class Urgency(StrEnum):
     ROUTINE = "routine"
 
 
+register_labels(
+    Urgency,
+    {
+        Urgency.URGENT: N_("urgent"),
+        Urgency.ROUTINE: N_("routine"),
+    },
+)
+
+
 class Priority(StrEnum):
     """A delivery's priority; raised when the person says they already transferred."""
 
     NORMAL = "normal"
     RAISED = "raised"
+
+
+register_labels(
+    Priority,
+    {
+        Priority.NORMAL: N_("normal"),
+        Priority.RAISED: N_("raised"),
+    },
+)
 
 
 class DeliveryState(StrEnum):
@@ -29,11 +49,32 @@ class DeliveryState(StrEnum):
     RECORDED = "recorded"  # outbox channels only: written down, nothing left the building
 
 
+register_labels(
+    DeliveryState,
+    {
+        DeliveryState.OPEN: N_("in progress"),
+        DeliveryState.REACHED: N_("reached"),
+        DeliveryState.ESCALATED: N_("handed over for a visit"),
+        DeliveryState.UNREACHED: N_("not reached"),
+        DeliveryState.RECORDED: N_("recorded, not sent"),
+    },
+)
+
+
 class ChannelKind(StrEnum):
     """What a message is."""
 
     SMS = "sms"
     VOICE = "voice"
+
+
+register_labels(
+    ChannelKind,
+    {
+        ChannelKind.SMS: N_("SMS"),
+        ChannelKind.VOICE: N_("voice call"),
+    },
+)
 
 
 class MessageState(StrEnum):
@@ -51,6 +92,24 @@ class MessageState(StrEnum):
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     RECORDED = "recorded"
+
+
+register_labels(
+    MessageState,
+    {
+        MessageState.QUEUED: N_("queued"),
+        MessageState.SENDING: N_("sending"),
+        MessageState.SUBMITTED: N_("submitted"),
+        MessageState.DELIVERED: N_("delivered"),
+        MessageState.FAILED: N_("failed"),
+        MessageState.EXPIRED: N_("expired"),
+        MessageState.CALLING: N_("calling"),
+        MessageState.ANSWERED: N_("answered"),
+        MessageState.NO_ANSWER: N_("no answer"),
+        MessageState.BUSY: N_("busy"),
+        MessageState.RECORDED: N_("recorded, not sent"),
+    },
+)
 
 
 FINAL_STATES = frozenset(
@@ -71,3 +130,12 @@ class AlertKind(StrEnum):
 
     GATEWAY_DOWN = "gateway_down"
     VISIT_OVERDUE = "visit_overdue"
+
+
+register_labels(
+    AlertKind,
+    {
+        AlertKind.GATEWAY_DOWN: N_("gateway unreachable"),
+        AlertKind.VISIT_OVERDUE: N_("visit overdue"),
+    },
+)

@@ -7,18 +7,21 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import Select, or_, select
 
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports import queries as report_queries
+from pingan.antifraud.warnings import queries
+from pingan.antifraud.warnings.choices import ChannelKind, DeliveryState
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
 from pingan.antifraud.warnings.visits import actions as visit_actions
 from pingan.antifraud.warnings.visits.actions import VISIT_STAFF
 from pingan.antifraud.warnings.visits.choices import VisitOutcome, VisitState
 from pingan.antifraud.warnings.visits.model import HomeVisitTask
+from pingan.core import listing
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError, NotFound
@@ -37,30 +40,99 @@ Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
 FieldStaff = Annotated[Actor, Depends(require_roles(*VISIT_STAFF))]
 
 
+ListQuery = Annotated[listing.ListParams, Depends(listing.list_params)]
+
+
+def _delivery_filter(channel: str, status: str, q: str) -> queries.DeliveryFilter:
+    """The deliveries list's filters from the query string; Invalid naming the bad one."""
+    return queries.DeliveryFilter(
+        channel=listing.enum_filter(channel, ChannelKind, "channel"),
+        status=listing.enum_filter(status, DeliveryState, "status"),
+        search=listing.parse_search(q),
+    )
+
+
+def _audited_filters(f: queries.DeliveryFilter) -> dict[str, object]:
+    return listing.filters_for_audit({"channel": f.channel, "status": f.status}, f.search)
+
+
 @router.get("/warnings", response_class=HTMLResponse)
-def warnings_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
-    """Figures, open alerts and the latest deliveries of the officer's station (the district's, for
-    district-wide roles and grants); the read of the delivery list is audited."""
+def warnings_page(
+    request: Request,
+    session: DbSession,
+    actor: Reader,
+    params: ListQuery,
+    channel: Annotated[str, Query(max_length=16)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+) -> HTMLResponse:
+    """Figures, open alerts and the deliveries of the officer's station (the district's, for
+    district-wide roles and grants), filtered by channel and status, searched, sorted and paged; the
+    read of the delivery list is audited."""
+    sort = listing.parse_sort(queries.DELIVERY_LIST, params.sort)
+    f = _delivery_filter(channel, status, params.q)
     figures = compute_figures(session)
     session.rollback()  # the list read and its audit entry are one transaction of their own
     with session.begin():
-        deliveries = list(
-            session.execute(
-                select(WarningDelivery)
-                .where(station_condition(actor, WarningDelivery.home_station_code))
-                .order_by(WarningDelivery.id.desc())
-                .limit(100)
-            ).scalars()
+        page = listing.fetch_page(
+            session,
+            queries.DELIVERY_LIST,
+            queries.delivery_list_query(f, actor=actor),
+            sort,
+            cursor=params.cursor,
+            limit=params.limit,
         )
         alerts = list(session.execute(_open_alerts(actor)).scalars())
-        record_list_read(session, actor=actor, listing="warning_delivery", filters={}, count=len(deliveries))
+        record_list_read(
+            session,
+            actor=actor,
+            listing="warning_delivery",
+            filters={**_audited_filters(f), "sort": params.sort or None, "cursor": params.cursor or None},
+            count=len(page.rows),
+        )
+    raw = {"channel": channel, "status": status, **params.carried()}
     return render(
         request,
         "warnings.html",
         f=figures,
-        deliveries=deliveries,
+        lst=listing.ListView(
+            path="/warnings",
+            params=raw,
+            page=page,
+            export_path="/warnings/export",
+            error=NO_STATION_MESSAGE if no_station(actor) else None,
+        ),
+        chosen=raw,
+        channels=list(ChannelKind),
+        states=list(DeliveryState),
         alerts=alerts,
         scope_error=NO_STATION_MESSAGE if no_station(actor) else None,
+    )
+
+
+@router.get("/warnings/export", response_model=None)
+def warnings_export(
+    session: DbSession,
+    actor: Reader,
+    params: ListQuery,
+    format: Annotated[str, Query(max_length=8)] = "csv",
+    channel: Annotated[str, Query(max_length=16)] = "",
+    status: Annotated[str, Query(max_length=16)] = "",
+) -> StreamingResponse:
+    """Every delivery the list's filters select, as CSV or XLSX: phones masked, within the reader's
+    station view, audited (`warning_delivery.export`)."""
+    fmt = listing.export_format(format)
+    sort = listing.parse_sort(queries.DELIVERY_LIST, params.sort)
+    f = _delivery_filter(channel, status, params.q)
+    return listing.export_response(
+        session,
+        actor=actor,
+        spec=queries.DELIVERY_LIST,
+        query=queries.delivery_list_query(f, actor=actor),
+        sort=sort,
+        columns=queries.DELIVERY_EXPORT,
+        fmt=fmt,
+        filters={**_audited_filters(f), "sort": sort.param},
+        filename="warnings",
     )
 
 

@@ -2,40 +2,109 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.mules.review import actions
+from pingan.antifraud.mules.review import actions, queries
 from pingan.antifraud.mules.review.choices import CandidateStatus
-from pingan.antifraud.mules.review.model import MuleCandidate
+from pingan.core import listing
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.pages import render
 from pingan.core.roles import Actor
+from pingan.core.scoping import record_list_read
 
 router = APIRouter(include_in_schema=False)
 Reviewer = Annotated[Actor, Depends(require_roles(*actions.REVIEWERS))]
 
 
+ListQuery = Annotated[listing.ListParams, Depends(listing.list_params)]
+
+
+def _candidate_filter(status: str, band: str, q: str) -> queries.CandidateFilter:
+    """The queue's filters from the query string (no status parameter: pending; empty: every
+    status); Invalid naming the bad one."""
+    return queries.CandidateFilter(
+        status=listing.enum_filter(status, CandidateStatus, "status"),
+        band=listing.choice_filter(band, tuple(queries.SCORE_BANDS), "band"),
+        search=listing.parse_search(q),
+    )
+
+
+def _audited_filters(f: queries.CandidateFilter) -> dict[str, object]:
+    return listing.filters_for_audit({"status": f.status, "band": f.band}, f.search)
+
+
 @router.get("/mules/review", response_class=HTMLResponse)
 def review_queue(
-    request: Request, session: DbSession, actor: Reviewer, status: CandidateStatus = CandidateStatus.PENDING
+    request: Request,
+    session: DbSession,
+    actor: Reviewer,
+    params: ListQuery,
+    status: Annotated[str, Query(max_length=16)] = CandidateStatus.PENDING.value,
+    band: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
-    """Candidates of one status, best score first, each with the model's reasons."""
-    rows = session.execute(
-        select(MuleCandidate)
-        .where(MuleCandidate.status == status)
-        .order_by(MuleCandidate.score.desc(), MuleCandidate.id)
-        .limit(200)
-    ).scalars()
-    items = [(c, json.loads(c.reasons)) for c in rows]
+    """Candidates filtered by status and score band, best score first (or as sorted), each with the
+    model's reasons, paged by cursor; the read is audited."""
+    sort = listing.parse_sort(queries.CANDIDATE_LIST, params.sort)
+    f = _candidate_filter(status, band, params.q)
+    session.rollback()  # the read and its audit entry are one transaction of their own
+    with session.begin():
+        page = listing.fetch_page(
+            session,
+            queries.CANDIDATE_LIST,
+            queries.candidate_list_query(f),
+            sort,
+            cursor=params.cursor,
+            limit=params.limit,
+        )
+        record_list_read(
+            session,
+            actor=actor,
+            listing="mule_candidate",
+            filters={**_audited_filters(f), "sort": params.sort or None, "cursor": params.cursor or None},
+            count=len(page.rows),
+        )
+    raw = {"status": status, "band": band, **params.carried()}
     return render(
-        request, "mules_review.html", actor=actor, items=items, status=status, statuses=list(CandidateStatus)
+        request,
+        "mules_review.html",
+        actor=actor,
+        lst=listing.ListView(path="/mules/review", params=raw, page=page, export_path="/mules/review/export"),
+        f=raw,
+        reasons_of=queries.reasons_of,
+        statuses=list(CandidateStatus),
+        bands=list(queries.SCORE_BANDS),
+    )
+
+
+@router.get("/mules/review/export", response_model=None)
+def review_export(
+    session: DbSession,
+    actor: Reviewer,
+    params: ListQuery,
+    format: Annotated[str, Query(max_length=8)] = "csv",
+    status: Annotated[str, Query(max_length=16)] = CandidateStatus.PENDING.value,
+    band: Annotated[str, Query(max_length=8)] = "",
+) -> StreamingResponse:
+    """Every candidate the queue's filters select, as CSV or XLSX, accounts masked, audited
+    (`mule_candidate.export`)."""
+    fmt = listing.export_format(format)
+    sort = listing.parse_sort(queries.CANDIDATE_LIST, params.sort)
+    f = _candidate_filter(status, band, params.q)
+    return listing.export_response(
+        session,
+        actor=actor,
+        spec=queries.CANDIDATE_LIST,
+        query=queries.candidate_list_query(f),
+        sort=sort,
+        columns=queries.CANDIDATE_EXPORT,
+        fmt=fmt,
+        filters={**_audited_filters(f), "sort": sort.param},
+        filename="mule-candidates",
     )
 
 
