@@ -155,11 +155,16 @@ def bearer(user: User) -> dict[str, str]:
 
 
 @pytest.fixture
-def client(database: str) -> Iterator[TestClient]:
+def client(database: str, request: pytest.FixtureRequest) -> Iterator[TestClient]:
     from pingan.web.app import create_app
 
+    # Page tests read in English: the client asks for it, as a browser set to English would. A module
+    # marked `browser_language(None)` gets a browser that names no language, so pages in Chinese.
+    marker = request.node.get_closest_marker("browser_language")
+    language = marker.args[0] if marker else "en"
+    headers = {"Accept-Language": language} if language else {}
     # https, as outside demo mode the cookies are Secure and a client sends them over TLS only.
-    with TestClient(create_app(), base_url="https://testserver") as c:
+    with TestClient(create_app(), base_url="https://testserver", headers=headers) as c:
         yield c
 
 

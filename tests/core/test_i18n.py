@@ -30,6 +30,9 @@ from pingan.core.roles import Role
 from pingan.core.settings import Settings, get_settings
 from tests.conftest import make_user
 
+# A browser that names no language: pingan answers in Chinese.
+pytestmark = pytest.mark.browser_language(None)
+
 REPO = Path(__file__).resolve().parents[2]
 HTML = {"Accept": "text/html"}
 ENTRY_MODULES = {"pingan.web.main", "pingan.__main__"}

@@ -94,8 +94,14 @@ class LiveServer:
     client: httpx.Client
     opened: list[Listener] = field(default_factory=list)
 
-    def open(self, user: User, topics: str, last_event_id: str | None = None) -> Listener:
-        headers = {"Authorization": f"Bearer {issue_token(user)}", "Accept": "text/event-stream"}
+    def open(
+        self, user: User, topics: str, last_event_id: str | None = None, language: str = "zh-CN"
+    ) -> Listener:
+        headers = {
+            "Authorization": f"Bearer {issue_token(user)}",
+            "Accept": "text/event-stream",
+            "Accept-Language": language,
+        }
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
         request = self.client.build_request(
@@ -375,13 +381,13 @@ def test_a_delivery_report_reaches_the_warnings_page_of_the_persons_station_with
     officer_li = make_user("officer_li", Role.OFFICER, station_code="WH-YL")
     officer_zhao = make_user("officer_zhao", Role.OFFICER, station_code="WH-JX")
     accept(wang_request(phone="13812345678", voice=False), sms="kannel")  # Wang lives in Yulin
-    li, zhao = server.open(officer_li, "warnings"), server.open(officer_zhao, "warnings")
+    li, zhao = server.open(officer_li, "warnings", language="en"), server.open(officer_zhao, "warnings")
     with db.transaction() as s:
         warning_actions.do_record_dlrs(
             s, [warning_actions.Dlr("plan-wang-1:sms:1", 1, "DELIVRD")], source="kannel", actor=SYSTEM
         )
     row = li.wait_for(lambda e: e.event == "warning").data
-    assert "plan-wang-1" in row and "delivered" in row
+    assert "plan-wang-1" in row and "delivered" in row  # in the language the page asked for
     assert "13812345678" not in row and "138****5678" not in row
     zhao.wait_for(lambda e: e.event == "attention")
     time.sleep(2 * live.POLL_S)

@@ -10,6 +10,9 @@ from pingan.core.auth import User, issue_token
 from pingan.core.roles import Role
 from tests.conftest import make_user
 
+# A browser that names no language: pingan answers in Chinese.
+pytestmark = pytest.mark.browser_language(None)
+
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 

@@ -47,7 +47,7 @@ from sqlalchemy.orm import QueryableAttribute, Session
 from pingan.core import audit, clock
 from pingan.core.errors import Invalid
 from pingan.core.i18n import _, label
-from pingan.core.pages import DISTRICT_ZONE, beijing_time
+from pingan.core.pages import beijing_time, district_zone
 from pingan.core.pii import PiiKind, lookup_key
 from pingan.core.roles import Actor
 from pingan.core.scoping import scope_of
@@ -329,7 +329,7 @@ def number_filter(raw: str, field: str, *, low: float, high: float) -> float | N
 
 def day_start(day: date) -> datetime:
     """The UTC instant a Beijing-time day starts at: the days users type are the district's days."""
-    return datetime.combine(day, time(0), tzinfo=DISTRICT_ZONE).astimezone(UTC)
+    return datetime.combine(day, time(0), tzinfo=district_zone()).astimezone(UTC)
 
 
 # ---------------------------------------------------------------------------------------------- search
@@ -623,7 +623,7 @@ def export_response(
     except BaseException:
         spool.close()
         raise
-    stamp = clock.now().astimezone(DISTRICT_ZONE).strftime("%Y%m%d-%H%M")
+    stamp = clock.now().astimezone(district_zone()).strftime("%Y%m%d-%H%M")
     media = (
         "text/csv; charset=utf-8"
         if fmt == "csv"

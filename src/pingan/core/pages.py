@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -106,6 +107,24 @@ def yuan(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(int(fen)), 100)
     return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+def fen_from_yuan(text: str) -> int | None:
+    """An amount typed into a form in yuan (`1234.56`, `1,234.56`, `¥1234`) as fen; None when empty.
+
+    ValueError when it is not an amount with at most two decimals: the form shows it by the field.
+    """
+    cleaned = text.strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
+    if not cleaned:
+        return None
+    try:
+        amount = Decimal(cleaned)
+        exact = amount.is_finite() and amount == amount.quantize(Decimal("0.01"))
+    except InvalidOperation:  # not a number, or too large to hold in cents
+        exact = False
+    if not exact:
+        raise ValueError("an amount in yuan with at most two decimals is expected")
+    return int(amount * 100)
 
 
 TEMPLATES.env.globals["nav_for"] = nav_for

@@ -16,16 +16,19 @@ from pingan import __version__
 from pingan.antifraud.mules.review import api as mules_review_api
 from pingan.antifraud.orders import api as orders_api
 from pingan.antifraud.orders import pages as orders_pages
+from pingan.antifraud.orders import queries as orders_queries
 from pingan.antifraud.orders.callbacks import create_callback_app
 from pingan.antifraud.outcomes import pages as outcomes_pages
 from pingan.antifraud.reports import api as reports_api
 from pingan.antifraud.reports import pages as reports_pages
+from pingan.antifraud.reports.story import register_story_sources
 from pingan.antifraud.risk import api as risk_api
 from pingan.antifraud.risk import pages as risk_pages
 from pingan.antifraud.screening import pages as screening_pages
 from pingan.antifraud.tracing import api as tracing_api
 from pingan.antifraud.warnings import api as warnings_api
 from pingan.antifraud.warnings import pages as warnings_pages
+from pingan.antifraud.warnings import queries as warnings_queries
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api
@@ -217,6 +220,7 @@ def create_app() -> FastAPI:
     reactions.install()
     live.install()
     register_nav(MENU)
+    register_story_sources([orders_queries.report_story, warnings_queries.report_story])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/metrics", include_in_schema=False)

@@ -18,6 +18,7 @@ ANTIFRAUD_DECIDERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 MENU = [
     NavItem("/antifraud", N_("Anti-fraud overview"), ANTIFRAUD_STAFF),
     NavItem("/reports", N_("Reports"), REPORT_READERS),
+    NavItem("/reports/new", N_("New report"), REPORT_WRITERS & HUMAN),
     NavItem("/reports/import", N_("Import"), REPORT_WRITERS & HUMAN),
     NavItem("/orders", N_("Orders"), ANTIFRAUD_STAFF),
     NavItem("/findings", N_("Findings"), ANTIFRAUD_DECIDERS),

@@ -179,7 +179,7 @@ def test_the_queue_page_listens_for_new_risk_events_on_the_live_stream(
     record(flag(1))
     page = client.get("/risk/events", headers=bearer(analyst_zhang)).text
     assert 'sse-connect="/live/stream?topics=risk"' in page
-    assert 'id="queue-body" sse-swap="risk" hx-swap="afterbegin"' in page
+    assert 'id="risk-rows" sse-swap="risk" hx-swap="afterbegin"' in page
     assert "victim-wang"[:12] in page  # the latest events, rendered with the page
 
 

@@ -708,7 +708,8 @@ def plan_result(
         return None
     if result.outcome == "executed":
         path.append(OrderState.EXECUTED)
-        notes.append(f"held {result.held_amount_fen} fen")
+        whole, cents = divmod(result.held_amount_fen, 100)  # the note is read on pages: yuan, not fen
+        notes.append(f"held ¥{whole:,}.{cents:02d}")
         values |= {"held_amount_fen": result.held_amount_fen, "executed_at": now}
     else:
         code = result.reason_code.value if result.reason_code else "unspecified"

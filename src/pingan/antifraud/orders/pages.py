@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
-from sqlalchemy import select
+from pydantic import ValidationError
 
 from pingan.antifraud.banks.directory import BANKS
-from pingan.antifraud.orders import actions, queries
+from pingan.antifraud.orders import actions, queries, rules
 from pingan.antifraud.orders.choices import OrderKind, OrderState
-from pingan.antifraud.orders.model import OrderAppeal
+from pingan.antifraud.orders.schemas import AppealDecisionIn, AppealIn, ConvertIn, ReleaseIn, RenewIn
 from pingan.core import listing
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import DomainError
-from pingan.core.pages import render
+from pingan.core.i18n import N_, _
+from pingan.core.pages import fen_from_yuan, render
 from pingan.core.pii import PiiKind, lookup_key
 from pingan.core.roles import ANTIFRAUD_STAFF, Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read
@@ -26,6 +28,7 @@ Reader = Annotated[Actor, Depends(require_roles(*ANTIFRAUD_STAFF))]
 Deciders = Annotated[Actor, Depends(require_roles(*actions.FINDING_READERS))]
 Supervisor = Annotated[Actor, Depends(require_roles(*actions.FINDING_APPROVERS))]
 Analyst = Annotated[Actor, Depends(require_roles(*actions.ORDER_ISSUERS))]
+AppealTakers = Annotated[Actor, Depends(require_roles(*actions.APPEAL_FILERS))]
 
 
 ListQuery = Annotated[listing.ListParams, Depends(listing.list_params)]
@@ -142,12 +145,94 @@ def orders_export(
     )
 
 
-@router.get("/orders/{order_id}", response_class=HTMLResponse)
-def order_page(request: Request, order_id: int, session: DbSession, actor: Reader) -> HTMLResponse:
-    """One order with its full timeline and appeal form."""
+# What the order page says after each decision (`?done=`): a code, never text from the request.
+DONE_MESSAGES = {
+    "converted": N_("Converted: this freeze replaces the stop-payment and is on its way to the bank."),
+    "renewed": N_("Renewed: this order replaces the old one for a new term and is on its way to the bank."),
+    "released": N_("Released: the bank is told to lift the order."),
+    "appeal_filed": N_("Appeal filed: a supervisor decides it within 7 days."),
+    "appeal_upheld": N_("Appeal upheld: the order is released."),
+    "appeal_dismissed": N_("Appeal dismissed: the order stands."),
+}
+
+
+def _field_errors(exc: ValidationError, names: dict[str, str] | None = None) -> dict[str, str]:
+    """Each refused field's message, keyed by the form's name for it (`names` renames)."""
+    errors: dict[str, str] = {}
+    for e in exc.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "body"
+        errors.setdefault((names or {}).get(field, field), str(e["msg"]))
+    return errors
+
+
+def _render_order(
+    request: Request,
+    session: DbSession,
+    order_id: int,
+    actor: Actor,
+    *,
+    status: int = 200,
+    done: str = "",
+    error: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The order page: the order, its basis and term, the decisions `actor` may take on it, its
+    timeline and appeals; after a refusal, the message beside the field and the values entered."""
+    session.rollback()  # a refused write's transaction is over; read afresh
     order = actions.get_order(session, order_id)
-    appeals = list(session.execute(select(OrderAppeal).where(OrderAppeal.order_id == order.id)).scalars())
-    return render(request, "order.html", o=order, appeals=appeals, error=None)
+    view = queries.order_view(session, order)
+    role = actor.role
+    may_convert = role in actions.ORDER_ISSUERS and rules.conversion_problem(order.kind, order.state) is None
+    return render(
+        request,
+        "order.html",
+        status,
+        o=order,
+        v=view,
+        done=_(DONE_MESSAGES[done]) if done in DONE_MESSAGES else None,
+        error=error,
+        errors=errors or {},
+        values=values or {},
+        findings=queries.approved_findings_naming(session, order) if may_convert else [],
+        may_convert=may_convert,
+        may_renew=role in actions.ORDER_ISSUERS
+        and rules.renewal_problem(order.kind, order.state, order.renewals) is None,
+        may_release=role in actions.FINDING_APPROVERS
+        and rules.transition_problem(order.state, OrderState.RELEASED) is None,
+        may_decide_appeal=role in actions.APPEAL_DECIDERS,
+        may_file_appeal=role in actions.APPEAL_FILERS and order.state in rules.LIVE_STATES,
+    )
+
+
+def _refused(
+    request: Request,
+    session: DbSession,
+    order_id: int,
+    actor: Actor,
+    exc: DomainError,
+    values: dict[str, str],
+    names: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The order page again with the refusal beside its field (or at the top) and the values kept."""
+    field = (names or {}).get(exc.field or "", exc.field or "")
+    errors = {field: exc.message} if field else {}
+    return _render_order(
+        request, session, order_id, actor, status=exc.status, error=str(exc), errors=errors, values=values
+    )
+
+
+def _done(order_id: int, what: str) -> RedirectResponse:
+    return RedirectResponse(f"/orders/{order_id}?{urlencode({'done': what})}", status_code=303)
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_page(
+    request: Request, order_id: int, session: DbSession, actor: Reader, done: str = ""
+) -> HTMLResponse:
+    """One order: its bank, basis, term and countdown, the decisions the reader's role may take on it
+    (each with its legal basis), its timeline in Beijing time and its appeals."""
+    return _render_order(request, session, order_id, actor, done=done)
 
 
 @router.post("/orders/{order_id}/appeal", response_class=HTMLResponse, response_model=None)
@@ -155,30 +240,29 @@ def appeal_submit(
     request: Request,
     order_id: int,
     session: DbSession,
-    actor: Reader,
+    actor: AppealTakers,
     _csrf: CsrfChecked,
-    appellant: Annotated[str, Form()],
-    statement: Annotated[str, Form()],
+    appellant: Annotated[str, Form()] = "",
+    statement: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
-    """Record an appeal from the form."""
+    """Record a holder's appeal from the form (as `POST /api/v1/orders/{id}/appeals`)."""
+    values = {"appellant": appellant, "statement": statement}
+    try:
+        body = AppealIn(appellant=appellant, statement=statement)
+    except ValidationError as exc:
+        return _render_order(
+            request, session, order_id, actor, status=422, errors=_field_errors(exc), values=values
+        )
     try:
         with session.begin():
             order = actions.get_order(session, order_id)
-            actions.check_file_appeal(order, statement)
-            actions.do_file_appeal(session, order, appellant=appellant, statement=statement, actor=actor)
+            actions.check_file_appeal(order, body.statement)
+            actions.do_file_appeal(
+                session, order, appellant=body.appellant, statement=body.statement, actor=actor
+            )
     except DomainError as exc:
-        order = actions.get_order(session, order_id)
-        appeals = list(session.execute(select(OrderAppeal).where(OrderAppeal.order_id == order.id)).scalars())
-        return render(request, "order.html", 422, o=order, appeals=appeals, error=str(exc))
-    return RedirectResponse(f"/orders/{order_id}", status_code=303)
-
-
-def _order_page_refused(
-    request: Request, session: DbSession, order_id: int, exc: DomainError
-) -> HTMLResponse:
-    order = actions.get_order(session, order_id)
-    appeals = queries.appeals(session, order_id=order.id)
-    return render(request, "order.html", exc.status, o=order, appeals=appeals, error=str(exc))
+        return _refused(request, session, order_id, actor, exc, values)
+    return _done(order_id, "appeal_filed")
 
 
 @router.post("/orders/{order_id}/convert", response_class=HTMLResponse, response_model=None)
@@ -188,18 +272,25 @@ def convert_submit(
     session: DbSession,
     actor: Analyst,
     _csrf: CsrfChecked,
-    finding_id: Annotated[int, Form(ge=1, le=2**62)],
+    finding_id: Annotated[str, Form()] = "",
+    amount_yuan: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Convert a stop-payment into a freeze from the order page (as `POST /api/v1/orders/{id}/convert`)."""
+    values = {"finding_id": finding_id, "amount_yuan": amount_yuan}
+    try:
+        body = ConvertIn.model_validate({"finding_id": finding_id, "amount_fen": fen_from_yuan(amount_yuan)})
+    except ValueError as exc:  # ValidationError is a ValueError
+        errors = _field_errors(exc) if isinstance(exc, ValidationError) else {"amount_fen": str(exc)}
+        return _render_order(request, session, order_id, actor, status=422, errors=errors, values=values)
     try:
         with session.begin():
             order = actions.get_order(session, order_id)
-            finding = actions.get_finding(session, finding_id)
+            finding = actions.get_finding(session, body.finding_id)
             actions.check_convert(session, order, finding, actor=actor)
-            freeze = actions.do_convert(session, order, finding, actor=actor)
+            freeze = actions.do_convert(session, order, finding, actor=actor, amount_fen=body.amount_fen)
     except DomainError as exc:
-        return _order_page_refused(request, session, order_id, exc)
-    return RedirectResponse(f"/orders/{freeze.id}", status_code=303)
+        return _refused(request, session, order_id, actor, exc, values)
+    return _done(freeze.id, "converted")
 
 
 @router.post("/orders/{order_id}/renew", response_class=HTMLResponse, response_model=None)
@@ -209,17 +300,81 @@ def renew_submit(
     session: DbSession,
     actor: Analyst,
     _csrf: CsrfChecked,
-    reason: Annotated[str, Form(min_length=4, max_length=255)],
+    reason: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Renew an executed order from the order page (as `POST /api/v1/orders/{id}/renew`)."""
+    values = {"reason": reason}
+    try:
+        body = RenewIn(reason=reason)
+    except ValidationError as exc:
+        return _render_order(
+            request, session, order_id, actor, status=422, errors=_field_errors(exc), values=values
+        )
     try:
         with session.begin():
             order = actions.get_order(session, order_id)
             actions.check_renew(order, actor=actor)
-            renewal = actions.do_renew(session, order, actor=actor, reason=reason)
+            renewal = actions.do_renew(session, order, actor=actor, reason=body.reason)
     except DomainError as exc:
-        return _order_page_refused(request, session, order_id, exc)
-    return RedirectResponse(f"/orders/{renewal.id}", status_code=303)
+        return _refused(request, session, order_id, actor, exc, values)
+    return _done(renewal.id, "renewed")
+
+
+@router.post("/orders/{order_id}/release", response_class=HTMLResponse, response_model=None)
+def release_submit(
+    request: Request,
+    order_id: int,
+    session: DbSession,
+    actor: Supervisor,
+    _csrf: CsrfChecked,
+    reason: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    """A supervisor releases an order from the order page (as `POST /api/v1/orders/{id}/release`)."""
+    values = {"release_reason": reason}
+    names = {"reason": "release_reason"}
+    try:
+        body = ReleaseIn(reason=reason)
+    except ValidationError as exc:
+        errors = _field_errors(exc, names)
+        return _render_order(request, session, order_id, actor, status=422, errors=errors, values=values)
+    try:
+        with session.begin():
+            order = actions.get_order(session, order_id)
+            actions.check_release(order)
+            actions.do_release(session, order, reason=body.reason, actor=actor)
+    except DomainError as exc:
+        return _refused(request, session, order_id, actor, exc, values, names)
+    return _done(order_id, "released")
+
+
+@router.post("/appeals/{appeal_id}/decision", response_class=HTMLResponse, response_model=None)
+def appeal_decision_submit(
+    request: Request,
+    appeal_id: int,
+    session: DbSession,
+    actor: Supervisor,
+    _csrf: CsrfChecked,
+    decision: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    """A supervisor upholds or dismisses an appeal from its order's page (as `POST /api/v1/appeals/{id}/decision`)."""
+    appeal = actions.get_appeal(session, appeal_id)
+    order_id = appeal.order_id
+    session.rollback()  # the look-up's implicit transaction ends before the decision's own
+    names = {"reason": "appeal_reason", "upheld": "appeal_reason"}
+    try:
+        body = AppealDecisionIn.model_validate({"upheld": decision == "uphold", "reason": reason})
+    except ValidationError as exc:
+        errors = _field_errors(exc, names)
+        return _render_order(request, session, order_id, actor, status=422, errors=errors)
+    try:
+        with session.begin():
+            appeal = actions.get_appeal(session, appeal_id)
+            actions.check_decide_appeal(appeal, actor=actor, reason=body.reason)
+            actions.do_decide_appeal(session, appeal, upheld=body.upheld, reason=body.reason, actor=actor)
+    except DomainError as exc:
+        return _refused(request, session, order_id, actor, exc, {}, names)
+    return _done(order_id, "appeal_upheld" if body.upheld else "appeal_dismissed")
 
 
 @router.get("/findings", response_class=HTMLResponse)

@@ -11,7 +11,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, func, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from pingan.antifraud.orders.choices import AppealStatus, FindingStatus, OrderKind, OrderReason, OrderState
+from pingan.antifraud.banks.directory import BANKS_BY_CODE
+from pingan.antifraud.orders import rules
+from pingan.antifraud.orders.choices import (
+    AppealStatus,
+    BasisKind,
+    FindingKind,
+    FindingStatus,
+    OrderKind,
+    OrderReason,
+    OrderState,
+)
 from pingan.antifraud.orders.model import (
     FindingAccount,
     OrderAppeal,
@@ -28,7 +38,9 @@ from pingan.antifraud.orders.schemas import (
 )
 from pingan.antifraud.registry.actions import HolderLinks
 from pingan.antifraud.reports import queries as report_queries
+from pingan.antifraud.reports.story import ReportSubject, StoryEntry, StoryPart
 from pingan.core import bulk, clock
+from pingan.core.i18n import _, label
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm
 from pingan.core.roles import Actor
 
@@ -427,3 +439,153 @@ def finding_accounts(session: Session, finding_ids: Iterable[int]) -> Sequence[R
         .where(bulk.any_of(session, a.finding_id, list(finding_ids)))
         .order_by(a.id)
     ).all()
+
+
+# ---- the order page and the report's story -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """One order as its page shows it: the order, its bank's name, the finding it rests on, its
+    appeals, what is left of its term, and the article each decision on it rests on."""
+
+    order: RestrictionOrder
+    bank_name: str
+    finding: PoliceFinding | None
+    appeals: list[OrderAppeal]
+    left: rules.Countdown | None
+    articles: dict[str, str]
+    basis_article: str
+
+
+def bank_name(code: str) -> str:
+    """The bank's name from the directory, or its code when the directory does not list it."""
+    bank = BANKS_BY_CODE.get(code)
+    return bank.name if bank is not None else code
+
+
+def order_view(session: Session, order: RestrictionOrder) -> OrderView:
+    """What the order page shows of `order` (its events load with it)."""
+    finding = session.get(PoliceFinding, order.finding_id) if order.finding_id else None
+    basis = rules.ARTICLE_FINDING if order.basis_kind is BasisKind.FINDING else rules.ARTICLE_REPORT
+    return OrderView(
+        order=order,
+        bank_name=bank_name(order.bank_code),
+        finding=finding,
+        appeals=appeals(session, order_id=order.id),
+        left=rules.countdown(order.expires_at, clock.now()) if order.state in rules.LIVE_STATES else None,
+        articles=dict(rules.ACTION_ARTICLES),
+        basis_article=finding.legal_basis if finding is not None else basis,
+    )
+
+
+def approved_findings_naming(session: Session, order: RestrictionOrder) -> list[PoliceFinding]:
+    """Approved findings that name the order's account: those a conversion into a freeze may rest on."""
+    a = FindingAccount
+    return list(
+        session.execute(
+            select(PoliceFinding)
+            .join(a, a.finding_id == PoliceFinding.id)
+            .where(
+                PoliceFinding.status == FindingStatus.APPROVED,
+                a.bank_code == order.bank_code,
+                a.account.pseudonym == order.account.pseudonym,
+            )
+            .order_by(PoliceFinding.id.desc())
+            .distinct()
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class StoryOrder:
+    """An order as the report page lists it."""
+
+    order: RestrictionOrder
+    bank_name: str
+    left: rules.Countdown | None
+
+
+def report_story(session: Session, subject: ReportSubject, actor: Actor) -> list[StoryPart]:
+    """The report page's orders, findings and trace sections, with their timeline entries.
+
+    Orders: each with its bank's name, kind, state, amount held, acknowledgement and what is left of
+    its term. Findings: each with its decision (who, when, why). Trace: the trace findings' accounts
+    and the amounts traced into them. The caller showed the report, so the reader may see it.
+    """
+    now = clock.now()
+    orders = list(
+        session.execute(
+            select(RestrictionOrder)
+            .where(RestrictionOrder.report_id == subject.id)
+            .options(selectinload(RestrictionOrder.events))
+            .order_by(RestrictionOrder.id)
+        ).scalars()
+    )
+    findings = list(
+        session.execute(
+            select(PoliceFinding)
+            .where(PoliceFinding.report_id == subject.id)
+            .options(selectinload(PoliceFinding.accounts))
+            .order_by(PoliceFinding.id)
+        ).scalars()
+    )
+    rows = [
+        StoryOrder(
+            o,
+            bank_name(o.bank_code),
+            rules.countdown(o.expires_at, now) if o.state in rules.LIVE_STATES else None,
+        )
+        for o in orders
+    ]
+    order_entries = [
+        StoryEntry(
+            at=e.at,
+            what=_("Order %(id)s (%(bank)s): %(state)s")
+            % {"id": o.id, "bank": bank_name(o.bank_code), "state": label(e.to_state, "OrderState")},
+            detail=e.note,
+            href=f"/orders/{o.id}",
+        )
+        for o in orders
+        for e in o.events
+    ]
+    finding_entries = [
+        StoryEntry(at=f.drafted_at, what=_("Finding %(id)s drafted") % {"id": f.id}, detail=f.drafted_by)
+        for f in findings
+    ] + [
+        StoryEntry(
+            at=f.decided_at,
+            what=_("Finding %(id)s: %(status)s") % {"id": f.id, "status": label(f.status)},
+            detail=f"{f.decided_by or ''} {f.decision_note or ''}".strip(),
+        )
+        for f in findings
+        if f.decided_at is not None
+    ]
+    traces = [f for f in findings if f.kind is FindingKind.TRACE]
+    return [
+        StoryPart(
+            key="orders",
+            title=_("Stop-payments and freezes"),
+            template="story_orders.html",
+            items=rows,
+            entries=order_entries,
+        ),
+        StoryPart(
+            key="findings",
+            title=_("Findings and decisions"),
+            template="story_findings.html",
+            items=findings,
+            entries=finding_entries,
+        ),
+        StoryPart(
+            key="trace",
+            title=_("Trace"),
+            template="story_trace.html",
+            items=traces,
+            extra={
+                "accounts": sum(len(f.accounts) for f in traces),
+                "traced_fen": sum(a.traced_amount_fen or 0 for f in traces for a in f.accounts),
+                "report_id": subject.id,
+            },
+        ),
+    ]

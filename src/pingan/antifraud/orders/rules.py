@@ -49,6 +49,17 @@ MAX_HELD_FEN = 2**53
 ARTICLE_REPORT = "受案登记 (report registered): 《公安机关办理刑事案件程序规定》 and 《反电信网络诈骗法》第三十一条紧急止付"
 ARTICLE_FINDING = "《反电信网络诈骗法》第三十一条 (police finding of involved accounts)"
 
+# The provision each decision on the order page rests on, shown beside its form with the basis the
+# order itself records. Anti-Telecom and Online Fraud Law art. 20 sets up the emergency stop-payment,
+# rapid freeze and timely release of involved funds; the freeze terms (6 months, 1 year for a major
+# case, renewable) are those of the Ministry's criminal-procedure rules on freezing deposits.
+ACTION_ARTICLES: dict[str, str] = {
+    "convert": "《反电信网络诈骗法》第二十条 快速冻结; 《公安机关办理刑事案件程序规定》冻结存款、汇款 (6 个月, 重大案件 1 年)",
+    "renew": "《反电信网络诈骗法》第二十条 紧急止付 (48 小时, 至多续期 2 次); 《公安机关办理刑事案件程序规定》续行冻结",
+    "release": "《反电信网络诈骗法》第二十条 及时解冻; 与案件无关的财物 3 日内解除",
+    "appeal": "《反电信网络诈骗法》第三十二条 申诉; 7 日内作出决定",
+}
+
 
 @dataclass(frozen=True)
 class TransitionRefused:
@@ -232,3 +243,23 @@ def backoff_delay(attempt: int, *, base_s: float, max_s: float, jitter: float) -
     """
     ceiling: float = min(max_s, base_s * 2.0 ** max(0, attempt - 1))
     return ceiling * (0.5 + jitter / 2)
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """What is left of an order's term: whole days and hours, or `expired`."""
+
+    days: int
+    hours: int
+    expired: bool
+
+
+def countdown(expires: datetime | None, now: datetime) -> Countdown | None:
+    """The time left until `expires` (None when the order has no term), rounded down to the hour."""
+    if expires is None:
+        return None
+    left = expires - now
+    if left <= timedelta(0):
+        return Countdown(0, 0, expired=True)
+    hours = int(left.total_seconds() // 3600)
+    return Countdown(hours // 24, hours % 24, expired=False)

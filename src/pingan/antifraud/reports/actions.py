@@ -431,13 +431,19 @@ def register_report(session: Session, item: NewReport) -> RegisterOutcome:
 
 
 def check_confirm_report(report: FraudReport, *, actor: Actor) -> None:
-    """Only a station officer confirms a report, and only one that awaits it."""
+    """Only a station officer confirms a report, only one that awaits it, and never the one who entered it."""
     if actor.role not in REPORT_CONFIRMERS:
         raise Forbidden(
             f"role {actor.role.value} may not confirm a report: a station officer registers it (受案登记)"
         )
     if report.intake is not ReportIntake.AWAITING_OFFICER:
         raise Conflict(f"report {report.external_ref} is registered already", field="intake")
+    if report.created_by == actor.username:
+        # Four eyes: the confirmation is what turns an entry into the basis of a stop-payment on a
+        # third party's account, so it is another officer's, never the one who entered or imported it.
+        raise Forbidden(
+            f"you entered report {report.external_ref}: another officer confirms it", field="confirmed_by"
+        )
 
 
 def do_confirm_report(session: Session, report: FraudReport, *, actor: Actor) -> FraudReport:

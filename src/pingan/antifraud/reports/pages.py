@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+from pydantic import ValidationError
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from pingan.antifraud.banks.directory import BANKS
 from pingan.antifraud.reports import actions, queries
-from pingan.antifraud.reports.choices import ReportIntake, Typology
+from pingan.antifraud.reports.choices import Channel, ReportIntake, SuspectKind, Typology
 from pingan.antifraud.reports.imports import import_reports
 from pingan.antifraud.reports.model import FraudReport
+from pingan.antifraud.reports.schemas import NARRATIVE_MAX_LENGTH, ReportIn, ReportOut
+from pingan.antifraud.reports.story import ReportSubject, StoryEntry, story_parts, timeline
 from pingan.core import clock, listing
 from pingan.core.deps import CsrfChecked, DbSession, require_roles
 from pingan.core.errors import DomainError
 from pingan.core.files import purge_older_than, write_private
+from pingan.core.i18n import N_, _
 from pingan.core.org import Station, all_stations
-from pingan.core.pages import render
+from pingan.core.pages import district_zone, fen_from_yuan, render, yuan
 from pingan.core.roles import Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, no_station, record_list_read, station_condition
 from pingan.core.settings import get_settings
@@ -203,24 +210,231 @@ def import_submit(
     return render(request, "import.html", summary=summary)
 
 
+def _own_entries(out: ReportOut) -> list[StoryEntry]:
+    """The report's own lines of its timeline: the fraud, each transfer, the report and its intake."""
+    entries = [
+        StoryEntry(at=out.fraud_started_at, what=_("Fraud began")),
+        *(
+            StoryEntry(
+                at=t.occurred_at,
+                what=_("Transfer %(n)s: %(amount)s to %(account)s")
+                % {"n": t.seq + 1, "amount": yuan(t.amount_fen), "account": t.payee_account},
+            )
+            for t in out.transfers
+        ),
+        StoryEntry(at=out.reported_at, what=_("Reported to the police")),
+    ]
+    if out.intake is ReportIntake.REGISTERED and not out.confirmed_by:
+        entries.append(StoryEntry(at=out.created_at, what=_("Registered by %(who)s") % {"who": out.officer}))
+    else:
+        entries.append(StoryEntry(at=out.created_at, what=_("Opened by %(who)s") % {"who": out.source}))
+    if out.confirmed_at is not None:
+        entries.append(
+            StoryEntry(at=out.confirmed_at, what=_("Confirmed by %(who)s") % {"who": out.confirmed_by})
+        )
+    return entries
+
+
+# What the report page says after an action (`?done=`): a code, never text from the request.
+DONE_MESSAGES = {
+    "registered": N_("Report registered: the robot stops the payees' accounts now."),
+    "opened": N_("Report saved: it waits for a station officer's confirmation."),
+    "confirmed": N_("Report confirmed: the robot stops the payees' accounts now."),
+}
+
+
+# The new-report form's rows: most reports have one to three transfers; more come by import or the API.
+FORM_TRANSFERS = 5
+FORM_SUSPECTS = 3
+
+
+def _form_time(value: str) -> str | None:
+    """A `datetime-local` value, which the browser sends without a zone, read as Beijing time."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # the schema refuses it, naming the field
+    return (moment if moment.tzinfo else moment.replace(tzinfo=district_zone())).isoformat()
+
+
+@dataclass
+class _ReportForm:
+    """The new-report form as posted: the payload for `ReportIn`, the errors found before it, and
+    which form row each transfer and suspect of the payload came from (empty rows are skipped)."""
+
+    payload: dict[str, Any]
+    errors: dict[str, str]
+    rows: dict[str, list[int]]
+
+    def form_field(self, field: str) -> str:
+        """The form's name of a payload field (`transfers.0.x` → the row it came from)."""
+        parts = field.split(".")
+        if len(parts) >= 2 and parts[0] in self.rows and parts[1].isdigit():
+            k = int(parts[1])
+            if k < len(self.rows[parts[0]]):
+                parts[1] = str(self.rows[parts[0]][k])
+        return ".".join(parts)
+
+
+def _read_report_form(form: Mapping[str, str]) -> _ReportForm:
+    """Turn the posted form into the API's `ReportIn` payload (times in Beijing time, yuan in fen)."""
+    errors: dict[str, str] = {}
+    transfers, transfer_rows = [], []
+    for i in range(FORM_TRANSFERS):
+        names = ("occurred_at", "amount_yuan", "payer_card", "payer_bank", "payee_account", "payee_bank")
+        row = {n: form.get(f"transfers.{i}.{n}", "").strip() for n in (*names, "channel")}
+        if not any(row[n] for n in names):
+            continue
+        try:
+            amount = fen_from_yuan(row["amount_yuan"])
+        except ValueError as exc:
+            errors[f"transfers.{i}.amount_fen"] = str(exc)
+            amount = None
+        transfer_rows.append(i)
+        transfers.append(
+            {
+                "occurred_at": _form_time(row["occurred_at"]),
+                "amount_fen": amount,
+                "payer_card": row["payer_card"],
+                "payer_bank": row["payer_bank"],
+                "payee_account": row["payee_account"],
+                "payee_bank": row["payee_bank"],
+                "channel": row["channel"] or Channel.MOBILE_BANKING.value,
+            }
+        )
+    suspects, suspect_rows = [], []
+    for i in range(FORM_SUSPECTS):
+        value = form.get(f"suspects.{i}.value", "").strip()
+        if value:
+            suspect_rows.append(i)
+            suspects.append({"kind": form.get(f"suspects.{i}.kind", ""), "value": value})
+    payload: dict[str, Any] = {
+        "external_ref": form.get("external_ref", "").strip() or None,
+        "victim": {k: form.get(f"victim.{k}", "") for k in ("name", "national_id", "phone")},
+        "fraud_started_at": _form_time(form.get("fraud_started_at", "")),
+        "reported_at": _form_time(form.get("reported_at", "")),
+        "station_code": form.get("station_code", ""),
+        "typology": form.get("typology", ""),
+        "narrative": form.get("narrative", ""),
+        "transfers": transfers,
+        "suspects": suspects,
+    }
+    return _ReportForm(payload, errors, {"transfers": transfer_rows, "suspects": suspect_rows})
+
+
+def _new_report_page(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    *,
+    status: int = 200,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    now = clock.now().astimezone(district_zone()).strftime("%Y-%m-%dT%H:%M")
+    defaults = {"station_code": actor.station_code or "", "reported_at": now}
+    return render(
+        request,
+        "new_report.html",
+        status,
+        values={**defaults, "idempotency_key": secrets.token_hex(16), **(values or {})},
+        errors=dict(errors or {}),
+        stations=all_stations(session),
+        typologies=list(Typology),
+        channels=list(Channel),
+        suspect_kinds=list(SuspectKind),
+        banks=BANKS,
+        transfer_rows=range(FORM_TRANSFERS),
+        suspect_rows=range(FORM_SUSPECTS),
+        narrative_max=NARRATIVE_MAX_LENGTH,
+    )
+
+
+@router.get("/reports/new", response_class=HTMLResponse)
+def new_report_form(request: Request, session: DbSession, actor: Writer) -> HTMLResponse:
+    """The new-report form (受案登记): what `POST /api/v1/fraud-reports` takes, field by field."""
+    return _new_report_page(request, session, actor)
+
+
+@router.post("/reports/new", response_class=HTMLResponse, response_model=None)
+async def new_report_submit(
+    request: Request, session: DbSession, actor: Writer, _csrf: CsrfChecked
+) -> HTMLResponse | RedirectResponse:
+    """Register a report from the form, with the API's validation (`ReportIn`, then `check_*`).
+
+    A refusal shows each message beside its field with the values entered, and answers 422 (409 for
+    a reference registered already); nothing is written. A form posted twice registers once (its
+    idempotency key).
+    """
+    posted = await request.form()
+    values = {k: v for k, v in posted.items() if isinstance(v, str) and k != "csrf_token"}
+    return await run_in_threadpool(_register_from_form, request, session, actor, values)
+
+
+def _register_from_form(
+    request: Request, session: DbSession, actor: Actor, values: dict[str, str]
+) -> HTMLResponse | RedirectResponse:
+    form = _read_report_form(values)
+    try:
+        body = ReportIn.model_validate(form.payload)
+    except ValidationError as exc:
+        errors = dict(form.errors)
+        for e in exc.errors():
+            field = form.form_field(".".join(str(p) for p in e["loc"]) or "body")
+            errors.setdefault(field, str(e["msg"]))
+        return _new_report_page(request, session, actor, status=422, values=values, errors=errors)
+    if form.errors:
+        return _new_report_page(request, session, actor, status=422, values=values, errors=form.errors)
+    key = values.get("idempotency_key", "")[:128] or None
+    try:
+        session.rollback()
+        with session.begin():
+            outcome = actions.register_report(
+                session, actions.NewReport(report=body, actor=actor, idempotency_key=key)
+            )
+    except DomainError as exc:
+        errors = {form.form_field(exc.field or "body"): exc.message}
+        return _new_report_page(request, session, actor, status=exc.status, values=values, errors=errors)
+    done = "registered" if outcome.report.intake is ReportIntake.REGISTERED else "opened"
+    return RedirectResponse(f"/reports/{outcome.report.id}?done={done}", status_code=303)
+
+
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
 def report_page(
-    request: Request, report_id: int, session: DbSession, actor: Reader, error: str = ""
+    request: Request, report_id: int, session: DbSession, actor: Reader, error: str = "", done: str = ""
 ) -> HTMLResponse:
-    """One report, masked; opening it is audited. A report awaiting an officer offers officers the
-    confirmation; a report of another station is 404 to an officer."""
+    """A report's whole story, masked; opening it is audited. The transfers, the orders at each bank,
+    the findings and their decisions, the trace, the warnings sent to the victim, the linked cases and
+    a timeline of everything, newest first. A report awaiting an officer offers another officer than
+    the one who entered it the confirmation; a report of another station is 404 to an officer."""
     with session.begin():
         report = actions.get_visible_report(session, report_id, actor=actor)
         actions.do_record_report_view(session, report, actor=actor)
     out = queries.report_out(session, report)
     station = session.get(Station, out.station_code)
+    subject = ReportSubject(
+        id=report.id,
+        external_ref=report.external_ref,
+        station_code=report.station_code,
+        victim_pseudonym=report.victim_id.pseudonym,
+    )
+    parts = story_parts(session, subject, actor=actor)
+    cluster = queries.get_cluster(session, out.cluster.id, actor=actor)
     return render(
         request,
         "report.html",
         r=out,
         station_name=station.name if station else out.station_code,
-        may_confirm=actor.role in actions.REPORT_CONFIRMERS,
+        may_confirm=actor.role in actions.REPORT_CONFIRMERS and report.created_by != actor.username,
         error=error[:300] or None,
+        done=_(DONE_MESSAGES[done]) if done in DONE_MESSAGES else None,
+        parts=parts,
+        linked=[c for c in cluster.reports if c.id != out.id],
+        shared=cluster.shared,
+        timeline=timeline(_own_entries(out), parts),
     )
 
 
@@ -236,7 +450,7 @@ def confirm_report(
             actions.do_confirm_report(session, report, actor=actor)
     except DomainError as exc:
         return RedirectResponse(f"/reports/{report_id}?{urlencode({'error': str(exc)})}", status_code=303)
-    return RedirectResponse(f"/reports/{report_id}", status_code=303)
+    return RedirectResponse(f"/reports/{report_id}?done=confirmed", status_code=303)
 
 
 @router.get("/clusters/{cluster_id}", response_class=HTMLResponse)

@@ -311,6 +311,7 @@ def report_out(session: Session, r: FraudReport) -> ReportOut:
         intake=r.intake,
         source=r.source,
         confirmed_by=r.confirmed_by,
+        confirmed_at=r.confirmed_at,
     )
 
 

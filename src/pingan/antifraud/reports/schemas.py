@@ -64,6 +64,11 @@ class SuspectIn(InputModel):
     value: str = Field(min_length=1, max_length=500)
 
 
+# The longest narrative a report carries: the form shows it, and the API refuses more (422 naming
+# `narrative`); a narrative is never cut.
+NARRATIVE_MAX_LENGTH = 20_000
+
+
 class ReportIn(InputModel):
     """A fraud report as registered at a station (受案登记)."""
 
@@ -81,7 +86,7 @@ class ReportIn(InputModel):
         description="the officer a file import states (recorded, not trusted); ignored for an officer's entry",
     )
     typology: Typology
-    narrative: str = Field(default="", max_length=20_000)
+    narrative: str = Field(default="", max_length=NARRATIVE_MAX_LENGTH)
     transfers: list[TransferIn] = Field(min_length=1, max_length=500)
     suspects: list[SuspectIn] = Field(default_factory=list, max_length=200)
 
@@ -173,6 +178,7 @@ class ReportOut(BaseModel):
     intake: ReportIntake = ReportIntake.REGISTERED
     source: str = ""
     confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
 
 
 class ReportSummaryOut(BaseModel):
