@@ -24,9 +24,9 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# htmx for the pages, pinned by package-lock.json; the pages also work without it.
+# htmx and ECharts for the pages, pinned by package-lock.json; the pages also work without them.
 assets:
-	@if [ -f node_modules/htmx.org/dist/htmx.min.js ]; then :; \
+	@if [ -f node_modules/htmx.org/dist/htmx.min.js ] && [ -f node_modules/echarts/dist/echarts.min.js ]; then :; \
 	elif command -v npm >/dev/null; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: pages will run without htmx"; fi
 

@@ -1,7 +1,7 @@
 """on PostgreSQL, a commit that appends audit entries notifies channel pingan_live (live pages' wake-up)
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 03:20:00.000000
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

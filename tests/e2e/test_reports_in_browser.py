@@ -46,7 +46,7 @@ def test_an_analyst_imports_reports_and_follows_one_to_its_cluster(
 
     page.goto(f"{live_server}/reports")
     page.click("text=E2E-0")
-    assert page.locator("h1").inner_text().startswith("报案 E2E-0")
+    assert "E2E-0" in page.locator("h1").inner_text()  # the report page, in whichever language
     assert "**** ****" in page.content()  # card numbers are masked
 
     page.click("#cluster-link")

@@ -30,6 +30,7 @@ from pingan.core.settings import get_settings
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 LAYOUT_DIR = PACKAGE_ROOT / "web" / "templates"
 HTMX_JS = REPO_ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"
+ECHARTS_JS = REPO_ROOT / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 
 
 def template_dirs() -> list[Path]:

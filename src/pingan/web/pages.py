@@ -1,4 +1,4 @@
-"""The pages every role shares: log in, log out, and the vendored htmx script."""
+"""The pages every role shares: log in, log out, and the vendored scripts (htmx, ECharts)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pingan.core.auth import (
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.errors import TooManyAttempts, Unauthorized
 from pingan.core.i18n import _, label, use_locale
-from pingan.core.pages import HTMX_JS, cookies_secure, render
+from pingan.core.pages import ECHARTS_JS, HTMX_JS, cookies_secure, render
 from pingan.core.settings import get_settings
 from pingan.web.navigation import LANDING
 
@@ -32,6 +32,14 @@ def htmx_js() -> Response:
     if not HTMX_JS.exists():
         return Response(status_code=404)
     return FileResponse(HTMX_JS, media_type="application/javascript")
+
+
+@router.get("/static/vendor/echarts.min.js")
+def echarts_js() -> Response:
+    """Apache ECharts, installed from the npm registry by `make` (package.json), for the charts."""
+    if not ECHARTS_JS.exists():
+        return Response(status_code=404)
+    return FileResponse(ECHARTS_JS, media_type="application/javascript")
 
 
 def _safe_next(target: str) -> str:

@@ -33,7 +33,11 @@ def queue_zhao_card() -> int:
             bank="ICBC",
             store_account_id=174287,
             score=0.97,
-            reasons=("nb_in_score0_over_half:+5.66", "triangles:+1.20"),
+            reasons=(
+                "nb_in_score0_over_half=4:+5.66",
+                "in_sum=1.2345e+06:+1.30",
+                "dwell_hours_median=0.5:+1.20",
+            ),
             model_ref="var/mules-model",
             actor=DETECTOR,
         )
@@ -54,7 +58,19 @@ def test_the_queue_page_shows_the_candidate_with_its_reasons(client: TestClient,
     queue_zhao_card()
     page = client.get("/mules/review", headers=bearer(analyst_zhang))
     assert page.status_code == 200
-    assert "6222 **** 0017" in page.text and "nb_in_score0_over_half:+5.66" in page.text
+    assert "6222 **** 0017" in page.text and "Likely-mule payers (round 1)" in page.text
+
+
+def test_the_queue_page_shows_feature_labels_and_formatted_values_not_raw_names(
+    client: TestClient, analyst_zhang: User
+) -> None:
+    queue_zhao_card()
+    page = client.get("/mules/review", headers=bearer(analyst_zhang)).text
+    assert "Total received</strong>: ¥12,345.00" in page  # 1,234,500 fen
+    assert "Typical dwell time</strong>: 0.5 h" in page
+    assert "Payers whose mule score is above one half." in page  # the explanation
+    for raw in ("nb_in_score0_over_half", "in_sum", "dwell_hours_median"):
+        assert raw not in page
 
 
 def test_confirming_lists_the_account_as_suspected(client: TestClient, analyst_zhang: User) -> None:

@@ -157,3 +157,11 @@ def test_backoff_grows_exponentially_within_its_cap(attempt: int, jitter: float)
     d = rules.backoff_delay(attempt, base_s=0.1, max_s=10.0, jitter=jitter)
     assert 0 < d <= 10.0
     assert d >= min(10.0, 0.1 * 2 ** (attempt - 1)) / 2
+
+
+def test_the_countdown_rounds_down_to_the_hour_and_ends_at_expiry() -> None:
+    expires = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+    left = rules.countdown(expires, expires - timedelta(days=3, hours=4, minutes=59))
+    assert left == rules.Countdown(3, 4, expired=False)
+    assert rules.countdown(expires, expires) == rules.Countdown(0, 0, expired=True)
+    assert rules.countdown(None, expires) is None

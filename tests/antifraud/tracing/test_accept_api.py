@@ -18,6 +18,7 @@ from pingan.antifraud.watchlist.choices import WatchSource
 from pingan.antifraud.watchlist.model import WatchlistEntry
 from pingan.core import db
 from pingan.core.auth import User
+from pingan.core.pii import PiiKind, lookup_key
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
 from tests.antifraud.tracing.conftest import (
@@ -94,13 +95,13 @@ def test_the_trace_page_lists_the_recommendations_and_its_form_drafts_a_finding(
     page = client.get(f"/fraud-reports/{wang_report}/trace", headers=bearer(analyst_zhang))
     assert page.status_code == 200
     assert 'id="accept-recommendations"' in page.text
-    assert "5000.00" in page.text and "2000.00" in page.text  # Qian's and Zhao's recoverable yuan
+    assert "¥5,000.00" in page.text and "¥2,000.00" in page.text  # Qian's and Zhao's recoverable yuan
     report_page = client.get(f"/reports/{wang_report}", headers=bearer(analyst_zhang))
     assert f'href="/fraud-reports/{wang_report}/trace"' in report_page.text
 
     r = client.post(
         f"/fraud-reports/{wang_report}/trace/accept",
-        data={"method": "fifo", "accounts": [str(MULE_T2_QIAN)]},
+        data={"method": "fifo", "cards": [lookup_key(PiiKind.CARD, card_of(MULE_T2_QIAN))]},
         headers=bearer(analyst_zhang),
         follow_redirects=False,
     )

@@ -91,7 +91,7 @@ def test_a_risk_events_plan_becomes_an_outbox_text_whose_final_state_goes_back_o
     assert sms.message_key == f"risk:{plan_id}:sms:1" and sms.state is MessageState.RECORDED
     assert "冒充公检法" in sms.body and "96110" in sms.body and "http" not in sms.body
     status, steps = plan_steps(plan_id)
-    assert steps[StepChannel.SMS] is StepState.DELIVERED
+    assert steps[StepChannel.SMS] is StepState.RECORDED  # the outbox wrote it down; nothing was sent
     assert status is PlanStatus.WAITING  # the call is still to come
 
 
@@ -154,7 +154,7 @@ def test_both_steps_ending_closes_the_plan(database: str) -> None:
 
     assert plan_steps(plan_id) == (
         PlanStatus.DONE,
-        {StepChannel.SMS: StepState.DELIVERED, StepChannel.VOICE: StepState.ANSWERED},
+        {StepChannel.SMS: StepState.RECORDED, StepChannel.VOICE: StepState.RECORDED},
     )
 
 

@@ -49,6 +49,12 @@ BANKS: tuple[Bank, ...] = (
 BANKS_BY_CODE: dict[str, Bank] = {b.code: b for b in BANKS}
 
 
+def bank_name(code: str) -> str:
+    """The bank's Chinese name, as pages show it; its code when the directory does not list it."""
+    bank = BANKS_BY_CODE.get(code)
+    return bank.name if bank is not None else code
+
+
 def check_bank(code: str, *, field: str = "bank") -> Bank:
     """The bank with `code` (case-insensitive), or Invalid naming the field."""
     bank = BANKS_BY_CODE.get(code.strip().upper())

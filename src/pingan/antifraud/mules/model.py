@@ -201,12 +201,17 @@ class Scored:
     scores: np.ndarray
     contributions: np.ndarray  # (accounts, features + 1): LightGBM pred_contrib, last column the bias
     columns: list[str]
+    values: np.ndarray | None = None  # (accounts, features): the last round's feature values
 
     def reasons(self, row: int, top: int = 3) -> tuple[str, ...]:
-        """The features that pushed this account's score up the most, as `feature:+contribution`."""
+        """The features that pushed this account's score up the most, as `feature=value:+contribution`
+        (the reviewer reads the value beside the feature's label)."""
         c = self.contributions[row, :-1]
         best = np.argsort(-c)[:top]
-        return tuple(f"{self.columns[i]}:+{c[i]:.2f}" for i in best if c[i] > 0)
+        if self.values is None:
+            return tuple(f"{self.columns[i]}:+{c[i]:.2f}" for i in best if c[i] > 0)
+        v = self.values[row]
+        return tuple(f"{self.columns[i]}={v[i]:.6g}:+{c[i]:.2f}" for i in best if c[i] > 0)
 
 
 def score(model: MuleModel, g: Graph) -> Scored:
@@ -220,7 +225,7 @@ def score(model: MuleModel, g: Graph) -> Scored:
         x = _matrix(frame, cols)
         s = np.asarray(booster.predict(x))
     contrib = np.asarray(model.boosters[-1].predict(x, pred_contrib=True))
-    return Scored(frame[ACCOUNT].to_numpy(), s, contrib, model.columns[-1])
+    return Scored(frame[ACCOUNT].to_numpy(), s, contrib, model.columns[-1], x)
 
 
 def train_baseline(graphs: Sequence[Graph]) -> MuleModel:

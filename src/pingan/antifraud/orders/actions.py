@@ -66,6 +66,8 @@ APPEAL_DECIDERS = frozenset({Role.SUPERVISOR})
 FINDING_READERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
 # Anyone working the loop may file an appeal on a holder's behalf.
 APPEAL_FILERS = ANTIFRAUD_STAFF
+# The longest reason an appeal decision keeps (its column); a longer one is refused, never cut.
+MAX_DECISION_REASON = 255
 
 
 def live_key(bank_code: str, account_pseudonym: str) -> str:
@@ -109,7 +111,7 @@ def _event(order: RestrictionOrder, to: OrderState | str, actor: Actor, note: st
         from_state=order.state.value if order.state else None,
         to_state=str(to),
         actor=actor.username,
-        note=note[:255],
+        note=note,
     )
     session = object_session(order)
     if session is None or order.id is None or "events" not in inspect(order).unloaded:
@@ -183,7 +185,7 @@ def do_move_orders(session: Session, moves: list[Move]) -> None:
         for (a, b), note in zip(pairwise(m.path), m.notes, strict=True):
             timeline.append(
                 {"order_id": m.order_id, "at": now, "from_state": a.value, "to_state": b.value}
-                | {"actor": m.actor.username, "note": note[:255]}
+                | {"actor": m.actor.username, "note": note}
             )
     for params in groups.values():
         done = bulk.update_rows(
@@ -1111,6 +1113,8 @@ def check_decide_appeal(appeal: OrderAppeal, *, actor: Actor, reason: str) -> No
         raise Forbidden("the decider of an appeal is never its filer: another supervisor decides it")
     if len(reason.strip()) < 4:
         raise Invalid("give the reason for the decision", field="reason")
+    if len(reason.strip()) > MAX_DECISION_REASON:
+        raise Invalid(f"the reason is at most {MAX_DECISION_REASON} characters: shorten it", field="reason")
 
 
 def do_decide_appeal(
@@ -1120,7 +1124,7 @@ def do_decide_appeal(
     appeal.status = AppealStatus.UPHELD if upheld else AppealStatus.DISMISSED
     appeal.decided_by = actor.username
     appeal.decided_at = clock.now()
-    appeal.decision_reason = reason.strip()[:255]
+    appeal.decision_reason = reason.strip()
     audit.record(
         session,
         actor=actor,

@@ -121,7 +121,9 @@ class OrderEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
-    note: Mapped[str] = mapped_column(String(255), default="")
+    # Text, not a bounded string: a note carries the reason a user gave (bounded by its form and
+    # schema) after a prefix ("release: ..."), and is never cut to fit a column.
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class BankOutbox(Base):

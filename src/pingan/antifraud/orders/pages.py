@@ -7,16 +7,17 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from pingan.antifraud.banks.directory import BANKS
-from pingan.antifraud.orders import actions, queries, rules
-from pingan.antifraud.orders.choices import OrderKind, OrderState
+from pingan.antifraud.banks.directory import BANKS, bank_name
+from pingan.antifraud.orders import actions, finding_queries, queries, rules
+from pingan.antifraud.orders.choices import FindingKind, FindingStatus, OrderKind, OrderState
+from pingan.antifraud.orders.model import PoliceFinding
 from pingan.antifraud.orders.schemas import AppealDecisionIn, AppealIn, ConvertIn, ReleaseIn, RenewIn
-from pingan.core import listing
+from pingan.core import clock, listing
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
-from pingan.core.errors import DomainError
+from pingan.core.errors import Conflict, DomainError, Invalid
 from pingan.core.i18n import N_, _
 from pingan.core.pages import fen_from_yuan, render
 from pingan.core.pii import PiiKind, lookup_key
@@ -377,11 +378,125 @@ def appeal_decision_submit(
     return _done(order_id, "appeal_upheld" if body.upheld else "appeal_dismissed")
 
 
+# ---- the findings queue (认定审批) ---------------------------------------------------------------
+
+_DONE = {"approved", "refused"}
+
+
+def _status(raw: str) -> FindingStatus | None:
+    """A status filter's value, or None for all (an unknown value is ignored, as on the orders page)."""
+    return FindingStatus(raw) if raw in {m.value for m in FindingStatus} else None
+
+
+def _kind(raw: str) -> FindingKind | None:
+    """A kind filter's value, or None for all."""
+    return FindingKind(raw) if raw in {m.value for m in FindingKind} else None
+
+
+def _queue(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    *,
+    kind: str = "",
+    after: str = "",
+    before: str = "",
+    done: str = "",
+    n: int = 0,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    chosen_kind = _kind(kind)
+    with session.begin():
+        page = finding_queries.findings_page(
+            session, history=False, kind=chosen_kind, after=after or None, before=before or None
+        )
+        items = [
+            (f, finding_queries.evidence_of(f), finding_queries.approval_plan(session, [f]).orders)
+            for f in page.items
+        ]
+        record_list_read(
+            session,
+            actor=actor,
+            listing="police_finding",
+            filters={"status": FindingStatus.DRAFT, "kind": chosen_kind, "after": after, "before": before},
+            count=len(items),
+        )
+    return render(
+        request,
+        "findings.html",
+        status_code,
+        items=items,
+        page=page,
+        kinds=list(FindingKind),
+        kind=chosen_kind.value if chosen_kind else "",
+        done=done if done in _DONE else "",
+        done_count=max(0, min(n, 200)),
+        error=error,
+        now=clock.now(),
+        bank_name=bank_name,
+    )
+
+
 @router.get("/findings", response_class=HTMLResponse)
-def findings_page(request: Request, session: DbSession, actor: Deciders) -> HTMLResponse:
-    """The approval queue: each draft finding with its evidence and how long it has waited."""
-    drafts = [queries.finding_out(f) for f in queries.approval_queue(session)]
-    return render(request, "findings.html", drafts=drafts, error=None)
+def findings_page(
+    request: Request,
+    session: DbSession,
+    actor: Deciders,
+    kind: str = "",
+    after: Annotated[str, Query(max_length=200)] = "",
+    before: Annotated[str, Query(max_length=200)] = "",
+    done: Annotated[str, Query(max_length=16)] = "",
+    n: Annotated[int, Query(ge=0, le=200)] = 0,
+) -> HTMLResponse:
+    """The approval queue, 20 drafts a page, longest waiting first: each with its evidence as tables and
+    the accounts its approval will stop or freeze, with their caps. The read is audited."""
+    return _queue(request, session, actor, kind=kind, after=after, before=before, done=done, n=n)
+
+
+@router.get("/findings/history", response_class=HTMLResponse)
+def findings_history(
+    request: Request,
+    session: DbSession,
+    actor: Deciders,
+    status: str = "",
+    kind: str = "",
+    after: Annotated[str, Query(max_length=200)] = "",
+    before: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """Decided findings, newest decision first, 20 a page: who approved or refused, when and why."""
+    chosen_status = _status(status)
+    chosen_kind = _kind(kind)
+    with session.begin():
+        page = finding_queries.findings_page(
+            session,
+            history=True,
+            status=chosen_status,
+            kind=chosen_kind,
+            after=after or None,
+            before=before or None,
+        )
+        record_list_read(
+            session,
+            actor=actor,
+            listing="police_finding",
+            filters={
+                "status": chosen_status or "decided",
+                "kind": chosen_kind,
+                "after": after,
+                "before": before,
+            },
+            count=len(page.items),
+        )
+    return render(
+        request,
+        "findings_history.html",
+        page=page,
+        statuses=[FindingStatus.APPROVED, FindingStatus.REFUSED],
+        status=chosen_status.value if chosen_status else "",
+        kinds=list(FindingKind),
+        kind=chosen_kind.value if chosen_kind else "",
+    )
 
 
 @router.post("/findings/{finding_id}/decision", response_class=HTMLResponse, response_model=None)
@@ -391,19 +506,111 @@ def finding_decision(
     session: DbSession,
     actor: Supervisor,
     _csrf: CsrfChecked,
-    decision: Annotated[str, Form()],
-    note: Annotated[str, Form()] = "",
+    decision: Annotated[str, Form(max_length=16)],
+    note: Annotated[str, Form(max_length=255)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    """A supervisor approves or refuses a draft finding."""
+    """A supervisor approves or refuses one draft finding; a refusal says why."""
     try:
+        if decision not in ("approve", "refuse"):
+            raise Invalid("decision: approve or refuse", field="decision")
+        if decision == "refuse" and not note.strip():
+            raise Invalid("note: a refusal says why", field="note")
         with session.begin():
             finding = actions.get_finding(session, finding_id)
             actions.check_decide_finding(finding, actor=actor)
             actions.do_decide_finding(session, finding, approve=decision == "approve", note=note, actor=actor)
     except DomainError as exc:
-        drafts = [queries.finding_out(f) for f in queries.approval_queue(session)]
-        return render(request, "findings.html", 422, drafts=drafts, error=str(exc))
-    return RedirectResponse("/findings", status_code=303)
+        return _queue(request, session, actor, error=str(exc), status_code=exc.status)
+    done = "approved" if decision == "approve" else "refused"
+    return RedirectResponse(f"/findings?done={done}&n=1", status_code=303)
+
+
+def _confirmation(
+    request: Request,
+    session: DbSession,
+    ids: list[int],
+    actor: Actor,
+    *,
+    error: str | None = None,
+    refusals: list[tuple[PoliceFinding, DomainError]] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    with session.begin():
+        findings = finding_queries.drafts_by_id(session, ids)
+        plan = finding_queries.approval_plan(session, findings)
+        if refusals is None:
+            refusals = []
+            for f in findings:
+                try:
+                    actions.check_decide_finding(f, actor=actor)
+                except DomainError as exc:
+                    refusals.append((f, exc))
+    return render(
+        request,
+        "findings_confirm.html",
+        status_code,
+        findings=findings,
+        plan=plan,
+        refusals=refusals,
+        error=error,
+    )
+
+
+FindingIds = Annotated[list[Annotated[int, Field(ge=1, le=2**62)]] | None, Query(max_length=200)]
+
+
+@router.get("/findings/confirm", response_class=HTMLResponse)
+def findings_confirm(
+    request: Request, session: DbSession, actor: Supervisor, ids: FindingIds = None
+) -> HTMLResponse:
+    """The confirmation step of a bulk approval: every account the selected findings will stop or
+    freeze, with its cap and the totals. Nothing is written here."""
+    if not ids:
+        raise Invalid("ids: select at least one finding", field="ids")
+    return _confirmation(request, session, ids, actor)
+
+
+@router.post("/findings/approve", response_class=HTMLResponse, response_model=None)
+def findings_approve(
+    request: Request,
+    session: DbSession,
+    actor: Supervisor,
+    _csrf: CsrfChecked,
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=2**62)]], Form(max_length=200)],
+    plan: Annotated[str, Form(max_length=64)],
+    note: Annotated[str, Form(max_length=255)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Approve the confirmed findings: all or none, in one transaction.
+
+    Each finding goes through the single-finding action (`check_decide_finding`, `do_decide_finding`),
+    and so is audited one by one. All or none: the confirmation page showed the orders of all of them
+    together (an account two findings name is stopped once), so approving only some would issue
+    orders nobody confirmed. A refused finding, or a plan changed since the page was opened (an order
+    issued, an account registered), writes nothing and shows the confirmation again, saying why.
+    """
+    refusals: list[tuple[PoliceFinding, DomainError]] = []
+    try:
+        with session.begin():
+            findings = finding_queries.drafts_by_id(session, ids)
+            if finding_queries.approval_plan(session, findings).digest() != plan:
+                raise Conflict(
+                    "plan: what approval will stop or freeze changed since this page was opened; check it again",
+                    field="plan",
+                )
+            for f in findings:
+                try:
+                    actions.check_decide_finding(f, actor=actor)
+                except DomainError as exc:
+                    refusals.append((f, exc))
+            if not refusals:
+                for f in findings:
+                    actions.do_decide_finding(session, f, approve=True, note=note, actor=actor)
+    except DomainError as exc:
+        return _confirmation(request, session, ids, actor, error=str(exc), status_code=exc.status)
+    if refusals:
+        status = max(exc.status for _, exc in refusals)
+        return _confirmation(request, session, ids, actor, refusals=refusals, status_code=status)
+    return RedirectResponse(f"/findings?done=approved&n={len(ids)}", status_code=303)
 
 
 @router.get("/orders-figures", response_class=HTMLResponse)

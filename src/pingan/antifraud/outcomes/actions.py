@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.antifraud.outcomes.model import WarningOutcome
-from pingan.antifraud.outcomes.rules import FOLLOW_UP
+from pingan.antifraud.outcomes.rules import FOLLOW_UP, plan_reach
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.risk import queries as risk_queries
@@ -51,6 +51,7 @@ def do_record_outcomes(session: Session, *, actor: Actor, now: datetime | None =
     """
     at = now or clock.now()
     plans = risk_queries.plans_created_after(session, at - 2 * FOLLOW_UP)
+    steps = risk_queries.step_states(session, (p.id for p in plans))
     for plan in plans:
         row = _outcome(session, plan, at)
         end = min(at, plan.created_at + FOLLOW_UP)
@@ -58,7 +59,7 @@ def do_record_outcomes(session: Session, *, actor: Actor, now: datetime | None =
             session, person_key=plan.person_key, after=plan.created_at, until=end, other_than_plan=plan.id
         )
         hits = [amount for reasons, amount in later if any(r.startswith("WL-") for r in reasons)]
-        row.reached = plan.first_contact_at is not None
+        row.reached = plan_reach(steps[plan.id]).reached
         row.later_listed_transfers = len(hits)
         row.later_listed_amount_fen = sum(hits)
         row.amount_at_risk_fen = plan.amount_at_risk_fen
@@ -110,6 +111,7 @@ def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Acto
     by_person: dict[str, list[WarningPlan]] = defaultdict(list)
     for plan in candidates:
         by_person[plan.person_key].append(plan)
+    steps = risk_queries.step_states(session, (p.id for p in candidates))
     marked = 0
     for r in reports:
         plans = [
@@ -120,7 +122,7 @@ def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Acto
         for plan in plans:
             row = _outcome(session, plan, r.reported_at)
             row.later_report = True
-            row.reached = plan.first_contact_at is not None
+            row.reached = plan_reach(steps[plan.id]).reached
         if plans:
             audit.record(
                 session, actor=actor, action="outcomes.note_report", object_type="fraud_report",
@@ -128,6 +130,14 @@ def do_note_reports(session: Session, reports: list[NotedReport], *, actor: Acto
             )  # fmt: skip
         marked += len(plans)
     return marked
+
+
+def do_record_export(session: Session, *, actor: Actor, month: str, fmt: str, persons: int) -> None:
+    """Audit an export of the monthly report (XLSX, PDF): it lists flagged persons. Caller holds the transaction."""
+    audit.record(
+        session, actor=actor, action="outcomes.monthly_export", object_type="monthly_report",
+        object_id=month, detail={"format": fmt, "persons": persons},
+    )  # fmt: skip
 
 
 def on_reports_registered(batch: list[events.DomainEvent]) -> None:

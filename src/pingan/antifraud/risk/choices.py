@@ -53,7 +53,9 @@ class StepState(StrEnum):
     WAITING = "waiting"  # not due yet: waits for the step before it
     DUE = "due"
     SENT = "sent"
-    DELIVERED = "delivered"
+    DELIVERED = "delivered"  # a delivery report (DLR) said the text reached the phone
+    # Written down by an outbox channel, nothing handed to a real one: final, and not a contact.
+    RECORDED = "recorded"
     ANSWERED = "answered"
     UNANSWERED = "unanswered"
     FAILED = "failed"
@@ -68,6 +70,7 @@ register_labels(
         StepState.DUE: N_("due"),
         StepState.SENT: N_("sent"),
         StepState.DELIVERED: N_("delivered"),
+        StepState.RECORDED: N_("recorded, not sent"),
         StepState.ANSWERED: N_("answered"),
         StepState.UNANSWERED: N_("unanswered"),
         StepState.FAILED: N_("failed"),

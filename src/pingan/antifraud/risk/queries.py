@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from pingan.antifraud.risk.model import RiskEvent, WarningPlan
-from pingan.core import bulk
+from pingan.antifraud.risk.choices import StepChannel, StepState
+from pingan.antifraud.risk.model import RiskEvent, WarningPlan, WarningStep
+from pingan.core import bulk, clock
 from pingan.core.errors import Invalid
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of, day_start
 from pingan.core.roles import Actor
@@ -89,15 +90,44 @@ def later_events(
 
 def events_in(
     session: Session, start: datetime, end: datetime
-) -> Sequence[Row[str, str, datetime, datetime]]:
-    """(reasons as JSON, person key, occurred at, detected at) of each risk event that occurred in [start, end)."""
+) -> Sequence[Row[str, str, datetime, datetime, str]]:
+    """(reasons as JSON, person key, occurred at, detected at, engine) of each risk event that occurred
+    in [start, end). The engine (`batch`, `stream`) says whether detection followed the transfer live."""
     return list(
         session.execute(
             select(
-                RiskEvent.reasons, RiskEvent.person_key, RiskEvent.occurred_at, RiskEvent.detected_at
+                RiskEvent.reasons,
+                RiskEvent.person_key,
+                RiskEvent.occurred_at,
+                RiskEvent.detected_at,
+                RiskEvent.engine,
             ).where(RiskEvent.occurred_at >= start, RiskEvent.occurred_at < end)
         ).all()
     )
+
+
+def latest_activity_at(session: Session) -> datetime | None:
+    """When the latest risk event occurred or the latest plan was created; None when there are none."""
+    event_at = session.execute(select(func.max(RiskEvent.occurred_at))).scalar_one()
+    plan_at = session.execute(select(func.max(WarningPlan.created_at))).scalar_one()
+    found = [clock.ensure_utc(t) for t in (event_at, plan_at) if t is not None]
+    return max(found) if found else None
+
+
+def step_states(session: Session, plan_ids: Iterable[int]) -> dict[int, list[tuple[StepChannel, StepState]]]:
+    """Each plan's steps as (channel, state), in one query per 500 plans."""
+    ids = sorted(set(plan_ids))
+    out: dict[int, list[tuple[StepChannel, StepState]]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = session.execute(
+            select(WarningStep.plan_id, WarningStep.channel, WarningStep.state)
+            .where(WarningStep.plan_id.in_(chunk))
+            .order_by(WarningStep.plan_id, WarningStep.seq)
+        )
+        for plan_id, channel, state in rows:
+            out[plan_id].append((channel, state))
+    return out
 
 
 @dataclass(frozen=True)

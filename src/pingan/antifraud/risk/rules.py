@@ -68,18 +68,28 @@ def plan_steps(*, amount_at_risk_fen: int, elderly: bool, now: datetime) -> list
 
 # Step states a channel may report, per channel.
 REPORTABLE = {
-    StepChannel.SMS: {StepState.SENT, StepState.DELIVERED, StepState.FAILED},
-    StepChannel.VOICE: {StepState.SENT, StepState.ANSWERED, StepState.UNANSWERED, StepState.FAILED},
+    StepChannel.SMS: {StepState.SENT, StepState.DELIVERED, StepState.RECORDED, StepState.FAILED},
+    StepChannel.VOICE: {
+        StepState.SENT,
+        StepState.ANSWERED,
+        StepState.UNANSWERED,
+        StepState.RECORDED,
+        StepState.FAILED,
+    },
     StepChannel.HOME_VISIT: {StepState.SENT, StepState.DONE, StepState.FAILED},
 }
 FINAL = {
     StepState.DELIVERED,
+    StepState.RECORDED,
     StepState.ANSWERED,
     StepState.UNANSWERED,
     StepState.FAILED,
     StepState.DONE,
     StepState.SKIPPED,
 }
+# A contact is a delivery report, an answered call or a visit done. A step an outbox channel only
+# recorded reached nobody, so it is no contact: counting it made reach figures claim warnings that
+# never left the building.
 CONTACT = {StepState.DELIVERED, StepState.ANSWERED, StepState.DONE}
 
 
@@ -90,5 +100,9 @@ def after_voice(voice: StepState, home_visit: StepState) -> StepState:
     if voice in (StepState.UNANSWERED, StepState.FAILED):
         return StepState.DUE
     if voice == StepState.ANSWERED:
+        return StepState.SKIPPED
+    if voice == StepState.RECORDED:
+        # The outbox stands in for a peer that took the call; nothing will ever serve a visit it
+        # opened, so the visit is skipped, as the delivery it came from closes with none.
         return StepState.SKIPPED
     return home_visit

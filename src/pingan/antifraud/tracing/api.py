@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -11,14 +11,16 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud.reports import queries as report_queries
 from pingan.antifraud.tracing import actions
+from pingan.antifraud.tracing.drawing import Card, accounts_shown, layered_graph
 from pingan.antifraud.tracing.engine import TraceResult
 from pingan.antifraud.tracing.registered import report_store, trace_report
 from pingan.antifraud.tracing.rules import Method
 from pingan.antifraud.tracing.store import account_cards
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
-from pingan.core.errors import DomainError
+from pingan.core.errors import DomainError, Invalid
 from pingan.core.pages import render
+from pingan.core.pii import PiiKind, lookup_key
 from pingan.core.roles import Actor, Role
 from pingan.core.schemas import MAX_FEN
 
@@ -102,34 +104,6 @@ def accept_recommendations(report_id: int, body: AcceptIn, session: DbSession, a
     return accept(session, report_id, body, actor)
 
 
-def layered_graph(result: TraceResult, *, width: int = 1000, row: int = 56) -> dict[str, Any]:
-    """Positions of a layered drawing: the victim layer (hop 0) left, each tier right of it, cash-out last."""
-    layers: dict[int, list[int]] = {}
-    for acc in sorted(result.accounts.values(), key=lambda a: (a.hop, -a.traced_in)):
-        layers.setdefault(acc.hop, []).append(acc.account)
-    last = max(layers, default=0) + 1
-    step = width // (last + 1)
-    pos = {a: (40 + h * step, 40 + i * row) for h, accs in layers.items() for i, a in enumerate(accs)}
-    atm = [t for t in result.transfers if t.payee is None]
-    sinks = {t.tx_id: (40 + last * step, 40 + i * row) for i, t in enumerate(atm)}
-    edges = []
-    for t in result.transfers:
-        if t.payer not in pos:
-            continue
-        end = pos.get(t.payee) if t.payee is not None else sinks.get(t.tx_id)
-        if end is not None:
-            edges.append({"from": pos[t.payer], "to": end, "yuan": t.traced / 100, "cashout": t.cashout})
-    nodes = [{"account": a, "at": p, "flow": result.accounts[a]} for a, p in pos.items()]
-    height = 80 + row * max([len(v) for v in layers.values()] + [len(atm), 1])
-    return {
-        "nodes": nodes,
-        "edges": edges,
-        "atms": list(sinks.values()),
-        "width": width + 80,
-        "height": height,
-    }
-
-
 @router.get("/fraud-reports/{report_id}/trace", response_class=HTMLResponse, include_in_schema=False)
 def trace_page(
     request: Request, report_id: int, session: DbSession, actor: Analyst, method: Method = Method.FIFO
@@ -138,16 +112,34 @@ def trace_page(
     return _trace_page(request, session, report_id, method, actor)
 
 
+def _card_labels(result: TraceResult) -> tuple[dict[int, Card], dict[int, str]]:
+    """How each traced account is shown (masked card, bank name), and the card pseudonym of each
+    recommended account: the accept form names accounts by it, never by the store's account id."""
+    numbers = account_cards(report_store(), sorted(accounts_shown(result)))
+    shown = {a: Card.of(bank, number) for a, (bank, number) in numbers.items()}
+    recommended = {r.account for r in result.recommendations()}
+    keys = {
+        a: lookup_key(PiiKind.CARD, number, field="accounts")
+        for a, (_, number) in numbers.items()
+        if a in recommended
+    }
+    return shown, keys
+
+
 def _trace_page(
     request: Request, session: Session, report_id: int, method: Method, actor: Actor, error: str = ""
 ) -> HTMLResponse:
     result = trace_report(session, report_id, method, 6, 72.0, 10_000)
+    report = report_queries.find_report(session, report_id)
+    assert report is not None  # trace_report raised NotFound otherwise
+    cards, keys = _card_labels(result)
     context = {
         "actor": actor,
         "report_id": report_id,
+        "case_ref": report.external_ref,
         "result": result,
-        "g": layered_graph(result),
-        "recommendations": result.recommendations(),
+        "g": layered_graph(result, cards),
+        "recommendations": [(r, cards.get(r.account), keys.get(r.account)) for r in result.recommendations()],
         "can_accept": actor.role is Role.ANTIFRAUD_ANALYST,
         "error": error,
     }
@@ -167,13 +159,25 @@ def accept_form(
     actor: Accepter,
     _csrf: CsrfChecked,
     method: Annotated[Method, Form()] = Method.FIFO,
-    accounts: Annotated[list[int] | None, Form()] = None,
+    cards: Annotated[list[Annotated[str, Field(max_length=64)]] | None, Form(max_length=500)] = None,
 ) -> HTMLResponse | RedirectResponse:
-    """The page's accept button: the ticked recommendations become a draft finding for a supervisor."""
-    if not accounts:
+    """The page's accept button: the ticked recommendations become a draft finding for a supervisor.
+
+    The form names each ticked account by its card pseudonym, so that the page carries no store
+    account id; they are matched against the trace's recommendations, run again here.
+    """
+    if not cards:
         return _trace_page(request, session, report_id, method, actor, error="accounts: tick at least one")
     try:
-        accept(session, report_id, AcceptIn(method=method, accounts=accounts), actor)
+        result = trace_report(session, report_id, method, 6, 72.0, 10_000)
+        _, keys = _card_labels(result)
+        by_key = {key: account for account, key in keys.items()}
+        unknown = [c for c in cards if c not in by_key]
+        if unknown:
+            raise Invalid("accounts: a ticked account is not recommended by this trace", field="accounts")
+        session.rollback()  # the trace's reads end here: `accept` opens its own transaction
+        accept(session, report_id, AcceptIn(method=method, accounts=[by_key[c] for c in cards]), actor)
     except DomainError as exc:
+        session.rollback()
         return _trace_page(request, session, report_id, method, actor, error=str(exc))
     return RedirectResponse("/findings", status_code=303)

@@ -139,3 +139,25 @@ register_labels(
         AlertKind.VISIT_OVERDUE: N_("visit overdue"),
     },
 )
+
+
+class Reach(StrEnum):
+    """Whether a warning reached its person, as the timeline and the figures show it."""
+
+    DELIVERED = "delivered"  # a delivery report (DLR) said the text reached the phone
+    ANSWERED = "answered"  # the person answered the call
+    RECORDED_NOT_SENT = "recorded_not_sent"  # an outbox channel wrote it down; nothing left the building
+    AWAITING = "awaiting"  # handed to a gateway or a call in progress, no final answer yet
+    NOT_REACHED = "not_reached"  # every attempt ended without a delivery report or an answer
+
+
+register_labels(
+    Reach,
+    {
+        Reach.DELIVERED: N_("delivered"),
+        Reach.ANSWERED: N_("answered"),
+        Reach.RECORDED_NOT_SENT: N_("recorded, not sent"),
+        Reach.AWAITING: N_("awaiting a receipt"),
+        Reach.NOT_REACHED: N_("not reached"),
+    },
+)

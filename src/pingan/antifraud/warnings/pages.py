@@ -13,7 +13,7 @@ from sqlalchemy import Select, or_, select
 
 from pingan.antifraud.reports import actions as report_actions
 from pingan.antifraud.reports import queries as report_queries
-from pingan.antifraud.warnings import queries
+from pingan.antifraud.warnings import queries, rules
 from pingan.antifraud.warnings.choices import ChannelKind, DeliveryState
 from pingan.antifraud.warnings.figures import compute_figures
 from pingan.antifraud.warnings.model import WarningAlert, WarningDelivery, WarningMessage
@@ -175,11 +175,17 @@ def person_page(request: Request, pseudonym: str, session: DbSession, actor: Rea
             filters={"person": pseudonym},
             count=len(deliveries) + len(visits),
         )
+    # Reach is derived here from the messages, by the rule: delivered only on a delivery report,
+    # answered only on an answered call, "recorded, not sent" for what only the outbox took.
+    reach = {d.id: rules.delivery_reach((m.kind, m.state) for m in d.messages) for d in deliveries}
+    message_reach = {m.id: rules.message_reach(m.kind, m.state) for d in deliveries for m in d.messages}
     return render(
         request,
         "warnings_person.html",
         pseudonym=pseudonym,
         deliveries=deliveries,
+        reach=reach,
+        message_reach=message_reach,
         visits=visits,
         scope_error=NO_STATION_MESSAGE if no_station(actor) else None,
     )

@@ -53,21 +53,25 @@ def risk_plan_id_of(plan_key: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-# What a message's final state means for its plan step. The outbox channels stand in for a peer that
-# took the item: the delivery here closes as recorded with no visit, so the plan must end with its
-# home-visit step skipped (answered), or it would be due with nothing ever to serve it.
+# What a message's final state means for its plan step. Delivered only on a delivery report, answered
+# only on an answered call. An outbox channel's "recorded" stays recorded: it reached nobody, and
+# marking it delivered or answered made the plan (and the monthly report) claim a contact. The
+# outbox still ends the plan without a visit (risk's `after_voice` skips it), as the delivery here
+# closes as recorded with none.
 SMS_STEP_STATE = {
     MessageState.DELIVERED: StepState.DELIVERED,
     MessageState.FAILED: StepState.FAILED,
     MessageState.EXPIRED: StepState.FAILED,
-    MessageState.RECORDED: StepState.DELIVERED,
+    MessageState.RECORDED: StepState.RECORDED,
 }
 
 
 def voice_step_state(message_state: MessageState, *, calls_over: bool) -> StepState | None:
     """The voice step's final state after a call ended as `message_state`, or None while calls remain."""
-    if message_state is MessageState.ANSWERED or message_state is MessageState.RECORDED:
+    if message_state is MessageState.ANSWERED:
         return StepState.ANSWERED
+    if message_state is MessageState.RECORDED:
+        return StepState.RECORDED
     return StepState.UNANSWERED if calls_over else None
 
 

@@ -5,12 +5,13 @@ No I/O here. Time comes in as an argument and is UTC-aware.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pingan.antifraud.warnings.choices import MessageState, Urgency
+from pingan.antifraud.warnings.choices import ChannelKind, MessageState, Reach, Urgency
 from pingan.antifraud.warnings.visits.choices import VisitKind
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -170,3 +171,48 @@ def visit_deadline(kind: VisitKind, *, created_at: datetime) -> datetime:
 def visit_overdue(*, deadline_at: datetime, done: bool, now: datetime) -> bool:
     """True when a task is not done and its deadline has passed."""
     return not done and now > deadline_at
+
+
+@dataclass(frozen=True)
+class ReachDecision:
+    """Whether a warning reached its person, and the messages that say so."""
+
+    reach: Reach
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def reached(self) -> bool:
+        """True only on a delivery report or an answered call."""
+        return self.reach in (Reach.DELIVERED, Reach.ANSWERED)
+
+
+_IN_FLIGHT = {MessageState.QUEUED, MessageState.SENDING, MessageState.SUBMITTED, MessageState.CALLING}
+
+
+def message_reach(kind: ChannelKind, state: MessageState) -> ReachDecision:
+    """What one message did: delivered only on a delivery report, answered only on an answered call."""
+    if kind is ChannelKind.SMS and state is MessageState.DELIVERED:
+        return ReachDecision(Reach.DELIVERED, ("sms:delivery_report",))
+    if kind is ChannelKind.VOICE and state is MessageState.ANSWERED:
+        return ReachDecision(Reach.ANSWERED, ("voice:answered",))
+    if state is MessageState.RECORDED:
+        # The outbox channels (the embedded default) write a text or a call's audio down and hand
+        # nothing to a gateway: the person was never told, whatever a later figure would like.
+        return ReachDecision(Reach.RECORDED_NOT_SENT, (f"{kind.value}:recorded_not_sent",))
+    if state in _IN_FLIGHT:
+        return ReachDecision(Reach.AWAITING, (f"{kind.value}:{state.value}",))
+    return ReachDecision(Reach.NOT_REACHED, (f"{kind.value}:{state.value}",))
+
+
+def delivery_reach(messages: Iterable[tuple[ChannelKind, MessageState]]) -> ReachDecision:
+    """What a delivery's messages did together: an answer or a delivery report reaches the person;
+    otherwise awaiting while any message is in flight; recorded, not sent when the outbox took them all."""
+    each = [message_reach(kind, state) for kind, state in messages]
+    reasons = tuple(sorted({r for d in each for r in d.reasons}))
+    found = {d.reach for d in each}
+    for reach in (Reach.ANSWERED, Reach.DELIVERED, Reach.AWAITING):
+        if reach in found:
+            return ReachDecision(reach, reasons)
+    if found == {Reach.RECORDED_NOT_SENT}:
+        return ReachDecision(Reach.RECORDED_NOT_SENT, reasons)
+    return ReachDecision(Reach.NOT_REACHED, reasons or ("no_message",))

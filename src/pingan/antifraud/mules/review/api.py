@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
+from pingan.antifraud.banks.directory import bank_name
 from pingan.antifraud.mules.review import actions, queries
 from pingan.antifraud.mules.review.choices import CandidateStatus
 from pingan.core import listing
@@ -48,7 +49,8 @@ def review_queue(
     band: Annotated[str, Query(max_length=8)] = "",
 ) -> HTMLResponse:
     """Candidates filtered by status and score band, best score first (or as sorted), each with the
-    model's reasons, paged by cursor; the read is audited."""
+    model's reasons in words (the feature's label, its value in yuan, counts, hours or days, and what
+    it means), paged by cursor; the read is audited."""
     sort = listing.parse_sort(queries.CANDIDATE_LIST, params.sort)
     f = _candidate_filter(status, band, params.q)
     session.rollback()  # the read and its audit entry are one transaction of their own
@@ -75,7 +77,8 @@ def review_queue(
         actor=actor,
         lst=listing.ListView(path="/mules/review", params=raw, page=page, export_path="/mules/review/export"),
         f=raw,
-        reasons_of=queries.reasons_of,
+        reasons_of=queries.reasons_in_words,
+        bank_name=bank_name,
         statuses=list(CandidateStatus),
         bands=list(queries.SCORE_BANDS),
     )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from pingan.antifraud.mules.review.choices import CandidateStatus
+from pingan.antifraud.mules.review.labels import Reason, describe
 from pingan.antifraud.mules.review.model import MuleCandidate
 from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm, any_of
 
@@ -70,12 +71,21 @@ def reasons_of(raw: str) -> list[str]:
     return [str(r) for r in value] if isinstance(value, list) else [str(value)]
 
 
+def reasons_in_words(raw: str) -> list[Reason]:
+    """A candidate's reasons as a reviewer reads them: each feature's label, value and explanation."""
+    return [describe(r) for r in reasons_of(raw)]
+
+
 CANDIDATE_EXPORT = (
     ExportColumn("Candidate", "id", CellKind.NUMBER),
     ExportColumn("Account", "account_masked"),
     ExportColumn("Bank", "bank"),
     ExportColumn("Score", "score", CellKind.NUMBER),
-    ExportColumn("Why (feature contributions)", "reasons", convert=lambda raw: "; ".join(reasons_of(raw))),
+    ExportColumn(
+        "Why (feature contributions)",
+        "reasons",
+        convert=lambda raw: "; ".join(f"{r.label}: {r.value}" for r in reasons_in_words(raw)),
+    ),
     ExportColumn("Model", "model_ref"),
     ExportColumn("Status", "status", CellKind.LABEL),
     ExportColumn("Queued", "queued_at", CellKind.TIME),
