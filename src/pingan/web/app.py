@@ -34,6 +34,7 @@ from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.command import api as command_api
 from pingan.command import pages as command_pages
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
+from pingan.core import live as core_live
 from pingan.core.auth import TOKEN_COOKIE, actor_from_token, require_roles
 from pingan.core.deps import MAX_ROW_ID
 from pingan.core.errors import DomainError, Invalid
@@ -42,8 +43,8 @@ from pingan.core.logging import get_logger
 from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
+from pingan.web import live, reactions
 from pingan.web import pages as web_pages
-from pingan.web import reactions
 from pingan.web.headers import SecurityHeaders
 from pingan.web.limits import BodyLimit
 from pingan.web.metrics import render_metrics
@@ -74,6 +75,7 @@ ROUTERS = (
     warnings_pages.router,
     command_api.router,
     command_pages.router,
+    core_live.router,
     web_pages.router,
 )
 
@@ -254,6 +256,7 @@ def create_app() -> FastAPI:
     # Kannel cannot log in: its DLRs carry an HMAC token of the message id instead (gateway_api.py).
     app.mount("/sms-gateway", create_gateway_app())
     reactions.install()
+    live.install()
     register_nav(MENU)
     register_story_sources([orders_queries.report_story, warnings_queries.report_story])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -173,12 +173,14 @@ def test_the_queue_timeline_monthly_and_rule_pages_render(client: TestClient, an
     assert "WL-PAYEE" in client.get("/risk/rules", headers=h).text
 
 
-def test_the_live_queue_streams_new_risk_events_as_server_sent_events(
+def test_the_queue_page_listens_for_new_risk_events_on_the_live_stream(
     client: TestClient, analyst_zhang: User
 ) -> None:
     record(flag(1))
-    body = client.get("/risk/events/stream?after_id=0&polls=1", headers=bearer(analyst_zhang)).text
-    assert "event: risk" in body and '"tx_id":1' in body
+    page = client.get("/risk/events", headers=bearer(analyst_zhang)).text
+    assert 'sse-connect="/live/stream?topics=risk"' in page
+    assert 'id="risk-rows" sse-swap="risk" hx-swap="afterbegin"' in page
+    assert "victim-wang"[:12] in page  # the latest events, rendered with the page
 
 
 def test_an_analyst_lists_and_delists_an_account_with_reasons(

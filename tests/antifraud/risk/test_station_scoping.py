@@ -7,9 +7,10 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pingan.core import db
+from pingan.antifraud.risk import live as risk_live
+from pingan.core import db, live
 from pingan.core.audit import AuditEntry
-from pingan.core.auth import User
+from pingan.core.auth import User, actor_from_token, issue_token
 from pingan.core.roles import Role
 from tests.antifraud.risk.test_plans import flag, plans, record
 from tests.conftest import bearer, make_user
@@ -25,8 +26,12 @@ def test_an_officer_sees_the_risk_events_of_their_own_stations_people_only(
     assert [e["person_key"] for e in own] == ["victim-wang"]
     assert other == []
     assert "victim-wang"[:12] not in client.get("/risk/events", headers=bearer(officer_zhao)).text
-    stream = client.get("/risk/events/stream?after_id=0&polls=1", headers=bearer(officer_zhao)).text
-    assert "event: risk" not in stream
+    recorded = [live.Change(1, "risk", "risk.record_event", (e["id"],)) for e in own]
+    with db.read_transaction() as s:
+        to_zhao = risk_live.render(s, actor_from_token(s, issue_token(officer_zhao)), recorded)
+        to_li = risk_live.render(s, actor_from_token(s, issue_token(officer_li)), recorded)
+    assert to_zhao == []  # the live stream pushes Zhao nothing of Li's station either
+    assert [m.event for m in to_li] == ["risk"]
 
 
 def test_a_warning_plan_of_another_station_is_404_to_an_officer(client: TestClient, officer_li: User) -> None:

@@ -251,15 +251,6 @@ def plans_by_phone(phone_pseudonym: str) -> Select[str]:
     return select(WarningPlan.person_key).where(WarningPlan.phone.pseudonym == phone_pseudonym)
 
 
-def latest_event_id(session: Session, *, actor: Actor) -> int:
-    """The newest risk event's id within `actor`'s view (0 when none): live updates start after it."""
-    return int(
-        session.execute(
-            select(func.coalesce(func.max(RiskEvent.id), 0)).where(events_in_view(actor))
-        ).scalar_one()
-    )
-
-
 def reasons_of(raw: str) -> list[str]:
     """A risk event's reasons, from their stored JSON."""
     try:
