@@ -15,6 +15,7 @@ from pingan.antifraud.tracing.cli import app as trace_app
 from pingan.antifraud.warnings.cli import app as warnings_app
 from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
+from pingan.sim.classifier_cli import app as classifier_app
 from pingan.sim.cli import app as sim_app
 from pingan.web import reactions
 from pingan.web.cli import serve
@@ -36,6 +37,8 @@ app.add_typer(warnings_app, name="warnings")
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(sim_app, name="sim")
 app.add_typer(demo_app, name="demo")
+# Until the command package mounts its own `pingan command` (then: command_app.command(...)(train_classifier)).
+app.add_typer(classifier_app, name="command")
 app.command("serve")(serve)
 
 
