@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, field_validator
 
 from pingan.command import classify
 from pingan.core.auth import require_roles
+from pingan.core.errors import Conflict
 from pingan.core.roles import HUMAN_ROLES, Actor
 
 router = APIRouter(prefix="/api/v1/classify", tags=["classify"])
@@ -58,7 +59,8 @@ class OverrideOut(BaseModel):
 def _classify(kind: classify.Kind, text: str) -> ClassificationOut:
     model = classify.loaded_model(kind)
     if model is None:
-        raise HTTPException(503, detail="no classifier trained: run `pingan command train-classifier`")
+        # 409, not 503: the server works, its state lacks a model (a person must train one first).
+        raise Conflict("no classifier trained: run `pingan command train-classifier`")
     c = model.classify(text)
     return ClassificationOut(
         label=c.label,

@@ -31,6 +31,7 @@ from pingan.antifraud.warnings import pages as warnings_pages
 from pingan.antifraud.warnings import queries as warnings_queries
 from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
+from pingan.command import classify_api
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID
@@ -71,6 +72,7 @@ ROUTERS = (
     warnings_api.router,
     warnings_pages.router,
     web_pages.router,
+    classify_api.router,
 )
 
 
