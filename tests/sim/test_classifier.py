@@ -68,13 +68,9 @@ def test_the_suggestion_comes_with_the_top_3_sorted_and_confidences_summing_to_a
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known shortfall: on phrasings never seen in training the model (acc ~0.49 incidents, ~0.42 reports)"
-    " does not yet beat an analyst's keyword rules (~0.56, ~0.67); see docs/command.md",
-)
 def test_trained_on_seed_1_it_beats_both_baselines_on_seed_2s_held_out_phrasings() -> None:
-    figures = evaluate(1, 2, per_label=150, test_per_label=30)
+    # The sizes of the published figure (bench/command_classifier.py); the incident macro-F1 margin is thin.
+    figures = evaluate(1, 2, per_label=150, test_per_label=60)
     for kind in ("incident", "report"):
         model = figures[kind]["model"]
         for baseline in ("majority_class", "keyword_rules"):

@@ -113,5 +113,11 @@ def evaluate(
         ):
             acc, f1 = classify.accuracy_and_macro_f1(truth, predicted)
             figures[name] = {"accuracy": round(acc, 4), "macro_f1": round(f1, 4)}
+        # For contrast: the same test seed in the phrasings the model was trained on.
+        seen = generated(kind, test_seed, test_per_label, "train")
+        acc, f1 = classify.accuracy_and_macro_f1(
+            [t.label for t in seen], models[kind].predict([t.text for t in seen])
+        )
+        figures["model_on_seen_phrasings"] = {"accuracy": round(acc, 4), "macro_f1": round(f1, 4)}
         out[kind] = figures
     return out
