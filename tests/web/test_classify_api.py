@@ -59,6 +59,12 @@ def test_a_call_text_and_a_narrative_get_suggestions_and_an_override_is_logged(
         headers=bearer(officer_li),
     )
     assert r.json() == {"recorded": True}
+    r = client.post(
+        "/api/v1/classify/override",
+        json={"kind": "incident", "text": "路口两辆车撞了", "suggested": "0301", "chosen": "9999"},
+        headers=bearer(officer_li),
+    )
+    assert r.status_code == 422 and r.json()["field"] == "chosen"
     [rec] = classify.read_overrides(data_dir / classify.OVERRIDES_FILE)
     assert (rec.chosen, rec.by) == ("0302", "officer_li")
 

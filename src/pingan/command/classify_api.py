@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from pingan.command import classify
 from pingan.core.auth import require_roles
-from pingan.core.errors import Conflict
+from pingan.core.errors import Conflict, Invalid
 from pingan.core.roles import HUMAN_ROLES, Actor
 
 router = APIRouter(prefix="/api/v1/classify", tags=["classify"])
@@ -83,6 +83,15 @@ def classify_report(body: TextIn, actor: Anyone) -> ClassificationOut:
 
 @router.post("/override", response_model=OverrideOut)
 def record_override(body: OverrideIn, actor: Anyone) -> OverrideOut:
-    """Log that a person chose another label than the suggestion; the next training reads it."""
+    """Log that a person chose another label than the suggestion; the next training reads it.
+
+    The chosen label must be one the model knows (a 类型 code, a typology), so that nothing the model
+    cannot learn is logged.
+    """
+    model = classify.loaded_model(body.kind)
+    if model is None:
+        raise Conflict("no classifier trained: run `pingan command train-classifier`")
+    if body.chosen not in model.labels:
+        raise Invalid(f"not a label of the {body.kind} model: {body.chosen}", field="chosen")
     rec = classify.record_override(body.kind, body.text, body.suggested, body.chosen, by=actor.username)
     return OverrideOut(recorded=rec is not None)
