@@ -47,6 +47,7 @@ demo: install assets
 	@mkdir -p var
 	$(DEMO_ENV) $(BIN)/pingan db upgrade
 	$(DEMO_ENV) $(BIN)/pingan demo seed
+	$(DEMO_ENV) $(BIN)/pingan command train-classifier --seed 1
 	@echo ""
 	@echo "  pingan is starting on  http://127.0.0.1:8000   (API docs: http://127.0.0.1:8000/docs)"
 	@echo "  demo logins (password pingan-demo-2026): analyst, supervisor, officer, dispatcher, auditor, admin"

@@ -16,6 +16,7 @@ from pingan.antifraud.warnings.cli import app as warnings_app
 from pingan.command.cli import app as command_app
 from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
+from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
 from pingan.web import reactions
 from pingan.web.cli import serve
@@ -35,6 +36,8 @@ app.add_typer(stream_app, name="stream")
 app.add_typer(warnings_app, name="warnings")
 # `pingan outcomes monthly`, not `pingan report`: one letter from `pingan reports` was one too few.
 app.add_typer(outcomes_app, name="outcomes")
+# Training lives in `sim` (it generates the texts), which `command` may not import; mounted here.
+command_app.command("train-classifier")(train_classifier)
 app.add_typer(command_app, name="command")
 app.add_typer(sim_app, name="sim")
 app.add_typer(demo_app, name="demo")

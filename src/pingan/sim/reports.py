@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -17,10 +18,12 @@ import numpy as np
 import pyarrow as pa
 
 from pingan.antifraud.banks.directory import check_bank
+from pingan.antifraud.reports.choices import Typology
 from pingan.core.errors import Invalid
 from pingan.core.pii import normalize_card, normalize_name, normalize_national_id, normalize_phone
 from pingan.sim import params as cfg
 from pingan.sim.accounts import BANK_CODES, card_numbers
+from pingan.sim.calls import report_narrative
 from pingan.sim.fraud import FraudPlan
 from pingan.sim.normal import CHANNELS, US_PER_S
 from pingan.sim.world import STREAM_REPORTS, World, stream
@@ -79,6 +82,8 @@ def build_reports(world: World, plan: FraudPlan, persons: pa.Table) -> list[dict
     ids = persons.column("national_id").take(pa.array(v.person[reporting])).to_pylist()
     phones = persons.column("phone").take(pa.array(v.person[reporting])).to_pylist()
     bank = world.accounts.bank
+    # Narratives in varied wording (sim/calls.py), from their own stream so the rest stays as it was.
+    wording = random.Random(f"report-narratives:{world.params.seed}")
     reports: list[dict[str, Any]] = []
     for i, vi in enumerate(reporting.tolist()):
         station = world.stations[int(world.persons.station[v.person[vi]])]
@@ -106,7 +111,7 @@ def build_reports(world: World, plan: FraudPlan, persons: pa.Table) -> list[dict
                 "station_code": station.code,
                 "officer": station.officers[int(rng.integers(0, len(station.officers)))],
                 "typology": typ,
-                "narrative": world.params.typologies[typ].narrative,
+                "narrative": report_narrative(wording, Typology(typ)).text,
                 "transfers": transfers,
                 "suspects": suspects[int(v.campaign[vi])],
             }
