@@ -146,3 +146,13 @@ def test_another_officer_confirms_the_report_and_is_told_so(
     assert r.headers["location"].endswith("?done=confirmed")
     page = client.get(r.headers["location"], headers=_en(officer_wu)).text
     assert 'id="done"' in page and "confirmed by officer_wu" in page
+
+
+def test_the_list_offers_the_confirm_button_only_to_another_officer(
+    client: TestClient, officer_li: User, tmp_path: Path
+) -> None:
+    report_id = _imported_by(officer_li, tmp_path)
+    button = f'action="/reports/{report_id}/confirm"'
+    assert button not in client.get("/reports", headers=_en(officer_li)).text
+    officer_wu = make_user("officer_wu", Role.OFFICER, station_code="WH-YL")
+    assert button in client.get("/reports", headers=_en(officer_wu)).text

@@ -231,6 +231,7 @@ def report_list_query(f: ReportListFilter, *, actor: Actor) -> Select[Any]:
             transfers.label("transfer_count"),
             FraudReport.cluster_id,
             FraudReport.intake,
+            FraudReport.created_by,
         )
         .outerjoin(Station, Station.code == FraudReport.station_code)
         .where(station_condition(actor, FraudReport.station_code))
