@@ -148,3 +148,42 @@ def test_pgrouting_and_scipy_give_the_same_ranking(database: str, dispatcher: Us
     for a, b in zip(by_pg.recommended, by_scipy.recommended, strict=True):
         assert a.travel_s == pytest.approx(b.travel_s, abs=0.01)
         assert a.distance_m == pytest.approx(b.distance_m, abs=0.5)
+
+
+def test_the_dispatcher_accepts_a_recommendation_from_the_incident_page(
+    client: TestClient, dispatcher: User, block_roads: None
+) -> None:
+    import re
+
+    from pingan.core import clock
+    from pingan.core.auth import issue_token
+
+    incident = take_call(text="有人打架", category_code="0202", lat=SW[0], lon=SW[1])
+    near = place_unit("YL-01", NW)
+    place_unit("YL-FOOT", SE, kind=UnitKind.TRAFFIC)
+    client.cookies.set("pingan_token", issue_token(dispatcher))
+    html = {"Accept": "text/html"}
+    with clock.frozen(T0):
+        page = client.get(f"/command/incidents/{incident}", headers=html).text
+        assert f'hx-get="/command/incidents/{incident}/recommendations"' in page
+        fragment = client.get(f"/command/incidents/{incident}/recommendations", headers=html)
+    assert fragment.status_code == 200
+    text = fragment.text
+    # The first unit with its drive (1,000.8 m at 30 km/h: 2.0 min) and a dispatch button; the traffic
+    # unit is left out as the wrong type.
+    assert "YL-01" in text and "2.0" in text and "1.00 km" in text
+    assert f'action="/command/units/{near}/moves"' in text
+    assert "YL-FOOT" in text and "wrong_type" not in text  # the reason is shown in words, not as a code
+    token = re.search(r'name="csrf_token" value="([^"]+)"', text)
+    assert token is not None
+    with clock.frozen(T0):
+        r = client.post(
+            f"/command/units/{near}/moves",
+            data={"csrf_token": token.group(1), "move": "assign", "incident_id": str(incident)},
+            headers=html,
+            follow_redirects=False,
+        )
+    assert r.status_code == 303, r.text
+    with db.transaction() as s:
+        unit = s.get(Unit, near)
+        assert unit is not None and unit.state.value == "assigned" and unit.incident_id == incident
