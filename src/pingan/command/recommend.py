@@ -187,12 +187,6 @@ def rank(candidates: Sequence[Candidate], need: Need, *, limit: int = 5) -> Rank
     return Ranking(need, tuple(out), tuple(excluded))
 
 
-def _fix_age(unit: Unit, now: datetime) -> float | None:
-    if unit.fix_at is None or unit.lat is None or unit.lon is None:
-        return None
-    return max(0.0, (now - unit.fix_at).total_seconds())
-
-
 def recommendations(
     session: Session,
     incident: Incident,
@@ -208,25 +202,36 @@ def recommendations(
     router = router or router_for(session)
     notes: tuple[str, ...] = ()
     need = need_for(incident.category_code)
-    units = session.scalars(select(Unit).where(units_in_view(actor)).order_by(Unit.call_sign)).all()
-    candidates = [
-        Candidate(
-            unit_id=u.id,
-            call_sign=u.call_sign,
-            kind=u.kind,
-            skills=skills_of(u.skills),
-            state=u.state,
-            fix_age_s=_fix_age(u, now),
-            travel_s=None,
-            distance_m=None,
+    # Columns, not ORM objects: 500 units are read at every request.
+    rows = session.execute(
+        select(Unit.id, Unit.call_sign, Unit.kind, Unit.skills, Unit.state, Unit.lat, Unit.lon, Unit.fix_at)
+        .where(units_in_view(actor))
+        .order_by(Unit.call_sign)
+    ).all()
+    candidates = []
+    where: list[tuple[float, float] | None] = []
+    for unit_id, call_sign, kind, skills, state, lat, lon, fix_at in rows:
+        point = (lat, lon) if lat is not None and lon is not None and fix_at is not None else None
+        candidates.append(
+            Candidate(
+                unit_id=unit_id,
+                call_sign=call_sign,
+                kind=kind,
+                skills=skills_of(skills),
+                state=state,
+                fix_age_s=max(0.0, (now - fix_at).total_seconds()) if point and fix_at else None,
+                travel_s=None,
+                distance_m=None,
+            )
         )
-        for u in units
-    ]
+        where.append(point)
     # Route only the units that nothing else excludes (the router answers for the rest anyway).
     routable = [
-        (k, u) for k, u in enumerate(units) if not exclusion(replace(candidates[k], travel_s=0.0), need)
+        (k, point)
+        for k, point in enumerate(where)
+        if point is not None and not exclusion(replace(candidates[k], travel_s=0.0), need)
     ]
-    points = [(u.lat or 0.0, u.lon or 0.0) for _, u in routable]
+    points = [point for _, point in routable]
     try:
         routes = router.routes(session, (incident.lat, incident.lon), points)
     except LookupError:  # no road graph stored: every unit is left out, and the note says why

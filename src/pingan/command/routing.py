@@ -108,7 +108,8 @@ class ScipyRouter:
         # Reversed graph: an arc u → v is stored as v → u, so a search from the incident finds the
         # time from every node to it. A zero time is nudged so that the sparse matrix keeps the arc.
         self.reversed = csr_matrix((np.maximum(c, 1e-9), (v, u)), shape=(n, n))
-        self.length = {(int(a), int(b)): float(x) for a, b, x in zip(u, v, m, strict=True)}
+        # Lengths in the same reversed shape: entry [v, u] is the length of the arc u → v.
+        self.reversed_length = csr_matrix((m, (v, u)), shape=(n, n))
 
     @classmethod
     def load(cls, session: Session) -> ScipyRouter:
@@ -137,13 +138,22 @@ class ScipyRouter:
         times, pred = dijkstra(self.reversed, directed=True, indices=target_idx, return_predecessors=True)
         return np.asarray(times), np.asarray(pred)
 
-    def path_length(self, start: int, pred: np.ndarray) -> float:
-        metres, node = 0.0, start
-        while pred[node] >= 0:
-            nxt = int(pred[node])
-            metres += self.length[(node, nxt)]
-            node = nxt
-        return metres
+    def path_lengths(self, pred: np.ndarray) -> np.ndarray:
+        """Metres from every node to the target along the search tree `pred`, by pointer doubling:
+        each round adds the length up to the node's pointer and moves the pointer twice as far, so a
+        path of n edges takes log2(n) vectorised rounds instead of a walk per unit."""
+        n = pred.size
+        nodes = np.arange(n)
+        has = pred >= 0
+        ptr = np.where(has, pred, nodes)
+        metres = np.zeros(n)
+        metres[has] = np.asarray(self.reversed_length[ptr[has], nodes[has]]).ravel()
+        while True:
+            nxt = ptr[ptr]
+            if np.array_equal(nxt, ptr):
+                return metres
+            metres = metres + metres[ptr]
+            ptr = nxt
 
     def routes(
         self, session: Session, target: tuple[float, float], sources: Sequence[tuple[float, float]]
@@ -154,12 +164,13 @@ class ScipyRouter:
         (t_idx,), (t_off,) = self.nodes.nearest([target])
         s_idx, s_off = self.nodes.nearest(sources)
         times, pred = self.times_to(int(t_idx))
+        lengths = self.path_lengths(pred)
         out = []
         for k, node in enumerate(s_idx.tolist()):
             if not np.isfinite(times[node]):
                 out.append(Route(None, None))
                 continue
-            metres = self.path_length(node, pred)
+            metres = float(lengths[node])
             out.append(
                 Route(
                     round(float(times[node]) + _access(s_off[k]) + _access(t_off), 3),
