@@ -20,8 +20,9 @@ says why it ranks lower than the first: `slower:+<minutes>min` (its own drive) a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -69,6 +70,7 @@ def need_for(category_code: str | None) -> Need:
     return NEEDS[best]
 
 
+@functools.lru_cache(maxsize=1024)
 def skills_of(text: str) -> frozenset[str]:
     return frozenset(s.strip() for s in text.replace(";", ",").split(",") if s.strip())
 
@@ -127,8 +129,8 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f}"
 
 
-def exclusion(c: Candidate, need: Need) -> tuple[str, ...]:
-    """Why a unit cannot be recommended (empty: it can)."""
+def exclusion(c: Candidate, need: Need, *, routed: bool = True) -> tuple[str, ...]:
+    """Why a unit cannot be recommended (empty: it can); `routed=False` before its route is known."""
     reasons = []
     if c.state is not UnitState.AVAILABLE:
         reasons.append(f"busy:{c.state.value}")
@@ -139,7 +141,7 @@ def exclusion(c: Candidate, need: Need) -> tuple[str, ...]:
         reasons.append("no_position")
     elif c.fix_age_s > MAX_FIX_AGE_S:
         reasons.append(f"fix_too_old:{c.fix_age_s / 60:.0f}min")
-    if not reasons and c.travel_s is None:  # only a unit that could go is routed
+    if routed and not reasons and c.travel_s is None:  # only a unit that could go is routed
         reasons.append("no_road_route")
     return tuple(reasons)
 
@@ -208,36 +210,46 @@ def recommendations(
         .where(units_in_view(actor))
         .order_by(Unit.call_sign)
     ).all()
-    candidates = []
-    where: list[tuple[float, float] | None] = []
-    for unit_id, call_sign, kind, skills, state, lat, lon, fix_at in rows:
-        point = (lat, lon) if lat is not None and lon is not None and fix_at is not None else None
-        candidates.append(
-            Candidate(
-                unit_id=unit_id,
-                call_sign=call_sign,
-                kind=kind,
-                skills=skills_of(skills),
-                state=state,
-                fix_age_s=max(0.0, (now - fix_at).total_seconds()) if point and fix_at else None,
-                travel_s=None,
-                distance_m=None,
-            )
+    # A unit is routed only when nothing but its route could exclude it.
+    base = [
+        Candidate(
+            unit_id=unit_id,
+            call_sign=call_sign,
+            kind=kind,
+            skills=skills_of(skills),
+            state=state,
+            fix_age_s=max(0.0, (now - fix_at).total_seconds()) if fix_at and lat is not None else None,
+            travel_s=None,
+            distance_m=None,
         )
-        where.append(point)
-    # Route only the units that nothing else excludes (the router answers for the rest anyway).
-    routable = [
-        (k, point)
-        for k, point in enumerate(where)
-        if point is not None and not exclusion(replace(candidates[k], travel_s=0.0), need)
+        for unit_id, call_sign, kind, skills, state, lat, lon, fix_at in rows
     ]
-    points = [point for _, point in routable]
+    routable = [
+        k
+        for k, c in enumerate(base)
+        if rows[k].lat is not None and rows[k].lon is not None and not exclusion(c, need, routed=False)
+    ]
+    points = [(float(rows[k].lat), float(rows[k].lon)) for k in routable]
     try:
         routes = router.routes(session, (incident.lat, incident.lon), points)
     except LookupError:  # no road graph stored: every unit is left out, and the note says why
         routes = [Route(None, None)] * len(points)
         notes = ("no_road_graph",)
-    for (k, _), route in zip(routable, routes, strict=True):
-        candidates[k] = replace(candidates[k], travel_s=route.travel_s, distance_m=route.distance_m)
+    route_of = dict(zip(routable, routes, strict=True))
+    candidates = [
+        c
+        if k not in route_of
+        else Candidate(
+            c.unit_id,
+            c.call_sign,
+            c.kind,
+            c.skills,
+            c.state,
+            c.fix_age_s,
+            route_of[k].travel_s,
+            route_of[k].distance_m,
+        )
+        for k, c in enumerate(base)
+    ]
     ranking = rank(candidates, need, limit=limit)
     return Ranking(ranking.need, ranking.recommended, ranking.excluded, engine=router.name, notes=notes)

@@ -17,6 +17,7 @@ a KD-tree over the nodes in a local flat projection, built with the cache, for b
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -165,19 +166,12 @@ class ScipyRouter:
         s_idx, s_off = self.nodes.nearest(sources)
         times, pred = self.times_to(int(t_idx))
         lengths = self.path_lengths(pred)
-        out = []
-        for k, node in enumerate(s_idx.tolist()):
-            if not np.isfinite(times[node]):
-                out.append(Route(None, None))
-                continue
-            metres = float(lengths[node])
-            out.append(
-                Route(
-                    round(float(times[node]) + _access(s_off[k]) + _access(t_off), 3),
-                    round(metres + s_off[k] + t_off, 1),
-                )
-            )
-        return out
+        secs = np.round(times[s_idx] + (s_off + t_off) / (ACCESS_SPEED_KMH / 3.6), 3).tolist()
+        metres = np.round(lengths[s_idx] + s_off + t_off, 1).tolist()
+        return [
+            Route(sec, m) if math.isfinite(sec) else Route(None, None)
+            for sec, m in zip(secs, metres, strict=True)
+        ]
 
 
 class PgRouter:
