@@ -14,7 +14,7 @@ from pingan.command.choices import UnitKind
 from pingan.command.model import Incident, Unit
 from pingan.command.roads import do_store_roads
 from pingan.command.routing import PgRouter, has_pgrouting, scipy_router
-from pingan.core import db
+from pingan.core import clock, db
 from pingan.core.auth import User
 from pingan.sim.geography import LAT_NORTH, LAT_SOUTH, LON_EAST, LON_WEST
 from pingan.sim.roads import generate_roads
@@ -100,8 +100,6 @@ def test_the_api_lists_the_recommendations_with_their_explanation(api: TestClien
     place_unit("YL-01", NW)
     place_unit("YL-FOOT", SE, kind=UnitKind.TRAFFIC)
 
-    from pingan.core import clock
-
     with clock.frozen(T0):
         r = api.get(f"/api/v1/incidents/{incident}/recommendations")
     assert r.status_code == 200, r.text
@@ -155,7 +153,6 @@ def test_the_dispatcher_accepts_a_recommendation_from_the_incident_page(
 ) -> None:
     import re
 
-    from pingan.core import clock
     from pingan.core.auth import issue_token
 
     incident = take_call(text="有人打架", category_code="0202", lat=SW[0], lon=SW[1])
@@ -187,3 +184,14 @@ def test_the_dispatcher_accepts_a_recommendation_from_the_incident_page(
     with db.transaction() as s:
         unit = s.get(Unit, near)
         assert unit is not None and unit.state.value == "assigned" and unit.incident_id == incident
+
+
+def test_without_a_road_graph_no_unit_is_recommended_and_the_note_says_why(api: TestClient) -> None:
+    incident = take_call(text="有人打架", category_code="0202", lat=SW[0], lon=SW[1])
+    place_unit("YL-01", NW)
+    with clock.frozen(T0):
+        body = api.get(f"/api/v1/incidents/{incident}/recommendations").json()
+    assert body["recommended"] == [] and body["notes"] == ["no_road_graph"]
+    assert [e["reasons"] for e in body["excluded"]] == [["no_road_route"]]
+    r = api.get(f"/api/v1/incidents/{incident}/recommendations", params={"limit": 0})
+    assert r.status_code == 422 and "limit" in r.text
