@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from pingan.command.roadmodel import RoadEdge, RoadNode
@@ -164,6 +164,11 @@ def _roads_from_ways(
 def _chunks(rows: list[dict[str, object]], size: int = 5000) -> Iterable[list[dict[str, object]]]:
     for i in range(0, len(rows), size):
         yield rows[i : i + size]
+
+
+def has_roads(session: Session) -> bool:
+    """Whether a road graph is stored."""
+    return session.execute(select(RoadEdge.id).limit(1)).first() is not None
 
 
 def do_store_roads(session: Session, roads: Roads) -> None:
