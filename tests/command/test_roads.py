@@ -93,3 +93,27 @@ def test_scipy_router_is_built_once_and_rebuilt_when_the_graph_changes(
         do_store_roads(s, generate_roads(3, size=4))
         assert scipy_router(s) is not first
     assert isinstance(first, ScipyRouter)
+
+
+def test_the_cli_stores_an_imported_extract_and_a_generated_grid(database: str, tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+    from typer.testing import CliRunner
+
+    from pingan.cli import app
+    from pingan.command.roadmodel import RoadEdge
+
+    def edges() -> int:
+        with db.transaction() as s:
+            return int(s.execute(select(func.count(RoadEdge.id))).scalar_one())
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["command", "roads", "import", str(BLOCK)])
+    assert out.exit_code == 0, out.output
+    assert "5 junctions, 5 segments" in out.output and edges() == 5
+    out = runner.invoke(app, ["sim", "roads", "--seed", "2", "--size", "6"])
+    assert out.exit_code == 0, out.output
+    assert edges() == 2 * 6 * 5
+    empty = tmp_path / "empty.osm"
+    empty.write_text('<?xml version="1.0"?><osm version="0.6"></osm>', encoding="utf-8")
+    out = runner.invoke(app, ["command", "roads", "import", str(empty)])
+    assert out.exit_code != 0 and "no drivable road" in out.output and edges() == 60
