@@ -8,7 +8,7 @@ PYTHON ?= python3
 DEMO_ENV := PINGAN_DEMO=1
 CHECK_DB := var/alembic-check.db
 
-.PHONY: demo test check install assets browser warnings-peers lint format bench clean messages
+.PHONY: demo test check install assets browser warnings-peers pgrouting lint format bench clean messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ warnings-peers:
 		|| ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null; } && [ "$$CI" = "true" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras sip-tester espeak-ng sox >/dev/null; fi
 
+# Road routing on PostgreSQL: pgRouting (and PostGIS) for the server; under CI installed when missing.
+# Migration 0020 creates the extension in each database where the server offers it.
+pgrouting:
+	@if [ ! -f /usr/share/postgresql/15/extension/pgrouting.control ] && [ "$$CI" = "true" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-pgrouting postgresql-15-postgis-3 >/dev/null; fi
+
 demo: install assets
 	@mkdir -p var
 	$(DEMO_ENV) $(BIN)/pingan db upgrade
@@ -55,7 +61,7 @@ demo: install assets
 	@echo ""
 	$(DEMO_ENV) $(BIN)/pingan demo run --host 127.0.0.1 --port 8000
 
-test: install assets browser warnings-peers
+test: install assets browser warnings-peers pgrouting
 	$(BIN)/pytest -q
 
 check: install

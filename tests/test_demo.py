@@ -15,7 +15,7 @@ from pingan.antifraud.reports.model import FraudReport
 from pingan.core import db
 from pingan.core.audit import verify_chain
 from pingan.core.auth import User
-from pingan.demo import DEMO_USERS, feed_reports, seed_demo
+from pingan.demo import DEMO_USERS, feed_reports, seed_demo, seed_people
 from pingan.web import reactions
 
 
@@ -76,3 +76,21 @@ def test_the_live_feed_registers_as_the_demo_officer(database: str, demo_dir: Pa
     with db.transaction() as s:
         waiting = queries.awaiting_officer(s)
     assert waiting == []
+
+
+def test_the_demo_dispatcher_gets_road_recommendations_for_a_seeded_incident(database: str) -> None:
+    from pingan.command import recommend
+    from pingan.command.model import Incident
+    from pingan.command.seed import seed_command
+    from pingan.core import clock
+    from pingan.core.roles import Actor
+    from pingan.demo import seed_roads
+
+    seed_people()
+    seed_command(now=clock.now())
+    assert seed_roads() is True and seed_roads() is False  # stored once
+    with db.transaction() as s:
+        incident = s.execute(select(Incident).where(Incident.lat.is_not(None)).limit(1)).scalar_one()
+        ranking = recommend.recommendations(s, incident, Actor.system("test"), now=clock.now())
+    assert ranking.recommended and ranking.recommended[0].reasons == ("fastest",)
+    assert ranking.recommended[0].travel_s > 0 and ranking.notes == ()

@@ -132,6 +132,18 @@ def split_reports(root: Path, feed_share: float = FEED_SHARE) -> tuple[Path, Pat
     return seed_part, feed_part
 
 
+def seed_roads(seed: int = 1) -> bool:
+    """Store the district's generated road graph for the recommendations, unless one is stored."""
+    from pingan.command.roads import do_store_roads, has_roads
+    from pingan.sim.roads import generate_roads
+
+    with db.transaction() as session:
+        if has_roads(session):
+            return False
+        do_store_roads(session, generate_roads(seed))
+    return True
+
+
 def seed_demo(
     root: Path,
     *,
@@ -144,6 +156,7 @@ def seed_demo(
     users_created = seed_people(password=password)
     # The command centre's units and a few open incidents, so that the dispatcher finds work.
     command_units, command_incidents = seed_command(now=clock.now())
+    seed_roads()
     ensure_district(root)
     seed_part, feed_part = split_reports(root, feed_share)
     loaded = load_district(root, max_accounts=max_accounts, reports_file=seed_part, progress=progress)

@@ -111,3 +111,14 @@ def move(
 def at_t0() -> Iterator[None]:
     with clock.frozen(T0):
         yield
+
+
+@pytest.fixture
+def block_roads(database: str) -> None:
+    """The hand-made block of tests/command/data/block.osm as the stored road graph."""
+    from pathlib import Path
+
+    from pingan.command.roads import do_store_roads, read_osm
+
+    with db.transaction() as s:
+        do_store_roads(s, read_osm(Path(__file__).parent / "data" / "block.osm"))

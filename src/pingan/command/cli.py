@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pingan.command import actions, jobs, queries
+from pingan.command import actions, jobs, queries, roads_cli
 from pingan.command.choices import UnitKind
 from pingan.command.schemas import UnitIn
 from pingan.core import clock, db
@@ -17,6 +17,7 @@ from pingan.core.roles import Actor
 
 app = typer.Typer(help="Command (情指行): 110 incidents, units and the clock chain.", no_args_is_help=True)
 _console = Console()
+app.add_typer(roads_cli.app, name="roads")
 
 
 @app.command("add-unit")

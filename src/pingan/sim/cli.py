@@ -104,5 +104,21 @@ def load_cmd(
         typer.echo(f"rejected {rejection}", err=True)
 
 
+@app.command("roads")
+def roads_cmd(
+    seed: Annotated[int, typer.Option(help="The generator's seed.")] = 1,
+    size: Annotated[int, typer.Option(min=2, max=400, help="Junctions per side of the street grid.")] = 160,
+) -> None:
+    """Generate the district's road graph (arterials, collectors, one-way streets) into the database."""
+    from pingan.command.roads import do_store_roads
+    from pingan.core import db
+    from pingan.sim.roads import generate_roads
+
+    roads = generate_roads(seed, size)
+    with db.transaction() as session:
+        do_store_roads(session, roads)
+    typer.echo(f"road graph stored: {roads.node_id.size:,} junctions, {roads.edge_id.size:,} segments")
+
+
 if __name__ == "__main__":
     app()

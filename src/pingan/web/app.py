@@ -34,6 +34,7 @@ from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.command import api as command_api
 from pingan.command import classify_api
 from pingan.command import pages as command_pages
+from pingan.command import recommend_web as command_recommend
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
 from pingan.core import live as core_live
 from pingan.core.auth import TOKEN_COOKIE, actor_from_token, require_roles
@@ -77,6 +78,7 @@ ROUTERS = (
     command_api.router,
     command_pages.router,
     core_live.router,
+    command_recommend.router,
     web_pages.router,
     classify_api.router,
 )

@@ -10,6 +10,7 @@ from pingan.antifraud.warnings import model as warnings_model
 from pingan.antifraud.warnings.visits import model as visits_model
 from pingan.antifraud.watchlist import model as watchlist_model
 from pingan.command import model as command_model
+from pingan.command import roadmodel as command_roadmodel
 from pingan.core import audit, auth, org
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "audit",
     "auth",
     "command_model",
+    "command_roadmodel",
     "mules_review_model",
     "orders_model",
     "org",
