@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 
 import h3
 from scipy.stats import poisson
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.command.categories import catalogue
-from pingan.command.choices import Disposition
+from pingan.command.choices import Disposition, StatsGrouping
 from pingan.command.model import Incident
 from pingan.command.queries import BEIJING
 from pingan.core.roles import Actor
@@ -41,12 +40,8 @@ DEFAULT_ALPHA = 0.05
 MIN_HOTSPOT_COUNT = 3
 
 
-class Grouping(StrEnum):
-    """What a change table is broken down by."""
-
-    CLASS = "class"  # 类别, the first level of the category code
-    TYPE = "type"  # 类型, the second level
-    STATION = "station"
+# What a change table is broken down by: 类别 (`class`), 类型 (`type`) or station.
+Grouping = StatsGrouping
 
 
 # ---------------------------------------------------------------------------------------------------
