@@ -151,3 +151,11 @@ def test_the_stats_page_shows_the_formula_and_charts_without_inline_script(api: 
     assert stats.YOY_FORMULA in page.text and "/static/command-stats.js" in page.text
     assert "−25.0%" in page.text and "None" not in page.text
     assert "<script>" not in page.text
+
+
+def test_the_printable_view_has_the_tables_without_the_navigation(api: TestClient) -> None:
+    _fixture()
+    page = api.get("/command/stats", params={"month": "2026-10", "by": "class", "print": "1"})
+    assert page.status_code == 200
+    assert stats.MOM_FORMULA in page.text and 'id="change-table"' in page.text
+    assert "<nav" not in page.text and 'action="/command/stats"' not in page.text
