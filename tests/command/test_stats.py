@@ -159,3 +159,18 @@ def test_the_printable_view_has_the_tables_without_the_navigation(api: TestClien
     assert page.status_code == 200
     assert stats.MOM_FORMULA in page.text and 'id="change-table"' in page.text
     assert "<nav" not in page.text and 'action="/command/stats"' not in page.text
+
+
+def test_the_hotspots_api_states_its_method_and_flags_the_planted_cell(api: TestClient) -> None:
+    end = datetime(2026, 10, 31, 16, tzinfo=UTC)  # 2026-11-01 00:00 Beijing time
+    for i in range(8):
+        take_call(text="有人打架", lat=YULIN[0], lon=YULIN[1], received_at=end - timedelta(days=2, hours=i))
+    out = api.get("/api/v1/command/stats/hotspots", params={"end": "2026-10-31", "resolution": 9})
+    assert out.status_code == 200, out.text
+    body = out.json()
+    assert body["resolution"] == 9 and "Poisson" in body["method"] and "Bonferroni" in body["method"]
+    (cell,) = body["cells"]
+    assert cell["cell"] == h3.latlng_to_cell(YULIN[0], YULIN[1], 9)
+    assert cell["count"] == 8 and cell["history"] == [0] * 8 and cell["hotspot"] is True
+    too_fine = api.get("/api/v1/command/stats/hotspots", params={"resolution": 15})
+    assert too_fine.status_code == 422 and "resolution" in too_fine.text
