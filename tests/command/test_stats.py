@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 
 from pingan.command import stats
 from pingan.core import db
+from pingan.core.auth import User
 from tests.command.conftest import EAST_OF_DISTRICT, YULIN, take_call
-from tests.conftest import SYSTEM
+from tests.conftest import SYSTEM, bearer
 
 # Mid-month times in UTC (noon Beijing time), far from any month boundary.
 OCT_2026 = datetime(2026, 10, 15, 4, tzinfo=UTC)
@@ -174,3 +175,11 @@ def test_the_hotspots_api_states_its_method_and_flags_the_planted_cell(api: Test
     assert cell["count"] == 8 and cell["history"] == [0] * 8 and cell["hotspot"] is True
     too_fine = api.get("/api/v1/command/stats/hotspots", params={"resolution": 15})
     assert too_fine.status_code == 422 and "resolution" in too_fine.text
+
+
+def test_an_officer_s_figures_cover_only_their_own_station(client: TestClient, officer_jtq: User) -> None:
+    _fixture()
+    client.headers.update(bearer(officer_jtq))
+    body = client.get("/api/v1/command/stats", params={"month": "2026-10", "by": "station"}).json()
+    assert {r["key"] for r in body["rows"]} <= {"WH-JTQ"}
+    assert body["total"]["last_year"] == 0
