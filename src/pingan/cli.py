@@ -14,6 +14,7 @@ from pingan.antifraud.screening.cli import screen, stream_app
 from pingan.antifraud.tracing.cli import app as trace_app
 from pingan.antifraud.warnings.cli import app as warnings_app
 from pingan.command.cli import app as command_app
+from pingan.command.import_cli import app as incidents_app
 from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
 from pingan.sim.classifier_cli import train_classifier
@@ -39,6 +40,7 @@ app.add_typer(outcomes_app, name="outcomes")
 # Training lives in `sim` (it generates the texts), which `command` may not import; mounted here.
 command_app.command("train-classifier")(train_classifier)
 app.add_typer(command_app, name="command")
+app.add_typer(incidents_app, name="incidents")
 app.add_typer(sim_app, name="sim")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)

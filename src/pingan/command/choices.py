@@ -165,3 +165,21 @@ register_labels(
         LocationFlag.OUTSIDE_DISTRICT: N_("outside the district: check the place"),
     },
 )
+
+
+class StatsGrouping(StrEnum):
+    """What a statistics change table is broken down by (`stats.period_table`)."""
+
+    CLASS = "class"  # 类别, the first level of the category code
+    TYPE = "type"  # 类型, the second level
+    STATION = "station"
+
+
+register_labels(
+    StatsGrouping,
+    {
+        StatsGrouping.CLASS: N_("Category class"),
+        StatsGrouping.TYPE: N_("Category type"),
+        StatsGrouping.STATION: N_("Station"),
+    },
+)
