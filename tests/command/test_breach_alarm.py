@@ -59,3 +59,16 @@ def test_the_alarm_is_rendered_for_a_dispatcher_and_the_queue_page_listens_for_i
     client.cookies.set("pingan_token", issue_token(dispatcher))
     page = client.get("/command", headers={"Accept": "text/html", "HX-Request": "true"}).text
     assert 'sse-swap="breach"' in page
+
+
+def test_the_alarm_command_raises_a_breach_once_across_runs(district: None) -> None:
+    from typer.testing import CliRunner
+
+    from pingan.cli import app
+
+    take_call(text="有人持刀抢劫", category_code="010201", lat=YULIN[0], lon=YULIN[1], received_at=T0)
+    first = CliRunner().invoke(app, ["command", "breaches", "--alarm"])
+    again = CliRunner().invoke(app, ["command", "breaches", "--alarm"])
+    assert first.exit_code == 0 and again.exit_code == 0, first.output
+    assert "sign_off:" in first.output and "1 open incidents newly past a target" in first.output
+    assert "0 open incidents newly past a target" in again.output
