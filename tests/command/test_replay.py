@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from pingan.cli import app
 from pingan.command.choices import Disposition, IncidentEventKind, IncidentStatus
 from pingan.command.model import Incident, IncidentEvent, Unit, UnitStatusLog
 from pingan.core import db
@@ -81,3 +84,17 @@ def test_replay_shifted_to_now_keeps_the_gaps_between_calls(district: None) -> N
     with db.read_transaction() as s:
         got = [s.get(Incident, stats.by_seq[c.seq]) for c in calls]
         assert [i.received_at for i in got if i] == [c.received_at + timedelta(days=400) for c in calls]
+
+
+def test_the_replay_command_plays_a_file_and_refuses_a_bad_speed(district: None, tmp_path: Path) -> None:
+    calls = _morning()[:4]
+    path = tmp_path / "calls.jsonl"
+    path.write_text("".join(c.to_json() + "\n" for c in calls), encoding="utf-8")
+    ok = CliRunner().invoke(app, ["command", "replay", str(path), "--speed", "1000", "--as-recorded"])
+    assert ok.exit_code == 0, ok.output
+    assert "4 calls:" in ok.output
+    with db.read_transaction() as s:
+        times = sorted(t for (t,) in s.execute(select(Incident.received_at)))
+    assert times == [c.received_at for c in calls]
+    bad = CliRunner().invoke(app, ["command", "replay", str(path), "--speed", "0"])
+    assert bad.exit_code != 0 and "--speed" in bad.output
