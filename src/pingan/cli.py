@@ -19,6 +19,7 @@ from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
 from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
+from pingan.sim.replay_cli import incidents_cmd, replay_cmd
 from pingan.web import reactions
 from pingan.web.cli import serve
 
@@ -39,6 +40,8 @@ app.add_typer(warnings_app, name="warnings")
 app.add_typer(outcomes_app, name="outcomes")
 # Training lives in `sim` (it generates the texts), which `command` may not import; mounted here.
 command_app.command("train-classifier")(train_classifier)
+command_app.command("replay")(replay_cmd)
+sim_app.command("incidents")(incidents_cmd)
 app.add_typer(command_app, name="command")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(sim_app, name="sim")

@@ -278,6 +278,12 @@ def run_demo(
         subprocess.Popen([*pingan, "robot", "run"], env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603
         # Warnings go to the outbox channel (texts recorded, call audio rendered), as DESIGN.md sets for the demo.
         subprocess.Popen([*pingan, "warnings", "send"], env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603
+        # The 110 breach alarm: each breach once, to the dispatchers' queue page.
+        subprocess.Popen(  # noqa: S603
+            [*pingan, "command", "breaches", "--alarm", "--every", "10"],
+            env=os.environ.copy(),
+            preexec_fn=_die_with_parent,
+        ),
     ]
     stop = threading.Event()
     feeder = threading.Thread(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Annotated
 
@@ -39,12 +40,23 @@ def add_unit(
 
 
 @app.command("breaches")
-def breaches() -> None:
-    """List the open incidents past a 110 target now."""
-    found = jobs.sweep_breaches(now=clock.now())
-    for b in found:
-        _console.print(f"#{b.incident_id} {b.station_code or '-'}: {', '.join(b.reasons)}")
-    _console.print(f"{len(found)} open incidents past a target")
+def breaches(
+    alarm: Annotated[
+        bool, typer.Option("--alarm", help="raise the live alarm for new breaches (each once)")
+    ] = False,
+    every: Annotated[
+        float | None, typer.Option(help="with --alarm: sweep again every this many seconds, until stopped")
+    ] = None,
+) -> None:
+    """List the open incidents past a 110 target now; with --alarm, raise an alarm for the new ones."""
+    while True:
+        found = jobs.raise_breaches(now=clock.now()) if alarm else jobs.sweep_breaches(now=clock.now())
+        for b in found:
+            _console.print(f"#{b.incident_id} {b.station_code or '-'}: {', '.join(b.reasons)}")
+        _console.print(f"{len(found)} open incidents {'newly ' if alarm else ''}past a target")
+        if not (alarm and every):
+            return
+        time.sleep(every)
 
 
 @app.command("bulletin")

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from pingan.command import actions, queries, rules
+from pingan.command import actions, classify, queries, rules
 from pingan.command.categories import catalogue
 from pingan.command.choices import Disposition, Priority, UnitMove, UnitState
 from pingan.command.model import Incident, Unit
@@ -94,6 +94,31 @@ def _call_form(
         categories=catalogue().leaves(),
         priorities=list(Priority),
         cat=catalogue(),
+        classified=_classified((values or {}).get("text", "")),
+        trained=classify.loaded_model("incident") is not None,
+    )
+
+
+def _classified(text: str) -> classify.Classification | None:
+    """The classifier's suggested 类型 for a call text; None without a trained model or text."""
+    model = classify.loaded_model("incident")
+    return model.classify(text) if model is not None and text.strip() else None
+
+
+@router.post("/command/calls/suggest", response_class=HTMLResponse)
+def suggest_category(
+    request: Request,
+    actor: CallTaker,
+    _csrf: CsrfChecked,
+    text: Annotated[str, Form(max_length=4000)] = "",
+) -> HTMLResponse:
+    """The classifier's suggestion for the text typed so far (htmx fragment); the person decides."""
+    return render(
+        request,
+        "_category_suggestion.html",
+        classified=_classified(text),
+        trained=classify.loaded_model("incident") is not None,
+        cat=catalogue(),
     )
 
 
@@ -125,6 +150,7 @@ def take_call(
     disposition: Annotated[str, Form(max_length=16)] = "",
     related_incident_id: Annotated[str, Form(max_length=12)] = "",
     disposition_reason: Annotated[str, Form(max_length=255)] = "",
+    suggested_type: Annotated[str, Form(max_length=8)] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Take a call. With no disposition chosen, a likely open incident is suggested first and the
     call-taker confirms: attach the call to it, or open a new incident."""
@@ -167,7 +193,19 @@ def take_call(
             target = incident.related_incident_id if call.disposition is Disposition.ATTACHED else incident.id
     except DomainError as exc:
         return _call_form(request, 422, values=values, error=str(exc))
+    _record_override(call, suggested_type, actor)
     return RedirectResponse(f"/command/incidents/{target}", status_code=303)
+
+
+def _record_override(call: IncidentIn, suggested_type: str, actor: Actor) -> None:
+    """The dispatcher's category is final; one whose 类型 differs from the suggestion is logged as
+    training data (`classify.record_override`)."""
+    model = classify.loaded_model("incident")
+    if model is None or not suggested_type or not call.category_code or not call.text.strip():
+        return
+    chosen = call.category_code[:4]
+    if chosen in model.labels:
+        classify.record_override("incident", call.text, suggested_type, chosen, by=actor.username)
 
 
 def _incident_page(
