@@ -61,7 +61,9 @@ def test_a_search_by_a_card_the_finding_names_finds_it_through_the_pseudonym(
     r = client.get("/findings", params={"q": icbc}, headers=bearer(supervisor_liu))
     assert [int(i) for i in ROW.findall(r.text)] == [named]
     with db.transaction() as s:
-        entry = s.execute(select(AuditEntry).where(AuditEntry.action == "police_finding.list")).scalars().all()
+        entry = (
+            s.execute(select(AuditEntry).where(AuditEntry.action == "police_finding.list")).scalars().all()
+        )
     assert icbc not in json.dumps([e.detail for e in entry])  # the audit log holds the pseudonym
 
 
@@ -79,7 +81,9 @@ def test_the_export_honours_the_kind_filter_masks_cards_and_writes_one_audit_ent
     none = client.get("/findings/export?format=csv&kind=trace", headers=bearer(supervisor_liu))
     assert _csv(none.content)[1:] == []
     with db.transaction() as s:
-        entries = s.execute(select(AuditEntry).where(AuditEntry.action == "police_finding.export")).scalars().all()
+        entries = (
+            s.execute(select(AuditEntry).where(AuditEntry.action == "police_finding.export")).scalars().all()
+        )
     assert len(entries) == 2
     first = json.loads(entries[0].detail)
     assert first["filters"]["kind"] == "report" and first["rows"] == 1 and first["format"] == "csv"
@@ -90,7 +94,10 @@ def test_the_history_export_honours_the_status_filter(client: TestClient, superv
     register(mule_report(2, banks=("ICBC",)))
     findings = _findings()
     refused = findings["510107-2026-000002"]
-    for f, decision, note in ((findings["510107-2026-000001"], "approve", ""), (refused, "refuse", "no basis")):
+    for f, decision, note in (
+        (findings["510107-2026-000001"], "approve", ""),
+        (refused, "refuse", "no basis"),
+    ):
         r = client.post(
             f"/findings/{f.id}/decision",
             data={"decision": decision, "note": note},

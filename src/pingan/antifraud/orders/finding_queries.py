@@ -122,7 +122,7 @@ def findings_export_query(f: FindingFilter) -> Select[Any]:
         .correlate(PoliceFinding)
         .scalar_subquery()
     )
-    return select(
+    query: Select[Any] = select(  # type: ignore[assignment]  # a row of 14 typed columns
         PoliceFinding.id,
         PoliceFinding.case_ref,
         PoliceFinding.report_id,
@@ -138,6 +138,7 @@ def findings_export_query(f: FindingFilter) -> Select[Any]:
         cards.label("cards"),
         _amount_traced().label("amount"),
     ).where(*_matching(f))
+    return query
 
 
 FINDING_EXPORT = (
