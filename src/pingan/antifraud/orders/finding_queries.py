@@ -1,4 +1,5 @@
-"""Read side of the supervisors' findings queue: cursor pages, evidence as tables, and the approval plan.
+"""Read side of the supervisors' findings queue and history: searched, sorted, cursor-paged and
+exported through `core.listing`; evidence as tables; and the approval plan.
 
 The plan is what approving findings WILL issue, worked out before anything is written, the way the
 robot works it out after approval (`robot.do_process_findings`):
@@ -11,8 +12,6 @@ robot works it out after approval (`robot.do_process_findings`):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -20,115 +19,144 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from pingan.antifraud.banks.directory import bank_name
 from pingan.antifraud.orders import actions, rules
 from pingan.antifraud.orders.choices import FindingKind, FindingStatus, OrderKind, OrderReason
-from pingan.antifraud.orders.model import PoliceFinding
+from pingan.antifraud.orders.model import FindingAccount, PoliceFinding
 from pingan.antifraud.registry.actions import HolderLinks
-from pingan.core.errors import Invalid
+from pingan.antifraud.reports.queries import report_ids_found
+from pingan.core.i18n import N_, _
+from pingan.core.listing import CellKind, ExportColumn, ListSpec, SearchTerm
 
 PAGE_SIZE = 20
 
 
-# ---- cursor pages ------------------------------------------------------------------------------
+# ---- the lists: search, sort, cursor pages, export ----------------------------------------------
+
+
+def _accounts_named() -> ColumnElement[int]:
+    return (
+        select(func.count(FindingAccount.id))
+        .where(FindingAccount.finding_id == PoliceFinding.id)
+        .correlate(PoliceFinding)
+        .scalar_subquery()
+    )
+
+
+def _amount_traced() -> ColumnElement[int]:
+    return (
+        select(func.coalesce(func.sum(FindingAccount.traced_amount_fen), 0))
+        .where(FindingAccount.finding_id == PoliceFinding.id)
+        .correlate(PoliceFinding)
+        .scalar_subquery()
+    )
+
+
+# The queue: drafts, longest waiting first. Every sort column is NOT NULL (a finding naming no traced
+# amount sums to 0), so (value, id) orders every row.
+QUEUE_LIST = ListSpec(
+    name="police_finding",
+    sorts={"drafted_at": PoliceFinding.drafted_at, "accounts": _accounts_named(), "amount": _amount_traced()},
+    default_sort="drafted_at",
+    id_column=PoliceFinding.id,
+)
+# The history: decided findings (decided_at is set on every one), newest decision first.
+HISTORY_LIST = ListSpec(
+    name="police_finding",
+    sorts={
+        "decided_at": PoliceFinding.decided_at,
+        "drafted_at": PoliceFinding.drafted_at,
+        "accounts": _accounts_named(),
+        "amount": _amount_traced(),
+    },
+    default_sort="-decided_at",
+    id_column=PoliceFinding.id,
+)
 
 
 @dataclass(frozen=True)
-class FindingCursor:
-    """A position in a findings list: the sort time (drafted, or decided in the history) and the id."""
+class FindingFilter:
+    """The filters of a findings list: the queue (drafts) or the history (decided), by status and kind,
+    and a search by the case number of the report a finding rests on or a card it names (pseudonym)."""
 
-    at: datetime
-    id: int
-
-    def encode(self) -> str:
-        """The opaque form a page link carries."""
-        return base64.urlsafe_b64encode(f"{self.at.isoformat()}|{self.id}".encode()).decode()
-
-    @classmethod
-    def decode(cls, raw: str, *, field: str) -> FindingCursor:
-        """The cursor a page link carries, or Invalid naming the field."""
-        try:
-            at_text, id_text = base64.urlsafe_b64decode(raw.encode()).decode().split("|")
-            at, finding_id = datetime.fromisoformat(at_text), int(id_text)
-        except (ValueError, UnicodeError, binascii.Error):
-            raise Invalid("not a cursor this server issued", field=field) from None
-        if at.tzinfo is None or not 0 < finding_id < 2**62:
-            raise Invalid("not a cursor this server issued", field=field)
-        return cls(at, finding_id)
+    history: bool
+    status: FindingStatus | None = None
+    kind: FindingKind | None = None
+    search: SearchTerm | None = None
 
 
-@dataclass(frozen=True)
-class FindingPage:
-    """One page of findings and the cursors of the pages after and before it (None at either end)."""
-
-    items: list[PoliceFinding]
-    next_cursor: str | None
-    previous_cursor: str | None
-
-
-def findings_page(
-    session: Session,
-    *,
-    history: bool,
-    status: FindingStatus | None = None,
-    kind: FindingKind | None = None,
-    after: str | None = None,
-    before: str | None = None,
-    limit: int = PAGE_SIZE,
-) -> FindingPage:
-    """A page of the queue (drafts, longest waiting first) or of the history (decided, newest first).
-
-    Keyset paging on (drafted_at, id) in the queue and (decided_at, id) in the history: a page costs
-    the same however deep it is, and a finding decided meanwhile does not shift the next page.
-    `after` pages forward from a cursor, `before` back; bad cursors are Invalid naming the field.
-    """
-    at_col = PoliceFinding.decided_at if history else PoliceFinding.drafted_at
-    newest_first = history
-    q = select(PoliceFinding).options(selectinload(PoliceFinding.accounts))
-    if history:
+def _matching(f: FindingFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if f.history:
         decided = [FindingStatus.APPROVED, FindingStatus.REFUSED]
-        wanted = [status] if status in decided else decided
-        q = q.where(PoliceFinding.status.in_(wanted), PoliceFinding.decided_at.is_not(None))
+        wanted = [f.status] if f.status in decided else decided
+        conditions += [PoliceFinding.status.in_(wanted), PoliceFinding.decided_at.is_not(None)]
     else:
-        q = q.where(PoliceFinding.status == FindingStatus.DRAFT)
-    if kind is not None:
-        q = q.where(PoliceFinding.kind == kind)
-    backwards = before is not None and after is None
-    cursor = (
-        FindingCursor.decode(before, field="before")
-        if backwards and before is not None
-        else FindingCursor.decode(after, field="after")
-        if after
-        else None
-    )
-    # Forward in display order is ascending for the queue and descending for the history.
-    ascending = newest_first == backwards
-    if cursor is not None:
-        later = or_(at_col > cursor.at, and_(at_col == cursor.at, PoliceFinding.id > cursor.id))
-        earlier = or_(at_col < cursor.at, and_(at_col == cursor.at, PoliceFinding.id < cursor.id))
-        q = q.where(later if ascending else earlier)
-    order = (at_col.asc(), PoliceFinding.id.asc()) if ascending else (at_col.desc(), PoliceFinding.id.desc())
-    rows = list(session.execute(q.order_by(*order).limit(limit + 1)).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if backwards:
-        rows.reverse()
+        conditions.append(PoliceFinding.status == FindingStatus.DRAFT)
+    if f.kind is not None:
+        conditions.append(PoliceFinding.kind == f.kind)
+    if f.search is not None:
+        found: list[ColumnElement[bool]] = [PoliceFinding.report_id.in_(report_ids_found(f.search))]
+        if f.search.text:
+            found.append(PoliceFinding.case_ref == f.search.text)
+        if f.search.card:
+            named = select(FindingAccount.finding_id).where(FindingAccount.account.pseudonym == f.search.card)
+            found.append(PoliceFinding.id.in_(named))
+        conditions.append(or_(*found))
+    return conditions
 
-    def cursor_of(f: PoliceFinding) -> str:
-        at = f.decided_at if history else f.drafted_at
-        assert at is not None  # the history holds decided findings only
-        return FindingCursor(at, f.id).encode()
 
-    has_next = more if not backwards else cursor is not None
-    has_previous = (cursor is not None) if not backwards else more
-    return FindingPage(
-        items=rows,
-        next_cursor=cursor_of(rows[-1]) if rows and has_next else None,
-        previous_cursor=cursor_of(rows[0]) if rows and has_previous else None,
+def findings_query(f: FindingFilter) -> Select[Any]:
+    """The findings `f` selects, with their accounts loaded, unordered; `core.listing` pages them."""
+    return select(PoliceFinding).options(selectinload(PoliceFinding.accounts)).where(*_matching(f))
+
+
+def findings_export_query(f: FindingFilter) -> Select[Any]:
+    """The rows of a findings export: masked columns only (the query names no encrypted column)."""
+    cards = (
+        select(func.aggregate_strings(FindingAccount.account.masked, "; "))
+        .where(FindingAccount.finding_id == PoliceFinding.id)
+        .correlate(PoliceFinding)
+        .scalar_subquery()
     )
+    query: Select[Any] = select(  # type: ignore[assignment]  # a row of 14 typed columns
+        PoliceFinding.id,
+        PoliceFinding.case_ref,
+        PoliceFinding.report_id,
+        PoliceFinding.kind,
+        PoliceFinding.status,
+        PoliceFinding.major_case,
+        PoliceFinding.drafted_by,
+        PoliceFinding.drafted_at,
+        PoliceFinding.decided_by,
+        PoliceFinding.decided_at,
+        PoliceFinding.decision_note,
+        _accounts_named().label("accounts"),
+        cards.label("cards"),
+        _amount_traced().label("amount"),
+    ).where(*_matching(f))
+    return query
+
+
+FINDING_EXPORT = (
+    ExportColumn(N_("Finding"), "id", CellKind.NUMBER),
+    ExportColumn(N_("Case"), "case_ref"),
+    ExportColumn(N_("Report"), "report_id", CellKind.NUMBER),
+    ExportColumn(N_("Kind"), "kind", CellKind.LABEL),
+    ExportColumn(N_("Status"), "status", CellKind.LABEL),
+    ExportColumn(N_("Major case"), "major_case", convert=lambda v: _("yes") if v else _("no")),
+    ExportColumn(N_("Drafted by"), "drafted_by"),
+    ExportColumn(N_("Drafted"), "drafted_at", CellKind.TIME),
+    ExportColumn(N_("Decided by"), "decided_by"),
+    ExportColumn(N_("Decided"), "decided_at", CellKind.TIME),
+    ExportColumn(N_("Reason"), "decision_note"),
+    ExportColumn(N_("Accounts"), "accounts", CellKind.NUMBER),
+    ExportColumn(N_("Cards"), "cards"),
+    ExportColumn(N_("Traced into them"), "amount", CellKind.MONEY),
+)
 
 
 # ---- evidence as tables ------------------------------------------------------------------------

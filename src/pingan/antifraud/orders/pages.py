@@ -383,53 +383,75 @@ def appeal_decision_submit(
 _DONE = {"approved", "refused"}
 
 
-def _status(raw: str) -> FindingStatus | None:
-    """A status filter's value, or None for all (an unknown value is ignored, as on the orders page)."""
-    return FindingStatus(raw) if raw in {m.value for m in FindingStatus} else None
+def _finding_filter(*, history: bool, status: str, kind: str, q: str) -> finding_queries.FindingFilter:
+    """A findings list's filters from the query string; Invalid naming the bad one. A typed card number
+    is kept only as its pseudonym."""
+    return finding_queries.FindingFilter(
+        history=history,
+        status=listing.enum_filter(status, FindingStatus, "status") if history else None,
+        kind=listing.enum_filter(kind, FindingKind, "kind"),
+        search=listing.parse_search(q),
+    )
 
 
-def _kind(raw: str) -> FindingKind | None:
-    """A kind filter's value, or None for all."""
-    return FindingKind(raw) if raw in {m.value for m in FindingKind} else None
+def _finding_audit(f: finding_queries.FindingFilter) -> dict[str, object]:
+    status: object = f.status if f.history else FindingStatus.DRAFT
+    return listing.filters_for_audit({"status": status or "decided", "kind": f.kind}, f.search)
+
+
+def _finding_page(
+    session: DbSession, actor: Actor, f: finding_queries.FindingFilter, params: listing.ListParams
+) -> listing.Page:
+    """One page of a findings list, its read audited; the caller holds the transaction."""
+    spec = finding_queries.HISTORY_LIST if f.history else finding_queries.QUEUE_LIST
+    sort = listing.parse_sort(spec, params.sort)
+    page = listing.fetch_page(
+        session,
+        spec,
+        finding_queries.findings_query(f),
+        sort,
+        cursor=params.cursor,
+        limit=min(params.limit, finding_queries.PAGE_SIZE),
+    )
+    record_list_read(
+        session,
+        actor=actor,
+        listing="police_finding",
+        filters={**_finding_audit(f), "sort": params.sort or None, "cursor": params.cursor or None},
+        count=len(page.rows),
+    )
+    return page
 
 
 def _queue(
     request: Request,
     session: DbSession,
     actor: Actor,
+    params: listing.ListParams,
     *,
     kind: str = "",
-    after: str = "",
-    before: str = "",
     done: str = "",
     n: int = 0,
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    chosen_kind = _kind(kind)
+    f = _finding_filter(history=False, status="", kind=kind, q=params.q)
+    session.rollback()  # the read and its audit entry are one transaction of their own
     with session.begin():
-        page = finding_queries.findings_page(
-            session, history=False, kind=chosen_kind, after=after or None, before=before or None
-        )
+        page = _finding_page(session, actor, f, params)
         items = [
-            (f, finding_queries.evidence_of(f), finding_queries.approval_plan(session, [f]).orders)
-            for f in page.items
+            (d, finding_queries.evidence_of(d), finding_queries.approval_plan(session, [d]).orders)
+            for d in (row[0] for row in page.rows)
         ]
-        record_list_read(
-            session,
-            actor=actor,
-            listing="police_finding",
-            filters={"status": FindingStatus.DRAFT, "kind": chosen_kind, "after": after, "before": before},
-            count=len(items),
-        )
+    raw = {"kind": kind, **params.carried()}
     return render(
         request,
         "findings.html",
         status_code,
         items=items,
-        page=page,
+        lst=listing.ListView(path="/findings", params=raw, page=page, export_path="/findings/export"),
+        f=raw,
         kinds=list(FindingKind),
-        kind=chosen_kind.value if chosen_kind else "",
         done=done if done in _DONE else "",
         done_count=max(0, min(n, 200)),
         error=error,
@@ -443,15 +465,15 @@ def findings_page(
     request: Request,
     session: DbSession,
     actor: Deciders,
-    kind: str = "",
-    after: Annotated[str, Query(max_length=200)] = "",
-    before: Annotated[str, Query(max_length=200)] = "",
+    params: ListQuery,
+    kind: Annotated[str, Query(max_length=16)] = "",
     done: Annotated[str, Query(max_length=16)] = "",
     n: Annotated[int, Query(ge=0, le=200)] = 0,
 ) -> HTMLResponse:
-    """The approval queue, 20 drafts a page, longest waiting first: each with its evidence as tables and
-    the accounts its approval will stop or freeze, with their caps. The read is audited."""
-    return _queue(request, session, actor, kind=kind, after=after, before=before, done=done, n=n)
+    """The approval queue, 20 drafts a page, longest waiting first (or sorted by accounts or amount),
+    searched by case number or card: each with its evidence as tables and the accounts its approval
+    will stop or freeze, with their caps. The read is audited."""
+    return _queue(request, session, actor, params, kind=kind, done=done, n=n)
 
 
 @router.get("/findings/history", response_class=HTMLResponse)
@@ -459,44 +481,76 @@ def findings_history(
     request: Request,
     session: DbSession,
     actor: Deciders,
-    status: str = "",
-    kind: str = "",
-    after: Annotated[str, Query(max_length=200)] = "",
-    before: Annotated[str, Query(max_length=200)] = "",
+    params: ListQuery,
+    status: Annotated[str, Query(max_length=16)] = "",
+    kind: Annotated[str, Query(max_length=16)] = "",
 ) -> HTMLResponse:
-    """Decided findings, newest decision first, 20 a page: who approved or refused, when and why."""
-    chosen_status = _status(status)
-    chosen_kind = _kind(kind)
+    """Decided findings, newest decision first (or sorted otherwise), 20 a page, searched by case
+    number or card: who approved or refused, when and why."""
+    f = _finding_filter(history=True, status=status, kind=kind, q=params.q)
+    session.rollback()  # the read and its audit entry are one transaction of their own
     with session.begin():
-        page = finding_queries.findings_page(
-            session,
-            history=True,
-            status=chosen_status,
-            kind=chosen_kind,
-            after=after or None,
-            before=before or None,
-        )
-        record_list_read(
-            session,
-            actor=actor,
-            listing="police_finding",
-            filters={
-                "status": chosen_status or "decided",
-                "kind": chosen_kind,
-                "after": after,
-                "before": before,
-            },
-            count=len(page.items),
-        )
+        page = _finding_page(session, actor, f, params)
+    raw = {"status": status, "kind": kind, **params.carried()}
     return render(
         request,
         "findings_history.html",
-        page=page,
+        items=[row[0] for row in page.rows],
+        lst=listing.ListView(
+            path="/findings/history", params=raw, page=page, export_path="/findings/history/export"
+        ),
+        f=raw,
         statuses=[FindingStatus.APPROVED, FindingStatus.REFUSED],
-        status=chosen_status.value if chosen_status else "",
         kinds=list(FindingKind),
-        kind=chosen_kind.value if chosen_kind else "",
     )
+
+
+def _findings_export(
+    session: DbSession, actor: Actor, params: listing.ListParams, f: finding_queries.FindingFilter, fmt: str
+) -> StreamingResponse:
+    chosen = listing.export_format(fmt)
+    spec = finding_queries.HISTORY_LIST if f.history else finding_queries.QUEUE_LIST
+    sort = listing.parse_sort(spec, params.sort)
+    return listing.export_response(
+        session,
+        actor=actor,
+        spec=spec,
+        query=finding_queries.findings_export_query(f),
+        sort=sort,
+        columns=finding_queries.FINDING_EXPORT,
+        fmt=chosen,
+        filters={**_finding_audit(f), "sort": sort.param},
+        filename="findings-history" if f.history else "findings",
+    )
+
+
+@router.get("/findings/export", response_model=None)
+def findings_export(
+    session: DbSession,
+    actor: Deciders,
+    params: ListQuery,
+    format: Annotated[str, Query(max_length=8)] = "csv",
+    kind: Annotated[str, Query(max_length=16)] = "",
+) -> StreamingResponse:
+    """Every draft the queue's filters select, as CSV or XLSX: masked cards, Beijing time, yuan;
+    audited (`police_finding.export`)."""
+    f = _finding_filter(history=False, status="", kind=kind, q=params.q)
+    return _findings_export(session, actor, params, f, format)
+
+
+@router.get("/findings/history/export", response_model=None)
+def findings_history_export(
+    session: DbSession,
+    actor: Deciders,
+    params: ListQuery,
+    format: Annotated[str, Query(max_length=8)] = "csv",
+    status: Annotated[str, Query(max_length=16)] = "",
+    kind: Annotated[str, Query(max_length=16)] = "",
+) -> StreamingResponse:
+    """Every decided finding the history's filters select, as CSV or XLSX: masked cards, Beijing time,
+    yuan; audited (`police_finding.export`)."""
+    f = _finding_filter(history=True, status=status, kind=kind, q=params.q)
+    return _findings_export(session, actor, params, f, format)
 
 
 @router.post("/findings/{finding_id}/decision", response_class=HTMLResponse, response_model=None)
@@ -520,7 +574,7 @@ def finding_decision(
             actions.check_decide_finding(finding, actor=actor)
             actions.do_decide_finding(session, finding, approve=decision == "approve", note=note, actor=actor)
     except DomainError as exc:
-        return _queue(request, session, actor, error=str(exc), status_code=exc.status)
+        return _queue(request, session, actor, listing.ListParams(), error=str(exc), status_code=exc.status)
     done = "approved" if decision == "approve" else "refused"
     return RedirectResponse(f"/findings?done={done}&n=1", status_code=303)
 
