@@ -158,11 +158,15 @@ def signed_dlr(message_key: str, dlr_type: str = "1", **extra: str) -> dict[str,
 
 
 @pytest.fixture
-def client(database: str) -> Iterator[TestClient]:
+def client(database: str, request: pytest.FixtureRequest) -> Iterator[TestClient]:
     """The web app as Kannel on this host reaches it: from loopback, the default gateway address."""
     from pingan.web.app import create_app
 
-    with TestClient(create_app(), client=("127.0.0.1", 50000)) as c:
+    # Like the shared `client`: English, or Chinese in a module marked `browser_language(None)`.
+    marker = request.node.get_closest_marker("browser_language")
+    language = marker.args[0] if marker else "en"
+    headers = {"Accept-Language": language} if language else {}
+    with TestClient(create_app(), client=("127.0.0.1", 50000), headers=headers) as c:
         yield c
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -17,6 +18,9 @@ from pingan.core.audit import AuditEntry
 from pingan.core.auth import User
 from tests.antifraud.warnings.conftest import accept, wang_request
 from tests.conftest import bearer
+
+# Labels are named as `label()` names them here: in Chinese, as a browser naming no language gets.
+pytestmark = pytest.mark.browser_language(None)
 
 ROW = re.compile(r'<tr id="delivery-(\d+)">')
 
@@ -72,8 +76,8 @@ def test_the_deliveries_export_masks_the_phone_and_is_audited(
     text = r.content.decode("utf-8-sig")
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert [row[0] for row in rows] == ["plan-wang-2"]
-    # the warnings client names no language: the headings are Chinese
-    assert rows[0][header.index("电话")] == "138****5678" and "13812345678" not in text
+    # the request asks for English: the headings are English
+    assert rows[0][header.index("Phone")] == "138****5678" and "13812345678" not in text
     with db.transaction() as s:
         entry = s.execute(
             select(AuditEntry).where(AuditEntry.action == "warning_delivery.export")

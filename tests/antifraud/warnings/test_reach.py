@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -21,6 +22,9 @@ from pingan.core.i18n import label
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor
 from tests.conftest import bearer
+
+# Labels are named as `label()` names them here: in Chinese, as a browser naming no language gets.
+pytestmark = pytest.mark.browser_language(None)
 
 SMS, VOICE = ChannelKind.SMS, ChannelKind.VOICE
 
