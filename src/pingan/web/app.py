@@ -33,6 +33,7 @@ from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.command import api as command_api
 from pingan.command import classify_api
+from pingan.command import map as command_map
 from pingan.command import pages as command_pages
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
 from pingan.core import live as core_live
@@ -76,6 +77,7 @@ ROUTERS = (
     warnings_pages.router,
     command_api.router,
     command_pages.router,
+    command_map.router,
     core_live.router,
     web_pages.router,
     classify_api.router,
