@@ -1,7 +1,7 @@
 // The command live map (/command/map and the big screen): MapLibre with an offline style whose
 // sources are our GeoJSON routes (station areas, incidents, units). On each `command` event of the
 // live stream the incident and unit sources are refetched, with the page's filters.
-import maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
+import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
 
 const el = document.getElementById("command-map");
 const PRIORITY_COLOURS = ["match", ["get", "priority"], "1", "#c62828", "2", "#ef6c00", "#1565c0"];
@@ -89,6 +89,7 @@ async function start() {
     attributionControl: false,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+  el.maplibre = map; // for the browser tests and the console
 
   async function refresh() {
     const [incidents, units] = await Promise.all([
