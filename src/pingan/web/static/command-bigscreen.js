@@ -33,6 +33,13 @@
   }
 
   draw(JSON.parse(source.textContent));
+  const full = document.getElementById("go-fullscreen");
+  if (full) {
+    full.addEventListener("click", () => {
+      const screen = document.getElementById("bigscreen");
+      if (screen.requestFullscreen) screen.requestFullscreen().catch((err) => console.error(err));
+    });
+  }
   const stream = new EventSource("/live/stream?topics=command");
   stream.addEventListener("command", () => {
     fetch("/command/bigscreen/figures.json", { credentials: "same-origin" })
