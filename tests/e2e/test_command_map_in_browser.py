@@ -62,3 +62,22 @@ def test_the_map_renders_its_incident_layer_and_a_new_call_appears_without_a_rel
     assert new_id in shown
     assert external == []  # no tile server, no CDN
     page.close()
+
+
+def test_the_big_screen_draws_the_days_figures_with_echarts_beside_the_map(
+    live_server: str, browser: Any
+) -> None:
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}/login?next=/command/bigscreen")
+    page.fill("input[name=username]", "dispatcher")
+    page.fill("input[name=password]", "pingan-demo-2026")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/command/bigscreen")
+    page.locator("#chart-shares canvas").wait_for(timeout=20_000)
+    page.locator("#chart-units canvas").wait_for(timeout=20_000)
+    page.locator("#command-map canvas.maplibregl-canvas").wait_for(timeout=20_000)
+    assert page.locator('[data-figure="calls_today"]').inner_text().strip().isdigit()
+    assert errors == [], errors
+    page.close()
