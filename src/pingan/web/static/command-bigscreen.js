@@ -32,7 +32,7 @@
     }
   }
 
-  draw(JSON.parse(source.textContent));
+  draw(JSON.parse(source.dataset.figures));
   const full = document.getElementById("go-fullscreen");
   if (full) {
     full.addEventListener("click", () => {
