@@ -1,5 +1,5 @@
 """The live map's data: GeoJSON within the filters and the reader's station, never the caller; its
-CSV export honours the filters and is audited; MapLibre comes from our own origin; the `command`
+CSV export honours the filters and is audited; MapLibre comes from our own origin; the `map`
 live topic tells a map reader that an incident changed."""
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def test_the_big_screen_shows_the_days_key_figures(client: TestClient, dispatche
     assert "/static/vendor/echarts.min.js" in page.text and 'id="command-map"' in page.text
 
 
-def test_the_command_topic_names_the_changed_incidents_within_the_readers_view(
+def test_the_map_topic_names_the_changed_incidents_within_the_readers_view(
     client: TestClient, officer_yulin: User
 ) -> None:
     mine = take_call(text="电动车被偷了", category_code="010103", lat=YULIN[0], lon=YULIN[1])
@@ -179,12 +179,8 @@ def test_the_command_topic_names_the_changed_incidents_within_the_readers_view(
     )
     actor = actor_of(officer_yulin)
     with db.transaction() as s:
-        mine_msg = command_map.render_change(s, actor, [Change(1, "command", "incident.take_call", (mine,))])
-        theirs_msg = command_map.render_change(
-            s, actor, [Change(2, "command", "incident.take_call", (theirs,))]
-        )
-    assert [(m.event, json.loads(m.html)) for m in mine_msg] == [
-        ("command", {"incidents": [mine], "units": []})
-    ]
+        mine_msg = command_map.render_change(s, actor, [Change(1, "map", "incident.take_call", (mine,))])
+        theirs_msg = command_map.render_change(s, actor, [Change(2, "map", "incident.take_call", (theirs,))])
+    assert [(m.event, json.loads(m.html)) for m in mine_msg] == [("map", {"incidents": [mine], "units": []})]
     assert theirs_msg == []
     assert command_map.TOPIC.watches("incident.take_call") and not command_map.TOPIC.watches("incident.list")

@@ -2,7 +2,7 @@
 
 The map has no tile server: its style's sources are GeoJSON served here (station areas, incidents,
 units), so it works on a network with no way out. MapLibre GL JS (its ES module build) is served from node_modules.
-The page's script refetches the incident and unit sources on each `command` event of the live stream.
+The page's script refetches the incident and unit sources on each `map` event of the live stream.
 """
 
 from __future__ import annotations
@@ -422,7 +422,7 @@ def maplibre_file(name: str) -> Response:
 
 
 def render_change(session: Session, actor: Actor, changes: list[Change]) -> list[Message]:
-    """One `command` event per read, as JSON: the incidents and units that changed within the
+    """One `map` event per read, as JSON: the incidents and units that changed within the
     reader's view (`{"incidents": [...], "units": [...]}`); the map refetches its sources."""
     incident_ids = sorted({i for c in changes if c.action.startswith("incident.") for i in c.ids})
     unit_ids = sorted({i for c in changes if c.action.startswith("unit.") for i in c.ids})
@@ -442,13 +442,11 @@ def render_change(session: Session, actor: Actor, changes: list[Change]) -> list
     )
     if not seen_incidents and not seen_units:
         return []
-    return [
-        Message("command", json.dumps({"incidents": sorted(seen_incidents), "units": sorted(seen_units)}))
-    ]
+    return [Message("map", json.dumps({"incidents": sorted(seen_incidents), "units": sorted(seen_units)}))]
 
 
 TOPIC = Topic(
-    name="command",
+    name="map",
     roles=actions.READERS,
     actions=("incident.take_call", "incident.sign_off", "unit.move", "unit.position"),
     render=render_change,

@@ -1,5 +1,5 @@
 // The big screen's key figures: two ECharts (shares within target, units available and busy),
-// refetched with the figures on each `command` event of the live stream.
+// refetched with the figures on each `map` event of the live stream.
 (function () {
   "use strict";
   const source = document.getElementById("bigscreen-figures");
@@ -40,8 +40,8 @@
       if (screen.requestFullscreen) screen.requestFullscreen().catch((err) => console.error(err));
     });
   }
-  const stream = new EventSource("/live/stream?topics=command");
-  stream.addEventListener("command", () => {
+  const stream = new EventSource("/live/stream?topics=map");
+  stream.addEventListener("map", () => {
     fetch("/command/bigscreen/figures.json", { credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
       .then(draw)

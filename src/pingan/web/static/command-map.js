@@ -1,5 +1,5 @@
 // The command live map (/command/map and the big screen): MapLibre with an offline style whose
-// sources are our GeoJSON routes (station areas, incidents, units). On each `command` event of the
+// sources are our GeoJSON routes (station areas, incidents, units). On each `map` event of the
 // live stream the incident and unit sources are refetched, with the page's filters.
 import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
 
@@ -116,7 +116,7 @@ async function start() {
     refresh().catch((err) => console.error(err));
     const stream = new EventSource(el.dataset.stream);
     let pending = null;
-    stream.addEventListener("command", () => {
+    stream.addEventListener("map", () => {
       // A burst of changes is one refetch.
       clearTimeout(pending);
       pending = setTimeout(() => refresh().catch((err) => console.error(err)), 200);
