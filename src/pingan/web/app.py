@@ -33,6 +33,7 @@ from pingan.antifraud.warnings.gateway_api import create_gateway_app
 from pingan.antifraud.watchlist import api as watchlist_api
 from pingan.command import api as command_api
 from pingan.command import classify_api
+from pingan.command import map as command_map
 from pingan.command import pages as command_pages
 from pingan.command import recommend_web as command_recommend
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
@@ -77,6 +78,7 @@ ROUTERS = (
     warnings_pages.router,
     command_api.router,
     command_pages.router,
+    command_map.router,
     core_live.router,
     command_recommend.router,
     web_pages.router,

@@ -9,10 +9,18 @@ from pingan.antifraud.reports import live as reports_live
 from pingan.antifraud.risk import live as risk_live
 from pingan.antifraud.warnings import live as warnings_live
 from pingan.command import live as command_live
+from pingan.command import map as command_map
 from pingan.core import live
 from pingan.core.roles import Actor, Role
 
-TOPICS = (reports_live.TOPIC, orders_live.TOPIC, risk_live.TOPIC, warnings_live.TOPIC, command_live.TOPIC)
+TOPICS = (
+    reports_live.TOPIC,
+    orders_live.TOPIC,
+    risk_live.TOPIC,
+    warnings_live.TOPIC,
+    command_live.TOPIC,
+    command_map.TOPIC,
+)
 
 
 def needs_attention(session: Session, actor: Actor) -> int | None:

@@ -29,6 +29,7 @@ MENU = [
     NavItem("/command", N_("Command"), command_actions.READERS),
     NavItem("/command/calls/new", N_("Take a call"), command_actions.CALL_TAKERS & HUMAN),
     NavItem("/command/units", N_("Units"), command_actions.READERS),
+    NavItem("/command/map", N_("Live map"), command_actions.READERS),
     NavItem("/command/stats", N_("Statistics"), command_actions.READERS),
     NavItem("/command/bulletin", N_("Weekly bulletin"), command_actions.READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),

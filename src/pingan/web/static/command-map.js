@@ -1,0 +1,128 @@
+// The command live map (/command/map and the big screen): MapLibre with an offline style whose
+// sources are our GeoJSON routes (station areas, incidents, units). On each `map` event of the
+// live stream the incident and unit sources are refetched, with the page's filters.
+import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
+
+const el = document.getElementById("command-map");
+const PRIORITY_COLOURS = ["match", ["get", "priority"], "1", "#c62828", "2", "#ef6c00", "#1565c0"];
+const STATE_COLOURS = [
+  "match", ["get", "state"],
+  "available", "#2e7d32", "off_duty", "#9e9e9e", "on_scene", "#6a1b9a", "#f9a825",
+];
+
+function emptyCollection() {
+  return { type: "FeatureCollection", features: [] };
+}
+
+async function fetchJson(url) {
+  const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } });
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return r.json();
+}
+
+function bounds(collection) {
+  const b = new maplibregl.LngLatBounds();
+  const add = (c) => { if (typeof c[0] === "number") b.extend(c); else c.forEach(add); };
+  collection.features.forEach((f) => add(f.geometry.coordinates));
+  return b.isEmpty() ? null : b;
+}
+
+function text(value) {
+  const span = document.createElement("span");
+  span.textContent = value;
+  return span.innerHTML;
+}
+
+function incidentPopup(p) {
+  const w = el.dataset;
+  return `<strong><a href="${text(p.url)}">${text(w.wordIncident)} #${text(String(p.id))}</a></strong><br>`
+    + `${text(p.category || w.wordUncategorised)}<br>`
+    + `${text(w.wordPriority)}: ${text(p.priority_label)} · ${text(w.wordStatus)}: ${text(p.status_label)}<br>`
+    + `${text(w.wordReceived)}: ${text(p.received)}<br>${text(p.address || "")}`
+    + (p.breached ? `<br><strong class="error">${text(w.wordBreached)}</strong>` : "");
+}
+
+function unitPopup(p) {
+  const w = el.dataset;
+  return `<strong>${text(p.call_sign)}</strong> · ${text(p.station)}<br>`
+    + `${text(w.wordState)}: ${text(p.state_label)}`
+    + (p.incident_id ? `<br>${text(w.wordIncident)} #${text(String(p.incident_id))}` : "");
+}
+
+async function start() {
+  if (!el) return;
+  const stations = await fetchJson(el.dataset.stations).catch(() => emptyCollection());
+  const map = new maplibregl.Map({
+    container: el,
+    style: {
+      version: 8,
+      sources: {
+        stations: { type: "geojson", data: stations },
+        incidents: { type: "geojson", data: emptyCollection() },
+        units: { type: "geojson", data: emptyCollection() },
+      },
+      layers: [
+        { id: "background", type: "background", paint: { "background-color": "#f4f1ea" } },
+        { id: "station-areas", type: "fill", source: "stations", paint: { "fill-color": "#dfe7ef", "fill-opacity": 0.6 } },
+        { id: "station-lines", type: "line", source: "stations", paint: { "line-color": "#5c6b7a", "line-width": 1.5 } },
+        {
+          id: "incident-alerts", type: "circle", source: "incidents", filter: ["==", ["get", "breached"], true],
+          paint: { "circle-radius": 14, "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#d50000", "circle-stroke-width": 3 },
+        },
+        {
+          id: "incidents", type: "circle", source: "incidents",
+          paint: {
+            "circle-radius": ["match", ["get", "status"], "open", 7, 4],
+            "circle-color": PRIORITY_COLOURS,
+            "circle-opacity": ["match", ["get", "status"], "open", 1, 0.45],
+            "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
+          },
+        },
+        {
+          id: "units", type: "circle", source: "units",
+          paint: { "circle-radius": 5, "circle-color": STATE_COLOURS, "circle-stroke-color": "#212121", "circle-stroke-width": 2 },
+        },
+      ],
+    },
+    bounds: bounds(stations) || [[114.0, 30.3], [114.6, 30.8]],
+    fitBoundsOptions: { padding: 20 },
+    attributionControl: false,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+  el.maplibre = map; // for the browser tests and the console
+
+  async function refresh() {
+    const [incidents, units] = await Promise.all([
+      fetchJson(el.dataset.incidents), fetchJson(el.dataset.units),
+    ]);
+    map.getSource("incidents").setData(incidents);
+    map.getSource("units").setData(units);
+    el.dataset.incidentCount = String(incidents.features.length);
+    el.dataset.unitCount = String(units.features.length);
+    el.dispatchEvent(new CustomEvent("command-map:refreshed", { bubbles: true }));
+  }
+
+  for (const [layer, popup] of [["incidents", incidentPopup], ["units", unitPopup]]) {
+    map.on("click", layer, (e) => {
+      const f = e.features && e.features[0];
+      if (f) new maplibregl.Popup().setLngLat(f.geometry.coordinates).setHTML(popup(f.properties)).addTo(map);
+    });
+    map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
+    map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
+  }
+
+  map.on("load", () => {
+    el.dataset.ready = "1";
+    refresh().catch((err) => console.error(err));
+    const stream = new EventSource(el.dataset.stream);
+    let pending = null;
+    stream.addEventListener("map", () => {
+      // A burst of changes is one refetch.
+      clearTimeout(pending);
+      pending = setTimeout(() => refresh().catch((err) => console.error(err)), 200);
+    });
+    stream.addEventListener("end", () => stream.close());
+  });
+}
+
+start();
