@@ -46,8 +46,10 @@ APPEAL_DECISION_DUE = timedelta(days=7)
 # The most a bank may report held: above 2^53 a JSON number loses integer precision in many readers.
 MAX_HELD_FEN = 2**53
 
-ARTICLE_REPORT = "受案登记 (report registered): 《公安机关办理刑事案件程序规定》 and 《反电信网络诈骗法》第三十一条紧急止付"
-ARTICLE_FINDING = "《反电信网络诈骗法》第三十一条 (police finding of involved accounts)"
+# Anti-Telecom and Online Fraud Law art. 20: emergency stop-payment, rapid freeze, timely release (art. 31
+# is the ban on renting out cards and accounts, not a basis for stopping them).
+ARTICLE_REPORT = "受案登记 (report registered): 《公安机关办理刑事案件程序规定》 and 《反电信网络诈骗法》第二十条紧急止付"
+ARTICLE_FINDING = "《反电信网络诈骗法》第二十条 (police finding of involved accounts)"
 
 # The provision each decision on the order page rests on, shown beside its form with the basis the
 # order itself records. Anti-Telecom and Online Fraud Law art. 20 sets up the emergency stop-payment,
