@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -169,3 +170,13 @@ def client(database: str, request: pytest.FixtureRequest) -> Iterator[TestClient
 
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    """One Playwright-driven Chromium for the whole run: Playwright's sync API allows one instance per
+    thread, so the browser tests of every folder share it."""
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import chromium, serve
+from tests.browser import serve
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +18,5 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
+def browser(chromium_browser: Any) -> Any:
+    return chromium_browser

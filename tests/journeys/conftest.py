@@ -12,7 +12,7 @@ import pytest
 
 from pingan.core.roles import Role
 from pingan.demo import DEMO_PASSWORD
-from tests.browser import chromium, serve
+from tests.browser import serve
 from tests.factories import report_payload
 from tests.journeys.harness import AXE_HINT, AXE_JS, JourneyRecord, walk
 
@@ -56,11 +56,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(chromium_browser: Any) -> Any:
     if not AXE_JS.exists():
         pytest.fail(f"{AXE_JS} is missing: {AXE_HINT}")
-    with chromium() as b:
-        yield b
+    return chromium_browser
 
 
 @pytest.fixture(scope="module")

@@ -277,9 +277,3 @@ def bulletin_out(b: rules.Bulletin, *, station_code: str, week_start: date) -> B
             for u in b.slowest_units
         ],
     )
-
-
-# Statistics and hotspots (`stats_web.py`), under /api/v1/command/stats.
-from pingan.command.stats_web import api_router as _stats_api  # noqa: E402
-
-router.include_router(_stats_api)

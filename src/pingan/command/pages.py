@@ -361,9 +361,3 @@ def bulletin_page(
         week=chosen,
         bulletin=bulletin,
     )
-
-
-# The statistics page (`stats_web.py`), /command/stats.
-from pingan.command.stats_web import page_router as _stats_pages  # noqa: E402
-
-router.include_router(_stats_pages)

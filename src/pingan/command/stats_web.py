@@ -20,7 +20,7 @@ from pingan.core.pages import ECHARTS_JS, render
 from pingan.core.roles import Actor
 from pingan.core.schemas import EARLIEST, LATEST
 
-api_router = APIRouter(prefix="/command/stats", tags=["command"])
+api_router = APIRouter(prefix="/api/v1/command/stats", tags=["command"])
 page_router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.READERS))]
 Resolution = Annotated[int, Query(ge=stats.MIN_RESOLUTION, le=stats.MAX_RESOLUTION)]

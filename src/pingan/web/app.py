@@ -36,6 +36,7 @@ from pingan.command import classify_api
 from pingan.command import map as command_map
 from pingan.command import pages as command_pages
 from pingan.command import recommend_web as command_recommend
+from pingan.command import stats_web as command_stats
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
 from pingan.core import live as core_live
 from pingan.core.auth import TOKEN_COOKIE, actor_from_token, require_roles
@@ -78,6 +79,8 @@ ROUTERS = (
     warnings_pages.router,
     command_api.router,
     command_pages.router,
+    command_stats.api_router,
+    command_stats.page_router,
     command_map.router,
     core_live.router,
     command_recommend.router,
