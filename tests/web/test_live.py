@@ -372,6 +372,37 @@ def test_a_change_that_commits_after_a_later_one_is_still_delivered(database: st
         assert hub.poll() == []  # each change once
 
 
+def test_a_late_commit_is_delivered_even_after_many_rolled_back_ids(database: str) -> None:
+    """Rolled-back inserts leave the id sequence far ahead of the log's end; the ids kept as gaps
+    are those just below a new entry, where a late commit is."""
+    if database != "postgres":
+        pytest.skip("SQLite has one writer: its ids commit in order")
+    from sqlalchemy import text
+
+    from pingan.web import live as web_live
+
+    web_live.install()
+    hub = live.Hub()
+    hub.cursor = live._log_end()
+    table = AuditEntry.__table__
+    row = {"lane": 1, "at": clock.now(), "actor": "robot", "role": "system", "object_type": "restriction_order",
+           "purpose": None, "detail": "{}", "prev_hash": "0" * 64, "hash": "0" * 64}  # fmt: skip
+    engine = db.get_engine()
+    with engine.connect() as burn:
+        burn.execute(
+            text("SELECT nextval(pg_get_serial_sequence('audit_entry', 'id')) FROM generate_series(1, :n)"),
+            {"n": 3 * live.MAX_GAPS},
+        )
+        burn.rollback()  # a sequence does not roll back: these ids are never used
+    with engine.connect() as slow, engine.connect() as quick:
+        slow.execute(insert(table).values(**row, seq=10**9 + 2, action="order.sent", object_id="43"))
+        quick.execute(insert(table).values(**row, seq=10**9 + 3, action="order.sent", object_id="44"))
+        quick.commit()
+        assert [c.ids for c in hub.poll() if c.topic == "orders"] == [(44,)]
+        slow.commit()
+        assert [c.ids for c in hub.poll() if c.topic == "orders"] == [(43,)]
+
+
 def test_a_delivery_report_reaches_the_warnings_page_of_the_persons_station_without_the_phone(
     server: LiveServer, stations: None
 ) -> None:

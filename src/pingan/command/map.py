@@ -253,7 +253,7 @@ def day_figures(session: Session, actor: Actor, *, now: datetime) -> Figures:
         state: int(n)
         for state, n in session.execute(
             select(Unit.state, func.count()).where(units_in_view(actor)).group_by(Unit.state)
-        ).tuples()
+        ).all()
     }
     today = session.execute(
         select(Incident)

@@ -319,7 +319,9 @@ class Hub:
             del self._gaps[entry_id]
             return
         now = time.monotonic()
-        for missing in range(self.cursor + 1, min(entry_id, self.cursor + 1 + MAX_GAPS)):
+        # A late commit holds one of the ids just below this one; ids far below were most likely
+        # rolled back (a sequence runs on past them), so the gaps kept are the nearest ones.
+        for missing in range(max(self.cursor + 1, entry_id - MAX_GAPS), entry_id):
             self._gaps[missing] = now
         self.cursor = max(self.cursor, entry_id)
 
