@@ -205,7 +205,9 @@ def _record_override(call: IncidentIn, suggested_type: str, actor: Actor) -> Non
         return
     chosen = call.category_code[:4]
     if chosen in model.labels:
-        classify.record_override("incident", call.text, suggested_type, chosen, by=actor.username)
+        classify.record_override(
+            "incident", call.text, suggested_type, chosen, by=actor.username, chosen_code=call.category_code
+        )
 
 
 def _incident_page(
