@@ -4,10 +4,12 @@ point of a street and house number or a landmark; anything else stays without co
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from pingan.command import actions, address
+from pingan.command import actions, address, imports
+from pingan.command.model import Incident
 from pingan.command.schemas import IncidentIn
 from pingan.core import db
 from pingan.core.auth import User, issue_token
@@ -155,3 +157,29 @@ def test_the_incident_page_shows_the_parsed_address(client: TestClient, dispatch
     for shown in ("四川省", "成都市", "武侯区", "玉林北路", "12号"):
         assert shown in parts
     assert "geocoded:street:玉林北路" in html
+
+
+def test_an_imported_row_with_only_an_address_is_placed_by_it(district: None, tmp_path: Path) -> None:
+    csv_path = tmp_path / "calls.csv"
+    csv_path.write_text(
+        "编号,时间,内容,地址\n"
+        "B-1,2026-10-05T21:14:00+08:00,电动车被偷,四川省成都市武侯区玉林北路12号\n"
+        "B-2,2026-10-05T21:20:00+08:00,有人打架,湖北省武汉市洪山区珞喻路1037号\n",
+        encoding="utf-8",
+    )
+    mapping = imports.parse_mapping(
+        {"columns": {"id": "编号", "received_at": "时间", "text": "内容", "address": "地址"}}
+    )
+    result = imports.import_file(csv_path, mapping, actor=SYSTEM)
+    assert len(result.imported) == 2
+    with db.read_transaction() as s:
+        placed, far = (s.get(Incident, i) for i in result.imported)
+        assert placed is not None and far is not None
+        assert placed.lat is not None and placed.lon is not None
+        assert metres((placed.lat, placed.lon), YULIN_NORTH_12) < 1.0
+        assert (placed.station_code, placed.location_reasons.split(",")[0]) == (
+            "WH-YL",
+            "geocoded:street:玉林北路",
+        )
+        assert (far.lat, far.location_flag.value) == (None, "no_coordinates")
+        assert far.location_reasons.startswith("address_outside_district:湖北省武汉市洪山区")
