@@ -63,6 +63,13 @@ def test_the_text_field_gets_the_suggested_type_with_its_top_3(
     top = re.search(r'<ol class="muted" id="classifier-top">(.*?)</ol>', answer.text, re.S)
     assert top is not None and top.group(1).count("<li>") == 3
     assert "%" in answer.text
+    # The suggestion names its 类别 and 类型, and offers the 细类 under the 类型 (the model suggests at
+    # the 类型 level, the only level its training texts are labelled at).
+    suggested = re.search(r'id="classifier-suggestion">.*?<strong>(.*?)</strong>', answer.text, re.S)
+    assert suggested is not None and suggested.group(1).split() == ["04", "火灾救援类", "/", "0401", "火灾"]
+    subtypes = re.findall(r'data-category="(\d+)"', answer.text)
+    assert subtypes == ["040101", "040102"]
+    assert "/static/command-call.js" in form
 
 
 def test_a_category_other_than_the_suggestion_is_recorded_and_logged_as_an_override(
@@ -81,11 +88,12 @@ def test_a_category_other_than_the_suggestion_is_recorded_and_logged_as_an_overr
     incident = browser.get(chosen.headers["location"], headers=HTML).text
     assert "040201" in incident or "被困" in incident
     [override] = classify.read_overrides(trained / "classifier_overrides.jsonl")
-    assert (override.text, override.suggested, override.chosen, override.by) == (
+    assert (override.text, override.suggested, override.chosen, override.by, override.chosen_code) == (
         FIRE,
         "0401",
         "0402",
         dispatcher.username,
+        "040201",
     )
     # Agreeing with the suggestion teaches nothing and is not logged.
     browser.post(

@@ -4,6 +4,7 @@ quarantined with line and field, the good ones written through the same action a
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -65,7 +66,7 @@ def test_import_keeps_two_good_rows_and_quarantines_a_bad_time_and_an_unknown_co
         app, ["incidents", "import", str(SAMPLE), "--mapping", str(MAPPING), "--quarantine", str(quarantine)]
     )
     assert out.exit_code == 0, out.output
-    assert "4 rows: 2 imported, 2 quarantined" in out.output
+    assert "4 rows: 2 imported, 0 already there, 2 quarantined" in out.output
     bad = _quarantine_rows(quarantine)
     assert [(r["line"], r["field"]) for r in bad] == [("3", "received_at"), ("4", "category")]
     assert "'ZZ99'" in bad[1]["message"] and bad[1]["警情编号"] == "A-003"
@@ -126,3 +127,53 @@ def test_a_mapping_to_a_code_we_do_not_have_is_refused_naming_it(tmp_path: Path)
     bad.write_text('[columns]\nreceived_at = "t"\n[categories.map]\n"X" = "999999"\n', encoding="utf-8")
     with pytest.raises(imports.MappingError, match="999999"):
         imports.load_mapping(bad)
+
+
+def test_a_reimport_of_the_same_file_stores_each_row_once_and_says_how_many_were_there(
+    district: None, tmp_path: Path
+) -> None:
+    args = [
+        "incidents",
+        "import",
+        str(SAMPLE),
+        "--mapping",
+        str(MAPPING),
+        "--quarantine",
+        str(tmp_path / "q.csv"),
+    ]
+    first = CliRunner().invoke(app, args)
+    assert "4 rows: 2 imported, 0 already there, 2 quarantined" in first.output, first.output
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "4 rows: 0 imported, 2 already there, 2 quarantined" in again.output
+    with db.read_transaction() as s:
+        rows = s.execute(
+            select(Incident.source_system, Incident.source_id).order_by(Incident.source_id)
+        ).all()
+    assert [tuple(r) for r in rows] == [("city-open-data", "A-001"), ("city-open-data", "A-004")]
+    # The bad rows are still quarantined with line and field on the second run.
+    assert [(r["line"], r["field"]) for r in _quarantine_rows(tmp_path / "q.csv")] == [
+        ("3", "received_at"),
+        ("4", "category"),
+    ]
+
+
+def test_the_same_id_from_another_source_system_is_another_incident(district: None) -> None:
+    mapping = imports.load_mapping(MAPPING)
+    imports.import_file(SAMPLE, mapping, actor=SYSTEM)
+    other = dataclasses.replace(mapping, system="another-system")
+    result = imports.import_file(SAMPLE, other, actor=SYSTEM)
+    assert (len(result.imported), len(result.already)) == (2, 0)
+    again = imports.import_file(SAMPLE, other, actor=SYSTEM)
+    assert (len(again.imported), [(line, sid) for line, sid, _ in again.already]) == (
+        0,
+        [(2, "A-001"), (5, "A-004")],
+    )
+
+
+def test_a_mapping_without_a_source_system_uses_its_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "bureau_dump.toml"
+    path.write_text('[columns]\nreceived_at = "t"\nid = "n"\n', encoding="utf-8")
+    assert imports.load_mapping(path).system == "bureau_dump"
+    with pytest.raises(imports.MappingError, match=r"\[source\] system"):
+        imports.parse_mapping({"source": {"system": " "}, "columns": {"received_at": "t"}})

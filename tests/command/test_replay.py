@@ -98,3 +98,30 @@ def test_the_replay_command_plays_a_file_and_refuses_a_bad_speed(district: None,
     assert times == [c.received_at for c in calls]
     bad = CliRunner().invoke(app, ["command", "replay", str(path), "--speed", "0"])
     assert bad.exit_code != 0 and "--speed" in bad.output
+
+
+def test_attached_duplicate_and_hoax_calls_are_stamped_with_the_simulated_time(district: None) -> None:
+    # The day is long past: a call closed as it is taken must close at its recorded time, not at the
+    # moment the replay wrote it (which is today).
+    day = list(incidents.generate_calls(PARAMS))
+    hoax = next(c for c in day if c.kind == "hoax")
+    dup = next(c for c in day if c.kind == "duplicate")
+    original = next(c for c in day if c.seq == dup.duplicate_of)
+    stats = replay.replay(
+        sorted({hoax, dup, original}, key=lambda c: c.seq), speed=1e9, sleep=lambda _s: None
+    )
+    # The duplicate comes minutes after its incident, which is still open: it is attached.
+    assert (stats.hoaxes, stats.attached) == (1, 1)
+    with db.read_transaction() as s:
+        for c in (hoax, dup):
+            incident = s.get(Incident, stats.by_seq[c.seq])
+            assert incident is not None
+            assert incident.closed_at == c.received_at
+            closed = [e.at for e in incident.events if e.kind is IncidentEventKind.CLOSED]
+            assert closed == [c.received_at]
+        related = s.get(Incident, stats.by_seq[original.seq])
+        assert related is not None
+        attached = [e.at for e in related.events if e.kind is IncidentEventKind.CALL_ATTACHED]
+        assert attached == [dup.received_at]
+        # Nothing of that day carries today's date.
+        assert all(e.at.date() <= original.received_at.date() + timedelta(days=1) for e in related.events)

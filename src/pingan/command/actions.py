@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pingan.command import rules
+from pingan.command import address, rules
 from pingan.command.categories import catalogue
 from pingan.command.choices import (
     AreaKind,
@@ -112,6 +112,9 @@ class NewCall:
 
     call: IncidentIn
     actor: Actor
+    # An imported row's source system and its id there (`imports`); None for a call taken here.
+    source_system: str | None = None
+    source_id: str | None = None
 
 
 def check_take_call(session: Session, item: NewCall) -> Incident | None:
@@ -157,9 +160,15 @@ def do_take_call(session: Session, item: NewCall, *, related: Incident | None = 
     call, actor = item.call, item.actor
     now = clock.now()
     received = call.received_at or now
-    placement = rules.place(call.lat, call.lon, station_areas(session))
+    # Coordinates the caller gave win; without them an address the district's gazetteer knows gives
+    # the point, and the reason says where it came from (or why there is none).
+    lat, lon, found = call.lat, call.lon, None
+    if lat is None and call.address.strip():
+        found = address.geocode(call.address)
+        lat, lon = found.lat, found.lon
+    placement = rules.place(lat, lon, station_areas(session))
     station = call.station_code or placement.station_code
-    reasons = list(placement.reasons)
+    reasons = ([found.reason] if found is not None else []) + list(placement.reasons)
     area_kind = placement.area_kind
     if call.station_code:
         reasons.append(f"station_given:{call.station_code}")
@@ -188,8 +197,8 @@ def do_take_call(session: Session, item: NewCall, *, related: Incident | None = 
         category_version=cat.version,
         priority=priority,
         address=call.address,
-        lat=call.lat,
-        lon=call.lon,
+        lat=lat,
+        lon=lon,
         location_flag=placement.flag,
         location_reasons=",".join(reasons)[:255],
         station_code=station,
@@ -199,19 +208,25 @@ def do_take_call(session: Session, item: NewCall, *, related: Incident | None = 
         disposition_reason=call.disposition_reason,
         status=IncidentStatus.CLOSED if closed else IncidentStatus.OPEN,
         created_by=actor.username,
-        closed_at=now if closed else None,
+        source_system=item.source_system,
+        source_id=item.source_id,
+        # A call closed as it is taken (attached, hoax, duplicate) closes when it was received: a
+        # replay or an import stamps the recorded time, not the moment it was written.
+        closed_at=received if closed else None,
     )
     session.add(incident)
     _event(session, incident, IncidentEventKind.CALL_RECEIVED, at=received, actor=actor)
     if closed:
-        _event(session, incident, IncidentEventKind.CLOSED, at=now, actor=actor, note=call.disposition.value)
+        _event(
+            session, incident, IncidentEventKind.CLOSED, at=received, actor=actor, note=call.disposition.value
+        )
     session.flush()
     if call.disposition is Disposition.ATTACHED and related is not None:
         _event(
             session,
             related,
             IncidentEventKind.CALL_ATTACHED,
-            at=now,
+            at=received,
             actor=actor,
             note=f"call #{incident.id}",
         )

@@ -64,6 +64,10 @@ class Catalogue:
                 return c.priority
         return None
 
+    def children(self, code: str) -> list[Category]:
+        """The categories one level below `code`, in code order (a 类型's 细类)."""
+        return sorted((c for c in self.by_code.values() if c.parent == code), key=lambda c: c.code)
+
     def leaves(self) -> list[Category]:
         """Every 细类, in code order: the choices of the call-taker's form."""
         return sorted((c for c in self.by_code.values() if c.level == 3), key=lambda c: c.code)

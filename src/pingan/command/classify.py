@@ -264,10 +264,20 @@ class Override:
     chosen: str
     by: str
     at: str
+    # The full code the person chose where it is finer than the model's label (a call's 细类 under the
+    # chosen 类型), kept for a model that learns the finer level; None for older lines and reports.
+    chosen_code: str | None = None
 
 
 def record_override(
-    kind: Kind, text: str, suggested: str | None, chosen: str, *, by: str, path: Path | None = None
+    kind: Kind,
+    text: str,
+    suggested: str | None,
+    chosen: str,
+    *,
+    by: str,
+    path: Path | None = None,
+    chosen_code: str | None = None,
 ) -> Override | None:
     """Log a person's choice that differs from the suggestion; it becomes a training example.
 
@@ -280,7 +290,9 @@ def record_override(
         raise ValueError("chosen: give the label that was chosen")
     if not text.strip() or chosen == suggested:
         return None
-    rec = Override(kind, text, suggested, chosen, by, datetime.now(UTC).isoformat(timespec="seconds"))
+    rec = Override(
+        kind, text, suggested, chosen, by, datetime.now(UTC).isoformat(timespec="seconds"), chosen_code
+    )
     p = path or overrides_path()
     p.parent.mkdir(parents=True, exist_ok=True)
     with p.open("a", encoding="utf-8") as fh:

@@ -1,18 +1,26 @@
-"""The classifier API: suggest an incident's 类型 or a fraud report's typology; record a person's override."""
+"""The classifier API: suggest an incident's 类型 or a fraud report's typology; record a person's override.
+
+`pages_router` serves the new-report form's typology suggestion as an htmx fragment
+(`POST /classify/report-suggestion`); the call-taker's form has its own (`/command/calls/suggest`).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, field_validator
 
 from pingan.command import classify
 from pingan.core.auth import require_roles
+from pingan.core.deps import CsrfChecked
 from pingan.core.errors import Conflict, Invalid
+from pingan.core.pages import render
 from pingan.core.roles import HUMAN_ROLES, Actor
 
 router = APIRouter(prefix="/api/v1/classify", tags=["classify"])
+pages_router = APIRouter(tags=["classify"])
 # A suggestion reveals nothing stored: anyone signed in may ask (call-takers, officers registering reports).
 Anyone = Annotated[Actor, Depends(require_roles(*HUMAN_ROLES))]
 
@@ -95,3 +103,18 @@ def record_override(body: OverrideIn, actor: Anyone) -> OverrideOut:
         raise Invalid(f"not a label of the {body.kind} model: {body.chosen}", field="chosen")
     rec = classify.record_override(body.kind, body.text, body.suggested, body.chosen, by=actor.username)
     return OverrideOut(recorded=rec is not None)
+
+
+@pages_router.post("/classify/report-suggestion", response_class=HTMLResponse)
+def report_suggestion(
+    request: Request,
+    actor: Anyone,
+    _csrf: CsrfChecked,
+    narrative: Annotated[str, Form(max_length=20000)] = "",
+) -> HTMLResponse:
+    """The suggested typology of the narrative typed so far, with its top 3 (htmx fragment of the
+    new-report form). The suggestion travels with the form (`suggested_typology`); the officer's
+    typology is recorded, and one that differs is logged as an override when the report is saved."""
+    model = classify.loaded_model("report")
+    classified = model.classify(narrative) if model is not None and narrative.strip() else None
+    return render(request, "_typology_suggestion.html", classified=classified, trained=model is not None)

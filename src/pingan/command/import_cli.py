@@ -48,7 +48,8 @@ def import_incidents(
     if result.quarantined:
         imports.write_quarantine(out, result.quarantined)
     _console.print(
-        f"{result.rows} rows: {len(result.imported)} imported, {len(result.quarantined)} quarantined"
+        f"{result.rows} rows: {len(result.imported)} imported, {len(result.already)} already there, "
+        f"{len(result.quarantined)} quarantined"
     )
     for q in result.quarantined[:20]:
         _console.print(f"  line {q.line}, field {q.field}: {q.message}")

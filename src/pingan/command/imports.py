@@ -24,10 +24,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pingan.command import actions
 from pingan.command.categories import catalogue
 from pingan.command.datum import gcj02_to_wgs84
+from pingan.command.model import Incident
 from pingan.command.schemas import IncidentIn
 from pingan.core import audit, db
 from pingan.core.errors import DomainError
@@ -54,10 +57,16 @@ class Mapping:
     keep_known_codes: bool
     delimiter: str = ","
     encoding: str = "utf-8"
+    # The system the rows come from: with the `id` column, it makes each row's key, so that a re-import
+    # of the same export finds the rows already there.
+    system: str = "import"
 
 
-def parse_mapping(raw: dict[str, Any]) -> Mapping:
-    """Check a mapping's tables; a MappingError naming the bad key otherwise."""
+def parse_mapping(raw: dict[str, Any], *, default_system: str = "import") -> Mapping:
+    """Check a mapping's tables; a MappingError naming the bad key otherwise.
+
+    `[source] system` names the source system; without it, `default_system` (the mapping file's name).
+    """
     columns = raw.get("columns")
     if not isinstance(columns, dict) or not columns:
         raise MappingError("[columns]: name the column of each field (received_at at least)")
@@ -78,6 +87,9 @@ def parse_mapping(raw: dict[str, Any]) -> Mapping:
     datum = str(raw.get("coordinates", {}).get("datum", "wgs84")).lower().replace("-", "")
     if datum not in DATUMS:
         raise MappingError(f"[coordinates] datum: {datum!r} is neither wgs84 nor gcj02")
+    system = str(source.get("system", default_system)).strip()
+    if not system or len(system) > 64:
+        raise MappingError("[source] system: give the source system's name (1 to 64 characters)")
     cat_t = raw.get("categories", {})
     table = cat_t.get("map", {})
     cat = catalogue()
@@ -95,6 +107,7 @@ def parse_mapping(raw: dict[str, Any]) -> Mapping:
         keep_known_codes=bool(cat_t.get("keep_known_codes", False)),
         delimiter=str(source.get("delimiter", ",")),
         encoding=str(source.get("encoding", "utf-8")),
+        system=system,
     )
 
 
@@ -102,7 +115,7 @@ def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file."""
     try:
         with path.open("rb") as f:
-            return parse_mapping(tomllib.load(f))
+            return parse_mapping(tomllib.load(f), default_system=path.stem[:64])
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{path}: not valid TOML ({exc})") from None
 
@@ -214,6 +227,8 @@ class ImportResult:
     rows: int = 0
     imported: list[int] = field(default_factory=list)
     quarantined: list[Quarantined] = field(default_factory=list)
+    # Rows whose source id an earlier import stored: (line, source id, incident id), not written again.
+    already: list[tuple[int, str, int]] = field(default_factory=list)
 
 
 def _rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str]]]:
@@ -251,7 +266,21 @@ def import_file(
                 source_id, call = row_to_call(row, mapping)
                 if source_id and source_id in seen:
                     raise RowProblem("id", f"id {source_id!r} already on line {seen[source_id]}")
-                item = actions.NewCall(call=call, actor=actor)
+                if len(source_id) > 64:
+                    raise RowProblem("id", f"id {source_id[:20]!r}… is longer than 64 characters")
+                stored = _stored_id(session, mapping.system, source_id) if source_id else None
+                if stored is not None:
+                    seen[source_id] = line
+                    result.already.append((line, source_id, stored))
+                    if progress is not None:
+                        progress(1)
+                    continue
+                item = actions.NewCall(
+                    call=call,
+                    actor=actor,
+                    source_system=mapping.system if source_id else None,
+                    source_id=source_id or None,
+                )
                 try:
                     related = actions.check_take_call(session, item)
                 except DomainError as exc:
@@ -269,12 +298,24 @@ def import_file(
                     action="incident.import",
                     object_type="incident",
                     object_id=incident.id,
-                    detail={"file": path.name, "line": line, "source_id": source_id},
+                    detail={
+                        "file": path.name,
+                        "line": line,
+                        "source_system": mapping.system,
+                        "source_id": source_id,
+                    },
                 )
                 result.imported.append(incident.id)
             if progress is not None:
                 progress(1)
     return result
+
+
+def _stored_id(session: Session, system: str, source_id: str) -> int | None:
+    """The incident an earlier import stored for this source row, if any."""
+    return session.execute(
+        select(Incident.id).where(Incident.source_system == system, Incident.source_id == source_id)
+    ).scalar_one_or_none()
 
 
 def write_quarantine(path: Path, quarantined: list[Quarantined]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.command.choices import (
@@ -35,7 +35,11 @@ class Incident(Base):
     """
 
     __tablename__ = "incident"
-    __table_args__ = (Index("ix_incident_open_queue", "status", "disposition", "priority"),)
+    __table_args__ = (
+        Index("ix_incident_open_queue", "status", "disposition", "priority"),
+        # An imported row is stored once per source system: a re-import of the same file finds it.
+        UniqueConstraint("source_system", "source_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -61,6 +65,9 @@ class Incident(Base):
     status: Mapped[IncidentStatus] = mapped_column(str_enum(IncidentStatus, length=10))
     created_by: Mapped[str] = mapped_column(String(64))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The system an imported incident came from and its id there; both None for a call taken here.
+    source_system: Mapped[str | None] = mapped_column(String(64))
+    source_id: Mapped[str | None] = mapped_column(String(64))
 
     events: Mapped[list[IncidentEvent]] = relationship(
         back_populates="incident", order_by="IncidentEvent.id", cascade="all, delete-orphan"

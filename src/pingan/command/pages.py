@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from pingan.command import actions, classify, queries, rules
+from pingan.command import actions, address, classify, queries, rules
 from pingan.command.categories import catalogue
 from pingan.command.choices import Disposition, Priority, UnitMove, UnitState
 from pingan.command.model import Incident, Unit
@@ -205,7 +205,9 @@ def _record_override(call: IncidentIn, suggested_type: str, actor: Actor) -> Non
         return
     chosen = call.category_code[:4]
     if chosen in model.labels:
-        classify.record_override("incident", call.text, suggested_type, chosen, by=actor.username)
+        classify.record_override(
+            "incident", call.text, suggested_type, chosen, by=actor.username, chosen_code=call.category_code
+        )
 
 
 def _incident_page(
@@ -254,6 +256,7 @@ def _incident_page(
         calls=calls,
         moves=moves,
         cat=catalogue(),
+        parts=address.parse(incident.address) if incident.address.strip() else None,
         error=error,
         now=now,
         can_sign=actor.role in actions.SIGNERS,

@@ -86,6 +86,7 @@ ROUTERS = (
     command_recommend.router,
     web_pages.router,
     classify_api.router,
+    classify_api.pages_router,
 )
 
 

@@ -9,9 +9,12 @@ install the same set here rather than each picking its own.
 
 from __future__ import annotations
 
+from pingan.core import events
+
 
 def install() -> None:
-    """Subscribe the robot, the watchlist (reported payees, holder links) and the outcome tracker (idempotent)."""
+    """Subscribe the robot, the watchlist (reported payees, holder links), the outcome tracker and the
+    report classifier's override log (idempotent)."""
     from pingan.antifraud.orders import robot
     from pingan.antifraud.outcomes import actions as outcomes_actions
     from pingan.antifraud.watchlist import actions as watchlist_actions
@@ -21,3 +24,18 @@ def install() -> None:
     watchlist_actions.install()
     holder_links.install()
     outcomes_actions.install()
+    from pingan.antifraud.reports.pages import EVENT_REPORT_LABELLED
+
+    events.subscribe(EVENT_REPORT_LABELLED, log_typology_override)
+
+
+def log_typology_override(event: events.DomainEvent) -> None:
+    """A report saved with another typology than the classifier suggested: the officer's choice is
+    training data for the report model (`classify.record_override`), as the call-taker's is for calls."""
+    from pingan.command import classify
+
+    p = event.payload
+    model = classify.loaded_model("report")
+    if model is None or str(p["chosen"]) not in model.labels:
+        return
+    classify.record_override("report", str(p["text"]), str(p["suggested"]), str(p["chosen"]), by=str(p["by"]))

@@ -23,7 +23,7 @@ from pingan.antifraud.reports.imports import import_reports
 from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import NARRATIVE_MAX_LENGTH, ReportIn, ReportOut
 from pingan.antifraud.reports.story import ReportSubject, StoryEntry, story_parts, timeline
-from pingan.core import clock, listing
+from pingan.core import clock, events, listing
 from pingan.core.deps import CsrfChecked, DbSession, require_roles
 from pingan.core.errors import DomainError
 from pingan.core.files import purge_older_than, write_private
@@ -36,6 +36,10 @@ from pingan.core.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.REPORT_READERS))]
+# A report saved from the form with the classifier's suggested typology: its narrative, the
+# suggestion and the officer's choice (payload `text`, `suggested`, `chosen`, `by`).
+EVENT_REPORT_LABELLED = "antifraud.report_labelled"
+
 Writer = Annotated[Actor, Depends(require_roles(*actions.REPORT_WRITERS))]
 Confirmer = Annotated[Actor, Depends(require_roles(*actions.REPORT_CONFIRMERS))]
 ListQuery = Annotated[listing.ListParams, Depends(listing.list_params)]
@@ -395,6 +399,18 @@ def _register_from_form(
             outcome = actions.register_report(
                 session, actions.NewReport(report=body, actor=actor, idempotency_key=key)
             )
+            suggested = values.get("suggested_typology", "")[:40]
+            if suggested and outcome.created and body.narrative.strip():
+                # The officer's typology is final; the classifier's suggestion came with the form. A
+                # subscriber (web/reactions.py) logs a differing choice as training data.
+                events.emit(
+                    session,
+                    EVENT_REPORT_LABELLED,
+                    text=body.narrative,
+                    suggested=suggested,
+                    chosen=body.typology.value,
+                    by=actor.username,
+                )
     except DomainError as exc:
         errors = {form.form_field(exc.field or "body"): exc.message}
         return _new_report_page(request, session, actor, status=exc.status, values=values, errors=errors)
