@@ -84,7 +84,7 @@ class DispatchRecord:
     chain_rows: list[tuple[str, str]] = field(default_factory=list)
     targets: list[tuple[str, str]] = field(default_factory=list)
     heading_after_clear: str = ""
-    log_text: str = ""
+    log_rows: list[list[str]] = field(default_factory=list)
     script_errors: list[str] = field(default_factory=list)
     widths_at_390: dict[str, int] = field(default_factory=dict)
     screenshots: list[Path] = field(default_factory=list)
@@ -294,7 +294,11 @@ def _walk(browser: Any, base: str, units: dict[str, int]) -> DispatchRecord:
             )
             for i in range(1, targets.count())
         ]
-        record.log_text = page.locator("body").inner_text()
+        log = page.locator("#incident-log tr")
+        record.log_rows = [
+            [cell.strip() for cell in log.nth(i).locator("td").all_inner_texts()]
+            for i in range(1, log.count())
+        ]
         _shoot(page, record, "incident-cleared-chain-complete")
         _shoot_phone(page, record, "incident-cleared-chain-complete")
         map_page.reload(wait_until="load")
@@ -346,7 +350,19 @@ def test_clearing_with_feedback_completes_the_clock_chain_and_closes_the_inciden
     assert dispatch.chain_rows and all(at != "—" for _step, at in dispatch.chain_rows), dispatch.chain_rows
     assert [result for _name, result in dispatch.targets] == ["达标", "达标", "达标"]
     assert dispatch.heading_after_clear.endswith("已办结")
-    assert FEEDBACK in dispatch.log_text
+    # The log names the unit of each of its steps, and the feedback as the dispatcher typed it.
+    steps = [(kind, unit, by) for _at, kind, unit, by, _note in dispatch.log_rows]
+    assert steps == [
+        ("接警", "", "dispatcher"),
+        ("已签收", "", "dispatcher"),
+        ("派警", NEAR, "dispatcher"),
+        ("警力接令", NEAR, "officer"),
+        ("警力出发", NEAR, "officer"),
+        ("警力到场", NEAR, "officer"),
+        ("反馈", NEAR, "dispatcher"),
+        ("警情办结", "", "dispatcher"),
+    ]
+    assert dispatch.log_rows[6][4] == FEEDBACK
 
 
 def test_the_incident_page_fits_a_390_px_phone_with_its_recommendations_and_its_chain(

@@ -245,6 +245,13 @@ def _incident_page(
             else []
         )
         calls = queries.related_calls(session, incident.id)
+        # The log names the unit of each unit step, also once it has left the incident.
+        logged = {e.unit_id for e in incident.events if e.unit_id is not None}
+        call_signs = dict(
+            session.execute(select(Unit.id, Unit.call_sign).where(Unit.id.in_(logged))).tuples().all()
+            if logged
+            else []
+        )
     # The buttons are the moves the table allows from each unit's state that this reader may make.
     mine = {m for m in UnitMove if m is not UnitMove.GO_OFF_DUTY}
     if actor.role not in actions.DISPATCHERS:
@@ -259,6 +266,7 @@ def _incident_page(
         units=units,
         offer=offer,
         calls=calls,
+        call_signs=call_signs,
         moves=moves,
         cat=catalogue(),
         error=error,
