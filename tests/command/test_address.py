@@ -156,7 +156,7 @@ def test_the_incident_page_shows_the_parsed_address(client: TestClient, dispatch
     parts = html[start : html.index("</dl>", start)]
     for shown in ("四川省", "成都市", "武侯区", "玉林北路", "12号"):
         assert shown in parts
-    assert "geocoded:street:玉林北路" in html
+    assert "placed from the address: street 玉林北路" in html  # the reason in words, not its code
 
 
 def test_an_imported_row_with_only_an_address_is_placed_by_it(district: None, tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,8 +219,11 @@ def _write_summary(path: Path, record: JourneyRecord) -> None:
 def walk(browser: Any, base: str, role: Role, ids: dict[str, int]) -> JourneyRecord:
     """Log in as the role's demo user, then open its landing page, its menu and its extra pages."""
     folder = ARTIFACTS / USERNAME[role]
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    # The folder's own files only: a role's other journeys keep theirs in subfolders (dispatcher/call-to-scene).
+    for old in folder.glob("*"):
+        if old.is_file():
+            old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
     # The browser's own clock is in UTC, so a time the page would print in the browser's zone shows up.
     context = browser.new_context(
         viewport=DESKTOP,

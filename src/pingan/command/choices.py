@@ -107,7 +107,8 @@ register_labels(
         Disposition.DUPLICATE: N_("duplicate call"),
     },
 )
-register_labels(IncidentStatus, {IncidentStatus.OPEN: N_("open"), IncidentStatus.CLOSED: N_("closed")})
+# Not the bare "closed": that msgid is an account's (已销户), and an incident is concluded (已办结).
+register_labels(IncidentStatus, {IncidentStatus.OPEN: N_("open"), IncidentStatus.CLOSED: N_("concluded")})
 register_labels(
     IncidentEventKind,
     {
@@ -120,7 +121,7 @@ register_labels(
         IncidentEventKind.FEEDBACK: N_("feedback"),
         IncidentEventKind.CALL_ATTACHED: N_("call attached"),
         IncidentEventKind.UNIT_RELEASED: N_("unit released"),
-        IncidentEventKind.CLOSED: N_("closed"),
+        IncidentEventKind.CLOSED: N_("incident concluded"),
     },
 )
 register_labels(

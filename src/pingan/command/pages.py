@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from pingan.command import actions, address, classify, queries, rules
+from pingan.command import actions, address, bulletin_files, classify, queries, rules
 from pingan.command.categories import catalogue
 from pingan.command.choices import Disposition, Priority, UnitMove, UnitState
 from pingan.command.model import Incident, Unit
@@ -19,11 +20,17 @@ from pingan.command.schemas import IncidentIn
 from pingan.core import audit, clock
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
-from pingan.core.errors import DomainError, NotFound
+from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.org import all_stations
 from pingan.core.pages import render
 from pingan.core.roles import Actor
-from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
+from pingan.core.scoping import (
+    NO_STATION_MESSAGE,
+    check_station,
+    no_station,
+    record_list_read,
+    scope_of,
+)
 
 router = APIRouter(include_in_schema=False)
 # How many available units an incident's page offers to dispatch: its station's, then the nearest.
@@ -240,6 +247,13 @@ def _incident_page(
             else []
         )
         calls = queries.related_calls(session, incident.id)
+        # The log names the unit of each unit step, also once it has left the incident.
+        logged = {e.unit_id for e in incident.events if e.unit_id is not None}
+        call_signs = dict(
+            session.execute(select(Unit.id, Unit.call_sign).where(Unit.id.in_(logged))).tuples().all()
+            if logged
+            else []
+        )
     # The buttons are the moves the table allows from each unit's state that this reader may make.
     mine = {m for m in UnitMove if m is not UnitMove.GO_OFF_DUTY}
     if actor.role not in actions.DISPATCHERS:
@@ -254,6 +268,7 @@ def _incident_page(
         units=units,
         offer=offer,
         calls=calls,
+        call_signs=call_signs,
         moves=moves,
         cat=catalogue(),
         parts=address.parse(incident.address) if incident.address.strip() else None,
@@ -336,7 +351,8 @@ def units_page(request: Request, session: DbSession, actor: Reader) -> HTMLRespo
 def bulletin_page(
     request: Request, session: DbSession, actor: Reader, station: str = "", week: str = ""
 ) -> HTMLResponse:
-    """A station's weekly 110 bulletin: sign-off, on-scene and feedback within target, slowest units."""
+    """A station's weekly 110 bulletin: sign-off, on-scene and feedback within target, slowest units;
+    with links to the same bulletin as PDF and XLSX."""
     today = clock.now().astimezone(queries.BEIJING).date()
     try:
         chosen = queries.monday_of(date.fromisoformat(week)) if week else queries.monday_of(today)
@@ -363,4 +379,77 @@ def bulletin_page(
         station=code,
         week=chosen,
         bulletin=bulletin,
+        download_query=urlencode({"station": code, "week": chosen.isoformat()}),
     )
+
+
+def _bulletin_week(raw: str) -> date:
+    """The Monday a bulletin download names; Invalid naming `week` otherwise."""
+    try:
+        week = date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("a week is named by its Monday, written YYYY-MM-DD", field="week") from None
+    if week.weekday() != 0:
+        raise Invalid(f"{week.isoformat()} is not a Monday: a week starts on a Monday", field="week")
+    if not date(2000, 1, 3) <= week <= date(2099, 12, 28):
+        raise Invalid("a week lies between the years 2000 and 2099", field="week")
+    return week
+
+
+def _bulletin_download(session: DbSession, actor: Actor, station: str, week: str, fmt: str) -> Response:
+    """The bulletin of `station` for the week starting `week`, as a PDF or XLSX download, with its audit
+    entry (`bulletin.export`, as every export records: filters, format, rows, the reader's scope). The
+    file is made inside the transaction, so a file that cannot be made (no CJK font) leaves no entry."""
+    monday = _bulletin_week(week)
+    check_station(actor, station, what=f"station {station}")
+    now = clock.now()
+    with session.begin():
+        found = next((s for s in all_stations(session) if s.code == station), None)
+        if found is None:
+            raise NotFound(f"no station {station}", field="station")
+        doc = bulletin_files.BulletinFile(
+            station_code=station,
+            station_name=found.name,
+            week_start=monday,
+            bulletin=queries.station_bulletin(session, station_code=station, week_start=monday, now=now),
+            made_at=now,
+        )
+        content = bulletin_files.bulletin_pdf(doc) if fmt == "pdf" else bulletin_files.bulletin_xlsx(doc)
+        audit.record(
+            session,
+            actor=actor,
+            action="bulletin.export",
+            object_type="bulletin",
+            object_id=f"{station}:{monday.isoformat()}",
+            detail={
+                "filters": {"station": station, "week": monday.isoformat()},
+                "format": fmt,
+                "rows": doc.bulletin.incidents,
+                "scope": scope_of(actor),
+            },
+        )
+    return Response(
+        content,
+        media_type=BULLETIN_MEDIA[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{doc.filename(fmt)}"'},
+    )
+
+
+BULLETIN_MEDIA = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+Station = Annotated[str, Query(min_length=1, max_length=32)]
+Week = Annotated[str, Query(min_length=1, max_length=10)]
+
+
+@router.get("/command/bulletin.pdf", response_class=Response)
+def bulletin_pdf(session: DbSession, actor: Reader, station: Station, week: Week) -> Response:
+    """The weekly bulletin as a PDF (Chinese headings in the system's CJK font), audited."""
+    return _bulletin_download(session, actor, station, week, "pdf")
+
+
+@router.get("/command/bulletin.xlsx", response_class=Response)
+def bulletin_xlsx(session: DbSession, actor: Reader, station: Station, week: Week) -> Response:
+    """The weekly bulletin as an XLSX sheet, its figures as numbers, audited."""
+    return _bulletin_download(session, actor, station, week, "xlsx")

@@ -80,3 +80,10 @@ class TooManyAttempts(DomainError):
 
     status = 429
     code = "too_many_attempts"
+
+
+class Unavailable(DomainError):
+    """Something the server needs is missing or down: a font, a peer (503)."""
+
+    status = 503
+    code = "unavailable"

@@ -102,11 +102,18 @@ async function start() {
     el.dispatchEvent(new CustomEvent("command-map:refreshed", { bubbles: true }));
   }
 
-  for (const [layer, popup] of [["incidents", incidentPopup], ["units", unitPopup]]) {
-    map.on("click", layer, (e) => {
-      const f = e.features && e.features[0];
-      if (f) new maplibregl.Popup().setLngLat(f.geometry.coordinates).setHTML(popup(f.properties)).addTo(map);
-    });
+  // One popup per click: a unit standing on its incident is drawn on top of it, so the unit's popup
+  // wins (a handler per layer would open two popups, one over the other).
+  const POPUPS = { units: unitPopup, incidents: incidentPopup };
+  let open = null;
+  map.on("click", (e) => {
+    const layers = ["units", "incidents"].filter((id) => map.getLayer(id));
+    const f = map.queryRenderedFeatures(e.point, { layers })[0];
+    if (!f) return;
+    if (open) open.remove();
+    open = new maplibregl.Popup().setLngLat(f.geometry.coordinates).setHTML(POPUPS[f.layer.id](f.properties)).addTo(map);
+  });
+  for (const layer of Object.keys(POPUPS)) {
     map.on("mouseenter", layer, () => { map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", layer, () => { map.getCanvas().style.cursor = ""; });
   }
