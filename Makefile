@@ -44,7 +44,7 @@ warnings-peers:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras sip-tester espeak-ng sox >/dev/null; fi
 
 # Road routing on PostgreSQL: pgRouting (and PostGIS) for the server; under CI installed when missing.
-# Migration 0020 creates the extension in each database where the server offers it.
+# Migration 0018 creates the extension in each database where the server offers it.
 pgrouting:
 	@if [ ! -f /usr/share/postgresql/15/extension/pgrouting.control ] && [ "$$CI" = "true" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-pgrouting postgresql-15-postgis-3 >/dev/null; fi
