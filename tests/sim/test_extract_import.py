@@ -161,6 +161,7 @@ BANK_ROWS = [
     ("T4", "2024-03-02 10:00:00", "70000", "MB", "622202000000000004", "XXBANK", "621700000000000003", "CCB"),
     ("T5", "2024-03-02 11:00:00", "70000", "NB", "622202000000000004", "ICBC", "621700000000000003", "CCB"),
     ("T6", "2024-03-02 23:30:00", "90000", "GT", "622202000000000001", "ICBC", "621700000000000002", "CCB"),
+    ("", "2024-03-02 23:40:00", "90000", "GT", "622202000000000001", "ICBC", "621700000000000002", "CCB"),
 ]
 BANK_MAPPING = """
 tx_id = "流水号"
@@ -198,8 +199,9 @@ def test_a_parquet_extract_quarantines_duplicate_ids_unknown_banks_and_codes(tmp
         (4, "交易时间", "unparsable_time"),
         (5, "付款行", "unknown_bank"),
         (6, "渠道", "unknown_channel"),
+        (8, "流水号", "empty_tx_id"),
     }
-    assert (summary.rows_read, summary.rows_written, summary.rows_quarantined) == (7, 3, 4)
+    assert (summary.rows_read, summary.rows_written, summary.rows_quarantined) == (8, 3, 5)
     # Local times are Beijing time; 23:30 on 2 March is that Beijing day's partition.
     days = sorted(p.name for p in (tmp_path / "store" / "transactions").iterdir())
     assert days == ["day=2024-03-01", "day=2024-03-02"]

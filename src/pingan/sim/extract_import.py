@@ -39,7 +39,7 @@ QUARANTINE = "quarantine.csv"
 # Why a row is quarantined; each names the mapping's column it read.
 REASONS = (
     "empty_account", "unknown_bank", "unparsable_time", "unparsable_amount", "negative_amount",
-    "zero_amount", "unknown_channel", "duplicate_tx_id",
+    "zero_amount", "unknown_channel", "empty_tx_id", "duplicate_tx_id",
 )  # fmt: skip
 _BEIJING = ZoneInfo("Asia/Shanghai")
 _US = 1_000_000
@@ -186,6 +186,8 @@ def validate_rows(raw: pl.DataFrame, m: ExtractMapping) -> tuple[pl.DataFrame, p
         checks.append(("unknown_bank", a.payee_bank, pl.col("_payee_bank").is_null()))
     if m.channel.column:
         checks.append(("unknown_channel", m.channel.column, pl.col("_channel").is_null()))
+    if m.tx_id:
+        checks.append(("empty_tx_id", m.tx_id, pl.col(m.tx_id).str.strip_chars().fill_null("") == ""))
     df = df.with_columns(pl.any_horizontal(*(c.fill_null(False) for _, _, c in checks)).alias("_bad"))
     failures = [
         df.filter(cond.fill_null(False)).select(
