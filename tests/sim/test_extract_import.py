@@ -288,3 +288,24 @@ def test_the_extract_day_of_a_late_evening_utc_time_is_its_beijing_day(tmp_path:
     import_extract(path, load_mapping(AMLSIM), tmp_path / "store")
     # Step 1 is a day after the mapping's start, 2024-01-01 09:00 Beijing time.
     assert [p.name for p in (tmp_path / "store" / "transactions").iterdir()] == ["day=2024-01-02"]
+
+
+def test_the_screen_and_trace_commands_run_on_an_imported_store(paysim_store: Path, tmp_path: Path) -> None:
+    ids = _accounts(paysim_store)
+    watchlist = tmp_path / "watchlist.parquet"
+    _watchlist(ids["C553264065"]).write_parquet(watchlist)
+    flags = tmp_path / "flags.parquet"
+    screened = CliRunner().invoke(
+        app, ["screen", str(paysim_store), "--watchlist", str(watchlist), "--no-persist", "--out", str(flags)]
+    )
+    assert screened.exit_code == 0, screened.output
+    assert ids["C1100000001"] in pl.read_parquet(flags)["payer_account"].to_list()
+    tx = pl.read_parquet(paysim_store / "transactions" / "**" / "*.parquet")
+    seed = tx.filter(pl.col("source_line") == 7)["tx_id"][0]
+    traced = CliRunner().invoke(
+        app, ["trace", "run", str(paysim_store), "--tx", str(seed), "--index-dir", str(tmp_path / "index")]
+    )
+    assert traced.exit_code == 0, traced.output
+    result = json.loads(traced.stdout)
+    assert result["seed_total_fen"] == 2_000_000
+    assert ids["C1000000001"] in {a["account"] for a in result["accounts"]}
