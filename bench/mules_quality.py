@@ -59,7 +59,10 @@ The account age at the first large credit and the credits from flagged payers or
 (added 2026-12-06) are missing in the AMLSim samples, which carry no opening dates and no reports:
 the figures above are unchanged by them (measured before and after in one session: F1 0.845 / 0.8137,
 PR-AUC 0.9017 / 0.8508, baseline 0.7351 / 0.7105). On a district store they use `accounts.parquet`'s
-opening dates and the reports filed before each period's end (`district.inflow_sources`).
+opening dates and the reports filed before each period's end (`district.inflow_sources`). Temporal
+split on a `small` district (seed 1; nothing was tuned for it), run through `_district` from the code
+before and after in one session: F1 0.9973 -> 0.9995 (precision 0.9946 -> 0.9989, recall 1.0 both;
+928 test mules among 88,263 accounts), baseline 0.9645; the district's mules are easy for either.
 
 With --store (a generated district, `python -m pingan.sim.cli generate --scale small --seed 1 --out
 /tmp/small`), it also prints the temporal-split run on the generator's ground truth.
