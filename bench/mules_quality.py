@@ -55,6 +55,15 @@ over distinct counterparties and its share of them 0.847 / 0.821 (seeds 1-3); fe
 without bagging 0.851 / 0.813 and 0.5 gives 0.844 / 0.812 (seed 1). The threshold is not what is
 missing: the F1-best threshold on the test labels themselves gives only +0.001 to +0.015.
 
+The account age at the first large credit and the credits from flagged payers or reported victims
+(added 2026-12-06) are missing in the AMLSim samples, which carry no opening dates and no reports:
+the figures above are unchanged by them (measured before and after in one session: F1 0.845 / 0.8137,
+PR-AUC 0.9017 / 0.8508, baseline 0.7351 / 0.7105). On a district store they use `accounts.parquet`'s
+opening dates and the reports filed before each period's end (`district.inflow_sources`). Temporal
+split on a `small` district (seed 1; nothing was tuned for it), run through `_district` from the code
+before and after in one session: F1 0.9973 -> 0.9995 (precision 0.9946 -> 0.9989, recall 1.0 both;
+928 test mules among 88,263 accounts), baseline 0.9645; the district's mules are easy for either.
+
 With --store (a generated district, `python -m pingan.sim.cli generate --scale small --seed 1 --out
 /tmp/small`), it also prints the temporal-split run on the generator's ground truth.
 """
@@ -72,7 +81,15 @@ import numpy as np
 import polars as pl
 
 from pingan.antifraud.mules.amlsim import AmlsimSample, read_amlsim
-from pingan.antifraud.mules.district import labelled_graph, read_transfers, split_day, truth_labels
+from pingan.antifraud.mules.district import (
+    account_openings,
+    day_start,
+    inflow_sources,
+    labelled_graph,
+    read_transfers,
+    split_day,
+    truth_labels,
+)
 from pingan.antifraud.mules.features import account_features, counterparty_pairs, triangles, two_hop
 from pingan.antifraud.mules.model import (
     PARAMS,
@@ -278,8 +295,13 @@ def _district(store: Path, k: int) -> dict[str, object]:
     t = time.perf_counter()
     truth = truth_labels(store)
     day = split_day(store)
-    train_g = labelled_graph(read_transfers(store, end=day), truth)
-    test_g = labelled_graph(read_transfers(store, start=day), truth)
+    opened = account_openings(store)
+    # Reports known when each period ends: training sees those filed before the split day.
+    before = inflow_sources(store, until=day_start(day))
+    train_g = labelled_graph(read_transfers(store, end=day), truth, opened=opened, flagged=before)
+    test_g = labelled_graph(
+        read_transfers(store, start=day), truth, opened=opened, flagged=inflow_sources(store)
+    )
     assert test_g.labels is not None
     model = train([train_g], propagation_rounds=1)
     base = train_baseline([train_g])

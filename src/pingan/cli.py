@@ -19,6 +19,7 @@ from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
 from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
+from pingan.sim.extract_cli import app as transactions_app
 from pingan.sim.replay_cli import incidents_cmd, replay_cmd
 from pingan.web import reactions
 from pingan.web.cli import serve
@@ -45,6 +46,7 @@ sim_app.command("incidents")(incidents_cmd)
 app.add_typer(command_app, name="command")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(sim_app, name="sim")
+app.add_typer(transactions_app, name="transactions")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)
 

@@ -1,7 +1,8 @@
 """`sim check`: the invariants a generated district must hold, each failing with a named violation.
 
 Checks run in a fixed order and stop at the first violation: files, accounts and cards, time order,
-labels, balances of tracked accounts (mules and cash-out), the fraud trace, then the reports.
+labels, balances of tracked accounts (mules and cash-out), the fraud trace, then the reports. An
+imported store (`pingan transactions import`) gets the checks that apply to it: `check_imported`.
 """
 
 from __future__ import annotations
@@ -116,9 +117,12 @@ def _day_files(root: Path) -> list[tuple[date, Path]]:
 
 
 def _check_transactions(
-    root: Path, acc: pl.DataFrame, progress: Callable[[int, int], None] | None
+    root: Path, acc: pl.DataFrame, progress: Callable[[int, int], None] | None, *, labelled: bool = True
 ) -> tuple[pl.DataFrame, int]:
-    """Per-day checks; returns the rows that touch tracked accounts or are fraud, in time order."""
+    """Per-day checks; returns the rows that touch tracked accounts or are fraud, in time order.
+
+    Without `labelled` (an imported store: no kind, is_fraud or campaign_id), the label checks are
+    left out and nothing is returned but the count."""
     role = acc["role"].to_numpy()
     bank = acc["bank"].to_numpy()
     tracked = np.isin(role, TRACKED_ROLES)
@@ -154,6 +158,16 @@ def _check_transactions(
         payee = df["payee_account"].to_numpy()
         if (payer < 0).any() or (payer >= n_acc).any() or (payee < -1).any() or (payee >= n_acc).any():
             raise _fail("labels", f"{where}: an account id is not in accounts.parquet")
+        if not labelled:
+            cash = payee == -1
+            if (df["payer_bank"].to_numpy() != bank[payer]).any():
+                raise _fail("accounts", f"{where}: payer_bank differs from the payer account's bank")
+            payee_bank = np.where(cash, bank[payer], bank[np.maximum(payee, 0)])
+            if (df["payee_bank"].to_numpy() != payee_bank).any():
+                raise _fail("accounts", f"{where}: payee_bank differs from the payee account's bank")
+            if progress:
+                progress(i + 1, len(files))
+            continue
         kind = df["kind"].to_numpy()
         is_fraud = df["is_fraud"].to_numpy()
         camp = df["campaign_id"].to_numpy()
@@ -296,8 +310,50 @@ def _check_reports(root: Path, acc: pl.DataFrame) -> int:
     return n
 
 
+IMPORTED_REQUIRED = ("manifest.json", "accounts.parquet", "persons.parquet", "merchants.parquet")
+
+
+def _check_imported_accounts(root: Path) -> pl.DataFrame:
+    """An imported store's accounts: ids 0..n-1, known banks, one account per bank and number."""
+    acc = pl.read_parquet(root / "accounts.parquet")
+    if not acc["account_id"].equals(pl.Series("account_id", np.arange(acc.height, dtype=np.int64))):
+        raise _fail("accounts", "account_id is not 0..n-1 in order")
+    bad_bank = acc.filter(~pl.col("bank").is_in(list(BANKS_BY_CODE)))
+    if bad_bank.height:
+        raise _fail(
+            "accounts", f"account {bad_bank['account_id'][0]} has unknown bank {bad_bank['bank'][0]!r}"
+        )
+    empty = acc.filter(pl.col("card_number").fill_null("").str.strip_chars() == "")
+    if empty.height:
+        raise _fail("accounts", f"account {empty['account_id'][0]} has no account number")
+    if acc.select("bank", "card_number").n_unique() != acc.height:
+        raise _fail("accounts", "two accounts share a bank and an account number")
+    return acc.select("account_id", "bank", "role")
+
+
+def check_imported(root: Path, progress: Callable[[int, int], None] | None = None) -> CheckReport:
+    """Verify an imported store (`pingan transactions import`): its files, accounts and transactions.
+
+    It holds what a bank hands over and nothing the generator plants: no truth, no reports, no
+    opening balances, so the label, balance and fraud-trace checks of a district do not apply.
+    """
+    for name in IMPORTED_REQUIRED:
+        if not (root / name).is_file():
+            raise _fail("files", f"missing {name}")
+    acc = _check_imported_accounts(root)
+    _, total = _check_transactions(root, acc, progress, labelled=False)
+    return CheckReport(transactions=total, fraud_transactions=0, tracked_accounts=0, reports=0)
+
+
 def check_district(root: Path, progress: Callable[[int, int], None] | None = None) -> CheckReport:
-    """Verify every invariant of a generated district; raises Violation at the first one broken."""
+    """Verify every invariant of a generated district (or of an imported store, `check_imported`);
+    raises Violation at the first one broken."""
+    manifest = root / "manifest.json"
+    if manifest.is_file():
+        from pingan.sim.extract_import import GENERATOR
+
+        if json.loads(manifest.read_text(encoding="utf-8")).get("generator") == GENERATOR:
+            return check_imported(root, progress)
     _check_files(root)
     acc = _check_accounts(root)
     rows, total = _check_transactions(root, acc, progress)

@@ -91,9 +91,9 @@ _TX_COMPRESSION = "lz4"
 
 
 def write_transactions(table: pa.Table, path: Path, *, csv: bool = False) -> None:
-    """Write a day of transactions (TX_SCHEMA, rows in time order) in store format 2: rows grouped by
-    channel, one row group each, integer columns delta-packed; with `csv`, a CSV file beside it (in
-    the same row order)."""
+    """Write a day of transactions (TX_SCHEMA, or an imported store's columns; rows in time order) in
+    store format 2: rows grouped by channel, one row group each, integer columns delta-packed; with
+    `csv`, a CSV file beside it (in the same row order)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     channel = table.column("channel").combine_chunks().indices.to_numpy(zero_copy_only=False)
     order = np.argsort(channel, kind="stable")  # stable: each channel's rows stay in time order
@@ -107,7 +107,9 @@ def write_transactions(table: pa.Table, path: Path, *, csv: bool = False) -> Non
         path,
         table.schema,
         use_dictionary=text,
-        column_encoding=dict.fromkeys(_DELTA_COLUMNS, "DELTA_BINARY_PACKED"),
+        column_encoding=dict.fromkeys(
+            [c for c in _DELTA_COLUMNS if c in table.column_names], "DELTA_BINARY_PACKED"
+        ),
         **options,
     ) as writer:
         start = 0

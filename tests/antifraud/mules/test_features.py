@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -230,3 +230,95 @@ def test_mules_amlsim_trains_on_every_sample_given_after_one_train_flag() -> Non
     line = json.loads(out.stdout.splitlines()[0])
     assert line["train"] == ["20K_cycle200", "20K_fanin200"]
     assert {"f1", "pr_auc", "precision_at_k", "k"} <= line.keys()
+
+
+def test_credits_from_reported_victims_are_counted_summed_and_their_payers_counted(
+    zhao_forwards_two_victims: pl.DataFrame,
+) -> None:
+    flagged = pl.DataFrame({"account": [VICTIM_WANG, VICTIM_LIU]})
+    df = account_features(zhao_forwards_two_victims, flagged=flagged)
+    zhao, qian = row(df, MULE_T1_ZHAO), row(df, MULE_T2_QIAN)
+    assert (zhao["in_from_flagged_n"], zhao["in_from_flagged_sum"], zhao["in_from_flagged_payers"]) == (
+        2, 800_000, 2,
+    )  # fmt: skip
+    assert qian["in_from_flagged_n"] == 0  # paid by the mule, not by a victim
+
+
+def test_without_flagged_payers_the_inflow_from_them_is_missing_not_zero(
+    zhao_forwards_two_victims: pl.DataFrame,
+) -> None:
+    zhao = row(account_features(zhao_forwards_two_victims), MULE_T1_ZHAO)
+    assert zhao["in_from_flagged_n"] is None and zhao["in_from_flagged_sum"] is None
+
+
+def test_account_age_at_the_first_large_credit_counts_from_the_opening_date(
+    zhao_forwards_two_victims: pl.DataFrame,
+) -> None:
+    # Beijing 20 November; Zhao's card was opened three days before its first large credit.
+    opened = pl.DataFrame(
+        {"account": [MULE_T1_ZHAO, SHOP_HOTPOT], "opened": [date(2026, 11, 17), date(2019, 5, 1)]}
+    )
+    df = account_features(zhao_forwards_two_victims, opened=opened)
+    assert row(df, MULE_T1_ZHAO)["age_at_first_large_inflow_days"] == 3.0
+
+
+def test_account_age_is_missing_where_the_store_has_no_opening_date(
+    zhao_forwards_two_victims: pl.DataFrame,
+) -> None:
+    opened = pl.DataFrame(
+        {"account": [MULE_T1_ZHAO], "opened": [None]}, schema={"account": pl.Int64, "opened": pl.Date}
+    )
+    assert (
+        row(account_features(zhao_forwards_two_victims, opened=opened), MULE_T1_ZHAO)[
+            "age_at_first_large_inflow_days"
+        ]
+        is None
+    )
+    assert (
+        row(account_features(zhao_forwards_two_victims), MULE_T1_ZHAO)["age_at_first_large_inflow_days"]
+        is None
+    )
+
+
+def test_the_graph_passes_the_opening_dates_and_flagged_payers_on(
+    zhao_forwards_two_victims: pl.DataFrame,
+) -> None:
+    opened = pl.DataFrame({"account": [MULE_T1_ZHAO], "opened": [date(2026, 11, 1)]})
+    flagged = pl.DataFrame({"account": [VICTIM_WANG]})
+    g = graph(zhao_forwards_two_victims, opened=opened, flagged=flagged)
+    zhao = row(g.features, MULE_T1_ZHAO)
+    assert (zhao["age_at_first_large_inflow_days"], zhao["in_from_flagged_n"]) == (19.0, 1.0)
+
+
+def test_an_imported_store_gives_no_opening_dates_and_no_reported_victims(tmp_path: Path) -> None:
+    from pingan.antifraud.mules.district import account_openings, inflow_sources
+    from pingan.sim.extract_import import import_extract
+    from pingan.sim.extract_mapping import load_mapping
+
+    root = Path(__file__).resolve().parents[3]
+    store = tmp_path / "store"
+    import_extract(
+        root / "tests" / "sim" / "extracts" / "amlsim_small.csv",
+        load_mapping(root / "examples" / "mappings" / "amlsim.toml"),
+        store,
+    )
+    assert account_openings(store)["opened"].null_count() == account_openings(store).height > 0
+    assert inflow_sources(store) is None
+
+
+def test_reported_victims_are_the_payer_cards_of_reports_filed_before_the_cut(tmp_path: Path) -> None:
+    from pingan.antifraud.mules.district import reported_victims
+
+    store = tmp_path / "store"
+    store.mkdir()
+    pl.DataFrame(
+        {"account_id": [0, 1, 2], "card_number": ["6222020000000001", "6222020000000002", "x"]}
+    ).write_parquet(store / "accounts.parquet")
+    reports = [
+        {"reported_at": "2026-11-20T10:00:00+08:00", "transfers": [{"payer_card": "6222020000000001"}]},
+        {"reported_at": "2026-11-22T10:00:00+08:00", "transfers": [{"payer_card": "6222020000000002"}]},
+    ]
+    (store / "reports.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reports))
+    cut = datetime(2026, 11, 21, tzinfo=UTC)
+    assert reported_victims(store, until=cut)["account"].to_list() == [0]
+    assert reported_victims(store)["account"].to_list() == [0, 1]

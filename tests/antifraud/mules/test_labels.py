@@ -68,3 +68,23 @@ def test_values_read_in_their_units() -> None:
         assert format_value(3.0, Unit.DAYS) == "3 days"
         assert format_value(12.0, Unit.COUNT) == "12"
         assert format_value(float("nan"), Unit.FEN) == "—"
+
+
+def test_the_new_features_read_as_chinese_phrases_with_their_values() -> None:
+    with locale_scope("zh_CN"):
+        n = describe("in_from_flagged_n=3:+1.10")
+        age = describe("age_at_first_large_inflow_days=2:+0.90")
+    assert (n.label, n.value) == ("收到预警对象或报案受害人转入笔数", "3")
+    assert (age.label, age.value) == ("首笔大额入账时的开户时长", "2 天")
+
+
+def test_a_missing_opening_date_says_why_the_age_is_not_known() -> None:
+    with locale_scope("en"):
+        r = describe("age_at_first_large_inflow_days=nan:+0.40")
+    assert r.value == "not known: the store has no opening date for this account"
+
+
+def test_a_feature_without_a_label_never_shows_its_column_name() -> None:
+    with locale_scope("en"):
+        r = describe("brand_new_feature=2:+0.30")
+    assert "brand_new_feature" not in (r.label, r.explanation) and r.known is False

@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from pingan.antifraud.mules.district import Candidate
 
 app = typer.Typer(help="Mule-account detection (涉诈账户识别).", no_args_is_help=True)
+FlagsOpt = Annotated[
+    Path | None,
+    typer.Option(help="screening flags (`pingan screen --out`): their payers count as flagged payers"),
+]
 
 
 @app.command("amlsim")
@@ -73,11 +77,19 @@ def mules_train(
         str | None, typer.Option(help="train on days before this (default: 2/3 of the store)")
     ] = None,
     rounds: Annotated[int, typer.Option(help="neighbour-score propagation rounds")] = 1,
+    flags: FlagsOpt = None,
 ) -> None:
-    """Train on the store's days before the split day; print one JSON line (rows, mules, threshold)."""
+    """Train on the store's days before the split day; print one JSON line (rows, mules, threshold).
+
+    The store's account opening dates and its reports (those filed before the split day), with the
+    payers of `--flags`, give the account age at the first large credit and the credits from flagged
+    payers or reported victims."""
     from datetime import date
 
     from pingan.antifraud.mules.district import (
+        account_openings,
+        day_start,
+        inflow_sources,
         labelled_graph,
         read_transfers,
         save_model,
@@ -87,7 +99,12 @@ def mules_train(
     from pingan.antifraud.mules.model import train
 
     end = date.fromisoformat(until) if until else split_day(store)
-    g = labelled_graph(read_transfers(store, end=end), truth_labels(store))
+    g = labelled_graph(
+        read_transfers(store, end=end),
+        truth_labels(store),
+        opened=account_openings(store),
+        flagged=inflow_sources(store, until=day_start(end), flags=flags),
+    )
     assert g.labels is not None
     model = train([g], propagation_rounds=rounds)
     save_model(model, out, trained_on={"store": str(store), "until": end.isoformat()})
@@ -108,6 +125,7 @@ def mules_score(
     queue: Annotated[
         bool, typer.Option(help="put the candidates on the review queue (/mules/review) for an analyst")
     ] = True,
+    flags: FlagsOpt = None,
 ) -> None:
     """Score the accounts active since the split day; print one JSON line per candidate, best first.
 
@@ -116,12 +134,24 @@ def mules_score(
     """
     from datetime import date
 
-    from pingan.antifraud.mules.district import candidates, load_model, read_transfers, split_day
+    from pingan.antifraud.mules.district import (
+        account_openings,
+        candidates,
+        inflow_sources,
+        load_model,
+        read_transfers,
+        split_day,
+    )
     from pingan.antifraud.mules.model import graph, score
 
     model = load_model(model_dir)
     start = date.fromisoformat(since) if since else split_day(store)
-    scored = score(model, graph(read_transfers(store, start=start)))
+    g = graph(
+        read_transfers(store, start=start),
+        opened=account_openings(store),
+        flagged=inflow_sources(store, flags=flags),
+    )
+    scored = score(model, g)
     found = candidates(scored, model.threshold, limit=limit)
     for c in found:
         typer.echo(json.dumps({"account": c.account, "score": round(c.score, 4), "reasons": list(c.reasons)}))

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import lightgbm as lgb
 import numpy as np
@@ -19,10 +20,12 @@ import polars as pl
 
 from pingan.antifraud.mules.features import ACCOUNT
 from pingan.antifraud.mules.model import Graph, MuleModel, Scored, graph
+from pingan.antifraud.tracing.store import card_to_account
 from pingan.core.errors import Invalid, NotFound
 
 # Roles of truth/account_roles.parquet that are mule cards (tiers 1-4 and the cash-out cards).
 MULE_ROLES = ("mule_t1", "mule_t2", "mule_t3", "mule_t4", "cashout")
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,72 @@ def read_transfers(store: Path, start: date | None = None, end: date | None = No
     )
 
 
+def account_openings(store: Path) -> pl.DataFrame:
+    """account, opened (a date; null where the bank gave none) from the store's accounts.parquet.
+
+    A store without an `opened` column (an imported extract that named none) gives nulls: the age
+    feature is then missing, never zero.
+    """
+    path = store / "accounts.parquet"
+    if not path.exists():
+        raise NotFound(f"no accounts.parquet in store {store}")
+    names = pl.read_parquet_schema(path)
+    cols = [pl.col("account_id").cast(pl.Int64).alias(ACCOUNT)]
+    cols.append(
+        pl.col("opened").cast(pl.Date) if "opened" in names else pl.lit(None, dtype=pl.Date).alias("opened")
+    )
+    return pl.scan_parquet(path).select(cols).collect()
+
+
+def reported_victims(store: Path, until: datetime | None = None) -> pl.DataFrame | None:
+    """account of every payer card named in the store's reports.jsonl, reported before `until`.
+
+    None where the store has no reports file (an imported extract): the feature is then missing.
+    A card the store's accounts do not hold is left out.
+    """
+    path = store / "reports.jsonl"
+    if not path.exists():
+        return None
+    accounts = card_to_account(store)
+    found: set[int] = set()
+    with path.open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            try:
+                report = json.loads(line)
+                at = datetime.fromisoformat(report["reported_at"])
+                cards = [t["payer_card"] for t in report["transfers"]]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise Invalid(f"{path}: not a report ({exc})", field="reported_at", line=line_no) from None
+            if until is None or at < until:
+                found.update(accounts[c] for c in cards if c in accounts)
+    return pl.DataFrame({ACCOUNT: sorted(found)}, schema={ACCOUNT: pl.Int64})
+
+
+def flagged_payers(flags: Path) -> pl.DataFrame:
+    """account of every payer in a file of screening flags (`pingan screen --out`)."""
+    if not flags.exists():
+        raise NotFound(f"{flags} not found (write one with `pingan screen STORE --out FILE`)")
+    names = pl.read_parquet_schema(flags)
+    if "payer_account" not in names:
+        raise Invalid(f"{flags}: needs the column payer_account", field="payer_account", line=1)
+    return (
+        pl.scan_parquet(flags)
+        .select(pl.col("payer_account").cast(pl.Int64).alias(ACCOUNT))
+        .unique()
+        .collect()
+    )
+
+
+def inflow_sources(
+    store: Path, until: datetime | None = None, flags: Path | None = None
+) -> pl.DataFrame | None:
+    """Reported victims (before `until`) and flagged payers together; None when neither is known."""
+    parts = [
+        p for p in (reported_victims(store, until), flagged_payers(flags) if flags else None) if p is not None
+    ]
+    return pl.concat(parts).unique().sort(ACCOUNT) if parts else None
+
+
 def store_days(store: Path) -> tuple[date, date]:
     """The first and last day partition of the store."""
     days = sorted(date.fromisoformat(p.name[4:]) for p in (store / "transactions").glob("day=*"))
@@ -89,7 +158,18 @@ def truth_labels(store: Path) -> pl.DataFrame:
     )
 
 
-def labelled_graph(transfers: pl.DataFrame, truth: pl.DataFrame) -> Graph:
+def day_start(day: date) -> datetime:
+    """The start of a Beijing-time day (the store's day partitions), as an aware datetime."""
+    return datetime(day.year, day.month, day.day, tzinfo=BEIJING)
+
+
+def labelled_graph(
+    transfers: pl.DataFrame,
+    truth: pl.DataFrame,
+    *,
+    opened: pl.DataFrame | None = None,
+    flagged: pl.DataFrame | None = None,
+) -> Graph:
     """Graph of every account in the transfers, labelled from the truth (absent means not a mule)."""
     seen = pl.concat([transfers["payer"], transfers["payee"].filter(transfers["payee"] >= 0)]).unique()
     labels = (
@@ -98,7 +178,7 @@ def labelled_graph(transfers: pl.DataFrame, truth: pl.DataFrame) -> Graph:
         .with_columns(pl.col("is_mule").fill_null(False))
         .sort(ACCOUNT)
     )
-    return graph(transfers, labels=labels)
+    return graph(transfers, labels=labels, opened=opened, flagged=flagged)
 
 
 def save_model(model: MuleModel, directory: Path, *, trained_on: dict[str, object]) -> None:

@@ -40,8 +40,17 @@ def _side(tx: pl.LazyFrame, me: str, other: str, prefix: str, small: float, larg
     )  # fmt: skip
 
 
-def account_features(tx: pl.LazyFrame | pl.DataFrame, opened: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row of behaviour features per account that sent or received money in `tx`."""
+def account_features(
+    tx: pl.LazyFrame | pl.DataFrame, opened: pl.DataFrame | None = None, flagged: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row of behaviour features per account that sent or received money in `tx`.
+
+    `opened` (account, opened: date, null where the bank did not say) gives the account age at the
+    first large credit; `flagged` (account) lists the payers that screening flagged as likely victims
+    or that reported a fraud, and gives the credits from them. Without either, its features are null
+    (missing, not zero): LightGBM learns a missing value apart, and the review page says why it is
+    missing.
+    """
     lf = tx.lazy().select("payer", "payee", "amount_fen", "ts").filter(pl.col("payee") >= 0)
     q = lf.select(
         pl.col("amount_fen").quantile(0.05).alias("small"), pl.col("amount_fen").quantile(0.95).alias("large")
@@ -78,18 +87,48 @@ def account_features(tx: pl.LazyFrame | pl.DataFrame, opened: pl.DataFrame | Non
         .join(_repeats(lf), on=ACCOUNT, how="left")
         .with_columns(pl.col(_REPEAT_COLUMNS).fill_null(0))
     )
-    if opened is not None:
-        df = (
-            df.join(opened.select(ACCOUNT, "opened"), on=ACCOUNT, how="left")
-            .with_columns(
-                age_at_first_large_inflow_days=(
-                    pl.col("in_first_large").dt.date() - pl.col("opened")
-                ).dt.total_days()
-            )
-            .drop("opened")
-        )
+    df = df.join(_opening_age(opened), on=ACCOUNT, how="left") if opened is not None else df
+    if "opened" in df.columns:
+        # A card opened to be sold or rented out (卡农) receives large sums soon after opening; a rented
+        # card with months of ordinary history is not told apart by this feature.
+        age = pl.col("in_first_large").dt.convert_time_zone("Asia/Shanghai").dt.date() - pl.col("opened")
+        df = df.with_columns(age.dt.total_days().cast(pl.Float64).alias(AGE_AT_FIRST_LARGE)).drop("opened")
+    else:
+        df = df.with_columns(pl.lit(None, dtype=pl.Float64).alias(AGE_AT_FIRST_LARGE))
+    df = df.join(_from_flagged(lf, flagged), on=ACCOUNT, how="left") if flagged is not None else df
+    df = df.with_columns(
+        (pl.col(c).fill_null(0) if flagged is not None else pl.lit(None)).cast(pl.Float64).alias(c)
+        for c in FLAGGED_INFLOW
+    )
     drop = [c for c in df.columns if c.endswith(("_first", "_last", "_first_large"))]
     return df.drop(drop).sort(ACCOUNT)
+
+
+AGE_AT_FIRST_LARGE = "age_at_first_large_inflow_days"
+FLAGGED_INFLOW = ("in_from_flagged_n", "in_from_flagged_sum", "in_from_flagged_payers")
+
+
+def _opening_age(opened: pl.DataFrame) -> pl.DataFrame:
+    return opened.select(pl.col(ACCOUNT).cast(pl.Int64), pl.col("opened").cast(pl.Date))
+
+
+def _from_flagged(lf: pl.LazyFrame, flagged: pl.DataFrame) -> pl.DataFrame:
+    """Credits from flagged payers or reported victims: count, sum (fen) and distinct such payers.
+
+    A victim pays a collecting card (收款卡) directly; an ordinary account rarely receives money from
+    someone whom screening flagged or who reported a fraud.
+    """
+    payers = flagged.select(pl.col(ACCOUNT).cast(pl.Int64).alias("payer")).unique().lazy()
+    return (
+        lf.join(payers, on="payer", how="semi")
+        .group_by(pl.col("payee").alias(ACCOUNT))
+        .agg(
+            pl.len().alias("in_from_flagged_n"),
+            pl.col("amount_fen").sum().alias("in_from_flagged_sum"),
+            pl.col("payer").n_unique().alias("in_from_flagged_payers"),
+        )
+        .collect()
+    )
 
 
 _REPEAT_COLUMNS = (

@@ -74,10 +74,19 @@ class Graph:
 
 
 def graph(
-    transfers: pl.DataFrame, accounts: pl.Series | None = None, labels: pl.DataFrame | None = None
+    transfers: pl.DataFrame,
+    accounts: pl.Series | None = None,
+    labels: pl.DataFrame | None = None,
+    *,
+    opened: pl.DataFrame | None = None,
+    flagged: pl.DataFrame | None = None,
 ) -> Graph:
-    """Features of `accounts` (default: every account in the transfers), aligned with their labels."""
-    feats = account_features(transfers)
+    """Features of `accounts` (default: every account in the transfers), aligned with their labels.
+
+    `opened` (account, opened) and `flagged` (account) as for `features.account_features`: without
+    them, the account age at the first large credit and the credits from flagged payers are missing.
+    """
+    feats = account_features(transfers, opened, flagged)
     # Round zero of propagation needs no model: how much the counterparties themselves send in small
     # amounts (test transfers and split parcels are a mule ring's signature).
     small = feats.select(

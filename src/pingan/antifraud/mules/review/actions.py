@@ -60,6 +60,20 @@ def do_queue_candidate(
     return row
 
 
+def do_record_candidate_view(session: Session, candidate: MuleCandidate, *, actor: Actor) -> None:
+    """Audit the opening of a candidate's page (its account's transfers and reports). Caller holds the
+    transaction."""
+    if actor.role not in REVIEWERS:
+        raise Forbidden("only anti-fraud analysts and supervisors review mule candidates")
+    audit.record(
+        session,
+        actor=actor,
+        action="mules.candidate.read",
+        object_type="mule_candidate",
+        object_id=candidate.id,
+    )
+
+
 def check_review(actor: Actor, note: str) -> None:
     """Only analysts and supervisors review, and a review says why."""
     if actor.role not in REVIEWERS:

@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from pingan.antifraud.banks.directory import bank_name
 from pingan.antifraud.mules.review import actions, queries
 from pingan.antifraud.mules.review.choices import CandidateStatus
+from pingan.antifraud.tracing.registered import report_store
 from pingan.core import listing
 from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
+from pingan.core.errors import NotFound
 from pingan.core.pages import render
 from pingan.core.roles import Actor
 from pingan.core.scoping import record_list_read
@@ -108,6 +110,30 @@ def review_export(
         fmt=fmt,
         filters={**_audited_filters(f), "sort": sort.param},
         filename="mule-candidates",
+    )
+
+
+@router.get("/mules/review/{candidate_id}", response_class=HTMLResponse)
+def candidate_page(request: Request, candidate_id: int, session: DbSession, actor: Reviewer) -> HTMLResponse:
+    """One candidate: the model's reasons in words, the fraud reports that name its account and the
+    account's latest transfers in the transaction store, counterparties masked; opening it is audited."""
+    with session.begin():
+        row = queries.get_candidate(session, candidate_id)
+        actions.do_record_candidate_view(session, row, actor=actor)
+        reports = queries.candidate_reports(session, row, actor=actor)
+    try:
+        transfers, store_missing = queries.candidate_transfers(row, report_store()), False
+    except NotFound:  # no store under the data directory: the page says so
+        transfers, store_missing = [], True
+    return render(
+        request,
+        "mules_candidate.html",
+        c=row,
+        reasons=queries.reasons_in_words(row.reasons),
+        reports=reports,
+        transfers=transfers,
+        store_missing=store_missing,
+        bank_name=bank_name,
     )
 
 

@@ -34,15 +34,20 @@ class Unit(Enum):
 
 @dataclass(frozen=True)
 class FeatureLabel:
-    """A feature's label and explanation (marked for translation) and the unit of its value."""
+    """A feature's label and explanation (marked for translation), the unit of its value, and what
+    the page says when the value is missing (why it is not known)."""
 
     label: str
     explanation: str
     unit: Unit
+    missing: str = ""
 
 
-def _f(label: str, explanation: str, unit: Unit) -> FeatureLabel:
-    return FeatureLabel(label, explanation, unit)
+def _f(label: str, explanation: str, unit: Unit, missing: str = "") -> FeatureLabel:
+    return FeatureLabel(label, explanation, unit, missing)
+
+
+_NO_FLAGS = N_("not known: no reports or screening flags were given to the model")
 
 
 C, F, S, H, D, P, R, SC = (
@@ -119,6 +124,25 @@ FEATURES: dict[str, FeatureLabel] = {
         N_("Account age at the first large credit"),
         N_("Days from opening the account to the first large transfer received: rented cards are new."),
         D,
+        N_("not known: the store has no opening date for this account"),
+    ),
+    "in_from_flagged_n": _f(
+        N_("Credits from flagged payers or reported victims"),
+        N_("Transfers received from payers that screening flagged or that reported a fraud."),
+        C,
+        _NO_FLAGS,
+    ),
+    "in_from_flagged_sum": _f(
+        N_("Money from flagged payers or reported victims"),
+        N_("The sum received from payers that screening flagged or that reported a fraud."),
+        F,
+        _NO_FLAGS,
+    ),
+    "in_from_flagged_payers": _f(
+        N_("Flagged payers or reported victims who paid it"),
+        N_("Different payers that screening flagged or that reported a fraud, and that paid this account."),
+        C,
+        _NO_FLAGS,
     ),
     "dwell_hours_median": _f(
         N_("Typical dwell time"), N_("Median hours between money arriving and the next transfer out."), H
@@ -289,7 +313,7 @@ class Reason:
     explanation: str
     value: str  # "—" when the reason carries no value
     contribution: str
-    known: bool  # False: a feature with no label yet; the page shows its name
+    known: bool  # False: a feature with no label yet; the page shows a general label, not its name
 
 
 def describe(reason: str) -> Reason:
@@ -304,13 +328,19 @@ def describe(reason: str) -> Reason:
     except ValueError:
         value = None
     if found is None:
-        return Reason(name, "", raw_value or "—", contribution, known=False)
+        # A feature with no label yet (a model newer than this catalogue): its column name is never
+        # shown to a reviewer.
+        return Reason(_("Another behaviour of the account"), "", raw_value or "—", contribution, known=False)
     feature, args = found
     text = _(feature.label)
+    if value is not None and math.isnan(value) and feature.missing:
+        shown = _(feature.missing)
+    else:
+        shown = format_value(value, feature.unit) if value is not None else "—"
     return Reason(
         label=text % args if args else text,
         explanation=_(feature.explanation),
-        value=format_value(value, feature.unit) if value is not None else "—",
+        value=shown,
         contribution=contribution,
         known=True,
     )
