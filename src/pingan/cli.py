@@ -17,6 +17,7 @@ from pingan.command.cli import app as command_app
 from pingan.command.import_cli import app as incidents_app
 from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
+from pingan.sensors.cli import app as sensors_app
 from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
 from pingan.sim.replay_cli import incidents_cmd, replay_cmd
@@ -45,6 +46,7 @@ sim_app.command("incidents")(incidents_cmd)
 app.add_typer(command_app, name="command")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(sim_app, name="sim")
+app.add_typer(sensors_app, name="sensors")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 
 def install() -> None:
-    """Subscribe the robot, the watchlist (reported payees, holder links) and the outcome tracker (idempotent)."""
+    """Subscribe the robot, the watchlist (reported payees, holder links), the outcome tracker and the
+    sensor acknowledgements (idempotent)."""
     from pingan.antifraud.orders import robot
     from pingan.antifraud.outcomes import actions as outcomes_actions
     from pingan.antifraud.watchlist import actions as watchlist_actions
     from pingan.antifraud.watchlist import holder_links
+    from pingan.sensors import actions as sensors_actions
 
     robot.install()
     watchlist_actions.install()
     holder_links.install()
     outcomes_actions.install()
+    sensors_actions.install()
