@@ -295,3 +295,22 @@ def test_reading_positions_needs_a_purpose_and_is_audited(
     with db.read_transaction() as s:
         entry = s.execute(select(AuditEntry).where(AuditEntry.action == "sensor.positions_read")).scalar_one()
         assert entry.purpose == "复盘警情 #12" and entry.object_id == "玉林1"
+
+
+def test_a_repeat_alarm_joining_a_dispatched_incident_hears_dispatched_too(
+    smoke_a: Registered, unit_yulin1: int
+) -> None:
+    from pingan.sensors.model import SensorAck
+
+    actions.install()
+    jobs.handle(SMOKE_TOPIC, smoke_a.raw(1, type="smoke"))
+    with db.read_transaction() as s:
+        incident_id = s.execute(select(SensorAlarm.incident_id)).scalar_one()
+    assert incident_id is not None
+    move(unit_yulin1, "assign", incident_id=incident_id)
+    jobs.handle(SMOKE_TOPIC, smoke_a.raw(2, type="smoke"))
+    with db.read_transaction() as s:
+        by_alarm: dict[int, list[str]] = {}
+        for ack in s.execute(select(SensorAck).order_by(SensorAck.id)).scalars():
+            by_alarm.setdefault(ack.alarm_id, []).append(ack.state.value)
+    assert list(by_alarm.values()) == [["received", "dispatched"], ["received", "dispatched"]]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from pingan.command import actions as command_actions
 from pingan.command import queries as command_queries
 from pingan.command import recommend
-from pingan.command.choices import IncidentStatus, Priority, UnitMove
+from pingan.command.choices import IncidentEventKind, IncidentStatus, Priority, UnitMove
 from pingan.command.schemas import IncidentIn
 from pingan.core import audit, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -277,10 +277,13 @@ def _take_alarm(session: Session, device: Device, message: rules.Message, *, now
         min_outcomes=settings.false_alarm_min_outcomes,
     )
     incident_id = ruling.incident_id
+    already_dispatched = False
     if ruling.decision is AlarmDecision.DEDUPLICATED and incident_id is not None:
         detail = command_queries.incident_detail(session, incident_id)
         if detail is None or detail.status is not IncidentStatus.OPEN:
             incident_id = None  # the earlier incident is closed: this alarm is a new one
+        else:
+            already_dispatched = any(e.kind is IncidentEventKind.DISPATCHED for e in detail.events)
     decision = ruling.decision
     if incident_id is None:
         decision = AlarmDecision.INCIDENT
@@ -314,6 +317,8 @@ def _take_alarm(session: Session, device: Device, message: rules.Message, *, now
     session.add(alarm)
     session.flush()
     _ack(session, alarm.id, AckState.RECEIVED, now=now)
+    if already_dispatched:  # joined an incident a unit is on its way to: the device hears so too
+        _ack(session, alarm.id, AckState.DISPATCHED, now=now)
     audit.record(
         session,
         actor=INGEST,

@@ -61,7 +61,8 @@ def add_device(
         with db.transaction() as session:
             actions.check_register_device(session, item)
             device, key = actions.do_register_device(session, item, now=clock.now())
-            _console.print(f"device {device.id} {device.device_id} registered; key (shown once): {key}")
+            _console.print(f"device {device.id} {device.device_id} registered; key (shown once):")
+            _console.print(key, soft_wrap=True)
     except (DomainError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
 
