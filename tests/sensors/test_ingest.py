@@ -172,3 +172,22 @@ def test_smoke_confirmed_by_a_second_sensor_is_priority_one(smoke_a: Registered,
         assert second.reasons == "smoke_confirmed_by:smoke-a"
         incident = s.get(Incident, second.incident_id)
         assert incident is not None and incident.priority is Priority.URGENT
+
+
+def test_a_message_that_cannot_be_acted_on_is_kept_with_the_error_and_the_ingest_goes_on(
+    tracker_yulin1: Registered, smoke_a: Registered
+) -> None:
+    from pingan.sensors.model import Device
+
+    with db.transaction() as s:  # the unit was renamed after its tracker was registered
+        tracker = s.get(Device, tracker_yulin1.pk)
+        assert tracker is not None
+        tracker.unit_call_sign = "已撤编"
+    failed = jobs.handle("pingan/units/已撤编/position", tracker_yulin1.raw(1, lat=30.61, lon=104.05))
+    assert failed.refusal is Refusal.PROCESSING_FAILED
+    letter = _only_dead_letter()
+    assert "已撤编" in letter.detail
+    with db.read_transaction() as s:  # rolled back whole: the tracker's number was not taken
+        tracker = s.get(Device, tracker_yulin1.pk)
+        assert tracker is not None and tracker.last_seq == 0
+    assert jobs.handle(TOPIC, smoke_a.raw(1, type="smoke")).accepted

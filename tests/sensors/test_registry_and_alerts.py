@@ -314,3 +314,18 @@ def test_a_repeat_alarm_joining_a_dispatched_incident_hears_dispatched_too(
         for ack in s.execute(select(SensorAck).order_by(SensorAck.id)).scalars():
             by_alarm.setdefault(ack.alarm_id, []).append(ack.state.value)
     assert list(by_alarm.values()) == [["received", "dispatched"], ["received", "dispatched"]]
+
+
+def test_a_device_taken_off_the_whitelist_is_not_heard(
+    client: TestClient, dispatcher: User, smoke_a: Registered
+) -> None:
+    off = client.post(
+        f"/api/v1/sensors/devices/{smoke_a.pk}/active", json={"active": False}, headers=bearer(dispatcher)
+    )
+    assert off.status_code == 200 and off.json()["active"] is False
+    result = jobs.handle(SMOKE_TOPIC, smoke_a.raw(1, type="smoke"))
+    assert result.refusal is not None and result.refusal.value == "unknown_device"
+    again = client.post(
+        f"/api/v1/sensors/devices/{smoke_a.pk}/active", json={"active": False}, headers=bearer(dispatcher)
+    )
+    assert again.status_code == 409 and again.json()["field"] == "active"

@@ -132,6 +132,36 @@ def do_register_device(session: Session, item: NewDevice, *, now: datetime) -> t
     return device, key
 
 
+def get_device(session: Session, device_pk: int) -> Device:
+    """One device (NotFound naming it)."""
+    device = session.get(Device, device_pk)
+    if device is None:
+        raise NotFound(f"no device {device_pk}", field="device_pk")
+    return device
+
+
+def check_set_active(device: Device, active: bool, actor: Actor) -> None:
+    """A change of the device's place on the whitelist."""
+    _authorise(actor, DEVICE_KEEPERS, "change the device whitelist")
+    if device.active is active:
+        raise Conflict(
+            f"device {device.device_id} is {'active' if active else 'inactive'} already", field="active"
+        )
+
+
+def do_set_active(session: Session, device: Device, active: bool, actor: Actor) -> None:
+    """Put the device back on the whitelist, or take it off: an inactive device is not heard."""
+    device.active = active
+    audit.record(
+        session,
+        actor=actor,
+        action="sensor.device_active" if active else "sensor.device_inactive",
+        object_type="sensor_device",
+        object_id=device.id,
+        detail={"device_id": device.device_id},
+    )
+
+
 def device_key(device: Device) -> bytes:
     """The device's HMAC key, decrypted."""
     return bytes.fromhex(open_secret(KEY_PURPOSE, device.key_cipher))

@@ -18,6 +18,7 @@ from pingan.sensors import actions, queries
 from pingan.sensors.choices import AlertState, Refusal
 from pingan.sensors.model import SafetyAlert, SensorAlarm
 from pingan.sensors.schemas import (
+    ActiveIn,
     AlarmOut,
     AlertCloseIn,
     AlertOut,
@@ -120,6 +121,18 @@ def get_device(device_pk: RowPath, session: DbSession, actor: Reader) -> DeviceO
         row = queries.device(session, device_pk)
         if row is None:
             raise NotFound(f"no device {device_pk}", field="device_pk")
+        return device_out(row)
+
+
+@router.post("/devices/{device_pk}/active", response_model=DeviceOut)
+def set_active(device_pk: RowPath, body: ActiveIn, session: DbSession, actor: Keeper) -> DeviceOut:
+    """Take a device off the whitelist (its messages are refused as unknown), or put it back."""
+    with session.begin():
+        device = actions.get_device(session, device_pk)
+        actions.check_set_active(device, body.active, actor)
+        actions.do_set_active(session, device, body.active, actor)
+        row = queries.device(session, device_pk)
+        assert row is not None
         return device_out(row)
 
 

@@ -37,6 +37,7 @@ log = get_logger("sensors.ingest")
 SUBSCRIPTIONS = ("pingan/+/+/alarm", "pingan/units/+/position", "pingan/holster/+/event")
 ACK_POLL_S = 0.5  # how often the outbox of acknowledgements (written by any process) is read
 PURGE_EVERY_S = 3600.0
+HANDLE_TRIES = 5  # a message whose dead letter cannot be written either is tried this often
 
 
 def handle(topic: str, raw: bytes, *, now: datetime | None = None) -> actions.Ingested:
@@ -91,6 +92,8 @@ class Ingest:
             manual_ack=True,
         )
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        # A fault in a callback is logged by paho instead of ending its network thread.
+        self.client.suppress_exceptions = True
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
@@ -114,7 +117,18 @@ class Ingest:
         log.info("sensors.disconnected", reason=str(reason))
 
     def _on_message(self, client: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        result = handle(message.topic, bytes(message.payload))
+        result = None
+        for attempt in range(HANDLE_TRIES):
+            try:
+                result = handle(message.topic, bytes(message.payload))
+                break
+            except Exception:  # the database itself is away: wait, try again, never die
+                log.exception("sensors.database_unavailable", attempt=attempt + 1)
+                time.sleep(min(5.0, 0.5 * 2**attempt))
+        if result is None:
+            # Not acknowledged: the broker keeps the message and sends it again when we reconnect.
+            log.error("sensors.message_left_with_broker", topic=message.topic, mid=message.mid)
+            return
         if result.accepted:
             self.taken += 1
         else:

@@ -30,6 +30,12 @@ class DeviceIn(InputModel):
     key: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{32,128}$")
 
 
+class ActiveIn(InputModel):
+    """Whether the device is on the whitelist."""
+
+    active: bool
+
+
 class DeviceOut(BaseModel):
     """A registered device, with its false-alarm score (never its key)."""
 
