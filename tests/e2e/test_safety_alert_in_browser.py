@@ -101,7 +101,7 @@ def test_a_holster_draw_rings_on_the_open_map_and_alarms_the_dispatcher(
             "device_id": "e2e-holster",
             "kind": "holster",
             "community": "holster",
-            "officer": "officer_e2e",
+            "officer": "officer",
             "unit_call_sign": "E2E-1",
         },
         headers=auth,

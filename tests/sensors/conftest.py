@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pingan.core import clock, db
+from pingan.core.roles import Role
 from pingan.sensors import actions, rules
 from pingan.sensors.choices import DeviceKind
 from pingan.sensors.schemas import DeviceIn
@@ -22,7 +23,7 @@ from tests.command.conftest import (  # noqa: F401 - fixtures shared with the co
     district,
     move,
 )
-from tests.conftest import SYSTEM
+from tests.conftest import SYSTEM, make_user
 
 GARDEN = "yulin-garden"  # 玉林花园, a smart community in the Yulin station's area
 
@@ -96,6 +97,7 @@ def unit_yulin1(district: None) -> int:  # noqa: F811
 
 @pytest.fixture
 def holster_wang(unit_yulin1: int) -> Registered:
+    make_user("officer_wang", Role.OFFICER, station_code="WH-YL")
     return register(
         "holster-7", DeviceKind.HOLSTER, "holster", officer="officer_wang", unit_call_sign="玉林1"
     )

@@ -329,3 +329,17 @@ def test_a_device_taken_off_the_whitelist_is_not_heard(
         f"/api/v1/sensors/devices/{smoke_a.pk}/active", json={"active": False}, headers=bearer(dispatcher)
     )
     assert again.status_code == 409 and again.json()["field"] == "active"
+
+
+def test_a_holster_for_an_officer_who_is_not_a_user_is_refused(
+    client: TestClient, dispatcher: User, unit_yulin1: int
+) -> None:
+    body = {
+        "device_id": "h-2",
+        "kind": "holster",
+        "community": "holster",
+        "officer": "nobody",
+        "unit_call_sign": "玉林1",
+    }
+    r = client.post("/api/v1/sensors/devices", json=body, headers=bearer(dispatcher))
+    assert r.status_code == 422 and r.json()["field"] == "officer"

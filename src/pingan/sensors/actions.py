@@ -21,6 +21,7 @@ from pingan.command import recommend
 from pingan.command.choices import IncidentEventKind, IncidentStatus, Priority, UnitMove
 from pingan.command.schemas import IncidentIn
 from pingan.core import audit, clock, events
+from pingan.core.auth import User
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.logging import get_logger
 from pingan.core.pii import open_secret, seal_secret
@@ -96,6 +97,8 @@ def check_register_device(session: Session, item: NewDevice) -> None:
         raise Invalid("a tracker names its unit", field="unit_call_sign")
     if d.unit_call_sign and command_queries.unit_by_call_sign(session, d.unit_call_sign) is None:
         raise Invalid(f"no unit {d.unit_call_sign!r}", field="unit_call_sign")
+    if d.officer and session.execute(select(User.id).where(User.username == d.officer)).first() is None:
+        raise Invalid(f"no user {d.officer!r}", field="officer")
     if (d.lat is None) != (d.lon is None):
         raise Invalid("give both lat and lon, or neither", field="lon" if d.lon is None else "lat")
 

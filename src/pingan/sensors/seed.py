@@ -10,12 +10,14 @@ from sqlalchemy import func, select
 
 from pingan.command import queries as command_queries
 from pingan.core import db
+from pingan.core.auth import User
 from pingan.core.roles import Actor
 from pingan.sensors import actions
 from pingan.sensors.choices import DeviceKind
 from pingan.sensors.model import Device
 from pingan.sensors.schemas import DeviceIn
 
+DEMO_OFFICER = "officer"  # the demo's Yulin officer (pingan.demo.DEMO_USERS)
 # (device id, kind, community, location, lat, lon, owner): around the Yulin station (WH-YL).
 DEMO_DEVICES = (
     (
@@ -87,13 +89,14 @@ def seed_sensors(*, now: datetime) -> int:
             for d, k, c, loc, lat, lon, owner in DEMO_DEVICES
         ]
         unit = command_queries.unit_by_call_sign(session, "玉林1")
-        if unit is not None:
+        officer = session.execute(select(User.id).where(User.username == DEMO_OFFICER)).first()
+        if unit is not None and officer is not None:
             bodies.append(
                 DeviceIn(
                     device_id="yl-holster-1",
                     kind=DeviceKind.HOLSTER,
                     community="holster",
-                    officer="officer",
+                    officer=DEMO_OFFICER,
                     unit_call_sign=unit.call_sign,
                 )
             )
