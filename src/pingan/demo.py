@@ -37,6 +37,7 @@ from pingan.core.logging import get_logger
 from pingan.core.org import Station, do_upsert_station
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
+from pingan.sensors.seed import seed_sensors
 from pingan.sim import generate
 from pingan.sim.dbload import Progress, load_district
 from pingan.sim.geography import district_stations
@@ -157,6 +158,8 @@ def seed_demo(
     # The command centre's units and a few open incidents, so that the dispatcher finds work.
     command_units, command_incidents = seed_command(now=clock.now())
     seed_roads()
+    # The smart communities' detectors and the first Yulin unit's holster and tracker (docs/sensors.md).
+    seed_sensors(now=clock.now())
     ensure_district(root)
     seed_part, feed_part = split_reports(root, feed_share)
     loaded = load_district(root, max_accounts=max_accounts, reports_file=seed_part, progress=progress)
@@ -284,6 +287,8 @@ def run_demo(
             env=os.environ.copy(),
             preexec_fn=_die_with_parent,
         ),
+        # The MQTT ingest (docs/mqtt.md): it keeps trying to connect while no broker answers.
+        subprocess.Popen([*pingan, "sensors", "ingest"], env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603
     ]
     stop = threading.Event()
     feeder = threading.Thread(

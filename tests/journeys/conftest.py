@@ -46,6 +46,19 @@ def _seed(base: str) -> dict[str, int]:
         else:
             time.sleep(0.3)
     assert "order" in ids, "the robot raised no stop-payment order for the seeded report within 30 s"
+    device = httpx.post(
+        f"{base}/api/v1/sensors/devices",
+        json={
+            "device_id": "journey-smoke",
+            "kind": "smoke_detector",
+            "community": "yulin-garden",
+            "owner": "玉林花园物业",
+        },
+        headers=_bearer(base, "dispatcher"),
+        timeout=30,
+    )
+    assert device.status_code == 201, device.text
+    ids["device"] = int(device.json()["id"])
     return ids
 
 

@@ -51,6 +51,7 @@ class Journey:
     seeded report and of its stop-payment order (`conftest._seed`)."""
 
     extra: tuple[str, ...] = ()
+    # `{device}` stands for the sensor device the run registers.
     # Whether some page of the journey must show a time (the seeded report, the audit log).
     shows_time: bool = True
     # Pages that list what was written during the run (the audit log): their times are "now" in Beijing.
@@ -59,12 +60,14 @@ class Journey:
 
 JOURNEYS: dict[Role, Journey] = {
     Role.ANTIFRAUD_ANALYST: Journey(extra=("/reports/{report}", "/orders/{order}", "/risk/monthly")),
-    Role.SUPERVISOR: Journey(extra=("/reports/{report}", "/orders/{order}", "/risk/monthly")),
+    Role.SUPERVISOR: Journey(
+        extra=("/reports/{report}", "/orders/{order}", "/risk/monthly", "/sensors/devices/{device}")
+    ),
     Role.OFFICER: Journey(extra=("/reports/{report}",)),
     Role.AUDITOR: Journey(shows_now=("/audit",)),
     Role.ADMIN: Journey(shows_time=False),
     # Only its landing page until the command platform's pages exist (they join through the menu).
-    Role.DISPATCHER: Journey(shows_time=False),
+    Role.DISPATCHER: Journey(shows_time=False, extra=("/sensors/devices/{device}",)),
 }
 
 

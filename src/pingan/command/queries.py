@@ -152,6 +152,12 @@ def units_for_assignment(session: Session, actor: Actor, incident: Incident) -> 
     return sorted(units, key=key)
 
 
+def unit_by_call_sign(session: Session, call_sign: str, *, for_update: bool = False) -> Unit | None:
+    """The unit with this call sign (another package's feed names units so: a GPS tracker, a holster)."""
+    q = select(Unit).where(Unit.call_sign == call_sign)
+    return session.execute(q.with_for_update() if for_update else q).scalar_one_or_none()
+
+
 def unit_log(session: Session, unit_id: int, limit: int = 50) -> list[UnitStatusLog]:
     """A unit's latest log lines, newest first."""
     return list(

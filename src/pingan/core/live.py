@@ -97,6 +97,9 @@ class Topic:
     ids: IdsOf = object_ids
     # Whether the objects must be read from the entry's detail (a batch entry names a span of ids).
     needs_detail: bool = False
+    # Whether every page's stream carries it for the roles that may read it, asked for or not (an
+    # alarm that must reach a user wherever they are: an officer in danger).
+    everywhere: bool = False
 
     def watches(self, action: str) -> bool:
         """Whether an audit entry with `action` changes this topic."""
@@ -356,11 +359,13 @@ HUB = Hub()
 
 
 def topics_for(actor: Actor, asked: str) -> list[Topic]:
-    """The topics named in `asked` (comma-separated) that `actor`'s role may read; an unknown name is
-    refused (422, field `topics`), a name the role may not read is left out, as its menu leaves the page."""
+    """The topics named in `asked` (comma-separated), and those carried `everywhere`, that `actor`'s role
+    may read; an unknown name is refused (422, field `topics`), a name the role may not read is left
+    out, as its menu leaves the page."""
     names = [n.strip() for n in asked.split(",") if n.strip()]
     if unknown := [n for n in names if n not in _topics]:
         raise Invalid(f"unknown topic {unknown[0]!r}; known: {', '.join(sorted(_topics))}", field="topics")
+    names += [n for n, t in _topics.items() if t.everywhere]
     return [_topics[n] for n in dict.fromkeys(names) if actor.role in _topics[n].roles]
 
 

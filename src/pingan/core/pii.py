@@ -172,6 +172,23 @@ def decrypt(kind: PiiKind, token: str) -> str:
     return aes.decrypt(blob[:12], blob[12:], kind.value.encode()).decode()
 
 
+def seal_secret(purpose: str, value: str) -> str:
+    """Encrypt a secret that is not a personal identifier (a device's signing key) with the PII key;
+    `purpose` is authenticated data, so a ciphertext cannot be moved to another use."""
+    _, aes = _current_keys()
+    nonce = os.urandom(12)
+    return "v1:" + base64.b64encode(nonce + aes.encrypt(nonce, value.encode(), purpose.encode())).decode()
+
+
+def open_secret(purpose: str, token: str) -> str:
+    """Decrypt a value written by `seal_secret` for the same `purpose`."""
+    _, aes = _current_keys()
+    if not token.startswith("v1:"):
+        raise ValueError("unknown ciphertext version")
+    blob = base64.b64decode(token[3:])
+    return aes.decrypt(blob[:12], blob[12:], purpose.encode()).decode()
+
+
 @dataclass(frozen=True)
 class Protected:
     """A personal identifier as stored: pseudonym for lookup, ciphertext, and the masked form for output."""

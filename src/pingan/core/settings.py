@@ -124,6 +124,27 @@ class CommandSettings(BaseModel):
         return self
 
 
+class SensorSettings(BaseModel):
+    """The MQTT link to sensors and officer devices (`PINGAN_SENSORS_*`), docs/mqtt.md."""
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    # A fixed client id with a persistent session: the broker keeps QoS 1 messages for the ingest
+    # while it is away, and hands them over when it reconnects under the same id.
+    client_id: str = Field(default="pingan-ingest", min_length=1, max_length=64)
+    max_payload_bytes: int = Field(default=8192, gt=0, description="a larger message is refused")
+    replay_window_s: int = Field(
+        default=900, gt=0, description="a message stamped further than this from now is refused"
+    )
+    dedup_window_s: int = Field(default=300, gt=0, description="one incident per device and alarm type")
+    confirm_window_s: int = Field(default=120, gt=0, description="a second smoke sensor confirms within")
+    position_retention_days: int = Field(default=30, ge=1, description="officer position history kept")
+    false_alarm_demote_at: float = Field(
+        default=0.8, gt=0, le=1, description="a device this often false is demoted one priority"
+    )
+    false_alarm_min_outcomes: int = Field(default=5, ge=1, description="... after this many outcomes")
+
+
 class Settings(BaseSettings):
     """Platform settings; every field can be set as `PINGAN_<NAME>`, a section's as `PINGAN_<SECTION>_<NAME>`."""
 
@@ -166,6 +187,7 @@ class Settings(BaseSettings):
     bank: BankSettings = Field(default_factory=BankSettings)
     warnings: WarningSettings = Field(default_factory=WarningSettings)
     command: CommandSettings = Field(default_factory=CommandSettings)
+    sensors: SensorSettings = Field(default_factory=SensorSettings)
 
     @field_validator("timezone")
     @classmethod

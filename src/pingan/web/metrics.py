@@ -9,6 +9,7 @@ from pingan.antifraud.orders.metrics import add_order_figures
 from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.warnings.figures import add_warning_figures
 from pingan.core.db import new_session
+from pingan.sensors.queries import add_sensor_figures
 
 
 def render_metrics() -> str:
@@ -27,6 +28,7 @@ def render_metrics() -> str:
             loss.inc(int(amount))
         add_order_figures(registry, session)
         add_warning_figures(registry, session)
+        add_sensor_figures(registry, session)
     finally:
         session.close()
     return generate_latest(registry).decode()

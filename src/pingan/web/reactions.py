@@ -14,19 +14,20 @@ from pingan.core import events
 
 def install() -> None:
     """Subscribe the robot, the watchlist (reported payees, holder links), the outcome tracker and the
-    report classifier's override log (idempotent)."""
+    report classifier's override log and sensor acknowledgements (idempotent)."""
     from pingan.antifraud.orders import robot
     from pingan.antifraud.outcomes import actions as outcomes_actions
+    from pingan.antifraud.reports.pages import EVENT_REPORT_LABELLED
     from pingan.antifraud.watchlist import actions as watchlist_actions
     from pingan.antifraud.watchlist import holder_links
+    from pingan.sensors import actions as sensors_actions
 
     robot.install()
     watchlist_actions.install()
     holder_links.install()
     outcomes_actions.install()
-    from pingan.antifraud.reports.pages import EVENT_REPORT_LABELLED
-
     events.subscribe(EVENT_REPORT_LABELLED, log_typology_override)
+    sensors_actions.install()
 
 
 def log_typology_override(event: events.DomainEvent) -> None:

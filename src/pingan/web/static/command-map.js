@@ -60,6 +60,7 @@ async function start() {
         stations: { type: "geojson", data: stations },
         incidents: { type: "geojson", data: emptyCollection() },
         units: { type: "geojson", data: emptyCollection() },
+        safety: { type: "geojson", data: emptyCollection() },
       },
       layers: [
         { id: "background", type: "background", paint: { "background-color": "#f4f1ea" } },
@@ -77,6 +78,11 @@ async function start() {
             "circle-opacity": ["match", ["get", "status"], "open", 1, 0.45],
             "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
           },
+        },
+        {
+          // Officer-safety alerts (pingan.sensors): a wide red ring at the officer's last position.
+          id: "safety-rings", type: "circle", source: "safety",
+          paint: { "circle-radius": 26, "circle-color": "rgba(176,0,32,0.15)", "circle-stroke-color": "#b00020", "circle-stroke-width": 4 },
         },
         {
           id: "units", type: "circle", source: "units",
@@ -97,6 +103,10 @@ async function start() {
     ]);
     map.getSource("incidents").setData(incidents);
     map.getSource("units").setData(units);
+    // The alert rings come from the sensors package, where that package is installed and readable.
+    const safety = el.dataset.safety ? await fetchJson(el.dataset.safety).catch(() => emptyCollection()) : emptyCollection();
+    map.getSource("safety").setData(safety);
+    el.dataset.safetyCount = String(safety.features.length);
     el.dataset.incidentCount = String(incidents.features.length);
     el.dataset.unitCount = String(units.features.length);
     el.dispatchEvent(new CustomEvent("command-map:refreshed", { bubbles: true }));
@@ -123,11 +133,13 @@ async function start() {
     refresh().catch((err) => console.error(err));
     const stream = new EventSource(el.dataset.stream);
     let pending = null;
-    stream.addEventListener("map", () => {
+    const later = () => {
       // A burst of changes is one refetch.
       clearTimeout(pending);
       pending = setTimeout(() => refresh().catch((err) => console.error(err)), 200);
-    });
+    };
+    stream.addEventListener("map", later);
+    stream.addEventListener("safety", later);
     stream.addEventListener("end", () => stream.close());
   });
 }

@@ -1,0 +1,193 @@
+"""The ingest's reading of messages: every bad input is refused, counted and kept with its reason,
+and nothing else is written for it; a good alarm becomes an incident with its acknowledgement."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from pingan.command.choices import IncidentStatus, Priority
+from pingan.command.model import Incident
+from pingan.core import clock, db
+from pingan.sensors import jobs
+from pingan.sensors.choices import AckState, AlarmDecision, Refusal
+from pingan.sensors.model import DeadLetter, SensorAck, SensorAlarm
+from tests.sensors.conftest import GARDEN, Registered
+
+TOPIC = f"pingan/{GARDEN}/smoke-a/alarm"
+
+
+def _counts() -> tuple[int, int, int]:
+    with db.read_transaction() as s:
+        return (
+            s.execute(select(func.count()).select_from(SensorAlarm)).scalar_one(),
+            s.execute(select(func.count()).select_from(Incident)).scalar_one(),
+            s.execute(select(func.count()).select_from(DeadLetter)).scalar_one(),
+        )
+
+
+def _only_dead_letter() -> DeadLetter:
+    with db.read_transaction() as s:
+        rows = list(s.execute(select(DeadLetter)).scalars())
+        s.expunge_all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def _refused_with(topic: str, raw: bytes, reason: Refusal) -> DeadLetter:
+    result = jobs.handle(topic, raw)
+    assert not result.accepted and result.refusal is reason
+    assert _counts()[:2] == (0, 0)  # no alarm, no incident
+    letter = _only_dead_letter()
+    assert letter.reason is reason
+    return letter
+
+
+def test_malformed_json_is_refused_and_kept(smoke_a: Registered) -> None:
+    letter = _refused_with(TOPIC, b'{"v": 1, "device": "smoke-a", ', Refusal.MALFORMED_JSON)
+    assert letter.excerpt.startswith('{"v": 1')
+
+
+def test_a_json_array_is_malformed(smoke_a: Registered) -> None:
+    _refused_with(TOPIC, b"[1, 2]", Refusal.MALFORMED_JSON)
+
+
+def test_unknown_device_is_refused(smoke_a: Registered) -> None:
+    stranger = Registered("smoke-x", GARDEN, b"k" * 32, 0)
+    letter = _refused_with(
+        f"pingan/{GARDEN}/smoke-x/alarm", stranger.raw(1, type="smoke"), Refusal.UNKNOWN_DEVICE
+    )
+    assert letter.device_id == "smoke-x"
+
+
+def test_unknown_schema_version_is_refused(smoke_a: Registered) -> None:
+    body = smoke_a.message(1, type="smoke")
+    body["v"] = 2
+    letter = _refused_with(TOPIC, json.dumps(body).encode(), Refusal.UNKNOWN_SCHEMA)
+    assert "v=2" in letter.detail
+
+
+def test_bad_signature_is_refused(smoke_a: Registered) -> None:
+    body = smoke_a.message(1, type="smoke")
+    body["type"] = "sos"  # changed after signing
+    _refused_with(TOPIC, json.dumps(body).encode(), Refusal.BAD_SIGNATURE)
+
+
+def test_a_message_signed_with_another_key_is_refused(smoke_a: Registered) -> None:
+    forger = Registered("smoke-a", GARDEN, b"\x01" * 32, 0)
+    _refused_with(TOPIC, forger.raw(1, type="smoke"), Refusal.BAD_SIGNATURE)
+
+
+def test_a_replayed_message_is_refused_the_second_time(smoke_a: Registered) -> None:
+    raw = smoke_a.raw(1, type="smoke")
+    assert jobs.handle(TOPIC, raw).accepted
+    again = jobs.handle(TOPIC, raw)
+    assert again.refusal is Refusal.REPLAYED
+    alarms, incidents, letters = _counts()
+    assert (alarms, incidents, letters) == (1, 1, 1)
+
+
+def test_a_message_stamped_outside_the_window_is_refused(smoke_a: Registered) -> None:
+    old = clock.now() - timedelta(hours=2)
+    _refused_with(TOPIC, smoke_a.raw(1, at=old, type="smoke"), Refusal.STALE_TIMESTAMP)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("image", "aGVsbG8="),
+        ("snapshot", {"w": 10}),
+        ("detail", {"face": "..."}),
+        ("detail", {"list": [{"fingerprint": "x"}]}),
+        ("note", "data:image/jpeg;base64,/9j/4AAQ"),
+    ],
+)
+def test_image_video_and_biometric_fields_are_refused_without_their_content(
+    smoke_a: Registered, field: str, value: object
+) -> None:
+    letter = _refused_with(TOPIC, smoke_a.raw(1, type="smoke", **{field: value}), Refusal.FORBIDDEN_MEDIA)
+    assert letter.excerpt == ""  # the content is not kept
+    assert letter.detail.startswith(field)
+
+
+def test_an_unknown_topic_is_refused(smoke_a: Registered) -> None:
+    _refused_with("pingan/x/alarm", smoke_a.raw(1, type="smoke"), Refusal.UNKNOWN_TOPIC)
+
+
+def test_a_device_on_another_devices_topic_is_refused(smoke_a: Registered, smoke_b: Registered) -> None:
+    _refused_with(f"pingan/{GARDEN}/smoke-b/alarm", smoke_a.raw(1, type="smoke"), Refusal.TOPIC_MISMATCH)
+
+
+def test_an_unknown_alarm_type_is_refused_naming_the_field(smoke_a: Registered) -> None:
+    letter = _refused_with(TOPIC, smoke_a.raw(1, type="earthquake"), Refusal.INVALID_FIELD)
+    assert letter.detail.startswith("type:")
+
+
+def test_a_message_over_the_size_limit_is_refused(smoke_a: Registered) -> None:
+    _refused_with(TOPIC, smoke_a.raw(1, type="smoke", note="x" * 9000), Refusal.TOO_LARGE)
+
+
+def test_refusals_are_counted_in_metrics(smoke_a: Registered, client: TestClient) -> None:
+    jobs.handle(TOPIC, b"not json")
+    jobs.handle(TOPIC, b"{also not")
+    jobs.handle(TOPIC, smoke_a.raw(1, type="smoke", photo="x"))
+    text = client.get("/metrics").text
+    assert 'pingan_sensor_messages_refused_total{reason="malformed_json"} 2.0' in text
+    assert 'pingan_sensor_messages_refused_total{reason="forbidden_media"} 1.0' in text
+    assert 'pingan_sensor_messages_refused_total{reason="bad_signature"} 0.0' in text
+
+
+def test_an_alarm_becomes_an_incident_with_a_received_ack(smoke_a: Registered) -> None:
+    result = jobs.handle(TOPIC, smoke_a.raw(1, type="smoke"))
+    assert result.accepted
+    with db.read_transaction() as s:
+        alarm = s.execute(select(SensorAlarm)).scalar_one()
+        incident = s.get(Incident, alarm.incident_id)
+        assert incident is not None and incident.status is IncidentStatus.OPEN
+        assert incident.category_code == "040101" and incident.station_code == "WH-YL"
+        assert incident.lat == 30.6125
+        acks = list(s.execute(select(SensorAck)).scalars())
+        assert [a.state for a in acks] == [AckState.RECEIVED]
+
+
+def test_a_repeated_alarm_within_the_window_joins_the_incident(smoke_a: Registered) -> None:
+    jobs.handle(TOPIC, smoke_a.raw(1, type="door_forced"))
+    jobs.handle(TOPIC, smoke_a.raw(2, type="door_forced"))
+    with db.read_transaction() as s:
+        alarms = list(s.execute(select(SensorAlarm).order_by(SensorAlarm.id)).scalars())
+        assert [a.decision for a in alarms] == [AlarmDecision.INCIDENT, AlarmDecision.DEDUPLICATED]
+        assert alarms[0].incident_id == alarms[1].incident_id
+        assert s.execute(select(func.count()).select_from(Incident)).scalar_one() == 1
+
+
+def test_smoke_confirmed_by_a_second_sensor_is_priority_one(smoke_a: Registered, smoke_b: Registered) -> None:
+    jobs.handle(TOPIC, smoke_a.raw(1, type="smoke"))
+    jobs.handle(f"pingan/{GARDEN}/smoke-b/alarm", smoke_b.raw(1, type="smoke"))
+    with db.read_transaction() as s:
+        second = s.execute(select(SensorAlarm).order_by(SensorAlarm.id.desc()).limit(1)).scalar_one()
+        assert second.reasons == "smoke_confirmed_by:smoke-a"
+        incident = s.get(Incident, second.incident_id)
+        assert incident is not None and incident.priority is Priority.URGENT
+
+
+def test_a_message_that_cannot_be_acted_on_is_kept_with_the_error_and_the_ingest_goes_on(
+    tracker_yulin1: Registered, smoke_a: Registered
+) -> None:
+    from pingan.sensors.model import Device
+
+    with db.transaction() as s:  # the unit was renamed after its tracker was registered
+        tracker = s.get(Device, tracker_yulin1.pk)
+        assert tracker is not None
+        tracker.unit_call_sign = "已撤编"
+    failed = jobs.handle("pingan/units/已撤编/position", tracker_yulin1.raw(1, lat=30.61, lon=104.05))
+    assert failed.refusal is Refusal.PROCESSING_FAILED
+    letter = _only_dead_letter()
+    assert "已撤编" in letter.detail
+    with db.read_transaction() as s:  # rolled back whole: the tracker's number was not taken
+        tracker = s.get(Device, tracker_yulin1.pk)
+        assert tracker is not None and tracker.last_seq == 0
+    assert jobs.handle(TOPIC, smoke_a.raw(1, type="smoke")).accepted
