@@ -20,6 +20,7 @@ from pingan.demo import demo_app
 from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
 from pingan.sim.replay_cli import incidents_cmd, replay_cmd
+from pingan.supervision.cli import app as supervision_app
 from pingan.web import reactions
 from pingan.web.cli import serve
 
@@ -45,6 +46,7 @@ sim_app.command("incidents")(incidents_cmd)
 app.add_typer(command_app, name="command")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(sim_app, name="sim")
+app.add_typer(supervision_app, name="supervision")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)
 

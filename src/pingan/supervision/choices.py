@@ -174,3 +174,10 @@ register_labels(
         Approver.AGENCY_HEAD: N_("head of the administrative organ"),
     },
 )
+
+# The grounds a step may carry, which the rule pack reads (`when_flag`, `unless_flags`, `requires_flag`).
+GROUND_LABELS = {
+    "complex": N_("complex case (may lead to administrative detention)"),
+    "many_parties": N_("many people involved or identity unknown"),
+    "roving_serial_gang": N_("roving, serial or gang crime"),
+}

@@ -47,6 +47,8 @@ from pingan.core.logging import get_logger
 from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
+from pingan.supervision import api as supervision_api
+from pingan.supervision import pages as supervision_pages
 from pingan.web import live, reactions
 from pingan.web import pages as web_pages
 from pingan.web.headers import SecurityHeaders
@@ -86,6 +88,8 @@ ROUTERS = (
     command_recommend.router,
     web_pages.router,
     classify_api.router,
+    supervision_api.router,
+    supervision_pages.router,
 )
 
 

@@ -12,6 +12,7 @@ from pingan.core.audit_api import AUDIT_READERS
 from pingan.core.i18n import N_
 from pingan.core.pages import NavItem
 from pingan.core.roles import ANTIFRAUD_STAFF, Role
+from pingan.supervision import actions as supervision_actions
 
 HUMAN = frozenset(r for r in Role if r is not Role.SYSTEM)
 ANTIFRAUD_DECIDERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
@@ -32,6 +33,9 @@ MENU = [
     NavItem("/command/map", N_("Live map"), command_actions.READERS),
     NavItem("/command/stats", N_("Statistics"), command_actions.READERS),
     NavItem("/command/bulletin", N_("Weekly bulletin"), command_actions.READERS),
+    NavItem("/supervision", N_("Case supervision"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/warnings", N_("Deadline warnings"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/rules", N_("Rule pack"), supervision_actions.CASE_READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
@@ -43,5 +47,6 @@ LANDING = {
     Role.OFFICER: "/reports",
     Role.DISPATCHER: "/command",
     Role.AUDITOR: "/audit",
+    Role.LEGAL_SUPERVISOR: "/supervision",
     Role.ADMIN: "/admin/users",
 }
