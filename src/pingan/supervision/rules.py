@@ -15,9 +15,10 @@ due time; the warning starts `warn_before` ahead of it.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from pingan.supervision.choices import Calendar, CaseKind, DeadlineStatus, EventKind, Severity
@@ -46,9 +47,11 @@ class CaseEvent:
     event_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Deadline:
-    """One clock of a case: which rule, for whom, when it started and falls due, and where it stands."""
+class Deadline(NamedTuple):
+    """One clock of a case: which rule, for whom, when it started and falls due, and where it stands.
+
+    A named tuple rather than a frozen dataclass: a full re-evaluation builds millions of them.
+    """
 
     rule: Rule
     subject: str
@@ -58,7 +61,6 @@ class Deadline:
     met_at: datetime | None
     status: DeadlineStatus
     extensions: tuple[str, ...]
-    reasons: tuple[str, ...]
 
     @property
     def key(self) -> tuple[str, str, datetime]:
@@ -68,6 +70,20 @@ class Deadline:
     @property
     def severity(self) -> Severity:
         return self.rule.severity
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why it stands where it does: the rule and article, each extension and its approver, any breach."""
+        rule = self.rule
+        out = [f"{rule.id}: {rule.deadline} ({rule.deadline.unit.value} rule), {rule.citation.short()}"]
+        for ext_id in self.extensions:
+            ext = rule.extension(ext_id)
+            if ext is not None:
+                out.append(f"extension {ext_id} approved ({ext.approver.value}), {ext.citation.short()}")
+        if self.status is DeadlineStatus.BREACHED:
+            late = "met late" if self.met_at is not None else "not met"
+            out.append(f"{late}: due {self.due_at.isoformat()}")
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -141,7 +157,7 @@ def lead_time(duration: Duration) -> timedelta:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Clock:
     rule: Rule
     subject: str
@@ -192,57 +208,105 @@ def _applies(rule: Rule, case_kind: CaseKind, day: date, flags: frozenset[str]) 
     return not (trigger.unless_flags and not flags.isdisjoint(trigger.unless_flags))
 
 
-def _status(clock: _Clock, warn_from: datetime, at: datetime) -> DeadlineStatus:
-    if clock.met_at is not None:
-        return DeadlineStatus.MET if clock.met_at <= clock.due_at else DeadlineStatus.BREACHED
-    if at > clock.due_at:
+def _status(met_at: datetime | None, due_at: datetime, warn_from: datetime, at: datetime) -> DeadlineStatus:
+    if met_at is not None:
+        return DeadlineStatus.MET if met_at <= due_at else DeadlineStatus.BREACHED
+    if at > due_at:
         return DeadlineStatus.BREACHED
     if at >= warn_from:
         return DeadlineStatus.WARNING
     return DeadlineStatus.RUNNING
 
 
-def evaluate(case_kind: CaseKind, events: Iterable[CaseEvent], pack: RulePack, *, at: datetime) -> Evaluation:
-    """Every deadline of a case whose log is `events`, as it stands at `at`.
+def _deadline(clock: _Clock, at: datetime, lead: timedelta) -> Deadline:
+    due_at = clock.due_at
+    warn_from = due_at - lead
+    met_at = clock.met_at
+    return Deadline(
+        clock.rule,
+        clock.subject,
+        clock.started_at,
+        due_at,
+        warn_from,
+        met_at,
+        _status(met_at, due_at, warn_from, at),
+        tuple(clock.extensions),
+    )
 
-    Events later than `at` are not read. Events are taken in time order (stable for equal times).
-    """
+
+def _extend(clock: _Clock, event: CaseEvent, ignored: list[str]) -> None:
+    """Apply an extension event to its clock, or say why it was ignored."""
+    why = check_extension(clock.rule, clock.extensions, event, clock.trigger_flags)
+    ext = clock.rule.extension(event.extension_id or "")
+    if why is not None or ext is None:
+        ignored.append(why or "unknown extension")
+        return
+    _apply_extension(clock, ext, event.amount)
+
+
+def _no_clock(event: CaseEvent) -> str:
+    return f"extension of {event.rule_id} for {event.subject or 'the case'}: no running clock"
+
+
+def _finish(
+    clocks: list[_Clock], at: datetime, ignored: list[str], leads: Mapping[str, timedelta]
+) -> Evaluation:
+    clocks.sort(key=lambda c: (c.started_at, c.rule.id, c.subject))
+    return Evaluation(
+        at=at, deadlines=tuple(_deadline(c, at, leads[c.rule.id]) for c in clocks), ignored=tuple(ignored)
+    )
+
+
+# ------------------------------------------------------------------------------ the reference engine
+
+
+def evaluate_naive(
+    case_kind: CaseKind, events: Iterable[CaseEvent], pack: RulePack, *, at: datetime
+) -> Evaluation:
+    """The evaluation written plainly, without indexes: every event scans every rule and every running
+    clock, and due times go through `due_after`. It is the benchmark's baseline, and the tests hold
+    `evaluate` to agree with it."""
     ordered = sorted((e for e in events if e.at <= at), key=lambda e: e.at)
     clocks: list[_Clock] = []
     running: dict[tuple[str, str], _Clock] = {}  # (rule id, subject) → the clock not yet met
     ignored: list[str] = []
-    by_trigger = pack.by_trigger
     for event in ordered:
         # Satisfy first: an event at the same instant as a trigger does not satisfy the clock it starts.
         met = [
             c
-            for (rid, subject), c in running.items()
+            for (_, subject), c in running.items()
             if subject == event.subject and event.kind in c.rule.met_by
         ]
         for clock in met:
             clock.met_at = event.at
             del running[(clock.rule.id, clock.subject)]
-            _start_followers(clock, pack, case_kind, clocks, running)
+            assert clock.met_at is not None
+            for rule in pack.rules:
+                if rule.trigger.after == clock.rule.id and _applies(
+                    rule, case_kind, beijing_day(clock.met_at), clock.trigger_flags
+                ):
+                    key = (rule.id, clock.subject)
+                    if key not in running:
+                        follower = _Clock(
+                            rule,
+                            clock.subject,
+                            clock.met_at,
+                            due_after(clock.met_at, rule.deadline),
+                            clock.trigger_flags,
+                        )
+                        clocks.append(follower)
+                        running[key] = follower
         if event.kind is EventKind.EXTENSION:
             target = running.get((event.rule_id or "", event.subject))
             if target is None:
-                ignored.append(
-                    f"extension of {event.rule_id} for {event.subject or 'the case'}: no running clock"
-                )
-                continue
-            why = check_extension(target.rule, target.extensions, event, target.trigger_flags)
-            ext = target.rule.extension(event.extension_id or "")
-            if why is not None or ext is None:
-                ignored.append(why or "unknown extension")
-                continue
-            _apply_extension(target, ext, event.amount)
+                ignored.append(_no_clock(event))
+            else:
+                _extend(target, event, ignored)
             continue
-        rules = by_trigger.get(event.kind)
-        if not rules:
-            continue
-        day = beijing_day(event.at)
-        for rule in rules:
-            if not _applies(rule, case_kind, day, event.flags):
+        for rule in pack.rules:
+            if rule.trigger.event is not event.kind or not _applies(
+                rule, case_kind, beijing_day(event.at), event.flags
+            ):
                 continue
             key = (rule.id, event.subject)
             if key in running:  # a clock already runs for this subject: the earlier start governs
@@ -250,66 +314,169 @@ def evaluate(case_kind: CaseKind, events: Iterable[CaseEvent], pack: RulePack, *
             clock = _Clock(rule, event.subject, event.at, due_after(event.at, rule.deadline), event.flags)
             clocks.append(clock)
             running[key] = clock
-    return Evaluation(at=at, deadlines=tuple(_deadline(c, at) for c in clocks), ignored=tuple(ignored))
+    return _finish(clocks, at, ignored, {r.id: lead_time(r.warn_before) for r in pack.rules})
 
 
-def _start_followers(
+# ------------------------------------------------------------------------------ the indexed engine
+
+_EIGHT_HOURS = timedelta(hours=8)  # Beijing time has been UTC+8 without summer time since 1992
+_END_OF_DAY: dict[int, datetime] = {}
+
+
+def _end_of_ordinal(ordinal: int) -> datetime:
+    """24:00 Beijing time of the day with this proleptic ordinal, in UTC (cached: few distinct days)."""
+    found = _END_OF_DAY.get(ordinal)
+    if found is None:
+        found = _END_OF_DAY[ordinal] = datetime.fromordinal(ordinal + 1).replace(tzinfo=UTC) - _EIGHT_HOURS
+    return found
+
+
+def _day_ordinal(at: datetime) -> int:
+    """The Beijing date's ordinal of an instant (its fields are UTC for any zero-offset zone)."""
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    return (at + _EIGHT_HOURS).toordinal()
+
+
+class _Compiled:
+    """A rule reduced to what the hot loop compares."""
+
+    __slots__ = ("amount", "from_ordinal", "hours", "id", "rule", "to_ordinal", "unit", "unless", "when")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.id = rule.id
+        self.from_ordinal = rule.effective_from.toordinal()
+        self.to_ordinal = rule.effective_to.toordinal() if rule.effective_to is not None else 10**9
+        self.when = rule.trigger.when_flag
+        self.unless = frozenset(rule.trigger.unless_flags)
+        self.unit = rule.deadline.unit
+        self.amount = rule.deadline.amount
+        self.hours = timedelta(hours=rule.deadline.amount)
+
+    def due(self, start: datetime, ordinal: int) -> datetime:
+        if self.unit is Calendar.HOURS:
+            return start + self.hours
+        if self.unit is Calendar.DAYS:
+            return _end_of_ordinal(ordinal + self.amount)
+        return _end_of_ordinal(add_months(date.fromordinal(ordinal), self.amount).toordinal())
+
+    def applies(self, ordinal: int, flags: frozenset[str]) -> bool:
+        if ordinal < self.from_ordinal or ordinal >= self.to_ordinal:
+            return False
+        if self.when is not None and self.when not in flags:
+            return False
+        return not (self.unless and not self.unless.isdisjoint(flags))
+
+
+@dataclass(frozen=True)
+class _Index:
+    by_trigger: Mapping[tuple[CaseKind, EventKind], tuple[_Compiled, ...]]
+    met_by: Mapping[EventKind, tuple[str, ...]]
+    by_after: Mapping[tuple[CaseKind, str], tuple[_Compiled, ...]]
+    leads: Mapping[str, timedelta]
+
+
+_INDEXES: dict[int, tuple[RulePack, _Index]] = {}
+
+
+def _index(pack: RulePack) -> _Index:
+    """The pack's engine index, built once per pack."""
+    cached = _INDEXES.get(id(pack))
+    if cached is not None and cached[0] is pack:
+        return cached[1]
+    compiled = {r.id: _Compiled(r) for r in pack.rules}
+    by_trigger: dict[tuple[CaseKind, EventKind], list[_Compiled]] = {}
+    by_after: dict[tuple[CaseKind, str], list[_Compiled]] = {}
+    met_by: dict[EventKind, list[str]] = {}
+    for rule in pack.rules:
+        for kind in rule.case_kinds:
+            if rule.trigger.event is not None:
+                by_trigger.setdefault((kind, rule.trigger.event), []).append(compiled[rule.id])
+            elif rule.trigger.after is not None:
+                by_after.setdefault((kind, rule.trigger.after), []).append(compiled[rule.id])
+        for event_kind in rule.met_by:
+            met_by.setdefault(event_kind, []).append(rule.id)
+    index = _Index(
+        by_trigger={k: tuple(v) for k, v in by_trigger.items()},
+        met_by={k: tuple(v) for k, v in met_by.items()},
+        by_after={k: tuple(v) for k, v in by_after.items()},
+        leads={r.id: lead_time(r.warn_before) for r in pack.rules},
+    )
+    if len(_INDEXES) > 16:
+        _INDEXES.clear()
+    _INDEXES[id(pack)] = (pack, index)
+    return index
+
+
+def evaluate(case_kind: CaseKind, events: Iterable[CaseEvent], pack: RulePack, *, at: datetime) -> Evaluation:
+    """Every deadline of a case whose log is `events`, as it stands at `at`.
+
+    Events later than `at` are not read; events are taken in time order (stable for equal times). An
+    event first satisfies the clocks it meets, then starts those it triggers, so that an event never
+    satisfies the clock it starts. The pack's index picks the rules of each event kind and case kind.
+    """
+    index = _index(pack)
+    ordered = [e for e in events if e.at <= at]
+    ordered.sort(key=_at)
+    clocks: list[_Clock] = []
+    running: dict[tuple[str, str], _Clock] = {}
+    ignored: list[str] = []
+    met_by = index.met_by
+    by_trigger = index.by_trigger
+    for event in ordered:
+        kind = event.kind
+        subject = event.subject
+        if running:
+            for rule_id in met_by.get(kind, ()):
+                clock = running.pop((rule_id, subject), None)
+                if clock is not None:
+                    clock.met_at = event.at
+                    if index.by_after:
+                        _follow(clock, event.at, index, case_kind, clocks, running)
+        if kind is EventKind.EXTENSION:
+            target = running.get((event.rule_id or "", subject))
+            if target is None:
+                ignored.append(_no_clock(event))
+            else:
+                _extend(target, event, ignored)
+            continue
+        candidates = by_trigger.get((case_kind, kind))
+        if not candidates:
+            continue
+        ordinal = _day_ordinal(event.at)
+        flags = event.flags
+        for c in candidates:
+            if not c.applies(ordinal, flags):
+                continue
+            key = (c.id, subject)
+            if key in running:  # a clock already runs for this subject: the earlier start governs
+                continue
+            clock = _Clock(c.rule, subject, event.at, c.due(event.at, ordinal), flags)
+            clocks.append(clock)
+            running[key] = clock
+    return _finish(clocks, at, ignored, index.leads)
+
+
+def _at(event: CaseEvent) -> datetime:
+    return event.at
+
+
+def _follow(
     met: _Clock,
-    pack: RulePack,
+    met_at: datetime,
+    index: _Index,
     case_kind: CaseKind,
     clocks: list[_Clock],
     running: dict[tuple[str, str], _Clock],
 ) -> None:
     """Start the clocks of rules that follow `met` (`trigger.after`), at the time it was met."""
-    assert met.met_at is not None
-    for rule in pack.by_after.get(met.rule.id, ()):
-        if not _applies(rule, case_kind, beijing_day(met.met_at), met.trigger_flags):
+    ordinal = _day_ordinal(met_at)
+    for c in index.by_after.get((case_kind, met.rule.id), ()):
+        if not c.applies(ordinal, met.trigger_flags):
             continue
-        key = (rule.id, met.subject)
-        if key in running:
-            continue
-        clock = _Clock(rule, met.subject, met.met_at, due_after(met.met_at, rule.deadline), met.trigger_flags)
-        clocks.append(clock)
-        running[key] = clock
-
-
-def _deadline(clock: _Clock, at: datetime) -> Deadline:
-    warn_from = clock.due_at - lead_time(clock.rule.warn_before)
-    status = _status(clock, warn_from, at)
-    rule = clock.rule
-    reasons = [f"{rule.id}: {rule.deadline} ({rule.deadline.unit.value} rule), {rule.citation.short()}"]
-    for ext_id in clock.extensions:
-        ext = rule.extension(ext_id)
-        if ext is not None:
-            reasons.append(f"extension {ext_id} approved ({ext.approver.value}), {ext.citation.short()}")
-    if status is DeadlineStatus.BREACHED:
-        late = "met late" if clock.met_at is not None else "not met"
-        reasons.append(f"{late}: due {clock.due_at.isoformat()}")
-    return Deadline(
-        rule=rule,
-        subject=clock.subject,
-        started_at=clock.started_at,
-        due_at=clock.due_at,
-        warn_from=warn_from,
-        met_at=clock.met_at,
-        status=status,
-        extensions=tuple(clock.extensions),
-        reasons=tuple(reasons),
-    )
-
-
-def evaluate_naive(
-    case_kind: CaseKind, events: Iterable[CaseEvent], pack: RulePack, *, at: datetime
-) -> Evaluation:
-    """The same evaluation without the pack's indexes: every event scans every rule (the benchmark's baseline).
-
-    It must agree with `evaluate` on every case; the tests hold them to it.
-    """
-    unindexed = RulePack(
-        rules=pack.rules,
-        version=pack.version,
-        by_id=pack.by_id,
-        by_trigger={kind: tuple(r for r in pack.rules if r.trigger.event is kind) for kind in EventKind},
-        by_after={r.id: tuple(f for f in pack.rules if f.trigger.after == r.id) for r in pack.rules},
-    )
-    return evaluate(case_kind, events, unindexed, at=at)
+        key = (c.id, met.subject)
+        if key not in running:
+            clock = _Clock(c.rule, met.subject, met_at, c.due(met_at, ordinal), met.trigger_flags)
+            clocks.append(clock)
+            running[key] = clock
