@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pingan.supervision.choices import CaseKind, DeadlineStatus, EventKind
 from pingan.supervision.pack import in_force
@@ -443,3 +445,47 @@ def test_the_unindexed_baseline_agrees_with_the_engine() -> None:
     assert evaluate(CRIMINAL, events, in_force(), at=at) == evaluate_naive(
         CRIMINAL, events, in_force(), at=at
     )
+
+
+SUBJECTS = ("p1", "p2", "item:phone", "")
+STEP_KINDS = [k for k in EventKind if k is not EventKind.EXTENSION]
+EXTENSIONS = [(r.id, e.id) for r in in_force().rules for e in r.extensions]
+
+
+@st.composite
+def case_logs(draw: st.DrawFn) -> tuple[CaseKind, list[CaseEvent]]:
+    kind = draw(st.sampled_from(list(CaseKind)))
+    events = []
+    for _ in range(draw(st.integers(0, 14))):
+        at = T_2025 + timedelta(hours=draw(st.integers(0, 24 * 400)), seconds=draw(st.integers(0, 3599)))
+        subject = draw(st.sampled_from(SUBJECTS))
+        flags = frozenset(
+            draw(st.sets(st.sampled_from(("complex", "many_parties", "roving_serial_gang")), max_size=2))
+        )
+        if draw(st.integers(0, 5)) == 0:
+            rule_id, ext = draw(st.sampled_from(EXTENSIONS))
+            events.append(
+                CaseEvent(
+                    EventKind.EXTENSION,
+                    at,
+                    subject,
+                    flags,
+                    rule_id=rule_id,
+                    extension_id=ext,
+                    amount=draw(st.none() | st.integers(1, 5)),
+                    approved_by=draw(st.sampled_from((None, "chief_zhao"))),
+                )
+            )
+        else:
+            events.append(CaseEvent(draw(st.sampled_from(STEP_KINDS)), at, subject, flags))
+    return kind, events
+
+
+@given(case_logs(), st.integers(0, 24 * 450))
+@settings(max_examples=300, deadline=None)
+def test_the_indexed_engine_agrees_with_the_plain_scan_on_any_log(
+    log: tuple[CaseKind, list[CaseEvent]], hours: int
+) -> None:
+    kind, events = log
+    at = T_2025 + timedelta(hours=hours)
+    assert evaluate(kind, events, in_force(), at=at) == evaluate_naive(kind, events, in_force(), at=at)
