@@ -123,3 +123,52 @@ def test_the_rule_pack_page_cites_every_rule(client: TestClient, legal_sun: User
 def test_the_rule_pack_page_reads_in_chinese(client: TestClient, legal_sun: User) -> None:
     page = browser(client, legal_sun).get("/supervision/rules", headers=HTML).text
     assert "期限规则库" in page and "拘留后三日内提请批准逮捕" in page and "县级以上公安机关负责人" in page
+
+
+def test_a_case_opened_on_the_form_lands_on_its_page(
+    client: TestClient, station_yulin: Any, officer_li: User, supervisor_liu: User
+) -> None:
+    b = browser(client, officer_li)
+    token = csrf(b.get("/supervision/cases/new", headers=HTML).text)
+    form = {
+        "csrf_token": token,
+        "number": "A5101072026030099",
+        "kind": "administrative",
+        "title": "殴打他人案",
+        "station_code": "WH-YL",
+        "officer": "officer_li",
+        "supervisor": "supervisor_liu",
+        "opened_at": "2026-03-19T09:00",
+    }
+    r = b.post("/supervision/cases", data=form, headers=HTML, follow_redirects=True)
+    assert r.status_code == 200 and "A5101072026030099" in r.text
+    assert 'data-due="2026-04-18T16:00:00+00:00"' in r.text  # 30 days from the next day, to 04-18 24:00
+
+
+def test_a_case_form_naming_oneself_as_supervisor_comes_back_with_the_reason(
+    client: TestClient, station_yulin: Any, officer_li: User, supervisor_liu: User
+) -> None:
+    b = browser(client, officer_li)
+    token = csrf(b.get("/supervision/cases/new", headers=HTML).text)
+    form = {
+        "csrf_token": token,
+        "number": "A-2",
+        "kind": "criminal",
+        "title": "盗窃案",
+        "station_code": "WH-YL",
+        "officer": "officer_li",
+        "supervisor": "officer_li",
+        "opened_at": "2026-03-19T09:00",
+    }
+    r = b.post("/supervision/cases", data=form, headers=HTML)
+    assert r.status_code == 422 and 'role="alert"' in r.text and "盗窃案" in r.text
+
+
+def test_closing_the_case_on_its_page_removes_the_step_form(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User
+) -> None:
+    b = browser(client, officer_li)
+    token = csrf(b.get(f"/supervision/cases/{theft_case['id']}", headers=HTML).text)
+    form = {"csrf_token": token, "at": "2026-03-20T09:00", "note": "撤销案件"}
+    r = b.post(f"/supervision/cases/{theft_case['id']}/close", data=form, headers=HTML, follow_redirects=True)
+    assert r.status_code == 200 and f'action="/supervision/cases/{theft_case["id"]}/events"' not in r.text

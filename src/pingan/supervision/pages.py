@@ -23,7 +23,7 @@ from pingan.supervision.choices import GROUND_LABELS, CaseKind, CaseStatus, Even
 from pingan.supervision.model import CaseBreach, SupervisionCase
 from pingan.supervision.pack import in_force
 from pingan.supervision.rules import BEIJING
-from pingan.supervision.schemas import EventIn, ExplanationIn, PartyIn
+from pingan.supervision.schemas import CaseIn, CloseIn, EventIn, ExplanationIn, PartyIn
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.CASE_READERS))]
@@ -145,6 +145,107 @@ def _case_page(
         error=error,
         now=now,
     )
+
+
+@router.get("/supervision/cases/new", response_class=HTMLResponse)
+def new_case_page(request: Request, actor: Writer) -> HTMLResponse:
+    """The form to open a case under supervision."""
+    return render(request, "supervision_new_case.html", kinds=list(CaseKind), form={}, error=None)
+
+
+@router.post("/supervision/cases", response_class=HTMLResponse, response_model=None)
+def open_case_form(
+    request: Request,
+    session: DbSession,
+    actor: Writer,
+    _csrf: CsrfChecked,
+    number: Annotated[str, Form(max_length=40)],
+    kind: Annotated[str, Form(max_length=16)],
+    title: Annotated[str, Form(max_length=200)],
+    station_code: Annotated[str, Form(max_length=16)],
+    officer: Annotated[str, Form(max_length=64)],
+    supervisor: Annotated[str, Form(max_length=64)],
+    opened_at: Annotated[str, Form(max_length=40)],
+    incident_id: Annotated[str, Form(max_length=12)] = "",
+    fraud_report_id: Annotated[str, Form(max_length=12)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Open a case from the form; a refusal comes back with the form filled in and the reason."""
+    now = clock.now()
+    form = {
+        "number": number,
+        "kind": kind,
+        "title": title,
+        "station_code": station_code,
+        "officer": officer,
+        "supervisor": supervisor,
+        "opened_at": opened_at,
+        "incident_id": incident_id,
+        "fraud_report_id": fraud_report_id,
+    }
+    try:
+        body = CaseIn(
+            number=number,
+            kind=listing.enum_filter(kind, CaseKind, "kind") or CaseKind.CRIMINAL,
+            title=title,
+            station_code=station_code,
+            officer=officer,
+            supervisor=supervisor,
+            opened_at=_form_time(opened_at, "opened_at"),
+            incident_id=int(incident_id) if incident_id.isdigit() else None,
+            fraud_report_id=int(fraud_report_id) if fraud_report_id.isdigit() else None,
+        )
+        with session.begin():
+            actions.check_open_case(session, body, actor=actor, now=now)
+            case = actions.do_open_case(session, body, actor=actor, now=now)
+            case_id = case.id
+    except DomainError as exc:
+        session.rollback()
+        return render(
+            request,
+            "supervision_new_case.html",
+            exc.status,
+            kinds=list(CaseKind),
+            form=form,
+            error=page_message(exc),
+        )
+    except ValueError as exc:
+        session.rollback()
+        return render(
+            request,
+            "supervision_new_case.html",
+            422,
+            kinds=list(CaseKind),
+            form=form,
+            error=str(exc).splitlines()[0],
+        )
+    return RedirectResponse(f"/supervision/cases/{case_id}", status_code=303)
+
+
+@router.post("/supervision/cases/{case_id}/close", response_class=HTMLResponse, response_model=None)
+def close_case_form(
+    request: Request,
+    case_id: int,
+    session: DbSession,
+    actor: Writer,
+    _csrf: CsrfChecked,
+    at: Annotated[str, Form(max_length=40)],
+    note: Annotated[str, Form(max_length=2000)],
+) -> HTMLResponse | RedirectResponse:
+    """Close the case from its page."""
+    now = clock.now()
+    try:
+        data = CloseIn(at=_form_time(at, "at"), note=note)
+        with session.begin():
+            case = actions.get_case(session, case_id, actor=actor)
+            actions.check_close_case(case, data, actor=actor, now=now)
+            actions.do_close_case(session, case, data, actor=actor, now=now)
+    except DomainError as exc:
+        session.rollback()
+        return _case_page(request, session, actor, case_id, status=exc.status, error=page_message(exc))
+    except ValueError as exc:
+        session.rollback()
+        return _case_page(request, session, actor, case_id, status=422, error=str(exc).splitlines()[0])
+    return RedirectResponse(f"/supervision/cases/{case_id}", status_code=303)
 
 
 @router.get("/supervision/cases/{case_id}", response_class=HTMLResponse)

@@ -34,6 +34,7 @@ MENU = [
     NavItem("/command/stats", N_("Statistics"), command_actions.READERS),
     NavItem("/command/bulletin", N_("Weekly bulletin"), command_actions.READERS),
     NavItem("/supervision", N_("Case supervision"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/cases/new", N_("Open a case"), supervision_actions.CASE_WRITERS & HUMAN),
     NavItem("/supervision/warnings", N_("Deadline warnings"), supervision_actions.CASE_READERS),
     NavItem("/supervision/rules", N_("Rule pack"), supervision_actions.CASE_READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
