@@ -10,6 +10,8 @@ Create Date: 2026-12-06 06:09:23
 - `supervision_event`: the append-only log of measures and steps.
 - `supervision_deadline`: deadlines as last evaluated against the rule pack (derived, replaced).
 - `supervision_breach`: breaches, never deleted, with their audited explanation.
+
+On PostgreSQL, triggers refuse to delete a breach, and to change or delete a step of the log.
 """
 
 from collections.abc import Sequence
@@ -23,6 +25,19 @@ revision: str = "0020"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+_KEPT_FOR_GOOD = """
+CREATE FUNCTION supervision_kept_for_good() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is kept for good: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER supervision_breach_kept BEFORE DELETE ON supervision_breach
+    FOR EACH ROW EXECUTE FUNCTION supervision_kept_for_good();
+CREATE TRIGGER supervision_event_kept BEFORE UPDATE OR DELETE ON supervision_event
+    FOR EACH ROW EXECUTE FUNCTION supervision_kept_for_good();
+"""
 
 
 def upgrade() -> None:
@@ -229,8 +244,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_supervision_event_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_supervision_event_case_id"), ["case_id"], unique=False)
 
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_KEPT_FOR_GOOD)
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER supervision_event_kept ON supervision_event")
+        op.execute("DROP TRIGGER supervision_breach_kept ON supervision_breach")
+        op.execute("DROP FUNCTION supervision_kept_for_good()")
     with op.batch_alter_table("supervision_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_supervision_event_case_id"))
         batch_op.drop_index(batch_op.f("ix_supervision_event_at"))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from pingan.core import audit, clock, db
 from pingan.core.auth import User
@@ -251,3 +253,14 @@ def test_closing_a_case_stops_new_steps(
     )
     assert r.status_code == 200 and r.json()["status"] == "closed"
     assert detain(client, theft_case, officer_li, NOW).status_code == 409
+
+
+def test_postgresql_refuses_to_delete_a_breach_or_rewrite_a_step(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, database: str
+) -> None:
+    if database != "postgres":
+        pytest.skip("the triggers that keep breaches and steps for good are PostgreSQL's (migration 0020)")
+    detain(client, theft_case, officer_li, NOW - timedelta(days=5))
+    for statement in ("DELETE FROM supervision_breach", "UPDATE supervision_event SET note = 'rewritten'"):
+        with pytest.raises(DBAPIError, match="kept for good"), db.transaction() as s:
+            s.execute(text(statement))
