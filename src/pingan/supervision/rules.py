@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -165,7 +165,7 @@ class _Clock:
     due_at: datetime
     trigger_flags: frozenset[str]
     met_at: datetime | None = None
-    extensions: list[str] = field(default_factory=list)
+    extensions: tuple[str, ...] = ()
 
 
 def check_extension(
@@ -196,7 +196,7 @@ def _apply_extension(clock: _Clock, ext: Extension, amount: int | None) -> None:
     elif ext.by is not None:
         step = ext.by if amount is None else Duration(amount=amount, unit=ext.by.unit)
         clock.due_at = extend_due(clock.due_at, step)
-    clock.extensions.append(ext.id)
+    clock.extensions = (*clock.extensions, ext.id)
 
 
 def _applies(rule: Rule, case_kind: CaseKind, day: date, flags: frozenset[str]) -> bool:
@@ -208,29 +208,18 @@ def _applies(rule: Rule, case_kind: CaseKind, day: date, flags: frozenset[str]) 
     return not (trigger.unless_flags and not flags.isdisjoint(trigger.unless_flags))
 
 
-def _status(met_at: datetime | None, due_at: datetime, warn_from: datetime, at: datetime) -> DeadlineStatus:
-    if met_at is not None:
-        return DeadlineStatus.MET if met_at <= due_at else DeadlineStatus.BREACHED
-    if at > due_at:
-        return DeadlineStatus.BREACHED
-    if at >= warn_from:
-        return DeadlineStatus.WARNING
-    return DeadlineStatus.RUNNING
-
-
 def _deadline(clock: _Clock, at: datetime, lead: timedelta) -> Deadline:
     due_at = clock.due_at
     warn_from = due_at - lead
     met_at = clock.met_at
+    if met_at is not None:
+        status = DeadlineStatus.MET if met_at <= due_at else DeadlineStatus.BREACHED
+    elif at > due_at:
+        status = DeadlineStatus.BREACHED
+    else:
+        status = DeadlineStatus.WARNING if at >= warn_from else DeadlineStatus.RUNNING
     return Deadline(
-        clock.rule,
-        clock.subject,
-        clock.started_at,
-        due_at,
-        warn_from,
-        met_at,
-        _status(met_at, due_at, warn_from, at),
-        tuple(clock.extensions),
+        clock.rule, clock.subject, clock.started_at, due_at, warn_from, met_at, status, clock.extensions
     )
 
 
@@ -248,10 +237,15 @@ def _no_clock(event: CaseEvent) -> str:
     return f"extension of {event.rule_id} for {event.subject or 'the case'}: no running clock"
 
 
+def _clock_order(c: _Clock) -> tuple[datetime, str, str]:
+    return (c.started_at, c.rule.id, c.subject)
+
+
 def _finish(
     clocks: list[_Clock], at: datetime, ignored: list[str], leads: Mapping[str, timedelta]
 ) -> Evaluation:
-    clocks.sort(key=lambda c: (c.started_at, c.rule.id, c.subject))
+    if len(clocks) > 1:
+        clocks.sort(key=_clock_order)
     return Evaluation(
         at=at, deadlines=tuple(_deadline(c, at, leads[c.rule.id]) for c in clocks), ignored=tuple(ignored)
     )
