@@ -264,3 +264,8 @@ def test_postgresql_refuses_to_delete_a_breach_or_rewrite_a_step(
     for statement in ("DELETE FROM supervision_breach", "UPDATE supervision_event SET note = 'rewritten'"):
         with pytest.raises(DBAPIError, match="kept for good"), db.transaction() as s:
             s.execute(text(statement))
+
+
+def test_a_case_id_beyond_the_id_range_is_not_found(client: TestClient, legal_sun: User) -> None:
+    r = client.get(f"/api/v1/supervision/cases/{2**40}", headers=bearer(legal_sun))
+    assert r.status_code == 404 and r.json()["field"] == "id"

@@ -21,6 +21,7 @@ from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor, Role
+from pingan.core.schemas import MAX_ROW_ID
 from pingan.core.scoping import check_station
 from pingan.supervision import rules
 from pingan.supervision.choices import CaseKind, CaseStatus, DeadlineStatus, EventKind
@@ -211,7 +212,7 @@ def do_open_case(session: Session, data: CaseIn, *, actor: Actor, now: datetime)
 
 def get_case(session: Session, case_id: int, *, actor: Actor) -> SupervisionCase:
     """The case, if it exists and is within the actor's view (NotFound otherwise)."""
-    case = session.get(SupervisionCase, case_id)
+    case = session.get(SupervisionCase, case_id) if 1 <= case_id <= MAX_ROW_ID else None
     if case is None:
         raise NotFound("no case", field="id")
     check_station(actor, case.station_code, what="case")
