@@ -22,6 +22,7 @@ from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
 from pingan.sim.extract_cli import app as transactions_app
 from pingan.sim.replay_cli import incidents_cmd, replay_cmd
+from pingan.supervision.cli import app as supervision_app
 from pingan.web import reactions
 from pingan.web.cli import serve
 
@@ -49,6 +50,7 @@ app.add_typer(incidents_app, name="incidents")
 app.add_typer(sim_app, name="sim")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(sensors_app, name="sensors")
+app.add_typer(supervision_app, name="supervision")
 app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)
 

@@ -17,6 +17,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
+    LEGAL_SUPERVISOR = "legal_supervisor"  # 法制员: the legal-supervision office that watches every case
     SYSTEM = "system"
 
 
@@ -29,6 +30,7 @@ register_labels(
         Role.OFFICER: N_("officer"),
         Role.SUPERVISOR: N_("supervisor"),
         Role.AUDITOR: N_("auditor"),
+        Role.LEGAL_SUPERVISOR: N_("legal supervisor"),
         Role.SYSTEM: N_("platform robot"),
     },
 )
@@ -37,10 +39,17 @@ register_labels(
 HUMAN_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
 # Roles whose work spans the district: the anti-fraud centre's analysts, the command centre's
 # dispatchers (no anti-fraud route admits them), the supervisors who approve
-# restrictions, the auditors, and the platform's own robots. An officer works for one station (派出所)
+# restrictions, the auditors, the legal-supervision office, and the platform's own robots. An officer works for one station (派出所)
 # and sees its records only, unless granted the district-wide view (`User.district_wide`).
 DISTRICT_WIDE_ROLES = frozenset(
-    {Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER, Role.SYSTEM}
+    {
+        Role.ANTIFRAUD_ANALYST,
+        Role.SUPERVISOR,
+        Role.AUDITOR,
+        Role.DISPATCHER,
+        Role.LEGAL_SUPERVISOR,
+        Role.SYSTEM,
+    }
 )
 # Who works the anti-fraud loop's queues and pages: the centre's analysts and supervisors, and the
 # station officers who register reports and visit people at risk.

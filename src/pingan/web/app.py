@@ -49,6 +49,8 @@ from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
 from pingan.sensors import api as sensors_api
 from pingan.sensors import pages as sensors_pages
+from pingan.supervision import api as supervision_api
+from pingan.supervision import pages as supervision_pages
 from pingan.web import live, reactions
 from pingan.web import pages as web_pages
 from pingan.web.headers import SecurityHeaders
@@ -91,6 +93,8 @@ ROUTERS = (
     classify_api.pages_router,
     sensors_api.router,
     sensors_pages.router,
+    supervision_api.router,
+    supervision_pages.router,
 )
 
 

@@ -13,6 +13,7 @@ from pingan.command import model as command_model
 from pingan.command import roadmodel as command_roadmodel
 from pingan.core import audit, auth, org
 from pingan.sensors import model as sensors_model
+from pingan.supervision import model as supervision_model
 
 __all__ = [
     "antifraud_model",
@@ -27,6 +28,7 @@ __all__ = [
     "registry_model",
     "risk_model",
     "sensors_model",
+    "supervision_model",
     "visits_model",
     "warnings_model",
     "watchlist_model",

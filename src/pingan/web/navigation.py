@@ -13,6 +13,7 @@ from pingan.core.i18n import N_
 from pingan.core.pages import NavItem
 from pingan.core.roles import ANTIFRAUD_STAFF, Role
 from pingan.sensors import actions as sensors_actions
+from pingan.supervision import actions as supervision_actions
 
 HUMAN = frozenset(r for r in Role if r is not Role.SYSTEM)
 ANTIFRAUD_DECIDERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
@@ -36,6 +37,10 @@ MENU = [
     NavItem("/sensors", N_("Sensors"), sensors_actions.READERS),
     NavItem("/sensors/alerts", N_("Officer safety"), sensors_actions.READERS),
     NavItem("/sensors/dead-letters", N_("Refused messages"), sensors_actions.READERS),
+    NavItem("/supervision", N_("Case supervision"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/cases/new", N_("Open a case"), supervision_actions.CASE_WRITERS & HUMAN),
+    NavItem("/supervision/warnings", N_("Deadline warnings"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/rules", N_("Rule pack"), supervision_actions.CASE_READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
@@ -47,5 +52,6 @@ LANDING = {
     Role.OFFICER: "/reports",
     Role.DISPATCHER: "/command",
     Role.AUDITOR: "/audit",
+    Role.LEGAL_SUPERVISOR: "/supervision",
     Role.ADMIN: "/admin/users",
 }

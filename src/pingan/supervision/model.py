@@ -1,0 +1,124 @@
+"""Supervision tables: cases (案件) with their parties and their event log, the deadlines the rule
+pack computes from that log, and the breaches recorded when a deadline passes.
+
+The event log (`supervision_event`) is appended and never changed. Deadlines are derived: each
+evaluation of a case replaces its rows. Breaches are kept for good: a new evaluation may add one or
+note that a late step came, never remove one; an explanation is written once, with its audit entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pingan.core.db import Base, UTCDateTime, str_enum
+from pingan.core.pii import PiiKind, Protected, Sealed, protected, sealed
+from pingan.supervision.choices import CaseKind, CaseStatus, DeadlineStatus, EventKind, PartyRole, Severity
+
+
+class SupervisionCase(Base):
+    """A criminal or administrative case under supervision, with its case officer and their supervisor."""
+
+    __tablename__ = "supervision_case"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # 案件编号
+    kind: Mapped[CaseKind] = mapped_column(str_enum(CaseKind, length=16), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    station_code: Mapped[str] = mapped_column(ForeignKey("station.code"), index=True)
+    officer: Mapped[str] = mapped_column(String(64), index=True)  # the case officer's username
+    supervisor: Mapped[str] = mapped_column(String(64), index=True)  # who is warned beside them
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus, length=10), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closure_note: Mapped[str] = mapped_column(Text, default="")
+    # The 110 incident or fraud report the case came from, where there is one (read through their queries).
+    incident_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    fraud_report_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    pack_version: Mapped[str] = mapped_column(String(80), default="")  # the pack of the last evaluation
+
+    parties: Mapped[list[CaseParty]] = relationship(order_by="CaseParty.id", cascade="all, delete-orphan")
+    events: Mapped[list[CaseEventRow]] = relationship(
+        order_by="CaseEventRow.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseParty(Base):
+    """A person in a case: the name sealed, the ID number protected (searchable by pseudonym)."""
+
+    __tablename__ = "supervision_party"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id", ondelete="CASCADE"), index=True)
+    role: Mapped[PartyRole] = mapped_column(str_enum(PartyRole, length=10))
+    name: Mapped[Sealed] = sealed(PiiKind.NAME, "name", masked_length=64)
+    national_id: Mapped[Protected | None] = protected(
+        PiiKind.NATIONAL_ID, "national_id", index=True, nullable=True
+    )
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseEventRow(Base):
+    """One step of a case's log: a measure with its start time and approval, or a step that ends one."""
+
+    __tablename__ = "supervision_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, length=32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_party.id"))
+    item: Mapped[str] = mapped_column(String(64), default="")  # a seized item's label
+    flags: Mapped[str] = mapped_column(String(128), default="")  # grounds, comma-separated: complex, …
+    rule_id: Mapped[str | None] = mapped_column(String(60))  # an extension's rule
+    extension_id: Mapped[str | None] = mapped_column(String(40))
+    amount: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseDeadline(Base):
+    """A deadline of a case as last evaluated: the warnings page reads it against the clock."""
+
+    __tablename__ = "supervision_deadline"
+    __table_args__ = (Index("ix_supervision_deadline_open_due", "met_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(80), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    warn_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[DeadlineStatus] = mapped_column(str_enum(DeadlineStatus, length=10))  # as at evaluation
+    severity: Mapped[Severity] = mapped_column(str_enum(Severity, length=10))
+    extensions: Mapped[str] = mapped_column(String(128), default="")
+    reasons: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseBreach(Base):
+    """A deadline that passed unmet, or was met late. Never deleted; explained once, with an audit entry."""
+
+    __tablename__ = "supervision_breach"
+    __table_args__ = (UniqueConstraint("case_id", "rule_id", "subject", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(80), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    severity: Mapped[Severity] = mapped_column(str_enum(Severity, length=10))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the late step came
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    explanation: Mapped[str | None] = mapped_column(Text)
+    explained_by: Mapped[str | None] = mapped_column(String(64))
+    explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,170 @@
+"""Request and response models of the supervision API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from pingan.core.schemas import InputModel, RowId, SaneDatetime
+from pingan.supervision.choices import (
+    CaseKind,
+    CaseStatus,
+    DeadlineStatus,
+    EventKind,
+    PartyRole,
+    Severity,
+)
+
+
+class CaseIn(InputModel):
+    """A new case: its number, kind and title, station, case officer and their supervisor."""
+
+    number: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9\-_/]+$")
+    kind: CaseKind
+    title: str = Field(min_length=2, max_length=200)
+    station_code: str = Field(min_length=1, max_length=16)
+    officer: str = Field(min_length=1, max_length=64)
+    supervisor: str = Field(min_length=1, max_length=64)
+    opened_at: SaneDatetime
+    incident_id: RowId | None = None
+    fraud_report_id: RowId | None = None
+
+
+class PartyIn(InputModel):
+    """A person of the case; the name is sealed and the ID number protected on storage."""
+
+    role: PartyRole
+    name: str = Field(min_length=1, max_length=64)
+    national_id: str | None = Field(default=None, max_length=18)
+
+
+class EventIn(InputModel):
+    """A measure or step of the case, with its time; an extension names its rule and is approved."""
+
+    kind: EventKind
+    at: SaneDatetime
+    party_id: RowId | None = None
+    item: str = Field(default="", max_length=64)
+    flags: list[str] = Field(default_factory=list, max_length=5)
+    rule_id: str | None = Field(default=None, max_length=60)
+    extension_id: str | None = Field(default=None, max_length=40)
+    amount: int | None = Field(default=None, ge=1, le=366)
+    approved_by: str | None = Field(default=None, max_length=64)
+    note: str = Field(default="", max_length=2000)
+
+
+class CloseIn(InputModel):
+    """The closure of a case."""
+
+    at: SaneDatetime
+    note: str = Field(min_length=2, max_length=2000)
+
+
+class ExplanationIn(InputModel):
+    """Why a deadline was missed."""
+
+    text: str = Field(min_length=5, max_length=2000)
+
+
+class PartyOut(BaseModel):
+    id: int
+    role: PartyRole
+    name_masked: str
+    national_id_masked: str | None
+
+
+class EventOut(BaseModel):
+    id: int
+    kind: EventKind
+    at: datetime
+    party_id: int | None
+    item: str
+    flags: list[str]
+    rule_id: str | None
+    extension_id: str | None
+    amount: int | None
+    requested_by: str
+    approved_by: str | None
+    note: str
+
+
+class DeadlineOut(BaseModel):
+    case_id: int
+    rule_id: str
+    title: str
+    citation: str
+    subject: str
+    started_at: datetime
+    due_at: datetime
+    warn_from: datetime
+    met_at: datetime | None
+    status: DeadlineStatus
+    severity: Severity
+    extensions: list[str]
+    reasons: list[str]
+
+
+class BreachOut(BaseModel):
+    id: int
+    case_id: int
+    rule_id: str
+    subject: str
+    due_at: datetime
+    met_at: datetime | None
+    severity: Severity
+    recorded_at: datetime
+    explanation: str | None
+    explained_by: str | None
+    explained_at: datetime | None
+
+
+class CaseOut(BaseModel):
+    id: int
+    number: str
+    kind: CaseKind
+    title: str
+    station_code: str
+    officer: str
+    supervisor: str
+    opened_at: datetime
+    status: CaseStatus
+    closed_at: datetime | None
+    incident_id: int | None
+    fraud_report_id: int | None
+    pack_version: str
+    parties: list[PartyOut] = []
+    events: list[EventOut] = []
+    deadlines: list[DeadlineOut] = []
+    breaches: list[BreachOut] = []
+
+
+class ExtensionOut(BaseModel):
+    id: str
+    adds: str
+    approver: str
+    citation: str
+    requires_flag: str | None
+
+
+class RuleOut(BaseModel):
+    id: str
+    title_zh: str
+    title_en: str
+    case_kinds: list[CaseKind]
+    citation: str
+    verified: bool
+    note: str
+    effective_from: date
+    effective_to: date | None
+    trigger: str
+    met_by: list[EventKind]
+    deadline: str
+    warn_before: str
+    severity: Severity
+    extensions: list[ExtensionOut]
+
+
+class RulePackOut(BaseModel):
+    version: str
+    rules: list[RuleOut]

@@ -1,0 +1,81 @@
+"""`pingan supervision`: the sweep records what time alone has breached, the digest reaches the case
+officer and the supervisor, and check-rules names a bad rule's id and field."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from pingan.cli import app
+from pingan.core import audit, clock, db
+from pingan.core.auth import User
+from pingan.supervision.model import CaseBreach
+from pingan.supervision.pack import RULES_DIR
+from tests.conftest import bearer
+from tests.supervision.conftest import NOW
+
+
+def detain(client: TestClient, case: dict[str, Any], user: User, at: Any) -> None:
+    r = client.post(
+        f"/api/v1/supervision/cases/{case['id']}/events",
+        json={
+            "kind": "detention",
+            "at": at.isoformat(),
+            "party_id": case["suspect_id"],
+            "approved_by": "supervisor_liu",
+        },
+        headers=bearer(user),
+    )
+    assert r.status_code == 201, r.text
+
+
+def breached_rules() -> set[str]:
+    with db.transaction() as s:
+        return set(s.execute(select(CaseBreach.rule_id)).scalars())
+
+
+def test_the_sweep_records_a_deadline_that_passed_without_a_step(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User
+) -> None:
+    detain(client, theft_case, officer_li, NOW - timedelta(hours=2))
+    assert breached_rules() == set()
+    with clock.frozen(NOW + timedelta(days=1)):  # the family notice's 24 h have passed
+        out = CliRunner().invoke(app, ["supervision", "sweep"])
+    assert out.exit_code == 0 and "1 case(s) re-evaluated" in out.output
+    assert breached_rules() == {"cpl.detention_family_notice"}
+
+
+def test_the_digest_reaches_the_case_officer_and_the_supervisor(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, tmp_path: Path
+) -> None:
+    detain(client, theft_case, officer_li, NOW - timedelta(hours=20))
+    out = CliRunner().invoke(app, ["supervision", "digest", "--out", str(tmp_path)])
+    assert out.exit_code == 0 and "2 recipient(s)" in out.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["officer_li.txt", "supervisor_liu.txt"]
+    line = (tmp_path / "officer_li.txt").read_text(encoding="utf-8")
+    assert "cpl.detention_family_notice" in line and "2026-03-20 14:00\twarning" in line
+    with db.transaction() as s:
+        sent = s.execute(select(audit.AuditEntry).where(audit.AuditEntry.action == "supervision.digest_sent"))
+        assert len(list(sent.scalars())) == 1
+
+
+def test_check_rules_names_the_bad_rule_and_field(tmp_path: Path) -> None:
+    text = (
+        (RULES_DIR / "cpl.yaml")
+        .read_text(encoding="utf-8")
+        .replace("met_by: [family_notified]", "met_by: [phoned]", 1)
+    )
+    (tmp_path / "cpl.yaml").write_text(text, encoding="utf-8")
+    out = CliRunner().invoke(app, ["supervision", "check-rules", str(tmp_path)])
+    assert out.exit_code == 1
+    assert "rule 'cpl.detention_family_notice' field 'met_by.0'" in out.output.replace("\n", "")
+
+
+def test_check_rules_accepts_the_shipped_pack() -> None:
+    out = CliRunner().invoke(app, ["supervision", "check-rules"])
+    assert out.exit_code == 0 and "18 rules" in out.output
