@@ -66,8 +66,9 @@ JOURNEYS: dict[Role, Journey] = {
     Role.OFFICER: Journey(extra=("/reports/{report}",)),
     Role.AUDITOR: Journey(shows_now=("/audit",)),
     Role.ADMIN: Journey(shows_time=False),
-    # Only its landing page until the command platform's pages exist (they join through the menu).
     Role.DISPATCHER: Journey(shows_time=False, extra=("/sensors/devices/{device}",)),
+    # The run seeds no case: the supervision pages it opens are the empty queue and the rule pack.
+    Role.LEGAL_SUPERVISOR: Journey(shows_time=False),
 }
 
 
