@@ -1,7 +1,7 @@
 """wastewater: sewersheds, lab results, quarantine, and the EUDA and Statistics Canada tables
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 06:50:00
 
 Aggregates only: no table holds or links to a person, an address or a building.
@@ -15,7 +15,7 @@ from alembic import op
 import pingan.core.db
 
 revision: str = "0023"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,7 @@ from pingan.command.cli import app as command_app
 from pingan.command.import_cli import app as incidents_app
 from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
+from pingan.narcotics.cli import app as narcotics_app
 from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
 from pingan.sim.extract_cli import app as transactions_app
@@ -48,6 +49,7 @@ app.add_typer(incidents_app, name="incidents")
 app.add_typer(sim_app, name="sim")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(demo_app, name="demo")
+app.add_typer(narcotics_app, name="narcotics")
 app.command("serve")(serve)
 
 
