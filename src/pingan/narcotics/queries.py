@@ -36,7 +36,7 @@ class SiteSummary:
 def sites(session: Session) -> list[SiteSummary]:
     """Every site with how many lab results it has and the last sample's date."""
     q = select(WwResult.site_code, func.count(), func.max(WwResult.sample_date)).group_by(WwResult.site_code)
-    counts: dict[str, tuple[int, date | None]] = {c: (n, last) for c, n, last in session.execute(q).tuples()}
+    counts: dict[str, tuple[int, date | None]] = {c: (n, last) for c, n, last in session.execute(q)}
     return [
         SiteSummary(
             s.code,

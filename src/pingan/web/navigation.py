@@ -12,6 +12,7 @@ from pingan.core.audit_api import AUDIT_READERS
 from pingan.core.i18n import N_
 from pingan.core.pages import NavItem
 from pingan.core.roles import ANTIFRAUD_STAFF, Role
+from pingan.narcotics import actions as narcotics_actions
 
 HUMAN = frozenset(r for r in Role if r is not Role.SYSTEM)
 ANTIFRAUD_DECIDERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
@@ -32,6 +33,8 @@ MENU = [
     NavItem("/command/map", N_("Live map"), command_actions.READERS),
     NavItem("/command/stats", N_("Statistics"), command_actions.READERS),
     NavItem("/command/bulletin", N_("Weekly bulletin"), command_actions.READERS),
+    NavItem("/narcotics", N_("Wastewater monitoring"), narcotics_actions.READERS),
+    NavItem("/narcotics/canada", N_("Statistics Canada trends"), narcotics_actions.READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
