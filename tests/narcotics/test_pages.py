@@ -101,7 +101,7 @@ def test_a_site_s_page_charts_each_residue_and_flags_the_lonely_methamphetamine_
     # 500 ng/L × 100 000 m³/day ÷ 300 000 people × 3.59 = 598.33 mg/day/1000, band from rel_se 0.26.
     assert band[2]["data"][0] == round(500 * 100_000 / 300_000 * 3.59, 3)
     assert band[0]["data"][0] < band[2]["data"][0] < band[0]["data"][0] + band[1]["data"][0]
-    assert "2026-11-29" in page.text and "a spike in this residue alone" in page.text
+    assert "2026-11-29" in page.text and "a spike in this residue alone on the latest sample" in page.text
     # The spike day's ratio (11/900) is below 0.05 too; every other day's (about 0.1) is inside 0.05-0.25.
     assert page.text.count("ratio below 0.05") == 1
     assert "<li>2026-11-29 · methamphetamine: amphetamine/methamphetamine ratio below 0.05" in page.text

@@ -214,12 +214,28 @@ def test_the_amphetamine_to_methamphetamine_ratio_outside_0_05_to_0_25_is_flagge
 def test_a_spike_in_one_residue_alone_is_flagged_but_not_when_all_rise_together() -> None:
     base = [10.0 + (i % 4) for i in range(40)]
     alone = (
-        _loads("methamphetamine", [*base, 200.0])
-        + _loads("mdma", [*base, 11.0])
-        + _loads("benzoylecgonine", [*base, 12.0])
+        _loads("methamphetamine", [*base, 200.0, 11.0])
+        + _loads("mdma", [*base, 11.0, 12.0])
+        + _loads("benzoylecgonine", [*base, 12.0, 10.0])
     )
     flags = rules.spike_flags(alone)
     assert [(f.day, f.metabolite) for f in flags] == [(D0 + timedelta(days=40), "methamphetamine")]
     assert flags[0].reasons[0].startswith("spike_alone:z=")
-    together = _loads("methamphetamine", [*base, 200.0]) + _loads("mdma", [*base, 90.0])
+    together = _loads("methamphetamine", [*base, 200.0, 11.0]) + _loads("mdma", [*base, 90.0, 11.0])
     assert rules.spike_flags(together) == []
+
+
+def test_a_lasting_step_up_is_a_trend_not_a_spike() -> None:
+    base = [10.0 + (i % 4) for i in range(40)]
+    step = _loads("benzoylecgonine", [*base, *[30.0] * 10]) + _loads("mdma", [*base, *[11.0] * 10])
+    assert rules.spike_flags(step) == []
+
+
+def test_a_spike_on_the_latest_sample_is_flagged_as_not_yet_confirmed() -> None:
+    base = [10.0 + (i % 4) for i in range(40)]
+    flags = rules.spike_flags(_loads("methamphetamine", [*base, 200.0]) + _loads("mdma", [*base, 11.0]))
+    assert [f.reasons[0].split(":")[0] for f in flags] == ["spike_alone_latest"]
+
+
+def test_a_very_steady_series_does_not_make_a_ten_percent_change_a_spike() -> None:
+    assert rules.robust_z(11.0, [10.0] * 10) == pytest.approx(1.0)

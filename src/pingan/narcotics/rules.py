@@ -334,6 +334,10 @@ RATIO_HIGH = 0.25
 SPIKE_Z = 3.5
 # The other residues count as having moved with it when their robust z exceeds this.
 CO_MOVE_Z = 2.0
+# The smallest scale of a robust z, relative to the median: about a laboratory's repeatability.
+MIN_REL_SCALE = 0.10
+# A spike is one day: the residue's next sample within this many days is back in its range.
+ISOLATION_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -358,20 +362,24 @@ def ratio_flag(day: date, amphetamine_ng_l: float, methamphetamine_ng_l: float) 
 
 
 def robust_z(value: float, history: Sequence[float]) -> float | None:
-    """(value − median) / (1.4826 × MAD) of the history; None with fewer than 5 points or MAD 0."""
+    """(value − median) / scale of the history, the scale 1.4826 × MAD but at least 10% of the median
+    (a laboratory's repeatability: a very steady series must not make every small change a spike).
+    None with fewer than 5 points or a zero scale."""
     if len(history) < 5:
         return None
     h = np.asarray(history, dtype=float)
     med = float(np.median(h))
-    mad = float(np.median(np.abs(h - med))) * 1.4826
-    if mad <= 0:
+    scale = max(float(np.median(np.abs(h - med))) * 1.4826, MIN_REL_SCALE * abs(med))
+    if scale <= 0:
         return None
-    return (value - med) / mad
+    return (value - med) / scale
 
 
 def spike_flags(loads: Sequence[DailyLoad], *, history_days: int = 56) -> list[Flag]:
     """A residue's load spike (robust z > 3.5 against the site's previous `history_days`) while every
-    other residue measured that day stayed within its own range (z ≤ 2): a discharge, not a party."""
+    other residue measured that day stayed within its own range (z ≤ 2), the sample before was in range
+    and the next one is again (z ≤ 2, within 7 days): a discharge, not a party and not a lasting change. A spike on the
+    latest sample cannot be checked for that yet and says so (`spike_alone_latest`)."""
     by_met: dict[str, list[DailyLoad]] = {}
     for x in loads:
         by_met.setdefault(x.metabolite, []).append(x)
@@ -388,9 +396,18 @@ def spike_flags(loads: Sequence[DailyLoad], *, history_days: int = 56) -> list[F
         if z <= SPIKE_Z:
             continue
         others = {m: zs[(m, day)] for m in by_met if m != met and (m, day) in zs}
-        if not others:
+        if not others or any(v > CO_MOVE_Z for v in others.values()):
             continue
-        if all(v <= CO_MOVE_Z for v in others.values()):
-            top = max(others.values())
+        earlier = [x for x in by_met[met] if 0 < (day - x.day).days <= ISOLATION_DAYS]
+        if earlier and zs.get((met, earlier[-1].day), 0.0) > CO_MOVE_Z:
+            continue  # the day before was high too: a lasting change, not one discharge
+        later = [x for x in by_met[met] if 0 < (x.day - day).days <= ISOLATION_DAYS]
+        top = max(others.values())
+        if not later:
+            flags.append(Flag(day, met, (f"spike_alone_latest:z={z:.1f},others_max_z={top:.1f}",)))
+            continue
+        hist = [y.load for y in by_met[met] if 0 < (day - y.day).days <= history_days]
+        after = robust_z(later[0].load, hist)
+        if after is not None and after <= CO_MOVE_Z:
             flags.append(Flag(day, met, (f"spike_alone:z={z:.1f},others_max_z={top:.1f}",)))
     return flags
