@@ -47,6 +47,7 @@ from pingan.core.logging import get_logger
 from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
+from pingan.narcotics import api as narcotics_api
 from pingan.narcotics import pages as narcotics_pages
 from pingan.web import live, reactions
 from pingan.web import pages as web_pages
@@ -88,6 +89,7 @@ ROUTERS = (
     web_pages.router,
     classify_api.router,
     classify_api.pages_router,
+    narcotics_api.router,
     narcotics_pages.router,
 )
 
