@@ -17,6 +17,7 @@ from pingan.command.cli import app as command_app
 from pingan.command.import_cli import app as incidents_app
 from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
+from pingan.narcotics.cli import app as narcotics_app
 from pingan.sensors.cli import app as sensors_app
 from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
@@ -52,6 +53,7 @@ app.add_typer(transactions_app, name="transactions")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(supervision_app, name="supervision")
 app.add_typer(demo_app, name="demo")
+app.add_typer(narcotics_app, name="narcotics")
 app.command("serve")(serve)
 
 

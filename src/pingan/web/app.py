@@ -47,6 +47,8 @@ from pingan.core.logging import get_logger
 from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
+from pingan.narcotics import api as narcotics_api
+from pingan.narcotics import pages as narcotics_pages
 from pingan.sensors import api as sensors_api
 from pingan.sensors import pages as sensors_pages
 from pingan.supervision import api as supervision_api
@@ -95,6 +97,8 @@ ROUTERS = (
     sensors_pages.router,
     supervision_api.router,
     supervision_pages.router,
+    narcotics_api.router,
+    narcotics_pages.router,
 )
 
 

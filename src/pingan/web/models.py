@@ -12,6 +12,7 @@ from pingan.antifraud.watchlist import model as watchlist_model
 from pingan.command import model as command_model
 from pingan.command import roadmodel as command_roadmodel
 from pingan.core import audit, auth, org
+from pingan.narcotics import model as narcotics_model
 from pingan.sensors import model as sensors_model
 from pingan.supervision import model as supervision_model
 
@@ -22,6 +23,7 @@ __all__ = [
     "command_model",
     "command_roadmodel",
     "mules_review_model",
+    "narcotics_model",
     "orders_model",
     "org",
     "outcomes_model",

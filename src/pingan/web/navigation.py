@@ -12,6 +12,7 @@ from pingan.core.audit_api import AUDIT_READERS
 from pingan.core.i18n import N_
 from pingan.core.pages import NavItem
 from pingan.core.roles import ANTIFRAUD_STAFF, Role
+from pingan.narcotics import actions as narcotics_actions
 from pingan.sensors import actions as sensors_actions
 from pingan.supervision import actions as supervision_actions
 
@@ -41,6 +42,8 @@ MENU = [
     NavItem("/supervision/cases/new", N_("Open a case"), supervision_actions.CASE_WRITERS & HUMAN),
     NavItem("/supervision/warnings", N_("Deadline warnings"), supervision_actions.CASE_READERS),
     NavItem("/supervision/rules", N_("Rule pack"), supervision_actions.CASE_READERS),
+    NavItem("/narcotics", N_("Wastewater monitoring"), narcotics_actions.READERS),
+    NavItem("/narcotics/canada", N_("Statistics Canada trends"), narcotics_actions.READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
