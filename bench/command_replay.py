@@ -182,7 +182,7 @@ def main() -> None:
     os.environ["PINGAN_DATABASE_URL"] = url
     # The stream ends when its login does (30 min by default), and a whole day at ×100 on a loaded
     # machine takes longer: the reader's token lasts 4 hours.
-    os.environ["PINGAN_TOKEN_TTL_MINUTES"] = "240"
+    os.environ["PINGAN_TOKEN_TTL_MINUTES"] = str(4 * 60)
     sys.path.insert(0, str(REPO))
     from pingan.command import actions
     from pingan.command.choices import UnitKind
