@@ -7,6 +7,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -125,3 +126,25 @@ def test_attached_duplicate_and_hoax_calls_are_stamped_with_the_simulated_time(d
         assert attached == [dup.received_at]
         # Nothing of that day carries today's date.
         assert all(e.at.date() <= original.received_at.date() + timedelta(days=1) for e in related.events)
+
+
+def test_a_replay_keeps_a_given_start_and_counts_how_far_behind_it_ran(district: None) -> None:
+    calls = _morning()[:2]
+    slept: list[float] = []
+    wall = iter([0.0] + [5.0] * 1000)  # the clock jumps 5 s after the start: every step is late
+    start = calls[0].received_at - timedelta(seconds=100)
+    stats = replay.replay(calls, speed=1000, start_at=start, sleep=slept.append, monotonic=lambda: next(wall))
+    assert stats.calls == 2
+    assert slept == []  # 100 s of the file at ×1000 is 0.1 s: due before the clock's 5 s
+    first_due = (calls[0].received_at - start).total_seconds() / 1000
+    assert stats.behind_max_s >= 5.0 - first_due - 1e-9 and stats.behind_1s > 0
+    # Without the jump, the first call waits for its place on the clock that began at `start`.
+    slept.clear()
+    replay.replay(calls[:1], speed=1000, start_at=start, sleep=slept.append, monotonic=lambda: 0.0)
+    assert slept and abs(slept[0] - first_due) < 1e-9
+
+
+def test_a_start_after_the_first_call_is_refused(district: None) -> None:
+    calls = _morning()[:1]
+    with pytest.raises(ValueError, match="start_at"):
+        replay.replay(calls, speed=10, start_at=calls[0].received_at + timedelta(seconds=1))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pingan.command.roads import haversine_m, read_osm
-from pingan.command.routing import PgRouter, Router, ScipyRouter, has_pgrouting, scipy_router
+from pingan.command.routing import PgRouter, Router, ScipyRouter, has_pgrouting, router_for, scipy_router
 from pingan.core import db
 from pingan.sim.roads import generate_roads
 
@@ -117,3 +117,30 @@ def test_the_cli_stores_an_imported_extract_and_a_generated_grid(database: str, 
     empty.write_text('<?xml version="1.0"?><osm version="0.6"></osm>', encoding="utf-8")
     out = runner.invoke(app, ["command", "roads", "import", str(empty)])
     assert out.exit_code != 0 and "no drivable road" in out.output and edges() == 60
+
+
+def test_a_graph_stored_twice_in_one_transaction_is_noticed(database: str, block_roads: None) -> None:
+    from pingan.command.roads import do_store_roads
+
+    with db.transaction() as s:
+        do_store_roads(s, generate_roads(3, size=4))
+        first = scipy_router(s)
+        do_store_roads(s, generate_roads(4, size=4))  # the same ids, other junctions and times
+        assert scipy_router(s) is not first
+
+
+def test_scipy_routes_by_default_and_the_setting_chooses_pgrouting(
+    database: str, block_roads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pingan.core.settings import get_settings
+
+    with db.transaction() as s:
+        assert router_for(s).name == "scipy"
+        monkeypatch.setenv("PINGAN_COMMAND_ROUTING_ENGINE", "pgrouting")
+        get_settings.cache_clear()
+        try:
+            # pgRouting where the extension is installed; elsewhere scipy answers, and says so.
+            assert router_for(s).name == ("pgrouting" if has_pgrouting(s) else "scipy")
+        finally:
+            monkeypatch.delenv("PINGAN_COMMAND_ROUTING_ENGINE")
+            get_settings.cache_clear()

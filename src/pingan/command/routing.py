@@ -4,11 +4,14 @@ Both engines answer the same question: for each unit, the fastest drive from the
 the unit to the road node nearest the incident, respecting one-way streets (the search runs on the
 reversed graph from the incident, so a one-way street counts only in its own direction).
 
-- `ScipyRouter` (SQLite, and PostgreSQL without pgRouting): the graph is read once into a CSR
-  matrix of the reversed graph (scipy's sparse-graph Dijkstra) and cached per database and graph;
-  one Dijkstra from the incident's node gives every unit's time.
-- `PgRouter` (PostgreSQL with the `pgrouting` extension): `pgr_dijkstra` many-to-one from the units'
-  nodes to the incident's node, times and lengths summed over the path's edges in the database.
+- `ScipyRouter` (the default, on SQLite and PostgreSQL): the graph is read once into a CSR matrix of
+  the reversed graph (scipy's sparse-graph Dijkstra) and cached per database and graph; one Dijkstra
+  from the incident's node gives every unit's time.
+- `PgRouter` (PostgreSQL with the `pgrouting` extension, chosen by `PINGAN_COMMAND_ROUTING_ENGINE=
+  pgrouting`): one `pgr_dijkstra` one-to-many from the incident's node on the reversed graph to the
+  units' nodes, times and lengths summed over the paths' edges in the database. pgRouting builds its
+  graph from the edge query at every call, which keeps it above the 50 ms target on the district's
+  50,880 segments (docs/command.md has the figures); it is kept as an option and as a check.
 
 A point reaches its nearest node in a straight line at `ACCESS_SPEED_KMH`: the unit's leg to the road
 and the incident's leg from it are added to the travel time and distance. Nearest nodes are found in
@@ -32,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from pingan.command.roadmodel import RoadEdge, RoadNode
 from pingan.command.roads import metres_per_degree
+from pingan.core.settings import get_settings
 
 ACCESS_SPEED_KMH = 20.0  # from a point to its nearest road node and back: a slow approach
 
@@ -52,12 +56,30 @@ class Router(Protocol):
     ) -> list[Route]: ...
 
 
-def graph_signature(session: Session) -> tuple[int, int, float]:
-    """What identifies the stored graph for the cache: edge count, highest id, total time."""
+Signature = tuple[str, ...]
+
+# On PostgreSQL: the first and last edge by id, with the transaction that wrote each (`xmin`) and
+# where it lies (`ctid`). Two lookups on the primary key, where counting and summing the 50,880 rows
+# took 6-13 ms of every request. `do_store_roads` replaces every row: a graph stored by another
+# transaction has new `xmin`s, and one stored again in the same transaction new `ctid`s (the rows it
+# deleted still hold theirs until the transaction ends).
+_PG_SIGNATURE = text(
+    "SELECT (SELECT concat_ws(':', id, xmin, ctid) FROM road_edge ORDER BY id LIMIT 1), "
+    "(SELECT concat_ws(':', id, xmin, ctid) FROM road_edge ORDER BY id DESC LIMIT 1)"
+)
+
+
+def graph_signature(session: Session) -> Signature:
+    """What identifies the stored graph for the cache. PostgreSQL: the first and last edge's id, row
+    version and place (see `_PG_SIGNATURE`); SQLite, which has no row versions: the edge count,
+    highest id and total time (a scan of the edges, a few ms in process)."""
+    if session.get_bind().dialect.name == "postgresql":
+        first, last = session.execute(_PG_SIGNATURE).one()
+        return str(first or ""), str(last or "")
     n, top, total = session.execute(
         select(func.count(RoadEdge.id), func.max(RoadEdge.id), func.sum(RoadEdge.cost_s))
     ).one()
-    return int(n or 0), int(top or 0), round(float(total or 0.0), 3)
+    return str(n or 0), str(top or 0), f"{float(total or 0.0):.3f}"
 
 
 class NodeIndex:
@@ -178,7 +200,12 @@ class PgRouter:
     """Routing by pgRouting in the database (see module); the node index comes from the cache."""
 
     name = "pgrouting"
-    EDGES_SQL = "SELECT id, source, target, cost_s AS cost, reverse_cost_s AS reverse_cost FROM road_edge"
+    # The reversed graph: each segment turned around, its cost and reverse cost kept, so that the
+    # search from the incident's node finds every unit's way to it.
+    EDGES_SQL = (
+        "SELECT id, target AS source, source AS target, cost_s AS cost, reverse_cost_s AS reverse_cost "
+        "FROM road_edge"
+    )
 
     def __init__(self, nodes: NodeIndex) -> None:
         self.nodes = nodes
@@ -192,14 +219,19 @@ class PgRouter:
         s_idx, s_off = self.nodes.nearest(sources)
         t_node = int(self.nodes.ids[t_idx])
         s_nodes = [int(self.nodes.ids[i]) for i in s_idx]
-        rows = session.execute(
-            text(
-                "SELECT d.start_vid, sum(d.cost), sum(e.length_m) "
-                "FROM pgr_dijkstra(:edges, CAST(:starts AS bigint[]), CAST(:target AS bigint), true) d "
-                "JOIN road_edge e ON e.id = d.edge GROUP BY d.start_vid"
-            ),
-            {"edges": self.EDGES_SQL, "starts": sorted(set(s_nodes) - {t_node}), "target": t_node},
-        ).all()
+        ends = sorted(set(s_nodes) - {t_node})
+        rows = (
+            session.execute(
+                text(
+                    "SELECT d.end_vid, sum(d.cost), sum(e.length_m) "
+                    "FROM pgr_dijkstra(:edges, CAST(:target AS bigint), CAST(:ends AS bigint[]), true) d "
+                    "JOIN road_edge e ON e.id = d.edge GROUP BY d.end_vid"
+                ),
+                {"edges": self.EDGES_SQL, "target": t_node, "ends": ends},
+            ).all()
+            if ends
+            else []
+        )
         found = {int(r[0]): (float(r[1]), float(r[2])) for r in rows}
         found[t_node] = (0.0, 0.0)
         out = []
@@ -216,7 +248,7 @@ class PgRouter:
         return out
 
 
-_CACHE: dict[tuple[str, tuple[int, int, float]], ScipyRouter] = {}
+_CACHE: dict[tuple[str, Signature], ScipyRouter] = {}
 _LOCK = threading.Lock()
 
 
@@ -239,10 +271,11 @@ def has_pgrouting(session: Session) -> bool:
 
 
 def router_for(session: Session, engine: str | None = None) -> Router:
-    """pgRouting on PostgreSQL where the extension is installed, else scipy; `engine` forces one."""
+    """The engine `engine` names, else the setting `PINGAN_COMMAND_ROUTING_ENGINE` (scipy by default).
+    pgRouting is used only where the extension is installed; elsewhere scipy answers, and the
+    ranking's `engine` says which did."""
     cached = scipy_router(session)
-    if engine == "scipy":
-        return cached
-    if engine == "pgrouting" or (engine is None and has_pgrouting(session)):
+    chosen = engine or get_settings().command.routing_engine
+    if chosen == "pgrouting" and has_pgrouting(session):
         return PgRouter(cached.nodes)
     return cached

@@ -111,6 +111,9 @@ class CommandSettings(BaseModel):
     suburban_stations: list[str] = Field(default_factory=lambda: ["WH-JTQ", "WH-JHQ", "WH-CQ"])
     attach_radius_m: float = Field(default=200.0, gt=0, description="a call this close to an open incident")
     attach_window_min: int = Field(default=30, gt=0, description="... of the same type, this recent")
+    # Which engine routes the units to an incident: scipy in-process (the default on every database),
+    # or pgRouting in PostgreSQL where the extension is installed (docs/command.md has both figures).
+    routing_engine: Literal["scipy", "pgrouting"] = "scipy"
 
     @model_validator(mode="after")
     def _every_priority_has_its_targets(self) -> CommandSettings:

@@ -59,6 +59,8 @@ class ReplayStats:
     fixes: int = 0
     waits: int = 0
     gave_up: int = 0
+    behind_max_s: float = 0.0  # how far behind its schedule a step started, at worst (wall seconds)
+    behind_1s: int = 0  # steps that started more than a second after their time
     by_seq: dict[int, int] = field(default_factory=dict)  # call seq -> incident id
 
 
@@ -89,11 +91,16 @@ def replay(
     *,
     speed: float = 1.0,
     shift_to: datetime | None = None,
+    start_at: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     on_step: Callable[[str, ReplayStats], None] | None = None,
 ) -> ReplayStats:
-    """Write `items` through the command actions, pacing them `speed` times faster than recorded."""
+    """Write `items` through the command actions, pacing them `speed` times faster than recorded.
+
+    The replay's clock starts at `start_at` (a recorded time, before the first item; default the first
+    item's), so that several replays of parts of one file, started together, keep one clock.
+    """
     if speed <= 0:
         raise ValueError("speed must be positive")
     stats = ReplayStats()
@@ -106,13 +113,18 @@ def replay(
     for c in items:
         heapq.heappush(heap, _Step(c.received_at + offset, order, "call", c))
         order += 1
-    t0, w0 = heap[0].at, monotonic()
+    if start_at is not None and start_at > items[0].received_at:
+        raise ValueError("start_at must not be after the first call")
+    t0, w0 = (start_at + offset) if start_at is not None else heap[0].at, monotonic()
     units_of: dict[int, int] = {}  # call seq -> unit id
     while heap:
         step = heapq.heappop(heap)
         wait = (step.at - t0).total_seconds() / speed - (monotonic() - w0)
         if wait > 0:
             sleep(wait)
+        else:
+            stats.behind_max_s = max(stats.behind_max_s, -wait)
+            stats.behind_1s += wait < -1
         follow = _apply(step, stats, units_of)
         for kind, delay in follow:
             order += 1
