@@ -7,6 +7,7 @@ from __future__ import annotations
 from pingan.antifraud.mules.review.actions import REVIEWERS
 from pingan.antifraud.reports.actions import REPORT_READERS, REPORT_WRITERS
 from pingan.command import actions as command_actions
+from pingan.community import actions as community_actions
 from pingan.core.admin_pages import ADMINS
 from pingan.core.audit_api import AUDIT_READERS
 from pingan.core.i18n import N_
@@ -32,6 +33,10 @@ MENU = [
     NavItem("/command/map", N_("Live map"), command_actions.READERS),
     NavItem("/command/stats", N_("Statistics"), command_actions.READERS),
     NavItem("/command/bulletin", N_("Weekly bulletin"), command_actions.READERS),
+    NavItem("/community", N_("Mediation"), community_actions.READERS),
+    NavItem("/community/wages", N_("Wage arrears"), community_actions.READERS),
+    NavItem("/community/monthly", N_("Mediation figures"), community_actions.READERS),
+    NavItem("/community/factors", N_("Risk factors"), community_actions.READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]

@@ -1,0 +1,135 @@
+"""Pages of community mediation: the mediator's queue (/community), a dispute with its timeline, grade
+and factors, the factor table, the wage-arrears cases, and the monthly figures."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from pingan.community import actions, queries
+from pingan.community.choices import Grade
+from pingan.community.factors import table
+from pingan.community.model import StationTask
+from pingan.core import audit, clock
+from pingan.core.auth import require_roles
+from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
+from pingan.core.errors import NotFound
+from pingan.core.i18n import _
+from pingan.core.pages import ECHARTS_JS, render
+from pingan.core.roles import Actor
+from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Actor, Depends(require_roles(*actions.READERS))]
+MediatorActor = Annotated[Actor, Depends(require_roles(*actions.MEDIATORS))]
+DisputeId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+GRADE_COLOURS = {
+    Grade.RED: "#c62828",
+    Grade.ORANGE: "#e65100",
+    Grade.YELLOW: "#8d6e00",
+    Grade.BLUE: "#1565c0",
+}
+
+
+@router.get("/community", response_class=HTMLResponse)
+def queue_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """The mediator's queue: disputes that need work, reddest first, with their next deadline; the
+    station's open tasks. The read is audited."""
+    now = clock.now()
+    with session.begin():
+        rows = queries.queue(session, actor, now=now)
+        tasks = queries.open_tasks(session, actor)
+        record_list_read(session, actor=actor, listing="dispute", filters={"queue": "open"}, count=len(rows))
+    return render(
+        request,
+        "community_queue.html",
+        rows=rows,
+        tasks=tasks,
+        now=now,
+        scope_error=NO_STATION_MESSAGE if no_station(actor) else None,
+    )
+
+
+@router.get("/community/disputes/{dispute_id}", response_class=HTMLResponse)
+def dispute_page(request: Request, dispute_id: DisputeId, session: DbSession, actor: Reader) -> HTMLResponse:
+    """One dispute: parties masked, mediators, clocks, grade with every factor, links and timeline.
+    Opening it is audited."""
+    now = clock.now()
+    with session.begin():
+        dispute = actions.get_dispute(session, dispute_id, actor)
+        view = queries.dispute_view(session, dispute, now=now)
+        audit.record(session, actor=actor, action="dispute.read", object_type="dispute", object_id=dispute.id)
+    sources = {f.name: f for f in table().factors}
+    return render(request, "community_dispute.html", view=view, d=dispute, now=now, sources=sources)
+
+
+@router.post("/community/tasks/{task_id}/done", response_model=None)
+def task_done(
+    task_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    session: DbSession,
+    actor: MediatorActor,
+    _csrf: CsrfChecked,
+) -> RedirectResponse:
+    """Mark a station task done, then go back to its dispute."""
+    with session.begin():
+        task = session.execute(select(StationTask).where(StationTask.id == task_id)).scalar_one_or_none()
+        if task is None:
+            raise NotFound(f"no task {task_id}", field="task_id")
+        check_station(actor, task.station_code, what=f"task {task_id}")
+        actions.do_complete_task(session, task, actor)
+        dispute_id = task.dispute_id
+    return RedirectResponse(f"/community/disputes/{dispute_id}", status_code=303)
+
+
+@router.get("/community/factors", response_class=HTMLResponse)
+def factors_page(request: Request, actor: Reader) -> HTMLResponse:
+    """The risk grader's factor table: weights, sources, thresholds and version."""
+    return render(request, "community_factors.html", t=table())
+
+
+@router.get("/community/wages", response_class=HTMLResponse)
+def wages_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """Wage arrears: the biggest open cases and the totals per employer. The read is audited."""
+    with session.begin():
+        cases, employers = queries.wage_cases(session, actor)
+        record_list_read(
+            session, actor=actor, listing="dispute", filters={"kind": "wage_arrears"}, count=len(cases)
+        )
+    return render(request, "community_wages.html", cases=cases, employers=employers)
+
+
+@router.get("/community/monthly", response_class=HTMLResponse)
+def monthly_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
+    """Monthly figures: taken in, resolved %, average days, repeats and escalations (target: none)."""
+    with session.begin():
+        months = queries.monthly(session, actor)
+    chart = {
+        "monthly": {
+            "animation": False,
+            "tooltip": {"trigger": "axis"},
+            "legend": {"data": [_("Taken in"), _("Agreed"), _("Escalated")]},
+            "xAxis": {"type": "category", "data": [m.month for m in months]},
+            "yAxis": {"type": "value", "minInterval": 1},
+            "series": [
+                {"name": _("Taken in"), "type": "bar", "data": [m.taken_in for m in months]},
+                {"name": _("Agreed"), "type": "bar", "data": [m.agreed for m in months]},
+                {
+                    "name": _("Escalated"),
+                    "type": "line",
+                    "data": [m.escalated for m in months],
+                    "color": GRADE_COLOURS[Grade.RED],
+                },
+            ],
+        }
+    }
+    return render(
+        request,
+        "community_monthly.html",
+        months=months,
+        charts_json=json.dumps(chart, ensure_ascii=False).replace("</", "<\\/"),
+        echarts=ECHARTS_JS.exists(),
+    )
