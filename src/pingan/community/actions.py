@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from pingan.command import actions as command_actions
@@ -434,3 +434,8 @@ def do_complete_task(session: Session, task: StationTask, actor: Actor) -> None:
     audit.record(
         session, actor=actor, action="dispute.task_done", object_type="dispute_task", object_id=task.id
     )
+
+
+def count_disputes(session: Session) -> int:
+    """How many disputes are stored (the demo seed writes its year only into an empty table)."""
+    return int(session.execute(select(func.count()).select_from(Dispute)).scalar_one())
