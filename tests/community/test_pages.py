@@ -63,3 +63,41 @@ def test_the_monthly_page_counts_intake_and_escalations(api: TestClient, mediato
     page = _browser(api, mediator_wang).get("/community/monthly", headers=HTML).text
     assert "2026-11" in page and 'id="community-charts"' in page
     assert '<span class="tag warn">1</span>' in page
+
+
+def _csrf(page: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_intake_form_takes_in_a_graded_dispute_and_names_a_bad_field(
+    client: TestClient, mediator_wang: User
+) -> None:
+    browser = _browser(client, mediator_wang)
+    token = _csrf(browser.get("/community/disputes/new", headers=HTML).text)
+    form = {
+        "csrf_token": token,
+        "kind": "family",
+        "station_code": "WH-YL",
+        "address": "玉林北路2号",
+        "applicant_name": "张伟",
+        "applicant_phone": "13800001111",
+        "respondent_name": "李娜",
+        "respondent_phone": "",
+        "mediator_station": "王警官",
+        "threats": "1",
+        "weapons": "1",
+        "domestic_violence": "1",
+        "repeated_calls": "2",
+    }
+    made = browser.post("/community/disputes", data=form, headers=HTML, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    page = browser.get(made.headers["location"], headers=HTML).text
+    assert "home visit within hours" in page and "王警官" in page
+    bad = browser.post("/community/disputes", data={**form, "applicant_phone": "12"}, headers=HTML)
+    assert bad.status_code == 422 and "parties.0.phone" in bad.text
+    bad = browser.post("/community/disputes", data={**form, "owed_yuan": "lots"}, headers=HTML)
+    assert bad.status_code == 422 and "owed_yuan" in bad.text

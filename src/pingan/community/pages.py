@@ -7,17 +7,20 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from pingan.community import actions, queries
-from pingan.community.choices import Grade
+from pingan.community.choices import DisputeType, Grade, Mediator, RiskFactor
 from pingan.community.factors import table
 from pingan.community.model import StationTask
-from pingan.core import audit, clock
+from pingan.community.schemas import DisputeIn
+from pingan.core import audit, clock, db
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
-from pingan.core.errors import NotFound
+from pingan.core.errors import DomainError, NotFound
 from pingan.core.i18n import _
 from pingan.core.pages import ECHARTS_JS, render
 from pingan.core.roles import Actor
@@ -52,6 +55,116 @@ def queue_page(request: Request, session: DbSession, actor: Reader) -> HTMLRespo
         now=now,
         scope_error=NO_STATION_MESSAGE if no_station(actor) else None,
     )
+
+
+FLAGS = (
+    "threats",
+    "violence_history",
+    "weapons",
+    "alcohol_or_drugs",
+    "separation",
+    "economic_stress",
+    "vulnerable_party",
+)
+
+
+def _intake_form(
+    request: Request,
+    actor: Actor,
+    status: int = 200,
+    *,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "community_new.html",
+        status,
+        values=values or {},
+        error=error,
+        kinds=list(DisputeType),
+        sides=list(Mediator),
+        flags=[RiskFactor(f) for f in FLAGS],
+        station=actor.station_code or "",
+    )
+
+
+@router.get("/community/disputes/new", response_class=HTMLResponse)
+def intake_form(request: Request, actor: MediatorActor) -> HTMLResponse:
+    """The mediator's intake form: type, parties, address, 110 incident, mediators, risk answers."""
+    return _intake_form(request, actor)
+
+
+def _parse_intake(v: dict[str, str]) -> DisputeIn:
+    parties = [
+        {
+            "role": role,
+            "name": v[f"{role}_name"],
+            **({"phone": v[f"{role}_phone"]} if v[f"{role}_phone"] else {}),
+        }
+        for role in ("applicant", "respondent")
+    ]
+    data: dict[str, object] = {
+        "kind": v["kind"],
+        "station_code": v["station_code"],
+        "summary": v["summary"],
+        "address": v["address"],
+        "domestic_violence": v["domestic_violence"] == "1",
+        "parties": parties,
+        "mediators": [
+            {"side": m.value, "name": v[f"mediator_{m.value}"]} for m in Mediator if v[f"mediator_{m.value}"]
+        ],
+        "risk": {**{f: v[f] == "1" for f in FLAGS}, "repeated_calls": v["repeated_calls"] or "0"},
+        "employer": v["employer"],
+        "owed_fen": round(float(v["owed_yuan"]) * 100) if v["owed_yuan"] else 0,
+    }
+    if v["incident_id"]:
+        data["incident_id"] = v["incident_id"]
+    return DisputeIn.model_validate(data)
+
+
+@router.post("/community/disputes", response_class=HTMLResponse, response_model=None)
+async def take_in(
+    request: Request, actor: MediatorActor, _csrf: CsrfChecked
+) -> HTMLResponse | RedirectResponse:
+    """Take in a dispute from the form; a refusal shows the form again with the field named."""
+    form = await request.form()
+    names = (
+        "kind",
+        "station_code",
+        "summary",
+        "address",
+        "incident_id",
+        "domestic_violence",
+        "applicant_name",
+        "applicant_phone",
+        "respondent_name",
+        "respondent_phone",
+        "repeated_calls",
+        "employer",
+        "owed_yuan",
+        *FLAGS,
+        *(f"mediator_{m.value}" for m in Mediator),
+    )
+    values = {n: str(form.get(n, ""))[:4000].strip() for n in names}
+    try:
+        body = _parse_intake(values)
+    except (ValueError, OverflowError) as exc:
+        errors = exc.errors() if isinstance(exc, ValidationError) else []
+        field = ".".join(str(p) for p in errors[0].get("loc", ())) if errors else "owed_yuan"
+        message = errors[0].get("msg", "invalid") if errors else str(exc)
+        return _intake_form(request, actor, 422, values=values, error=f"{field}: {message}")
+    try:
+        dispute_id = await run_in_threadpool(_store, body, actor)
+    except DomainError as exc:
+        return _intake_form(request, actor, 422, values=values, error=str(exc))
+    return RedirectResponse(f"/community/disputes/{dispute_id}", status_code=303)
+
+
+def _store(body: DisputeIn, actor: Actor) -> int:
+    with db.transaction() as session:
+        intake = actions.check_take_in(session, body, actor)
+        return actions.do_take_in(session, intake, actor).id
 
 
 @router.get("/community/disputes/{dispute_id}", response_class=HTMLResponse)

@@ -34,6 +34,7 @@ MENU = [
     NavItem("/command/stats", N_("Statistics"), command_actions.READERS),
     NavItem("/command/bulletin", N_("Weekly bulletin"), command_actions.READERS),
     NavItem("/community", N_("Mediation"), community_actions.READERS),
+    NavItem("/community/disputes/new", N_("Take in a dispute"), community_actions.MEDIATORS & HUMAN),
     NavItem("/community/wages", N_("Wage arrears"), community_actions.READERS),
     NavItem("/community/monthly", N_("Mediation figures"), community_actions.READERS),
     NavItem("/community/factors", N_("Risk factors"), community_actions.READERS),
