@@ -15,6 +15,7 @@ from pingan.antifraud.tracing.cli import app as trace_app
 from pingan.antifraud.warnings.cli import app as warnings_app
 from pingan.command.cli import app as command_app
 from pingan.command.import_cli import app as incidents_app
+from pingan.community.cli import app as community_app
 from pingan.core.cli import audit_app, db_app, users_app
 from pingan.demo import demo_app
 from pingan.narcotics.cli import app as narcotics_app
@@ -48,6 +49,7 @@ command_app.command("replay")(replay_cmd)
 sim_app.command("incidents")(incidents_cmd)
 app.add_typer(command_app, name="command")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(community_app, name="community")
 app.add_typer(sim_app, name="sim")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(sensors_app, name="sensors")

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -40,6 +40,8 @@ from pingan.core.settings import get_settings
 from pingan.sensors.seed import seed_sensors
 from pingan.sim import generate
 from pingan.sim.dbload import Progress, load_district
+from pingan.sim.disputes import DisputeParams
+from pingan.sim.disputes import seed as seed_disputes
 from pingan.sim.geography import district_stations
 
 log = get_logger("demo")
@@ -67,6 +69,8 @@ DEMO_SCALE = "tiny"
 # The share of the district's reports held back at seeding and registered one by one while the
 # demo runs, so that a visitor sees reports flowing into orders and the banks' answers arriving.
 FEED_SHARE = 0.4
+# The demo's year of disputes: a fifth of the dispute calls taken in, and a few walk-ins a week.
+DEMO_DISPUTES = DisputeParams(seed=DEMO_SEED, taken_in_share=0.2, walk_ins_per_day=0.25)
 
 
 @dataclass(frozen=True)
@@ -342,11 +346,16 @@ def demo_seed(
             bar.update(tasks[stage], completed=done, total=total)
 
         result = seed_demo(district, max_accounts=max_accounts, progress=progress)
+    # A year of community disputes drawn from the simulated 110 calls, so that the mediation pages have
+    # substance. Here, not in `seed_demo`: writing ~700 disputes takes a minute or two, which the
+    # demo's tests need not pay (`tests/community/test_sim.py` tests the simulator).
+    now = clock.now()
+    disputes = seed_disputes(replace(DEMO_DISPUTES, until=now.date()), now=now)
     _console.print(
         f"demo seeded: {result.stations} stations, {result.users_created} new users, {result.accounts:,} registry "
         f"accounts, {result.reports_created} new reports ({result.reports_total} in all); "
         f"{result.held_back} reports held back to arrive live; command: {result.command_units} new units, "
-        f"{result.command_incidents} new incidents"
+        f"{result.command_incidents} new incidents; community: {disputes} new disputes"
     )
 
 

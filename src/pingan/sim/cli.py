@@ -9,8 +9,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from pingan.core import clock
 from pingan.sim import params as cfg
 from pingan.sim.check import Violation, check_district
+from pingan.sim.disputes import DisputeParams
+from pingan.sim.disputes import write as write_disputes
 from pingan.sim.pipeline import FORMATS, generate
 
 app = typer.Typer(
@@ -122,3 +125,14 @@ def roads_cmd(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command("disputes")
+def disputes_cmd(
+    days: Annotated[int, typer.Option(min=1, max=3660, help="how many days, up to today")] = 365,
+    seed: Annotated[int, typer.Option(help="the random seed")] = 1,
+) -> None:
+    """Write a year (or `days`) of community disputes drawn from the simulated 110 calls."""
+    now = clock.now()
+    count = write_disputes(DisputeParams(seed=seed, until=now.date(), days=days), now=now)
+    typer.echo(f"{count} disputes written")

@@ -37,6 +37,8 @@ from pingan.command import map as command_map
 from pingan.command import pages as command_pages
 from pingan.command import recommend_web as command_recommend
 from pingan.command import stats_web as command_stats
+from pingan.community import api as community_api
+from pingan.community import pages as community_pages
 from pingan.core import account_pages, admin_pages, audit_api, audit_pages, auth_api, db
 from pingan.core import live as core_live
 from pingan.core.auth import TOKEN_COOKIE, actor_from_token, require_roles
@@ -90,6 +92,8 @@ ROUTERS = (
     command_map.router,
     core_live.router,
     command_recommend.router,
+    community_api.router,
+    community_pages.router,
     web_pages.router,
     classify_api.router,
     classify_api.pages_router,

@@ -11,6 +11,7 @@ from pingan.antifraud.warnings.visits import model as visits_model
 from pingan.antifraud.watchlist import model as watchlist_model
 from pingan.command import model as command_model
 from pingan.command import roadmodel as command_roadmodel
+from pingan.community import model as community_model
 from pingan.core import audit, auth, org
 from pingan.narcotics import model as narcotics_model
 from pingan.sensors import model as sensors_model
@@ -22,6 +23,7 @@ __all__ = [
     "auth",
     "command_model",
     "command_roadmodel",
+    "community_model",
     "mules_review_model",
     "narcotics_model",
     "orders_model",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pingan.antifraud.mules.review.actions import REVIEWERS
 from pingan.antifraud.reports.actions import REPORT_READERS, REPORT_WRITERS
 from pingan.command import actions as command_actions
+from pingan.community import actions as community_actions
 from pingan.core.admin_pages import ADMINS
 from pingan.core.audit_api import AUDIT_READERS
 from pingan.core.i18n import N_
@@ -44,6 +45,11 @@ MENU = [
     NavItem("/supervision/rules", N_("Rule pack"), supervision_actions.CASE_READERS),
     NavItem("/narcotics", N_("Wastewater monitoring"), narcotics_actions.READERS),
     NavItem("/narcotics/canada", N_("Statistics Canada trends"), narcotics_actions.READERS),
+    NavItem("/community", N_("Mediation"), community_actions.READERS),
+    NavItem("/community/disputes/new", N_("Take in a dispute"), community_actions.MEDIATORS & HUMAN),
+    NavItem("/community/wages", N_("Wage arrears"), community_actions.READERS),
+    NavItem("/community/monthly", N_("Mediation figures"), community_actions.READERS),
+    NavItem("/community/factors", N_("Risk factors"), community_actions.READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
