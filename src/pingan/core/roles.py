@@ -14,6 +14,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     ANTIFRAUD_ANALYST = "antifraud_analyst"
     DISPATCHER = "dispatcher"
+    TRAFFIC_POLICE = "traffic_police"  # 交警: the traffic police brigade (交警大队)
     OFFICER = "officer"
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
@@ -26,6 +27,7 @@ register_labels(
         Role.ADMIN: N_("administrator"),
         Role.ANTIFRAUD_ANALYST: N_("anti-fraud analyst"),
         Role.DISPATCHER: N_("dispatcher"),
+        Role.TRAFFIC_POLICE: N_("traffic police"),
         Role.OFFICER: N_("officer"),
         Role.SUPERVISOR: N_("supervisor"),
         Role.AUDITOR: N_("auditor"),
@@ -40,7 +42,7 @@ HUMAN_ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
 # restrictions, the auditors, and the platform's own robots. An officer works for one station (派出所)
 # and sees its records only, unless granted the district-wide view (`User.district_wide`).
 DISTRICT_WIDE_ROLES = frozenset(
-    {Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER, Role.SYSTEM}
+    {Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR, Role.AUDITOR, Role.DISPATCHER, Role.TRAFFIC_POLICE, Role.SYSTEM}
 )
 # Who works the anti-fraud loop's queues and pages: the centre's analysts and supervisors, and the
 # station officers who register reports and visit people at risk.

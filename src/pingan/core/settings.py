@@ -124,6 +124,15 @@ class CommandSettings(BaseModel):
         return self
 
 
+class TrafficSettings(BaseModel):
+    """Traffic safety (`PINGAN_TRAFFIC_*`): when an accident is major, and how far a point may lie
+    from the nearest road segment and still be placed on it."""
+
+    # 重大事故: three or more deaths (the brigade's reporting threshold for a major accident).
+    major_deaths: int = Field(default=3, ge=1)
+    snap_limit_m: float = Field(default=50.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Platform settings; every field can be set as `PINGAN_<NAME>`, a section's as `PINGAN_<SECTION>_<NAME>`."""
 
@@ -166,6 +175,7 @@ class Settings(BaseSettings):
     bank: BankSettings = Field(default_factory=BankSettings)
     warnings: WarningSettings = Field(default_factory=WarningSettings)
     command: CommandSettings = Field(default_factory=CommandSettings)
+    traffic: TrafficSettings = Field(default_factory=TrafficSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,7 @@ from pingan.antifraud.watchlist import model as watchlist_model
 from pingan.command import model as command_model
 from pingan.command import roadmodel as command_roadmodel
 from pingan.core import audit, auth, org
+from pingan.traffic import model as traffic_model
 
 __all__ = [
     "antifraud_model",
@@ -25,6 +26,7 @@ __all__ = [
     "outcomes_model",
     "registry_model",
     "risk_model",
+    "traffic_model",
     "visits_model",
     "warnings_model",
     "watchlist_model",
