@@ -21,6 +21,7 @@ from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
 from pingan.sim.extract_cli import app as transactions_app
 from pingan.sim.replay_cli import incidents_cmd, replay_cmd
+from pingan.traffic.cli import app as accidents_app
 from pingan.web import reactions
 from pingan.web.cli import serve
 
@@ -45,6 +46,7 @@ command_app.command("replay")(replay_cmd)
 sim_app.command("incidents")(incidents_cmd)
 app.add_typer(command_app, name="command")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(accidents_app, name="accidents")
 app.add_typer(sim_app, name="sim")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(demo_app, name="demo")

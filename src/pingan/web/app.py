@@ -47,6 +47,8 @@ from pingan.core.logging import get_logger
 from pingan.core.pages import page_message, register_nav, render
 from pingan.core.roles import HUMAN_ROLES
 from pingan.core.settings import get_settings
+from pingan.traffic import api as traffic_api
+from pingan.traffic import pages as traffic_pages
 from pingan.web import live, reactions
 from pingan.web import pages as web_pages
 from pingan.web.headers import SecurityHeaders
@@ -87,6 +89,8 @@ ROUTERS = (
     web_pages.router,
     classify_api.router,
     classify_api.pages_router,
+    traffic_api.router,
+    traffic_pages.router,
 )
 
 

@@ -12,6 +12,7 @@ from pingan.command import live as command_live
 from pingan.command import map as command_map
 from pingan.core import live
 from pingan.core.roles import Actor, Role
+from pingan.traffic import live as traffic_live
 
 TOPICS = (
     reports_live.TOPIC,
@@ -20,6 +21,7 @@ TOPICS = (
     warnings_live.TOPIC,
     command_live.TOPIC,
     command_map.TOPIC,
+    traffic_live.TOPIC,
 )
 
 

@@ -12,6 +12,7 @@ from pingan.core.audit_api import AUDIT_READERS
 from pingan.core.i18n import N_
 from pingan.core.pages import NavItem
 from pingan.core.roles import ANTIFRAUD_STAFF, Role
+from pingan.traffic import actions as traffic_actions
 
 HUMAN = frozenset(r for r in Role if r is not Role.SYSTEM)
 ANTIFRAUD_DECIDERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
@@ -32,6 +33,9 @@ MENU = [
     NavItem("/command/map", N_("Live map"), command_actions.READERS),
     NavItem("/command/stats", N_("Statistics"), command_actions.READERS),
     NavItem("/command/bulletin", N_("Weekly bulletin"), command_actions.READERS),
+    NavItem("/traffic", N_("Traffic accidents"), traffic_actions.READERS),
+    NavItem("/traffic/blackspots", N_("Black spots"), traffic_actions.READERS),
+    NavItem("/traffic/bulletin", N_("Monthly traffic bulletin"), traffic_actions.READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
@@ -42,6 +46,7 @@ LANDING = {
     Role.SUPERVISOR: "/findings",
     Role.OFFICER: "/reports",
     Role.DISPATCHER: "/command",
+    Role.TRAFFIC_POLICE: "/traffic",
     Role.AUDITOR: "/audit",
     Role.ADMIN: "/admin/users",
 }
