@@ -100,7 +100,9 @@ def segment_table(session: Session, *, start: datetime, end: datetime) -> Segmen
         if k is not None:
             counts[k] += 1
             ksi[k] += severity in (Severity.FATAL, Severity.SERIOUS)
-    counted = dict(session.execute(select(SegmentVolume.edge_id, SegmentVolume.aadt)).tuples().all())
+    counted = {
+        int(e): float(v) for e, v in session.execute(select(SegmentVolume.edge_id, SegmentVolume.aadt))
+    }
     aadt = np.array(
         [
             counted.get(int(e), CLASS_DEFAULT_AADT.get(c, OTHER_DEFAULT_AADT))

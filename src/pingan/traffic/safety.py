@@ -6,7 +6,8 @@ negative binomial (NB2: Var = μ + kμ²) with
 
     ln μ = β0 + β1·ln(AADT) + β2·ln(length_km) + ln(years)
 
-fitted by maximum likelihood (statsmodels). Where AADT does not vary within a class (no counts, one
+fitted by maximum likelihood (statsmodels). Where that fit fails (few segments or accidents), the
+class falls back to crashes proportional to length, with the rate and k by the method of moments. Where AADT does not vary within a class (no counts, one
 default per class) the AADT term is left out, as it cannot be estimated.
 
 **EB estimate.** With the SPF's μ for the period and its overdispersion k, the segment's own count x
@@ -44,6 +45,7 @@ class SPF:
     b_length: float
     k: float
     segments: int
+    method: str = "nb2_ml"
 
     def mu(self, aadt: np.ndarray, length_m: np.ndarray, years: float) -> np.ndarray:
         """Predicted crashes over `years` on each segment."""
@@ -69,17 +71,31 @@ def fit_spf(road_class: str, counts: np.ndarray, aadt: np.ndarray, length_m: np.
         model = NegativeBinomial(counts.astype(float), x, loglike_method="nb2", offset=offset)
         result = model.fit(disp=0, maxiter=200, method="bfgs")
     params = np.asarray(result.params, dtype=float)
-    if not np.all(np.isfinite(params)):
-        raise ValueError(f"the SPF of class {road_class!r} did not converge")
-    k = float(max(params[-1], 1e-6))
-    return SPF(
-        road_class=road_class,
-        intercept=float(params[0]),
-        b_aadt=float(params[1]) if with_aadt else None,
-        b_length=float(params[2 if with_aadt else 1]),
-        k=k,
-        segments=int(counts.size),
-    )
+    fitted = None
+    if np.all(np.isfinite(params)) and abs(params[-1]) < 100:
+        fitted = SPF(
+            road_class=road_class,
+            intercept=float(params[0]),
+            b_aadt=float(params[1]) if with_aadt else None,
+            b_length=float(params[2 if with_aadt else 1]),
+            k=float(max(params[-1], 1e-6)),
+            segments=int(counts.size),
+        )
+    with np.errstate(over="ignore"):
+        finite = fitted is not None and bool(np.all(np.isfinite(fitted.mu(aadt, length_m, years))))
+    if fitted is None or not finite:
+        return moment_spf(road_class, counts, length_m, years)
+    return fitted
+
+
+def moment_spf(road_class: str, counts: np.ndarray, length_m: np.ndarray, years: float) -> SPF:
+    """The fallback where the NB fit fails (few segments, few accidents): crashes proportional to
+    length, the rate and k by the method of moments (Var = μ + kμ²)."""
+    km_years = np.maximum(length_m, 1.0) / 1000.0 * years
+    rate = max(float(counts.sum()) / float(km_years.sum()), 1e-9)
+    mu = rate * km_years
+    k = max(float(np.sum((counts - mu) ** 2 - mu) / max(float(np.sum(mu**2)), 1e-12)), 1e-6)
+    return SPF(road_class, math.log(rate), None, 1.0, k, int(counts.size), method="moments")
 
 
 @dataclass(frozen=True)
