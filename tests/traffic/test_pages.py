@@ -24,7 +24,7 @@ def seed_accidents(grid: Roads, n: int = 120) -> None:
     now = datetime.now(UTC)
     with db.transaction() as s:
         snapper = actions.Snapper.load(s)
-        for i in range(n):
+        for _ in range(n):
             k = int(rng.choice([3, 3, 3, 17, 17, int(rng.integers(0, grid.edge_id.size))]))
             lat, lon = on_segment(grid, k)
             body = accident_body(
