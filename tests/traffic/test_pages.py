@@ -83,3 +83,14 @@ def test_the_traffic_police_menu_holds_the_traffic_pages(api: TestClient, grid: 
     page = api.get("/traffic")
     for href in ("/traffic/blackspots", "/traffic/bulletin"):
         assert f'href="{href}"' in page.text
+
+
+def test_the_bulletin_pdf_opens_with_the_months_spots_and_the_method(api: TestClient, grid: Roads) -> None:
+    import pypdf
+
+    seed_accidents(grid, n=40)
+    month = datetime.now(UTC).strftime("%Y-%m")
+    r = api.get("/traffic/bulletin.pdf", params={"month": month}, headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages).replace("\x00", "")
+    assert "交通安全月报" in text and "Hauer" in text and "前 20 个黑点" in text

@@ -212,3 +212,75 @@ def bulletin_xlsx(
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="traffic-bulletin-{year:04d}-{m:02d}.xlsx"'},
     )
+
+
+@router.get("/traffic/bulletin.pdf")
+def bulletin_pdf(
+    session: DbSession, actor: Reader, month: Annotated[str | None, Query(max_length=7)] = None
+) -> Response:
+    """The monthly bulletin as A4 pages in the system's CJK font (`core.pdf`; 503 when none is installed):
+    the month's figures year over year, the top 20 spots, the effects with their method. No chart."""
+    from pingan.core.pdf import FAMILY, cjk_document
+
+    year, m = _month(month)
+    with session.begin():
+        b = Bulletin(session, year, m)
+    pdf = cjk_document()
+    title = f"{_('Monthly traffic bulletin')} {year:04d}-{m:02d}"
+    pdf.set_title(title)
+    pdf.set_creator("pingan")
+    pdf.add_page()
+    width = pdf.epw
+    pdf.set_font(FAMILY, size=16)
+    pdf.multi_cell(width, 9, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=10)
+    with pdf.table(line_height=6) as table:
+        table.row([_("Year"), _("Accidents"), _("Deaths"), _("Injuries")])
+        for y in (year - 1, year):
+            f = b.month_row(y)
+            table.row([str(y), str(f.accidents), str(f.deaths), str(f.injuries)])
+    pdf.ln(3)
+    pdf.set_font(FAMILY, size=13)
+    pdf.multi_cell(width, 8, _("Top 20 spots"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+    with pdf.table(line_height=5) as table:
+        table.row(
+            [_("Rank"), _("Segment"), _("Observed"), _("Predicted by SPF"), _("EB estimate"), _("Excess")]
+        )
+        for s in b.spots:
+            table.row(
+                [
+                    str(s.rank),
+                    str(s.edge_id),
+                    str(s.observed),
+                    f"{s.predicted:.2f}",
+                    f"{s.eb:.2f}",
+                    f"{s.excess:.2f}",
+                ]
+            )
+    pdf.ln(3)
+    pdf.set_font(FAMILY, size=13)
+    pdf.multi_cell(width, 8, _("Countermeasures and their estimated effects"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+    with pdf.table(line_height=5) as table:
+        table.row([_("Countermeasure"), _("Sites"), _("Index of effectiveness"), _("Low"), _("High")])
+        for kind, e in b.effects:
+            if e is None:
+                table.row([label(kind), _("not estimable yet"), "", "", ""])
+            else:
+                table.row(
+                    [label(kind), str(e.sites), f"{e.theta:.2f}", f"{e.theta_low:.2f}", f"{e.theta_high:.2f}"]
+                )
+    pdf.ln(2)
+    pdf.multi_cell(
+        width,
+        5,
+        _("Method") + ": " + _("EB before-after with a comparison group (Hauer 1997); 95% normal interval"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    return Response(
+        bytes(pdf.output()),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="traffic-bulletin-{year:04d}-{m:02d}.pdf"'},
+    )
