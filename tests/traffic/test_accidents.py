@@ -152,3 +152,40 @@ def test_a_dispatcher_reads_accidents_but_may_not_record_them(client: TestClient
     assert client.get("/api/v1/traffic/accidents").status_code == 200
     lat, lon = on_segment(grid, 1)
     assert client.post("/api/v1/traffic/accidents", json=accident_body(lat, lon)).status_code == 403
+
+
+def test_a_countermeasures_effect_is_an_eb_estimate_with_its_interval_and_method(
+    api: TestClient, grid: Roads
+) -> None:
+    from pingan.traffic import actions
+    from pingan.traffic.schemas import AccidentIn
+
+    now = datetime.now(UTC)
+    installed = (now - timedelta(days=365)).date()
+    # Segment 3: 12 accidents in the three years before, 1 in the year after; 60 elsewhere, spread.
+    times = [(3, now - timedelta(days=400 + 60 * i)) for i in range(12)] + [(3, now - timedelta(days=100))]
+    times += [
+        (k % grid.edge_id.size, now - timedelta(days=20 + 23 * k))
+        for k in range(60)
+        if k % grid.edge_id.size != 3
+    ]
+    with db.transaction() as s:
+        snapper = actions.Snapper.load(s)
+        for k, at in times:
+            lat, lon = on_segment(grid, k)
+            item = actions.NewAccident(
+                accident=AccidentIn.model_validate(accident_body(lat, lon, occurred_at=at.isoformat())),
+                actor=Actor.system("test"),
+            )
+            actions.do_record_accident(s, item, actions.check_record_accident(s, item), snapper=snapper)
+    r = api.post(
+        "/api/v1/traffic/countermeasures",
+        json={"kind": "speed_table", "edge_id": int(grid.edge_id[3]), "installed_on": installed.isoformat()},
+    )
+    assert r.status_code == 201, r.text
+    e = api.get("/api/v1/traffic/effects", params={"kind": "speed_table"}).json()
+    assert e["sites"] == 1 and e["observed_after"] == 1
+    assert e["theta_low"] <= e["theta"] <= e["theta_high"] and e["theta"] < 1
+    assert "Hauer" in e["method"]
+    assert e["expected_after"] > e["observed_after"] and e["naive_ratio"] is not None
+    assert api.get("/api/v1/traffic/effects", params={"kind": "camera"}).json() is None
