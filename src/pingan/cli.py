@@ -25,6 +25,7 @@ from pingan.sim.cli import app as sim_app
 from pingan.sim.extract_cli import app as transactions_app
 from pingan.sim.replay_cli import incidents_cmd, replay_cmd
 from pingan.supervision.cli import app as supervision_app
+from pingan.traffic.cli import app as accidents_app
 from pingan.web import reactions
 from pingan.web.cli import serve
 
@@ -50,6 +51,7 @@ sim_app.command("incidents")(incidents_cmd)
 app.add_typer(command_app, name="command")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(community_app, name="community")
+app.add_typer(accidents_app, name="accidents")
 app.add_typer(sim_app, name="sim")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(sensors_app, name="sensors")

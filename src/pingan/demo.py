@@ -56,6 +56,7 @@ DEMO_USERS: tuple[tuple[str, Role, str], ...] = (
     ("supervisor", Role.SUPERVISOR, "法制大队 刘建国"),
     ("officer", Role.OFFICER, "玉林所 王磊"),
     ("dispatcher", Role.DISPATCHER, "指挥中心 陈静"),
+    ("traffic", Role.TRAFFIC_POLICE, "交警大队 孙涛"),
     ("auditor", Role.AUDITOR, "督察 赵雪"),
     ("legal", Role.LEGAL_SUPERVISOR, "法制室 孙立"),
     ("admin", Role.ADMIN, "系统管理员"),

@@ -69,6 +69,8 @@ JOURNEYS: dict[Role, Journey] = {
     Role.DISPATCHER: Journey(shows_time=False, extra=("/sensors/devices/{device}",)),
     # The run seeds no case: the supervision pages it opens are the empty queue and the rule pack.
     Role.LEGAL_SUPERVISOR: Journey(shows_time=False),
+    # No accident is seeded: its pages show their empty states, without times.
+    Role.TRAFFIC_POLICE: Journey(shows_time=False),
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -14,6 +15,7 @@ from pingan.command.actions import chain_of
 from pingan.command.categories import catalogue
 from pingan.command.choices import Disposition, IncidentStatus, UnitMove, UnitState
 from pingan.command.model import Incident, Unit, UnitStatusLog
+from pingan.command.roadmodel import RoadEdge, RoadNode
 from pingan.core.roles import Actor
 from pingan.core.scoping import station_condition
 from pingan.core.settings import get_settings
@@ -225,3 +227,39 @@ def station_bulletin(
                 at = assigned.pop((r.unit_id, r.incident_id))
                 responses.append(rules.UnitResponse(r.call_sign, (r.at - at).total_seconds()))
     return rules.weekly_bulletin(chains, responses)
+
+
+@dataclass(frozen=True)
+class RoadSegments:
+    """The stored road graph's segments as arrays, for other packages (traffic safety): segment k is
+    `edge_id[k]`, from (`a_lat`, `a_lon`) to (`b_lat`, `b_lon`), `length_m` long, of `road_class`."""
+
+    edge_id: np.ndarray
+    a_lat: np.ndarray
+    a_lon: np.ndarray
+    b_lat: np.ndarray
+    b_lon: np.ndarray
+    length_m: np.ndarray
+    road_class: tuple[str, ...]
+
+
+def road_segments(session: Session) -> RoadSegments:
+    """Every stored road segment with its end points, ordered by id (empty arrays when none is stored)."""
+    nodes = {
+        int(i): (float(la), float(lo))
+        for i, la, lo in session.execute(select(RoadNode.id, RoadNode.lat, RoadNode.lon))
+    }
+    rows = session.execute(
+        select(
+            RoadEdge.id, RoadEdge.source, RoadEdge.target, RoadEdge.length_m, RoadEdge.road_class
+        ).order_by(RoadEdge.id)
+    ).all()
+    return RoadSegments(
+        edge_id=np.array([r[0] for r in rows], dtype=np.int64),
+        a_lat=np.array([nodes[r[1]][0] for r in rows], dtype=float),
+        a_lon=np.array([nodes[r[1]][1] for r in rows], dtype=float),
+        b_lat=np.array([nodes[r[2]][0] for r in rows], dtype=float),
+        b_lon=np.array([nodes[r[2]][1] for r in rows], dtype=float),
+        length_m=np.array([r[3] for r in rows], dtype=float),
+        road_class=tuple(str(r[4]) for r in rows),
+    )

@@ -35,6 +35,7 @@ class PiiKind(StrEnum):
     PHONE = "phone"
     CARD = "card"
     NAME = "name"
+    PLATE = "plate"  # a vehicle's licence plate (号牌): it names its keeper
 
 
 register_labels(
@@ -44,6 +45,7 @@ register_labels(
         PiiKind.PHONE: N_("phone number"),
         PiiKind.CARD: N_("card number"),
         PiiKind.NAME: N_("name"),
+        PiiKind.PLATE: N_("licence plate"),
     },
 )
 
@@ -113,11 +115,25 @@ def normalize_name(raw: str, *, field: str = "name") -> str:
     return value
 
 
+# A mainland plate (GA 36-2018): the province's character, the issuing office's letter, then five
+# characters (six for a new-energy vehicle), letters or digits (no I or O); 挂/学/警 end some plates.
+_PLATE_RE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂学警港澳]$")
+
+
+def normalize_plate(raw: str, *, field: str = "plate") -> str:
+    """Upper-case a mainland licence plate and drop its separators (`川A·12345` → `川A12345`)."""
+    value = re.sub(r"[\s·.\-]", "", raw.strip()).upper()
+    if not _PLATE_RE.match(value):
+        raise Invalid("a plate is a province character, a letter and 5 or 6 letters or digits", field=field)
+    return value
+
+
 NORMALIZERS = {
     PiiKind.NATIONAL_ID: normalize_national_id,
     PiiKind.PHONE: normalize_phone,
     PiiKind.CARD: normalize_card,
     PiiKind.NAME: normalize_name,
+    PiiKind.PLATE: normalize_plate,
 }
 
 
@@ -129,6 +145,9 @@ def mask(kind: PiiKind, value: str) -> str:
         return f"{value[:3]}****{value[-4:]}"
     if kind is PiiKind.NATIONAL_ID:
         return f"{value[:6]}********{value[-4:]}"
+    if kind is PiiKind.PLATE:
+        # The province and office stay (where the vehicle is from); the number is hidden but its end.
+        return f"{value[:2]}***{value[-2:]}"
     # A name keeps its first character (the surname, for most Chinese names) and two stars whatever
     # its length: the mask must not tell a two-character name from a four-character one.
     return value[:1] + "**"

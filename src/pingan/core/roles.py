@@ -14,6 +14,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     ANTIFRAUD_ANALYST = "antifraud_analyst"
     DISPATCHER = "dispatcher"
+    TRAFFIC_POLICE = "traffic_police"  # 交警: the traffic police brigade (交警大队)
     OFFICER = "officer"
     SUPERVISOR = "supervisor"
     AUDITOR = "auditor"
@@ -27,6 +28,7 @@ register_labels(
         Role.ADMIN: N_("administrator"),
         Role.ANTIFRAUD_ANALYST: N_("anti-fraud analyst"),
         Role.DISPATCHER: N_("dispatcher"),
+        Role.TRAFFIC_POLICE: N_("traffic police"),
         Role.OFFICER: N_("officer"),
         Role.SUPERVISOR: N_("supervisor"),
         Role.AUDITOR: N_("auditor"),
@@ -48,6 +50,7 @@ DISTRICT_WIDE_ROLES = frozenset(
         Role.AUDITOR,
         Role.DISPATCHER,
         Role.LEGAL_SUPERVISOR,
+        Role.TRAFFIC_POLICE,
         Role.SYSTEM,
     }
 )

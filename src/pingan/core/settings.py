@@ -148,6 +148,15 @@ class SensorSettings(BaseModel):
     false_alarm_min_outcomes: int = Field(default=5, ge=1, description="... after this many outcomes")
 
 
+class TrafficSettings(BaseModel):
+    """Traffic safety (`PINGAN_TRAFFIC_*`): when an accident is major, and how far a point may lie
+    from the nearest road segment and still be placed on it."""
+
+    # 重大事故: three or more deaths (the brigade's reporting threshold for a major accident).
+    major_deaths: int = Field(default=3, ge=1)
+    snap_limit_m: float = Field(default=50.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Platform settings; every field can be set as `PINGAN_<NAME>`, a section's as `PINGAN_<SECTION>_<NAME>`."""
 
@@ -191,6 +200,7 @@ class Settings(BaseSettings):
     warnings: WarningSettings = Field(default_factory=WarningSettings)
     command: CommandSettings = Field(default_factory=CommandSettings)
     sensors: SensorSettings = Field(default_factory=SensorSettings)
+    traffic: TrafficSettings = Field(default_factory=TrafficSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -55,6 +55,8 @@ from pingan.sensors import api as sensors_api
 from pingan.sensors import pages as sensors_pages
 from pingan.supervision import api as supervision_api
 from pingan.supervision import pages as supervision_pages
+from pingan.traffic import api as traffic_api
+from pingan.traffic import pages as traffic_pages
 from pingan.web import live, reactions
 from pingan.web import pages as web_pages
 from pingan.web.headers import SecurityHeaders
@@ -103,6 +105,8 @@ ROUTERS = (
     supervision_pages.router,
     narcotics_api.router,
     narcotics_pages.router,
+    traffic_api.router,
+    traffic_pages.router,
 )
 
 

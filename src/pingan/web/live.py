@@ -13,6 +13,7 @@ from pingan.command import map as command_map
 from pingan.core import live
 from pingan.core.roles import Actor, Role
 from pingan.sensors import live as sensors_live
+from pingan.traffic import live as traffic_live
 
 TOPICS = (
     reports_live.TOPIC,
@@ -22,6 +23,7 @@ TOPICS = (
     command_live.TOPIC,
     command_map.TOPIC,
     sensors_live.TOPIC,
+    traffic_live.TOPIC,
 )
 
 

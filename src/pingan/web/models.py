@@ -16,6 +16,7 @@ from pingan.core import audit, auth, org
 from pingan.narcotics import model as narcotics_model
 from pingan.sensors import model as sensors_model
 from pingan.supervision import model as supervision_model
+from pingan.traffic import model as traffic_model
 
 __all__ = [
     "antifraud_model",
@@ -33,6 +34,7 @@ __all__ = [
     "risk_model",
     "sensors_model",
     "supervision_model",
+    "traffic_model",
     "visits_model",
     "warnings_model",
     "watchlist_model",

@@ -16,6 +16,7 @@ from pingan.core.roles import ANTIFRAUD_STAFF, Role
 from pingan.narcotics import actions as narcotics_actions
 from pingan.sensors import actions as sensors_actions
 from pingan.supervision import actions as supervision_actions
+from pingan.traffic import actions as traffic_actions
 
 HUMAN = frozenset(r for r in Role if r is not Role.SYSTEM)
 ANTIFRAUD_DECIDERS = frozenset({Role.ANTIFRAUD_ANALYST, Role.SUPERVISOR})
@@ -50,6 +51,9 @@ MENU = [
     NavItem("/community/wages", N_("Wage arrears"), community_actions.READERS),
     NavItem("/community/monthly", N_("Mediation figures"), community_actions.READERS),
     NavItem("/community/factors", N_("Risk factors"), community_actions.READERS),
+    NavItem("/traffic", N_("Traffic accidents"), traffic_actions.READERS),
+    NavItem("/traffic/blackspots", N_("Black spots"), traffic_actions.READERS),
+    NavItem("/traffic/bulletin", N_("Monthly traffic bulletin"), traffic_actions.READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
@@ -60,6 +64,7 @@ LANDING = {
     Role.SUPERVISOR: "/findings",
     Role.OFFICER: "/reports",
     Role.DISPATCHER: "/command",
+    Role.TRAFFIC_POLICE: "/traffic",
     Role.AUDITOR: "/audit",
     Role.LEGAL_SUPERVISOR: "/supervision",
     Role.ADMIN: "/admin/users",

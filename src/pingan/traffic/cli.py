@@ -1,0 +1,76 @@
+"""`pingan accidents`: import accidents from any CSV by a mapping file; print the black-spot ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from pingan.core import clock, db
+from pingan.core.roles import Actor
+from pingan.traffic import imports, queries
+
+app = typer.Typer(help="Traffic accidents: import by a mapping file, rank black spots.", no_args_is_help=True)
+_console = Console()
+
+
+@app.command("import")
+def import_accidents(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="the CSV")],
+    mapping: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, readable=True, help="the mapping (TOML)")
+    ],
+    quarantine: Annotated[
+        Path | None, typer.Option(help="where the bad rows go; FILE.quarantine.csv by default")
+    ] = None,
+) -> None:
+    """Import the valid rows of FILE in one transaction; write the bad ones, with line and field, to quarantine."""
+    try:
+        m = imports.load_mapping(mapping)
+        total = imports.count_rows(file, m)
+    except (imports.MappingError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"importing {file.name}", total=total)
+        result = imports.import_file(
+            file, m, actor=Actor.system("import"), progress=lambda n: bar.advance(task, n)
+        )
+    out = quarantine or file.with_name(file.stem + ".quarantine.csv")
+    if result.quarantined:
+        imports.write_quarantine(out, result.quarantined)
+    _console.print(
+        f"{result.rows} rows: {len(result.imported)} imported, {len(result.already)} already there, "
+        f"{len(result.quarantined)} quarantined"
+    )
+    for q in result.quarantined[:20]:
+        _console.print(f"  line {q.line}, field {q.field}: {q.message}")
+    if result.quarantined:
+        _console.print(f"quarantine: {out}")
+
+
+@app.command("blackspots")
+def black_spots(
+    years: Annotated[int, typer.Option(min=1, max=10, help="the window, in years back from now")] = 3,
+    top: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """Print the segments ranked by EB excess, with the SPF's prediction and the 90% interval."""
+    with db.read_transaction() as session:
+        spots = queries.black_spots(session, end=clock.now(), years=years, top=top)
+    if not spots:
+        _console.print("no accidents on the road graph in the window")
+    for s in spots:
+        _console.print(
+            f"{s.rank:3d}  segment {s.edge_id:<7d} {s.road_class:<12s} observed {s.observed:3d}  "
+            f"SPF {s.predicted:6.2f}  EB {s.eb:6.2f}  excess {s.excess:6.2f} "
+            f"({s.excess_low:.2f} to {s.excess_high:.2f})"
+        )
