@@ -50,6 +50,8 @@ from pingan.core.settings import get_settings
 from pingan.sensors import api as sensors_api
 from pingan.sensors import pages as sensors_pages
 from pingan.supervision import api as supervision_api
+from pingan.supervision import ledger_api as supervision_ledger_api
+from pingan.supervision import ledger_pages as supervision_ledger_pages
 from pingan.supervision import pages as supervision_pages
 from pingan.web import live, reactions
 from pingan.web import pages as web_pages
@@ -93,7 +95,9 @@ ROUTERS = (
     classify_api.pages_router,
     sensors_api.router,
     sensors_pages.router,
+    supervision_ledger_api.router,
     supervision_api.router,
+    supervision_ledger_pages.router,
     supervision_pages.router,
 )
 

@@ -41,6 +41,7 @@ MENU = [
     NavItem("/supervision/cases/new", N_("Open a case"), supervision_actions.CASE_WRITERS & HUMAN),
     NavItem("/supervision/warnings", N_("Deadline warnings"), supervision_actions.CASE_READERS),
     NavItem("/supervision/rules", N_("Rule pack"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/property", N_("Seized property"), supervision_actions.CASE_READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
