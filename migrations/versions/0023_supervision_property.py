@@ -1,4 +1,4 @@
-"""supervision: the seized-property ledger (items, photos, hand-overs)
+"""supervision: the seized-property ledger and the quality ledger
 
 Revision ID: 0023
 Revises: 0021
@@ -7,6 +7,7 @@ Create Date: 2026-12-06 07:20:00
 - `supervision_property`: seized items with their holder, custodian and state.
 - `supervision_property_photo`: photos' SHA-256 and path; the files live in `property_photo_dir`.
 - `supervision_property_movement`: hand-overs, requested by the handing user, confirmed by the receiver.
+- `supervision_quality_entry`: deductions and appeal decisions, append-only (a trigger on PostgreSQL).
 """
 
 from collections.abc import Sequence
@@ -125,8 +126,67 @@ def upgrade() -> None:
         unique=False,
     )
 
+    op.create_table(
+        "supervision_quality_entry",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("deduction", "appeal", name="deductionkind", native_enum=False, length=10),
+            nullable=False,
+        ),
+        sa.Column("source", sa.String(length=200), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("station_code", sa.String(length=32), nullable=False),
+        sa.Column("officer", sa.String(length=64), nullable=False),
+        sa.Column("rule_id", sa.String(length=60), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("appeal_of", sa.Integer(), nullable=True),
+        sa.Column("recorded_by", sa.String(length=64), nullable=False),
+        sa.Column("recorded_at", _T, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["supervision_case.id"],
+            name=op.f("fk_supervision_quality_entry_case_id_supervision_case"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["appeal_of"],
+            ["supervision_quality_entry.id"],
+            name=op.f("fk_supervision_quality_entry_appeal_of_supervision_quality_entry"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_supervision_quality_entry")),
+        sa.UniqueConstraint("kind", "source", name=op.f("uq_supervision_quality_entry_kind")),
+    )
+    for column in ("case_id", "station_code", "officer", "month"):
+        op.create_index(
+            op.f(f"ix_supervision_quality_entry_{column}"),
+            "supervision_quality_entry",
+            [column],
+            unique=False,
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_APPEND_ONLY)
+
+
+_APPEND_ONLY = """
+CREATE FUNCTION supervision_quality_entry_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'supervision_quality_entry is append-only: an appeal is a new entry';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER supervision_quality_entry_append_only BEFORE UPDATE OR DELETE ON supervision_quality_entry
+    FOR EACH ROW EXECUTE FUNCTION supervision_quality_entry_append_only();
+"""
+
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "DROP TRIGGER IF EXISTS supervision_quality_entry_append_only ON supervision_quality_entry"
+        )
+        op.execute("DROP FUNCTION IF EXISTS supervision_quality_entry_append_only()")
+    op.drop_table("supervision_quality_entry")
     op.drop_table("supervision_property_movement")
     op.drop_table("supervision_property_photo")
     op.drop_table("supervision_property")

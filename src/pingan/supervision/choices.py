@@ -219,3 +219,15 @@ register_labels(
         MovementKind.RETURN: N_("returned to the store"),
     },
 )
+
+
+class DeductionKind(StrEnum):
+    """An entry of the quality ledger (执法质量考评): a deduction, or an appeal's decision on one."""
+
+    DEDUCTION = "deduction"  # 扣分
+    APPEAL = "appeal"  # 申诉复核: points given back by a new entry, never by changing the deduction
+
+
+register_labels(
+    DeductionKind, {DeductionKind.DEDUCTION: N_("deduction"), DeductionKind.APPEAL: N_("appeal decision")}
+)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.core import clock
@@ -13,17 +14,21 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, DbSession
 from pingan.core.errors import NotFound
 from pingan.core.roles import Actor
-from pingan.supervision import actions, ledger
+from pingan.supervision import actions, ledger, scores
 from pingan.supervision.choices import PropertyState
-from pingan.supervision.model import PropertyItem, PropertyPhoto
+from pingan.supervision.model import PropertyItem, PropertyPhoto, QualityEntry
+from pingan.supervision.pack import in_force
 from pingan.supervision.schemas import (
+    AppealIn,
     MovementIn,
     MovementOut,
     PhotoOut,
     PropertyIn,
     PropertyOut,
     PropertyStepIn,
+    QualityEntryOut,
     ReconciliationLineOut,
+    StandingOut,
 )
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
@@ -170,3 +175,46 @@ def reconciliation(session: DbSession, actor: Reader) -> list[ReconciliationLine
         )
         for ln in rec.lines
     ]
+
+
+@router.get("/quality", response_model=list[QualityEntryOut])
+def quality_entries(
+    session: DbSession, actor: Reader, month: Annotated[str, Query(max_length=7)]
+) -> list[QualityEntryOut]:
+    """The quality ledger of a month (YYYY-MM) for the stations in view: deductions and appeal decisions."""
+    m = scores.parse_month(month)
+    with session.begin():
+        rows = session.scalars(
+            select(QualityEntry).where(QualityEntry.month == m).order_by(QualityEntry.id)
+        ).all()
+        out = [
+            QualityEntryOut.model_validate(e, from_attributes=True)
+            for e in rows
+            if actor.sees_station(e.station_code)
+        ]
+    return out
+
+
+@router.post("/quality/{entry_id}/appeal", response_model=QualityEntryOut, status_code=201)
+def decide_appeal(entry_id: int, body: AppealIn, session: DbSession, actor: Reader) -> QualityEntryOut:
+    """The legal-supervision office decides an appeal: a new, audited entry; the deduction stays."""
+    now = clock.now()
+    with session.begin():
+        entry = scores.get_entry(session, entry_id, actor=actor)
+        scores.check_appeal(session, entry, body.points, actor=actor)
+        decision = scores.do_appeal(session, entry, body.points, body.reason, actor=actor, now=now)
+        out = QualityEntryOut.model_validate(decision, from_attributes=True)
+    return out
+
+
+@router.get("/leaderboard", response_model=list[StandingOut])
+def leaderboard(
+    session: DbSession, actor: Reader, month: Annotated[str, Query(max_length=7)]
+) -> list[StandingOut]:
+    """The stations of the month, best first, with the rules that moved each."""
+    m = scores.parse_month(month)
+    pack = in_force()
+    with session.begin():
+        units, _people = scores.leaderboard(session, m, actor=actor)
+        out = [StandingOut(key=u.key, name=u.name, score=u.score, reasons=u.reasons(pack)) for u in units]
+    return out

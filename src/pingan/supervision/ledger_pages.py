@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 
 from pingan.core import clock, listing
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.errors import DomainError
-from pingan.core.i18n import _
-from pingan.core.pages import beijing_time, page_message, render
+from pingan.core.i18n import N_, _
+from pingan.core.org import Station
+from pingan.core.pages import ECHARTS_JS, beijing_time, page_message, render
 from pingan.core.roles import Actor
-from pingan.supervision import actions, ledger
+from pingan.supervision import actions, ledger, scores
 from pingan.supervision.model import PropertyItem, PropertyMovement, SupervisionCase
+from pingan.supervision.pack import in_force
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.CASE_READERS))]
@@ -119,3 +122,74 @@ def confirm_form(
         session.rollback()
         return _page(request, session, actor, status=exc.status, error=page_message(exc))
     return RedirectResponse("/supervision/property", status_code=303)
+
+
+LEADERBOARD = listing.ListSpec(
+    name="supervision_leaderboard",
+    sorts={"score": literal_column("score"), "code": Station.code},
+    default_sort="-score",
+    id_column=Station.code,
+)
+LEADERBOARD_COLUMNS = [
+    listing.ExportColumn(N_("Station code"), "code"),
+    listing.ExportColumn(N_("Station"), "name"),
+    listing.ExportColumn(N_("Score"), "score", listing.CellKind.NUMBER),
+    listing.ExportColumn(N_("Deductions"), "deductions", listing.CellKind.NUMBER),
+]
+
+
+@router.get("/supervision/leaderboard", response_class=HTMLResponse, response_model=None)
+def leaderboard_page(
+    request: Request,
+    session: DbSession,
+    actor: Reader,
+    month: Annotated[str, Query(max_length=7)] = "",
+    format: Annotated[str, Query(max_length=8)] = "",
+) -> HTMLResponse | Response:
+    """The month's quality scores (执法质量考评) and leaderboard (龙虎榜): the stations best first with the
+    rules that moved them, the officers, a chart, and the CSV or XLSX export."""
+    now = clock.now()
+    raw_month = month or scores.month_of(now)
+    try:
+        m = scores.parse_month(raw_month)
+        fmt = listing.export_format(format) if format else None
+    except DomainError as exc:
+        return render(
+            request,
+            "supervision_leaderboard.html",
+            status_code=exc.status,
+            error=page_message(exc),
+            month=raw_month,
+            units=[],
+            people=[],
+            pack=in_force(),
+            charts_json="{}",
+            echarts=False,
+        )
+    if fmt is not None:
+        sort = listing.parse_sort(LEADERBOARD, None)
+        return listing.export_response(
+            session,
+            actor=actor,
+            spec=LEADERBOARD,
+            query=scores.export_query(m, actor),
+            sort=sort,
+            columns=LEADERBOARD_COLUMNS,
+            fmt=fmt,
+            filters={"month": m},
+            filename=f"leaderboard-{m}",
+        )
+    with session.begin():
+        units, people = scores.leaderboard(session, m, actor=actor)
+    charts = {"scores": scores.chart_option(units)}
+    return render(
+        request,
+        "supervision_leaderboard.html",
+        error=None,
+        month=m,
+        units=units,
+        people=people,
+        pack=in_force(),
+        charts_json=json.dumps(charts, ensure_ascii=False).replace("</", "<\\/"),
+        echarts=ECHARTS_JS.exists(),
+    )

@@ -19,6 +19,7 @@ from pingan.supervision.choices import (
     CaseKind,
     CaseStatus,
     DeadlineStatus,
+    DeductionKind,
     EventKind,
     MovementKind,
     PartyRole,
@@ -189,3 +190,28 @@ class PropertyMovement(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a check-out's return date
     location: Mapped[str] = mapped_column(String(100), default="")  # where the custodian shelves it
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class QualityEntry(Base):
+    """An entry of the quality ledger (执法质量考评), appended and never changed.
+
+    A deduction cites its rule and the event that moved it (`source`: the breached clock, or the
+    check-out returned late); an appeal is a new entry that gives points back (`appeal_of`).
+    """
+
+    __tablename__ = "supervision_quality_entry"
+    __table_args__ = (UniqueConstraint("kind", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[DeductionKind] = mapped_column(str_enum(DeductionKind, length=10))
+    source: Mapped[str] = mapped_column(String(200))  # what it derives from; an appeal: appeal:<id>
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id"), index=True)
+    station_code: Mapped[str] = mapped_column(String(32), index=True)
+    officer: Mapped[str] = mapped_column(String(64), index=True)
+    rule_id: Mapped[str] = mapped_column(String(60))
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM, Beijing time, of the event
+    points: Mapped[int] = mapped_column(Integer)  # negative: a deduction; positive: given back on appeal
+    reason: Mapped[str] = mapped_column(Text, default="")
+    appeal_of: Mapped[int | None] = mapped_column(ForeignKey("supervision_quality_entry.id"))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

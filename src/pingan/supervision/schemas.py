@@ -11,6 +11,7 @@ from pingan.supervision.choices import (
     CaseKind,
     CaseStatus,
     DeadlineStatus,
+    DeductionKind,
     EventKind,
     MovementKind,
     PartyRole,
@@ -245,3 +246,33 @@ class ReconciliationLineOut(BaseModel):
     problem: str
     holder: str
     since: datetime | None
+
+
+class AppealIn(InputModel):
+    """The legal-supervision office's decision on an appeal: the points given back, and why."""
+
+    points: int = Field(ge=0, le=100)
+    reason: str = Field(min_length=5, max_length=2000)
+
+
+class QualityEntryOut(BaseModel):
+    id: int
+    kind: DeductionKind
+    source: str
+    case_id: int
+    station_code: str
+    officer: str
+    rule_id: str
+    month: str
+    points: int
+    reason: str
+    appeal_of: int | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class StandingOut(BaseModel):
+    key: str
+    name: str
+    score: int
+    reasons: list[tuple[str, int]]

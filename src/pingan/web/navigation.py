@@ -42,6 +42,7 @@ MENU = [
     NavItem("/supervision/warnings", N_("Deadline warnings"), supervision_actions.CASE_READERS),
     NavItem("/supervision/rules", N_("Rule pack"), supervision_actions.CASE_READERS),
     NavItem("/supervision/property", N_("Seized property"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/leaderboard", N_("Quality leaderboard"), supervision_actions.CASE_READERS),
     NavItem("/audit", N_("Audit log"), AUDIT_READERS),
     NavItem("/admin/users", N_("Users"), ADMINS),
 ]
