@@ -15,6 +15,7 @@ from pingan.antifraud.reports.model import FraudReport
 from pingan.core import db
 from pingan.core.audit import verify_chain
 from pingan.core.auth import User
+from pingan.core.org import Station
 from pingan.demo import DEMO_USERS, feed_reports, seed_demo, seed_people
 from pingan.web import reactions
 
@@ -36,7 +37,11 @@ def test_the_demo_seed_brings_about_fifty_reports_in_linked_clusters_and_one_use
     assert 30 <= result.reports_created <= 70
     assert result.held_back > 0
     with db.transaction() as s:
-        assert {u for (u,) in s.execute(select(User.username))} == {name for name, _, _ in DEMO_USERS}
+        users = {u for (u,) in s.execute(select(User.username))}
+        codes = {c.lower() for (c,) in s.execute(select(Station.code))}
+        # One user per role, and the supervised cases' officer and keeper of each station (docs/supervision.md).
+        case_staff = {f"{who}_{code}" for code in codes for who in ("case", "keeper")} | {"case_supervisor"}
+        assert users == {name for name, _, _ in DEMO_USERS} | case_staff
         clusters = queries.largest_clusters(s, limit=50)
     assert len(clusters) >= 2
 

@@ -43,6 +43,7 @@ from pingan.sim.dbload import Progress, load_district
 from pingan.sim.disputes import DisputeParams
 from pingan.sim.disputes import seed as seed_disputes
 from pingan.sim.geography import district_stations
+from pingan.supervision.seed import seed_supervision
 
 log = get_logger("demo")
 DEMO_PASSWORD = "pingan-demo-2026"  # noqa: S105 - the documented password of the demo users
@@ -166,6 +167,8 @@ def seed_demo(
     seed_roads()
     # The smart communities' detectors and the first Yulin unit's holster and tracker (docs/sensors.md).
     seed_sensors(now=clock.now())
+    # A year of supervised cases with measures, seized property and their late and missing steps.
+    seed_supervision(now=clock.now(), password=password)
     ensure_district(root)
     seed_part, feed_part = split_reports(root, feed_share)
     loaded = load_district(root, max_accounts=max_accounts, reports_file=seed_part, progress=progress)

@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = 30
     max_body_bytes: int = 1_000_000
+    property_photo_dir: Path = Field(
+        default=Path("var/property_photos"),
+        description="where photos of seized property are stored (the database keeps their hash and path)",
+    )
     upload_retention_days: int = Field(
         default=30, ge=1, description="days an uploaded import file and its quarantine copy are kept"
     )

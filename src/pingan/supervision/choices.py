@@ -181,3 +181,53 @@ GROUND_LABELS = {
     "many_parties": N_("many people involved or identity unknown"),
     "roving_serial_gang": N_("roving, serial or gang crime"),
 }
+
+
+class PropertyState(StrEnum):
+    """Where a seized item (涉案财物) stands in the ledger."""
+
+    REGISTERED = "registered"  # 已登记: with the seizing officer, not yet received into the store
+    IN_STORE = "in_store"  # 在库: received by the custodian (保管员)
+    CHECKED_OUT = "checked_out"  # 调用出库: lent out for examination or a hearing, due back
+    RELEASED = "released"  # 发还: returned to its owner, the seizure lifted
+    DISPOSED = "disposed"  # 处置: confiscated, destroyed or handed on after the decision
+
+
+class MovementKind(StrEnum):
+    """A hand-over of a seized item, signed by the handing and the receiving user."""
+
+    CUSTODY = "custody"  # 移交保管: into the store; the receiver becomes the custodian
+    CHECK_OUT = "check_out"  # 调用: the custodian lends it out, with a due date
+    RETURN = "return"  # 归还: back to the custodian
+
+
+register_labels(
+    PropertyState,
+    {
+        PropertyState.REGISTERED: N_("registered, not yet in the store"),
+        PropertyState.IN_STORE: N_("in the store"),
+        PropertyState.CHECKED_OUT: N_("checked out"),
+        PropertyState.RELEASED: N_("released to its owner"),
+        PropertyState.DISPOSED: N_("disposed of"),
+    },
+)
+register_labels(
+    MovementKind,
+    {
+        MovementKind.CUSTODY: N_("handed into custody"),
+        MovementKind.CHECK_OUT: N_("checked out"),
+        MovementKind.RETURN: N_("returned to the store"),
+    },
+)
+
+
+class DeductionKind(StrEnum):
+    """An entry of the quality ledger (执法质量考评): a deduction, or an appeal's decision on one."""
+
+    DEDUCTION = "deduction"  # 扣分
+    APPEAL = "appeal"  # 申诉复核: points given back by a new entry, never by changing the deduction
+
+
+register_labels(
+    DeductionKind, {DeductionKind.DEDUCTION: N_("deduction"), DeductionKind.APPEAL: N_("appeal decision")}
+)

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from pingan.core import audit, clock, db
 from pingan.core.roles import Actor
-from pingan.supervision import actions, queries
+from pingan.supervision import actions, queries, scores
 from pingan.supervision.pack import RULES_DIR, RulePackError, load_dir
 from pingan.supervision.rules import BEIJING
 
@@ -27,7 +27,8 @@ def sweep() -> None:
     with db.transaction() as session:
         ids = actions.cases_to_sweep(session, now=now)
         n = actions.do_sweep(session, ids, now=now)
-    _console.print(f"{n} case(s) re-evaluated")
+        added = scores.sync(session, now=now)
+    _console.print(f"{n} case(s) re-evaluated, {added} quality deduction(s) added")
 
 
 @app.command("digest")

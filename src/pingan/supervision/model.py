@@ -15,7 +15,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.core.db import Base, UTCDateTime, str_enum
 from pingan.core.pii import PiiKind, Protected, Sealed, protected, sealed
-from pingan.supervision.choices import CaseKind, CaseStatus, DeadlineStatus, EventKind, PartyRole, Severity
+from pingan.supervision.choices import (
+    CaseKind,
+    CaseStatus,
+    DeadlineStatus,
+    DeductionKind,
+    EventKind,
+    MovementKind,
+    PartyRole,
+    PropertyState,
+    Severity,
+)
 
 
 class SupervisionCase(Base):
@@ -122,3 +132,86 @@ class CaseBreach(Base):
     explanation: Mapped[str | None] = mapped_column(Text)
     explained_by: Mapped[str | None] = mapped_column(String(64))
     explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PropertyItem(Base):
+    """A seized item (涉案财物) in the ledger: who holds it now, and where it stands.
+
+    Its label is the `item` of the case's seizure step, so the rule pack's clocks (registration within
+    24 hours, release within 3 days once found unrelated) run for it from the case's log.
+    """
+
+    __tablename__ = "supervision_property"
+    __table_args__ = (UniqueConstraint("case_id", "label"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[PropertyState] = mapped_column(str_enum(PropertyState, length=16), index=True)
+    holder: Mapped[str] = mapped_column(String(64))  # who has it in hand now
+    custodian: Mapped[str | None] = mapped_column(String(64))  # the store's keeper, once received
+    location: Mapped[str] = mapped_column(String(100), default="")
+    registered_by: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    found_unrelated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # released or disposed
+    closure_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PropertyPhoto(Base):
+    """A photo of a seized item: the file lives in the configured directory; its hash and path here."""
+
+    __tablename__ = "supervision_property_photo"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("supervision_property.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    path: Mapped[str] = mapped_column(String(300))  # relative to the photo directory
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(40))
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PropertyMovement(Base):
+    """A hand-over of an item: requested by the handing user, confirmed by the receiving one."""
+
+    __tablename__ = "supervision_property_movement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("supervision_property.id"), index=True)
+    kind: Mapped[MovementKind] = mapped_column(str_enum(MovementKind, length=16))
+    from_user: Mapped[str] = mapped_column(String(64))
+    to_user: Mapped[str] = mapped_column(String(64), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the receiver's signature
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a check-out's return date
+    location: Mapped[str] = mapped_column(String(100), default="")  # where the custodian shelves it
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class QualityEntry(Base):
+    """An entry of the quality ledger (执法质量考评), appended and never changed.
+
+    A deduction cites its rule and the event that moved it (`source`: the breached clock, or the
+    check-out returned late); an appeal is a new entry that gives points back (`appeal_of`).
+    """
+
+    __tablename__ = "supervision_quality_entry"
+    __table_args__ = (UniqueConstraint("kind", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[DeductionKind] = mapped_column(str_enum(DeductionKind, length=10))
+    source: Mapped[str] = mapped_column(String(200))  # what it derives from; an appeal: appeal:<id>
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id"), index=True)
+    station_code: Mapped[str] = mapped_column(String(32), index=True)
+    officer: Mapped[str] = mapped_column(String(64), index=True)
+    rule_id: Mapped[str] = mapped_column(String(60))
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM, Beijing time, of the event
+    points: Mapped[int] = mapped_column(Integer)  # negative: a deduction; positive: given back on appeal
+    reason: Mapped[str] = mapped_column(Text, default="")
+    appeal_of: Mapped[int | None] = mapped_column(ForeignKey("supervision_quality_entry.id"))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

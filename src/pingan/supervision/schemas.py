@@ -11,8 +11,11 @@ from pingan.supervision.choices import (
     CaseKind,
     CaseStatus,
     DeadlineStatus,
+    DeductionKind,
     EventKind,
+    MovementKind,
     PartyRole,
+    PropertyState,
     Severity,
 )
 
@@ -168,3 +171,108 @@ class RuleOut(BaseModel):
 class RulePackOut(BaseModel):
     version: str
     rules: list[RuleOut]
+
+
+class PropertyIn(InputModel):
+    """A seized item registered into the ledger; `label` is the item of the case's seizure step."""
+
+    label: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=2, max_length=200)
+    quantity: int = Field(default=1, ge=1, le=1_000_000)
+    at: SaneDatetime
+
+
+class MovementIn(InputModel):
+    """A hand-over the current holder starts; the receiver confirms it. A check-out has a due date."""
+
+    kind: MovementKind
+    to_user: str = Field(min_length=1, max_length=64)
+    due_at: SaneDatetime | None = None
+    location: str = Field(default="", max_length=100)
+    note: str = Field(default="", max_length=2000)
+
+
+class PropertyStepIn(InputModel):
+    """The item found unrelated to the case, released to its owner, or disposed of."""
+
+    at: SaneDatetime
+    note: str = Field(min_length=2, max_length=2000)
+    approved_by: str | None = Field(default=None, max_length=64)
+
+
+class PhotoOut(BaseModel):
+    id: int
+    sha256: str
+    size: int
+    content_type: str
+    added_by: str
+    added_at: datetime
+
+
+class MovementOut(BaseModel):
+    id: int
+    kind: MovementKind
+    from_user: str
+    to_user: str
+    requested_at: datetime
+    confirmed_at: datetime | None
+    due_at: datetime | None
+    note: str
+
+
+class PropertyOut(BaseModel):
+    id: int
+    case_id: int
+    label: str
+    description: str
+    quantity: int
+    state: PropertyState
+    holder: str
+    custodian: str | None
+    location: str
+    registered_by: str
+    registered_at: datetime
+    found_unrelated_at: datetime | None
+    closed_at: datetime | None
+    photos: list[PhotoOut] = Field(default_factory=list)
+    movements: list[MovementOut] = Field(default_factory=list)
+
+
+class ReconciliationLineOut(BaseModel):
+    item_id: int | None
+    case_id: int
+    case_number: str
+    label: str
+    problem: str
+    holder: str
+    since: datetime | None
+
+
+class AppealIn(InputModel):
+    """The legal-supervision office's decision on an appeal: the points given back, and why."""
+
+    points: int = Field(ge=0, le=100)
+    reason: str = Field(min_length=5, max_length=2000)
+
+
+class QualityEntryOut(BaseModel):
+    id: int
+    kind: DeductionKind
+    source: str
+    case_id: int
+    station_code: str
+    officer: str
+    rule_id: str
+    month: str
+    points: int
+    reason: str
+    appeal_of: int | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class StandingOut(BaseModel):
+    key: str
+    name: str
+    score: int
+    reasons: list[tuple[str, int]]

@@ -54,6 +54,8 @@ from pingan.narcotics import pages as narcotics_pages
 from pingan.sensors import api as sensors_api
 from pingan.sensors import pages as sensors_pages
 from pingan.supervision import api as supervision_api
+from pingan.supervision import ledger_api as supervision_ledger_api
+from pingan.supervision import ledger_pages as supervision_ledger_pages
 from pingan.supervision import pages as supervision_pages
 from pingan.traffic import api as traffic_api
 from pingan.traffic import pages as traffic_pages
@@ -101,7 +103,9 @@ ROUTERS = (
     classify_api.pages_router,
     sensors_api.router,
     sensors_pages.router,
+    supervision_ledger_api.router,
     supervision_api.router,
+    supervision_ledger_pages.router,
     supervision_pages.router,
     narcotics_api.router,
     narcotics_pages.router,

@@ -44,6 +44,8 @@ MENU = [
     NavItem("/supervision/cases/new", N_("Open a case"), supervision_actions.CASE_WRITERS & HUMAN),
     NavItem("/supervision/warnings", N_("Deadline warnings"), supervision_actions.CASE_READERS),
     NavItem("/supervision/rules", N_("Rule pack"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/property", N_("Seized property"), supervision_actions.CASE_READERS),
+    NavItem("/supervision/leaderboard", N_("Quality leaderboard"), supervision_actions.CASE_READERS),
     NavItem("/narcotics", N_("Wastewater monitoring"), narcotics_actions.READERS),
     NavItem("/narcotics/canada", N_("Statistics Canada trends"), narcotics_actions.READERS),
     NavItem("/community", N_("Mediation"), community_actions.READERS),

@@ -1,0 +1,209 @@
+"""The demo's year of supervised cases: every station's cases with their measures and seized
+property, written through the actions, so that deadlines, breaches, the property ledger and the
+quality scores derive from them as from real work. Some steps come late and some never: a family
+notice after 24 hours, an arrest request on the fourth day, property registered late or never, a
+check-out returned late. Seeded randomness: the same seed gives the same year."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pingan.core import db
+from pingan.core.auth import User, do_add_user
+from pingan.core.errors import DomainError
+from pingan.core.org import Station
+from pingan.core.roles import Actor, Role
+from pingan.supervision import actions, ledger, scores
+from pingan.supervision.choices import CaseKind, EventKind, MovementKind, PartyRole, PropertyState
+from pingan.supervision.model import SupervisionCase
+from pingan.supervision.schemas import CaseIn, EventIn, MovementIn, PartyIn, PropertyIn, PropertyStepIn
+
+SUPERVISOR = "case_supervisor"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+
+
+def _user(session: Session, username: str, role: Role, station: str | None, password: str) -> None:
+    if session.execute(select(User.id).where(User.username == username)).first() is None:
+        do_add_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            station_code=station,
+            actor=Actor.system("demo-seed"),
+        )
+
+
+def _late(
+    rng: random.Random, on_time: timedelta, late: timedelta, p_late: float, p_missing: float
+) -> timedelta | None:
+    roll = rng.random()
+    if roll < p_missing:
+        return None
+    return late if roll < p_missing + p_late else on_time
+
+
+def seed_supervision(*, now: datetime, cases_per_station: int = 40, seed: int = 2026, password: str) -> int:
+    """A year of cases per station, unless any case exists; returns how many cases were written."""
+    rng = random.Random(seed)  # noqa: S311 - a simulation's draws, not a secret
+    with db.transaction() as session:
+        if session.execute(select(func.count()).select_from(SupervisionCase)).scalar_one():
+            return 0
+        stations = [s.code for s in session.scalars(select(Station).order_by(Station.code))]
+        _user(session, SUPERVISOR, Role.SUPERVISOR, None, password)
+        for code in stations:
+            _user(session, f"case_{code.lower()}", Role.OFFICER, code, password)
+            _user(session, f"keeper_{code.lower()}", Role.OFFICER, code, password)
+    written = 0
+    for code in stations:
+        for n in range(cases_per_station):
+            opened = now - timedelta(days=rng.uniform(5, 365), hours=rng.uniform(0, 12))
+            kind = CaseKind.CRIMINAL if rng.random() < 0.6 else CaseKind.ADMINISTRATIVE
+            with db.transaction() as session:
+                _one_case(session, rng, code, n, kind, opened, now)
+            written += 1
+    with db.transaction() as session:
+        scores.sync(session, now=now)
+    return written
+
+
+def _one_case(
+    session: Session, rng: random.Random, code: str, n: int, kind: CaseKind, opened: datetime, now: datetime
+) -> None:
+    officer = Actor(f"case_{code.lower()}", Role.OFFICER, station_code=code)
+    keeper = Actor(f"keeper_{code.lower()}", Role.OFFICER, station_code=code)
+    prefix = "A" if kind is CaseKind.CRIMINAL else "X"
+    number = f"{prefix}{code.replace('-', '')}{opened.strftime('%Y%m%d')}{n:04d}"
+    body = CaseIn(
+        number=number,
+        kind=kind,
+        title="盗窃案" if kind is CaseKind.CRIMINAL else "殴打他人案",
+        station_code=code,
+        officer=officer.username,
+        supervisor=SUPERVISOR,
+        opened_at=opened,
+    )
+    case = actions.do_open_case(session, body, actor=officer, now=opened)
+    party = actions.do_add_party(
+        session,
+        case,
+        PartyIn(role=PartyRole.SUSPECT, name=rng.choice(SURNAMES) + "某"),
+        actor=officer,
+        now=opened,
+    )
+
+    def step(kind: EventKind, at: datetime, **extra: object) -> bool:
+        if at > now:
+            return False
+        data = EventIn.model_validate({"kind": kind, "at": at, **extra})
+        try:
+            actions.check_event(session, case, data, actor=officer, now=at)
+        except DomainError:
+            return False
+        actions.do_record_event(session, case, data, actor=officer, now=at)
+        return True
+
+    t = opened + timedelta(hours=rng.uniform(1, 6))
+    if kind is CaseKind.CRIMINAL:
+        if step(EventKind.DETENTION, t, party_id=party.id, approved_by=SUPERVISOR):
+            notice = _late(rng, timedelta(hours=rng.uniform(2, 20)), timedelta(hours=30), 0.08, 0.03)
+            if notice is not None:
+                step(EventKind.FAMILY_NOTIFIED, t + notice, party_id=party.id)
+            request = _late(rng, timedelta(days=2), timedelta(days=4, hours=2), 0.07, 0.0)
+            assert request is not None
+            if step(EventKind.ARREST_REQUESTED, t + request, party_id=party.id, approved_by=SUPERVISOR):
+                decided = t + request + timedelta(days=rng.uniform(3, 6.5))
+                if step(EventKind.ARREST_DECIDED, decided, party_id=party.id) and step(
+                    EventKind.ARREST, decided + timedelta(hours=2), party_id=party.id
+                ):
+                    step(
+                        EventKind.FAMILY_NOTIFIED,
+                        decided + timedelta(hours=rng.uniform(3, 20)),
+                        party_id=party.id,
+                    )
+                    transfer = _late(rng, timedelta(days=rng.uniform(30, 55)), timedelta(days=65), 0.05, 0.0)
+                    assert transfer is not None
+                    step(EventKind.TRANSFER_FOR_PROSECUTION, decided + transfer, party_id=party.id)
+    else:
+        if step(EventKind.QUESTIONING_STARTED, t, party_id=party.id):
+            length = _late(rng, timedelta(hours=rng.uniform(2, 7)), timedelta(hours=9), 0.06, 0.0)
+            assert length is not None
+            step(EventKind.QUESTIONING_ENDED, t + length, party_id=party.id)
+        handling = _late(rng, timedelta(days=rng.uniform(10, 28)), timedelta(days=33), 0.08, 0.0)
+        assert handling is not None
+        step(EventKind.CASE_DECIDED, opened + handling)
+    if rng.random() < 0.5:
+        _property(session, rng, case, officer, keeper, t + timedelta(hours=1), now)
+
+
+def _property(
+    session: Session,
+    rng: random.Random,
+    case: SupervisionCase,
+    officer: Actor,
+    keeper: Actor,
+    seized: datetime,
+    now: datetime,
+) -> None:
+    label = f"W{case.id:05d}-1"
+    seizure = EventIn(kind=EventKind.SEIZURE, at=seized, item=label, approved_by=SUPERVISOR)
+    if seized > now:
+        return
+    actions.do_record_event(session, case, seizure, actor=officer, now=seized)
+    delay = _late(rng, timedelta(hours=rng.uniform(1, 20)), timedelta(hours=30), 0.1, 0.04)
+    if delay is None or seized + delay > now:
+        return
+    at = seized + delay
+    item = ledger.do_register(
+        session, case, PropertyIn(label=label, description="手机一部", at=at), actor=officer, now=at
+    )
+    if rng.random() < 0.05:
+        return  # registered, never received into the store
+    move = ledger.do_movement(
+        session,
+        item,
+        MovementIn(kind=MovementKind.CUSTODY, to_user=keeper.username, location="A-01"),
+        actor=officer,
+        now=at,
+    )
+    ledger.do_confirm(session, item, move, actor=keeper, now=at + timedelta(hours=1))
+    t = at + timedelta(days=rng.uniform(2, 10))
+    if rng.random() < 0.25 and t + timedelta(days=5) < now:
+        due = t + timedelta(days=3)
+        out = ledger.do_movement(
+            session,
+            item,
+            MovementIn(kind=MovementKind.CHECK_OUT, to_user=officer.username, due_at=due),
+            actor=keeper,
+            now=t,
+        )
+        ledger.do_confirm(session, item, out, actor=officer, now=t)
+        back_at = due - timedelta(hours=5) if rng.random() < 0.8 else due + timedelta(days=1)
+        back = ledger.do_movement(
+            session,
+            item,
+            MovementIn(kind=MovementKind.RETURN, to_user=keeper.username),
+            actor=officer,
+            now=back_at,
+        )
+        ledger.do_confirm(session, item, back, actor=keeper, now=back_at)
+        t = back_at + timedelta(hours=1)
+    if rng.random() < 0.15 and t + timedelta(days=4) < now and case.status.value == "open":
+        ledger.do_unrelated(
+            session, case, item, PropertyStepIn(at=t, note="经查与案件无关"), actor=officer, now=t
+        )
+        release_at = t + (timedelta(days=rng.uniform(0.5, 2.5)) if rng.random() < 0.85 else timedelta(days=4))
+        if item.state is PropertyState.IN_STORE:
+            ledger.do_close(
+                session,
+                case,
+                item,
+                PropertyStepIn(at=release_at, note="发还失主", approved_by=SUPERVISOR),
+                PropertyState.RELEASED,
+                actor=keeper,
+                now=release_at,
+            )
