@@ -128,7 +128,11 @@ def publish_main(argv: list[str]) -> None:
             "lon": 104.03 + (sent % 89) * 0.0003,
         }
         body["sig"] = rules.sign(keys[k], body)
-        info = client.publish(f"pingan/units/{a.prefix}{k}/position", json.dumps(body), qos=a.qos)
+        raw = json.dumps(body)
+        while (info := client.publish(f"pingan/units/{a.prefix}{k}/position", raw, qos=a.qos)).rc == (
+            mqtt.MQTT_ERR_QUEUE_SIZE
+        ):
+            time.sleep(0.001)  # paho's window is full: wait for PUBACKs (back-pressure)
         if a.qos:
             infos.append(info)
         sent += 1
@@ -413,7 +417,13 @@ def run(a: Any, url: str, tmp: Path, procs: list[Any]) -> dict[str, Any]:
         "PINGAN_DATABASE_URL": url,
         "PINGAN_SENSORS_CLIENT_ID": f"bench-ingest-{uuid.uuid4().hex[:6]}",
     }
-    procs.append(subprocess.Popen([PINGAN, "sensors", "ingest"], env=env, stdout=subprocess.DEVNULL))
+    from pingan.sensors.jobs import Ingest
+
+    actions.install()
+    # In this process (as tests/sensors/test_mqtt.py runs it): a `pingan sensors ingest` child process
+    # took no message in 60 s on the shared machine, not yet understood (docs/sensors.md: not done).
+    ingest = Ingest(host=HOST, port=bport, client_id=env["PINGAN_SENSORS_CLIENT_ID"])
+    ingest.start()
     probe = mqtt.Client(
         CallbackAPIVersion.VERSION2, client_id=f"bench-probe-{uuid.uuid4().hex[:6]}", clean_session=False
     )
@@ -435,7 +445,11 @@ def run(a: Any, url: str, tmp: Path, procs: list[Any]) -> dict[str, Any]:
     deadline = time.monotonic() + 60  # the ingest process starting and subscribing
     while positions([probe_pk]) == 0:
         if time.monotonic() > deadline:
-            raise RuntimeError("the ingest process took no message in 60 s")
+            from pingan.sensors.model import DeadLetter
+
+            with db.read_transaction() as s:
+                dead = [(d.reason.value, d.detail) for d in s.execute(select(DeadLetter).limit(5)).scalars()]
+            raise RuntimeError(f"the ingest process took no message in 60 s; dead letters: {dead}")
         send_probe()
         time.sleep(1.0)
     time.sleep(1.0)
@@ -513,8 +527,7 @@ def run(a: Any, url: str, tmp: Path, procs: list[Any]) -> dict[str, Any]:
         for j in [i + 5]
         if j < len(ticks)
     ]
-    procs[-1].send_signal(signal.SIGINT)
-    procs[-1].wait(20)
+    ingest.stop()
 
     note("broker kill")
     # --- the broker killed mid-run ----------------------------------------------------------------------
@@ -523,7 +536,8 @@ def run(a: Any, url: str, tmp: Path, procs: list[Any]) -> dict[str, Any]:
         "PINGAN_SENSORS_MQTT_PORT": str(broker.port),
         "PINGAN_SENSORS_CLIENT_ID": "bench-kill-ingest",
     }
-    procs.append(subprocess.Popen([PINGAN, "sensors", "ingest"], env=kenv, stdout=subprocess.DEVNULL))
+    kingest = Ingest(host=HOST, port=broker.port, client_id=kenv["PINGAN_SENSORS_CLIENT_ID"])
+    kingest.start()
     time.sleep(8.0)  # the ingest process starting and subscribing (its session is then kept)
     kpub = start_publisher(broker.port, "K", a.devices, a.kill_seconds, 1, a.kill_rate)
     time.sleep(a.kill_seconds / 3)
@@ -537,6 +551,7 @@ def run(a: Any, url: str, tmp: Path, procs: list[Any]) -> dict[str, Any]:
     while positions(kill_pks) < kill_pub["published"] and time.monotonic() < deadline:
         time.sleep(1.0)
     kill_taken = positions(kill_pks)
+    kingest.stop()
     broker.stop()
 
     return {
