@@ -83,6 +83,33 @@ def test_a_filter_the_map_does_not_know_is_refused_naming_its_field(
         assert field in answer.text
 
 
+def test_after_a_live_event_the_map_reads_only_the_incidents_and_units_it_names(
+    client: TestClient, dispatcher: User
+) -> None:
+    theft = take_call(text="电动车被偷了", category_code="010103", lat=YULIN[0], lon=YULIN[1])
+    noise = take_call(text="楼上装修太吵", category_code="020302", lat=YULIN[0], lon=YULIN[1])
+    add_unit("YL-01", "WH-YL")
+    add_unit("YL-02", "WH-YL")
+    with db.transaction() as s:
+        from pingan.command.model import Unit
+
+        for u in s.execute(select(Unit)).scalars():
+            u.lat, u.lon = YULIN
+    client.headers.update(bearer(dispatcher))
+    named = client.get(f"/command/map/incidents.geojson?window=24&ids={theft}").json()
+    outside = client.get(f"/command/map/incidents.geojson?window=24&category=02&ids={theft}").json()
+    units = client.get("/command/map/units.geojson").json()
+    first = min(_ids(units))
+    one_unit = client.get(f"/command/map/units.geojson?ids={first}").json()
+    assert _ids(named) == {theft} and noise not in _ids(named)
+    assert outside["features"] == []  # the theft has left a filter for disputes: the map drops it
+    assert _ids(one_unit) == {first} and len(units["features"]) == 2
+    too_many = "&".join(f"ids={i}" for i in range(1, command_map.MAX_IDS + 2))
+    for query in ("ids=0", "ids=x", too_many):
+        answer = client.get(f"/command/map/incidents.geojson?{query}")
+        assert answer.status_code == 422 and "ids" in answer.text, query[:20]
+
+
 def test_an_officer_sees_only_their_stations_incidents_and_units_on_the_map(
     client: TestClient, officer_yulin: User
 ) -> None:

@@ -2,7 +2,10 @@
 
 The map has no tile server: its style's sources are GeoJSON served here (station areas, incidents,
 units), so it works on a network with no way out. MapLibre GL JS (its ES module build) is served from node_modules.
-The page's script refetches the incident and unit sources on each `map` event of the live stream.
+A `map` event of the live stream names the incidents and units that changed; the page's script
+fetches only those (`?ids=`) and merges them into what it shows. A full refetch runs on load and
+every few minutes, so that incidents leave the time window: a busy day's event does not cost a read
+of the whole day.
 """
 
 from __future__ import annotations
@@ -96,6 +99,18 @@ def map_filters(
 
 
 Filters = Annotated[MapFilters, Depends(map_filters)]
+# At most this many ids in one `?ids=` read (a `map` event names what changed in one poll).
+MAX_IDS = 500
+
+
+def only_ids(ids: Annotated[list[int] | None, Query(max_length=MAX_IDS)] = None) -> list[int] | None:
+    """The ids a live map asks for after an event; None asks for everything the filters keep."""
+    if ids is not None and any(i < 1 for i in ids):
+        raise Invalid("ids are positive integers", field="ids")
+    return ids
+
+
+Ids = Annotated[list[int] | None, Depends(only_ids)]
 
 
 def incident_query(actor: Actor, filters: MapFilters, *, now: datetime) -> Select[Any]:
@@ -120,16 +135,16 @@ def _point(lon: float, lat: float) -> dict[str, Any]:
 
 
 def incident_features(
-    session: Session, actor: Actor, filters: MapFilters, *, now: datetime
+    session: Session, actor: Actor, filters: MapFilters, *, now: datetime, ids: list[int] | None = None
 ) -> dict[str, Any]:
-    """The filtered incidents with coordinates as a GeoJSON FeatureCollection. A feature carries what
-    the popup shows and the layers style by; never the caller (not even masked) nor the call text."""
+    """The filtered incidents with coordinates as a GeoJSON FeatureCollection (of `ids` only, when
+    given). A feature carries what the popup shows and the layers style by; never the caller (not
+    even masked) nor the call text."""
     cat = catalogue()
-    rows = session.execute(
-        incident_query(actor, filters, now=now)
-        .where(Incident.lat.is_not(None), Incident.lon.is_not(None))
-        .options(selectinload(Incident.events))
-    ).scalars()
+    q = incident_query(actor, filters, now=now).where(Incident.lat.is_not(None), Incident.lon.is_not(None))
+    if ids is not None:
+        q = q.where(Incident.id.in_(ids))
+    rows = session.execute(q.options(selectinload(Incident.events))).scalars()
     features = []
     for i in rows:
         assert isinstance(i, Incident) and i.lat is not None and i.lon is not None
@@ -157,9 +172,14 @@ def incident_features(
     return {"type": "FeatureCollection", "features": features}
 
 
-def unit_features(session: Session, actor: Actor, filters: MapFilters) -> dict[str, Any]:
-    """The units of the actor's view (and the station filter) with a position, with their state."""
+def unit_features(
+    session: Session, actor: Actor, filters: MapFilters, *, ids: list[int] | None = None
+) -> dict[str, Any]:
+    """The units of the actor's view (and the station filter) with a position, with their state
+    (of `ids` only, when given)."""
     q = select(Unit).where(units_in_view(actor), Unit.lat.is_not(None), Unit.lon.is_not(None))
+    if ids is not None:
+        q = q.where(Unit.id.in_(ids))
     if filters.station:
         q = q.where(Unit.station_code == filters.station)
     features = []
@@ -314,21 +334,23 @@ def bigscreen_page(request: Request, session: DbSession, actor: Reader, filters:
 
 
 @router.get("/command/map/incidents.geojson")
-def incidents_geojson(session: DbSession, actor: Reader, filters: Filters) -> JSONResponse:
-    """The incidents the filters keep, within the reader's view. The read is audited."""
+def incidents_geojson(session: DbSession, actor: Reader, filters: Filters, ids: Ids) -> JSONResponse:
+    """The incidents the filters keep, within the reader's view (of `ids` only, when given: an id
+    missing from the answer has left the filters or the view). The read is audited."""
     with session.begin():
-        body = incident_features(session, actor, filters, now=clock.now())
+        body = incident_features(session, actor, filters, now=clock.now(), ids=ids)
+        audited = filters.audited() if ids is None else {**filters.audited(), "ids": ids}
         record_list_read(
-            session, actor=actor, listing="incident", filters=filters.audited(), count=len(body["features"])
+            session, actor=actor, listing="incident", filters=audited, count=len(body["features"])
         )
     return _geojson(body)
 
 
 @router.get("/command/map/units.geojson")
-def units_geojson(session: DbSession, actor: Reader, filters: Filters) -> JSONResponse:
-    """The units of the reader's view with a position, and their states."""
+def units_geojson(session: DbSession, actor: Reader, filters: Filters, ids: Ids) -> JSONResponse:
+    """The units of the reader's view with a position, and their states (of `ids` only, when given)."""
     with session.begin():
-        return _geojson(unit_features(session, actor, filters))
+        return _geojson(unit_features(session, actor, filters, ids=ids))
 
 
 @router.get("/command/map/stations.geojson")
@@ -423,7 +445,7 @@ def maplibre_file(name: str) -> Response:
 
 def render_change(session: Session, actor: Actor, changes: list[Change]) -> list[Message]:
     """One `map` event per read, as JSON: the incidents and units that changed within the
-    reader's view (`{"incidents": [...], "units": [...]}`); the map refetches its sources."""
+    reader's view (`{"incidents": [...], "units": [...]}`); the map fetches those and merges them."""
     incident_ids = sorted({i for c in changes if c.action.startswith("incident.") for i in c.ids})
     unit_ids = sorted({i for c in changes if c.action.startswith("unit.") for i in c.ids})
     seen_incidents = (

@@ -1,6 +1,8 @@
 // The command live map (/command/map and the big screen): MapLibre with an offline style whose
-// sources are our GeoJSON routes (station areas, incidents, units). On each `map` event of the
-// live stream the incident and unit sources are refetched, with the page's filters.
+// sources are our GeoJSON routes (station areas, incidents, units). A `map` event of the live
+// stream names the incidents and units that changed: only those are fetched (`&ids=`, with the
+// page's filters) and merged into what the map shows. Everything is fetched on load and every
+// FULL_REFRESH_MS, so that incidents leave the time window.
 import * as maplibregl from "/static/vendor/maplibre-gl/maplibre-gl.mjs";
 
 const el = document.getElementById("command-map");
@@ -9,6 +11,9 @@ const STATE_COLOURS = [
   "match", ["get", "state"],
   "available", "#2e7d32", "off_duty", "#9e9e9e", "on_scene", "#6a1b9a", "#f9a825",
 ];
+
+const FULL_REFRESH_MS = 5 * 60 * 1000;
+const MAX_IDS = 500; // as the server's `?ids=` accepts at most (command/map.py MAX_IDS)
 
 function emptyCollection() {
   return { type: "FeatureCollection", features: [] };
@@ -97,19 +102,57 @@ async function start() {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   el.maplibre = map; // for the browser tests and the console
 
-  async function refresh() {
-    const [incidents, units] = await Promise.all([
-      fetchJson(el.dataset.incidents), fetchJson(el.dataset.units),
-    ]);
-    map.getSource("incidents").setData(incidents);
-    map.getSource("units").setData(units);
+  // What the map shows, by feature id: a full fetch replaces it, an event's fetch patches it.
+  const shown = { incidents: new Map(), units: new Map() };
+
+  function draw(name) {
+    map.getSource(name).setData({ type: "FeatureCollection", features: [...shown[name].values()] });
+  }
+
+  async function refreshSafety() {
     // The alert rings come from the sensors package, where that package is installed and readable.
     const safety = el.dataset.safety ? await fetchJson(el.dataset.safety).catch(() => emptyCollection()) : emptyCollection();
     map.getSource("safety").setData(safety);
     el.dataset.safetyCount = String(safety.features.length);
-    el.dataset.incidentCount = String(incidents.features.length);
-    el.dataset.unitCount = String(units.features.length);
+  }
+
+  function refreshed() {
+    el.dataset.incidentCount = String(shown.incidents.size);
+    el.dataset.unitCount = String(shown.units.size);
     el.dispatchEvent(new CustomEvent("command-map:refreshed", { bubbles: true }));
+  }
+
+  async function refresh() {
+    const [incidents, units] = await Promise.all([
+      fetchJson(el.dataset.incidents), fetchJson(el.dataset.units),
+    ]);
+    for (const [name, collection] of [["incidents", incidents], ["units", units]]) {
+      shown[name] = new Map(collection.features.map((f) => [f.id, f]));
+      draw(name);
+    }
+    await refreshSafety();
+    refreshed();
+  }
+
+  // Fetch the named features again: one that does not come back has left the filters or the view.
+  async function refetch(name, ids) {
+    if (ids.size === 0) return [];
+    const query = [...ids].map((id) => `ids=${id}`).join("&");
+    const collection = await fetchJson(`${el.dataset[name]}&${query}`);
+    const before = [...ids].map((id) => shown[name].get(id)).filter(Boolean);
+    for (const id of ids) shown[name].delete(id);
+    for (const f of collection.features) shown[name].set(f.id, f);
+    draw(name);
+    return [...before, ...collection.features];
+  }
+
+  async function patch(changed) {
+    // A unit's move changes its incident's state too (assigned, on scene, closed): the incidents a
+    // changed unit was on before and is on now are fetched with those the event named.
+    const units = await refetch("units", changed.units);
+    for (const f of units) if (f.properties.incident_id) changed.incidents.add(f.properties.incident_id);
+    await refetch("incidents", changed.incidents);
+    refreshed();
   }
 
   // One popup per click: a unit standing on its incident is drawn on top of it, so the unit's popup
@@ -131,15 +174,29 @@ async function start() {
   map.on("load", () => {
     el.dataset.ready = "1";
     refresh().catch((err) => console.error(err));
+    setInterval(() => refresh().catch((err) => console.error(err)), FULL_REFRESH_MS);
     const stream = new EventSource(el.dataset.stream);
     let pending = null;
-    const later = () => {
-      // A burst of changes is one refetch.
+    let changed = { incidents: new Set(), units: new Set() };
+    const later = (event) => {
+      // A burst of changes is one fetch of the features they name.
+      try {
+        const named = JSON.parse(event.data);
+        for (const id of named.incidents || []) changed.incidents.add(id);
+        for (const id of named.units || []) changed.units.add(id);
+      } catch (err) {
+        console.error(err);
+      }
       clearTimeout(pending);
-      pending = setTimeout(() => refresh().catch((err) => console.error(err)), 200);
+      pending = setTimeout(() => {
+        const batch = changed;
+        changed = { incidents: new Set(), units: new Set() };
+        const work = batch.incidents.size > MAX_IDS || batch.units.size > MAX_IDS ? refresh() : patch(batch);
+        work.catch((err) => console.error(err));
+      }, 200);
     };
     stream.addEventListener("map", later);
-    stream.addEventListener("safety", later);
+    stream.addEventListener("safety", () => refreshSafety().then(refreshed).catch((err) => console.error(err)));
     stream.addEventListener("end", () => stream.close());
   });
 }
