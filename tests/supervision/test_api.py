@@ -259,7 +259,7 @@ def test_postgresql_refuses_to_delete_a_breach_or_rewrite_a_step(
     client: TestClient, theft_case: dict[str, Any], officer_li: User, database: str
 ) -> None:
     if database != "postgres":
-        pytest.skip("the triggers that keep breaches and steps for good are PostgreSQL's (migration 0020)")
+        pytest.skip("the triggers that keep breaches and steps for good are PostgreSQL's (migration 0021)")
     detain(client, theft_case, officer_li, NOW - timedelta(days=5))
     for statement in ("DELETE FROM supervision_breach", "UPDATE supervision_event SET note = 'rewritten'"):
         with pytest.raises(DBAPIError, match="kept for good"), db.transaction() as s:

@@ -250,7 +250,7 @@ def _incident_page(
         # The log names the unit of each unit step, also once it has left the incident.
         logged = {e.unit_id for e in incident.events if e.unit_id is not None}
         call_signs = dict(
-            session.execute(select(Unit.id, Unit.call_sign).where(Unit.id.in_(logged))).tuples().all()
+            session.execute(select(Unit.id, Unit.call_sign).where(Unit.id.in_(logged))).all()
             if logged
             else []
         )
