@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from pingan.command.model import Incident
 from pingan.command.schemas import IncidentIn
 from pingan.core import audit, db
 from pingan.core.errors import DomainError
+from pingan.core.mapped_import import ImportResult, Quarantined
 from pingan.core.roles import Actor
 
 # The incident fields a mapping may fill from a column.
@@ -118,16 +119,6 @@ def load_mapping(path: Path) -> Mapping:
             return parse_mapping(tomllib.load(f), default_system=path.stem[:64])
     except tomllib.TOMLDecodeError as exc:
         raise MappingError(f"{path}: not valid TOML ({exc})") from None
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    """A row left out: its line in the file, the field at fault and why."""
-
-    line: int
-    field: str
-    message: str
-    raw: dict[str, str]
 
 
 class RowProblem(Exception):
@@ -220,17 +211,6 @@ def row_to_call(row: dict[str, str], mapping: Mapping) -> tuple[str, IncidentIn]
     return get("id"), call
 
 
-@dataclass
-class ImportResult:
-    """What an import did."""
-
-    rows: int = 0
-    imported: list[int] = field(default_factory=list)
-    quarantined: list[Quarantined] = field(default_factory=list)
-    # Rows whose source id an earlier import stored: (line, source id, incident id), not written again.
-    already: list[tuple[int, str, int]] = field(default_factory=list)
-
-
 def _rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str]]]:
     """Each data row with the line it starts on (the header is line 1)."""
     with path.open(newline="", encoding=mapping.encoding) as f:
@@ -316,17 +296,3 @@ def _stored_id(session: Session, system: str, source_id: str) -> int | None:
     return session.execute(
         select(Incident.id).where(Incident.source_system == system, Incident.source_id == source_id)
     ).scalar_one_or_none()
-
-
-def write_quarantine(path: Path, quarantined: list[Quarantined]) -> None:
-    """The quarantined rows as CSV: line, field, message, then the row's own columns."""
-    columns: list[str] = []
-    for q in quarantined:
-        columns.extend(c for c in q.raw if c not in columns)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["line", "field", "message", *columns])
-        for q in quarantined:
-            writer.writerow([q.line, q.field, q.message, *(q.raw.get(c, "") for c in columns)])
-    tmp.replace(path)

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from pingan.core import clock, db
+from pingan.core import clock, db, mapped_import
 from pingan.core.roles import Actor
 from pingan.traffic import imports, queries
 
@@ -33,29 +32,13 @@ def import_accidents(
         total = imports.count_rows(file, m)
     except (imports.MappingError, UnicodeDecodeError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"importing {file.name}", total=total)
-        result = imports.import_file(
-            file, m, actor=Actor.system("import"), progress=lambda n: bar.advance(task, n)
-        )
-    out = quarantine or file.with_name(file.stem + ".quarantine.csv")
-    if result.quarantined:
-        imports.write_quarantine(out, result.quarantined)
-    _console.print(
-        f"{result.rows} rows: {len(result.imported)} imported, {len(result.already)} already there, "
-        f"{len(result.quarantined)} quarantined"
+    mapped_import.run_and_report(
+        _console,
+        file,
+        total,
+        lambda advance: imports.import_file(file, m, actor=Actor.system("import"), progress=advance),
+        quarantine,
     )
-    for q in result.quarantined[:20]:
-        _console.print(f"  line {q.line}, field {q.field}: {q.message}")
-    if result.quarantined:
-        _console.print(f"quarantine: {out}")
 
 
 @app.command("blackspots")

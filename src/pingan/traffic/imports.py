@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +34,7 @@ from sqlalchemy import select
 from pingan.command.datum import gcj02_to_wgs84
 from pingan.core import audit, db
 from pingan.core.errors import DomainError
+from pingan.core.mapped_import import ImportResult, Quarantined
 from pingan.core.roles import Actor
 from pingan.traffic import actions
 from pingan.traffic.choices import CollisionType, Lighting, RoadSurface, Severity, Weather
@@ -133,16 +134,6 @@ def load_mapping(path: Path) -> Mapping:
         raise MappingError(f"{path}: not valid TOML ({exc})") from None
 
 
-@dataclass(frozen=True)
-class Quarantined:
-    """A row left out: its line in the file, the field at fault and why."""
-
-    line: int
-    field: str
-    message: str
-    raw: dict[str, str]
-
-
 class RowProblem(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -235,16 +226,6 @@ def row_to_accident(row: dict[str, str], mapping: Mapping) -> tuple[str, Acciden
     return get("id"), accident, lower_bound
 
 
-@dataclass
-class ImportResult:
-    """What an import did."""
-
-    rows: int = 0
-    imported: list[int] = field(default_factory=list)
-    quarantined: list[Quarantined] = field(default_factory=list)
-    already: list[tuple[int, str, int]] = field(default_factory=list)
-
-
 def _rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str]]]:
     with path.open(newline="", encoding=mapping.encoding) as f:
         reader = csv.DictReader(f, delimiter=mapping.delimiter)
@@ -327,17 +308,3 @@ def import_file(
                 if progress is not None:
                     progress(1)
     return result
-
-
-def write_quarantine(path: Path, quarantined: list[Quarantined]) -> None:
-    """The quarantined rows as CSV: line, field, message, then the row's own columns."""
-    columns: list[str] = []
-    for q in quarantined:
-        columns.extend(c for c in q.raw if c not in columns)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["line", "field", "message", *columns])
-        for q in quarantined:
-            writer.writerow([q.line, q.field, q.message, *(q.raw.get(c, "") for c in columns)])
-    tmp.replace(path)
