@@ -14,8 +14,6 @@ quarantine file is written only after the commit, so it describes an import that
 
 from __future__ import annotations
 
-import csv
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,16 +32,19 @@ from pingan.command.model import Incident
 from pingan.command.schemas import IncidentIn
 from pingan.core import audit, db
 from pingan.core.errors import DomainError
-from pingan.core.mapped_import import ImportResult, Quarantined
+from pingan.core.mapped_import import (
+    ImportResult,
+    MappingError,
+    Quarantined,
+    RowProblem,
+    read_rows,
+    read_toml,
+)
 from pingan.core.roles import Actor
 
 # The incident fields a mapping may fill from a column.
 FIELDS = ("id", "received_at", "category", "text", "address", "lat", "lon", "station_code", "priority")
 DATUMS = ("wgs84", "gcj02")
-
-
-class MappingError(ValueError):
-    """The mapping file is wrong; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -114,18 +115,7 @@ def parse_mapping(raw: dict[str, Any], *, default_system: str = "import") -> Map
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file."""
-    try:
-        with path.open("rb") as f:
-            return parse_mapping(tomllib.load(f), default_system=path.stem[:64])
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"{path}: not valid TOML ({exc})") from None
-
-
-class RowProblem(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    return parse_mapping(read_toml(path), default_system=path.stem[:64])
 
 
 def parse_time(value: str, mapping: Mapping) -> datetime:
@@ -212,16 +202,12 @@ def row_to_call(row: dict[str, str], mapping: Mapping) -> tuple[str, IncidentIn]
 
 
 def _rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str]]]:
-    """Each data row with the line it starts on (the header is line 1)."""
-    with path.open(newline="", encoding=mapping.encoding) as f:
-        reader = csv.DictReader(f, delimiter=mapping.delimiter)
-        missing = sorted({c for c in mapping.columns.values()} - set(reader.fieldnames or []))
-        if missing:
-            raise MappingError(f"{path}: no column {missing[0]!r} in the header")
-        line = reader.line_num + 1
-        for row in reader:
-            yield line, {k: (v or "") for k, v in row.items() if k is not None}
-            line = reader.line_num + 1
+    return read_rows(
+        path,
+        encoding=mapping.encoding,
+        delimiter=mapping.delimiter,
+        columns={c for c in mapping.columns.values()},
+    )
 
 
 def count_rows(path: Path, mapping: Mapping) -> int:

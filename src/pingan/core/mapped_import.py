@@ -8,7 +8,8 @@ line, the field at fault and why, and the valid rows are written.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,44 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 # The quarantined rows a command lists on the terminal; the file holds them all.
 SHOWN = 20
+
+
+class MappingError(ValueError):
+    """The mapping file is wrong; the message names the key."""
+
+
+class RowProblem(Exception):
+    """A row that cannot be imported: the field at fault and why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def read_toml(path: Path) -> dict[str, object]:
+    """A mapping file's tables; MappingError when it is not TOML."""
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(f"{path}: not valid TOML ({exc})") from None
+
+
+def read_rows(
+    path: Path, *, encoding: str, delimiter: str, columns: set[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each data row of a CSV with the line it starts on (the header is line 1); MappingError when
+    the header lacks one of `columns`."""
+    with path.open(newline="", encoding=encoding) as f:
+        reader = csv.DictReader(f, delimiter=delimiter)
+        missing = sorted(columns - set(reader.fieldnames or []))
+        if missing:
+            raise MappingError(f"{path}: no column {missing[0]!r} in the header")
+        line = reader.line_num + 1
+        for row in reader:
+            yield line, {k: (v or "") for k, v in row.items() if k is not None}
+            line = reader.line_num + 1
 
 
 @dataclass(frozen=True)

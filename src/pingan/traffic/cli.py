@@ -30,7 +30,7 @@ def import_accidents(
     try:
         m = imports.load_mapping(mapping)
         total = imports.count_rows(file, m)
-    except (imports.MappingError, UnicodeDecodeError) as exc:
+    except (mapped_import.MappingError, UnicodeDecodeError) as exc:
         raise typer.BadParameter(str(exc)) from None
     mapped_import.run_and_report(
         _console,

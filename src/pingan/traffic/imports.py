@@ -18,8 +18,6 @@ message) and the import goes on; any other error rolls the whole import back.
 
 from __future__ import annotations
 
-import csv
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +32,14 @@ from sqlalchemy import select
 from pingan.command.datum import gcj02_to_wgs84
 from pingan.core import audit, db
 from pingan.core.errors import DomainError
-from pingan.core.mapped_import import ImportResult, Quarantined
+from pingan.core.mapped_import import (
+    ImportResult,
+    MappingError,
+    Quarantined,
+    RowProblem,
+    read_rows,
+    read_toml,
+)
 from pingan.core.roles import Actor
 from pingan.traffic import actions
 from pingan.traffic.choices import CollisionType, Lighting, RoadSurface, Severity, Weather
@@ -53,10 +58,6 @@ CODED: dict[str, type[StrEnum]] = {
     "severity": Severity,
 }
 COUNTS = ("deaths", "serious_injuries", "slight_injuries", "people_count")
-
-
-class MappingError(ValueError):
-    """The mapping file is wrong; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -127,18 +128,7 @@ def parse_mapping(raw: dict[str, Any], *, default_system: str = "import") -> Map
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file."""
-    try:
-        with path.open("rb") as f:
-            return parse_mapping(tomllib.load(f), default_system=path.stem[:64])
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"{path}: not valid TOML ({exc})") from None
-
-
-class RowProblem(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    return parse_mapping(read_toml(path), default_system=path.stem[:64])
 
 
 def _number(value: str, name: str, kind: type[float] | type[int]) -> float:
@@ -227,16 +217,12 @@ def row_to_accident(row: dict[str, str], mapping: Mapping) -> tuple[str, Acciden
 
 
 def _rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(newline="", encoding=mapping.encoding) as f:
-        reader = csv.DictReader(f, delimiter=mapping.delimiter)
-        wanted = {c for cols in mapping.columns.values() for c in cols}
-        missing = sorted(wanted - set(reader.fieldnames or []))
-        if missing:
-            raise MappingError(f"{path}: no column {missing[0]!r} in the header")
-        line = reader.line_num + 1
-        for row in reader:
-            yield line, {k: (v or "") for k, v in row.items() if k is not None}
-            line = reader.line_num + 1
+    return read_rows(
+        path,
+        encoding=mapping.encoding,
+        delimiter=mapping.delimiter,
+        columns={c for cols in mapping.columns.values() for c in cols},
+    )
 
 
 def count_rows(path: Path, mapping: Mapping) -> int:
