@@ -3,11 +3,13 @@ the warnings of the case officer and their supervisor, and the rule pack with it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from pingan.core import clock, listing
 from pingan.core.auth import require_roles
@@ -221,6 +223,29 @@ def open_case_form(
     return RedirectResponse(f"/supervision/cases/{case_id}", status_code=303)
 
 
+def _on_case_form(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    case_id: int,
+    write: Callable[[], None],
+    *,
+    anchor: str = "",
+) -> HTMLResponse | RedirectResponse:
+    """Run a case page's form: `write` parses and writes in one transaction. A refusal (a
+    DomainError, or a value the request model refuses, whose message names the field) shows the case
+    page again with why; nothing is written."""
+    try:
+        write()
+    except DomainError as exc:
+        session.rollback()
+        return _case_page(request, session, actor, case_id, status=exc.status, error=page_message(exc))
+    except ValueError as exc:
+        session.rollback()
+        return _case_page(request, session, actor, case_id, status=422, error=str(exc).splitlines()[0])
+    return RedirectResponse(f"/supervision/cases/{case_id}{anchor}", status_code=303)
+
+
 @router.post("/supervision/cases/{case_id}/close", response_class=HTMLResponse, response_model=None)
 def close_case_form(
     request: Request,
@@ -233,19 +258,15 @@ def close_case_form(
 ) -> HTMLResponse | RedirectResponse:
     """Close the case from its page."""
     now = clock.now()
-    try:
+
+    def write() -> None:
         data = CloseIn(at=_form_time(at, "at"), note=note)
         with session.begin():
             case = actions.get_case(session, case_id, actor=actor)
             actions.check_close_case(case, data, actor=actor, now=now)
             actions.do_close_case(session, case, data, actor=actor, now=now)
-    except DomainError as exc:
-        session.rollback()
-        return _case_page(request, session, actor, case_id, status=exc.status, error=page_message(exc))
-    except ValueError as exc:
-        session.rollback()
-        return _case_page(request, session, actor, case_id, status=422, error=str(exc).splitlines()[0])
-    return RedirectResponse(f"/supervision/cases/{case_id}", status_code=303)
+
+    return _on_case_form(request, session, actor, case_id, write)
 
 
 @router.get("/supervision/cases/{case_id}", response_class=HTMLResponse)
@@ -285,7 +306,8 @@ def record_event_form(
 ) -> HTMLResponse | RedirectResponse:
     """Record a step from the case page; refused steps come back with the reason."""
     now = clock.now()
-    try:
+
+    def write() -> None:
         try:
             event_kind = EventKind(kind)
         except ValueError as exc:
@@ -307,13 +329,8 @@ def record_event_form(
             case = actions.get_case(session, case_id, actor=actor)
             actions.check_event(session, case, data, actor=actor, now=now)
             actions.do_record_event(session, case, data, actor=actor, now=now)
-    except DomainError as exc:
-        session.rollback()
-        return _case_page(request, session, actor, case_id, status=exc.status, error=page_message(exc))
-    except ValueError as exc:  # a value the request model refuses (pydantic names the field)
-        session.rollback()
-        return _case_page(request, session, actor, case_id, status=422, error=str(exc).splitlines()[0])
-    return RedirectResponse(f"/supervision/cases/{case_id}", status_code=303)
+
+    return _on_case_form(request, session, actor, case_id, write)
 
 
 @router.post("/supervision/cases/{case_id}/parties", response_class=HTMLResponse, response_model=None)
@@ -329,19 +346,15 @@ def add_party_form(
 ) -> HTMLResponse | RedirectResponse:
     """Add a person to the case from its page."""
     now = clock.now()
-    try:
+
+    def write() -> None:
         data = PartyIn(role=role, name=name, national_id=national_id.strip() or None)
         with session.begin():
             case = actions.get_case(session, case_id, actor=actor)
             actions.check_add_party(session, case, data, actor=actor)
             actions.do_add_party(session, case, data, actor=actor, now=now)
-    except DomainError as exc:
-        session.rollback()
-        return _case_page(request, session, actor, case_id, status=exc.status, error=page_message(exc))
-    except ValueError as exc:
-        session.rollback()
-        return _case_page(request, session, actor, case_id, status=422, error=str(exc).splitlines()[0])
-    return RedirectResponse(f"/supervision/cases/{case_id}", status_code=303)
+
+    return _on_case_form(request, session, actor, case_id, write)
 
 
 @router.post(
@@ -362,7 +375,8 @@ def explain_form(
         raise NotFound("no breach", field="id")
     case_id = breach.case_id
     session.rollback()
-    try:
+
+    def write() -> None:
         data = ExplanationIn(text=text)
         with session.begin():
             breach = session.get_one(CaseBreach, breach_id)
@@ -370,13 +384,8 @@ def explain_form(
             check_station(actor, case.station_code, what="breach")
             actions.check_explain(session, breach, case, actor=actor)
             actions.do_explain(session, breach, data, actor=actor, now=now)
-    except DomainError as exc:
-        session.rollback()
-        return _case_page(request, session, actor, case_id, status=exc.status, error=page_message(exc))
-    except ValueError as exc:
-        session.rollback()
-        return _case_page(request, session, actor, case_id, status=422, error=str(exc).splitlines()[0])
-    return RedirectResponse(f"/supervision/cases/{case_id}#breaches", status_code=303)
+
+    return _on_case_form(request, session, actor, case_id, write, anchor="#breaches")
 
 
 @router.get("/supervision/warnings", response_class=HTMLResponse)
