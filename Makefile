@@ -8,7 +8,7 @@ PYTHON ?= python3
 DEMO_ENV := PINGAN_DEMO=1
 CHECK_DB := var/alembic-check.db
 
-.PHONY: demo test check install assets browser warnings-peers pgrouting lint format bench clean messages
+.PHONY: demo test check install assets browser warnings-peers pgrouting java lint format bench clean messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ pgrouting:
 	@if [ ! -f /usr/share/postgresql/15/extension/pgrouting.control ] && [ "$$CI" = "true" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15-pgrouting postgresql-15-postgis-3 >/dev/null; fi
 
+# The Spark screening engine's tests run PySpark in local mode on a Java 17 runtime; under CI installed
+# when missing (outside CI the Spark tests skip without Java).
+java:
+	@if ! command -v java >/dev/null && [ "$$CI" = "true" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; fi
+
 demo: install assets
 	@mkdir -p var
 	$(DEMO_ENV) $(BIN)/pingan db upgrade
@@ -56,13 +62,24 @@ demo: install assets
 	$(DEMO_ENV) $(BIN)/pingan command train-classifier --seed 1
 	@echo ""
 	@echo "  pingan is starting on  http://127.0.0.1:8000   (API docs: http://127.0.0.1:8000/docs)"
-	@echo "  demo logins (password pingan-demo-2026): analyst, supervisor, officer, dispatcher, auditor, admin"
+	@echo "  demo logins (password pingan-demo-2026): analyst, supervisor, officer, dispatcher, traffic, legal, auditor, admin"
 	@echo "  bank-sim answers on :8700; the robot stops payments; a new report arrives every 8 s"
 	@echo ""
 	$(DEMO_ENV) $(BIN)/pingan demo run --host 127.0.0.1 --port 8000
 
-test: install assets browser warnings-peers pgrouting
-	$(BIN)/pytest -q
+# The suite runs on TEST_WORKERS pytest-xdist workers: most tests wait on databases, brokers, browsers
+# and child processes, so more workers than cores keep both cores busy. Each worker makes its own
+# databases, ports and temporary folders; a file's tests stay on one worker, and the files that share
+# the Mosquitto broker share one worker (tests/conftest.py, MQTT_FILES). The stop-payment robot's process tests
+# (orders) time real processes against each other, so they run last, alone. Either part failing fails.
+TEST_WORKERS ?= 4
+TEST_ALONE := tests/antifraud/orders
+test: install assets browser warnings-peers pgrouting java
+	@echo "== tests, on $(TEST_WORKERS) workers: all but $(TEST_ALONE)"
+	@$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --ignore=$(TEST_ALONE); r=$$?; \
+	echo "== tests, alone: $(TEST_ALONE)"; \
+	$(BIN)/pytest -q -p no:cacheprovider $(TEST_ALONE); ro=$$?; \
+	exit $$(( r != 0 || ro != 0 ))
 
 check: install
 	$(BIN)/ruff check src tests bench migrations

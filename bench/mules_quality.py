@@ -64,8 +64,12 @@ split on a `small` district (seed 1; nothing was tuned for it), run through `_di
 before and after in one session: F1 0.9973 -> 0.9995 (precision 0.9946 -> 0.9989, recall 1.0 both;
 928 test mules among 88,263 accounts), baseline 0.9645; the district's mules are easy for either.
 
-With --store (a generated district, `python -m pingan.sim.cli generate --scale small --seed 1 --out
-/tmp/small`), it also prints the temporal-split run on the generator's ground truth.
+With --district it also runs the district protocol of docs/evaluation.md: districts of the tuning seeds
+(1-4, `small` by default, generated once into --cache) train the model and set its threshold out of
+fold on their first two thirds of days; the last third of each reporting seed (101-105) is scored.
+It prints `tuned_on`, `reported_on`, pooled and per-seed precision, recall and F1 (ours and the
+baseline), recall per mule tier and per typology, and false positives by holder type. The earlier
+temporal split on one store trained and tested on the same district, and on the old world.
 """
 
 from __future__ import annotations
@@ -88,7 +92,6 @@ from pingan.antifraud.mules.district import (
     labelled_graph,
     read_transfers,
     split_day,
-    truth_labels,
 )
 from pingan.antifraud.mules.features import account_features, counterparty_pairs, triangles, two_hop
 from pingan.antifraud.mules.model import (
@@ -102,6 +105,7 @@ from pingan.antifraud.mules.model import (
     train,
     train_baseline,
 )
+from pingan.sim.truth import REPORTING_SEEDS, TUNING_SEEDS, protocol_seeds, read_labels
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "amlsim"
 
@@ -112,7 +116,16 @@ def main() -> None:
     ap.add_argument("--a", default="20K_cycle200")
     ap.add_argument("--b", default="20K_fanin200")
     ap.add_argument("--k", type=int, default=100)
-    ap.add_argument("--store", type=Path, help="a generated district store: adds the temporal-split run")
+    ap.add_argument(
+        "--district",
+        action="store_true",
+        help="also the district run of docs/evaluation.md: train on tuning seeds, report on others",
+    )
+    ap.add_argument("--district-scale", default="small")
+    ap.add_argument("--tune-seeds", default=",".join(map(str, TUNING_SEEDS)))
+    ap.add_argument("--report-seeds", default=",".join(map(str, REPORTING_SEEDS)))
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/pingan-districts"),
+                    help="where generated districts are kept between runs")  # fmt: skip
     ap.add_argument(
         "--ceiling",
         action="store_true",
@@ -122,6 +135,38 @@ def main() -> None:
         "--seeds", type=int, default=1, help="also train ours with this many LightGBM seeds: F1's spread"
     )
     args = ap.parse_args()
+    have_amlsim = (args.data / args.a).is_dir() and (args.data / args.b).is_dir()
+    runs: dict[str, dict[str, object]] = {}
+    ceiling = None
+    if have_amlsim:
+        runs, ceiling = _amlsim(args)
+    district = (
+        _district_protocol(args.district_scale, [int(x) for x in args.tune_seeds.split(",")],
+                           [int(x) for x in args.report_seeds.split(",")], args.cache, args.k)
+        if args.district
+        else None
+    )  # fmt: skip
+    f1 = [r["ours"]["f1"] for r in runs.values()]  # type: ignore[index]
+    bf1 = [r["baseline"]["f1"] for r in runs.values()]  # type: ignore[index]
+    print(
+        json.dumps(
+            {
+                "figure": "mule_f1_cross_pattern_mean",
+                "value": round(sum(f1) / len(f1), 4) if f1 else None,
+                "amlsim": "ran" if have_amlsim else f"skipped: no AMLSim samples under {args.data}",
+                "baseline": "lightgbm_degree_amount",
+                "baseline_value": round(sum(bf1) / len(bf1), 4) if bf1 else None,
+                "ratio": round(sum(f1) / sum(bf1), 3) if f1 else None,
+                "runs": runs,
+                "ceiling_with_true_neighbour_labels": ceiling,
+                "district": district,
+            }
+        )
+    )
+
+
+def _amlsim(args: argparse.Namespace) -> tuple[dict[str, dict[str, object]], dict[str, object] | None]:
+    """Train on one AMLSim sample, test on the other, both ways."""
     samples = {name: read_amlsim(args.data / name) for name in (args.a, args.b)}
     graphs = {name: graph(s.transfers, labels=s.labels) for name, s in samples.items()}
     runs = {}
@@ -157,23 +202,7 @@ def main() -> None:
         if args.ceiling
         else None
     )
-    district = _district(args.store, args.k) if args.store else None
-    f1 = [r["ours"]["f1"] for r in runs.values()]
-    bf1 = [r["baseline"]["f1"] for r in runs.values()]
-    print(
-        json.dumps(
-            {
-                "figure": "mule_f1_cross_pattern_mean",
-                "value": round(sum(f1) / len(f1), 4),
-                "baseline": "lightgbm_degree_amount",
-                "baseline_value": round(sum(bf1) / len(bf1), 4),
-                "ratio": round(sum(f1) / sum(bf1), 3),
-                "runs": runs,
-                "ceiling_with_true_neighbour_labels": ceiling,
-                "district": district,
-            }
-        )
-    )
+    return runs, ceiling
 
 
 def _recall_by_kind(sample: AmlsimSample, g: Graph, flagged: np.ndarray) -> dict[str, object] | None:
@@ -290,30 +319,91 @@ def _ceiling(train_sample: AmlsimSample, test_sample: AmlsimSample) -> dict[str,
     }
 
 
-def _district(store: Path, k: int) -> dict[str, object]:
-    """Temporal split on a generated district: train before the split day, test from it on."""
-    t = time.perf_counter()
-    truth = truth_labels(store)
+def _district_graph(store: Path, *, train_period: bool) -> Graph:
+    """The labelled graph of a district's training period (before the split day) or test period."""
+    labels = read_labels(store)
+    truth = labels.accounts.select(pl.col("account_id").alias("account"), "is_mule")
     day = split_day(store)
     opened = account_openings(store)
-    # Reports known when each period ends: training sees those filed before the split day.
-    before = inflow_sources(store, until=day_start(day))
-    train_g = labelled_graph(read_transfers(store, end=day), truth, opened=opened, flagged=before)
-    test_g = labelled_graph(
+    if train_period:  # reports known when the period ends: those filed before the split day
+        return labelled_graph(read_transfers(store, end=day), truth, opened=opened,
+                              flagged=inflow_sources(store, until=day_start(day)))  # fmt: skip
+    return labelled_graph(
         read_transfers(store, start=day), truth, opened=opened, flagged=inflow_sources(store)
     )
-    assert test_g.labels is not None
-    model = train([train_g], propagation_rounds=1)
-    base = train_baseline([train_g])
-    return {
-        "store": str(store),
-        "split_day": day.isoformat(),
-        "test_accounts": test_g.features.height,
-        "test_mules": int(test_g.labels.sum()),
-        "ours": evaluate(test_g.labels, score(model, test_g).scores, model.threshold, k),
-        "baseline": evaluate(test_g.labels, score(base, test_g).scores, base.threshold, k),
-        "seconds": round(time.perf_counter() - t, 1),
+
+
+def _district_breakdown(store: Path, g: Graph, flagged: np.ndarray) -> dict[str, object]:
+    """Recall per mule role (tier) and per typology of the gang; false positives by holder type."""
+    labels = read_labels(store)
+    acc = g.features.select(pl.col("account").alias("account_id"))
+    roles = acc.join(labels.accounts, on="account_id", how="left").join(
+        labels.campaigns.select("campaign_id", "typology"), on="campaign_id", how="left"
+    )
+    holder = acc.join(pl.read_parquet(store / "accounts.parquet", columns=["account_id", "holder_type"]),
+                      on="account_id", how="left")["holder_type"].to_numpy()  # fmt: skip
+    mule = roles["is_mule"].fill_null(False).to_numpy()
+    out: dict[str, object] = {}
+    for column in ("role", "typology"):
+        values = roles[column].to_numpy()
+        out[f"recall_by_{column}"] = {
+            str(v): {
+                "mules": int((mule & (values == v)).sum()),
+                "found": int((flagged & mule & (values == v)).sum()),
+            }
+            for v in sorted({x for x in values[mule].tolist() if x is not None})
+        }
+    out["false_positives_by_holder_type"] = {
+        str(h): int((flagged & ~mule & (holder == h)).sum()) for h in ("personal", "business")
     }
+    return out
+
+
+def _district_protocol(
+    scale: str, tune: list[int], report: list[int], cache: Path, k: int
+) -> dict[str, object]:
+    """docs/evaluation.md: train (and pick the threshold out of fold) on the tuning seeds' training
+    periods, report on the test periods of the reporting seeds, pooled and per seed."""
+    t = time.perf_counter()
+    protocol = protocol_seeds(report, tuned_on=tune)
+    train_graphs = [_district_graph(district(scale, s, cache), train_period=True) for s in tune]
+    model = train(train_graphs, propagation_rounds=1)
+    base = train_baseline(train_graphs)
+    per_seed = {}
+    totals = {"ours": [0, 0, 0], "baseline": [0, 0, 0]}  # tp, flagged, mules
+    for s in report:
+        store = district(scale, s, cache)
+        g = _district_graph(store, train_period=False)
+        assert g.labels is not None
+        run: dict[str, object] = {}
+        for name, m in (("ours", model), ("baseline", base)):
+            scores = score(m, g).scores
+            flagged = scores >= m.threshold
+            run[name] = evaluate(g.labels, scores, m.threshold, k)
+            tot = totals[name]
+            tot[0] += int((flagged & g.labels).sum())
+            tot[1] += int(flagged.sum())
+            tot[2] += int(g.labels.sum())
+            if name == "ours":
+                run["ours_breakdown"] = _district_breakdown(store, g, flagged)
+        per_seed[str(s)] = run
+    pooled = {}
+    for name, (tp, flagged_n, mules) in totals.items():
+        p, r = tp / max(flagged_n, 1), tp / max(mules, 1)
+        pooled[name] = {"precision": round(p, 4), "recall": round(r, 4),
+                        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0, "mules": mules}  # fmt: skip
+    return {"scale": scale, **protocol, "pooled": pooled, "per_seed": per_seed,
+            "seconds": round(time.perf_counter() - t, 1)}  # fmt: skip
+
+
+def district(scale: str, seed: int, cache: Path) -> Path:
+    """The district of (scale, seed), generated once into `cache` (a seed gives the same bytes)."""
+    store = cache / f"{scale}-{seed}"
+    if not (store / "manifest.json").is_file():
+        from pingan.sim import generate
+
+        generate(scale, seed, store)
+    return store
 
 
 if __name__ == "__main__":

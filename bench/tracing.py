@@ -66,6 +66,7 @@ import pyarrow.parquet as pq
 
 from pingan.antifraud.tracing import Limits, Method, TraceIndex, trace
 from pingan.antifraud.tracing.seeds import seeds_from_report
+from pingan.sim.truth import read_labels
 
 HOUR_US = 3_600_000_000
 
@@ -257,8 +258,9 @@ def main() -> None:
     reports = read_reports(store, args.seeds)
     cards = report_cards(store, reports)
     seeds = {r["external_ref"]: seeds_from_report(index, r, cards) for r in reports}
-    flows = pl.read_parquet(store / "truth" / "fraud_flows.parquet").filter(pl.col("victim_id") >= 0)
-    victims = pl.read_parquet(store / "truth" / "victims.parquet").drop_nulls("external_ref")
+    labels = read_labels(store)
+    flows = labels.fraud_flows.filter(pl.col("victim_id") >= 0)
+    victims = labels.victims.drop_nulls("external_ref")
     campaign_of = dict(zip(victims["external_ref"], victims["campaign_id"], strict=True))
     victim_of = dict(zip(victims["external_ref"], victims["victim_id"], strict=True))
     by_victim = flows.group_by("victim_id").agg(pl.col("payee_account").unique(), pl.col("tx_id"))

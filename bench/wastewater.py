@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/wastewater.py [--data ../shared/data/wastewater]
 
-Figure 1 (issue #22): of the EUDA/SCORE city table's stored weekday, weekend and daily means, how
-many are reproduced exactly, to two decimals, from the published day values (rules.check_euda_means:
-the publisher's day sets, mean of the days measured, rounded half-up). A difference of exactly one
-cent is counted apart ("rounding"): the publisher averaged unrounded day values, which can move the
-second decimal by one; more than that is a mismatch. The baseline is the textbook reading of the
-same columns in the same run: weekday = Monday-Friday, weekend = Saturday-Sunday.
+Figure 1 (issue #22): of the EUDA/SCORE city table's stored weekday, weekend and daily means (cells
+compared: a stored mean with at least one printed day in its set), how many are reproduced exactly,
+to two decimals, from the published day values (rules.check_euda_means: the publisher's day sets,
+mean of the days printed, rounded half-up). Every other cell gets a verdict, proven on its row:
+consistent with the printed days (a half-cent tie printed rounded down; within the one cent that
+rounding the day values allows, the row's means fitting one set of unrounded days) or inconsistent
+with them (day values printed one column off; a blank day in the mean's set; not derivable). The
+baseline is the textbook reading of the same columns in the same run: weekday = Monday-Friday,
+weekend = Saturday-Sunday. --report FILE writes every cell not reproduced exactly as CSV.
 Figure 2: the Statistics Canada months flagged as significant rises, with the method.
 Prints one JSON object.
 """
@@ -21,12 +24,32 @@ import time
 from pathlib import Path
 
 from pingan.narcotics import analysis, imports
+from pingan.narcotics.choices import EudaVerdict
+
+
+def _example(check: analysis.EudaCheck, verdict: EudaVerdict) -> dict[str, object] | None:
+    """The first cell of a verdict, with its row's printed day values and the reason."""
+    cells = check.by_verdict(verdict)
+    if not cells:
+        return None
+    c = cells[0]
+    return {
+        "site": c.site,
+        "year": c.year,
+        "metabolite": c.metabolite,
+        "mean": c.mean,
+        "days_wed_to_tue": [None if d is None else str(d) for d in c.days],
+        "published": str(c.stored),
+        "recomputed": str(c.recomputed),
+        "reason": c.reason,
+    }
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=imports.default_data_dir())
     p.add_argument("--q", type=float, default=0.05, help="false-discovery rate for the rises")
+    p.add_argument("--report", type=Path, help="write every EUDA cell not reproduced exactly to this CSV")
     args = p.parse_args()
     euda_path, statcan_path = args.data / imports.EUDA_FILE, args.data / imports.STATCAN_FILE
     if not euda_path.exists() or not statcan_path.exists():
@@ -39,34 +62,39 @@ def main() -> int:
     t1 = time.perf_counter()
     naive = analysis.check_euda(euda.rows, naive=True)
     t2 = time.perf_counter()
-    compared = ours.count("exact") + ours.count("rounding") + ours.count("mismatch")
-    base_exact = naive.count("exact")
+    exact, base_exact = ours.count(EudaVerdict.EXACT), naive.count(EudaVerdict.EXACT)
+    if args.report is not None:
+        args.report.write_text(analysis.euda_report_csv(ours), encoding="utf-8")
 
     statcan = imports.read_statcan(statcan_path)
     tests, n_tests = analysis.statcan_rises(statcan.rows, q=args.q)
     flagged = [t for t in tests if t.rise.significant]
     out = {
         "euda_means": {
-            "figure": "stored means reproduced exactly to two decimals",
+            "figure": "cells reproduced exactly / cells compared (stored means, to two decimals)",
             "rows": ours.rows,
             "rows_quarantined": len(euda.bad),
-            "cities": ours.cities,
-            "means_compared": compared,
-            "means_absent": ours.count("absent"),
-            "exact_matches": ours.count("exact"),
-            "one_cent_rounding": ours.count("rounding"),
-            "mismatches": ours.count("mismatch"),
-            "exact_share": round(ours.count("exact") / compared, 4) if compared else None,
-            "per_mean": {m: dict(c) for m, c in ours.verdicts.items()},
-            "first_mismatches": ours.mismatches[:10],
+            "sites": ours.sites,
+            "cells_compared": ours.compared,
+            "cells_not_compared": ours.count(EudaVerdict.ABSENT),
+            "cells_exact": exact,
+            "exact_share": round(exact / ours.compared, 4) if ours.compared else None,
+            "not_exact": {
+                v.value: {
+                    "cells": ours.count(v),
+                    "publisher_inconsistent": v in analysis.PUBLISHER_INCONSISTENT,
+                    "example": _example(ours, v),
+                }
+                for v in EudaVerdict
+                if v not in (EudaVerdict.EXACT, EudaVerdict.ABSENT)
+            },
+            "per_mean": {m: {v.value: n for v, n in c.items()} for m, c in ours.verdicts.items()},
             "baseline": {
                 "method": "weekday = Mon-Fri, weekend = Sat-Sun (textbook split)",
-                "exact_matches": base_exact,
-                "one_cent_rounding": naive.count("rounding"),
-                "mismatches": naive.count("mismatch"),
-                "per_mean": {m: dict(c) for m, c in naive.verdicts.items()},
+                "cells_exact": base_exact,
+                "per_mean": {m: {v.value: n for v, n in c.items()} for m, c in naive.verdicts.items()},
             },
-            "ratio_exact_vs_baseline": round(ours.count("exact") / base_exact, 3) if base_exact else None,
+            "ratio_exact_vs_baseline": round(exact / base_exact, 3) if base_exact else None,
             "seconds": round(t1 - t0, 3),
             "baseline_seconds": round(t2 - t1, 3),
         },

@@ -36,6 +36,42 @@ PG_HOWTO = (
 )
 
 
+# The test files that publish or subscribe on the one Mosquitto broker of 127.0.0.1:1883: they use the
+# same topics, so under `pytest -n N` (how `make test` runs) they share one worker. Their tests carry
+# the `mqtt` mark, and a marked test outside this list stops the run.
+MQTT_FILES = frozenset(
+    {
+        "tests/sensors/test_mqtt.py",
+        "tests/sensors/test_sim_devices.py",
+        "tests/traffic/test_noise_mqtt.py",
+        "tests/e2e/test_safety_alert_in_browser.py",
+        "tests/e2e/test_event_alerts_in_browser.py",
+        "tests/e2e/test_event_telemetry_in_browser.py",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("mqtt") and item.nodeid.split("::", 1)[0] not in MQTT_FILES:
+            raise pytest.UsageError(
+                f"{item.nodeid} is marked mqtt: add its file to MQTT_FILES in tests/conftest.py"
+            )
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Each file's tests on one worker (its module fixtures are built once), and the broker's files
+    on one worker together. The scheduler sees test ids only, not marks, hence the list."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileBrokerTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "mqtt" if path in MQTT_FILES else path
+
+    return ByFileBrokerTogether(config, log)
+
+
 def _pg_reachable() -> bool:
     try:
         engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
@@ -172,10 +208,12 @@ def client(database: str, request: pytest.FixtureRequest) -> Iterator[TestClient
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Any]:
-    """One Playwright-driven Chromium for the whole run: Playwright's sync API allows one instance per
-    thread, so the browser tests of every folder share it."""
+    """A Playwright-driven Chromium for the module's tests. Module scope, not session: Playwright's sync
+    API runs an event loop in this thread while it lives, so an `asyncio.run` in a later file on the
+    same xdist worker would fail; and one instance a thread is all it allows, which one module at a
+    time keeps."""
     from tests.browser import chromium
 
     with chromium() as b:

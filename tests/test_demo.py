@@ -99,3 +99,18 @@ def test_the_demo_dispatcher_gets_road_recommendations_for_a_seeded_incident(dat
         ranking = recommend.recommendations(s, incident, Actor.system("test"), now=clock.now())
     assert ranking.recommended and ranking.recommended[0].reasons == ("fastest",)
     assert ranking.recommended[0].travel_s > 0 and ranking.notes == ()
+
+
+def test_the_demo_seed_calls_back_the_weeks_before_and_seeds_complaints_once(database: str) -> None:
+    from pingan.command.seed import HISTORY_WEEKS, seed_command
+    from pingan.core import clock
+    from pingan.demo import seed_complaints
+    from pingan.sim.geography import district_stations
+
+    now = clock.now()
+    seed_people()
+    seed_command(now=now)
+    complaints, called, _ = seed_complaints(now=now, per_station_year=2)
+    # Each station's one call-back a week, for the weeks that ended since the history began.
+    assert complaints > 0 and called >= len(district_stations()) * (HISTORY_WEEKS - 2)
+    assert seed_complaints(now=now, per_station_year=2) == (0, 0, 0)

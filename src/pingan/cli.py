@@ -24,7 +24,11 @@ from pingan.sim.classifier_cli import train_classifier
 from pingan.sim.cli import app as sim_app
 from pingan.sim.extract_cli import app as transactions_app
 from pingan.sim.replay_cli import incidents_cmd, replay_cmd
+from pingan.sim.scorer_training import train_scorer
+from pingan.supervision.callbacks.cli import app as callbacks_app
 from pingan.supervision.cli import app as supervision_app
+from pingan.supervision.complaints.cli import app as complaints_app
+from pingan.supervision.directives.cli import app as directives_app
 from pingan.traffic.cli import app as accidents_app
 from pingan.web import reactions
 from pingan.web.cli import serve
@@ -40,6 +44,8 @@ app.command("bank-sim")(bank_sim)
 app.add_typer(trace_app, name="trace")
 app.add_typer(mules_app, name="mules")
 app.command("screen")(screen)
+# Training reads the districts' labels (`sim.truth`), which screening may not import; mounted here.
+app.command("train-scorer")(train_scorer)
 app.add_typer(stream_app, name="stream")
 app.add_typer(warnings_app, name="warnings")
 # `pingan outcomes monthly`, not `pingan report`: one letter from `pingan reports` was one too few.
@@ -56,6 +62,9 @@ app.add_typer(sim_app, name="sim")
 app.add_typer(transactions_app, name="transactions")
 app.add_typer(sensors_app, name="sensors")
 app.add_typer(supervision_app, name="supervision")
+app.add_typer(complaints_app, name="complaints")
+app.add_typer(callbacks_app, name="callbacks")
+app.add_typer(directives_app, name="directives")
 app.add_typer(demo_app, name="demo")
 app.add_typer(narcotics_app, name="narcotics")
 app.command("serve")(serve)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -30,7 +30,7 @@ from pingan.antifraud.reports import actions
 from pingan.antifraud.reports.choices import ReportIntake
 from pingan.antifraud.reports.model import FraudReport
 from pingan.antifraud.reports.schemas import ReportIn
-from pingan.command.seed import seed_command
+from pingan.command.seed import HISTORY_WEEKS, seed_command
 from pingan.core import clock, db
 from pingan.core.auth import User, do_add_user
 from pingan.core.logging import get_logger
@@ -43,6 +43,9 @@ from pingan.sim.dbload import Progress, load_district
 from pingan.sim.disputes import DisputeParams
 from pingan.sim.disputes import seed as seed_disputes
 from pingan.sim.geography import district_stations
+from pingan.supervision.callbacks import simulate as callbacks_simulate
+from pingan.supervision.complaints import queries as complaint_queries
+from pingan.supervision.complaints import simulate as complaints_simulate
 from pingan.supervision.seed import seed_supervision
 
 log = get_logger("demo")
@@ -189,6 +192,21 @@ def seed_demo(
         command_units=command_units,
         command_incidents=command_incidents,
     )
+
+
+def seed_complaints(*, now: datetime, per_station_year: int = 12) -> tuple[int, int, int]:
+    """Two years of the simulator's complaints (once), and the 110 call-backs of the weeks whose
+    incidents the command seed closed, the dissatisfied callers' complaints with them (each week
+    once). Returns (complaints, call-backs made, complaints from call-backs)."""
+    complaints = 0
+    with db.transaction() as session:
+        if complaint_queries.complaints_total(session) == 0:
+            complaints = complaints_simulate.load(session, seed=1, per_station_year=per_station_year, now=now)
+    with db.transaction() as session:
+        written = callbacks_simulate.load(
+            session, seed=1, since=now - timedelta(weeks=HISTORY_WEEKS), now=now
+        )
+    return complaints, written.called, written.complaints
 
 
 def demo_officer() -> Actor:
@@ -355,11 +373,15 @@ def demo_seed(
     # demo's tests need not pay (`tests/community/test_sim.py` tests the simulator).
     now = clock.now()
     disputes = seed_disputes(replace(DEMO_DISPUTES, until=now.date()), now=now)
+    # Complaints and the weekly 110 call-backs, so that the complaints queue, the call-back page and
+    # the bulletin have substance; here for the same reason as the disputes.
+    complaints, called, from_callbacks = seed_complaints(now=now)
     _console.print(
         f"demo seeded: {result.stations} stations, {result.users_created} new users, {result.accounts:,} registry "
         f"accounts, {result.reports_created} new reports ({result.reports_total} in all); "
         f"{result.held_back} reports held back to arrive live; command: {result.command_units} new units, "
-        f"{result.command_incidents} new incidents; community: {disputes} new disputes"
+        f"{result.command_incidents} new incidents; community: {disputes} new disputes; complaints: "
+        f"{complaints} new, {called} new 110 call-backs, {from_callbacks} complaints from them"
     )
 
 

@@ -195,3 +195,47 @@ def test_without_a_road_graph_no_unit_is_recommended_and_the_note_says_why(api: 
     assert [e["reasons"] for e in body["excluded"]] == [["no_road_route"]]
     r = api.get(f"/api/v1/incidents/{incident}/recommendations", params={"limit": 0})
     assert r.status_code == 422 and "limit" in r.text
+
+
+def _forty_units_around_the_district(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(LAT_SOUTH, LAT_NORTH, 40)
+    lon = rng.uniform(LON_WEST, LON_EAST, 40)
+    ages = rng.integers(0, 1500, 40)
+    for k in range(40):
+        place_unit(f"U-{k:02d}", (lat[k], lon[k]), fix_age=timedelta(seconds=int(ages[k])))
+
+
+def test_a_search_stopped_at_a_bound_ranks_the_first_units_as_the_full_search_does(
+    dispatcher: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.transaction() as s:
+        do_store_roads(s, generate_roads(11, size=16))
+    _forty_units_around_the_district(7)
+    incidents = [take_call(text="有人打架", category_code="0202", lat=la, lon=lo) for la, lo in [(30.641, 104.037), (30.62, 104.01), (30.66, 104.06)]]  # fmt: skip
+
+    bounded = [ranking_for(i) for i in incidents]
+    monkeypatch.setattr(recommend, "SEARCH_BOUNDS_S", (None,))
+    full = [ranking_for(i) for i in incidents]
+
+    for b, f in zip(bounded, full, strict=True):
+        assert len(b.recommended) == 5
+        assert b.recommended == f.recommended  # same units, times, distances and reasons
+        assert b.excluded == f.excluded
+
+
+def test_a_unit_beyond_the_bound_is_never_called_unroutable(
+    dispatcher: User, block_roads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incident = take_call(text="有人打架", category_code="0202", lat=SW[0], lon=SW[1])
+    place_unit("YL-01", SW)
+    place_unit("YL-02", NW)  # two minutes' drive away
+    monkeypatch.setattr(recommend, "SEARCH_BOUNDS_S", (30.0, None))
+
+    one = ranking_for(incident, limit=1)
+    two = ranking_for(incident, limit=2)
+
+    # One unit within 30 s suffices for the first place; the other is beyond the bound, not excluded.
+    assert [r.call_sign for r in one.recommended] == ["YL-01"] and one.excluded == ()
+    # For two places the whole graph is searched.
+    assert [r.call_sign for r in two.recommended] == ["YL-01", "YL-02"]

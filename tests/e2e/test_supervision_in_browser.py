@@ -1,5 +1,6 @@
-"""The legal supervisor opens a case on a phone-sized screen, records a detention, and sees its
-deadlines count down; no supervision page scrolls sideways at 390 px."""
+"""The legal supervisor opens a case on a phone-sized screen and sends a detention to the supervisor,
+who approves it in the queue; the case's deadlines count down; no supervision page scrolls sideways at
+390 px."""
 
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ def _local(at: datetime) -> str:
     return (at + BEIJING).strftime("%Y-%m-%dT%H:%M")
 
 
-def test_a_case_is_opened_and_its_deadlines_count_down_at_390_px(live_server: str, browser: Any) -> None:
+def _login(browser: Any, live_server: str, username: str, landing: str) -> Any:
     page = browser.new_page(viewport={"width": 390, "height": 844})
     page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", "legal")
+    page.fill("input[name=username]", username)
     page.fill("input[name=password]", "pingan-demo-2026")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/supervision")
+    page.wait_for_url(f"{live_server}{landing}")
+    return page
+
+
+def test_a_case_is_opened_and_its_deadlines_count_down_at_390_px(live_server: str, browser: Any) -> None:
+    page = _login(browser, live_server, "legal", "/supervision")
 
     now = datetime.now(UTC)
     page.goto(f"{live_server}/supervision/cases/new")
@@ -41,8 +47,16 @@ def test_a_case_is_opened_and_its_deadlines_count_down_at_390_px(live_server: st
     page.select_option("form[action$='/events'] select[name=kind]", "detention")
     page.fill("form[action$='/events'] input[name=at]", _local(now - timedelta(hours=2)))
     page.select_option("form[action$='/events'] select[name=party_id]", index=1)
-    page.fill("form[action$='/events'] input[name=approved_by]", "supervisor")
-    page.click("form[action$='/events'] button[type=submit]")
+    page.fill("form[action$='/events'] input[name=approver]", "supervisor")
+    page.click("form[action$='/events'] button[formaction$='/requests']")
+    case_url = page.url.split("#")[0]
+    assert "supervisor" in page.locator("#case-requests").inner_text()
+
+    boss = _login(browser, live_server, "supervisor", "/findings")
+    boss.goto(f"{live_server}/supervision/approvals")
+    boss.click("#queue ~ .request button[value=approve]")
+    boss.close()
+    page.goto(case_url)
 
     countdown = page.locator("#deadlines .countdown").first
     first = countdown.inner_text()
@@ -53,6 +67,8 @@ def test_a_case_is_opened_and_its_deadlines_count_down_at_390_px(live_server: st
         page.url.replace(live_server, ""),
         "/supervision/warnings",
         "/supervision/rules",
+        "/supervision/approvals",
+        "/supervision/property",
     ):
         page.goto(f"{live_server}{path}")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

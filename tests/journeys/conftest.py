@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -59,6 +60,25 @@ def _seed(base: str) -> dict[str, int]:
     )
     assert device.status_code == 201, device.text
     ids["device"] = int(device.json()["id"])
+    now = datetime.now(UTC)
+    event = httpx.post(
+        f"{base}/api/v1/sensors/events",
+        json={"code": "journey-expo", "name": "西博会", "starts_at": (now - timedelta(hours=1)).isoformat(),
+              "ends_at": (now + timedelta(hours=8)).isoformat()},
+        headers=_bearer(base, "dispatcher"),
+        timeout=30,
+    )  # fmt: skip
+    assert event.status_code == 201, event.text
+    ids["event"] = int(event.json()["id"])
+    hall = [[[104.06, 30.63], [104.07, 30.63], [104.07, 30.64], [104.06, 30.64], [104.06, 30.63]]]
+    zone = httpx.post(
+        f"{base}/api/v1/sensors/events/{ids['event']}/zones",
+        json={"code": "hall-1", "name": "一号馆", "polygon": hall, "capacity": 3000},
+        headers=_bearer(base, "dispatcher"),
+        timeout=30,
+    )
+    assert zone.status_code == 201, zone.text
+    ids["zone"] = int(zone.json()["zones"][0]["id"])
     return ids
 
 

@@ -51,7 +51,7 @@ class Journey:
     seeded report and of its stop-payment order (`conftest._seed`)."""
 
     extra: tuple[str, ...] = ()
-    # `{device}` stands for the sensor device the run registers.
+    # `{device}` and `{event}` stand for the sensor device and the large event the run registers.
     # Whether some page of the journey must show a time (the seeded report, the audit log).
     shows_time: bool = True
     # Pages that list what was written during the run (the audit log): their times are "now" in Beijing.
@@ -61,12 +61,22 @@ class Journey:
 JOURNEYS: dict[Role, Journey] = {
     Role.ANTIFRAUD_ANALYST: Journey(extra=("/reports/{report}", "/orders/{order}", "/risk/monthly")),
     Role.SUPERVISOR: Journey(
-        extra=("/reports/{report}", "/orders/{order}", "/risk/monthly", "/sensors/devices/{device}")
+        extra=(
+            "/reports/{report}",
+            "/orders/{order}",
+            "/risk/monthly",
+            "/sensors/devices/{device}",
+            "/sensors/events/{event}",
+            "/sensors/zones/{zone}",
+        )
     ),
     Role.OFFICER: Journey(extra=("/reports/{report}",)),
     Role.AUDITOR: Journey(shows_now=("/audit",)),
     Role.ADMIN: Journey(shows_time=False),
-    Role.DISPATCHER: Journey(shows_time=False, extra=("/sensors/devices/{device}",)),
+    Role.DISPATCHER: Journey(
+        shows_time=False,
+        extra=("/sensors/devices/{device}", "/sensors/events/{event}", "/sensors/zones/{zone}"),
+    ),
     # The run seeds no case: the supervision pages it opens are the empty queue and the rule pack.
     Role.LEGAL_SUPERVISOR: Journey(shows_time=False),
     # No accident is seeded: its pages show their empty states, without times.

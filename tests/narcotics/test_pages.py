@@ -118,6 +118,35 @@ def test_the_canada_page_lists_a_rise_on_last_year_s_same_month_with_the_method(
     assert "same month a year earlier" in page.text and "Benjamini-Hochberg" in page.text
 
 
+def _euda(tmp_path: Path) -> None:
+    """Three rows as the 2025 release prints them: Graz reproduced exactly, Brussels' weekend a
+    half-cent tie printed rounded down, Bristol 2015 with its day values one column off."""
+    rows = [
+        '"Year","Metabolite","Site ID","Country","City","Wednesday","Thursday","Friday","Saturday","Sunday",'
+        '"Monday","Tuesday","Weekday mean","Weekend mean","Daily mean"',
+        '2024,"MDMA","AT001","AT","Graz",8.82,12.87,12.45,28.11,26.8,10.5,9.13,10.27,19.47,15.53',
+        '2024,"MDMA","BE005","BE","Brussels",31.65,30.23,30.84,110.28,172.71,105.99,57.07,39.65,104.95,76.97',
+        '2015,"MDMA","GB001","GB","Bristol",25.37,22.89,16.26,34.91,111.76,109.93,50.67,21.51,76.82,53.11',
+    ]
+    f = tmp_path / "euda.csv"
+    f.write_text("\n".join(rows) + "\n")
+    with db.transaction() as s:
+        actions.do_import_euda(s, SYSTEM, f)
+
+
+def test_the_euda_page_counts_exact_cells_of_those_compared_and_lists_the_inconsistent_ones(
+    client: TestClient, analyst_zhang: User, tmp_path: Path
+) -> None:
+    _euda(tmp_path)
+    page = _browser(client, analyst_zhang).get("/narcotics/euda", headers=HTML)
+    assert page.status_code == 200
+    # 9 means compared: Graz 3, Brussels 2 and Bristol's daily exact; a tie; Bristol's two moved days.
+    assert "6 of 9 stored means reproduced exactly (66.7%)" in page.text
+    listed = page.text[page.text.index('id="euda-inconsistent"') :].split("</table>")[0]
+    assert listed.count("<tr><td>GB001") == 2 and "BE005" not in listed
+    assert "day values printed one column off" in listed and "21.51" in listed and "32.98" in listed
+
+
 def test_the_bulletin_exports_as_csv_and_xlsx_with_aggregates_only(
     client: TestClient, analyst_zhang: User, tmp_path: Path
 ) -> None:
@@ -154,12 +183,14 @@ def test_every_wastewater_page_renders_in_chinese(
 ) -> None:
     _import(tmp_path)
     _statcan(tmp_path)
+    _euda(tmp_path)
     browser = _browser(client, analyst_zhang)
     for url, words in (
         ("/narcotics", "污水监测"),
         ("/narcotics/sites/WH001", "倾倒疑点"),
         ("/narcotics/canada", "百分之九十五置信区间"),
         ("/narcotics/euda", "EUDA 数据表核验"),
+        ("/narcotics/euda", "精确复现"),
     ):
         page = browser.get(url, headers=HTML)
         assert page.status_code == 200 and words in page.text, url

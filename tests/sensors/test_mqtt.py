@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -27,11 +30,11 @@ from pingan.core.audit import AuditEntry
 from pingan.sensors import actions as sensors_actions
 from pingan.sensors.choices import AlertState, DeviceKind
 from pingan.sensors.jobs import Ingest
-from pingan.sensors.model import DeadLetter, SafetyAlert, SensorAlarm
+from pingan.sensors.model import DeadLetter, OfficerPosition, SafetyAlert, SensorAlarm
 from tests.command.conftest import add_unit, move
 from tests.sensors.conftest import GARDEN, Registered, register
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.mqtt]
 HOST, PORT = "127.0.0.1", 1883
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 TIMEOUT_S = 15.0
@@ -230,6 +233,136 @@ def _unit_lat(unit_id: int) -> float | None:
         return unit.lat if unit is not None else None
 
 
+# ----------------------------------------------------------------------- worker processes shared
+
+
+def test_two_ingest_workers_share_the_positions_and_keep_each_exactly_once(
+    database: str, system_broker: int, district: None
+) -> None:
+    sensors_actions.install()
+    trackers = []  # three: the broker's turns among two workers split each device's positions
+    for i in range(3):
+        add_unit(f"共享{i}")
+        trackers.append(
+            register(f"gps-share-{i}", DeviceKind.UNIT_TRACKER, "units", unit_call_sign=f"共享{i}")
+        )
+    group = f"pingan-test-share-{uuid.uuid4().hex[:8]}"
+    workers = [
+        Ingest(host=HOST, port=system_broker, client_id=f"{group}-{k}", share_group=group, primary=k == 0)
+        for k in range(2)
+    ]
+    device = Device(system_broker, f"pingan-test-device-{uuid.uuid4().hex[:8]}")
+    try:
+        for w in workers:
+            w.start()
+        wait_for("both workers to connect", lambda: all(w.connects for w in workers))
+        time.sleep(0.5)  # the SUBACKs
+        # Worker 0 goes away: the broker keeps its share in its session, and worker 1 takes the
+        # later positions of the same devices first.
+        workers[0].stop()
+        per_device = 100
+        for seq in range(1, per_device + 1):
+            for i, t in enumerate(trackers):
+                lat = round(30.60 + seq * 1e-4, 6)
+                device.publish(f"pingan/units/共享{i}/position", t.raw(seq, lat=lat, lon=104.05))
+        total = per_device * len(trackers)
+        wait_for("worker 1's share", lambda: workers[1].taken >= 100, timeout=60)
+        workers[0] = Ingest(host=HOST, port=system_broker, client_id=f"{group}-0", share_group=group)
+        workers[0].start()
+        wait_for("every position", lambda: _positions() >= total, timeout=60)
+        time.sleep(1.0)  # nothing more comes: no copy is kept twice
+    finally:
+        for w in workers:
+            w.stop()
+            forget_session(system_broker, w.client_id)
+        device.close()
+
+    with db.read_transaction() as s:
+        rows = s.execute(select(OfficerPosition.device_pk, OfficerPosition.seq)).all()
+        letters = s.execute(select(func.count()).select_from(DeadLetter)).scalar_one()
+        units = {u.call_sign: u for u in s.execute(select(Unit)).scalars()}
+    assert len(rows) == total and letters == 0
+    for t in trackers:
+        assert sorted(seq for pk, seq in rows if pk == t.pk) == list(range(1, per_device + 1))
+    # Each worker took its share, and each unit ends at its device's last fix wherever it was taken.
+    assert all(w.taken > 0 for w in workers) and sum(w.taken for w in workers) == total
+    assert all(units[f"共享{i}"].lat == round(30.60 + per_device * 1e-4, 6) for i in range(3))
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_the_ingest_command_runs_its_workers_and_a_sigint_stops_them_all(
+    database: str, system_broker: int, district: None, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    add_unit("进程1")
+    tracker = register("gps-proc-1", DeviceKind.UNIT_TRACKER, "units", unit_call_sign="进程1")
+    client_id = f"pingan-test-cli-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "PINGAN_DATABASE_URL": request.getfixturevalue(f"{database}_url"),
+        "PINGAN_SENSORS_MQTT_HOST": HOST,
+        "PINGAN_SENSORS_MQTT_PORT": str(system_broker),
+        "PINGAN_SENSORS_CLIENT_ID": client_id,
+    }
+    command = [
+        sys.executable,
+        "-c",
+        "from pingan.cli import app; app()",
+        "sensors",
+        "ingest",
+        "--workers",
+        "2",
+    ]
+    with (tmp_path / "ingest.log").open("w") as log_file:
+        proc = subprocess.Popen(command, env=env, stdout=log_file, stderr=log_file)
+    device = Device(system_broker, f"pingan-test-device-{uuid.uuid4().hex[:8]}")
+    seq = 0
+    try:
+
+        def taken() -> bool:  # published until both workers are up and have taken some
+            nonlocal seq
+            seq += 1
+            device.publish("pingan/units/进程1/position", tracker.raw(seq, lat=30.61, lon=104.05))
+            return _positions() >= 20
+
+        wait_for("the workers to take positions", taken, timeout=120)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0, (tmp_path / "ingest.log").read_text()
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)  # each stopped and waited for
+        assert "stopped" in (tmp_path / "ingest.log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        device.close()
+        for k in range(2):
+            forget_session(system_broker, f"{client_id}-{k}")
+    with db.read_transaction() as s:
+        letters = [(d.reason.value, d.detail) for d in s.execute(select(DeadLetter)).scalars()]
+        kept = s.execute(select(OfficerPosition.seq)).scalars().all()
+    # Each position kept once. A copy the broker sends again after a reconnect (a loaded machine can
+    # miss a keep-alive) is refused as a replay (docs/mqtt.md, Delivery); nothing else is refused.
+    assert len(kept) == len(set(kept))
+    assert all(reason == "replayed" for reason, _ in letters), letters
+
+
+def _positions() -> int:
+    with db.read_transaction() as s:
+        return int(s.execute(select(func.count()).select_from(OfficerPosition)).scalar_one())
+
+
 # ----------------------------------------------------------------------------- broker restarted
 
 
@@ -320,3 +453,32 @@ def test_no_qos1_message_is_lost_when_the_broker_restarts_or_the_ingest_is_away(
     with db.read_transaction() as s:
         rows = s.execute(select(SensorAlarm.seq).order_by(SensorAlarm.seq)).scalars().all()
     assert rows == list(range(1, 26))
+
+
+def test_a_crowd_count_over_threshold_and_a_drone_in_a_no_fly_zone_raise_alerts_through_the_broker(
+    ingest: Ingest, device_client: Device, district: None
+) -> None:
+    from pingan.sensors.choices import CrowdAlertKind
+    from pingan.sensors.model import CrowdAlert
+    from tests.sensors.test_crowd_ingest import COUNT_TOPIC, DRONE_TOPIC, make_event
+
+    make_event(capacity=1000)
+    counter = register("expo-hall-1", DeviceKind.CROWD_COUNTER, "expo")
+    radar = register("radar-1", DeviceKind.DRONE_DETECTOR, "drone")
+    device_client.publish(COUNT_TOPIC, counter.raw(1, count=400))
+    device_client.publish(COUNT_TOPIC, counter.raw(2, count=940, image="/9j/4AAQSkZJRg"))  # refused
+    device_client.publish(COUNT_TOPIC, counter.raw(3, count=955))
+    device_client.publish(COUNT_TOPIC, counter.raw(4, count=958))
+    device_client.publish(DRONE_TOPIC, radar.raw(1, lat=30.64, lon=104.07))
+
+    def alerts() -> list[tuple[CrowdAlertKind, str]]:
+        with db.read_transaction() as s:
+            return [
+                (a.kind, a.level) for a in s.execute(select(CrowdAlert).order_by(CrowdAlert.id)).scalars()
+            ]
+
+    wait_for("the crowd and drone alerts", lambda: len(alerts()) == 2)
+    assert sorted(alerts()) == [(CrowdAlertKind.CROWD, "control"), (CrowdAlertKind.DRONE, "")]
+    with db.read_transaction() as s:
+        letter = s.execute(select(DeadLetter)).scalar_one()
+    assert letter.reason.value == "forbidden_media" and letter.detail == "image" and letter.excerpt == ""

@@ -11,23 +11,26 @@ from typer.testing import CliRunner
 
 from pingan.sim import Violation, check_district
 from pingan.sim.cli import app
+from pingan.sim.truth import read_labels
 
 
 def _rewrite_day(root: Path, fn: object) -> Path:
-    """Apply `fn` to the first day file that has a layering transfer; returns the file."""
+    """Apply `fn` to the first day file that has a layering transfer, with that day's layering tx ids
+    (from truth/); returns the file."""
+    layering = read_labels(root).transactions().filter(pl.col("kind") == "layering").collect()["tx_id"]
     for path in sorted((root / "transactions").glob("day=*/part-0.parquet")):
         df = pl.read_parquet(path)
-        if (df["kind"] == "layering").any():
-            fn(df, path)  # type: ignore[operator]
+        ids = df.filter(pl.col("tx_id").is_in(layering.implode()))["tx_id"]
+        if ids.len():
+            fn(df, path, ids)  # type: ignore[operator]
             return path
     raise AssertionError("no layering transfer in the district")
 
 
 def test_a_mule_passing_on_more_than_it_received_is_a_negative_balance(damaged_copy: Path) -> None:
-    def inflate(df: pl.DataFrame, path: Path) -> None:
-        first = df.with_row_index().filter(pl.col("kind") == "layering")["index"][0]
+    def inflate(df: pl.DataFrame, path: Path, layering: pl.Series) -> None:
         df.with_columns(
-            pl.when(pl.int_range(pl.len()) == first)
+            pl.when(pl.col("tx_id") == layering.min())
             .then(pl.col("amount_fen") * 1000)
             .otherwise(pl.col("amount_fen"))
         ).write_parquet(path)
@@ -39,9 +42,9 @@ def test_a_mule_passing_on_more_than_it_received_is_a_negative_balance(damaged_c
 
 
 def test_cli_exits_non_zero_naming_the_negative_balance(damaged_copy: Path) -> None:
-    def inflate(df: pl.DataFrame, path: Path) -> None:
+    def inflate(df: pl.DataFrame, path: Path, layering: pl.Series) -> None:
         df.with_columns(
-            pl.when(pl.col("kind") == "layering")
+            pl.when(pl.col("tx_id").is_in(layering.implode()))
             .then(pl.col("amount_fen") * 1000)
             .otherwise(pl.col("amount_fen"))
         ).write_parquet(path)
@@ -53,25 +56,50 @@ def test_cli_exits_non_zero_naming_the_negative_balance(damaged_copy: Path) -> N
 
 
 def test_rows_out_of_time_order_are_a_time_order_violation(damaged_copy: Path) -> None:
-    _rewrite_day(damaged_copy, lambda df, path: df.with_columns(pl.col("ts").reverse()).write_parquet(path))
+    _rewrite_day(
+        damaged_copy, lambda df, path, _: df.with_columns(pl.col("ts").reverse()).write_parquet(path)
+    )
     with pytest.raises(Violation) as exc:
         check_district(damaged_copy)
     assert exc.value.check == "time_order"
 
 
 def test_a_fraud_row_without_a_campaign_is_a_label_violation(damaged_copy: Path) -> None:
-    _rewrite_day(
-        damaged_copy,
-        lambda df, path: df.with_columns(
-            pl.when(pl.col("kind") == "layering")
-            .then(-1)
-            .otherwise(pl.col("campaign_id"))
-            .alias("campaign_id")
-        ).write_parquet(path),
-    )
+    path = sorted((damaged_copy / "truth" / "tx_labels").glob("day=*/part-0.parquet"))[3]
+    labels = pl.read_parquet(path)
+    assert (labels["kind"] == "layering").any()
+    labels.with_columns(
+        pl.when(pl.col("kind") == "layering").then(-1).otherwise(pl.col("campaign_id")).alias("campaign_id")
+    ).write_parquet(path)
     with pytest.raises(Violation) as exc:
         check_district(damaged_copy)
     assert exc.value.check == "labels"
+
+
+def test_a_label_column_in_the_bank_files_is_a_label_violation(damaged_copy: Path) -> None:
+    day = sorted((damaged_copy / "transactions").glob("day=*/part-0.parquet"))[0]
+    pl.read_parquet(day).with_columns(is_fraud=pl.lit(False)).write_parquet(day)
+    with pytest.raises(Violation, match="is_fraud") as exc:
+        check_district(damaged_copy)
+    assert exc.value.check == "labels"
+
+
+def test_an_ordinary_account_spending_more_than_it_holds_is_a_negative_balance(damaged_copy: Path) -> None:
+    """Every account's balance is replayed from its opening balance, not only the mule cards'."""
+    roles = read_labels(damaged_copy).accounts
+    day = sorted((damaged_copy / "transactions").glob("day=*/part-0.parquet"))[0]
+    df = pl.read_parquet(day)
+    qr = df.filter(
+        (pl.col("channel") == "qr") & ~pl.col("payer_account").is_in(roles["account_id"].implode())
+    )
+    tx = qr["tx_id"][0]
+    df.with_columns(
+        pl.when(pl.col("tx_id") == tx).then(10**13).otherwise(pl.col("amount_fen")).alias("amount_fen")
+    ).write_parquet(day)
+    with pytest.raises(Violation) as exc:
+        check_district(damaged_copy)
+    assert exc.value.check == "negative_balance"
+    assert f"tx {tx}" in exc.value.detail
 
 
 def test_a_report_with_a_wrong_id_check_character_is_named_with_its_line(damaged_copy: Path) -> None:

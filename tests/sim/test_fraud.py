@@ -11,6 +11,7 @@ import pytest
 
 from pingan.sim import params as cfg
 from pingan.sim.fraud import FraudPlan, plan_fraud
+from pingan.sim.truth import read_labels
 from pingan.sim.world import STREAM_FRAUD, build_world, stream
 
 
@@ -67,7 +68,7 @@ def test_public_security_impersonation_picks_older_victims_than_order_brushing(s
 
 
 def test_mules_pass_money_on_within_minutes(tiny_district: Path) -> None:
-    flows = pl.read_parquet(tiny_district / "truth/fraud_flows.parquet")
+    flows = read_labels(tiny_district).fraud_flows
     per_flow = flows.group_by("flow_id").agg((pl.col("ts").max() - pl.col("ts").min()).alias("span"))
     median_minutes = per_flow["span"].dt.total_seconds().median() / 60
     assert 2 < median_minutes < 90
@@ -75,7 +76,7 @@ def test_mules_pass_money_on_within_minutes(tiny_district: Path) -> None:
 
 def test_every_report_transfer_is_a_victim_payment_to_a_tier_one_card(tiny_district: Path) -> None:
     accounts = pl.read_parquet(tiny_district / "accounts.parquet")
-    flows = pl.read_parquet(tiny_district / "truth/fraud_flows.parquet").filter(pl.col("kind") == "fraud")
+    flows = read_labels(tiny_district).fraud_flows.filter(pl.col("kind") == "fraud")
     card = dict(zip(accounts["account_id"].to_list(), accounts["card_number"].to_list(), strict=True))
     paid = {
         (r["external_ref"], card[r["payee_account"]], r["amount_fen"]) for r in flows.iter_rows(named=True)
@@ -95,7 +96,7 @@ def test_reports_come_after_the_last_transfer(tiny_district: Path) -> None:
 
 
 def test_truth_gives_each_report_its_full_downstream_flow(tiny_district: Path) -> None:
-    flows = pl.read_parquet(tiny_district / "truth/fraud_flows.parquet")
+    flows = read_labels(tiny_district).fraud_flows
     ref = flows.filter(pl.col("external_ref").is_not_null())["external_ref"][0]
     mine = flows.filter(pl.col("external_ref") == ref)
     assert set(mine["kind"].unique()) == {"fraud", "layering", "cashout"}
@@ -116,3 +117,65 @@ def test_order_brushing_victims_are_more_often_students_than_investment_victims(
     brushing = students[v.typology == cfg.TYPOLOGIES.index("刷单返利")].mean()
     investment = students[v.typology == cfg.TYPOLOGIES.index("虚假投资理财")].mean()
     assert brushing > 3 * investment
+
+
+def _hour_share(plan: FraudPlan, typology: str, hours: range) -> float:
+    pay = plan.payments
+    first = np.full(plan.victims.person.size, np.iinfo(np.int64).max)
+    np.minimum.at(first, pay.victim, pay.ts)
+    mine = first[(plan.victims.typology == cfg.TYPOLOGIES.index(typology)) & (first < np.iinfo(np.int64).max)]
+    hour = (mine // 3_600_000_000 + 8) % 24
+    return float(np.isin(hour, list(hours)).mean())
+
+
+def test_first_payments_follow_each_typologys_hours(small_plan: FraudPlan) -> None:
+    """Brushing runs into the night; impersonated police call in office hours (params.Typology.hours)."""
+    night = range(0, 7)
+    assert _hour_share(small_plan, "刷单返利", night) > 0.1
+    assert _hour_share(small_plan, "冒充公检法", night) < 0.05
+    assert _hour_share(small_plan, "冒充公检法", range(9, 17)) > 0.6
+
+
+def test_a_gang_stops_using_a_card_a_day_or_so_after_it_is_reported(small_plan: FraudPlan) -> None:
+    pay, v = small_plan.payments, small_plan.victims
+    reported_at: dict[int, int] = {}
+    for i in np.argsort(pay.ts).tolist():
+        if v.reports[pay.victim[i]]:
+            card = int(pay.mule[i])
+            reported_at[card] = min(reported_at.get(card, 1 << 62), int(v.report_us[pay.victim[i]]))
+    late = [
+        (int(pay.ts[i]) - reported_at[int(pay.mule[i])]) / 3.6e9
+        for i in range(pay.ts.size)
+        if int(pay.mule[i]) in reported_at and pay.ts[i] > reported_at[int(pay.mule[i])]
+    ]
+    assert reported_at and late
+    # After a report the card is used only for the gang's reaction time (log-normal, median 12 h,
+    # sd 1: 95 % under 62 h), then the payments move to a fresh card.
+    assert float(np.median(late)) < 24
+    assert float(np.percentile(late, 95)) < 72
+
+
+def test_some_victims_move_money_in_before_they_pay(small_plan: FraudPlan) -> None:
+    t = small_plan.topups
+    assert t.size > 0.2 * small_plan.payments.ts.size
+    assert set(np.unique(t.payee)) <= set(small_plan.victims.account.tolist())
+    assert (t.campaign == -1).all()
+
+
+def test_otc_dealers_and_lenders_are_listed_merchants(tiny_district: Path) -> None:
+    m = pl.read_parquet(tiny_district / "merchants.parquet")
+    assert {"otc_dealer", "lender"} <= set(m["category"])
+    assert set(m.filter(pl.col("category") == "otc_dealer")["channel"]) == {"mobile_banking"}
+    otc = set(m.filter(pl.col("category") == "otc_dealer")["account_id"])
+    flows = read_labels(tiny_district).fraud_flows.filter(pl.col("cashout_method") == "otc")
+    assert set(flows["payee_account"]) <= otc
+
+
+def test_legitimate_collectors_get_several_new_payers_a_week(tiny_district: Path) -> None:
+    """Landlords, tutors, 微商, group-buy organisers and clubs: the band a collecting-card rule watches."""
+    labels = read_labels(tiny_district).transactions().filter(pl.col("kind") == "collect")
+    tx = pl.scan_parquet(tiny_district / "transactions/**/*.parquet").join(labels, on="tx_id").collect()
+    weekly = tx.group_by("payee_account").agg(pl.col("payer_account").n_unique() / 2)  # 14 days
+    assert weekly.height > 20
+    assert 3 <= float(weekly["payer_account"].median()) <= 10  # type: ignore[arg-type]
+    assert (tx["channel"] == "qr").mean() > 0.2  # type: ignore[operator]

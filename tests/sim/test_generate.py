@@ -33,6 +33,7 @@ def test_tiny_district_has_the_documented_layout(tiny_district: Path) -> None:
     assert len(days) == 14
     assert days[0] == "day=2026-03-02"
     assert (tiny_district / "transactions" / days[0] / "part-0.parquet").is_file()
+    assert (tiny_district / "truth" / "tx_labels" / days[0] / "part-0.parquet").is_file()
 
 
 def test_transactions_have_the_documented_columns_and_types(tiny_district: Path) -> None:
@@ -40,8 +41,12 @@ def test_transactions_have_the_documented_columns_and_types(tiny_district: Path)
     assert dict(tx.schema) == {
         "tx_id": pl.Int64, "ts": pl.Datetime("us", "UTC"), "payer_account": pl.Int64, "payee_account": pl.Int64,
         "amount_fen": pl.Int64, "channel": pl.String, "payer_bank": pl.String, "payee_bank": pl.String,
-        "kind": pl.String, "is_fraud": pl.Boolean, "campaign_id": pl.Int64,
     }  # fmt: skip
+    labels = pl.read_parquet(tiny_district / "truth/tx_labels/day=2026-03-02/part-0.parquet")
+    assert dict(labels.schema) == {
+        "tx_id": pl.Int64, "kind": pl.String, "is_fraud": pl.Boolean, "campaign_id": pl.Int64,
+    }  # fmt: skip
+    assert labels["tx_id"].sort().equals(tx["tx_id"].sort())
 
 
 def test_manifest_counts_match_the_files(tiny_district: Path) -> None:

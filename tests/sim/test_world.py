@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.core.pii import luhn_check_digit, national_id_check_char, normalize_card, normalize_national_id
 from pingan.sim.geography import read_station_codes
 from pingan.sim.idnumbers import card_matrix, national_id_matrix, strings_from_matrix
+from pingan.sim.truth import read_labels
 
 
 @given(st.integers(0, 999_999), st.integers(19000101, 20091231), st.integers(0, 999))
@@ -49,8 +52,9 @@ def test_residents_live_inside_a_known_station_area(tiny_district: Path) -> None
 
 
 def test_each_resident_holds_one_to_eight_ordinary_accounts(tiny_district: Path) -> None:
+    residents = pl.read_parquet(tiny_district / "persons.parquet").filter(pl.col("resident"))["person_id"]
     acc = pl.read_parquet(tiny_district / "accounts.parquet").filter(
-        pl.col("role").is_in(["normal", "victim"])
+        (pl.col("holder_type") == "personal") & pl.col("holder_person_id").is_in(residents.implode())
     )
     per = acc.group_by("holder_person_id").len()["len"]
     assert per.min() >= 1
@@ -65,13 +69,37 @@ def test_cards_carry_their_bank_prefix_and_a_luhn_digit(tiny_district: Path) -> 
         assert row["card_number"].startswith(BANKS_BY_CODE[row["bank"]].bin_prefix)
 
 
-def test_rented_mule_cards_belong_to_residents_who_also_hold_ordinary_cards(tiny_district: Path) -> None:
+def test_rented_mule_cards_are_their_holders_everyday_cards_with_a_past(tiny_district: Path) -> None:
+    """A rented card (卡农) is the renter's own debit card: opened long before, its salary, shopping and
+    transfers going on beside the gang's money."""
+    labels = read_labels(tiny_district)
     acc = pl.read_parquet(tiny_district / "accounts.parquet")
     persons = pl.read_parquet(tiny_district / "persons.parquet", columns=["person_id", "resident"])
-    t1 = acc.filter(pl.col("role") == "mule_t1").join(
-        persons, left_on="holder_person_id", right_on="person_id"
+    t1 = (
+        labels.accounts.filter(pl.col("role") == "mule_t1")
+        .join(acc, on="account_id")
+        .join(persons, left_on="holder_person_id", right_on="person_id")
     )
-    renters = t1.filter(pl.col("resident"))["holder_person_id"].unique()
-    assert renters.len() > 0
-    ordinary = acc.filter(pl.col("role") == "normal")["holder_person_id"]
-    assert renters.is_in(ordinary.implode()).all()
+    rented = t1.filter(pl.col("resident"))
+    assert rented.height > 0
+    start = date.fromisoformat(json.loads((tiny_district / "manifest.json").read_text())["start"])
+    assert (rented["opened"] < start - timedelta(days=30)).all()
+    tx = pl.scan_parquet(tiny_district / "transactions/**/*.parquet").join(labels.transactions(), on="tx_id")
+    ordinary = (
+        tx.filter(~pl.col("is_fraud"))
+        .filter(
+            pl.col("payer_account").is_in(rented["account_id"].implode())
+            | pl.col("payee_account").is_in(rented["account_id"].implode())
+        )
+        .select(pl.col("payer_account"), pl.col("payee_account"))
+        .collect()
+    )
+    touched = set(ordinary["payer_account"]) | set(ordinary["payee_account"])
+    assert len(touched & set(rented["account_id"])) >= rented.height // 2
+
+
+def test_some_bought_mule_cards_are_a_companys_account(tiny_district: Path) -> None:
+    labels = read_labels(tiny_district)
+    acc = pl.read_parquet(tiny_district / "accounts.parquet")
+    mules = labels.accounts.filter(pl.col("is_mule")).join(acc, on="account_id")
+    assert 0 < (mules["holder_type"] == "business").sum() < mules.height

@@ -1,14 +1,19 @@
 """Fixtures of the supervision tests: the Yulin station, its case officer Li, his supervisor Liu, the
-legal-supervision office's Sun, and a criminal case opened on 2026-03-10 09:00 Beijing time."""
+legal-supervision office's Sun, and a criminal case opened on 2026-03-10 09:00 Beijing time. A step
+that needs approval is taken as the bureau takes it: requested by one user, approved by another in the
+queue (`approved_step`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from pingan.core import db
 from pingan.core.auth import User
 from pingan.core.org import Station
 from pingan.core.roles import Role
@@ -68,3 +73,55 @@ def frozen_now() -> Any:
 
     with clock.frozen(NOW):
         yield NOW
+
+
+def user_named(username: str) -> User:
+    with db.transaction() as s:
+        user = s.scalars(select(User).where(User.username == username)).one()
+        s.expunge(user)
+        return user
+
+
+def request_step(client: TestClient, case: dict[str, Any], user: User, **body: Any) -> httpx.Response:
+    """File a step that needs approval (its `approver` in the body)."""
+    return client.post(f"/api/v1/supervision/cases/{case['id']}/requests", json=body, headers=bearer(user))
+
+
+def decide(
+    client: TestClient, request_id: int, user: User, *, approve: bool = True, reason: str = ""
+) -> httpx.Response:
+    return client.post(
+        f"/api/v1/supervision/requests/{request_id}/decision",
+        json={"approve": approve, "reason": reason},
+        headers=bearer(user),
+    )
+
+
+def approved_step(
+    client: TestClient, case: dict[str, Any], requester: User, approver: str, **body: Any
+) -> httpx.Response:
+    """Request the step as `requester`, approve it as `approver`: the case as it then stands (200), or
+    the first refusal."""
+    filed = request_step(client, case, requester, approver=approver, **body)
+    if filed.status_code != 201:
+        return filed
+    decided = decide(client, filed.json()["id"], user_named(approver))
+    if decided.status_code != 200:
+        return decided
+    return client.get(f"/api/v1/supervision/cases/{case['id']}", headers=bearer(requester))
+
+
+def detain(
+    client: TestClient, case: dict[str, Any], user: User, at: datetime, **extra: Any
+) -> httpx.Response:
+    """The case's suspect detained at `at`, requested by `user`, approved by supervisor Liu."""
+    return approved_step(
+        client,
+        case,
+        user,
+        "supervisor_liu",
+        kind="detention",
+        at=at.isoformat(),
+        party_id=case["suspect_id"],
+        **extra,
+    )

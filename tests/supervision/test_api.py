@@ -1,4 +1,5 @@
-"""Cases and measures over the API: bad input refused naming why, approvals, re-evaluation, breaches."""
+"""Cases and measures over the API: bad input refused naming why, approvals through the queue only,
+re-evaluation, breaches."""
 
 from __future__ import annotations
 
@@ -14,24 +15,16 @@ from pingan.core import audit, clock, db
 from pingan.core.auth import User
 from pingan.supervision.model import CaseBreach
 from tests.conftest import bearer
-from tests.supervision.conftest import NOW, OPENED, case_body
+from tests.supervision.conftest import NOW, OPENED, approved_step, case_body, detain, request_step
 
 
 def step(client: TestClient, case: dict[str, Any], user: User, **body: Any) -> Any:
     return client.post(f"/api/v1/supervision/cases/{case['id']}/events", json=body, headers=bearer(user))
 
 
-def detain(client: TestClient, case: dict[str, Any], user: User, at: Any, **extra: Any) -> Any:
-    return step(
-        client,
-        case,
-        user,
-        kind="detention",
-        at=at.isoformat(),
-        party_id=case["suspect_id"],
-        approved_by="supervisor_liu",
-        **extra,
-    )
+def steps_of(client: TestClient, case: dict[str, Any], user: User, kind: str) -> list[dict[str, Any]]:
+    full = client.get(f"/api/v1/supervision/cases/{case['id']}", headers=bearer(user)).json()
+    return [e for e in full["events"] if e["kind"] == kind]
 
 
 def deadline(case: dict[str, Any], rule_id: str) -> dict[str, Any]:
@@ -42,8 +35,10 @@ def test_a_detention_starts_the_family_notice_and_arrest_request_clocks(
     client: TestClient, theft_case: dict[str, Any], officer_li: User
 ) -> None:
     r = detain(client, theft_case, officer_li, NOW - timedelta(hours=2))
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     case = r.json()
+    [detention] = [e for e in case["events"] if e["kind"] == "detention"]
+    assert (detention["requested_by"], detention["approved_by"]) == ("officer_li", "supervisor_liu")
     assert deadline(case, "cpl.detention_family_notice")["due_at"].startswith("2026-03-21T00:00:00")
     assert deadline(case, "cpl.arrest_request")["due_at"].startswith("2026-03-23T16:00:00")
     assert deadline(case, "cpl.arrest_request")["status"] == "running"
@@ -57,7 +52,7 @@ def test_a_measure_before_the_case_was_opened_is_refused_naming_why(
     assert r.json()["field"] == "at" and "before its case was opened" in r.json()["message"]
 
 
-def test_a_detention_without_approval_is_refused(
+def test_a_detention_recorded_directly_is_refused_pointing_to_the_approval_queue(
     client: TestClient, theft_case: dict[str, Any], officer_li: User
 ) -> None:
     r = step(
@@ -68,10 +63,29 @@ def test_a_detention_without_approval_is_refused(
         at=NOW.isoformat(),
         party_id=theft_case["suspect_id"],
     )
-    assert r.status_code == 422 and r.json()["field"] == "approved_by"
+    assert r.status_code == 403 and r.json()["field"] == "kind"
+    assert "needs a superior's approval" in r.json()["message"]
+    assert f"/cases/{theft_case['id']}/requests" in r.json()["message"]
+    assert steps_of(client, theft_case, officer_li, "detention") == []
 
 
-def test_an_extension_without_approval_is_refused(
+def test_an_approver_merely_named_on_a_step_is_refused_naming_the_field(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User
+) -> None:
+    r = step(
+        client,
+        theft_case,
+        officer_li,
+        kind="seizure",
+        at=NOW.isoformat(),
+        item="EB-1",
+        approved_by="supervisor_liu",
+    )
+    assert r.status_code == 422 and "approved_by" in r.text
+    assert steps_of(client, theft_case, officer_li, "seizure") == []
+
+
+def test_an_extension_recorded_directly_is_refused(
     client: TestClient, theft_case: dict[str, Any], officer_li: User
 ) -> None:
     detain(client, theft_case, officer_li, NOW - timedelta(days=2))
@@ -85,44 +99,69 @@ def test_an_extension_without_approval_is_refused(
         rule_id="cpl.arrest_request",
         extension_id="special",
     )
-    assert r.status_code == 422
-    assert r.json()["field"] == "approved_by" and "an extension needs the approval" in r.json()["message"]
+    assert r.status_code == 403
+    assert r.json()["field"] == "kind" and "an extension is not recorded directly" in r.json()["message"]
 
 
-def test_an_approval_by_the_requesting_officer_is_forbidden(
+def test_a_step_that_needs_no_approval_is_recorded_directly(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User
+) -> None:
+    detain(client, theft_case, officer_li, NOW - timedelta(hours=5))
+    r = step(
+        client,
+        theft_case,
+        officer_li,
+        kind="family_notified",
+        at=NOW.isoformat(),
+        party_id=theft_case["suspect_id"],
+    )
+    assert r.status_code == 201 and deadline(r.json(), "cpl.detention_family_notice")["status"] == "met"
+
+
+def test_a_request_naming_its_own_requester_as_approver_is_forbidden(
     client: TestClient, theft_case: dict[str, Any], supervisor_liu: User
 ) -> None:
-    r = detain(client, theft_case, supervisor_liu, NOW - timedelta(hours=1))
+    r = request_step(
+        client,
+        theft_case,
+        supervisor_liu,
+        kind="detention",
+        at=(NOW - timedelta(hours=1)).isoformat(),
+        party_id=theft_case["suspect_id"],
+        approver="supervisor_liu",
+    )
     assert r.status_code == 403
-    assert r.json()["field"] == "approved_by" and "cannot approve it" in r.json()["message"]
+    assert r.json()["field"] == "approver" and "cannot approve it" in r.json()["message"]
 
 
 def test_an_approved_extension_moves_the_deadline(
     client: TestClient, theft_case: dict[str, Any], officer_li: User
 ) -> None:
     detain(client, theft_case, officer_li, NOW - timedelta(days=2))
-    r = step(
+    r = approved_step(
         client,
         theft_case,
         officer_li,
+        "legal_sun",
         kind="extension",
         at=NOW.isoformat(),
         party_id=theft_case["suspect_id"],
         rule_id="cpl.arrest_request",
         extension_id="special",
         amount=2,
-        approved_by="legal_sun",
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     d = deadline(r.json(), "cpl.arrest_request")
     assert d["due_at"].startswith("2026-03-23T16:00:00") and d["extensions"] == ["special"]
+    [ext] = [e for e in r.json()["events"] if e["kind"] == "extension"]
+    assert ext["approved_by"] == "legal_sun"
 
 
-def test_an_extension_the_law_does_not_allow_is_refused_naming_why(
+def test_an_extension_the_law_does_not_allow_is_refused_when_requested_naming_why(
     client: TestClient, theft_case: dict[str, Any], officer_li: User
 ) -> None:
     detain(client, theft_case, officer_li, NOW - timedelta(days=2))
-    r = step(
+    r = request_step(
         client,
         theft_case,
         officer_li,
@@ -131,7 +170,7 @@ def test_an_extension_the_law_does_not_allow_is_refused_naming_why(
         party_id=theft_case["suspect_id"],
         rule_id="cpl.arrest_request",
         extension_id="roving_serial_gang",
-        approved_by="legal_sun",
+        approver="legal_sun",
     )
     assert r.status_code == 422 and "needs the ground 'roving_serial_gang'" in r.json()["message"]
 
@@ -181,16 +220,16 @@ def test_a_passed_deadline_is_recorded_as_a_breach_that_survives_the_late_step(
 ) -> None:
     detain(client, theft_case, officer_li, NOW - timedelta(days=5))  # arrest request due 3 days on
     with clock.frozen(NOW + timedelta(minutes=1)):
-        r = step(
+        r = approved_step(
             client,
             theft_case,
             officer_li,
+            "supervisor_liu",
             kind="arrest_requested",
             at=NOW.isoformat(),
             party_id=theft_case["suspect_id"],
-            approved_by="supervisor_liu",
         )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     breaches = [b for b in r.json()["breaches"] if b["rule_id"] == "cpl.arrest_request"]
     assert len(breaches) == 1 and breaches[0]["met_at"] is not None
     with db.transaction() as s:

@@ -16,22 +16,14 @@ from pingan.core import audit, clock, db
 from pingan.core.auth import User
 from pingan.supervision.model import CaseBreach
 from pingan.supervision.pack import RULES_DIR
-from tests.conftest import bearer
 from tests.supervision.conftest import NOW
+from tests.supervision.conftest import detain as approved_detention
 
 
 def detain(client: TestClient, case: dict[str, Any], user: User, at: Any) -> None:
-    r = client.post(
-        f"/api/v1/supervision/cases/{case['id']}/events",
-        json={
-            "kind": "detention",
-            "at": at.isoformat(),
-            "party_id": case["suspect_id"],
-            "approved_by": "supervisor_liu",
-        },
-        headers=bearer(user),
-    )
-    assert r.status_code == 201, r.text
+    """The suspect detained at `at`: requested by `user`, approved by supervisor Liu in the queue."""
+    r = approved_detention(client, case, user, at)
+    assert r.status_code == 200, r.text
 
 
 def breached_rules() -> set[str]:

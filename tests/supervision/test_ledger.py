@@ -1,5 +1,6 @@
 """The seized-property ledger: registration meets the 24-hour rule, photos stored under their hash,
-hand-overs signed by both sides, separation of duties, check-outs, release, and the reconciliation."""
+hand-overs signed by both sides, separation of duties, check-outs, release and disposal only on an
+approved request, and the reconciliation."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pingan.core.roles import Role
 from pingan.core.settings import get_settings
 from pingan.supervision import ledger
 from tests.conftest import bearer, make_user
-from tests.supervision.conftest import NOW
+from tests.supervision.conftest import NOW, approved_step, decide
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -35,12 +36,26 @@ def photo_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def seize(client: TestClient, case: dict[str, Any], user: User, label: str, at: Any) -> None:
-    r = client.post(
-        f"/api/v1/supervision/cases/{case['id']}/events",
-        json={"kind": "seizure", "at": at.isoformat(), "item": label, "approved_by": "supervisor_liu"},
+    """The item seized at `at`, requested by `user` and approved by supervisor Liu."""
+    r = approved_step(client, case, user, "supervisor_liu", kind="seizure", at=at.isoformat(), item=label)
+    assert r.status_code == 200, r.text
+
+
+def ask(client: TestClient, item_id: int, user: User, kind: str, approver: str = "supervisor_liu") -> Any:
+    """Request the item's return (`release`) or disposal, to `approver`."""
+    return client.post(
+        f"/api/v1/supervision/property/{item_id}/requests",
+        json={"kind": kind, "approver": approver, "grounds": "经查与案件无关，失主已核实"},
         headers=bearer(user),
     )
-    assert r.status_code == 201, r.text
+
+
+def close(client: TestClient, item_id: int, user: User, step: str) -> Any:
+    return client.post(
+        f"/api/v1/supervision/property/{item_id}/{step}",
+        json={"at": NOW.isoformat(), "note": "发还失主"},
+        headers=bearer(user),
+    )
 
 
 def register(client: TestClient, case: dict[str, Any], user: User, label: str, at: Any) -> Any:
@@ -200,7 +215,7 @@ def test_reconciliation_names_items_never_registered_never_received_and_unconfir
     assert {("GONE", "never_registered"), ("EB-1", "never_received"), ("EB-1", "unconfirmed")} <= found
 
 
-def test_property_found_unrelated_starts_the_3_day_clock_that_release_meets(
+def test_property_found_unrelated_starts_the_3_day_clock_that_an_approved_release_meets(
     client: TestClient, theft_case: dict[str, Any], officer_li: User, keeper_zhao: User, supervisor_liu: User
 ) -> None:
     item_id = in_store(client, theft_case, officer_li, keeper_zhao)
@@ -210,28 +225,100 @@ def test_property_found_unrelated_starts_the_3_day_clock_that_release_meets(
         headers=bearer(officer_li),
     )
     assert r.status_code == 200, r.text
-    assert (
-        case_deadline(client, theft_case, officer_li, "cpl.unrelated_property_return")["status"] == "running"
-    )
-    unapproved = client.post(
-        f"/api/v1/supervision/property/{item_id}/release",
-        json={"at": NOW.isoformat(), "note": "发还失主"},
-        headers=bearer(keeper_zhao),
-    )
-    assert unapproved.status_code == 422 and unapproved.json()["field"] == "approved_by"
-    not_custodian = client.post(
-        f"/api/v1/supervision/property/{item_id}/release",
-        json={"at": NOW.isoformat(), "note": "发还失主", "approved_by": "supervisor_liu"},
-        headers=bearer(officer_li),
-    )
+    rule = "cpl.unrelated_property_return"
+    assert case_deadline(client, theft_case, officer_li, rule)["status"] == "running"
+    filed = ask(client, item_id, officer_li, "release")
+    assert filed.status_code == 201 and filed.json()["item_id"] == item_id
+    assert decide(client, filed.json()["id"], supervisor_liu).status_code == 200
+    not_custodian = close(client, item_id, officer_li, "release")
     assert not_custodian.status_code == 403
-    done = client.post(
+    done = close(client, item_id, keeper_zhao, "release")
+    assert done.status_code == 200 and done.json()["state"] == "released"
+    assert case_deadline(client, theft_case, officer_li, rule)["status"] == "met"
+    full = client.get(f"/api/v1/supervision/cases/{theft_case['id']}", headers=bearer(officer_li)).json()
+    [lifted] = [e for e in full["events"] if e["kind"] == "seizure_lifted"]
+    assert (lifted["requested_by"], lifted["approved_by"]) == ("keeper_zhao", "supervisor_liu")
+
+
+def test_a_release_without_a_request_is_refused_409_naming_why(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, keeper_zhao: User
+) -> None:
+    item_id = in_store(client, theft_case, officer_li, keeper_zhao)
+    r = close(client, item_id, keeper_zhao, "release")
+    assert r.status_code == 409 and r.json()["field"] == "id"
+    assert "no approved request to release this item" in r.json()["message"]
+    assert f"/property/{item_id}/requests" in r.json()["message"]
+    assert (
+        client.get(
+            f"/api/v1/supervision/cases/{theft_case['id']}/property", headers=bearer(officer_li)
+        ).json()[0]["state"]
+        == "in_store"
+    )
+
+
+def test_a_release_awaiting_its_decision_is_refused_409_naming_the_approver(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, keeper_zhao: User, supervisor_liu: User
+) -> None:
+    item_id = in_store(client, theft_case, officer_li, keeper_zhao)
+    assert ask(client, item_id, officer_li, "release").status_code == 201
+    r = close(client, item_id, keeper_zhao, "release")
+    assert r.status_code == 409 and "awaits the decision of supervisor_liu" in r.json()["message"]
+    again = ask(client, item_id, officer_li, "disposal")
+    assert again.status_code == 409 and "pending already" in again.json()["message"]
+
+
+def test_an_approved_release_does_not_allow_a_disposal(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, keeper_zhao: User, supervisor_liu: User
+) -> None:
+    item_id = in_store(client, theft_case, officer_li, keeper_zhao)
+    decide(client, ask(client, item_id, officer_li, "release").json()["id"], supervisor_liu)
+    r = close(client, item_id, keeper_zhao, "disposal")
+    assert r.status_code == 409 and "no approved request to dispose" in r.json()["message"]
+
+
+def test_a_refused_disposal_leaves_the_item_in_the_store(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, keeper_zhao: User, supervisor_liu: User
+) -> None:
+    item_id = in_store(client, theft_case, officer_li, keeper_zhao)
+    req = ask(client, item_id, keeper_zhao, "disposal").json()
+    refused = decide(client, req["id"], supervisor_liu, approve=False, reason="尚需作为证据随案移送")
+    assert refused.status_code == 200 and refused.json()["state"] == "refused"
+    assert close(client, item_id, keeper_zhao, "disposal").status_code == 409
+
+
+def test_deciding_ones_own_property_request_is_forbidden(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, keeper_zhao: User, supervisor_liu: User
+) -> None:
+    item_id = in_store(client, theft_case, officer_li, keeper_zhao)
+    own = ask(client, item_id, supervisor_liu, "release", approver="supervisor_liu")
+    assert own.status_code == 403 and own.json()["field"] == "approver"
+    req = ask(client, item_id, officer_li, "release").json()
+    by_requester = decide(client, req["id"], officer_li)
+    assert by_requester.status_code == 403 and "self-approval" in by_requester.json()["message"]
+
+
+def test_the_custodian_cannot_approve_the_release_of_what_they_keep(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User
+) -> None:
+    keeper_wu = make_user("keeper_wu", Role.SUPERVISOR, station_code="WH-YL")
+    seize(client, theft_case, officer_li, "EB-1", NOW - timedelta(hours=30))
+    item = register(client, theft_case, officer_li, "EB-1", NOW - timedelta(hours=10)).json()
+    move = hand(client, item["id"], officer_li, kind="custody", to_user="keeper_wu").json()
+    assert confirm(client, move["id"], keeper_wu).status_code == 200
+    r = ask(client, item["id"], officer_li, "release", approver="keeper_wu")
+    assert r.status_code == 403 and r.json()["field"] == "approver" and "custodian" in r.json()["message"]
+
+
+def test_an_approver_merely_named_on_a_release_is_refused_naming_the_field(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, keeper_zhao: User
+) -> None:
+    item_id = in_store(client, theft_case, officer_li, keeper_zhao)
+    r = client.post(
         f"/api/v1/supervision/property/{item_id}/release",
         json={"at": NOW.isoformat(), "note": "发还失主", "approved_by": "supervisor_liu"},
         headers=bearer(keeper_zhao),
     )
-    assert done.status_code == 200 and done.json()["state"] == "released"
-    assert case_deadline(client, theft_case, officer_li, "cpl.unrelated_property_return")["status"] == "met"
+    assert r.status_code == 422 and "approved_by" in r.text
 
 
 def test_the_receiver_signs_on_the_property_page_and_the_csv_lists_the_problems(

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from pingan.core.auth import User, issue_token
 from pingan.supervision.pack import in_force
 from tests.conftest import bearer
-from tests.supervision.conftest import NOW
+from tests.supervision.conftest import NOW, decide
+from tests.supervision.conftest import detain as approved_detention
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -30,17 +31,9 @@ def csrf(page: str) -> str:
 
 
 def detain(client: TestClient, case: dict[str, Any], user: User, at: Any) -> None:
-    r = client.post(
-        f"/api/v1/supervision/cases/{case['id']}/events",
-        json={
-            "kind": "detention",
-            "at": at.isoformat(),
-            "party_id": case["suspect_id"],
-            "approved_by": "supervisor_liu",
-        },
-        headers=bearer(user),
-    )
-    assert r.status_code == 201, r.text
+    """The suspect detained at `at`: requested by `user`, approved by supervisor Liu in the queue."""
+    r = approved_detention(client, case, user, at)
+    assert r.status_code == 200, r.text
 
 
 def test_the_legal_supervisor_lands_on_the_case_list_with_the_menu(
@@ -85,8 +78,8 @@ def test_a_measure_before_the_case_opened_comes_back_with_the_reason(
     assert r.status_code == 422 and "before its case was opened" in r.text
 
 
-def test_a_measure_recorded_on_the_page_appears_on_the_timeline(
-    client: TestClient, theft_case: dict[str, Any], officer_li: User
+def test_a_seizure_sent_from_the_page_appears_on_the_timeline_once_approved(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, supervisor_liu: User
 ) -> None:
     b = browser(client, officer_li)
     token = csrf(b.get(f"/supervision/cases/{theft_case['id']}", headers=HTML).text)
@@ -95,13 +88,28 @@ def test_a_measure_recorded_on_the_page_appears_on_the_timeline(
         "kind": "seizure",
         "at": "2026-03-20T09:30",
         "item": "电动车一辆",
-        "approved_by": "supervisor_liu",
+        "approver": "supervisor_liu",
     }
     r = b.post(
-        f"/supervision/cases/{theft_case['id']}/events", data=form, headers=HTML, follow_redirects=True
+        f"/supervision/cases/{theft_case['id']}/requests", data=form, headers=HTML, follow_redirects=False
     )
-    assert r.status_code == 200 and "电动车一辆" in r.text
-    assert 'data-due="2026-03-21T01:30:00+00:00"' in r.text  # registered within 24 h
+    assert r.status_code == 303, r.text
+    [req] = client.get("/api/v1/supervision/requests", headers=bearer(supervisor_liu)).json()
+    assert decide(client, req["id"], supervisor_liu).status_code == 200
+    page = browser(client, officer_li).get(f"/supervision/cases/{theft_case['id']}", headers=HTML).text
+    assert "电动车一辆" in page and "supervisor_liu" in page
+    assert 'data-due="2026-03-21T01:30:00+00:00"' in page  # registered within 24 h
+
+
+def test_a_measure_needing_approval_recorded_on_the_page_comes_back_403_naming_why(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User
+) -> None:
+    b = browser(client, officer_li)
+    page = b.get(f"/supervision/cases/{theft_case['id']}", headers=HTML).text
+    form = {"csrf_token": csrf(page), "kind": "seizure", "at": "2026-03-20T09:30", "item": "电动车一辆"}
+    r = b.post(f"/supervision/cases/{theft_case['id']}/events", data=form, headers=HTML)
+    assert r.status_code == 403 and "needs a superior&#39;s approval" in r.text
+    assert "电动车一辆" not in r.text  # neither on the timeline nor among the seized items
 
 
 def test_the_warnings_page_lists_a_deadline_due_soon(

@@ -421,6 +421,15 @@ def test_the_twelve_hour_tier_does_not_exist_before_the_revision() -> None:
     ]
 
 
+def test_the_administrative_3_day_return_starts_with_the_2015_property_provisions() -> None:
+    eve = utc(2015, 8, 31, 15, 59, 59)  # 2015-08-31 23:59:59 Beijing
+    first = utc(2015, 8, 31, 16)  # 2015-09-01 00:00 Beijing: MPS property provisions art. 6 in force
+    for at, expected in ((eve, []), (first, ["admin.unrelated_property_return"])):
+        events = [CaseEvent(EventKind.PROPERTY_FOUND_UNRELATED, at, "item:car")]
+        result = evaluate(ADMIN, events, in_force(), at=at)
+        assert [d.rule.id for d in result.deadlines] == expected
+
+
 def test_criminal_rules_do_not_run_on_an_administrative_case() -> None:
     result = evaluate(ADMIN, [CaseEvent(EventKind.DETENTION, T, "p1")], in_force(), at=T)
     assert result.deadlines == ()

@@ -16,23 +16,16 @@ from pingan.core.auth import User
 from pingan.supervision import scores
 from pingan.supervision.model import QualityEntry
 from tests.conftest import bearer
-from tests.supervision.conftest import NOW
+from tests.supervision.conftest import NOW, decide
+from tests.supervision.conftest import detain as approved_detention
 from tests.supervision.test_ledger import confirm, hand, keeper_zhao, register, seize  # noqa: F401
 from tests.supervision.test_pages import HTML, browser
 
 
 def detain(client: TestClient, case: dict[str, Any], user: User, at: Any) -> None:
-    r = client.post(
-        f"/api/v1/supervision/cases/{case['id']}/events",
-        json={
-            "kind": "detention",
-            "at": at.isoformat(),
-            "party_id": case["suspect_id"],
-            "approved_by": "supervisor_liu",
-        },
-        headers=bearer(user),
-    )
-    assert r.status_code == 201, r.text
+    """The suspect detained at `at`: requested by `user`, approved by supervisor Liu in the queue."""
+    r = approved_detention(client, case, user, at)
+    assert r.status_code == 200, r.text
 
 
 def stored() -> list[QualityEntry]:
@@ -104,30 +97,39 @@ def test_an_appeal_is_a_new_audited_entry_and_the_deduction_stays(
 ) -> None:
     sync()
     target = next(e for e in stored() if e.rule_id == "property.registration")
-    body = {"points": 2, "reason": "物品系当日夜间扣押，次日上班即登记"}
-    assert (
-        client.post(
-            f"/api/v1/supervision/quality/{target.id}/appeal", json=body, headers=bearer(officer_li)
-        ).status_code
-        == 403
-    )
-    too_much = client.post(
-        f"/api/v1/supervision/quality/{target.id}/appeal",
-        json={**body, "points": 3},
-        headers=bearer(legal_sun),
-    )
+    url = f"/api/v1/supervision/quality/{target.id}/appeals"
+    too_much = client.post(url, json={"points": 3, "grounds": "次日上班即登记"}, headers=bearer(officer_li))
     assert too_much.status_code == 422 and too_much.json()["field"] == "points"
-    r = client.post(f"/api/v1/supervision/quality/{target.id}/appeal", json=body, headers=bearer(legal_sun))
-    assert r.status_code == 201 and r.json()["appeal_of"] == target.id and r.json()["points"] == 2
-    again = client.post(
-        f"/api/v1/supervision/quality/{target.id}/appeal", json=body, headers=bearer(legal_sun)
+    req = client.post(
+        url, json={"points": 2, "grounds": "物品系当日夜间扣押，次日上班即登记"}, headers=bearer(officer_li)
     )
+    assert req.status_code == 201, req.text
+    assert decide(client, req.json()["id"], officer_li).status_code == 403  # not by its filer
+    r = decide(client, req.json()["id"], legal_sun, reason="夜间扣押属实")
+    assert r.status_code == 200 and r.json()["result_entry_id"] is not None
+    again = client.post(url, json={"points": 1, "grounds": "再次申诉，补充证据"}, headers=bearer(officer_li))
     assert again.status_code == 409
     entries = stored()
+    decision = next(e for e in entries if e.appeal_of == target.id)
+    assert (decision.points, decision.recorded_by) == (2, "legal_sun")
     assert next(e for e in entries if e.id == target.id).points == -2  # unchanged
     board = client.get("/api/v1/supervision/leaderboard?month=2026-03", headers=bearer(legal_sun)).json()
     yulin = next(u for u in board if u["key"] == "WH-YL")
     assert yulin["score"] == 100 + sum(e.points for e in entries if e.station_code == "WH-YL")
+
+
+def test_an_appeal_is_decided_only_through_a_request(
+    client: TestClient, breached_case: dict[str, Any], legal_sun: User
+) -> None:
+    sync()
+    target = next(e for e in stored() if e.rule_id == "property.registration")
+    r = client.post(
+        f"/api/v1/supervision/quality/{target.id}/appeal",
+        json={"points": 2, "reason": "物品系当日夜间扣押"},
+        headers=bearer(legal_sun),
+    )
+    assert r.status_code in (404, 405)
+    assert not [e for e in stored() if e.appeal_of == target.id]
 
 
 def test_the_quality_ledger_refuses_an_update_by_trigger(

@@ -1,5 +1,6 @@
 """The demo's year of supervised cases: written through the actions, with late and missing steps
-that show as breaches, reconciliation lines and deductions."""
+that show as breaches, reconciliation lines and deductions; every step that needs approval requested
+by one user and approved by another in the queue."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ from sqlalchemy import func, select
 from pingan.core import db
 from pingan.core.org import Station
 from pingan.core.roles import Actor, Role
-from pingan.supervision import ledger, scores
-from pingan.supervision.model import CaseBreach, PropertyItem, QualityEntry, SupervisionCase
+from pingan.supervision import actions, ledger, scores
+from pingan.supervision.choices import PropertyState, RequestKind, RequestState
+from pingan.supervision.model import (
+    ApprovalRequest,
+    CaseBreach,
+    CaseEventRow,
+    PropertyItem,
+    QualityEntry,
+    SupervisionCase,
+)
 from pingan.supervision.seed import seed_supervision
 from tests.supervision.conftest import NOW
 
@@ -29,3 +38,28 @@ def test_a_seeded_year_has_cases_property_breaches_and_deductions(station_yulin:
         assert len(months) > 1  # spread over the year
         rec = ledger.reconcile(s, Actor("legal", Role.LEGAL_SUPERVISOR), now=NOW)
         assert rec.expected_in_store > 0
+
+
+def test_every_seeded_step_needing_approval_was_approved_in_the_queue_by_another_user(
+    station_yulin: Station,
+) -> None:
+    seed_supervision(now=NOW, cases_per_station=30, seed=7, password="correct horse battery")
+    with db.transaction() as s:
+        steps = s.scalars(select(CaseEventRow).where(CaseEventRow.kind.in_(actions.NEEDS_APPROVAL))).all()
+        approved = {
+            r.result_event_id: r
+            for r in s.scalars(select(ApprovalRequest).where(ApprovalRequest.state == RequestState.APPROVED))
+        }
+        assert steps
+        for step in steps:
+            req = approved[step.id]
+            assert step.requested_by == req.requested_by != req.decided_by == step.approved_by
+        released = s.scalars(select(PropertyItem).where(PropertyItem.state == PropertyState.RELEASED)).all()
+        assert released
+        for item in released:
+            [req] = s.scalars(
+                select(ApprovalRequest).where(
+                    ApprovalRequest.item_id == item.id, ApprovalRequest.kind == RequestKind.RELEASE
+                )
+            ).all()
+            assert req.state is RequestState.USED and req.decided_by != item.custodian  # carried out once

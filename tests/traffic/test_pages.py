@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
@@ -94,3 +95,18 @@ def test_the_bulletin_pdf_opens_with_the_months_spots_and_the_method(api: TestCl
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages).replace("\x00", "")
     assert "交通安全月报" in text and "Hauer" in text and "前 20 个黑点" in text
+
+
+def test_the_density_layer_spreads_accidents_along_the_roads_from_their_segment(
+    api: TestClient, grid: Roads
+) -> None:
+    lat, lon = on_segment(grid, 7)
+    for _ in range(2):
+        assert api.post("/api/v1/traffic/accidents", json=accident_body(lat, lon)).status_code == 201
+    layer = api.get("/traffic/density.geojson", params={"bandwidth": 300}).json()
+    by_edge = {f["properties"]["edge_id"]: f["properties"]["density"] for f in layer["features"]}
+    # Both at the segment's midpoint: 2 x (1 - 0)/300 m = 6.667 per km there, less on its neighbours.
+    assert by_edge[int(grid.edge_id[7])] == pytest.approx(2000 / 300, abs=0.01)
+    assert max(by_edge, key=lambda e: by_edge[e]) == int(grid.edge_id[7])
+    assert layer["events"] == 2 and layer["bandwidth_m"] == 300
+    assert 'data-density="/traffic/density.geojson' in api.get("/traffic/blackspots").text

@@ -38,3 +38,24 @@ def test_the_menu_folds_behind_a_labelled_toggle_that_needs_no_script(
     assert page.index('id="menu-toggle"') < page.index('<nav id="menu"')  # the CSS opens its sibling
     css = (STATIC_DIR / "pingan.css").read_text(encoding="utf-8")
     assert ".menu-toggle:checked ~ nav" in css
+
+
+def test_a_long_menu_folds_into_headings_and_marks_the_one_of_the_page_shown(
+    client: TestClient, database: str
+) -> None:
+    client.cookies.set("pingan_token", issue_token(make_user("chief_he", Role.SUPERVISOR)))
+    page = client.get("/command/units", headers=HTML).text
+    nav = page[page.index('<nav id="menu"') : page.index("</nav>")]
+    headings = re.findall(r"<summary>([^<]+)</summary>", nav)
+    assert headings[:3] == ["Anti-fraud", "Command", "Sensors"] and "Supervision" in headings
+    current = re.findall(r'<details name="menu" class="menu-group current"><summary>([^<]+)<', nav)
+    assert current == ["Command"]
+    command = nav[nav.index("<summary>Command</summary>") : nav.index("<summary>Sensors</summary>")]
+    assert '<a href="/command/units" aria-current="page">' in command and 'href="/command/map"' in command
+
+
+def test_a_short_menu_stays_one_row_of_links(client: TestClient, database: str) -> None:
+    client.cookies.set("pingan_token", issue_token(make_user("admin_an", Role.ADMIN)))
+    page = client.get("/admin/users", headers=HTML).text
+    nav = page[page.index('<nav id="menu"') : page.index("</nav>")]
+    assert "<details" not in nav and 'href="/admin/users" aria-current="page"' in nav

@@ -4,11 +4,13 @@ caller's transaction, audits there, and emits events that are delivered after co
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pingan.command import address, rules
 from pingan.command.categories import catalogue
@@ -22,9 +24,9 @@ from pingan.command.choices import (
     UnitMove,
     UnitState,
 )
-from pingan.command.model import Incident, IncidentEvent, Unit, UnitStatusLog
+from pingan.command.model import Incident, IncidentEvent, IncidentLoot, Unit, UnitStatusLog
 from pingan.command.schemas import IncidentIn, UnitIn
-from pingan.core import audit, clock, events
+from pingan.core import audit, bulk, clock, events
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.org import all_stations, stations_by_code
 from pingan.core.pii import PiiKind, protect
@@ -42,6 +44,8 @@ SIGNERS = frozenset({Role.DISPATCHER, Role.OFFICER, Role.SYSTEM})
 RESPONDERS = frozenset({Role.OFFICER, Role.DISPATCHER, Role.SYSTEM})
 UNIT_KEEPERS = frozenset({Role.DISPATCHER, Role.ADMIN, Role.SYSTEM})
 READERS = frozenset({Role.DISPATCHER, Role.OFFICER, Role.SUPERVISOR})
+# Who works a property crime's case: marks it solved and keeps its loot-recovery record.
+CASE_WORKERS = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.SYSTEM})
 
 EVENT_INCIDENT_RECEIVED = "command.incident_received"
 EVENT_UNIT_MOVED = "command.unit_moved"
@@ -85,6 +89,112 @@ def targets_of(incident: Incident) -> rules.Targets:
 def chain_of(incident: Incident, *, now: datetime) -> rules.ClockChain:
     """The incident's 110 clock chain, from its event log."""
     return rules.clock_chain(((e.kind, e.at) for e in incident.events), targets_of(incident), now=now)
+
+
+def case_clock_of(incident: Incident, *, now: datetime) -> rules.CaseClock | None:
+    """The incident's 24-hour case clock (None unless it is a new property-crime incident)."""
+    if incident.disposition is not Disposition.NEW:
+        return None
+    return rules.case_clock(incident.category_code, ((e.kind, e.at) for e in incident.events), now=now)
+
+
+def required_case_clock(incident: Incident, *, now: datetime) -> rules.CaseClock:
+    """The incident's case clock; an incident without one (not a property crime) is a Conflict."""
+    found = case_clock_of(incident, now=now)
+    if found is None:
+        raise Conflict(
+            f"incident {incident.id} ({incident.category_code or 'no category'}) is not a property crime: "
+            "it has no case clock or loot record",
+            field="category_code",
+        )
+    return found
+
+
+def _check_property_crime(incident: Incident, actor: Actor, what: str) -> None:
+    _authorise(actor, CASE_WORKERS, what)
+    required_case_clock(incident, now=clock.now())
+
+
+def check_solve_case(incident: Incident, actor: Actor) -> None:
+    """A property crime whose case is not solved yet."""
+    _check_property_crime(incident, actor, "mark cases solved")
+    if any(e.kind is IncidentEventKind.CASE_SOLVED for e in incident.events):
+        raise Conflict(f"the case of incident {incident.id} is solved already", field="incident_id")
+
+
+def do_solve_case(session: Session, incident: Incident, actor: Actor, *, note: str) -> None:
+    """Record the case solved (破案) now: the 24-hour clock stops. Caller holds the transaction."""
+    _event(session, incident, IncidentEventKind.CASE_SOLVED, at=clock.now(), actor=actor, note=note)
+    audit.record(
+        session, actor=actor, action="incident.case_solved", object_type="incident", object_id=incident.id
+    )
+
+
+def check_record_loot(incident: Incident, actor: Actor) -> None:
+    """Loot is recorded on property crimes only."""
+    _check_property_crime(incident, actor, "keep loot records")
+
+
+def do_record_loot(
+    session: Session, incident: Incident, actor: Actor, *, item: str, value_lost_fen: int, note: str = ""
+) -> IncidentLoot:
+    """Add an item taken to the incident's loot-recovery record. Caller holds the transaction."""
+    loot = IncidentLoot(
+        incident_id=incident.id,
+        item=item,
+        value_lost_fen=value_lost_fen,
+        value_recovered_fen=0,
+        recorded_by=actor.username,
+        recorded_at=clock.now(),
+        note=note,
+    )
+    session.add(loot)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="incident.loot_recorded",
+        object_type="incident",
+        object_id=incident.id,
+        detail={"loot": loot.id, "value_lost_fen": value_lost_fen},
+    )
+    return loot
+
+
+def get_loot(session: Session, incident: Incident, loot_id: int) -> IncidentLoot:
+    """One item of the incident's loot record, locked for the update (another incident's is NotFound)."""
+    loot = session.execute(
+        select(IncidentLoot)
+        .where(IncidentLoot.id == loot_id, IncidentLoot.incident_id == incident.id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if loot is None:
+        raise NotFound(f"no loot item {loot_id} on incident {incident.id}", field="loot_id")
+    return loot
+
+
+def check_recover_loot(
+    incident: Incident, loot: IncidentLoot, actor: Actor, value_recovered_fen: int
+) -> None:
+    """No more recovered, in all, than was lost."""
+    _check_property_crime(incident, actor, "keep loot records")
+    problem = rules.loot_problem(loot.value_lost_fen, loot.value_recovered_fen, value_recovered_fen)
+    if problem is not None:
+        raise Invalid(problem.message, field=problem.field)
+
+
+def do_recover_loot(session: Session, loot: IncidentLoot, actor: Actor, *, value_recovered_fen: int) -> None:
+    """Add a recovery to a loot item (追赃). Caller holds the transaction."""
+    loot.value_recovered_fen += value_recovered_fen
+    loot.recovered_at = clock.now()
+    audit.record(
+        session,
+        actor=actor,
+        action="incident.loot_recovered",
+        object_type="incident",
+        object_id=loot.incident_id,
+        detail={"loot": loot.id, "value_recovered_fen": value_recovered_fen},
+    )
 
 
 def _event(
@@ -465,3 +575,32 @@ def do_record_position(
     _authorise(actor, RESPONDERS, "report unit positions")
     unit.lat, unit.lon, unit.fix_at = lat, lon, fix_at or clock.now()
     audit.record(session, actor=actor, action="unit.position", object_type="unit", object_id=unit.id)
+
+
+POSITIONS_ACTION = "unit.positions"
+
+
+def do_record_positions(
+    session: Session,
+    fixes: Sequence[tuple[Unit, float, float, datetime]],
+    *,
+    actor: Actor,
+    positions: int,
+    devices: Sequence[str] = (),
+) -> None:
+    """Store many units' latest fixes (a feed's batch collapsed to one fix per unit) with ONE audit
+    entry naming the units, how many positions the feed took and which devices sent them. Caller holds
+    the transaction, with the units locked.
+
+    The fixes go in ONE statement (`core.bulk`), not one UPDATE per unit as the ORM's flush would
+    send (with the sensor devices' numbers, 22 % of the MQTT ingest worker's time in a py-spy profile
+    of bench/mqtt.py). The session's units are then given the stored values, so they read as the table."""
+    _authorise(actor, RESPONDERS, "report unit positions")
+    rows = [{"_id": unit.id, "lat": lat, "lon": lon, "fix_at": fix_at} for unit, lat, lon, fix_at in fixes]
+    bulk.update_rows(session, Unit.__table__, rows, match={"_id": "id"})  # type: ignore[arg-type]
+    for unit, lat, lon, fix_at in fixes:
+        for name, value in (("lat", lat), ("lon", lon), ("fix_at", fix_at)):
+            set_committed_value(unit, name, value)
+    audit.record(session, actor=actor, action=POSITIONS_ACTION, object_type="unit", object_id="*",
+                 detail={"units": sorted(u.id for u, *_ in fixes), "count": positions,
+                         "devices": list(devices)})  # fmt: skip

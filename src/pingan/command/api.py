@@ -14,12 +14,17 @@ from pingan.command.model import Incident, Unit
 from pingan.command.schemas import (
     AttachSuggestionOut,
     BulletinOut,
+    CaseClockOut,
+    CaseSolvedIn,
     ClockChainOut,
     IncidentEventOut,
     IncidentIn,
     IncidentOut,
+    LootIn,
+    LootOut,
     MeasureOut,
     PositionIn,
+    RecoveryIn,
     ShareOut,
     SlowUnitOut,
     UnitIn,
@@ -40,6 +45,7 @@ CallTaker = Annotated[Actor, Depends(require_roles(*actions.CALL_TAKERS))]
 Signer = Annotated[Actor, Depends(require_roles(*actions.SIGNERS))]
 Responder = Annotated[Actor, Depends(require_roles(*actions.RESPONDERS))]
 UnitKeeper = Annotated[Actor, Depends(require_roles(*actions.UNIT_KEEPERS))]
+CaseWorker = Annotated[Actor, Depends(require_roles(*actions.CASE_WORKERS))]
 IncidentId = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 
 
@@ -187,6 +193,77 @@ def sign_off(incident_id: int, session: DbSession, actor: Signer) -> IncidentOut
         session.flush()
         session.refresh(incident)
         out = incident_out(incident, now=clock.now(), detail=True)
+    return out
+
+
+def case_clock_out(session: DbSession, incident: Incident) -> CaseClockOut:
+    """The incident's case clock with its loot record (a property crime's; others: Conflict)."""
+    found = actions.required_case_clock(incident, now=clock.now())
+    loot = queries.loot_of(session, incident.id)
+    return CaseClockOut(
+        started_at=found.started_at,
+        due_at=found.due_at,
+        solved_at=found.solved_at,
+        seconds=found.seconds,
+        running=found.running,
+        breached=found.breached,
+        reason=found.reason,
+        loot=[LootOut.model_validate(item, from_attributes=True) for item in loot],
+        value_lost_fen=sum(item.value_lost_fen for item in loot),
+        value_recovered_fen=sum(item.value_recovered_fen for item in loot),
+    )
+
+
+@router.get("/incidents/{incident_id}/case-clock", response_model=CaseClockOut)
+def case_clock(incident_id: int, session: DbSession, actor: Reader) -> CaseClockOut:
+    """A property crime's 24-hour case clock (24小时破案) and its loot-recovery record (追赃挽损).
+    Audited; another incident answers 409 naming its category."""
+    with session.begin():
+        incident = actions.get_incident(session, incident_id, actor)
+        out = case_clock_out(session, incident)
+        audit.record(
+            session, actor=actor, action="incident.read", object_type="incident", object_id=incident.id
+        )
+    return out
+
+
+@router.post("/incidents/{incident_id}/case-solved", response_model=CaseClockOut)
+def solve_case(incident_id: int, body: CaseSolvedIn, session: DbSession, actor: CaseWorker) -> CaseClockOut:
+    """Mark a property crime's case solved (破案) now: its 24-hour clock stops."""
+    with session.begin():
+        incident = actions.get_incident(session, incident_id, actor, for_update=True)
+        actions.check_solve_case(incident, actor)
+        actions.do_solve_case(session, incident, actor, note=body.note)
+        session.flush()
+        session.refresh(incident)
+        out = case_clock_out(session, incident)
+    return out
+
+
+@router.post("/incidents/{incident_id}/loot", response_model=CaseClockOut, status_code=201)
+def record_loot(incident_id: int, body: LootIn, session: DbSession, actor: CaseWorker) -> CaseClockOut:
+    """Add an item taken to a property crime's loot-recovery record, with its value in fen."""
+    with session.begin():
+        incident = actions.get_incident(session, incident_id, actor, for_update=True)
+        actions.check_record_loot(incident, actor)
+        actions.do_record_loot(
+            session, incident, actor, item=body.item, value_lost_fen=body.value_lost_fen, note=body.note
+        )
+        out = case_clock_out(session, incident)
+    return out
+
+
+@router.post("/incidents/{incident_id}/loot/{loot_id}/recoveries", response_model=CaseClockOut)
+def recover_loot(
+    incident_id: int, loot_id: int, body: RecoveryIn, session: DbSession, actor: CaseWorker
+) -> CaseClockOut:
+    """Record value recovered of a loot item (追赃); more than was lost, in all, is refused (422)."""
+    with session.begin():
+        incident = actions.get_incident(session, incident_id, actor, for_update=True)
+        loot = actions.get_loot(session, incident, loot_id)
+        actions.check_recover_loot(incident, loot, actor, body.value_recovered_fen)
+        actions.do_recover_loot(session, loot, actor, value_recovered_fen=body.value_recovered_fen)
+        out = case_clock_out(session, incident)
     return out
 
 

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pingan.command import queries, rules
 from pingan.core.i18n import N_, _
 from pingan.core.pages import beijing_time, zone_name
-from pingan.core.pdf import FAMILY, cjk_document
+from pingan.core.pdf import FAMILY, draw_table, paragraph, titled_document
 
 # The share rows, in the page's order and with the page's headings.
 SHARES = (
@@ -105,46 +105,44 @@ def bulletin_xlsx(doc: BulletinFile) -> bytes:
 
 def bulletin_pdf(doc: BulletinFile) -> bytes:
     """The bulletin as an A4 page in the system's CJK font (`core.pdf`); 503 when none is installed."""
-    pdf = cjk_document()
-    pdf.set_title(doc.title())
-    pdf.set_creator("pingan")
-    pdf.add_page()
-    width = pdf.epw
-    pdf.set_font(FAMILY, size=16)
-    pdf.multi_cell(width, 9, doc.title(), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FAMILY, size=11)
-    pdf.multi_cell(width, 7, f"{_('Week')}: {doc.week_text()}", new_x="LMARGIN", new_y="NEXT")
-    pdf.multi_cell(
-        width, 7, f"{_('Incidents received')}: {doc.bulletin.incidents}", new_x="LMARGIN", new_y="NEXT"
-    )
+    pdf = titled_document(doc.title())
+    paragraph(pdf, f"{_('Week')}: {doc.week_text()}", size=11, height=7)
+    paragraph(pdf, f"{_('Incidents received')}: {doc.bulletin.incidents}", size=11, height=7)
     pdf.ln(3)
-    with pdf.table(
-        col_widths=(52, 16, 16, 16), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"), line_height=7
-    ) as table:
-        table.row([_("Target"), _("Within"), _("Counted"), _("Percent")])
-        for heading, share in doc.shares():
-            table.row([heading, str(share.within), str(share.total), _percent_text(share)])
+    draw_table(
+        pdf,
+        [_("Target"), _("Within"), _("Counted"), _("Percent")],
+        [
+            [heading, str(share.within), str(share.total), _percent_text(share)]
+            for heading, share in doc.shares()
+        ],
+        col_widths=(52, 16, 16, 16),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        line_height=7,
+    )
     pdf.ln(4)
-    pdf.set_font(FAMILY, size=13)
-    pdf.multi_cell(width, 8, _("Slowest units (assigned to on scene)"), new_x="LMARGIN", new_y="NEXT")
+    paragraph(pdf, _("Slowest units (assigned to on scene)"), size=13, height=8)
     pdf.set_font(FAMILY, size=11)
     if doc.bulletin.slowest_units:
-        with pdf.table(
-            col_widths=(10, 30, 40, 20), text_align=("RIGHT", "LEFT", "RIGHT", "RIGHT"), line_height=7
-        ) as table:
-            table.row([_("Rank"), _("Unit"), _(MEAN_MINUTES), _("Responses")])
-            for rank, unit in enumerate(doc.bulletin.slowest_units, start=1):
-                table.row([str(rank), unit.call_sign, f"{unit.mean_s / 60:.1f}", str(unit.responses)])
+        draw_table(
+            pdf,
+            [_("Rank"), _("Unit"), _(MEAN_MINUTES), _("Responses")],
+            [
+                [str(rank), unit.call_sign, f"{unit.mean_s / 60:.1f}", str(unit.responses)]
+                for rank, unit in enumerate(doc.bulletin.slowest_units, start=1)
+            ],
+            col_widths=(10, 30, 40, 20),
+            text_align=("RIGHT", "LEFT", "RIGHT", "RIGHT"),
+            line_height=7,
+        )
     else:
-        pdf.multi_cell(width, 7, _("none"), new_x="LMARGIN", new_y="NEXT")
+        paragraph(pdf, _("none"), size=11, height=7)
     pdf.ln(4)
-    pdf.set_font(FAMILY, size=9)
-    pdf.multi_cell(
-        width,
-        5,
+    paragraph(
+        pdf,
         f"{_('Made at')}: {beijing_time(doc.made_at, '%Y-%m-%d %H:%M:%S')} · "
         + _("Targets come from the settings (PINGAN_COMMAND_*); the times from each incident's event log."),
-        new_x="LMARGIN",
-        new_y="NEXT",
+        size=9,
+        height=5,
     )
     return bytes(pdf.output())

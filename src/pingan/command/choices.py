@@ -43,6 +43,7 @@ class IncidentEventKind(StrEnum):
     FEEDBACK = "feedback"  # 反馈
     CALL_ATTACHED = "call_attached"  # another call attached to this incident
     UNIT_RELEASED = "unit_released"  # an assigned unit taken off before it arrived
+    CASE_SOLVED = "case_solved"  # 破案: a property crime's case solved (its 24-hour clock stops)
     CLOSED = "closed"
 
 
@@ -121,6 +122,7 @@ register_labels(
         IncidentEventKind.FEEDBACK: N_("feedback"),
         IncidentEventKind.CALL_ATTACHED: N_("call attached"),
         IncidentEventKind.UNIT_RELEASED: N_("unit released"),
+        IncidentEventKind.CASE_SOLVED: N_("case solved"),
         IncidentEventKind.CLOSED: N_("incident concluded"),
     },
 )

@@ -467,9 +467,24 @@ def render_change(session: Session, actor: Actor, changes: list[Change]) -> list
     return [Message("map", json.dumps({"incidents": sorted(seen_incidents), "units": sorted(seen_units)}))]
 
 
+def changed_ids(object_id: str, detail: dict[str, Any]) -> tuple[int, ...]:
+    """The objects an entry names: its own id, or a batch of positions' units (`detail["units"]`)."""
+    if object_id.isdigit():
+        return (int(object_id),)
+    return tuple(int(u) for u in detail.get("units", []))
+
+
 TOPIC = Topic(
     name="map",
     roles=actions.READERS,
-    actions=("incident.take_call", "incident.sign_off", "unit.move", "unit.position"),
+    actions=(
+        "incident.take_call",
+        "incident.sign_off",
+        "unit.move",
+        "unit.position",
+        actions.POSITIONS_ACTION,
+    ),
     render=render_change,
+    ids=changed_ids,
+    needs_detail=True,
 )

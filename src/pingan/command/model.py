@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.command.choices import (
@@ -88,6 +88,23 @@ class IncidentEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     incident: Mapped[Incident] = relationship(back_populates="events")
+
+
+class IncidentLoot(Base):
+    """One item of a property crime's loot-recovery record (追赃挽损): what was taken, its value, and
+    how much of it has been recovered and returned."""
+
+    __tablename__ = "incident_loot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    item: Mapped[str] = mapped_column(String(200))
+    value_lost_fen: Mapped[int] = mapped_column(BigInteger)
+    value_recovered_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str] = mapped_column(Text, default="")
 
 
 class Unit(Base):

@@ -4,6 +4,7 @@ incident with its 110 clock chain, the units, and the weekly bulletin."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from pingan.command.schemas import IncidentIn
 from pingan.core import audit, clock
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
+from pingan.core.downloads import BulletinFormat, bulletin_response, record_bulletin_export
 from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.org import all_stations
 from pingan.core.pages import render
@@ -29,7 +31,6 @@ from pingan.core.scoping import (
     check_station,
     no_station,
     record_list_read,
-    scope_of,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -40,6 +41,7 @@ CallTaker = Annotated[Actor, Depends(require_roles(*actions.CALL_TAKERS))]
 Signer = Annotated[Actor, Depends(require_roles(*actions.SIGNERS))]
 Dispatcher = Annotated[Actor, Depends(require_roles(*actions.DISPATCHERS))]
 Responder = Annotated[Actor, Depends(require_roles(*actions.RESPONDERS))]
+CaseWorker = Annotated[Actor, Depends(require_roles(*actions.CASE_WORKERS))]
 
 CALL_FIELDS = (
     "caller_phone",
@@ -236,6 +238,8 @@ def _incident_page(
             session, actor=actor, action="incident.read", object_type="incident", object_id=incident.id
         )
         chain = actions.chain_of(incident, now=now)
+        case_clock = actions.case_clock_of(incident, now=now)
+        loot = queries.loot_of(session, incident.id) if case_clock is not None else []
         units = list(
             session.execute(
                 select(Unit).where(Unit.incident_id == incident.id).order_by(Unit.call_sign)
@@ -276,6 +280,9 @@ def _incident_page(
         now=now,
         can_sign=actor.role in actions.SIGNERS,
         can_assign=actor.role in actions.DISPATCHERS,
+        case_clock=case_clock,
+        loot=loot,
+        can_work_case=actor.role in actions.CASE_WORKERS,
     )
 
 
@@ -299,6 +306,87 @@ def sign_off(
     except DomainError as exc:
         return _incident_page(request, session, actor, incident_id, status=exc.status, error=str(exc))
     return RedirectResponse(f"/command/incidents/{incident_id}", status_code=303)
+
+
+def _fen(yuan: str, field: str) -> int:
+    """Yuan typed on a form (up to two decimals) in fen; anything else is refused naming the field."""
+    try:
+        value = Decimal(yuan.strip().replace(",", ""))
+    except InvalidOperation:
+        raise Invalid(f"{yuan!r} is not an amount in yuan", field=field) from None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")) or value > 10**10:
+        raise Invalid(f"{yuan!r} is not a positive amount in yuan with at most two decimals", field=field)
+    return int(value * 100)
+
+
+@router.post("/command/incidents/{incident_id}/case-solved", response_class=HTMLResponse, response_model=None)
+def solve_case(
+    request: Request,
+    incident_id: int,
+    session: DbSession,
+    actor: CaseWorker,
+    _csrf: CsrfChecked,
+    note: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> HTMLResponse | RedirectResponse:
+    """Mark a property crime's case solved (破案) now."""
+    try:
+        with session.begin():
+            incident = actions.get_incident(session, incident_id, actor, for_update=True)
+            actions.check_solve_case(incident, actor)
+            actions.do_solve_case(session, incident, actor, note=note)
+    except DomainError as exc:
+        return _incident_page(request, session, actor, incident_id, status=exc.status, error=str(exc))
+    return RedirectResponse(f"/command/incidents/{incident_id}#case-clock-title", status_code=303)
+
+
+@router.post("/command/incidents/{incident_id}/loot", response_class=HTMLResponse, response_model=None)
+def record_loot(
+    request: Request,
+    incident_id: int,
+    session: DbSession,
+    actor: CaseWorker,
+    _csrf: CsrfChecked,
+    item: Annotated[str, Form(min_length=1, max_length=200)],
+    value_lost_yuan: Annotated[str, Form(max_length=32)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Add an item taken to a property crime's loot-recovery record."""
+    try:
+        with session.begin():
+            incident = actions.get_incident(session, incident_id, actor, for_update=True)
+            actions.check_record_loot(incident, actor)
+            fen = _fen(value_lost_yuan, "value_lost_yuan")
+            actions.do_record_loot(session, incident, actor, item=item, value_lost_fen=fen, note=note)
+    except DomainError as exc:
+        return _incident_page(request, session, actor, incident_id, status=exc.status, error=str(exc))
+    return RedirectResponse(f"/command/incidents/{incident_id}#case-clock-title", status_code=303)
+
+
+@router.post(
+    "/command/incidents/{incident_id}/loot/{loot_id}/recoveries",
+    response_class=HTMLResponse,
+    response_model=None,
+)
+def recover_loot(
+    request: Request,
+    incident_id: int,
+    loot_id: int,
+    session: DbSession,
+    actor: CaseWorker,
+    _csrf: CsrfChecked,
+    value_recovered_yuan: Annotated[str, Form(max_length=32)],
+) -> HTMLResponse | RedirectResponse:
+    """Record value recovered of a loot item (追赃)."""
+    try:
+        with session.begin():
+            incident = actions.get_incident(session, incident_id, actor, for_update=True)
+            loot = actions.get_loot(session, incident, loot_id)
+            fen = _fen(value_recovered_yuan, "value_recovered_yuan")
+            actions.check_recover_loot(incident, loot, actor, fen)
+            actions.do_recover_loot(session, loot, actor, value_recovered_fen=fen)
+    except DomainError as exc:
+        return _incident_page(request, session, actor, incident_id, status=exc.status, error=str(exc))
+    return RedirectResponse(f"/command/incidents/{incident_id}#case-clock-title", status_code=303)
 
 
 @router.post("/command/units/{unit_id}/moves", response_class=HTMLResponse, response_model=None)
@@ -396,7 +484,9 @@ def _bulletin_week(raw: str) -> date:
     return week
 
 
-def _bulletin_download(session: DbSession, actor: Actor, station: str, week: str, fmt: str) -> Response:
+def _bulletin_download(
+    session: DbSession, actor: Actor, station: str, week: str, fmt: BulletinFormat
+) -> Response:
     """The bulletin of `station` for the week starting `week`, as a PDF or XLSX download, with its audit
     entry (`bulletin.export`, as every export records: filters, format, rows, the reader's scope). The
     file is made inside the transaction, so a file that cannot be made (no CJK font) leaves no entry."""
@@ -415,30 +505,17 @@ def _bulletin_download(session: DbSession, actor: Actor, station: str, week: str
             made_at=now,
         )
         content = bulletin_files.bulletin_pdf(doc) if fmt == "pdf" else bulletin_files.bulletin_xlsx(doc)
-        audit.record(
+        record_bulletin_export(
             session,
             actor=actor,
-            action="bulletin.export",
-            object_type="bulletin",
             object_id=f"{station}:{monday.isoformat()}",
-            detail={
-                "filters": {"station": station, "week": monday.isoformat()},
-                "format": fmt,
-                "rows": doc.bulletin.incidents,
-                "scope": scope_of(actor),
-            },
+            filters={"station": station, "week": monday.isoformat()},
+            fmt=fmt,
+            rows=doc.bulletin.incidents,
         )
-    return Response(
-        content,
-        media_type=BULLETIN_MEDIA[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{doc.filename(fmt)}"'},
-    )
+    return bulletin_response(content, fmt, doc.filename(fmt))
 
 
-BULLETIN_MEDIA = {
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 Station = Annotated[str, Query(min_length=1, max_length=32)]
 Week = Annotated[str, Query(min_length=1, max_length=10)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,8 +15,9 @@ from pingan.command import rules
 from pingan.command.actions import chain_of
 from pingan.command.categories import catalogue
 from pingan.command.choices import Disposition, IncidentStatus, UnitMove, UnitState
-from pingan.command.model import Incident, Unit, UnitStatusLog
+from pingan.command.model import Incident, IncidentLoot, Unit, UnitStatusLog
 from pingan.command.roadmodel import RoadEdge, RoadNode
+from pingan.core import bulk
 from pingan.core.roles import Actor
 from pingan.core.scoping import station_condition
 from pingan.core.settings import get_settings
@@ -120,6 +122,54 @@ def incident_detail(session: Session, incident_id: int) -> Incident | None:
     ).scalar_one_or_none()
 
 
+def loot_of(session: Session, incident_id: int) -> list[IncidentLoot]:
+    """The incident's loot-recovery record, oldest item first."""
+    return list(
+        session.execute(
+            select(IncidentLoot).where(IncidentLoot.incident_id == incident_id).order_by(IncidentLoot.id)
+        ).scalars()
+    )
+
+
+def incident_ids_by_station(session: Session, *, since: datetime, until: datetime) -> dict[str, list[int]]:
+    """The ids of the incidents received in [since, until), per station (for the complaints simulator)."""
+    out: dict[str, list[int]] = {}
+    for incident_id, station in session.execute(
+        select(Incident.id, Incident.station_code)
+        .where(
+            Incident.received_at >= since, Incident.received_at < until, Incident.station_code.is_not(None)
+        )
+        .order_by(Incident.id)
+    ):
+        if station is not None:
+            out.setdefault(station, []).append(incident_id)
+    return out
+
+
+def closed_for_callback(
+    session: Session, *, since: datetime, until: datetime
+) -> dict[str, dict[int, datetime]]:
+    """The incidents closed in [since, until) that a call-back (回访) can reach, per station: id to
+    closing time. A new incident (not an attached, hoax or duplicate call), with a station and the
+    caller's phone."""
+    out: dict[str, dict[int, datetime]] = {}
+    for incident_id, station, closed_at in session.execute(
+        select(Incident.id, Incident.station_code, Incident.closed_at)
+        .where(
+            Incident.status == IncidentStatus.CLOSED,
+            Incident.disposition == Disposition.NEW,
+            Incident.closed_at >= since,
+            Incident.closed_at < until,
+            Incident.station_code.is_not(None),
+            Incident.caller_phone.pseudonym.is_not(None),
+        )
+        .order_by(Incident.id)
+    ):
+        if station is not None and closed_at is not None:
+            out.setdefault(station, {})[incident_id] = closed_at
+    return out
+
+
 def related_calls(session: Session, incident_id: int) -> list[Incident]:
     """The calls attached to (or duplicating) an incident."""
     return list(
@@ -158,6 +208,17 @@ def unit_by_call_sign(session: Session, call_sign: str, *, for_update: bool = Fa
     """The unit with this call sign (another package's feed names units so: a GPS tracker, a holster)."""
     q = select(Unit).where(Unit.call_sign == call_sign)
     return session.execute(q.with_for_update() if for_update else q).scalar_one_or_none()
+
+
+def units_by_call_signs(
+    session: Session, call_signs: Sequence[str], *, for_update: bool = False
+) -> dict[str, Unit]:
+    """The units with these call signs, by call sign, read (and locked, in id order) in one query: a
+    feed's batch of positions."""
+    if not call_signs:
+        return {}
+    q = select(Unit).where(bulk.any_of(session, Unit.call_sign, call_signs)).order_by(Unit.id)
+    return {u.call_sign: u for u in session.execute(q.with_for_update() if for_update else q).scalars()}
 
 
 def unit_log(session: Session, unit_id: int, limit: int = 50) -> list[UnitStatusLog]:

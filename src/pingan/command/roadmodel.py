@@ -5,14 +5,19 @@ travel time from `source` to `target` in seconds, `reverse_cost_s` the time back
 segment is one-way (pgRouting reads a negative cost as "no such direction"). `road_class` is the
 OpenStreetMap `highway` value (`primary`, `secondary`, `residential`, ...), open-ended because an
 imported extract may carry any of them.
+
+`road_graph` holds one row: the version of the stored graph, a new one at every store, so that a
+process's cached routing graph is checked against it with one primary-key lookup.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pingan.core.db import Base
+from pingan.core.db import Base, UTCDateTime
 
 
 class RoadNode(Base):
@@ -39,3 +44,15 @@ class RoadEdge(Base):
     road_class: Mapped[str] = mapped_column(String(32))
     cost_s: Mapped[float] = mapped_column(Float)
     reverse_cost_s: Mapped[float] = mapped_column(Float)
+
+
+class RoadGraph(Base):
+    """The stored graph's version (one row, id 1), written with the graph in the same transaction."""
+
+    __tablename__ = "road_graph"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    nodes: Mapped[int] = mapped_column(Integer)
+    edges: Mapped[int] = mapped_column(Integer)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,8 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from pingan.command.roadmodel import RoadEdge, RoadNode
+from pingan.command.roadmodel import RoadEdge, RoadGraph, RoadNode
+from pingan.core import clock
 
 EARTH_RADIUS_M = 6_371_008.8
 # Default speeds (km/h) by OSM highway class, for ways without a usable `maxspeed`.
@@ -172,7 +174,8 @@ def has_roads(session: Session) -> bool:
 
 
 def do_store_roads(session: Session, roads: Roads) -> None:
-    """Replace the stored road graph with `roads` (in the caller's transaction)."""
+    """Replace the stored road graph with `roads` (in the caller's transaction), under a new version."""
+    session.execute(delete(RoadGraph))
     session.execute(delete(RoadEdge))
     session.execute(delete(RoadNode))
     nodes: list[dict[str, object]] = [
@@ -198,6 +201,15 @@ def do_store_roads(session: Session, roads: Roads) -> None:
     ]
     for chunk in _chunks(edges):
         session.execute(insert(RoadEdge), chunk)
+    session.add(
+        RoadGraph(
+            id=1,
+            version=uuid.uuid4().hex,
+            nodes=len(nodes),
+            edges=len(edges),
+            stored_at=clock.now(),
+        )
+    )
     session.flush()
 
 

@@ -5,8 +5,8 @@ the unit to the road node nearest the incident, respecting one-way streets (the 
 reversed graph from the incident, so a one-way street counts only in its own direction).
 
 - `ScipyRouter` (the default, on SQLite and PostgreSQL): the graph is read once into a CSR matrix of
-  the reversed graph (scipy's sparse-graph Dijkstra) and cached per database and graph; one Dijkstra
-  from the incident's node gives every unit's time.
+  the reversed graph (scipy's sparse-graph Dijkstra) and cached per database and graph version; one
+  Dijkstra from the incident's node gives every unit's time.
 - `PgRouter` (PostgreSQL with the `pgrouting` extension, chosen by `PINGAN_COMMAND_ROUTING_ENGINE=
   pgrouting`): one `pgr_dijkstra` one-to-many from the incident's node on the reversed graph to the
   units' nodes, times and lengths summed over the paths' edges in the database. pgRouting builds its
@@ -28,12 +28,12 @@ from typing import Protocol
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from pingan.command.roadmodel import RoadEdge, RoadNode
+from pingan.command.roadmodel import RoadEdge, RoadGraph, RoadNode
 from pingan.command.roads import metres_per_degree
 from pingan.core.settings import get_settings
 
@@ -42,44 +42,33 @@ ACCESS_SPEED_KMH = 20.0  # from a point to its nearest road node and back: a slo
 
 @dataclass(frozen=True)
 class Route:
-    """A unit's drive to the incident: seconds and metres, access legs included; None: no road route."""
+    """A unit's drive to the incident: seconds and metres, access legs included; None: no road route.
+    `beyond`: a bounded search (`within_s`) stopped first; the unit has a road route, slower than the
+    bound."""
 
     travel_s: float | None
     distance_m: float | None
+    beyond: bool = False
 
 
 class Router(Protocol):
     name: str
 
     def routes(
-        self, session: Session, target: tuple[float, float], sources: Sequence[tuple[float, float]]
+        self,
+        session: Session,
+        target: tuple[float, float],
+        sources: Sequence[tuple[float, float]],
+        *,
+        within_s: float | None = None,
     ) -> list[Route]: ...
 
 
-Signature = tuple[str, ...]
-
-# On PostgreSQL: the first and last edge by id, with the transaction that wrote each (`xmin`) and
-# where it lies (`ctid`). Two lookups on the primary key, where counting and summing the 50,880 rows
-# took 6-13 ms of every request. `do_store_roads` replaces every row: a graph stored by another
-# transaction has new `xmin`s, and one stored again in the same transaction new `ctid`s (the rows it
-# deleted still hold theirs until the transaction ends).
-_PG_SIGNATURE = text(
-    "SELECT (SELECT concat_ws(':', id, xmin, ctid) FROM road_edge ORDER BY id LIMIT 1), "
-    "(SELECT concat_ws(':', id, xmin, ctid) FROM road_edge ORDER BY id DESC LIMIT 1)"
-)
-
-
-def graph_signature(session: Session) -> Signature:
-    """What identifies the stored graph for the cache. PostgreSQL: the first and last edge's id, row
-    version and place (see `_PG_SIGNATURE`); SQLite, which has no row versions: the edge count,
-    highest id and total time (a scan of the edges, a few ms in process)."""
-    if session.get_bind().dialect.name == "postgresql":
-        first, last = session.execute(_PG_SIGNATURE).one()
-        return str(first or ""), str(last or "")
-    n, top, total = session.execute(
-        select(func.count(RoadEdge.id), func.max(RoadEdge.id), func.sum(RoadEdge.cost_s))
-    ).one()
-    return str(n or 0), str(top or 0), f"{float(total or 0.0):.3f}"
+def graph_version(session: Session) -> str:
+    """The stored graph's version (`road_graph`, renewed by every store): one primary-key lookup,
+    so every request can check that its process's cached graph is still the stored one. "" when no
+    graph is stored."""
+    return session.execute(select(RoadGraph.version).where(RoadGraph.id == 1)).scalar() or ""
 
 
 class NodeIndex:
@@ -133,6 +122,9 @@ class ScipyRouter:
         self.reversed = csr_matrix((np.maximum(c, 1e-9), (v, u)), shape=(n, n))
         # Lengths in the same reversed shape: entry [v, u] is the length of the arc u → v.
         self.reversed_length = csr_matrix((m, (v, u)), shape=(n, n))
+        # Strongly connected components: two nodes in the same one have a road both ways, so a unit a
+        # bounded search did not reach, in the incident's component, has a route beyond the bound.
+        self.component = connected_components(self.reversed, directed=True, connection="strong")[1]
 
     @classmethod
     def load(cls, session: Session) -> ScipyRouter:
@@ -156,9 +148,12 @@ class ScipyRouter:
             cols[:, 4],
         )
 
-    def times_to(self, target_idx: int) -> tuple[np.ndarray, np.ndarray]:
-        """Seconds from every node to the node `target_idx`, and each node's next node on the way."""
-        times, pred = dijkstra(self.reversed, directed=True, indices=target_idx, return_predecessors=True)
+    def times_to(self, target_idx: int, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+        """Seconds from every node to the node `target_idx`, and each node's next node on the way; a
+        node farther than `limit` seconds is not searched (infinite time, no next node)."""
+        times, pred = dijkstra(
+            self.reversed, directed=True, indices=target_idx, return_predecessors=True, limit=limit
+        )
         return np.asarray(times), np.asarray(pred)
 
     def path_lengths(self, pred: np.ndarray) -> np.ndarray:
@@ -179,20 +174,34 @@ class ScipyRouter:
             ptr = nxt
 
     def routes(
-        self, session: Session, target: tuple[float, float], sources: Sequence[tuple[float, float]]
+        self,
+        session: Session,
+        target: tuple[float, float],
+        sources: Sequence[tuple[float, float]],
+        *,
+        within_s: float | None = None,
     ) -> list[Route]:
+        """Each source's route to `target`. With `within_s`, the search stops at that many seconds of
+        road time: a source beyond it in the target's strongly connected component is
+        `Route(None, None, beyond=True)`; if any unreached source lies outside it (it may have no
+        route at all), the search is run again in full, so `None` always means no road route."""
         del session
         if not sources:
             return []
         (t_idx,), (t_off,) = self.nodes.nearest([target])
         s_idx, s_off = self.nodes.nearest(sources)
-        times, pred = self.times_to(int(t_idx))
+        times, pred = self.times_to(int(t_idx), np.inf if within_s is None else within_s)
+        unreached = ~np.isfinite(times[s_idx])
+        if within_s is not None and np.any(self.component[s_idx[unreached]] != self.component[t_idx]):
+            times, pred = self.times_to(int(t_idx))
+            unreached = ~np.isfinite(times[s_idx])
+        beyond = unreached & (self.component[s_idx] == self.component[t_idx])
         lengths = self.path_lengths(pred)
         secs = np.round(times[s_idx] + (s_off + t_off) / (ACCESS_SPEED_KMH / 3.6), 3).tolist()
         metres = np.round(lengths[s_idx] + s_off + t_off, 1).tolist()
         return [
-            Route(sec, m) if math.isfinite(sec) else Route(None, None)
-            for sec, m in zip(secs, metres, strict=True)
+            Route(sec, m) if math.isfinite(sec) else Route(None, None, beyond=bool(far))
+            for sec, m, far in zip(secs, metres, beyond.tolist(), strict=True)
         ]
 
 
@@ -211,8 +220,15 @@ class PgRouter:
         self.nodes = nodes
 
     def routes(
-        self, session: Session, target: tuple[float, float], sources: Sequence[tuple[float, float]]
+        self,
+        session: Session,
+        target: tuple[float, float],
+        sources: Sequence[tuple[float, float]],
+        *,
+        within_s: float | None = None,
     ) -> list[Route]:
+        """Every source's route in full: pgRouting's search has no bound (`within_s` is ignored)."""
+        del within_s
         if not sources:
             return []
         (t_idx,), (t_off,) = self.nodes.nearest([target])
@@ -248,13 +264,13 @@ class PgRouter:
         return out
 
 
-_CACHE: dict[tuple[str, Signature], ScipyRouter] = {}
+_CACHE: dict[tuple[str, str], ScipyRouter] = {}
 _LOCK = threading.Lock()
 
 
 def scipy_router(session: Session) -> ScipyRouter:
     """The cached in-process router of this database's current road graph (built on first use)."""
-    key = (str(session.get_bind().engine.url), graph_signature(session))
+    key = (str(session.get_bind().engine.url), graph_version(session))
     with _LOCK:
         router = _CACHE.get(key)
         if router is None:

@@ -116,6 +116,52 @@ class AttachSuggestionOut(BaseModel):
     reasons: list[str]
 
 
+class CaseSolvedIn(InputModel):
+    """A property crime's case solved (破案): what solved it."""
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class LootIn(InputModel):
+    """An item taken in a property crime, with its value in fen."""
+
+    item: str = Field(min_length=1, max_length=200)
+    value_lost_fen: int = Field(ge=1, le=10**12)
+    note: str = Field(default="", max_length=2000)
+
+
+class RecoveryIn(InputModel):
+    """Value recovered of a loot item, in fen (added to what was recovered before)."""
+
+    value_recovered_fen: int = Field(ge=1, le=10**12)
+
+
+class LootOut(BaseModel):
+    id: int
+    item: str
+    value_lost_fen: int
+    value_recovered_fen: int
+    recorded_by: str
+    recorded_at: datetime
+    recovered_at: datetime | None
+    note: str
+
+
+class CaseClockOut(BaseModel):
+    """A property crime's 24-hour case clock and its loot-recovery record."""
+
+    started_at: datetime
+    due_at: datetime
+    solved_at: datetime | None
+    seconds: float
+    running: bool
+    breached: bool
+    reason: str
+    loot: list[LootOut]
+    value_lost_fen: int
+    value_recovered_fen: int
+
+
 class UnitIn(InputModel):
     """A unit to create."""
 

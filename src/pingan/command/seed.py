@@ -1,5 +1,6 @@
 """The demo's command centre: units for every station and a few incidents at every stage, so that a
-dispatcher who logs in finds work. Seeding is idempotent: it does nothing once units exist."""
+dispatcher who logs in finds work, and the closed incidents of the weeks before (`HISTORY_WEEKS`),
+which the 110 call-backs sample. Seeding is idempotent: it does nothing once units exist."""
 
 from __future__ import annotations
 
@@ -18,6 +19,22 @@ from pingan.core.org import all_stations
 from pingan.core.roles import Actor
 
 UNITS_PER_STATION = 3
+# The closed incidents of the weeks before the demo's day, per station and week: what the weekly
+# 110 call-back sample draws from (at a tenth, rounded up, one call-back per station and week).
+# Few, because every test that seeds the demo's command centre writes them.
+HISTORY_WEEKS = 8
+HISTORY_PER_STATION_WEEK = 4
+HISTORY_CALLS = (
+    ("电动车停在小区楼下被盗", "010103", "小区北门"),
+    ("邻居家吵架声音很大，怕出事", "020301", "居民楼三单元"),
+    ("钱包在公交车上被偷了", "010102", "公交站台"),
+    ("门面被人砸了玻璃", "020102", "临街门面"),
+    ("喝醉的人躺在路边", "050201", "人行道"),
+    ("停车场两车剐蹭，双方争执", "030102", "商场停车场"),
+    ("孩子放学没回家，联系不上", "050101", "学校门口"),
+)
+# A history incident's unit moves, with the minutes after the call at which each is made.
+HISTORY_MOVES = (("assign", 1.0), ("acknowledge", 1.5), ("depart", 2.0), ("arrive", 9.0), ("clear", 40.0))
 _KINDS = (UnitKind.PATROL_CAR, UnitKind.PATROL_CAR, UnitKind.EBIKE_PATROL)
 
 
@@ -94,6 +111,8 @@ def seed_command(*, now: datetime) -> tuple[int, int]:
                 units.setdefault(st.code, []).append(unit)
         centres = {s.code: (s.lat, s.lon) for s in stations}
         created = 0
+        for k, st in enumerate(stations):
+            created += _seed_history(session, k, centres[st.code], units[st.code][-1], now=now, actor=actor)
         for i, call in enumerate(DEMO_CALLS):
             if call.station not in centres:
                 continue
@@ -143,6 +162,47 @@ def _seed_call(
         )
         actions.do_move_unit(session, move, actions.check_move_unit(move))
     return 1
+
+
+def _seed_history(
+    session: Session, index: int, centre: tuple[float, float], unit: Unit, *, now: datetime, actor: Actor
+) -> int:
+    """The station's closed incidents of the `HISTORY_WEEKS` weeks before `now`, each worked by `unit`
+    from call to clearance within the hour, in time order. Returns how many were written."""
+    start = now - timedelta(weeks=HISTORY_WEEKS)
+    # Spread over the weeks, the last call two days before now; stations a little apart in time.
+    spacing = (timedelta(weeks=HISTORY_WEEKS) - timedelta(days=2)) / (
+        HISTORY_WEEKS * HISTORY_PER_STATION_WEEK
+    )
+    written = 0
+    for n in range(HISTORY_WEEKS * HISTORY_PER_STATION_WEEK):
+        text, category, address = HISTORY_CALLS[(index + n) % len(HISTORY_CALLS)]
+        received = start + spacing * n + timedelta(minutes=17 * (index % 40))
+        body = IncidentIn(
+            received_at=received,
+            caller_phone=f"137{index:02d}{n:06d}",
+            text=text,
+            category_code=category,
+            address=address,
+            lat=round(centre[0] - 0.002 + 0.0001 * (n % 20), 6),
+            lon=round(centre[1] + 0.002 - 0.0001 * (n % 20), 6),
+        )
+        item = actions.NewCall(call=body, actor=actor)
+        incident = actions.do_take_call(session, item, related=actions.check_take_call(session, item))
+        session.flush()
+        actions.do_sign_off(session, incident, actor, at=received + timedelta(seconds=30))
+        for name, minutes in HISTORY_MOVES:
+            move = actions.UnitMoveRequest(
+                unit=unit,
+                move=UnitMove(name),
+                actor=actor,
+                incident=incident if name == "assign" else None,
+                note="现场已处置" if name == "clear" else "",
+                at=received + timedelta(minutes=minutes),
+            )
+            actions.do_move_unit(session, move, actions.check_move_unit(move))
+        written += 1
+    return written
 
 
 def incidents_total(session: Session) -> int:

@@ -38,6 +38,7 @@ from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, Protected, Sealed, protect
 from pingan.core.roles import Actor, Role
 from pingan.core.scoping import check_station
+from pingan.core.settings import get_settings
 
 # Mediators are station officers; supervisors oversee; the simulator and imports act as the system.
 MEDIATORS = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.SYSTEM})
@@ -49,7 +50,6 @@ EVENT_RED_GRADE = "community.red_grade"
 REPEAT_WINDOW = timedelta(days=365)
 # A red grade's home visit is due within this many hours, and the art. 25 report within the same span.
 RED_VISIT = timedelta(hours=4)
-CLOCKS = rules.DEFAULT_CLOCKS
 # Steps that need an agreement first, and steps of a domestic-violence case.
 AFTER_AGREEMENT = frozenset({EventKind.FOLLOW_UP_VISIT, EventKind.CONFIRMATION_APPLIED})
 DV_STEPS = frozenset(
@@ -308,6 +308,18 @@ def do_agree(session: Session, dispute: Dispute, body: AgreementIn, actor: Actor
     audit.record(session, actor=actor, action="dispute.agree", object_type="dispute", object_id=dispute.id)
 
 
+def steps_offered(dispute: Dispute) -> list[EventKind]:
+    """The steps a dispute's page offers: those of its kind (domestic-violence steps for a
+    domestic-violence case, recoveries for wage arrears); `check_step` still decides each."""
+    return [
+        k
+        for k in EventKind
+        if k in STEPS
+        and (k not in DV_STEPS or dispute.domestic_violence)
+        and (k is not EventKind.RECOVERED or dispute.kind is DisputeType.WAGE_ARREARS)
+    ]
+
+
 def check_step(dispute: Dispute, body: StepIn, actor: Actor) -> datetime:
     """A step that applies to the dispute now, not before its intake; returns when it happened."""
     _authorise(actor, MEDIATORS, "record mediation steps")
@@ -397,9 +409,14 @@ def times_of(d: Dispute) -> rules.DisputeTimes:
     )
 
 
+def clock_rules() -> rules.ClockRules:
+    """The clocks' lengths as the settings give them (`PINGAN_COMMUNITY_*`)."""
+    return rules.clock_rules(get_settings().community)
+
+
 def clocks_of(d: Dispute, *, now: datetime) -> list[rules.Clock]:
-    """The dispute's clocks now."""
-    return rules.clocks(times_of(d), CLOCKS, now=now)
+    """The dispute's clocks now, with the lengths of the settings."""
+    return rules.clocks(times_of(d), clock_rules(), now=now)
 
 
 def do_sweep_breaches(session: Session, actor: Actor, *, now: datetime) -> int:

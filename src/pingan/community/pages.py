@@ -4,25 +4,30 @@ and factors, the factor table, the wage-arrears cases, and the monthly figures."
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pingan.community import actions, queries
 from pingan.community.choices import DisputeType, Grade, Mediator, RiskFactor
 from pingan.community.factors import table
 from pingan.community.model import StationTask
-from pingan.community.schemas import DisputeIn
+from pingan.community.schemas import AgreementIn, DisputeIn, StepIn
 from pingan.core import audit, clock, db
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
-from pingan.core.errors import DomainError, NotFound
+from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.i18n import _
-from pingan.core.pages import ECHARTS_JS, render
+from pingan.core.pages import ECHARTS_JS, page_message, render
 from pingan.core.roles import Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
 
@@ -30,6 +35,8 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.READERS))]
 MediatorActor = Annotated[Actor, Depends(require_roles(*actions.MEDIATORS))]
 DisputeId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+BEIJING = ZoneInfo("Asia/Shanghai")  # a time typed on a page is Beijing time
+MAX_YUAN = Decimal(10_000_000)  # a wage recovery above ten million yuan is a typing error
 GRADE_COLOURS = {
     Grade.RED: "#c62828",
     Grade.ORANGE: "#e65100",
@@ -167,17 +174,167 @@ def _store(body: DisputeIn, actor: Actor) -> int:
         return actions.do_take_in(session, intake, actor).id
 
 
-@router.get("/community/disputes/{dispute_id}", response_class=HTMLResponse)
-def dispute_page(request: Request, dispute_id: DisputeId, session: DbSession, actor: Reader) -> HTMLResponse:
-    """One dispute: parties masked, mediators, clocks, grade with every factor, links and timeline.
-    Opening it is audited."""
+def _dispute_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    dispute_id: int,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
     now = clock.now()
     with session.begin():
         dispute = actions.get_dispute(session, dispute_id, actor)
         view = queries.dispute_view(session, dispute, now=now)
         audit.record(session, actor=actor, action="dispute.read", object_type="dispute", object_id=dispute.id)
     sources = {f.name: f for f in table().factors}
-    return render(request, "community_dispute.html", view=view, d=dispute, now=now, sources=sources)
+    return render(
+        request,
+        "community_dispute.html",
+        status,
+        view=view,
+        d=dispute,
+        now=now,
+        sources=sources,
+        steps=actions.steps_offered(dispute),
+        may_write=bool(actor.role in actions.MEDIATORS),
+        error=error,
+        values=values or {},
+    )
+
+
+@router.get("/community/disputes/{dispute_id}", response_class=HTMLResponse)
+def dispute_page(request: Request, dispute_id: DisputeId, session: DbSession, actor: Reader) -> HTMLResponse:
+    """One dispute: parties masked, mediators, clocks, grade with every factor, links and timeline,
+    and the forms to record the agreement and the steps after it. Opening it is audited."""
+    return _dispute_page(request, session, actor, dispute_id)
+
+
+def _form_time(value: str, field: str) -> datetime | None:
+    """A `datetime-local` value typed on the page, taken as Beijing time; empty means now."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid("a date and time such as 2026-03-10T14:00 is expected", field=field) from exc
+    return parsed.replace(tzinfo=BEIJING) if parsed.tzinfo is None else parsed
+
+
+def _form_fen(value: str, field: str) -> int | None:
+    """An amount in yuan typed on the page, in fen; empty means none."""
+    if not value:
+        return None
+    try:
+        yuan = Decimal(value)
+    except InvalidOperation as exc:
+        raise Invalid("an amount in yuan such as 1200.50 is expected", field=field) from exc
+    if not yuan.is_finite() or yuan < 0 or yuan > MAX_YUAN:
+        raise Invalid("an amount in yuan such as 1200.50 is expected", field=field)
+    return int((yuan * 100).to_integral_value())
+
+
+def _refusal(exc: ValidationError, rename: dict[str, str]) -> str:
+    """A request model's refusal as the page says it: the form's field, then why."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
+    return f"field {rename.get(field, field)!r}: {first.get('msg', 'invalid')}"
+
+
+def _on_dispute_form(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    dispute_id: int,
+    values: dict[str, str],
+    write: Callable[[], None],
+    rename: dict[str, str],
+) -> HTMLResponse | RedirectResponse:
+    """Run a dispute page's form: `write` parses and writes in one transaction. A refusal shows the
+    dispute page again with the field named and the values typed; nothing is written."""
+    try:
+        write()
+    except ValidationError as exc:
+        session.rollback()
+        return _dispute_page(
+            request, session, actor, dispute_id, status=422, error=_refusal(exc, rename), values=values
+        )
+    except DomainError as exc:
+        session.rollback()
+        exc.field = rename.get(exc.field or "", exc.field)
+        return _dispute_page(
+            request, session, actor, dispute_id, status=exc.status, error=page_message(exc), values=values
+        )
+    return RedirectResponse(f"/community/disputes/{dispute_id}", status_code=303)
+
+
+@router.post("/community/disputes/{dispute_id}/agreement", response_class=HTMLResponse, response_model=None)
+def agreement_form(
+    request: Request,
+    dispute_id: DisputeId,
+    session: DbSession,
+    actor: MediatorActor,
+    _csrf: CsrfChecked,
+    terms: Annotated[str, Form(max_length=4000)] = "",
+    agreed_at: Annotated[str, Form(max_length=40)] = "",
+    recovered_yuan: Annotated[str, Form(max_length=20)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Record the agreement and its terms from the dispute page, through the same checks as the API."""
+    values = {"terms": terms, "agreed_at": agreed_at, "recovered_yuan": recovered_yuan}
+
+    def write() -> None:
+        body = AgreementIn(
+            terms=terms.strip(),
+            agreed_at=_form_time(agreed_at.strip(), "agreed_at"),
+            recovered_fen=_form_fen(recovered_yuan.strip(), "recovered_yuan"),
+        )
+        with session.begin():
+            dispute = actions.get_dispute(session, dispute_id, actor, for_update=True)
+            at = actions.check_agree(dispute, body, actor)
+            actions.do_agree(session, dispute, body, actor, at=at)
+
+    return _on_dispute_form(
+        request, session, actor, dispute_id, values, write, {"recovered_fen": "recovered_yuan"}
+    )
+
+
+@router.post("/community/disputes/{dispute_id}/steps", response_class=HTMLResponse, response_model=None)
+def step_form(
+    request: Request,
+    dispute_id: DisputeId,
+    session: DbSession,
+    actor: MediatorActor,
+    _csrf: CsrfChecked,
+    kind: Annotated[str, Form(max_length=40)] = "",
+    at: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    urgent: Annotated[str, Form(max_length=3)] = "",
+    recovered_yuan: Annotated[str, Form(max_length=20)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Record a step from the dispute page (follow-up visit, judicial confirmation applied for, a
+    domestic-violence step, failure, escalation, wages recovered), through the same checks as the API."""
+    values = {"kind": kind, "at": at, "note": note, "urgent": urgent, "recovered_yuan": recovered_yuan}
+
+    def write() -> None:
+        body = StepIn.model_validate(
+            {
+                "kind": kind,
+                "at": _form_time(at.strip(), "at"),
+                "note": note.strip(),
+                "urgent": urgent == "1",
+                "recovered_fen": _form_fen(recovered_yuan.strip(), "recovered_yuan"),
+            }
+        )
+        with session.begin():
+            dispute = actions.get_dispute(session, dispute_id, actor, for_update=True)
+            when = actions.check_step(dispute, body, actor)
+            actions.do_step(session, dispute, body, actor, at=when)
+
+    return _on_dispute_form(
+        request, session, actor, dispute_id, values, write, {"recovered_fen": "recovered_yuan"}
+    )
 
 
 @router.post("/community/tasks/{task_id}/done", response_model=None)

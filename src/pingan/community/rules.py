@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pingan.community.choices import ClockKind, ClockState, DisputeStatus, Grade
+from pingan.core.settings import CommunitySettings
 
 
 @dataclass(frozen=True)
@@ -120,16 +121,21 @@ class ClockRules:
     lead_hours: timedelta
 
 
-DEFAULT_CLOCKS = ClockRules(
-    mediation=timedelta(days=30),
-    follow_up=timedelta(days=15),
-    confirmation=timedelta(days=30),
-    dv_warning=timedelta(hours=72),
-    protection_order=timedelta(hours=72),
-    protection_order_urgent=timedelta(hours=24),
-    lead_days=timedelta(days=5),
-    lead_hours=timedelta(hours=12),
-)
+def clock_rules(s: CommunitySettings) -> ClockRules:
+    """The clocks' lengths from the settings (validated positive there)."""
+    return ClockRules(
+        mediation=timedelta(days=s.mediation_days),
+        follow_up=timedelta(days=s.follow_up_days),
+        confirmation=timedelta(days=s.confirmation_days),
+        dv_warning=timedelta(hours=s.dv_warning_hours),
+        protection_order=timedelta(hours=s.protection_order_hours),
+        protection_order_urgent=timedelta(hours=s.protection_order_urgent_hours),
+        lead_days=timedelta(days=s.warn_days),
+        lead_hours=timedelta(hours=s.warn_hours),
+    )
+
+
+DEFAULT_CLOCKS = clock_rules(CommunitySettings())  # the defaults of `PINGAN_COMMUNITY_*`
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ in its own transaction (`core.audit`), so the audit log is the change feed: one 
 open stream of that process. Each stream renders its own fragments, in its own read, within its user's
 role and station view (`Topic.render`), so that nothing is pushed that the user's page would not show.
 
+Telemetry (a crowd count, a drone's later report) is not audited: its writer records a pulse
+(`core.pulse`), which the poller reads in the same round and sends at most once a second per topic and
+key, the last one always (`Hub._poll_pulses`).
+
 On PostgreSQL, ids come from a sequence and are taken before COMMIT, so a transaction can commit after
 a later id is already visible. An id skipped over is kept as a gap and looked for again at each poll,
 for `GAP_GRACE_S`, after which it is taken for a rolled-back insert. docs/live.md has the latency.
@@ -21,7 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import psycopg
@@ -40,6 +44,7 @@ from pingan.core.errors import Invalid, Unauthorized
 from pingan.core.logging import get_logger
 from pingan.core.migrate import REPO_ROOT
 from pingan.core.pages import TEMPLATES
+from pingan.core.pulse import LivePulse
 from pingan.core.roles import HUMAN_ROLES, Actor, Role
 
 log = get_logger("live")
@@ -56,6 +61,8 @@ REPLAY = 5000  # changes kept for a stream that reconnects with Last-Event-ID
 QUEUE = 256  # batches a slow stream may fall behind before it is ended
 SSE_JS = REPO_ROOT / "node_modules" / "htmx-ext-sse" / "dist" / "sse.js"
 ATTENTION = "attention"
+PULSE = "pulse"  # a Change's action when it comes from a telemetry pulse (core/pulse.py), not the audit log
+PULSE_EVERY_S = 1.0  # a topic and key pulsed is sent at most this often, the last pulse always
 
 
 @dataclass(frozen=True)
@@ -205,9 +212,21 @@ class Hub:
         self._ready = asyncio.Event()
         self._wake = asyncio.Event()
         self._wakeup: Wakeup | None = None
-        self.cursor = 0
-        self._gaps: dict[int, float] = {}
+        self._audit = _Cursor()
+        self._pulses = _Cursor()
+        # topic and key -> when it was last sent, and those held back until their second is over
+        self._pulse_sent: dict[tuple[str, int], float] = {}
+        self._pulse_held: set[tuple[str, int]] = set()
         self.recent: deque[Change] = deque(maxlen=REPLAY)
+
+    @property
+    def cursor(self) -> int:
+        """The last audit entry id read."""
+        return self._audit.cursor
+
+    @cursor.setter
+    def cursor(self, value: int) -> None:
+        self._audit.cursor = value
 
     @property
     def streams(self) -> int:
@@ -247,8 +266,10 @@ class Hub:
         while self._subs and not self._ready.is_set():
             try:
                 # Start from the log's end as it stands now: a page shows what was there before.
-                self.cursor = await asyncio.to_thread(_log_end)
-                self._gaps.clear()
+                self._audit = _Cursor(await asyncio.to_thread(_log_end))
+                self._pulses = _Cursor(await asyncio.to_thread(_pulses_end))
+                self._pulse_sent.clear()
+                self._pulse_held.clear()
                 self.recent.clear()
                 self._ready.set()
             except Exception:
@@ -287,23 +308,21 @@ class Hub:
             await asyncio.sleep(WAKE_GAP_S)
 
     def poll(self) -> list[Change]:
-        """Read the audit entries after the cursor (and the gaps still open), oldest first."""
+        """Read the audit entries after the cursor (and the gaps still open), oldest first, then the
+        telemetry pulses, at most one per topic and key a second."""
         watchers = _watchers()
         changes: list[Change] = []
         with db.read_transaction() as session:
             while True:
-                where = AuditEntry.id > self.cursor
-                if self._gaps:
-                    where = or_(where, AuditEntry.id.in_(list(self._gaps)))
                 rows = session.execute(
                     select(AuditEntry.id, AuditEntry.action, AuditEntry.object_id)
-                    .where(where)
+                    .where(self._audit.where(AuditEntry.id))
                     .order_by(AuditEntry.id)
                     .limit(BATCH)
                 ).all()
                 matched: list[tuple[int, str, str, Topic]] = []
                 for entry_id, action, object_id in rows:
-                    self._advance(entry_id)
+                    self._audit.advance(entry_id)
                     matched.extend((entry_id, action, object_id, t) for t in watchers if t.watches(action))
                 details = _details(session, [m[0] for m in matched if m[3].needs_detail])
                 for entry_id, action, object_id, topic in matched:
@@ -314,31 +333,87 @@ class Hub:
                     changes.append(Change(entry_id, topic.name, action, ids))
                 if len(rows) < BATCH:
                     break
-        self._expire_gaps()
+            changes.extend(self._poll_pulses(session))
+        self._audit.expire()
+        self._pulses.expire()
         return changes
 
-    def _advance(self, entry_id: int) -> None:
-        if entry_id in self._gaps:
-            del self._gaps[entry_id]
+    def _poll_pulses(self, session: Session) -> list[Change]:
+        """The topics and keys pulsed since the last read, each sent at most once per `PULSE_EVERY_S`:
+        one pulsed again within its second is held and sent when the second is over, so the last
+        state always reaches the page, and a counter reporting ten times a second costs one fetch."""
+        pulsed: set[tuple[str, int]] = set()
+        while True:
+            rows = session.execute(
+                select(LivePulse.id, LivePulse.topic, LivePulse.key)
+                .where(self._pulses.where(LivePulse.id))
+                .order_by(LivePulse.id)
+                .limit(BATCH)
+            ).all()
+            for pulse_id, topic, key in rows:
+                self._pulses.advance(pulse_id)
+                if topic in _topics:
+                    pulsed.add((topic, int(key)))
+            if len(rows) < BATCH:
+                break
+        now = time.monotonic()
+        due: list[tuple[str, int]] = []
+        for item in sorted(pulsed | self._pulse_held):
+            if now - self._pulse_sent.get(item, -PULSE_EVERY_S) >= PULSE_EVERY_S:
+                due.append(item)
+                self._pulse_sent[item] = now
+                self._pulse_held.discard(item)
+            else:
+                self._pulse_held.add(item)
+        for item in [i for i, at in self._pulse_sent.items() if now - at > 60 and i not in self._pulse_held]:
+            del self._pulse_sent[item]
+        # A pulse has no audit id: it is not replayed to a reconnecting stream (the page fetches the
+        # state again on the next pulse, at most a second later while the telemetry flows).
+        return [Change(0, topic, PULSE, (key,)) for topic, key in due]
+
+
+@dataclass
+class _Cursor:
+    """Where a poller stands in an id-ordered log (the audit log, the pulses): the last id read, and the
+    ids skipped over that a late commit may still fill (PostgreSQL), each looked for `GAP_GRACE_S`."""
+
+    cursor: int = 0
+    gaps: dict[int, float] = field(default_factory=dict)
+
+    def where(self, column: Any) -> Any:
+        """The condition for the rows not read yet: after the cursor, or in a gap."""
+        after = column > self.cursor
+        return or_(after, column.in_(list(self.gaps))) if self.gaps else after
+
+    def advance(self, entry_id: int) -> None:
+        """Note an id read."""
+        if entry_id in self.gaps:
+            del self.gaps[entry_id]
             return
         now = time.monotonic()
         # A late commit holds one of the ids just below this one; ids far below were most likely
         # rolled back (a sequence runs on past them), so the gaps kept are the nearest ones.
         for missing in range(max(self.cursor + 1, entry_id - MAX_GAPS), entry_id):
-            self._gaps[missing] = now
+            self.gaps[missing] = now
         self.cursor = max(self.cursor, entry_id)
 
-    def _expire_gaps(self) -> None:
+    def expire(self) -> None:
+        """Forget the gaps looked for long enough: rolled-back inserts."""
         horizon = time.monotonic() - GAP_GRACE_S
-        for gap in [g for g, seen in self._gaps.items() if seen < horizon]:
-            del self._gaps[gap]
-        while len(self._gaps) > MAX_GAPS:
-            del self._gaps[min(self._gaps)]
+        for gap in [g for g, seen in self.gaps.items() if seen < horizon]:
+            del self.gaps[gap]
+        while len(self.gaps) > MAX_GAPS:
+            del self.gaps[min(self.gaps)]
 
 
 def _log_end() -> int:
     with db.read_transaction() as session:
         return int(session.execute(select(func.coalesce(func.max(AuditEntry.id), 0))).scalar_one())
+
+
+def _pulses_end() -> int:
+    with db.read_transaction() as session:
+        return int(session.execute(select(func.coalesce(func.max(LivePulse.id), 0))).scalar_one())
 
 
 def _details(session: Session, entry_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

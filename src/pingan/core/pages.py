@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -18,10 +19,13 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from pingan.core.errors import DomainError, Forbidden
+from pingan.core import clock
+from pingan.core.errors import DomainError, Forbidden, Invalid
 from pingan.core.i18n import N_, _, html_lang, label, ngettext, use_locale
 from pingan.core.migrate import REPO_ROOT
 from pingan.core.roles import Actor, Role
@@ -57,12 +61,26 @@ class NavItem:
     roles: frozenset[Role]
 
 
+@dataclass(frozen=True)
+class NavGroup:
+    """A heading of the menu and its entries; `current`: the page shown is one of them."""
+
+    label: str
+    items: tuple[NavItem, ...]
+    current: bool = False
+
+
 _NAV: list[NavItem] = []
+_GROUPS: list[tuple[str, str]] = []
+# A menu of at most this many entries is one row of links; a longer one is folded into its groups.
+FLAT_MENU_MAX = 8
 
 
-def register_nav(items: list[NavItem]) -> None:
-    """Set the menu (the app assembly does, once, from every package's pages)."""
+def register_nav(items: list[NavItem], groups: list[tuple[str, str]] | None = None) -> None:
+    """Set the menu (the app assembly does, once, from every package's pages), and its groups: an
+    entry belongs to the group of the first path prefix it starts with, `(prefix, label)`."""
     _NAV[:] = items
+    _GROUPS[:] = groups or []
 
 
 def nav_for(actor: Actor | None) -> list[NavItem]:
@@ -71,6 +89,35 @@ def nav_for(actor: Actor | None) -> list[NavItem]:
     if actor is None:
         return []
     return [NavItem(i.href, _(i.label), i.roles) for i in _NAV if actor.role in i.roles]
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def menu_for(actor: Actor | None, path: str = "") -> list[NavGroup]:
+    """The user's menu as groups, in the menu's order. A short menu (`FLAT_MENU_MAX`) is one group
+    without a label; a longer one folds by the registered groups, so that a supervisor's thirty pages
+    read as a handful of headings. `path` marks the group of the page shown."""
+    items = nav_for(actor)
+    if len(items) <= FLAT_MENU_MAX or not _GROUPS:
+        return [NavGroup("", tuple(items))] if items else []
+    order: list[str] = []
+    members: dict[str, list[NavItem]] = {}
+    for item in items:
+        label = next((lab for prefix, lab in _GROUPS if _under(item.href, prefix)), "")
+        if label not in members:
+            order.append(label)
+            members[label] = []
+        members[label].append(item)
+    return [
+        NavGroup(
+            _(label) if label else "",
+            tuple(members[label]),
+            current=any(_under(path, i.href) for i in members[label]),
+        )
+        for label in order
+    ]
 
 
 def district_zone() -> ZoneInfo:
@@ -129,11 +176,22 @@ def fen_from_yuan(text: str) -> int | None:
 
 
 TEMPLATES.env.globals["nav_for"] = nav_for
+TEMPLATES.env.globals["menu_for"] = menu_for
 TEMPLATES.env.globals["html_lang"] = html_lang
 TEMPLATES.env.globals["zone_name"] = zone_name
 TEMPLATES.env.filters["bj"] = beijing_time
 TEMPLATES.env.filters["yuan"] = yuan
 TEMPLATES.env.filters["label"] = label
+
+
+def form_time(value: str, field: str) -> datetime:
+    """A `datetime-local` value typed on a page, taken in the district's zone (Beijing time); a value
+    that is not a date and time is refused naming its field."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid("a date and time such as 2026-03-10T14:00 is expected", field=field) from None
+    return parsed.replace(tzinfo=district_zone()) if parsed.tzinfo is None else parsed
 
 
 def page_message(exc: DomainError) -> str:
@@ -147,6 +205,34 @@ def page_message(exc: DomainError) -> str:
 
 CSRF_COOKIE = "pingan_csrf"
 CSRF_FIELD = "csrf_token"
+
+
+def form_refusal(exc: ValidationError) -> str:
+    """Why the request model refused a form: the first field's place and message."""
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def run_form(
+    session: Session,
+    write: Callable[[datetime], None],
+    *,
+    done: str,
+    again: Callable[[int, str], HTMLResponse],
+) -> HTMLResponse | RedirectResponse:
+    """Run one page form's write in one transaction at one `now`, then 303 to `done`. A refusal rolls
+    back and shows the page again, `again(status, why)`, with why it was refused, naming the field."""
+    now = clock.now()
+    try:
+        with session.begin():
+            write(now)
+    except DomainError as exc:
+        session.rollback()
+        return again(exc.status, page_message(exc))
+    except ValidationError as exc:
+        session.rollback()
+        return again(422, form_refusal(exc))
+    return RedirectResponse(done, status_code=303)
 
 
 def csrf_token_for(nonce: str) -> str:

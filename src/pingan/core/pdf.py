@@ -98,3 +98,46 @@ def cjk_document(font: CjkFont | None = None) -> FPDF:
     pdf.add_font(FAMILY, "B", str(bold), collection_font_number=chosen.index)
     pdf.set_font(FAMILY, size=11)
     return pdf
+
+
+def titled_document(title: str, font: CjkFont | None = None) -> FPDF:
+    """A CJK document on its first page, `title` in its metadata and as its first line at 16 pt."""
+    pdf = cjk_document(font)
+    pdf.set_title(title)
+    pdf.set_creator("pingan")
+    pdf.add_page()
+    paragraph(pdf, title, size=16, height=9)
+    return pdf
+
+
+def paragraph(pdf: FPDF, text: str, *, size: float, height: float) -> None:
+    """`text` across the page's width at `size` points, lines `height` mm apart; the next text below it."""
+    pdf.set_font(FAMILY, size=size)
+    pdf.multi_cell(pdf.epw, height, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def draw_table(
+    pdf: FPDF,
+    headings: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    col_widths: Sequence[float] | None = None,
+    text_align: Sequence[str] | None = None,
+    line_height: float = 6,
+    width: float | None = None,
+    align: str = "CENTER",
+) -> None:
+    """A table: its bold headings row, then `rows`; columns in proportion to `col_widths` (equal when
+    none), each cell aligned by `text_align` (left when none), the table `width` mm wide (the page's
+    when none) and placed by `align`."""
+    layout: dict[str, object] = {"line_height": line_height, "align": align}
+    if col_widths is not None:
+        layout["col_widths"] = tuple(col_widths)
+    if text_align is not None:
+        layout["text_align"] = tuple(text_align)
+    if width is not None:
+        layout["width"] = width
+    with pdf.table(**layout) as table:
+        table.row(list(headings))
+        for row in rows:
+            table.row(list(row))

@@ -47,6 +47,10 @@ class BankSettings(BaseModel):
     backoff_base_s: float = 0.1
     backoff_max_s: float = 10.0
     concurrency: int = 64
+    lease_s: float = Field(
+        default=30.0,
+        description="how long a sender's claim on an outbox message lasts; after it another sender may take it",
+    )
 
 
 class WarningSettings(BaseModel):
@@ -146,6 +150,9 @@ class SensorSettings(BaseModel):
         default=0.8, gt=0, le=1, description="a device this often false is demoted one priority"
     )
     false_alarm_min_outcomes: int = Field(default=5, ge=1, description="... after this many outcomes")
+    # The ingest writes messages in batches, one transaction each, and acknowledges them after it.
+    batch_max: int = Field(default=1000, ge=1, le=10000, description="messages in one transaction at most")
+    batch_wait_ms: int = Field(default=50, ge=0, le=5000, description="a batch waits this long for more")
 
 
 class TrafficSettings(BaseModel):
@@ -155,6 +162,32 @@ class TrafficSettings(BaseModel):
     # 重大事故: three or more deaths (the brigade's reporting threshold for a major accident).
     major_deaths: int = Field(default=3, ge=1)
     snap_limit_m: float = Field(default=50.0, gt=0)
+
+
+class CommunitySettings(BaseModel):
+    """Community mediation's clocks (`PINGAN_COMMUNITY_*`): each length, and how early each warns. The
+    defaults are the statute's where it sets one; the rest are this project's assumptions."""
+
+    # The issue's anchor: mediation finished within a month of intake, counted as 30 days.
+    mediation_days: int = Field(default=30, description="mediation limit from intake (one month)")
+    # 人民调解法 art. 31 (the committee supervises the agreement): the 15 days are an assumption.
+    follow_up_days: int = Field(default=15, description="follow-up visit after the agreement")
+    # 人民调解法 art. 33: judicial confirmation applied for within 30 days of the agreement.
+    confirmation_days: int = Field(default=30, description="judicial-confirmation window (art. 33)")
+    # 反家庭暴力法 art. 16 (告诫书): the law sets no hours; 72 h from intake is an assumption.
+    dv_warning_hours: int = Field(default=72, description="written warning in a domestic-violence case")
+    # 反家庭暴力法 art. 28: the protection order decided within 72 h, within 24 h when urgent.
+    protection_order_hours: int = Field(default=72, description="protection-order decision (art. 28)")
+    protection_order_urgent_hours: int = Field(default=24, description="urgent protection order (art. 28)")
+    warn_days: int = Field(default=5, description="day clocks warn this many days ahead")
+    warn_hours: int = Field(default=12, description="hour clocks warn this many hours ahead")
+
+    @model_validator(mode="after")
+    def _positive(self) -> CommunitySettings:
+        for name in type(self).model_fields:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"PINGAN_COMMUNITY_{name.upper()}: a clock length is a positive number")
+        return self
 
 
 class Settings(BaseSettings):
@@ -188,6 +221,12 @@ class Settings(BaseSettings):
         default=Path("var/property_photos"),
         description="where photos of seized property are stored (the database keeps their hash and path)",
     )
+    property_approval_valid_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="days an approval to return or dispose of seized property stays valid (local policy, not law)",
+    )
     upload_retention_days: int = Field(
         default=30, ge=1, description="days an uploaded import file and its quarantine copy are kept"
     )
@@ -205,6 +244,7 @@ class Settings(BaseSettings):
     command: CommandSettings = Field(default_factory=CommandSettings)
     sensors: SensorSettings = Field(default_factory=SensorSettings)
     traffic: TrafficSettings = Field(default_factory=TrafficSettings)
+    community: CommunitySettings = Field(default_factory=CommunitySettings)
 
     @field_validator("timezone")
     @classmethod

@@ -55,3 +55,33 @@ register_labels(
         QuarantineReason.DUPLICATE: N_("duplicate of an earlier row"),
     },
 )
+
+
+class EudaVerdict(StrEnum):
+    """How one stored EUDA mean compares with the mean recomputed from its row's printed day values."""
+
+    EXACT = "exact"
+    # Not derivable from the printed days, but consistent with them: the publisher averaged its
+    # unrounded day values, which the table prints rounded to the cent.
+    HALF_CENT_TIE = "half_cent_tie"
+    DAY_ROUNDING = "day_rounding"
+    # The publisher's table is inconsistent with its own day values.
+    DAYS_ONE_COLUMN_OFF = "days_one_column_off"
+    BLANK_DAY = "blank_day"
+    NOT_DERIVABLE = "not_derivable"
+    # Nothing to compare: no stored mean, or no printed day in its set.
+    ABSENT = "absent"
+
+
+register_labels(
+    EudaVerdict,
+    {
+        EudaVerdict.EXACT: N_("reproduced exactly"),
+        EudaVerdict.HALF_CENT_TIE: N_("half-cent tie printed rounded down"),
+        EudaVerdict.DAY_ROUNDING: N_("within the rounding of the day values"),
+        EudaVerdict.DAYS_ONE_COLUMN_OFF: N_("day values printed one column off"),
+        EudaVerdict.BLANK_DAY: N_("mean uses a day the table leaves blank"),
+        EudaVerdict.NOT_DERIVABLE: N_("not derivable from the printed days"),
+        EudaVerdict.ABSENT: N_("nothing to compare"),
+    },
+)

@@ -12,7 +12,8 @@ from rich.console import Console
 from pingan.core import clock, db
 from pingan.core.errors import DomainError
 from pingan.core.roles import Actor
-from pingan.narcotics import actions, bulletin, imports, queries
+from pingan.narcotics import actions, analysis, bulletin, imports, queries
+from pingan.narcotics.choices import EudaVerdict
 
 app = typer.Typer(
     help="Wastewater drug monitoring (污水+大数据): sewershed aggregates only.", no_args_is_help=True
@@ -94,19 +95,51 @@ def import_reference(data: DataOpt = None) -> None:
     _run("statcan", _data(data, imports.STATCAN_FILE))
 
 
+def euda_summary(c: analysis.EudaCheck) -> list[str]:
+    """The EUDA reproduction in lines: cells reproduced exactly ÷ cells compared, then every other
+    verdict with its count."""
+    share = f" ({c.exact_share:.1%})" if c.exact_share is not None else ""
+    return [
+        f"{c.rows} rows, {c.sites} sites: {c.count(EudaVerdict.EXACT)} of {c.compared} stored means "
+        f"reproduced exactly{share}",
+        "consistent with the printed days, not derivable from them: "
+        f"{c.count(EudaVerdict.HALF_CENT_TIE)} half-cent ties printed rounded down, "
+        f"{c.count(EudaVerdict.DAY_ROUNDING)} within the rounding of the day values",
+        "inconsistent with the printed days: "
+        f"{c.count(EudaVerdict.DAYS_ONE_COLUMN_OFF)} day values printed one column off, "
+        f"{c.count(EudaVerdict.BLANK_DAY)} using a blank day, {c.count(EudaVerdict.NOT_DERIVABLE)} not derivable",
+        f"{c.count(EudaVerdict.ABSENT)} not compared (no stored mean, or no day printed)",
+    ]
+
+
 @app.command("check-euda")
-def check_euda() -> None:
-    """Recompute the stored EUDA weekday, weekend and daily means from the day values."""
+def check_euda(
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="list the cells consistent with rounding too, not only the inconsistent"),
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="write every cell not reproduced exactly to this CSV file")
+    ] = None,
+) -> None:
+    """Recompute the stored EUDA weekday, weekend and daily means from the day values; list each cell
+    the publisher's day values cannot give, with its printed values and the reason."""
     with db.read_transaction() as session:
         c = queries.euda_check(session)
-    _console.print(
-        f"{c.rows} rows, {c.cities} sites: {c.count('exact')} means exact, {c.count('rounding')} one cent off, "
-        f"{c.count('mismatch')} mismatches, {c.count('absent')} absent"
-    )
-    for m in c.mismatches:
+    for line in euda_summary(c):
+        _console.print(line, soft_wrap=True, markup=False)
+    shown = c.cells if every else c.inconsistent
+    for x in shown:
+        days = " ".join("–" if d is None else str(d) for d in x.days)
         _console.print(
-            f"  {m['site']} {m['year']} {m['metabolite']} {m['mean']}: {m['stored']} ≠ {m['recomputed']}"
+            f"  {x.site} {x.year} {x.metabolite} {x.mean}: published {x.stored}, recomputed {x.recomputed} "
+            f"[{x.verdict.value}] days Wed..Tue {days}: {x.reason}",
+            soft_wrap=True,
+            markup=False,
         )
+    if report is not None:
+        report.write_text(analysis.euda_report_csv(c), encoding="utf-8")
+        _console.print(f"{report}: {len(c.cells)} cells", soft_wrap=True, markup=False)
 
 
 @app.command("rises")

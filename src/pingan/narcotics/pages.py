@@ -14,10 +14,11 @@ from markupsafe import Markup
 from pingan.core import audit, clock
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
-from pingan.core.i18n import _, label
+from pingan.core.i18n import N_, _, label
 from pingan.core.pages import ECHARTS_JS, render
 from pingan.core.roles import Actor
-from pingan.narcotics import actions, bulletin, queries, rules
+from pingan.narcotics import actions, bulletin, queries
+from pingan.narcotics.choices import EudaVerdict
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.READERS))]
@@ -198,13 +199,31 @@ def canada_page(request: Request, session: DbSession, actor: Reader, geo: str = 
     )
 
 
+# The EUDA table's day columns, in its order (its sampling week runs Wednesday to Tuesday).
+EUDA_DAY_COLUMNS = (
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+    N_("Monday"),
+    N_("Tuesday"),
+)
+
+
 @router.get("/narcotics/euda", response_class=HTMLResponse)
 def euda_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
     """The EUDA table's stored means against those recomputed from its day values."""
     with session.begin():
         check = queries.euda_check(session)
     return render(
-        request, "narcotics_euda.html", check=check, weekday=rules.WEEKDAY_DAYS, weekend=rules.WEEKEND_DAYS
+        request,
+        "narcotics_euda.html",
+        check=check,
+        exact=EudaVerdict.EXACT,
+        verdicts=list(EudaVerdict),
+        inconsistent=check.inconsistent,
+        days=[_(d) for d in EUDA_DAY_COLUMNS],
     )
 
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from pingan.command import actions as command_actions
 from pingan.command import queries as command_queries
 from pingan.command import recommend
 from pingan.command.choices import IncidentEventKind, IncidentStatus, Priority, UnitMove
 from pingan.command.schemas import IncidentIn
-from pingan.core import audit, clock, events
+from pingan.core import audit, bulk, clock, events, pulse
 from pingan.core.auth import User
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
 from pingan.core.logging import get_logger
@@ -30,15 +33,21 @@ from pingan.core.settings import get_settings
 from pingan.sensors import rules
 from pingan.sensors.choices import (
     COMMUNITY_KINDS,
+    EVENT_ALERT_CLOSINGS,
     AckState,
     AlarmDecision,
     AlertState,
+    CrowdAlertKind,
     DeviceKind,
+    EventAlertState,
     HolsterEvent,
     Outcome,
     Refusal,
 )
 from pingan.sensors.model import (
+    CrowdAlert,
+    CrowdEvent,
+    CrowdZone,
     DeadLetter,
     Device,
     HolsterLog,
@@ -47,7 +56,7 @@ from pingan.sensors.model import (
     SensorAck,
     SensorAlarm,
 )
-from pingan.sensors.schemas import DeviceIn
+from pingan.sensors.schemas import CrowdEventIn, CrowdZoneEdit, CrowdZoneIn, DeviceIn
 
 log = get_logger("sensors")
 
@@ -64,6 +73,20 @@ ALERT_ACTION = "safety.alert"
 ALERT_EVENT_ACTION = "safety.alert_event"
 ALERT_CLOSE_ACTION = "safety.close"
 EVENT_ALERT_RAISED = "sensors.safety_alert_raised"
+CROWD_ALERT_ACTION = "crowd.alert"
+DRONE_ALERT_ACTION = "crowd.drone_alert"
+EVENT_ALERT_CLOSE_ACTION = "crowd.alert_close"
+ZONE_ADD_ACTION = "crowd.zone_add"
+ZONE_UPDATE_ACTION = "crowd.zone_update"
+ZONE_RETIRE_ACTION = "crowd.zone_retire"
+ZONE_DELETE_ACTION = "crowd.zone_delete"
+CROWD_PULSE = "crowd"  # the live topic a large event's telemetry pulses (sensors/live.py)
+# Who edits, retires or deletes a zone: the command centre watching the event, which knows the ground.
+ZONE_EDITORS = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
+# Who closes a large event's alert: the command centre that watches the event, as for officer safety.
+EVENT_ALERT_CLOSERS = ALERT_CLOSERS
+# A drone reported in a no-fly zone within this long of the zone's last drone alert joins it.
+DRONE_JOIN_S = 600
 BACKUP_UNITS = 3
 
 
@@ -95,6 +118,11 @@ def check_register_device(session: Session, item: NewDevice) -> None:
         raise Invalid("a holster names its officer and their unit", field="officer")
     if d.kind is DeviceKind.UNIT_TRACKER and not d.unit_call_sign:
         raise Invalid("a tracker names its unit", field="unit_call_sign")
+    if d.kind is DeviceKind.CROWD_COUNTER and (
+        session.execute(select(CrowdEvent.id).where(CrowdEvent.code == d.community)).first() is None
+    ):
+        raise Invalid(f"a crowd counter's community is its event's code: no event {d.community!r}",
+                      field="community")  # fmt: skip
     if d.unit_call_sign and command_queries.unit_by_call_sign(session, d.unit_call_sign) is None:
         raise Invalid(f"no unit {d.unit_call_sign!r}", field="unit_call_sign")
     if d.officer and session.execute(select(User.id).where(User.username == d.officer)).first() is None:
@@ -170,6 +198,52 @@ def device_key(device: Device) -> bytes:
     return bytes.fromhex(open_secret(KEY_PURPOSE, device.key_cipher))
 
 
+@dataclass(frozen=True)
+class DeviceForSimulation:
+    """A registered device as a simulator (`pingan sim devices`) plays it: with its key."""
+
+    device_id: str
+    kind: DeviceKind
+    community: str
+    lat: float | None
+    lon: float | None
+    unit_call_sign: str
+    officer: str
+    key: bytes
+    last_seq: int
+
+
+def devices_for_simulation(session: Session, actor: Actor) -> list[DeviceForSimulation]:
+    """Every active device with its decrypted key and last number, in id order, for a simulator to
+    publish as them. Reading the keys is audited (one entry, naming how many)."""
+    _authorise(actor, DEVICE_KEEPERS, "read device keys")
+    rows = list(
+        session.execute(select(Device).where(Device.active.is_(True)).order_by(Device.device_id)).scalars()
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="sensor.keys_read",
+        object_type="sensor_device",
+        object_id="*",
+        detail={"devices": len(rows), "purpose": "simulation"},
+    )
+    return [
+        DeviceForSimulation(
+            device_id=d.device_id,
+            kind=d.kind,
+            community=d.community,
+            lat=d.lat,
+            lon=d.lon,
+            unit_call_sign=d.unit_call_sign or "",
+            officer=d.officer or "",
+            key=device_key(d),
+            last_seq=d.last_seq,
+        )
+        for d in rows
+    ]
+
+
 # ------------------------------------------------------------------------------------------- ingest
 
 
@@ -182,6 +256,8 @@ class Ingested:
     refusal: Refusal | None = None
     alarm_id: int | None = None
     alert_id: int | None = None
+    # The large event whose zones or drone alerts this message changed (a telemetry pulse, not audited).
+    event_id: int | None = None
 
 
 def do_dead_letter(
@@ -208,50 +284,245 @@ def _topic_matches(device: Device, message: rules.Message) -> bool:
         return device.kind in COMMUNITY_KINDS and ref.community == device.community
     if ref.kind == "holster":
         return device.kind is DeviceKind.HOLSTER
+    if ref.kind == "crowd":
+        return device.kind is DeviceKind.CROWD_COUNTER and ref.event == device.community
+    if ref.kind == "drone":
+        return device.kind is DeviceKind.DRONE_DETECTOR
     return device.kind is DeviceKind.UNIT_TRACKER and ref.unit == device.unit_call_sign
 
 
-def do_ingest(session: Session, *, topic: str, raw: bytes, now: datetime) -> Ingested:
-    """Take one MQTT message: read it, check its device, signature and freshness, then act on it.
-    A refusal is kept as a dead letter; nothing else is written for it. Caller holds the transaction."""
-    settings = get_settings().sensors
-    read = rules.read_message(topic, raw, max_bytes=settings.max_payload_bytes)
-    if isinstance(read, rules.Refused):
-        return do_dead_letter(session, topic=topic, refused=read, raw=raw, now=now)
-    message = read
+class KeyRing:
+    """An ingest process's device keys, decrypted once per stored ciphertext, so that a batch's
+    signatures can be checked before its devices are locked (`Signatures`).
+
+    A key is found by the ciphertext the device row holds: a device registered anew has another
+    ciphertext, so its old key is never used for it. The ring is emptied when it holds `limit`."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._keys: dict[str, bytes] = {}
+        self._ciphers: dict[str, str] = {}  # device id -> the ciphertext its row held when last read
+
+    def key(self, device: Device) -> bytes:
+        """The device's key (decrypted at its ciphertext's first use)."""
+        self._ciphers[device.device_id] = device.key_cipher
+        found = self._keys.get(device.key_cipher)
+        if found is None:
+            if len(self._keys) >= self.limit:
+                self._keys.clear()
+                self._ciphers.clear()
+            found = self._keys[device.key_cipher] = device_key(device)
+        return found
+
+    def known(self, device_id: str) -> tuple[str, bytes] | None:
+        """The ciphertext and key the device's row had when last read here, if it was."""
+        cipher = self._ciphers.get(device_id)
+        if cipher is None or cipher not in self._keys:
+            return None
+        return cipher, self._keys[cipher]
+
+
+@dataclass
+class Signatures:
+    """Signatures checked before the batch's transaction, each with the ciphertext of the key it was
+    checked with: inside, a check counts only when the locked row holds that same ciphertext."""
+
+    checked: dict[int, tuple[rules.Message, str, bool]] = field(default_factory=dict)
+
+    def result(self, message: rules.Message, cipher: str) -> bool | None:
+        entry = self.checked.get(id(message))
+        if entry is None or entry[0] is not message or entry[1] != cipher:
+            return None
+        return entry[2]
+
+
+def check_signatures(ring: KeyRing, reads: Sequence[rules.Message | rules.Refused]) -> Signatures:
+    """Check the signatures of the messages whose device's key this process holds, outside any
+    transaction: the HMACs are then not computed while the batch holds its devices' locks (which
+    another ingest process may be waiting for)."""
+    out = Signatures()
+    for r in reads:
+        if isinstance(r, rules.Message) and (held := ring.known(r.device)) is not None:
+            out.checked[id(r)] = (r, held[0], rules.signature_ok(held[1], r))
+    return out
+
+
+@dataclass
+class Batch:
+    """What the messages of one batch share (the ingest's set-based path, docs/mqtt.md): their devices
+    loaded and locked in one query (in id order), each device key decrypted once, the trackers' units
+    loaded and locked in one query, and the batch's positions, applied to the units and kept as
+    history rows together (`flush_positions`, `finish`)."""
+
+    devices: dict[str, Device]
+    units: dict[str, Any]  # command's Unit rows, by call sign (read through command's queries)
+    keys: dict[int, bytes] = field(default_factory=dict)
+    # unit id -> (unit, lat, lon, fix time): the latest fix of each unit not yet applied
+    moves: dict[int, tuple[Any, float, float, datetime]] = field(default_factory=dict)
+    moved_by: list[str] = field(default_factory=list)  # the device of each fix since the last flush
+    history: list[dict[str, object]] = field(default_factory=list)
+    # device id -> the number of its latest position taken and not yet written (`flush_positions`)
+    seqs: dict[int, int] = field(default_factory=dict)
+    # the large events whose counts or drone alerts the batch changed: one pulse each (`finish`)
+    pulsed_events: set[int] = field(default_factory=set)
+    # (device id, number) of the positions taken already at or below their device's last number:
+    # those the database holds (read by `load_batch`) and those this batch took
+    taken: set[tuple[int, int]] = field(default_factory=set)
+    ring: KeyRing | None = None  # the process's keys, when it keeps them (`KeyRing`)
+    signatures: Signatures = field(default_factory=Signatures)
+
+    def key(self, device: Device) -> bytes:
+        if self.ring is not None:
+            return self.ring.key(device)
+        if device.id not in self.keys:
+            self.keys[device.id] = device_key(device)
+        return self.keys[device.id]
+
+    def signature_ok(self, device: Device, message: rules.Message) -> bool:
+        """Whether the message is signed with the device's key: as checked before the transaction
+        when that was with the key the locked row holds, else now."""
+        early = self.signatures.result(message, device.key_cipher)
+        return early if early is not None else rules.signature_ok(self.key(device), message)
+
+    def last_seq(self, device: Device) -> int:
+        """The device's last accepted number, counting the batch's positions not yet written."""
+        return self.seqs.get(device.id, device.last_seq)
+
+
+def load_batch(
+    session: Session,
+    reads: Sequence[rules.Message | rules.Refused],
+    *,
+    ring: KeyRing | None = None,
+    signatures: Signatures | None = None,
+) -> Batch:
+    """Load and lock the devices the batch's messages name, and their trackers' units, at once;
+    with the process's `ring` of keys and the `signatures` checked with it before the transaction."""
+    names = sorted({r.device for r in reads if isinstance(r, rules.Message)})
+    devices: dict[str, Device] = {}
+    if names:
+        rows = session.execute(
+            select(Device).where(bulk.any_of(session, Device.device_id, names)).order_by(Device.id)
+            .with_for_update()
+        ).scalars()  # fmt: skip
+        devices = {d.device_id: d for d in rows}
+    call_signs = sorted({d.unit_call_sign for d in devices.values()
+                         if d.kind is DeviceKind.UNIT_TRACKER and d.unit_call_sign})  # fmt: skip
+    units = command_queries.units_by_call_signs(session, call_signs, for_update=True)
+    return Batch(devices, units, taken=_positions_taken(session, reads, devices), ring=ring,
+                 signatures=signatures or Signatures())  # fmt: skip
+
+
+def _positions_taken(
+    session: Session, reads: Sequence[rules.Message | rules.Refused], devices: dict[str, Device]
+) -> set[tuple[int, int]]:
+    """Which of the batch's positions numbered at or below their device's last number are kept
+    already (one query). Every kept position's number is at or below its device's `last_seq`, so
+    a position numbered above it cannot be; the devices are locked, so no other process keeps one
+    of these meanwhile (and the unique index would refuse it if it did)."""
+    late: set[tuple[int, int]] = set()
+    for r in reads:
+        if isinstance(r, rules.Message) and r.topic.kind == "position":
+            device = devices.get(r.device)
+            if device is not None and r.seq <= device.last_seq:
+                late.add((device.id, r.seq))
+    if not late:
+        return set()
+    rows = session.execute(
+        select(OfficerPosition.device_pk, OfficerPosition.seq).where(
+            bulk.any_of(session, OfficerPosition.device_pk, sorted({pk for pk, _ in late})),
+            bulk.any_of(session, OfficerPosition.seq, sorted({seq for _, seq in late})),
+        )
+    ).all()
+    return {(pk, seq) for pk, seq in rows if seq is not None and (pk, seq) in late}
+
+
+def _checked(
+    session: Session, message: rules.Message, *, now: datetime, batch: Batch | None
+) -> Device | rules.Refused:
+    """The message's device once its topic, whitelist, signature, number and time are right."""
     if message.topic.device and message.topic.device != message.device:
-        refused = rules.Refused(
-            Refusal.TOPIC_MISMATCH, f"topic names {message.topic.device!r}", message.device
-        )
-        return do_dead_letter(session, topic=topic, refused=refused, raw=raw, now=now)
-    device = session.execute(
-        select(Device).where(Device.device_id == message.device).with_for_update()
-    ).scalar_one_or_none()
+        return rules.Refused(Refusal.TOPIC_MISMATCH, f"topic names {message.topic.device!r}", message.device)
+    if batch is not None:
+        device = batch.devices.get(message.device)
+    else:
+        device = session.execute(
+            select(Device).where(Device.device_id == message.device).with_for_update()
+        ).scalar_one_or_none()
     if device is None or not device.active:
-        refused = rules.Refused(
-            Refusal.UNKNOWN_DEVICE, f"{message.device!r} is not registered", message.device
-        )
-        return do_dead_letter(session, topic=topic, refused=refused, raw=raw, now=now)
+        return rules.Refused(Refusal.UNKNOWN_DEVICE, f"{message.device!r} is not registered", message.device)
     if not _topic_matches(device, message):
-        refused = rules.Refused(
+        return rules.Refused(
             Refusal.TOPIC_MISMATCH,
             f"a {device.kind.value} of {device.community} on this topic",
             message.device,
         )
-        return do_dead_letter(session, topic=topic, refused=refused, raw=raw, now=now)
-    if not rules.signature_ok(device_key(device), message):
-        refused = rules.Refused(
+    if batch is not None:
+        signed = batch.signature_ok(device, message)
+    else:
+        signed = rules.signature_ok(device_key(device), message)
+    if not signed:
+        return rules.Refused(
             Refusal.BAD_SIGNATURE, "HMAC-SHA256 does not match the device key", message.device
         )
-        return do_dead_letter(session, topic=topic, refused=refused, raw=raw, now=now)
-    stale = rules.freshness(message, last_seq=device.last_seq, now=now, window_s=settings.replay_window_s)
-    if stale is not None:
-        return do_dead_letter(session, topic=topic, refused=stale, raw=raw, now=now)
+    settings = get_settings().sensors
+    last_seq = batch.last_seq(device) if batch is not None else device.last_seq
+    taken = None
+    if message.topic.kind == "position" and batch is not None:
+        taken = message.seq <= last_seq and (device.id, message.seq) in batch.taken
+    stale = rules.freshness(
+        message, last_seq=last_seq, now=now, window_s=settings.replay_window_s, taken=taken
+    )
+    return stale if stale is not None else device
+
+
+def do_ingest(
+    session: Session,
+    *,
+    topic: str,
+    raw: bytes,
+    now: datetime,
+    read: rules.Message | rules.Refused | None = None,
+    batch: Batch | None = None,
+) -> Ingested:
+    """Take one MQTT message: read it (unless `read` is given), check its device, signature and
+    freshness, then act on it. A refusal is kept as a dead letter; nothing else is written for it.
+    Caller holds the transaction. With a `batch`, a position only updates the batch in memory
+    (`Batch`, written by `flush_positions` and `finish`): nothing of it can fail after its checks, so
+    it needs no savepoint of its own. Without one, it is written at once."""
+    if read is None:
+        read = rules.read_message(topic, raw, max_bytes=get_settings().sensors.max_payload_bytes)
+    if isinstance(read, rules.Refused):
+        return do_dead_letter(session, topic=topic, refused=read, raw=raw, now=now)
+    message = read
+    if message.topic.kind == "position" and batch is None:  # a batch of one
+        alone = load_batch(session, [message])
+        taken = do_ingest(session, topic=topic, raw=raw, now=now, read=message, batch=alone)
+        finish(session, alone)
+        return taken
+    device = _checked(session, message, now=now, batch=batch)
+    if isinstance(device, rules.Refused):
+        return do_dead_letter(session, topic=topic, refused=device, raw=raw, now=now)
+    if message.topic.kind == "position":
+        assert batch is not None
+        return _batch_position(session, batch, device, message, topic=topic, raw=raw, now=now)
     device.last_seq = message.seq
     if message.topic.kind == "alarm":
         return _take_alarm(session, device, message, now=now)
-    if message.topic.kind == "position":
-        return _take_position(session, device, message, now=now)
+    if message.topic.kind in ("crowd", "drone"):
+        taken = (
+            _take_count(session, device, message, topic=topic, raw=raw, now=now)
+            if message.topic.kind == "crowd"
+            else _take_drone(session, device, message, now=now)
+        )
+        # A count or a drone's report is telemetry: open pages are told to look again by a pulse, one
+        # per event and batch, not an audit entry per reading (core/pulse.py).
+        if taken.event_id is not None:
+            if batch is not None:
+                batch.pulsed_events.add(taken.event_id)
+            else:
+                pulse.record(session, CROWD_PULSE, [taken.event_id], now=now)
+        return taken
     return _take_holster(session, device, message, now=now)
 
 
@@ -451,27 +722,68 @@ def do_record_outcome(
 # ---------------------------------------------------------------------------------------- positions
 
 
-def _take_position(session: Session, device: Device, message: rules.Message, *, now: datetime) -> Ingested:
+def _batch_position(
+    session: Session,
+    batch: Batch,
+    device: Device,
+    message: rules.Message,
+    *,
+    topic: str,
+    raw: bytes,
+    now: datetime,
+) -> Ingested:
+    """A checked position of a batch: its device's number taken, its history row kept, and the unit's
+    latest fix of the batch noted (applied by `flush_positions`)."""
     assert message.lat is not None and message.lon is not None
-    unit = command_queries.unit_by_call_sign(session, device.unit_call_sign, for_update=True)
-    if unit is None:
-        raise NotFound(f"no unit {device.unit_call_sign!r}", field="unit")
+    unit = batch.units.get(device.unit_call_sign)
+    if unit is None:  # as the per-message path: kept with the error, the number not taken
+        refused = rules.Refused(
+            Refusal.PROCESSING_FAILED, f"NotFound: no unit {device.unit_call_sign!r}", message.device
+        )
+        return do_dead_letter(session, topic=topic, refused=refused, raw=raw, now=now)
+    # A position may come after a later one of its device (another ingest process took that one):
+    # the device's number never goes back, and the number is taken.
+    batch.seqs[device.id] = max(batch.last_seq(device), message.seq)
+    batch.taken.add((device.id, message.seq))
+    held = batch.moves.get(unit.id)
+    held_at = held[3] if held is not None else unit.fix_at
     # A fix older than the one held (a message delayed in the broker) is kept in the history but
     # does not move the unit back.
-    if unit.fix_at is None or message.sent_at >= unit.fix_at:
-        command_actions.do_record_position(
-            session, unit, lat=message.lat, lon=message.lon, fix_at=message.sent_at, actor=INGEST
-        )
-    session.add(
-        OfficerPosition(
-            device_pk=device.id,
-            unit_call_sign=unit.call_sign,
-            lat=message.lat,
-            lon=message.lon,
-            fix_at=message.sent_at,
-        )
-    )
+    if held_at is None or message.sent_at >= held_at:
+        batch.moves[unit.id] = (unit, message.lat, message.lon, message.sent_at)
+    batch.moved_by.append(device.device_id)
+    batch.history.append({"device_pk": device.id, "unit_call_sign": unit.call_sign, "lat": message.lat,
+                          "lon": message.lon, "fix_at": message.sent_at, "seq": message.seq})  # fmt: skip
     return Ingested(True, f"position of {unit.call_sign}")
+
+
+def flush_positions(session: Session, batch: Batch) -> None:
+    """Apply the batch's positions before any other kind of message reads them, and at the end of the
+    batch: each unit's latest fix through command's write path, one audit entry for them all, and the
+    devices' numbers in one statement (the ORM's flush sends one UPDATE per device and one per unit:
+    22 % of the ingest worker's time, waiting on PostgreSQL, in a py-spy profile of bench/mqtt.py)."""
+    if batch.moves:
+        command_actions.do_record_positions(session, list(batch.moves.values()), actor=INGEST,
+                                            positions=len(batch.moved_by),
+                                            devices=sorted(set(batch.moved_by)))  # fmt: skip
+    if batch.seqs:
+        rows = [{"_id": pk, "last_seq": seq} for pk, seq in sorted(batch.seqs.items())]
+        bulk.update_rows(session, Device.__table__, rows, match={"_id": "id"})  # type: ignore[arg-type]
+        for device in batch.devices.values():  # the session's rows say what the table says now
+            if device.id in batch.seqs:
+                set_committed_value(device, "last_seq", batch.seqs[device.id])
+    batch.moves.clear()
+    batch.moved_by.clear()
+    batch.seqs.clear()
+
+
+def finish(session: Session, batch: Batch) -> None:
+    """End the batch: its units moved, and every position it took kept as history in one insert."""
+    flush_positions(session, batch)
+    bulk.insert_rows(session, OfficerPosition.__table__, batch.history)  # type: ignore[arg-type]
+    batch.history.clear()
+    pulse.record(session, CROWD_PULSE, batch.pulsed_events, now=clock.now())
+    batch.pulsed_events.clear()
 
 
 def do_purge_positions(session: Session, *, now: datetime, actor: Actor) -> int:
@@ -634,6 +946,389 @@ def get_alarm(session: Session, alarm_id: int) -> SensorAlarm:
     if alarm is None:
         raise NotFound(f"no alarm {alarm_id}", field="alarm_id")
     return alarm
+
+
+# ------------------------------------------------------------------------------------- large events
+
+
+def check_create_event(session: Session, body: CrowdEventIn, actor: Actor) -> None:
+    """A new event code."""
+    _authorise(actor, DEVICE_KEEPERS, "create crowd events")
+    if session.execute(select(CrowdEvent.id).where(CrowdEvent.code == body.code)).first() is not None:
+        raise Conflict(f"event {body.code!r} exists already", field="code")
+
+
+def do_create_event(session: Session, body: CrowdEventIn, actor: Actor, *, now: datetime) -> CrowdEvent:
+    """Create the event (its zones are added one by one)."""
+    event = CrowdEvent(code=body.code, name=body.name, starts_at=body.starts_at, ends_at=body.ends_at,
+                       created_at=now, created_by=actor.username)  # fmt: skip
+    session.add(event)
+    session.flush()
+    audit.record(session, actor=actor, action="crowd.event_create", object_type="crowd_event",
+                 object_id=event.id, detail={"code": body.code, "name": body.name})  # fmt: skip
+    return event
+
+
+def get_event(session: Session, event_id: int) -> CrowdEvent:
+    """One event (NotFound naming it)."""
+    event = session.get(CrowdEvent, event_id)
+    if event is None:
+        raise NotFound(f"no event {event_id}", field="event_id")
+    return event
+
+
+def check_add_zone(session: Session, event: CrowdEvent, body: CrowdZoneIn, actor: Actor) -> None:
+    """A zone code new to the event, with thresholds that rise (the polygon and capacity are checked by
+    the schema). A retired zone keeps its code: its alerts' history and its counters' topic name it."""
+    _authorise(actor, DEVICE_KEEPERS, "add crowd zones")
+    taken = session.execute(
+        select(CrowdZone.retired_at).where(CrowdZone.event_id == event.id, CrowdZone.code == body.code)
+    ).first()
+    if taken is not None:
+        retired = " (a retired zone keeps it)" if taken[0] is not None else ""
+        raise Conflict(f"event {event.code} has a zone {body.code!r} already{retired}", field="code")
+    if not body.no_fly and (
+        problem := rules.thresholds_problem(body.watch_pct, body.control_pct, body.over_pct)
+    ):
+        raise Invalid(problem[1], field=problem[0])
+
+
+def do_add_zone(session: Session, event: CrowdEvent, body: CrowdZoneIn, actor: Actor) -> CrowdZone:
+    """Add the zone: a crowd zone with its capacity and thresholds, or a no-fly geofence."""
+    zone = CrowdZone(event_id=event.id, code=body.code, name=body.name, no_fly=body.no_fly,
+                     capacity=0 if body.no_fly else body.capacity, polygon=json.dumps(body.polygon))  # fmt: skip
+    if not body.no_fly:
+        zone.watch_pct, zone.control_pct, zone.over_pct = body.watch_pct, body.control_pct, body.over_pct
+    session.add(zone)
+    session.flush()
+    audit.record(session, actor=actor, action=ZONE_ADD_ACTION, object_type="crowd_zone", object_id=zone.id,
+                 detail={"event": event.code, "code": body.code, "capacity": zone.capacity,
+                         "no_fly": body.no_fly, "thresholds": list(zone.thresholds)})  # fmt: skip
+    pulse.record(session, CROWD_PULSE, [event.id], now=clock.now())
+    return zone
+
+
+def get_zone(session: Session, zone_id: int) -> CrowdZone:
+    """One zone (NotFound naming it)."""
+    zone = session.get(CrowdZone, zone_id)
+    if zone is None:
+        raise NotFound(f"no zone {zone_id}", field="zone_id")
+    return zone
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZoneEdit:
+    """A zone's change, as `check_update_zone` and `do_update_zone` both take it: what is given in
+    `change` is changed, the rest kept."""
+
+    zone: CrowdZone
+    change: CrowdZoneEdit
+    actor: Actor
+
+    @property
+    def thresholds(self) -> tuple[int, int, int]:
+        """The zone's thresholds as they will stand."""
+        c, z = self.change, self.zone
+        return (c.watch_pct or z.watch_pct, c.control_pct or z.control_pct, c.over_pct or z.over_pct)
+
+
+def check_update_zone(item: ZoneEdit) -> None:
+    """The command centre edits a zone that is not retired: the role (403), then the zone's state (409),
+    then the values (422 naming the field; the polygon is checked by the schema as at creation)."""
+    _authorise(item.actor, ZONE_EDITORS, "edit crowd zones")
+    zone, change = item.zone, item.change
+    if zone.retired_at is not None:
+        raise Conflict(f"zone {zone.code} is retired: it cannot be edited", field="zone_id")
+    if zone.no_fly:
+        for name in ("capacity", "watch_pct", "control_pct", "over_pct"):
+            if getattr(change, name) is not None:
+                raise Invalid("a no-fly zone has no capacity or thresholds", field=name)
+        return
+    if problem := rules.thresholds_problem(*item.thresholds):
+        raise Invalid(problem[1], field=problem[0])
+
+
+def do_update_zone(session: Session, item: ZoneEdit, *, now: datetime) -> CrowdZone:
+    """Apply the change and audit what changed, before and after (the old polygon is kept there). A
+    new capacity or thresholds that put the last count at a lower level lower the zone's level at once,
+    quietly, as a falling count does; a higher one is raised by the next count, through the ingest's
+    one path for alerts. Caller holds the transaction."""
+    zone, change = item.zone, item.change
+    before = {"name": zone.name, "polygon": json.loads(zone.polygon), "capacity": zone.capacity,
+              "watch_pct": zone.watch_pct, "control_pct": zone.control_pct, "over_pct": zone.over_pct}  # fmt: skip
+    given = change.model_dump(exclude_none=True)
+    changed = {k: [before[k], v] for k, v in given.items() if before[k] != v}
+    if not changed:
+        return zone
+    for k, (_old, new) in changed.items():
+        setattr(zone, k, json.dumps(new) if k == "polygon" else new)
+    if (
+        not zone.no_fly
+        and zone.last_count is not None
+        and changed.keys() & {"capacity", "watch_pct", "control_pct", "over_pct"}
+    ):
+        graded = rules.rule_crowd(
+            zone.last_count, zone.capacity, current_level="", thresholds=zone.thresholds
+        )
+        if rules.level_rank(graded.level) < rules.level_rank(zone.level):
+            zone.level = graded.level
+    audit.record(session, actor=item.actor, action=ZONE_UPDATE_ACTION, object_type="crowd_zone",
+                 object_id=zone.id, detail={"event_id": zone.event_id, "code": zone.code,
+                                            "changed": changed})  # fmt: skip
+    pulse.record(session, CROWD_PULSE, [zone.event_id], now=now)
+    return zone
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZoneRetirement:
+    """A zone to retire, with the note saying why, as `check_retire_zone` and `do_retire_zone` take it."""
+
+    zone: CrowdZone
+    note: str
+    actor: Actor
+
+
+def _active_alerts(session: Session, zone: CrowdZone) -> int:
+    return int(session.execute(
+        select(func.count()).select_from(CrowdAlert)
+        .where(CrowdAlert.zone_id == zone.id, CrowdAlert.state == EventAlertState.ACTIVE)
+    ).scalar_one())  # fmt: skip
+
+
+def check_retire_zone(session: Session, item: ZoneRetirement) -> None:
+    """The command centre retires a zone that is not retired already and has no active alert (each is
+    closed first, by a person who says how it ended), with a note: 403, then 409, then 422."""
+    _authorise(item.actor, ZONE_EDITORS, "retire crowd zones")
+    zone = item.zone
+    if zone.retired_at is not None:
+        raise Conflict(f"zone {zone.code} is retired already", field="zone_id")
+    if n := _active_alerts(session, zone):
+        raise Conflict(f"zone {zone.code} has {n} active alert(s): close them first", field="zone_id")
+    if not item.note.strip():
+        raise Invalid("say why the zone is no longer watched", field="note")
+    if len(item.note.strip()) > 255:
+        raise Invalid("a note of at most 255 characters", field="note")
+
+
+def do_retire_zone(session: Session, item: ZoneRetirement, *, now: datetime) -> CrowdZone:
+    """Retire the zone: kept with its alerts' history and shown as retired on the event page; off the
+    map; its counts are refused (`zone_retired`) and drones in it raise nothing. Caller holds the
+    transaction."""
+    zone, note = item.zone, item.note.strip()
+    zone.retired_at, zone.retired_by, zone.retire_note = now, item.actor.username, note
+    audit.record(session, actor=item.actor, action=ZONE_RETIRE_ACTION, object_type="crowd_zone",
+                 object_id=zone.id, detail={"event_id": zone.event_id, "code": zone.code, "note": note})  # fmt: skip
+    pulse.record(session, CROWD_PULSE, [zone.event_id], now=now)
+    return zone
+
+
+def check_delete_zone(session: Session, zone: CrowdZone, actor: Actor) -> None:
+    """Only a zone that never raised an alert is erased (one added by mistake): a zone with alerts in its
+    history is evidence of what the command centre saw and did, and is retired instead (409)."""
+    _authorise(actor, ZONE_EDITORS, "delete crowd zones")
+    alerts = session.execute(select(func.count()).select_from(CrowdAlert)
+                             .where(CrowdAlert.zone_id == zone.id)).scalar_one()  # fmt: skip
+    if alerts:
+        raise Conflict(
+            f"zone {zone.code} has {alerts} alert(s) in its history: retire it instead", field="zone_id"
+        )
+
+
+def do_delete_zone(session: Session, zone: CrowdZone, actor: Actor, *, now: datetime) -> None:
+    """Erase the zone; the audit entry keeps what it was (its code, name, capacity and polygon)."""
+    audit.record(session, actor=actor, action=ZONE_DELETE_ACTION, object_type="crowd_zone", object_id=zone.id,
+                 detail={"event_id": zone.event_id, "code": zone.code, "name": zone.name, "no_fly": zone.no_fly,
+                         "capacity": zone.capacity, "polygon": json.loads(zone.polygon)})  # fmt: skip
+    pulse.record(session, CROWD_PULSE, [zone.event_id], now=now)
+    session.delete(zone)
+    session.flush()
+
+
+def _take_count(
+    session: Session, device: Device, message: rules.Message, *, topic: str, raw: bytes, now: datetime
+) -> Ingested:
+    """A zone's head count: the zone's level follows it; a level above the zone's current one raises
+    one alert per zone and level (a count falling and rising again does not raise a level twice)."""
+    assert message.count is not None
+    ref = message.topic
+    zone = session.execute(
+        select(CrowdZone)
+        .join(CrowdEvent, CrowdEvent.id == CrowdZone.event_id)
+        .where(CrowdEvent.code == ref.event, CrowdZone.code == ref.zone, CrowdZone.no_fly.is_(False))
+        .with_for_update(of=CrowdZone)
+    ).scalar_one_or_none()
+    if zone is None:
+        refused = rules.Refused(
+            Refusal.TOPIC_MISMATCH, f"event {ref.event!r} has no crowd zone {ref.zone!r}", message.device
+        )
+        return do_dead_letter(session, topic=topic, refused=refused, raw=raw, now=now)
+    if zone.retired_at is not None:
+        # Refused and counted, not stored: nobody watches a retired zone, and a counter still sending
+        # to it is a fault for the event's staff to see in the dead letters (and /metrics).
+        refused = rules.Refused(
+            Refusal.ZONE_RETIRED, f"zone {ref.zone!r} of {ref.event!r} is retired", message.device
+        )
+        return do_dead_letter(session, topic=topic, refused=refused, raw=raw, now=now)
+    if zone.counted_at is not None and message.sent_at < zone.counted_at:
+        return Ingested(True, f"count of {ref.zone}: older than the one held, not applied")
+    ruling = rules.rule_crowd(
+        message.count, zone.capacity, current_level=zone.level, thresholds=zone.thresholds
+    )
+    zone.level, zone.last_count, zone.counted_at = ruling.level, message.count, message.sent_at
+    if not ruling.raise_alert:
+        return Ingested(
+            True, f"count of {ref.zone}: {ruling.percent}% ({ruling.level or '-'})", event_id=zone.event_id
+        )
+    # Only an active alert holds its level: once a dispatcher has closed it, the zone climbing back to
+    # that level is a new situation on the ground, and a new alert.
+    taken = session.execute(
+        select(CrowdAlert.id).where(
+            CrowdAlert.zone_id == zone.id,
+            CrowdAlert.kind == CrowdAlertKind.CROWD,
+            CrowdAlert.level == ruling.level,
+            CrowdAlert.state == EventAlertState.ACTIVE,
+        )
+    ).first()
+    if taken is not None:
+        return Ingested(
+            True,
+            f"count of {ref.zone}: {ruling.level} raised already",
+            alert_id=taken[0],
+            event_id=zone.event_id,
+        )
+    alert = CrowdAlert(event_id=zone.event_id, zone_id=zone.id, kind=CrowdAlertKind.CROWD, level=ruling.level,
+                       count=message.count, percent=ruling.percent, device_pk=device.id, raised_at=now,
+                       last_at=now, reports=1)  # fmt: skip
+    session.add(alert)
+    session.flush()
+    audit.record(session, actor=INGEST, action=CROWD_ALERT_ACTION, object_type="crowd_alert",
+                 object_id=alert.id, detail={"event": ref.event, "zone": ref.zone, "level": ruling.level,
+                                             "count": message.count, "percent": ruling.percent})  # fmt: skip
+    return Ingested(
+        True, f"count of {ref.zone}: {ruling.level} alert", alert_id=alert.id, event_id=zone.event_id
+    )
+
+
+def no_fly_zones(session: Session, *, at: datetime) -> list[tuple[CrowdZone, list[list[float]]]]:
+    """The no-fly zones of the events running at `at` (not retired), with their rings, in id order."""
+    rows = session.execute(
+        select(CrowdZone)
+        .join(CrowdEvent, CrowdEvent.id == CrowdZone.event_id)
+        .where(
+            CrowdZone.no_fly.is_(True),
+            CrowdZone.retired_at.is_(None),
+            CrowdEvent.starts_at <= at,
+            CrowdEvent.ends_at >= at,
+        )
+        .order_by(CrowdZone.id)
+    ).scalars()
+    return [(z, json.loads(z.polygon)[0]) for z in rows]
+
+
+def _take_drone(session: Session, device: Device, message: rules.Message, *, now: datetime) -> Ingested:
+    """A drone report: inside a running event's no-fly zone it raises an alert, or joins the zone's
+    active alert of the last `DRONE_JOIN_S`."""
+    assert message.lat is not None and message.lon is not None
+    zones = no_fly_zones(session, at=now)
+    zone_id = rules.rule_drone(message.lon, message.lat, [(z.id, ring) for z, ring in zones])
+    if zone_id is None:
+        return Ingested(True, "drone outside every no-fly zone")
+    zone = next(z for z, _ in zones if z.id == zone_id)
+    recent = session.execute(
+        select(CrowdAlert)
+        .where(
+            CrowdAlert.zone_id == zone.id,
+            CrowdAlert.kind == CrowdAlertKind.DRONE,
+            CrowdAlert.state == EventAlertState.ACTIVE,  # a closed alert is not joined: reports raise anew
+            CrowdAlert.last_at >= now - timedelta(seconds=DRONE_JOIN_S),
+        )
+        .order_by(CrowdAlert.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if recent is not None:
+        recent.lat, recent.lon, recent.last_at, recent.reports = (
+            message.lat,
+            message.lon,
+            now,
+            recent.reports + 1,
+        )
+        return Ingested(
+            True,
+            f"drone in no-fly zone {zone.code}: joins alert {recent.id}",
+            alert_id=recent.id,
+            event_id=zone.event_id,
+        )
+    alert = CrowdAlert(event_id=zone.event_id, zone_id=zone.id, kind=CrowdAlertKind.DRONE, level="",
+                       lat=message.lat, lon=message.lon, device_pk=device.id, raised_at=now, last_at=now,
+                       reports=1)  # fmt: skip
+    session.add(alert)
+    session.flush()
+    audit.record(session, actor=INGEST, action=DRONE_ALERT_ACTION, object_type="crowd_alert",
+                 object_id=alert.id, detail={"zone": zone.code, "device": device.device_id,
+                                             "lat": message.lat, "lon": message.lon})  # fmt: skip
+    return Ingested(True, f"drone in no-fly zone {zone.code}: alert", alert_id=alert.id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventAlertClosing:
+    """A large event's alert to close, as `check_close_event_alert` and `do_close_event_alert` both
+    take it: how it ended (`reason`, a closing state's value as given) and the note saying why."""
+
+    alert: CrowdAlert
+    reason: str
+    note: str
+    actor: Actor
+
+    @property
+    def state(self) -> EventAlertState:
+        """The closing state the reason names (checked by `check_close_event_alert`)."""
+        return EventAlertState(self.reason)
+
+
+def get_event_alert(session: Session, alert_id: int) -> CrowdAlert:
+    """One large event's alert (NotFound naming it)."""
+    alert = session.get(CrowdAlert, alert_id)
+    if alert is None:
+        raise NotFound(f"no event alert {alert_id}", field="alert_id")
+    return alert
+
+
+def check_close_event_alert(item: EventAlertClosing) -> None:
+    """An active alert, closed by the command centre as resolved, a false alarm or handed over, with a
+    note: the role first (403), then the alert's state (409), then the reason and the note (422)."""
+    _authorise(item.actor, EVENT_ALERT_CLOSERS, "close large events' alerts")
+    alert = item.alert
+    if alert.state is not EventAlertState.ACTIVE:
+        raise Conflict(f"event alert {alert.id} is {alert.state.value} already", field="state")
+    closings = ", ".join(s.value for s in EVENT_ALERT_CLOSINGS)
+    if item.reason not in {s.value for s in EVENT_ALERT_CLOSINGS}:
+        raise Invalid(f"say how the alert ended: one of {closings}", field="reason")
+    if not item.note.strip():
+        raise Invalid("say what was done, or to whom the alert was handed", field="note")
+    if len(item.note.strip()) > 255:
+        raise Invalid("a note of at most 255 characters", field="note")
+
+
+def do_close_event_alert(session: Session, item: EventAlertClosing, *, now: datetime) -> CrowdAlert:
+    """Close the alert: it leaves the active list and the map, and stays in the event's history with
+    who closed it, when and why. Caller holds the transaction."""
+    alert, note = item.alert, item.note.strip()
+    alert.state, alert.closed_at, alert.closed_by, alert.close_note = (
+        item.state,
+        now,
+        item.actor.username,
+        note,
+    )
+    audit.record(
+        session,
+        actor=item.actor,
+        action=EVENT_ALERT_CLOSE_ACTION,
+        object_type="crowd_alert",
+        object_id=alert.id,
+        detail={"event_id": alert.event_id, "zone_id": alert.zone_id, "kind": alert.kind.value,
+                "state": item.state.value, "note": note},
+    )  # fmt: skip
+    return alert
 
 
 def install() -> None:

@@ -1,12 +1,14 @@
 """The sensor API (JSON under `/api/v1/sensors`, UTC): the device registry, alarms' outcomes, refused
-messages, officer-safety alerts and the audited read of officer positions."""
+messages, officer-safety alerts, the audited read of officer positions, and large events with their
+zones and their crowd and drone alerts (listed, and closed with a reason)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import AwareDatetime
 
 from pingan.core import audit, clock
@@ -15,26 +17,36 @@ from pingan.core.deps import MAX_ROW_ID, DbSession
 from pingan.core.errors import Invalid, NotFound
 from pingan.core.roles import Actor
 from pingan.sensors import actions, queries
-from pingan.sensors.choices import AlertState, Refusal
-from pingan.sensors.model import SafetyAlert, SensorAlarm
+from pingan.sensors.choices import AlertState, EventAlertState, Refusal
+from pingan.sensors.model import CrowdAlert, CrowdEvent, CrowdZone, SafetyAlert, SensorAlarm
 from pingan.sensors.schemas import (
     ActiveIn,
     AlarmOut,
     AlertCloseIn,
     AlertOut,
+    CrowdEventIn,
+    CrowdEventOut,
+    CrowdZoneEdit,
+    CrowdZoneIn,
+    CrowdZoneOut,
     DeadLetterOut,
     DeviceCreated,
     DeviceIn,
     DeviceOut,
+    EventAlertCloseIn,
+    EventAlertOut,
     OutcomeIn,
     PositionOut,
+    ZoneRetireIn,
 )
 
 router = APIRouter(prefix="/api/v1/sensors", tags=["sensors"])
 Reader = Annotated[Actor, Depends(require_roles(*actions.READERS))]
 Keeper = Annotated[Actor, Depends(require_roles(*actions.DEVICE_KEEPERS))]
 Closer = Annotated[Actor, Depends(require_roles(*actions.ALERT_CLOSERS))]
+EventCloser = Annotated[Actor, Depends(require_roles(*actions.EVENT_ALERT_CLOSERS))]
 PositionReader = Annotated[Actor, Depends(require_roles(*actions.POSITION_READERS))]
+ZoneEditor = Annotated[Actor, Depends(require_roles(*actions.ZONE_EDITORS))]
 RowPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
@@ -225,3 +237,119 @@ def positions(
         return [
             PositionOut(unit_call_sign=p.unit_call_sign, lat=p.lat, lon=p.lon, fix_at=p.fix_at) for p in rows
         ]
+
+
+# ------------------------------------------------------------------------------------- large events
+
+
+def event_out(session: DbSession, event: CrowdEvent) -> CrowdEventOut:
+    """An event with its zones, as the API shows it."""
+    return CrowdEventOut(
+        id=event.id, code=event.code, name=event.name, starts_at=event.starts_at, ends_at=event.ends_at,
+        zones=[zone_out(z) for z in queries.event_zones(session, event.id)],
+    )  # fmt: skip
+
+
+def zone_out(z: CrowdZone) -> CrowdZoneOut:
+    """A zone as the API shows it."""
+    return CrowdZoneOut(
+        id=z.id, code=z.code, name=z.name, polygon=json.loads(z.polygon), capacity=z.capacity, no_fly=z.no_fly,
+        watch_pct=z.watch_pct, control_pct=z.control_pct, over_pct=z.over_pct, level=z.level,
+        last_count=z.last_count, counted_at=z.counted_at, retired_at=z.retired_at, retired_by=z.retired_by,
+        retire_note=z.retire_note,
+    )  # fmt: skip
+
+
+@router.post("/events", status_code=201)
+def create_event(body: CrowdEventIn, session: DbSession, actor: Keeper) -> CrowdEventOut:
+    """Create a large event to watch (赛事/展会); add its zones next."""
+    with session.begin():
+        actions.check_create_event(session, body, actor)
+        event = actions.do_create_event(session, body, actor, now=clock.now())
+        return event_out(session, event)
+
+
+@router.post("/events/{event_id}/zones", status_code=201)
+def add_zone(event_id: RowPath, body: CrowdZoneIn, session: DbSession, actor: Keeper) -> CrowdEventOut:
+    """Add a zone to the event: a polygon with its capacity, or a no-fly geofence for drones."""
+    with session.begin():
+        event = actions.get_event(session, event_id)
+        actions.check_add_zone(session, event, body, actor)
+        actions.do_add_zone(session, event, body, actor)
+        return event_out(session, event)
+
+
+@router.patch("/zones/{zone_id}", response_model=CrowdZoneOut)
+def update_zone(zone_id: RowPath, body: CrowdZoneEdit, session: DbSession, actor: ZoneEditor) -> CrowdZoneOut:
+    """Edit a zone: its name, polygon, capacity or thresholds (what is given changes). A retired zone
+    is a 409; a bad polygon or thresholds out of order a 422 naming the field."""
+    with session.begin():
+        item = actions.ZoneEdit(zone=actions.get_zone(session, zone_id), change=body, actor=actor)
+        actions.check_update_zone(item)
+        return zone_out(actions.do_update_zone(session, item, now=clock.now()))
+
+
+@router.post("/zones/{zone_id}/retire", response_model=CrowdZoneOut)
+def retire_zone(zone_id: RowPath, body: ZoneRetireIn, session: DbSession, actor: ZoneEditor) -> CrowdZoneOut:
+    """Retire a zone, with a note: kept with its alerts' history, off the map, raising nothing; its
+    counts are refused. A zone with an active alert, or retired already, is a 409."""
+    with session.begin():
+        item = actions.ZoneRetirement(zone=actions.get_zone(session, zone_id), note=body.note, actor=actor)
+        actions.check_retire_zone(session, item)
+        return zone_out(actions.do_retire_zone(session, item, now=clock.now()))
+
+
+@router.delete("/zones/{zone_id}", status_code=204)
+def delete_zone(zone_id: RowPath, session: DbSession, actor: ZoneEditor) -> Response:
+    """Erase a zone that never raised an alert (one added by mistake); one with alerts in its history
+    is a 409: retire it instead."""
+    with session.begin():
+        zone = actions.get_zone(session, zone_id)
+        actions.check_delete_zone(session, zone, actor)
+        actions.do_delete_zone(session, zone, actor, now=clock.now())
+    return Response(status_code=204)
+
+
+@router.get("/events/{event_id}")
+def get_event(event_id: RowPath, session: DbSession, _actor: Reader) -> CrowdEventOut:
+    """An event with its zones."""
+    with session.begin():
+        return event_out(session, actions.get_event(session, event_id))
+
+
+def event_alert_out(a: CrowdAlert, zone_code: str) -> EventAlertOut:
+    """A large event's alert as the API shows it."""
+    return EventAlertOut(
+        id=a.id, event_id=a.event_id, zone_id=a.zone_id, zone_code=zone_code, kind=a.kind, level=a.level,
+        count=a.count, percent=a.percent, lat=a.lat, lon=a.lon, raised_at=a.raised_at, last_at=a.last_at,
+        reports=a.reports, state=a.state, closed_at=a.closed_at, closed_by=a.closed_by, close_note=a.close_note,
+    )  # fmt: skip
+
+
+@router.get("/events/{event_id}/alerts", response_model=list[EventAlertOut])
+def list_event_alerts(
+    event_id: RowPath,
+    session: DbSession,
+    _actor: Reader,
+    state: Annotated[EventAlertState | None, Query()] = None,
+) -> list[EventAlertOut]:
+    """An event's crowd and drone alerts, of one state if given (`active`: what waits), newest first."""
+    with session.begin():
+        actions.get_event(session, event_id)
+        rows = queries.event_alerts(session, event_id, state=state)
+        codes = queries.zone_codes(session, sorted({a.zone_id for a in rows}))
+        return [event_alert_out(a, codes.get(a.zone_id, "")) for a in rows]
+
+
+@router.post("/event-alerts/{alert_id}/close", response_model=EventAlertOut)
+def close_event_alert(
+    alert_id: RowPath, body: EventAlertCloseIn, session: DbSession, actor: EventCloser
+) -> EventAlertOut:
+    """Close an active crowd or drone alert: resolved, false_alarm or handed_over, with a note. It
+    leaves the active list and the map; a closed alert is a 409."""
+    with session.begin():
+        alert = actions.get_event_alert(session, alert_id)
+        item = actions.EventAlertClosing(alert=alert, reason=body.reason.value, note=body.note, actor=actor)
+        actions.check_close_event_alert(item)
+        actions.do_close_event_alert(session, item, now=clock.now())
+        return event_alert_out(alert, queries.zone_codes(session, [alert.zone_id]).get(alert.zone_id, ""))

@@ -17,6 +17,8 @@ class DeviceKind(StrEnum):
     FIRE_LANE_SENSOR = "fire_lane_sensor"  # 消防通道占用
     HOLSTER = "holster"  # 智能枪套
     UNIT_TRACKER = "unit_tracker"  # a unit's GPS
+    CROWD_COUNTER = "crowd_counter"  # 客流计数: a zone's head count, a number only (its community: the event)
+    DRONE_DETECTOR = "drone_detector"  # 低慢小探测: reports a drone's position
 
 
 COMMUNITY_KINDS = frozenset(
@@ -70,6 +72,7 @@ class Refusal(StrEnum):
     REPLAYED = "replayed"
     STALE_TIMESTAMP = "stale_timestamp"
     PROCESSING_FAILED = "processing_failed"  # valid, but acting on it failed (the error is kept)
+    ZONE_RETIRED = "zone_retired"  # a count for a zone retired from its event
 
 
 class AlarmDecision(StrEnum):
@@ -113,6 +116,8 @@ register_labels(
         DeviceKind.FIRE_LANE_SENSOR: N_("fire-lane sensor"),
         DeviceKind.HOLSTER: N_("smart holster"),
         DeviceKind.UNIT_TRACKER: N_("unit GPS tracker"),
+        DeviceKind.CROWD_COUNTER: N_("crowd counter"),
+        DeviceKind.DRONE_DETECTOR: N_("drone detector"),
     },
 )
 register_labels(
@@ -151,6 +156,7 @@ register_labels(
         Refusal.REPLAYED: N_("replayed"),
         Refusal.STALE_TIMESTAMP: N_("timestamp outside the window"),
         Refusal.PROCESSING_FAILED: N_("processing failed"),
+        Refusal.ZONE_RETIRED: N_("zone retired"),
     },
 )
 register_labels(
@@ -170,5 +176,41 @@ register_labels(
         AlertState.ACTIVE: N_("active"),
         AlertState.RESOLVED: N_("resolved"),
         AlertState.FALSE_ALARM: N_("marked false"),
+    },
+)
+
+
+class CrowdAlertKind(StrEnum):
+    """What a large event's alert is about."""
+
+    CROWD = "crowd"  # a zone's count reached a level (watch, control, over)
+    DRONE = "drone"  # a "low, slow, small" drone reported inside a no-fly zone
+
+
+register_labels(
+    CrowdAlertKind,
+    {CrowdAlertKind.CROWD: N_("crowd level"), CrowdAlertKind.DRONE: N_("drone in no-fly zone")},
+)
+
+
+class EventAlertState(StrEnum):
+    """A large event's alert (crowd or drone): active until a dispatcher or supervisor closes it,
+    saying how it ended. The closing states are the reasons a form offers."""
+
+    ACTIVE = "active"
+    RESOLVED = "resolved"  # dealt with on the ground: the crowd thinned, the drone landed or left
+    FALSE_ALARM = "false_alarm"  # a counter's fault, a bird on the radar
+    HANDED_OVER = "handed_over"  # passed to another command (the venue's security, the air police)
+
+
+EVENT_ALERT_CLOSINGS = (EventAlertState.RESOLVED, EventAlertState.FALSE_ALARM, EventAlertState.HANDED_OVER)
+
+register_labels(
+    EventAlertState,
+    {
+        EventAlertState.ACTIVE: N_("active"),
+        EventAlertState.RESOLVED: N_("resolved"),
+        EventAlertState.FALSE_ALARM: N_("false alarm"),
+        EventAlertState.HANDED_OVER: N_("handed over"),
     },
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -20,14 +22,41 @@ _console = Console()
 
 
 @app.command("ingest")
-def ingest() -> None:
+def ingest(
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=jobs.WORKERS_MAX,
+            help="ingest processes; more than one share the positions (docs/mqtt.md)",
+        ),
+    ] = 1,
+    worker: Annotated[int | None, typer.Option(hidden=True, help="run as this worker of --workers")] = None,
+    parent: Annotated[int | None, typer.Option(hidden=True, help="the process that runs the workers")] = None,
+) -> None:
     """Take the devices' messages from the broker (PINGAN_SENSORS_MQTT_HOST/PORT) until stopped."""
     s = get_settings().sensors
-    _console.print(
-        f"ingest {s.client_id} on {s.mqtt_host}:{s.mqtt_port}, topics: {', '.join(jobs.SUBSCRIPTIONS)}"
-    )
+    if workers > 1 and worker is None:
+        _console.print(f"ingest {s.client_id} on {s.mqtt_host}:{s.mqtt_port}: {workers} worker processes")
+        _console.print(
+            "note: Mosquitto 2.0.11 does not restore shared subscriptions after its own restart: what is "
+            "published before the workers subscribe again is lost (docs/mqtt.md, Worker processes)"
+        )
+
+        def command(k: int) -> list[str]:
+            return [sys.executable, "-c", "from pingan.cli import app; app()", "sensors", "ingest",
+                    "--workers", str(workers), "--worker", str(k), "--parent", str(os.getpid())]  # fmt: skip
+
+        jobs.run_workers(workers, command)
+        _console.print("stopped")
+        return
+    if worker is not None and not 0 <= worker < workers:
+        raise typer.BadParameter(f"a worker from 0 to {workers - 1}", param_hint="--worker")
+    one = jobs.Ingest.from_settings(worker=worker or 0, workers=workers)
+    topics = jobs.subscriptions(share_group=one.share_group, primary=one.primary)
+    _console.print(f"ingest {one.client_id} on {s.mqtt_host}:{s.mqtt_port}, topics: {', '.join(topics)}")
     try:
-        jobs.Ingest.from_settings().run_forever()
+        one.run_forever(parent=parent)
     except KeyboardInterrupt:
         _console.print("stopped")
 

@@ -17,7 +17,9 @@ from pingan.sensors.choices import (
     AlarmDecision,
     AlarmType,
     AlertState,
+    CrowdAlertKind,
     DeviceKind,
+    EventAlertState,
     HolsterEvent,
     Outcome,
     Refusal,
@@ -147,3 +149,87 @@ class OfficerPosition(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     fix_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The tracker's message number: each is kept once (the unique index), whichever ingest process
+    # took it, so that a position arriving after a later one of its device is told from a replay.
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (Index("uq_officer_position_device_seq", "device_pk", "seq", unique=True),)
+
+
+class CrowdEvent(Base):
+    """A large event (赛事/展会) whose crowd is watched: its code (the crowd topics' `{event}`) and
+    its time."""
+
+    __tablename__ = "crowd_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class CrowdZone(Base):
+    """A zone of an event: a GeoJSON polygon and its capacity (a crowd zone), or a no-fly geofence
+    for drones (capacity 0)."""
+
+    __tablename__ = "crowd_zone"
+    __table_args__ = (UniqueConstraint("event_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("crowd_event.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(128))
+    no_fly: Mapped[bool] = mapped_column(Boolean, default=False)
+    capacity: Mapped[int] = mapped_column(Integer, default=0)
+    polygon: Mapped[str] = mapped_column(Text)  # GeoJSON Polygon coordinates, [lon, lat]
+    # The percentages of capacity at which a crowd zone reaches each level (set per venue).
+    watch_pct: Mapped[int] = mapped_column(Integer, default=70, server_default="70")
+    control_pct: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    over_pct: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    # The last count taken (a crowd zone): its level ('' below watch), the count and its device time.
+    level: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    last_count: Mapped[int | None] = mapped_column(Integer)
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A retired zone is kept with its alerts' history, off the map, and raises nothing any more.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retired_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    retire_note: Mapped[str] = mapped_column(String(255), default="", server_default="")
+
+    @property
+    def thresholds(self) -> tuple[int, int, int]:
+        """The zone's watch, control and over percentages."""
+        return (self.watch_pct, self.control_pct, self.over_pct)
+
+
+class CrowdAlert(Base):
+    """A large event's alert: a crowd zone reaching a level (one active per zone and level), or a drone
+    in a no-fly zone (one active per zone while reports keep coming, `DRONE_JOIN_S` apart at most).
+    It stays active until a dispatcher or supervisor closes it, saying how it ended and why."""
+
+    __tablename__ = "crowd_alert"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("crowd_event.id"), index=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("crowd_zone.id"), index=True)
+    kind: Mapped[CrowdAlertKind] = mapped_column(str_enum(CrowdAlertKind, length=10))
+    level: Mapped[str] = mapped_column(String(10), default="")
+    count: Mapped[int | None] = mapped_column(Integer)
+    percent: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    device_pk: Mapped[int] = mapped_column(ForeignKey("sensor_device.id"), index=True)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reports: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[EventAlertState] = mapped_column(
+        str_enum(EventAlertState, length=12),
+        default=EventAlertState.ACTIVE,
+        server_default="active",
+        index=True,
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    close_note: Mapped[str] = mapped_column(String(255), default="", server_default="")

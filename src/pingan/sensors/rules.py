@@ -6,8 +6,8 @@ No I/O here; the clock comes in as an argument. docs/mqtt.md documents the messa
 
 from __future__ import annotations
 
-import hashlib
 import hmac
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -25,7 +25,8 @@ from pingan.sensors.choices import (
 
 SCHEMA_VERSIONS = frozenset({1})
 TOPIC_PREFIX = "pingan"
-RESERVED_COMMUNITIES = frozenset({"units", "holster"})
+RESERVED_COMMUNITIES = frozenset({"units", "holster", "crowd", "drone"})
+MAX_COUNT = 10_000_000  # a zone's head count above this is a device fault, not a crowd
 
 # Field names that carry pictures, video, or body measurements. The platform builds no biometric
 # identification (DESIGN.md, privacy by design): such a message is refused whole, on any topic.
@@ -63,16 +64,21 @@ MEDIA_PREFIXES = ("data:image/", "data:video/", "data:audio/")
 class TopicRef:
     """What a topic names: the message kind and the device, community or unit in it."""
 
-    kind: Literal["alarm", "position", "holster"]
+    kind: Literal["alarm", "position", "holster", "crowd", "drone"]
     device: str = ""
     community: str = ""
     unit: str = ""
+    event: str = ""  # a crowd count's event code
+    zone: str = ""  # and its zone code
 
 
 def parse_topic(topic: str) -> TopicRef | None:
-    """`pingan/{community}/{device}/alarm`, `pingan/units/{unit}/position` or
-    `pingan/holster/{device}/event`; None for anything else."""
+    """`pingan/{community}/{device}/alarm`, `pingan/units/{unit}/position`,
+    `pingan/holster/{device}/event`, `pingan/crowd/{event}/{zone}/count` or
+    `pingan/drone/{device}/report`; None for anything else."""
     parts = topic.split("/")
+    if len(parts) == 5 and parts[0] == TOPIC_PREFIX and parts[1] == "crowd" and parts[4] == "count":
+        return TopicRef("crowd", event=parts[2], zone=parts[3]) if parts[2] and parts[3] else None
     if len(parts) != 4 or parts[0] != TOPIC_PREFIX or not parts[1] or not parts[2]:
         return None
     head, name, leaf = parts[1], parts[2], parts[3]
@@ -80,6 +86,8 @@ def parse_topic(topic: str) -> TopicRef | None:
         return TopicRef("position", unit=name)
     if head == "holster" and leaf == "event":
         return TopicRef("holster", device=name)
+    if head == "drone" and leaf == "report":
+        return TopicRef("drone", device=name)
     if head not in RESERVED_COMMUNITIES and leaf == "alarm":
         return TopicRef("alarm", device=name, community=head)
     return None
@@ -113,6 +121,7 @@ class Message:
     event: HolsterEvent | None = None
     lat: float | None = None
     lon: float | None = None
+    count: int | None = None
 
 
 def media_fields(value: Any, path: str = "") -> list[str]:
@@ -131,6 +140,25 @@ def media_fields(value: Any, path: str = "") -> list[str]:
     elif isinstance(value, str) and value[:16].lower().startswith(MEDIA_PREFIXES):
         found.append(path or "$")
     return found
+
+
+def has_media(value: Any) -> bool:
+    """Whether `media_fields` would find anything: the same test without building the fields' paths,
+    for the message that carries none (nearly every one; the path strings were a tenth of the ingest
+    worker's time in a py-spy profile of bench/mqtt.py)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if str(k).lower() in FORBIDDEN_KEYS:
+                return True
+            if isinstance(v, str):
+                if v[:16].lower().startswith(MEDIA_PREFIXES):
+                    return True
+            elif isinstance(v, dict | list) and has_media(v):
+                return True
+        return False
+    if isinstance(value, list):
+        return any(has_media(v) for v in value)
+    return isinstance(value, str) and value[:16].lower().startswith(MEDIA_PREFIXES)
 
 
 def _time(raw: Any) -> datetime | None:
@@ -168,8 +196,8 @@ def read_message(topic: str, raw: bytes, *, max_bytes: int) -> Message | Refused
         return Refused(Refusal.MALFORMED_JSON, str(exc)[:255])
     if not isinstance(body, dict):
         return Refused(Refusal.MALFORMED_JSON, "the message is not a JSON object")
-    if media := media_fields(body):
-        return Refused(Refusal.FORBIDDEN_MEDIA, ",".join(media)[:255])
+    if has_media(body):
+        return Refused(Refusal.FORBIDDEN_MEDIA, ",".join(media_fields(body))[:255])
     raw_device = body.get("device")
     device = raw_device if isinstance(raw_device, str) else ""
     version = body.get("v")
@@ -189,7 +217,12 @@ def read_message(topic: str, raw: bytes, *, max_bytes: int) -> Message | Refused
     kind_value = body.get("type") if ref.kind == "alarm" else body.get("event")
     alarm = event = None
     lat = lon = None
-    if ref.kind == "alarm":
+    count = None
+    if ref.kind == "crowd":
+        count = body.get("count")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+            return Refused(Refusal.INVALID_FIELD, f"count: a whole number from 0 to {MAX_COUNT}", device)
+    elif ref.kind == "alarm":
         try:
             alarm = AlarmType(str(kind_value))
         except ValueError:
@@ -205,18 +238,24 @@ def read_message(topic: str, raw: bytes, *, max_bytes: int) -> Message | Refused
         lat, lon = _coordinate(body, "lat", 90), _coordinate(body, "lon", 180)
         if lat is None or lon is None:
             return Refused(Refusal.INVALID_FIELD, "lat, lon: WGS-84 degrees", device)
-    return Message(ref, device, seq, sent_at, sig, body, alarm=alarm, event=event, lat=lat, lon=lon)
+    return Message(ref, device, seq, sent_at, sig, body, alarm=alarm, event=event, lat=lat, lon=lon,
+                   count=count)  # fmt: skip
+
+
+# One encoder for every message: `json.dumps` with these options builds a new one at each call,
+# a third of the canonical form's cost, and the form is computed for every message the ingest takes.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(body: dict[str, Any]) -> bytes:
     """The bytes a device signs: the message without `sig`, keys sorted, compact, UTF-8."""
-    rest = {k: v for k, v in body.items() if k != "sig"}
-    return json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode({k: v for k, v in body.items() if k != "sig"}).encode()
 
 
 def sign(key: bytes, body: dict[str, Any]) -> str:
     """The HMAC-SHA256 signature of a message body, in hex (what a device puts in `sig`)."""
-    return hmac.new(key, canonical(body), hashlib.sha256).hexdigest()
+    # `hmac.digest` is OpenSSL's one-shot HMAC, without `hmac.new`'s Python object per message.
+    return hmac.digest(key, canonical(body), "sha256").hex()
 
 
 def signature_ok(key: bytes, message: Message) -> bool:
@@ -224,11 +263,24 @@ def signature_ok(key: bytes, message: Message) -> bool:
     return hmac.compare_digest(sign(key, message.body), message.sig.lower())
 
 
-def freshness(message: Message, *, last_seq: int, now: datetime, window_s: int) -> Refused | None:
-    """Refuse a message numbered at or below the last accepted one (a replay, or a QoS 1 copy of a
-    message already taken), or stamped further than `window_s` from now."""
-    if message.seq <= last_seq:
-        return Refused(Refusal.REPLAYED, f"seq {message.seq} <= last accepted {last_seq}", message.device)
+def freshness(
+    message: Message, *, last_seq: int, now: datetime, window_s: int, taken: bool | None = None
+) -> Refused | None:
+    """Refuse a replay, or a message stamped further than `window_s` from now.
+
+    A replay is a message numbered at or below the device's last accepted one (a QoS 1 copy of a
+    message already taken, or an attacker's). For a position, `taken` says whether the device's
+    message of that number was taken already (the database's unique index, docs/mqtt.md): when
+    several ingest processes share the positions, one of a device's may arrive after a later one,
+    and only a number taken already is a replay."""
+    replayed = message.seq <= last_seq if taken is None else taken
+    if replayed:
+        return Refused(
+            Refusal.REPLAYED,
+            f"seq {message.seq} <= last accepted {last_seq}" if taken is None
+            else f"seq {message.seq} taken already",
+            message.device,
+        )  # fmt: skip
     skew = (now - message.sent_at).total_seconds()
     if abs(skew) > window_s:
         return Refused(
@@ -376,3 +428,120 @@ def rule_holster(event: HolsterEvent, *, active_alert_id: int | None) -> Holster
             return HolsterRuling("join", f"joins_alert:{active_alert_id}")
         return HolsterRuling("raise", f"danger:{event.value}")
     return HolsterRuling("log", f"logged:{event.value}")
+
+
+# --------------------------------------------------------------------------- crowds and drones
+
+# ASSUMPTION (docs/mqtt.md): the graded crowd levels, as shares of a zone's capacity. 70 % asks for
+# watch (open more gates, send stewards), 90 % for control (stop entry), 100 % is over capacity
+# (divert, open emergency exits). Venue operators' crowd-management plans commonly grade this way;
+# the figures are not taken from a Chengdu regulation and should be set per venue.
+# These are a zone's thresholds unless it is given its own (watch, control, over, in percent).
+DEFAULT_THRESHOLDS = (70, 90, 100)
+MAX_THRESHOLD_PCT = 1000  # a zone counted against a nominal capacity may be graded above 100 %
+LEVEL_NAMES = ("watch", "control", "over")
+
+Ring = list[tuple[float, float]]  # (lon, lat) pairs, GeoJSON order
+
+
+def polygon_problem(coordinates: Any) -> str | None:
+    """Why a GeoJSON Polygon's `coordinates` cannot be a zone (None when it can): one outer ring of
+    at least 4 [lon, lat] positions, closed (last = first), of at least 3 distinct corners, inside
+    WGS-84 bounds, with an area."""
+    if not isinstance(coordinates, list) or len(coordinates) != 1 or not isinstance(coordinates[0], list):
+        return "one outer ring, as [[[lon, lat], ...]]"
+    ring = coordinates[0]
+    if len(ring) < 4:
+        return "a ring of at least 4 positions (3 corners and the first again)"
+    points: Ring = []
+    for k, p in enumerate(ring):
+        if (
+            not isinstance(p, list | tuple)
+            or len(p) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
+        ):
+            return f"position {k} is not [lon, lat]"
+        try:
+            lon, lat = float(p[0]), float(p[1])
+        except OverflowError:  # an integer too large for a float is outside the bounds too
+            return f"position {k} is outside WGS-84 bounds"
+        if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0) or not (
+            math.isfinite(lon) and math.isfinite(lat)
+        ):
+            return f"position {k} is outside WGS-84 bounds"
+        points.append((lon, lat))
+    if points[0] != points[-1]:
+        return "the ring is not closed (its last position must equal its first)"
+    if len(set(points)) < 3:
+        return "a ring of at least 3 distinct corners"
+    area2 = sum(a[0] * b[1] - b[0] * a[1] for a, b in itertools.pairwise(points))
+    if abs(area2) < 1e-12:
+        return "the ring has no area"
+    return None
+
+
+def point_in_polygon(lon: float, lat: float, ring: Sequence[Sequence[float]]) -> bool:
+    """Whether the point lies inside the closed ring (even-odd ray casting); a point on an edge or a
+    corner counts as inside, so a drone on a no-fly boundary is inside it."""
+    n = len(ring)
+    inside = False
+    for k in range(n - 1):
+        x1, y1 = float(ring[k][0]), float(ring[k][1])
+        x2, y2 = float(ring[k + 1][0]), float(ring[k + 1][1])
+        # On the edge: collinear and within its bounding box.
+        cross = (x2 - x1) * (lat - y1) - (y2 - y1) * (lon - x1)
+        if abs(cross) < 1e-12 and min(x1, x2) <= lon <= max(x1, x2) and min(y1, y2) <= lat <= max(y1, y2):
+            return True
+        if (y1 > lat) != (y2 > lat):
+            x_at = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
+            if lon < x_at:
+                inside = not inside
+    return inside
+
+
+@dataclass(frozen=True)
+class CrowdRuling:
+    """A zone's crowd level for a count: its percentage of capacity, the level reached ('' below the
+    lowest), and whether it is a new, higher level than the one already raised (an alert)."""
+
+    percent: float
+    level: str
+    raise_alert: bool
+
+
+def level_rank(level: str) -> int:
+    """A level's rank: 0 below watch, then watch 1, control 2, over 3."""
+    return LEVEL_NAMES.index(level) + 1 if level in LEVEL_NAMES else 0
+
+
+def rule_crowd(
+    count: int, capacity: int, *, current_level: str, thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS
+) -> CrowdRuling:
+    """Grade a count against the zone's capacity and thresholds (watch, control, over, in percent). An
+    alert is raised when the level rises above the zone's current one; a falling count lowers the
+    level without an alert (it may rise again)."""
+    percent = 100.0 * count / capacity
+    level = next((name for at, name in zip(reversed(thresholds), reversed(LEVEL_NAMES), strict=True)
+                  if percent >= at), "")  # fmt: skip
+    return CrowdRuling(round(percent, 1), level, level_rank(level) > level_rank(current_level))
+
+
+def thresholds_problem(watch: int, control: int, over: int) -> tuple[str, str] | None:
+    """Why a zone's thresholds cannot grade it, as (field, reason), or None: each a whole percentage
+    from 1 to `MAX_THRESHOLD_PCT`, rising strictly from watch to control to over."""
+    for name, value in (("watch_pct", watch), ("control_pct", control), ("over_pct", over)):
+        if not 1 <= value <= MAX_THRESHOLD_PCT:
+            return name, f"a percentage from 1 to {MAX_THRESHOLD_PCT}"
+    if control <= watch:
+        return "control_pct", "control must be above watch"
+    if over <= control:
+        return "over_pct", "over must be above control"
+    return None
+
+
+def rule_drone(lon: float, lat: float, no_fly: Sequence[tuple[int, Sequence[Sequence[float]]]]) -> int | None:
+    """The first no-fly zone (by id) the reported drone is in, or None when it is in none."""
+    for zone_id, ring in no_fly:
+        if point_in_polygon(lon, lat, ring):
+            return zone_id
+    return None

@@ -15,7 +15,7 @@ import pyarrow as pa
 from pingan.antifraud.banks.directory import BANKS
 from pingan.sim import params as cfg
 from pingan.sim.idnumbers import card_matrix, strings_from_matrix
-from pingan.sim.people import SELF_EMPLOYED, Persons
+from pingan.sim.people import OCCUPATIONS, SELF_EMPLOYED, Persons
 
 BANK_CODES: tuple[str, ...] = tuple(b.code for b in BANKS)
 BANK_INDEX: dict[str, int] = {c: i for i, c in enumerate(BANK_CODES)}
@@ -39,10 +39,13 @@ class Role(IntEnum):
 ROLE_NAMES = ("normal", "victim", "mule_t1", "mule_t2", "mule_t3", "mule_t4", "cashout", "merchant")
 MERCHANT_CATEGORIES = (
     "restaurant", "grocery", "convenience", "clothing", "pharmacy", "transport", "entertainment",
-    "education", "hotpot", "tea_house", "employer", "utility", "otc_dealer",
+    "education", "hotpot", "tea_house", "employer", "utility", "otc_dealer", "lender",
 )  # fmt: skip
+# How a merchant of each category is paid: shops by QR code (and cards at POS), employers, utilities
+# and lenders by bank transfer, OTC dealers (USDT 承兑商) by mobile-banking transfer.
+MERCHANT_CHANNELS = ("qr",) * 10 + ("online_banking", "online_banking", "mobile_banking", "online_banking")
 _CATEGORY_P = np.array([0.28, 0.14, 0.14, 0.1, 0.05, 0.04, 0.07, 0.05, 0.08, 0.05])
-EMPLOYER_CAT, UTILITY_CAT, OTC_CAT = 10, 11, 12
+EMPLOYER_CAT, UTILITY_CAT, OTC_CAT, LENDER_CAT = 10, 11, 12, 13
 UTILITIES = (
     "国网四川成都供电公司",
     "成都市自来水有限责任公司",
@@ -50,6 +53,8 @@ UTILITIES = (
     "中国移动四川公司",
     "中国电信四川公司",
 )
+# Consumer lenders that pay loans out to people's cards (a victim may borrow before paying).
+LENDERS = ("招联消费金融有限公司", "马上消费金融股份有限公司", "重庆蚂蚁消费金融有限公司", "深圳前海微众银行")
 _SHOP_WORDS = ("记", "小馆", "便利店", "超市", "餐厅", "茶馆", "火锅", "烧烤", "药房", "服饰", "面馆", "书店")
 _ORG_WORDS = ("科技有限公司", "商贸有限公司", "餐饮管理有限公司", "建筑工程有限公司", "物业服务有限公司")
 # Days since 1970-01-01 of the earliest opening date of an ordinary account.
@@ -66,6 +71,7 @@ class Accounts:
     opened: np.ndarray  # int32 days since 1970-01-01
     role: np.ndarray  # int8 Role
     campaign: np.ndarray  # int64, -1 unless a mule or cash-out account of a campaign
+    business: np.ndarray  # bool: a company's account (对公账户), which the bank knows
 
     @property
     def size(self) -> int:
@@ -80,6 +86,7 @@ class Accounts:
         opened: np.ndarray,
         role: Role | np.ndarray,
         campaign: np.ndarray,
+        business: bool | np.ndarray = False,
     ) -> np.ndarray:
         """Open new accounts; returns their ids."""
         n = holder.size
@@ -90,6 +97,9 @@ class Accounts:
         self.opened = np.concatenate([self.opened, opened.astype(np.int32)])
         self.role = np.concatenate([self.role, np.broadcast_to(np.asarray(role, dtype=np.int8), (n,))])
         self.campaign = np.concatenate([self.campaign, campaign.astype(np.int64)])
+        self.business = np.concatenate(
+            [self.business, np.broadcast_to(np.asarray(business, dtype=bool), (n,))]
+        )
         return ids
 
 
@@ -107,6 +117,14 @@ class Merchants:
     def size(self) -> int:
         """Number of merchants."""
         return int(self.account.size)
+
+    def append(self, account: np.ndarray, category: np.ndarray, names: list[str]) -> None:
+        """List more merchants, outside the district (no station, no payday)."""
+        self.account = np.concatenate([self.account, account.astype(np.int64)])
+        self.category = np.concatenate([self.category, category.astype(np.int8)])
+        self.station = np.concatenate([self.station, np.full(account.size, -1, np.int16)])
+        self.names = self.names + names
+        self.payday = np.concatenate([self.payday, np.zeros(account.size, np.int8)])
 
 
 def _bank_choice(rng: np.random.Generator, n: int, ewallet: bool) -> np.ndarray:
@@ -135,6 +153,7 @@ def generate_accounts(rng: np.random.Generator, persons: Persons, start_day: int
         opened=opened.astype(np.int32),
         role=np.zeros(holder.size, dtype=np.int8),
         campaign=np.full(holder.size, -1, dtype=np.int64),
+        business=np.zeros(holder.size, dtype=bool),
     )
 
 
@@ -158,6 +177,22 @@ def person_accounts(accounts: Accounts, n_persons: int) -> tuple[np.ndarray, np.
     return debit, ewallet, credit
 
 
+def second_debits(accounts: Accounts, debit: np.ndarray) -> np.ndarray:
+    """For each person: a debit card other than the primary one, at another bank where there is one,
+    else at the same bank; -1 for a person with a single debit card."""
+    ordinary = np.flatnonzero((accounts.role == Role.NORMAL) & (accounts.kind == DEBIT))
+    holder = accounts.holder[ordinary]
+    primary = debit[holder]
+    extra = primary != ordinary
+    ordinary, holder, primary = ordinary[extra], holder[extra], primary[extra]
+    other = np.full(debit.size, -1, dtype=np.int64)
+    # Same-bank cards first, then other banks: later writes win, so another bank's card is kept if any.
+    for same in (True, False):
+        sel = (accounts.bank[ordinary] == accounts.bank[primary]) == same
+        other[holder[sel]] = ordinary[sel]
+    return other
+
+
 def generate_merchants(
     rng: np.random.Generator,
     scale: cfg.Scale,
@@ -171,7 +206,7 @@ def generate_merchants(
     owners_pool = np.flatnonzero(persons.occupation[:res] == SELF_EMPLOYED)
     if owners_pool.size == 0:
         owners_pool = np.arange(res)
-    n_shop, n_emp, n_util = scale.merchants, scale.employers, len(UTILITIES)
+    n_shop, n_emp, n_util = scale.merchants, scale.employers, len(UTILITIES) + len(LENDERS)
     shop_owner = rng.choice(owners_pool, n_shop)
     emp_owner = rng.choice(owners_pool, n_emp)
     util_owner = rng.choice(res, n_util)
@@ -180,7 +215,8 @@ def generate_merchants(
         [
             rng.choice(len(_CATEGORY_P), n_shop, p=_CATEGORY_P / _CATEGORY_P.sum()),
             np.full(n_emp, EMPLOYER_CAT),
-            np.full(n_util, UTILITY_CAT),
+            np.full(len(UTILITIES), UTILITY_CAT),
+            np.full(len(LENDERS), LENDER_CAT),
         ]
     ).astype(np.int8)
     station = np.concatenate(
@@ -194,6 +230,7 @@ def generate_merchants(
         opened=start_day - rng.integers(180, 20 * 365, m),
         role=Role.MERCHANT,
         campaign=np.full(m, -1),
+        business=True,
     )
     payday = np.zeros(m, dtype=np.int8)
     payday[n_shop : n_shop + n_emp] = rng.choice(cfg.PAYDAYS, n_emp)
@@ -219,7 +256,7 @@ def generate_merchants(
         account=ids,
         category=category,
         station=station,
-        names=shop_names + emp_names + list(UTILITIES),
+        names=shop_names + emp_names + list(UTILITIES) + list(LENDERS),
         payday=payday,
     )
 
@@ -244,9 +281,35 @@ def card_number(accounts: Accounts, account_id: int) -> str:
     return str(card_numbers(accounts, np.array([account_id], dtype=np.int64))[0].as_py())
 
 
-def accounts_table(accounts: Accounts) -> pa.Table:
-    """The accounts.parquet table."""
+HOLDER_TYPES = ("personal", "business")
+# KYC occupation category a bank records for a personal account (the holder's occupation when the
+# account was opened); a business account's category is "enterprise".
+KYC_OCCUPATIONS = (*OCCUPATIONS, "enterprise")
+# Cushion above the least opening balance that the window's payments need (assumption, docs/sim.md):
+# log-normal, median 3,000 yuan for a person's account and 50,000 yuan for a business's.
+_CUSHION_MEDIAN_FEN = (300_000, 5_000_000)
+_CUSHION_SIGMA = 1.2
+
+
+def opening_balances(
+    rng: np.random.Generator, accounts: Accounts, start_day: int, need: np.ndarray
+) -> np.ndarray:
+    """Balance of every account when the window opens: what its payments need, plus a cushion.
+
+    An account opened inside the window opens empty: it gets exactly what it needs, which is 0 for a
+    well-formed ledger (`sim check` verifies it)."""
+    median = np.asarray(_CUSHION_MEDIAN_FEN, dtype=np.float64)[accounts.business.astype(np.int64)]
+    cushion = np.round(median * np.exp(rng.normal(0.0, _CUSHION_SIGMA, accounts.size)), -2).astype(np.int64)
+    return np.where(accounts.opened < start_day, need + cushion, need).astype(np.int64)
+
+
+def accounts_table(accounts: Accounts, occupation: np.ndarray, opening: np.ndarray) -> pa.Table:
+    """The accounts.parquet table: what a bank knows of each account, and no ground truth.
+
+    `occupation` is each person's occupation (index into people.OCCUPATIONS), `opening` the balance
+    of each account when the window opens."""
     n = accounts.size
+    kyc = np.where(accounts.business, len(OCCUPATIONS), occupation[accounts.holder]).astype(np.int8)
     return pa.table(
         {
             "account_id": pa.array(np.arange(n, dtype=np.int64)),
@@ -260,9 +323,13 @@ def accounts_table(accounts: Accounts) -> pa.Table:
             ),
             "opened": pa.array((_EPOCH + accounts.opened.astype("timedelta64[D]")), type=pa.date32()),
             "status": pa.array(np.full(n, "active")),
-            "role": pa.DictionaryArray.from_arrays(pa.array(accounts.role), pa.array(ROLE_NAMES)).cast(
+            "holder_type": pa.DictionaryArray.from_arrays(
+                pa.array(accounts.business.astype(np.int8)), pa.array(HOLDER_TYPES)
+            ).cast(pa.string()),
+            "kyc_occupation": pa.DictionaryArray.from_arrays(pa.array(kyc), pa.array(KYC_OCCUPATIONS)).cast(
                 pa.string()
             ),
+            "opening_balance_fen": pa.array(opening),
         }
     )
 
@@ -277,6 +344,7 @@ def merchants_table(merchants: Merchants, station_codes: list[str]) -> pa.Table:
             "account_id": pa.array(merchants.account),
             "name": pa.array(merchants.names, type=pa.string()),
             "category": pa.array(np.array(MERCHANT_CATEGORIES)[merchants.category]),
+            "channel": pa.array(np.array(MERCHANT_CHANNELS)[merchants.category]),
             "station_code": codes.take(pa.array(st)),
             "payday": pa.array(merchants.payday.astype(np.int8)),
         }

@@ -1,8 +1,9 @@
 """`sim check`: the invariants a generated district must hold, each failing with a named violation.
 
-Checks run in a fixed order and stop at the first violation: files, accounts and cards, time order,
-labels, balances of tracked accounts (mules and cash-out), the fraud trace, then the reports. An
-imported store (`pingan transactions import`) gets the checks that apply to it: `check_imported`.
+Checks run in a fixed order and stop at the first violation: files, accounts and cards, then day by
+day time order, amounts, labels (read from truth/, never from the bank's files) and the balance of
+every account from its opening balance; then the fraud trace and the reports. An imported store
+(`pingan transactions import`) gets the checks that apply to it: `check_imported`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ import polars as pl
 
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
 from pingan.core.errors import Invalid
+from pingan.sim.balances import day_events
 from pingan.sim.geography import read_station_codes
 from pingan.sim.reports import BEIJING, validate_report
+from pingan.sim.truth import account_roles, tx_labels_path
 
 FRAUD_KINDS = ("fraud", "layering", "cashout")
 MULE_ROLES = ("mule_t1", "mule_t2", "mule_t3", "mule_t4")
 TRACKED_ROLES = (*MULE_ROLES, "cashout")
 REQUIRED = ("manifest.json", "stations.geojson", "persons.parquet", "accounts.parquet", "merchants.parquet",
             "reports.jsonl", "truth/account_roles.parquet", "truth/fraud_flows.parquet")  # fmt: skip
+HOLDER_TYPES = ("personal", "business")
+# Columns of the generator's labels: they live in truth/, and a bank's files must not carry them.
+LABEL_COLUMNS = ("kind", "is_fraud", "campaign_id", "role")
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class CheckReport:
 
     transactions: int
     fraud_transactions: int
-    tracked_accounts: int
+    tracked_accounts: int  # accounts whose balance was replayed from the opening balance
     reports: int
 
 
@@ -75,10 +81,15 @@ def _check_files(root: Path) -> dict[str, object]:
     return manifest
 
 
-def _check_accounts(root: Path) -> pl.DataFrame:
+def _check_accounts(root: Path, start: date) -> pl.DataFrame:
     acc = pl.read_parquet(root / "accounts.parquet")
     if not acc["account_id"].equals(pl.Series("account_id", np.arange(acc.height, dtype=np.int64))):
         raise _fail("accounts", "account_id is not 0..n-1 in order")
+    leaked = [c for c in LABEL_COLUMNS if c in acc.columns]
+    if leaked:
+        raise _fail(
+            "labels", f"accounts.parquet carries the label column {leaked[0]!r}, which belongs in truth/"
+        )
     bad_bank = acc.filter(~pl.col("bank").is_in(list(BANKS_BY_CODE)))
     if bad_bank.height:
         raise _fail(
@@ -94,17 +105,27 @@ def _check_accounts(root: Path) -> pl.DataFrame:
         raise _fail("accounts", f"account {wrong['account_id'][0]} card does not carry its bank's BIN prefix")
     if acc["card_number"].n_unique() != acc.height:
         raise _fail("accounts", "two accounts share a card number")
-    roles = pl.read_parquet(root / "truth/account_roles.parquet")
-    joined = roles.join(acc.select("account_id", pl.col("role").alias("listed")), on="account_id", how="left")
-    differ = joined.filter(pl.col("role") != pl.col("listed"))
-    if differ.height:
-        raise _fail("labels", f"account {differ['account_id'][0]} is {differ['listed'][0]} in accounts.parquet "
-                              f"but {differ['role'][0]} in truth")  # fmt: skip
-    special = acc.filter(pl.col("role") != "normal").height
-    if special != roles.height:
-        raise _fail("labels", "truth/account_roles.parquet does not list every non-normal account")
-    return acc.select("account_id", "bank", "role").join(roles.select("account_id", "campaign_id"), on="account_id",
-                                                         how="left")  # fmt: skip
+    bad = acc.filter(~pl.col("holder_type").is_in(HOLDER_TYPES) | pl.col("holder_type").is_null())
+    if bad.height:
+        raise _fail("accounts", f"account {bad['account_id'][0]} has holder_type {bad['holder_type'][0]!r}")
+    bad = acc.filter(pl.col("opening_balance_fen").is_null() | (pl.col("opening_balance_fen") < 0))
+    if bad.height:
+        raise _fail("accounts", f"account {bad['account_id'][0]} has no or a negative opening balance")
+    bad = acc.filter((pl.col("opened") >= start) & (pl.col("opening_balance_fen") != 0))
+    if bad.height:
+        raise _fail("accounts", f"account {bad['account_id'][0]} opened inside the window with a balance")
+    roles = account_roles(root)
+    unknown = roles.filter(~pl.col("account_id").is_in(acc["account_id"].implode()))
+    if unknown.height:
+        raise _fail("labels", f"truth/account_roles.parquet lists account {unknown['account_id'][0]}, "
+                              "which accounts.parquet does not hold")  # fmt: skip
+    if roles["account_id"].n_unique() != roles.height:
+        raise _fail("labels", "truth/account_roles.parquet lists an account twice")
+    return (
+        acc.select("account_id", "bank", "card_number", "opened", "opening_balance_fen")
+        .join(roles.select("account_id", "role", "campaign_id"), on="account_id", how="left")
+        .with_columns(pl.col("role").fill_null("normal"), pl.col("campaign_id").fill_null(-1))
+    )
 
 
 def _day_files(root: Path) -> list[tuple[date, Path]]:
@@ -119,14 +140,19 @@ def _day_files(root: Path) -> list[tuple[date, Path]]:
 def _check_transactions(
     root: Path, acc: pl.DataFrame, progress: Callable[[int, int], None] | None, *, labelled: bool = True
 ) -> tuple[pl.DataFrame, int]:
-    """Per-day checks; returns the rows that touch tracked accounts or are fraud, in time order.
+    """Per-day checks; returns the fraud rows (with their labels from truth/), in time order.
 
-    Without `labelled` (an imported store: no kind, is_fraud or campaign_id), the label checks are
-    left out and nothing is returned but the count."""
-    role = acc["role"].to_numpy()
+    Every account's balance is replayed from its opening balance, in (ts, tx_id) order, and must never
+    go below zero. Without `labelled` (an imported store: no truth, no opening balances), the label and
+    balance checks are left out and nothing is returned but the count."""
     bank = acc["bank"].to_numpy()
-    tracked = np.isin(role, TRACKED_ROLES)
     n_acc = acc.height
+    opened = (
+        acc["opened"].cast(pl.Int32).fill_null(np.iinfo(np.int32).min).to_numpy()
+        if "opened" in acc.columns
+        else np.full(n_acc, np.iinfo(np.int32).min, np.int32)
+    )
+    balance = acc["opening_balance_fen"].to_numpy().copy() if labelled else np.zeros(0, np.int64)
     prev_id = -1
     keep: list[pl.DataFrame] = []
     files = _day_files(root)
@@ -136,6 +162,9 @@ def _check_transactions(
         # time, so in id order the rows must be in time order.
         df = pl.read_parquet(path).sort("tx_id")
         where = f"{path.parent.name}/{path.name}"
+        leaked = [c for c in LABEL_COLUMNS if c in df.columns]
+        if labelled and leaked:
+            raise _fail("labels", f"{where} carries the label column {leaked[0]!r}, which belongs in truth/")
         total += df.height
         ids = df["tx_id"].to_numpy()
         if ids.size and (ids[0] <= prev_id or (np.diff(ids) <= 0).any()):
@@ -158,69 +187,67 @@ def _check_transactions(
         payee = df["payee_account"].to_numpy()
         if (payer < 0).any() or (payer >= n_acc).any() or (payee < -1).any() or (payee >= n_acc).any():
             raise _fail("labels", f"{where}: an account id is not in accounts.parquet")
+        cash = payee == -1
+        if (df["payer_bank"].to_numpy() != bank[payer]).any():
+            raise _fail("accounts", f"{where}: payer_bank differs from the payer account's bank")
+        payee_bank = np.where(cash, bank[payer], bank[np.maximum(payee, 0)])
+        if (df["payee_bank"].to_numpy() != payee_bank).any():
+            raise _fail("accounts", f"{where}: payee_bank differs from the payee account's bank")
+        epoch_day = (day - date(1970, 1, 1)).days
+        early = (opened[payer] > epoch_day) | (~cash & (opened[np.maximum(payee, 0)] > epoch_day))
+        if early.any():
+            raise _fail("accounts", f"{where}: tx {ids[int(np.flatnonzero(early)[0])]} moves money of an account "
+                                    "before it was opened")  # fmt: skip
         if not labelled:
-            cash = payee == -1
-            if (df["payer_bank"].to_numpy() != bank[payer]).any():
-                raise _fail("accounts", f"{where}: payer_bank differs from the payer account's bank")
-            payee_bank = np.where(cash, bank[payer], bank[np.maximum(payee, 0)])
-            if (df["payee_bank"].to_numpy() != payee_bank).any():
-                raise _fail("accounts", f"{where}: payee_bank differs from the payee account's bank")
             if progress:
                 progress(i + 1, len(files))
             continue
-        kind = df["kind"].to_numpy()
-        is_fraud = df["is_fraud"].to_numpy()
-        camp = df["campaign_id"].to_numpy()
+        if (cash & ~df["channel"].eq("atm").to_numpy()).any():
+            raise _fail("labels", f"{where}: a transfer without a payee account is not an ATM withdrawal")
+        _replay_balances(balance, payer, payee, amount, ids, where)
+        labels = _day_labels(root, path, ids, where)
+        kind = labels["kind"].to_numpy()
+        is_fraud = labels["is_fraud"].to_numpy()
+        camp = labels["campaign_id"].to_numpy()
         fraud_kind = np.isin(kind, FRAUD_KINDS)
         bad = (is_fraud != (camp >= 0)) | (is_fraud != fraud_kind)
         if bad.any():
             raise _fail("labels", f"{where}: tx {ids[int(np.flatnonzero(bad)[0])]} has inconsistent is_fraud, "
                                   "campaign_id and kind")  # fmt: skip
-        cash = payee == -1
-        if (cash & ~df["channel"].eq("atm").to_numpy()).any():
-            raise _fail("labels", f"{where}: a transfer without a payee account is not an ATM withdrawal")
-        if (df["payer_bank"].to_numpy() != bank[payer]).any():
-            raise _fail("labels", f"{where}: payer_bank differs from the payer account's bank")
-        payee_bank = np.where(cash, bank[payer], bank[np.maximum(payee, 0)])
-        if (df["payee_bank"].to_numpy() != payee_bank).any():
-            raise _fail("labels", f"{where}: payee_bank differs from the payee account's bank")
-        touches = tracked[payer] | (tracked[np.maximum(payee, 0)] & ~cash)
-        if (touches & ~is_fraud).any():
-            j = int(np.flatnonzero(touches & ~is_fraud)[0])
-            raise _fail(
-                "labels", f"{where}: tx {ids[j]} moves money of a mule or cash-out account but is not fraud"
-            )
-        keep.append(df.filter(pl.Series(touches | is_fraud)))
+        keep.append(pl.concat([df, labels.drop("tx_id")], how="horizontal").filter(pl.Series(is_fraud)))
         if progress:
             progress(i + 1, len(files))
     return pl.concat(keep) if keep else pl.DataFrame(), total
 
 
-def _check_balances(rows: pl.DataFrame, acc: pl.DataFrame) -> None:
-    """Tracked accounts start empty and never go below zero: an outflow only carries money already there."""
-    tracked = acc.filter(pl.col("role").is_in(TRACKED_ROLES)).select("account_id", "role")
-    events = pl.concat(
-        [
-            rows.select(
-                pl.col("tx_id"),
-                pl.col("payer_account").alias("account_id"),
-                (-pl.col("amount_fen")).alias("d"),
-            ),
-            rows.select(
-                pl.col("tx_id"), pl.col("payee_account").alias("account_id"), pl.col("amount_fen").alias("d")
-            ),
-        ]
-    ).join(tracked, on="account_id", how="semi")
-    # Order within a transaction: the debit and credit of one tx touch different accounts, so tx order suffices.
-    bal = events.sort("account_id", "tx_id", maintain_order=True).with_columns(
-        pl.col("d").cum_sum().over("account_id").alias("balance")
-    )
-    neg = bal.filter(pl.col("balance") < 0).sort("tx_id")
-    if neg.height:
-        r = neg.row(0, named=True)
-        raise _fail(
-            "negative_balance", f"account {r['account_id']} goes to {r['balance']} fen at tx {r['tx_id']}"
-        )
+def _day_labels(root: Path, day_file: Path, ids: np.ndarray, where: str) -> pl.DataFrame:
+    """The truth/ labels of a day file's rows, in the order of `ids` (the day's tx ids, sorted)."""
+    path = tx_labels_path(root, day_file.parent.name)
+    if not path.is_file():
+        raise _fail("files", f"missing {path.relative_to(root).as_posix()}")
+    labels = pl.read_parquet(path).sort("tx_id")
+    if labels.height != ids.size or (labels["tx_id"].to_numpy() != ids).any():
+        raise _fail("labels", f"{where}: truth/tx_labels does not label exactly the day's transactions")
+    return labels
+
+
+def _replay_balances(
+    balance: np.ndarray, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray, ids: np.ndarray, where: str
+) -> None:
+    """Move the day's rows (time order) through `balance` (updated in place); none may go below zero."""
+    ev = day_events(payer, payee, amount)
+    if ev.account.size == 0:
+        return
+    counts = np.diff(np.r_[ev.starts, ev.account.size])
+    level = balance[ev.account] + ev.running
+    below = level < 0
+    if below.any():
+        j = np.flatnonzero(below)
+        first = j[np.argmin(ev.row[j])]
+        raise _fail("negative_balance", f"{where}: account {ev.account[first]} goes to {level[first]} fen "
+                                        f"at tx {ids[ev.row[first]]}")  # fmt: skip
+    ends = ev.starts + counts - 1
+    balance[ev.account[ev.starts]] += ev.running[ends]
 
 
 def _check_fraud_trace(rows: pl.DataFrame, acc: pl.DataFrame, root: Path) -> int:
@@ -282,9 +309,7 @@ def _check_fraud_trace(rows: pl.DataFrame, acc: pl.DataFrame, root: Path) -> int
 
 def _check_reports(root: Path, acc: pl.DataFrame) -> int:
     codes = read_station_codes((root / "stations.geojson").read_text(encoding="utf-8"))
-    cards = pl.read_parquet(root / "accounts.parquet", columns=["card_number", "role"]).filter(
-        pl.col("role").is_in(["victim", "mule_t1"])
-    )
+    cards = acc.select("card_number", "role").filter(pl.col("role").is_in(["victim", "mule_t1"]))
     role_of = dict(zip(cards["card_number"].to_list(), cards["role"].to_list(), strict=True))
     seen: set[str] = set()
     n = 0
@@ -328,7 +353,7 @@ def _check_imported_accounts(root: Path) -> pl.DataFrame:
         raise _fail("accounts", f"account {empty['account_id'][0]} has no account number")
     if acc.select("bank", "card_number").n_unique() != acc.height:
         raise _fail("accounts", "two accounts share a bank and an account number")
-    return acc.select("account_id", "bank", "role")
+    return acc.select("account_id", "bank", "opened")
 
 
 def check_imported(root: Path, progress: Callable[[int, int], None] | None = None) -> CheckReport:
@@ -354,13 +379,11 @@ def check_district(root: Path, progress: Callable[[int, int], None] | None = Non
 
         if json.loads(manifest.read_text(encoding="utf-8")).get("generator") == GENERATOR:
             return check_imported(root, progress)
-    _check_files(root)
-    acc = _check_accounts(root)
+    doc = _check_files(root)
+    acc = _check_accounts(root, date.fromisoformat(str(doc["start"])))
     rows, total = _check_transactions(root, acc, progress)
-    _check_balances(rows, acc)
     n_fraud = _check_fraud_trace(rows, acc, root)
     n_reports = _check_reports(root, acc)
-    tracked = int(acc["role"].is_in(TRACKED_ROLES).sum())
     return CheckReport(
-        transactions=total, fraud_transactions=n_fraud, tracked_accounts=tracked, reports=n_reports
+        transactions=total, fraud_transactions=n_fraud, tracked_accounts=acc.height, reports=n_reports
     )

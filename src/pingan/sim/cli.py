@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from pingan.core import clock
 from pingan.sim import params as cfg
 from pingan.sim.check import Violation, check_district
+from pingan.sim.devices_cli import devices_cmd
 from pingan.sim.disputes import DisputeParams
 from pingan.sim.disputes import write as write_disputes
 from pingan.sim.pipeline import FORMATS, generate
@@ -20,6 +21,7 @@ app = typer.Typer(
     help="The synthetic district: people, banks, transactions and fraud campaigns, with ground truth."
 )
 _console = Console(stderr=True)
+app.command("devices")(devices_cmd)
 
 
 def _progress() -> Progress:

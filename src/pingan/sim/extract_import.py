@@ -251,7 +251,11 @@ def _accounts_table(keys: pl.DataFrame) -> pa.Table:
             "type": pa.nulls(n, pa.string()),
             "opened": pa.nulls(n, pa.date32()),  # an extract of transfers says nothing of openings
             "status": pa.array(["active"] * n, pa.string()),
-            "role": pa.array(["normal"] * n, pa.string()),
+            "holder_type": pa.nulls(
+                n, pa.string()
+            ),  # personal or business: an extract of transfers does not say
+            "kyc_occupation": pa.nulls(n, pa.string()),
+            "opening_balance_fen": pa.nulls(n, pa.int64()),
         }
     )
 

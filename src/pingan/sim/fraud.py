@@ -24,6 +24,7 @@ from pingan.sim.normal import (
     K_CASHOUT,
     K_FRAUD,
     K_LAYERING,
+    K_TOPUP,
     MOBILE,
     NO_ACCOUNT,
     ONLINE,
@@ -99,6 +100,7 @@ class FraudPlan:
     campaigns: Campaigns
     victims: Victims
     payments: Payments
+    topups: Rows  # victims moving money in before they pay (not fraud), sorted by time
 
 
 def _campaign_sizes(rng: np.random.Generator, victims: int) -> list[int]:
@@ -173,18 +175,115 @@ def _new_mule_accounts(
     campaign: np.ndarray,
     first_day: np.ndarray,
 ) -> np.ndarray:
-    """Open mule or cash-out cards, each opened 5-60 days before its campaign first used it."""
+    """Bought mule or cash-out cards of outside holders: ordinary cards opened months to years before
+    the gang first used them (a bought card has a past), a share of them a company's account."""
     from pingan.sim.accounts import BANK_INDEX
 
     banks = np.array([BANK_INDEX[c] for c in cfg.BANK_SHARES])
     n = holders.size
+    lo, hi = cfg.BOUGHT_CARD_AGE_DAYS
     return world.accounts.append(
         holder=holders,
         bank=rng.choice(banks, n),
         kind=np.full(n, DEBIT),
-        opened=first_day - rng.integers(5, 61, n),
+        opened=first_day - rng.integers(lo, hi + 1, n),
         role=role.astype(np.int8),
         campaign=campaign,
+        business=rng.random(n) < cfg.MULE_BUSINESS_SHARE,
+    )
+
+
+def _rented_cards(world: World, renters: np.ndarray, role: int, campaign: np.ndarray) -> np.ndarray:
+    """Rented tier-1 cards (卡农): the renters' own everyday debit cards, with their years of history;
+    their salary, shopping and transfers go on beside the gang's traffic."""
+    ids = world.debit[renters]
+    world.accounts.role[ids] = role
+    world.accounts.campaign[ids] = campaign
+    return np.asarray(ids, dtype=np.int64)
+
+
+def _drop_reported_cards(
+    rng: np.random.Generator,
+    world: World,
+    mule1: np.ndarray,
+    pcamp: np.ndarray,
+    vic_of: np.ndarray,
+    pay_ts: np.ndarray,
+    reports: np.ndarray,
+    report_us: np.ndarray,
+    first_day: np.ndarray,
+) -> np.ndarray:
+    """A gang drops a tier-1 card hours to days after a victim who paid into it reports, and moves the
+    next payments to a fresh card (bought, with a past), which it drops in turn when reported."""
+    burn_at: dict[int, int] = {}
+    successor: dict[int, int] = {}
+    fresh: list[int] = []  # campaign of each fresh card, in order of need; ids are placeholders -1, -2, ...
+    out = mule1.copy()
+    delay = (cfg.DROP_REPORTED_CARD_MEDIAN_H * np.exp(rng.normal(0.0, 1.0, vic_of.size)) * _HOUR_US).astype(
+        np.int64
+    )
+    for i in np.argsort(pay_ts, kind="stable").tolist():
+        card = int(out[i])
+        while card in burn_at and burn_at[card] <= pay_ts[i]:
+            if card not in successor:
+                fresh.append(int(pcamp[i]))
+                successor[card] = -len(fresh)
+            card = successor[card]
+        out[i] = card
+        v = int(vic_of[i])
+        if reports[v]:
+            burn_at[card] = min(burn_at.get(card, 1 << 62), int(report_us[v]) + int(delay[i]))
+    if fresh:
+        camp = np.array(fresh, dtype=np.int64)
+        holders = append_outsiders(rng, world.persons, camp.size, world.params.start)
+        ids = _new_mule_accounts(rng, world, holders, np.full(camp.size, Role.MULE_T1), camp, first_day[camp])
+        out = np.where(out < 0, ids[np.maximum(-out - 1, 0)], out)
+    return out
+
+
+def _topups(
+    rng: np.random.Generator,
+    world: World,
+    person: np.ndarray,
+    account: np.ndarray,
+    pay_ts: np.ndarray,
+    amount: np.ndarray,
+) -> Rows:
+    """Before some payments the victim moves the money in: a loan, or their own savings at another bank."""
+    p = cfg.TOPUP
+    sel = np.flatnonzero(rng.random(pay_ts.size) < p.share)
+    loan = rng.random(sel.size) < p.loan_share
+    own = np.where(
+        world.credit[person[sel]] != account[sel], world.credit[person[sel]], world.debit[person[sel]]
+    )
+    own = np.where(own != account[sel], own, world.ewallet[person[sel]])
+    lender = world.lenders[rng.integers(0, world.lenders.size, sel.size)]
+    source = np.where(loan, lender, own)
+    keep = source != account[sel]
+    sel, source, loan = sel[keep], source[keep], loan[keep]
+    before = (p.lead_median_h * np.exp(rng.normal(0.0, 1.0, sel.size)) * _HOUR_US).astype(np.int64)
+    ts = np.maximum(pay_ts[sel] - np.maximum(before, 120 * US_PER_S), local_day_start_us(world, 0))
+    ts = np.minimum(ts, pay_ts[sel] - 1)
+    amt = np.maximum(np.round(amount[sel] * rng.uniform(0.9, 1.3, sel.size), -4), 10_000).astype(np.int64)
+    channel = np.where(loan, ONLINE, MOBILE).astype(np.int8)
+    return Rows(ts, source, account[sel], amt, channel, np.full(sel.size, K_TOPUP, np.int8),
+                np.full(sel.size, -1, np.int64))  # fmt: skip
+
+
+def _list_cashout_merchants(
+    rng: np.random.Generator, world: World, cashout_pools: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> None:
+    """跑分 cash-out cards are listed as the merchants they pose as (QR payments), and the OTC dealers
+    that buy USDT for the gangs as what they are (category otc_dealer), both outside the district."""
+    from pingan.sim.accounts import MERCHANT_CATEGORIES, OTC_CAT
+
+    paofen, otc = cashout_pools[0][0], cashout_pools[1][0]
+    shop_cat = rng.integers(0, 10, paofen.size)
+    world.merchants.append(
+        account=np.concatenate([paofen, otc]),
+        category=np.concatenate([shop_cat, np.full(otc.size, OTC_CAT)]).astype(np.int8),
+        names=[f"{MERCHANT_CATEGORIES[int(c)]}-{int(a)}" for c, a in zip(shop_cat, paofen, strict=True)]
+        + [f"USDT承兑-{int(a)}" for a in otc],
     )
 
 
@@ -232,12 +331,16 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     )
     span = np.minimum(28 * 86_400 * US_PER_S, cutoff - camp_start)
     first_pay = camp_start[vcamp] + (rng.random(n_vic) * span[vcamp]).astype(np.int64)
-    # Victims pay while awake: fold the time of day into 08:00-23:00 Beijing time.
+    # The hour of the first payment follows the typology's own pattern (params.Typology.hours):
+    # brushing and romance scams run late into the night, impersonated police work office hours.
     day0 = (first_pay - t0) // (86_400 * US_PER_S) * (86_400 * US_PER_S) + t0
-    first_pay = day0 + 8 * _HOUR_US + (first_pay - day0) * 15 // 24
-    # Squeezing a day into waking hours can push a first payment on the last day past the cutoff.
-    # Move it a day earlier, at the same hour, rather than clamping: a clamp piles those payments
-    # onto one instant (the cutoff), which no real ledger shows and which bunches screening flags.
+    hour_p = np.array([np.asarray(t.hours, dtype=np.float64) / sum(t.hours) for t in typs])
+    cum_p = np.cumsum(hour_p, axis=1)
+    hour = (rng.random(n_vic)[:, None] > cum_p[vtyp]).sum(axis=1).clip(0, 23)
+    first_pay = day0 + hour * _HOUR_US + (rng.random(n_vic) * _HOUR_US).astype(np.int64)
+    # A first payment on the last day can fall past the cutoff. Move it a day earlier, at the same
+    # hour, rather than clamping: a clamp piles those payments onto one instant (the cutoff), which
+    # no real ledger shows and which bunches screening flags.
     first_pay = np.where(first_pay >= cutoff, first_pay - 86_400 * US_PER_S, first_pay)
     first_pay = np.maximum(np.minimum(first_pay, cutoff - 1), t0)
 
@@ -279,6 +382,17 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     vic_of, pay_ts, amount = vic_of[keep], pay_ts[keep], amount[keep]
     n_payments = vic_of.size
 
+    # --- reports (before the cards: a gang drops a reported card) -----------------------------------------------------------------------------
+    last_pay = np.zeros(n_vic, np.int64)
+    np.maximum.at(last_pay, vic_of, pay_ts)
+    paid = np.bincount(vic_of, minlength=n_vic) > 0
+    delay = per("report_delay_hours", vtyp) * np.exp(rng.normal(0, 1.0, n_vic))
+    report_us = last_pay + np.maximum(delay * _HOUR_US, 600 * US_PER_S).astype(np.int64)
+    reports = paid & (rng.random(n_vic) < per("report_share", vtyp)) & (report_us < t0 + window_us)
+    first_by_victim = np.full(n_vic, np.iinfo(np.int64).max)
+    np.minimum.at(first_by_victim, vic_of, pay_ts)
+    groom = per("groom_hours", vtyp) * np.exp(rng.normal(0, 0.7, n_vic))
+    contact = first_by_victim - np.maximum(groom * _HOUR_US, 300 * US_PER_S).astype(np.int64)
     # --- mule pools per campaign and tier ------------------------------------------------------
     tiers = (2 + rng.choice(3, n_camp, p=cfg.MULE_TIERS_P)).astype(np.int8)
     first_use = np.full(n_camp, np.iinfo(np.int64).max)
@@ -301,9 +415,11 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     rented = rng.random(t1_count) < cfg.RENTED_T1_SHARE
     res = world.n_residents
     age = world.persons.age[:res]
-    candidates = np.flatnonzero((age >= 18) & (age <= 35) & ~taken[:res])
+    candidates = np.flatnonzero((age >= 18) & (age <= 35) & ~taken[:res] & (world.debit[:res] >= 0))
+    # Each renter rents out one card to one gang; a district too small for that rents fewer.
+    rented &= np.cumsum(rented) <= candidates.size
     n_rented = int(rented.sum())
-    renters = rng.choice(candidates, n_rented, replace=n_rented > candidates.size)
+    renters = rng.choice(candidates, n_rented, replace=False)
     other_cards = (t1_count - n_rented) + sum(int(c.sum()) for _, c in pool_shapes[1:]) + int(pf_count.sum())
     other_cards += int(otc_count.sum())
     outsiders = append_outsiders(rng, world.persons, max(1, other_cards // 2), prm.start)
@@ -314,17 +430,18 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     for tier in range(1, 5):
         start, count = pool_shapes[tier - 1]
         camp = np.repeat(np.arange(n_camp), count)
+        role = np.full(camp.size, Role.MULE_T1 + tier - 1)
         if tier == 1:
-            holders = np.empty(camp.size, dtype=np.int64)
-            holders[rented] = renters
-            holders[~rented] = outsider_holder[at : at + (~rented).sum()]
-            at += int((~rented).sum())
+            ids = np.empty(camp.size, dtype=np.int64)
+            ids[rented] = _rented_cards(world, renters, Role.MULE_T1, camp[rented])
+            bought = int((~rented).sum())
+            ids[~rented] = _new_mule_accounts(rng, world, outsider_holder[at : at + bought], role[~rented],
+                                              camp[~rented], first_day[camp[~rented]])  # fmt: skip
+            at += bought
         else:
             holders = outsider_holder[at : at + camp.size]
             at += camp.size
-        ids = _new_mule_accounts(
-            rng, world, holders, np.full(camp.size, Role.MULE_T1 + tier - 1), camp, first_day[camp]
-        )
+            ids = _new_mule_accounts(rng, world, holders, role, camp, first_day[camp])
         pools.append((ids, start, count))
     cashout_pools = []
     for start, count in ((pf_start, pf_count), (otc_start, otc_count)):
@@ -340,10 +457,15 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     world.accounts.role[vacct] = Role.VICTIM
     pcamp = vcamp[vic_of]
     mule1 = _pick(rng, pools[0], pcamp)
+    mule1 = _drop_reported_cards(rng, world, mule1, pcamp, vic_of, pay_ts, reports, report_us, first_day)
     typ_channel = np.array([_CHANNEL_CODE[t.channel] for t in typs])[vtyp[vic_of]]
     channel = np.where(rng.random(n_payments) < 0.7, typ_channel, MOBILE)
-    channel = np.where(world.accounts.kind[vacct[vic_of]] == 2, THIRD_PARTY, channel).astype(np.int8)
+    channel = np.where(world.accounts.kind[vacct[vic_of]] == 2, THIRD_PARTY, channel)
+    # Some gangs collect through a personal collection QR code (个人收款码) on a tier-1 card.
+    channel = np.where(rng.random(n_payments) < cfg.QR_COLLECTION_SHARE, QR, channel).astype(np.int8)
     payments = Payments(victim=vic_of, ts=pay_ts, amount=amount, mule=mule1, channel=channel)
+    topups = _topups(rng, world, person[vic_of], vacct[vic_of], pay_ts, amount)
+    _list_cashout_merchants(rng, world, cashout_pools)
 
     rows: list[Rows] = [
         Rows(pay_ts, vacct[vic_of], mule1, amount, channel, np.full(n_payments, K_FRAUD, np.int8), pcamp)
@@ -421,17 +543,6 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
     all_rows = Rows.concat(rows)
     order = np.argsort(all_rows.ts, kind="stable")
 
-    # --- reports -----------------------------------------------------------------------------
-    last_pay = np.zeros(n_vic, np.int64)
-    np.maximum.at(last_pay, vic_of, pay_ts)
-    paid = np.bincount(vic_of, minlength=n_vic) > 0
-    delay = per("report_delay_hours", vtyp) * np.exp(rng.normal(0, 1.0, n_vic))
-    report_us = last_pay + np.maximum(delay * _HOUR_US, 600 * US_PER_S).astype(np.int64)
-    reports = paid & (rng.random(n_vic) < per("report_share", vtyp)) & (report_us < t0 + window_us)
-    first_by_victim = np.full(n_vic, np.iinfo(np.int64).max)
-    np.minimum.at(first_by_victim, vic_of, pay_ts)
-    groom = per("groom_hours", vtyp) * np.exp(rng.normal(0, 0.7, n_vic))
-    contact = first_by_victim - np.maximum(groom * _HOUR_US, 300 * US_PER_S).astype(np.int64)
     victims = Victims(person=person, account=vacct, campaign=vcamp, typology=vtyp.astype(np.int8),
                       contact_us=contact, reports=reports, report_us=report_us)  # fmt: skip
     campaigns = Campaigns(typology=ctyp, tiers=tiers, first_us=first_use, pools=pools,
@@ -444,4 +555,5 @@ def plan_fraud(world: World, rng: np.random.Generator) -> FraudPlan:
         campaigns=campaigns,
         victims=victims,
         payments=payments,
+        topups=topups.take(np.argsort(topups.ts, kind="stable")),
     )

@@ -72,7 +72,77 @@ NORMAL: dict[str, Rhythm] = {
     "bill": Rhythm(0.045, (1.1, 1.1, 1.05, 1, 1, 0.9, 0.85), _OFFICE, 15_000, 0.8, 100),
     # Cash withdrawals at ATMs, multiples of 100 yuan.
     "atm": Rhythm(0.02, (1, 1, 1, 1, 1.2, 1.1, 0.9), _SHOPS, 80_000, 0.7, 10_000),
+    # Large transfers: rent deposits, car or home down payments, tuition (about one every 18 months a
+    # resident; assumption), median 30,000 yuan, in whole hundreds.
+    "large": Rhythm(0.0018, (1.1, 1, 1, 1, 1.1, 1.2, 0.9), _OFFICE, 3_000_000, 0.9, 10_000),
+    # Moves between one's own accounts at different banks (card repayments, savings; assumption).
+    "own": Rhythm(0.02, (1, 1, 1, 1, 1.1, 1.1, 1), _AWAKE, 200_000, 1.0, 100),
 }
+LARGE_TO_BUSINESS = 0.4  # share of large transfers paid to a company (developer, dealer, school)
+
+
+@dataclass(frozen=True)
+class OwnTopUp:
+    """People moving their own savings into the paying card shortly before a large payment (assumptions)."""
+
+    share: float  # of large payments
+    part: tuple[float, float]  # the amount moved in, against the payment (uniform)
+    lead_median_h: float  # median time from the move to the payment (log-normal, sd 1)
+
+
+OWN_TOPUP = OwnTopUp(0.35, (0.3, 1.2), 3.0)
+
+
+@dataclass(frozen=True)
+class ConsumerLoans:
+    """Consumer loans (消费贷, 网贷) paid out by the lenders to ordinary residents (assumptions, docs/sim.md)."""
+
+    per_adult_day: float  # loan payouts per resident aged 18-65 a day
+    median_fen: int
+    sigma: float  # of the log-normal amount
+    to_wallet: float  # share paid out to the e-wallet rather than the debit card
+    spend_share: float  # share of loans paid on in one large payment soon after
+    spend_part: tuple[float, float]  # that payment against the loan (uniform)
+    spend_median_h: float  # median time from payout to the payment (log-normal, sd 1.2, at most 72 h)
+    spend_to_business: float  # share of those payments to a company (school, dealer, developer)
+    spend_to_relative: float  # share to a relative or friend; the rest to a nearby resident (a landlord)
+
+
+LOANS = ConsumerLoans(0.0015, 600_000, 0.9, 0.2, 0.5, (0.6, 1.0), 6.0, 0.4, 0.25)
+
+
+@dataclass(frozen=True)
+class Collector:
+    """A legitimate payee that many people pay, most of them new each week (assumptions, docs/sim.md)."""
+
+    share: float  # of residents
+    payers_per_week: float  # mean payments a week, nearly all from different payers
+    median_fen: int
+    sigma: float
+    round_fen: int
+    by_qr_code: float  # share paid by scanning the collector's personal QR code (个人收款码)
+
+
+COLLECTORS: dict[str, Collector] = {
+    "landlord": Collector(0.006, 3.5, 200_000, 0.4, 10_000, 0.2),  # rent from tenants of several flats
+    "tutor": Collector(0.003, 6.0, 40_000, 0.5, 1_000, 0.4),  # tutors and training classes
+    "wechat_trader": Collector(0.008, 8.0, 12_000, 0.8, 1, 0.7),  # 微商 and small traders
+    "group_buy": Collector(0.004, 9.0, 6_000, 0.7, 1, 0.6),  # 社区团购 organisers
+    "club": Collector(0.002, 5.0, 20_000, 0.5, 1_000, 0.5),  # clubs and societies collecting fees
+}
+
+
+@dataclass(frozen=True)
+class Gifts:
+    """Wedding and funeral gifts (礼金): one host, many guests on one day (assumptions)."""
+
+    events_per_resident_day: float
+    guests: tuple[int, int]
+    median_fen: int
+    sigma: float
+
+
+GIFTS = Gifts(0.00004, (20, 80), 60_000, 0.5)
 SALARY_HOURS = (0, 0, 0, 0, 0, 0, 0, 0, 1, 5, 5, 3, 1, 0.5, 0.5, 0.5, 0.3, 0.2, 0, 0, 0, 0, 0, 0)
 PAYDAYS = (5, 10, 15, 20, 25)  # day of month on which an employer pays
 EMPLOYED_SHARE = 0.62  # of residents aged 18-59; the rest are students, retired, not working
@@ -121,6 +191,8 @@ class Typology:
     report_share: float = 0.6
     # Relative chance by occupation (student, employed, self_employed, retired, not_working); 1 if absent.
     occupation_weight: tuple[float, float, float, float, float] = (1.0, 1.0, 1.0, 1.0, 1.0)
+    # Relative weight of each hour (0..23, Beijing time) for a victim's first payment.
+    hours: tuple[float, ...] = (1,) * 24
 
 
 TYPOLOGY_PARAMS: dict[str, Typology] = {
@@ -146,8 +218,22 @@ _OCCUPATION_WEIGHTS = {
     "虚假网络贷款": (0.8, 0.9, 1.3, 0.3, 1.8),
     "冒充公检法": (1.0, 0.9, 0.9, 1.5, 1.0),
 }
+# Hour of the first payment per typology (assumption, docs/sim.md): victims pay when the fraudster
+# has them on the line. Brushing tasks and romance/gambling "platforms" run in the evening and past
+# midnight; impersonated police and customer service call in office hours; investment platforms
+# follow market hours and the evening; loan scams any waking hour.
+_EVENING_NIGHT = (4, 3, 2, 1, 0.5, 0.3, 0.3, 0.5, 1, 1.5, 2, 2, 2, 2, 2, 2, 2, 2.5, 3, 4, 5, 6, 6, 5)
+_OFFICE_CALLS = (0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.3, 1, 3, 6, 7, 6, 4, 5, 6, 6, 5, 3, 2, 1.5, 1, 0.6, 0.4, 0.3)
+_HOURS = {
+    "刷单返利": _EVENING_NIGHT,
+    "虚假投资理财": (1, 0.5, 0.3, 0.2, 0.2, 0.2, 0.5, 1, 3, 6, 6, 5, 3, 5, 6, 5, 3, 2, 2, 3, 4, 4, 3, 2),
+    "虚假网络贷款": (2, 1.5, 1, 0.5, 0.3, 0.3, 0.5, 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2.5),
+    "冒充电商物流客服": _OFFICE_CALLS,
+    "冒充公检法": _OFFICE_CALLS,
+    "网络婚恋交友": _EVENING_NIGHT,
+}
 TYPOLOGY_PARAMS = {
-    name: replace(t, occupation_weight=_OCCUPATION_WEIGHTS.get(name, t.occupation_weight))
+    name: replace(t, occupation_weight=_OCCUPATION_WEIGHTS.get(name, t.occupation_weight), hours=_HOURS[name])
     for name, t in TYPOLOGY_PARAMS.items()
 }
 
@@ -158,6 +244,27 @@ FAN_OUT_P = (0.4, 0.4, 0.2)  # 1, 2 or 3 onward transfers per parcel
 HOP_DELAY_MEDIAN_S = 150.0  # mules pass money on within minutes
 HOP_DELAY_SIGMA = 0.8
 RENTED_T1_SHARE = 0.6  # tier-1 cards rented from local holders (卡农); the rest held by outsiders
+# Bought cards of outside holders were opened this many days before a gang first used them (assumption).
+BOUGHT_CARD_AGE_DAYS = (60, 900)
+# Share of outside holders' mule and cash-out cards that are a company's account (对公账户; assumption).
+MULE_BUSINESS_SHARE = 0.15
+# Share of victim payments made by scanning a gang's personal collection QR code (个人收款码; assumption).
+QR_COLLECTION_SHARE = 0.15
+# A gang drops a tier-1 card this long (median, log-normal sd 1) after a victim who paid into it
+# reports, and moves the next payments to a fresh card (assumption).
+DROP_REPORTED_CARD_MEDIAN_H = 12.0
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """Victims moving money into the paying card shortly before a payment (assumptions)."""
+
+    share: float  # of victim payments
+    loan_share: float  # of top-ups that are a loan paid out by a consumer lender; the rest own savings
+    lead_median_h: float  # median time from the top-up to the payment (log-normal, sd 1)
+
+
+TOPUP = TopUp(0.3, 0.35, 2.0)
 CASHOUT_P = (0.35, 0.40, 0.25)  # ATM, merchant/QR laundering (跑分), OTC crypto purchase (U商)
 ATM_PIECE_FEN = 500_000  # one ATM withdrawal takes at most 5,000 yuan
 ATM_MAX_PARCEL_FEN = 5_000_000  # larger parcels are not taken out at ATMs

@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,32 @@ import numpy as np
 import pyarrow as pa
 
 from pingan.sim import params as cfg
-from pingan.sim.accounts import ACCOUNT_TYPES, ROLE_NAMES, Role, accounts_table, merchants_table
+from pingan.sim.accounts import (
+    ACCOUNT_TYPES,
+    ROLE_NAMES,
+    Role,
+    accounts_table,
+    merchants_table,
+    opening_balances,
+)
+from pingan.sim.balances import DayMoves, Ledger, day_moves
 from pingan.sim.fraud import CASHOUT_METHODS, FraudPlan, plan_fraud
 from pingan.sim.geography import stations_geojson
-from pingan.sim.normal import KINDS, US_PER_DAY, Rows, local_day_start_us, normal_day_parts
+from pingan.sim.normal import KINDS, US_PER_DAY, Rows, local_day_start_us, normal_day_parts, plan_loans
 from pingan.sim.people import persons_table
 from pingan.sim.reports import build_reports, report_victim_index, reports_csv, reports_jsonl
-from pingan.sim.world import STREAM_DAY, STREAM_FRAUD, STREAM_TABLES, World, build_world, stream
-from pingan.sim.writer import TS_TYPE, tx_table, write_parquet, write_text, write_transactions
+from pingan.sim.world import (
+    STREAM_BALANCES,
+    STREAM_DAY,
+    STREAM_FRAUD,
+    STREAM_LOANS,
+    STREAM_TABLES,
+    World,
+    build_world,
+    epoch_day,
+    stream,
+)
+from pingan.sim.writer import TS_TYPE, label_table, tx_table, write_parquet, write_text, write_transactions
 
 FORMATS = ("parquet", "csv")
 
@@ -41,6 +59,7 @@ class DayResult:
     rows: int
     fraud_tx_ids: np.ndarray  # tx ids of the day's fraud rows, in plan order
     kind_counts: dict[str, int]
+    moves: DayMoves  # what the day did to each account it touched (for the opening balances)
 
 
 @dataclass
@@ -55,6 +74,9 @@ class RunStats:
 _WORLD: World | None = None
 _PLAN: FraudPlan | None = None
 _DAY_BOUNDS: np.ndarray | None = None
+# Ordinary rows planned for the whole run (victims' top-ups, consumer loans), in time order.
+_PLANNED: Rows | None = None
+_PLANNED_BOUNDS: np.ndarray | None = None
 _OUT: Path | None = None
 _CSV = False
 
@@ -67,10 +89,13 @@ def day_name(world: World, day: int) -> str:
 def make_day(day: int) -> DayResult:
     """Generate, merge with the day's fraud rows, sort by time, number and write one day."""
     assert _WORLD is not None and _PLAN is not None and _DAY_BOUNDS is not None and _OUT is not None
+    assert _PLANNED is not None and _PLANNED_BOUNDS is not None
     world, plan = _WORLD, _PLAN
     parts = normal_day_parts(world, day, stream(world.params.seed, STREAM_DAY, day))
-    n_normal = sum(p.size for p in parts)
     lo, hi = int(_DAY_BOUNDS[day]), int(_DAY_BOUNDS[day + 1])
+    t_lo, t_hi = int(_PLANNED_BOUNDS[day]), int(_PLANNED_BOUNDS[day + 1])
+    parts.append(_PLANNED.take(np.arange(t_lo, t_hi)))
+    n_normal = sum(p.size for p in parts)
     rows = Rows.concat([*parts, plan.rows.take(np.arange(lo, hi))])  # one copy of the day, not two
     # Introsort, not a stable sort: three times faster here, and still the same order on every run.
     order = np.argsort(rows.ts)
@@ -82,8 +107,17 @@ def make_day(day: int) -> DayResult:
     fraud_ids = tx_id[position[n_normal:]]
     table = tx_table(tx_id, rows, world.accounts.bank)
     write_transactions(table, _OUT / "transactions" / day_name(world, day) / "part-0.parquet", csv=_CSV)
+    # The labels go to truth/, keyed by tx_id: the transaction files hold only what a bank hands over.
+    write_parquet(label_table(tx_id, rows), _OUT / "truth" / "tx_labels" / day_name(world, day) / "part-0.parquet",
+                  csv=_CSV)  # fmt: skip
     kinds = np.bincount(rows.kind, minlength=len(KINDS))
-    return DayResult(day, rows.size, fraud_ids, {k: int(c) for k, c in zip(KINDS, kinds, strict=True)})
+    return DayResult(
+        day,
+        rows.size,
+        fraud_ids,
+        {k: int(c) for k, c in zip(KINDS, kinds, strict=True)},
+        day_moves(rows.payer, rows.payee, rows.amount),
+    )
 
 
 def generate(
@@ -98,7 +132,7 @@ def generate(
     day_subset: range | None = None,
 ) -> RunStats:
     """Write a synthetic district to `out` (emptied first). `on_day(done, total)` reports progress."""
-    global _WORLD, _PLAN, _DAY_BOUNDS, _OUT, _CSV
+    global _WORLD, _PLAN, _DAY_BOUNDS, _PLANNED, _PLANNED_BOUNDS, _OUT, _CSV
     if scale not in cfg.SCALES:
         raise ValueError(f"unknown scale {scale!r}; known: {', '.join(cfg.SCALES)}")
     if fmt not in FORMATS:
@@ -112,6 +146,8 @@ def generate(
     out.mkdir(parents=True)
     world = build_world(params)
     plan = plan_fraud(world, stream(seed, STREAM_FRAUD))
+    planned = Rows.concat([plan.topups, plan_loans(world, stream(seed, STREAM_LOANS))])
+    planned = planned.take(np.argsort(planned.ts, kind="stable"))
     stats.seconds["world_and_plan"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -119,7 +155,6 @@ def generate(
     tables_rng = stream(seed, STREAM_TABLES)
     persons = persons_table(tables_rng, world.persons, world.stations)
     write_parquet(persons, out / "persons.parquet", csv=csv)
-    write_parquet(accounts_table(world.accounts), out / "accounts.parquet", csv=csv)
     write_parquet(
         merchants_table(world.merchants, [s.code for s in world.stations]), out / "merchants.parquet", csv=csv
     )
@@ -129,23 +164,41 @@ def generate(
     t = time.perf_counter()
     t0 = local_day_start_us(world, 0)
     _WORLD, _PLAN, _OUT, _CSV = world, plan, out, csv
-    _DAY_BOUNDS = np.searchsorted(plan.rows.ts, t0 + np.arange(params.days + 1, dtype=np.int64) * US_PER_DAY)
+    edges = t0 + np.arange(params.days + 1, dtype=np.int64) * US_PER_DAY
+    _DAY_BOUNDS = np.searchsorted(plan.rows.ts, edges)
+    _PLANNED = planned
+    _PLANNED_BOUNDS = np.searchsorted(planned.ts, edges)
     todo = list(day_subset if day_subset is not None else range(params.days))
     results: list[DayResult] = []
+    ledger = Ledger(world.accounts.size)
+    pending: dict[int, DayResult] = {}
+    order = sorted(todo)
+
+    def arrived(r: DayResult) -> None:
+        # Days fold into the ledger in time order; a day that finishes early waits for those before it.
+        pending[r.day] = r
+        while order and order[0] in pending:
+            ledger.fold(pending.pop(order.pop(0)).moves)
+        results.append(replace(r, moves=DayMoves.none()))
+        if on_day:
+            on_day(len(results), len(todo))
+
     if workers <= 1:
         for d in todo:
-            results.append(make_day(d))
-            if on_day:
-                on_day(len(results), len(todo))
+            arrived(make_day(d))
     else:
         with mp.get_context("fork").Pool(workers) as pool:
             for r in pool.imap_unordered(make_day, todo):
-                results.append(r)
-                if on_day:
-                    on_day(len(results), len(todo))
+                arrived(r)
     results.sort(key=lambda r: r.day)
     stats.rows = sum(r.rows for r in results)
     stats.seconds["days"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    opening = opening_balances(stream(seed, STREAM_BALANCES), world.accounts, epoch_day(params), ledger.need)
+    write_parquet(accounts_table(world.accounts, world.persons.occupation, opening), out / "accounts.parquet",
+                  csv=csv)  # fmt: skip
+    stats.seconds["tables"] += time.perf_counter() - t
 
     t = time.perf_counter()
     reports = build_reports(world, plan, persons)

@@ -12,19 +12,24 @@ import numpy as np
 from pingan.sim import params as cfg
 from pingan.sim.accounts import (
     EMPLOYER_CAT,
+    LENDER_CAT,
     UTILITY_CAT,
     Accounts,
     Merchants,
     generate_accounts,
     generate_merchants,
     person_accounts,
+    second_debits,
 )
 from pingan.sim.geography import Station, district_stations
 from pingan.sim.people import EMPLOYED, Persons, generate_residents
 
 # Sub-seed streams: each part of a run draws from its own stream, so changing one part's draws
 # (or the number of worker processes) never shifts another part's numbers.
-STREAM_WORLD, STREAM_FRAUD, STREAM_DAY, STREAM_TABLES, STREAM_REPORTS = range(5)
+STREAM_WORLD, STREAM_FRAUD, STREAM_DAY, STREAM_TABLES, STREAM_REPORTS, STREAM_BALANCES, STREAM_COLLECTORS = (
+    range(7)
+)
+STREAM_LOANS = 7
 # Residents' spending activity is quantised into levels: picking a level from a short table and then a
 # member uniformly is exact for the quantised weights and much faster than a binary search per payment
 # over a million-entry cumulative table (measured: the search was the largest cost of a day).
@@ -55,11 +60,13 @@ class World:
     debit: np.ndarray  # per person
     ewallet: np.ndarray
     credit: np.ndarray
+    other_debit: np.ndarray  # per person: a second debit card at another bank, -1 if none
     employer: np.ndarray  # per person: merchant index of the employer, -1 without a job
     shops: np.ndarray  # merchant indices of shops, sorted by station then popularity
     shop_station_start: np.ndarray  # CSR offsets into `shops` per station
     shop_popularity_cdf: np.ndarray  # over `shops`, for purchases outside the home station
     utilities: np.ndarray  # account ids
+    lenders: np.ndarray  # account ids of consumer lenders
     activity_level_cdf: np.ndarray  # over ACTIVITY_LEVELS levels of spending activity
     activity_members: np.ndarray  # residents sorted by activity level
     activity_level_start: np.ndarray  # CSR offsets into `activity_members`, per level
@@ -116,10 +123,12 @@ def build_world(params: cfg.Params) -> World:
         debit=debit,
         ewallet=ewallet,
         credit=credit,
+        other_debit=second_debits(accounts, debit),
         employer=employer,
         shops=shops,
         shop_station_start=shop_station_start,
         shop_popularity_cdf=np.cumsum(popularity) / popularity.sum(),
         utilities=merchants.account[merchants.category == UTILITY_CAT],
+        lenders=merchants.account[merchants.category == LENDER_CAT],
         **_activity_levels(activity),
     )

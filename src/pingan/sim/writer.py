@@ -45,6 +45,13 @@ TX_SCHEMA = pa.schema(
         ("channel", pa.dictionary(pa.int8(), pa.string())),
         ("payer_bank", pa.dictionary(pa.int8(), pa.string())),
         ("payee_bank", pa.dictionary(pa.int8(), pa.string())),
+    ]
+)
+# The generator's labels of each transaction: truth/tx_labels/day=…/part-0.parquet, keyed by tx_id.
+# They are not in the transaction files: a bank hands over no labels.
+LABEL_SCHEMA = pa.schema(
+    [
+        ("tx_id", pa.int64()),
         ("kind", pa.dictionary(pa.int8(), pa.string())),
         ("is_fraud", pa.bool_()),
         ("campaign_id", pa.int64()),
@@ -71,11 +78,21 @@ def tx_table(tx_id: np.ndarray, rows: Rows, bank: np.ndarray) -> pa.Table:
             pa.DictionaryArray.from_arrays(pa.array(rows.channel), _CHANNELS),
             pa.DictionaryArray.from_arrays(pa.array(payer_bank.astype(np.int8)), _BANKS),
             pa.DictionaryArray.from_arrays(pa.array(payee_bank.astype(np.int8)), _BANKS),
+        ],
+        schema=TX_SCHEMA,
+    )
+
+
+def label_table(tx_id: np.ndarray, rows: Rows) -> pa.Table:
+    """The generator's labels of the rows (LABEL_SCHEMA), in the order given (time order)."""
+    return pa.Table.from_arrays(
+        [
+            pa.array(tx_id),
             pa.DictionaryArray.from_arrays(pa.array(rows.kind), _KINDS),
             pa.array(rows.campaign >= 0),
             pa.array(rows.campaign),
         ],
-        schema=TX_SCHEMA,
+        schema=LABEL_SCHEMA,
     )
 
 

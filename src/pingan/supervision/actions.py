@@ -268,9 +268,34 @@ def check_event(
     now: datetime,
     pack: RulePack | None = None,
 ) -> None:
-    """Refuse a step that cannot be recorded, naming why: before the case opened, in the future, of the
-    wrong procedure, without its person or item, without the approval it needs, approved by the one
-    who requested it (403), or an extension the rule pack does not allow."""
+    """Refuse recording directly a step that needs approval (403: it is requested, and recorded when
+    its approver approves it, `approvals.do_decide`), and any step `check_step` refuses."""
+    if data.kind in NEEDS_APPROVAL:
+        # A measure whose approval is a name typed by the requester is no approval (县级以上公安机关负责人
+        # 批准): the approver decides it in the queue, as another user, and that decision records it.
+        what = "an extension" if data.kind is EventKind.EXTENSION else f"a {data.kind.value}"
+        raise Forbidden(
+            f"{what} is not recorded directly: it needs a superior's approval; send it to the approver "
+            f"(POST /api/v1/supervision/cases/{case.id}/requests), and it is recorded when they approve it",
+            field="kind",
+        )
+    check_step(session, case, data, actor=actor, now=now, approved_by=None, pack=pack)
+
+
+def check_step(
+    session: Session,
+    case: SupervisionCase,
+    data: EventIn,
+    *,
+    actor: Actor,
+    now: datetime,
+    approved_by: str | None,
+    pack: RulePack | None = None,
+) -> None:
+    """Refuse a step that cannot be recorded as `actor`'s with `approved_by`'s approval, naming why:
+    before the case opened, in the future, of the wrong procedure, without its person or item, without
+    the approval it needs, approved by the one who requested it (403), or an extension the rule pack
+    does not allow. Checked when a request is filed, and again when it is approved."""
     _authorise(actor, CASE_WRITERS, "record a step of a case")
     pack = pack or in_force()
     if case.status is not CaseStatus.OPEN:
@@ -302,20 +327,27 @@ def check_event(
     unknown = set(data.flags) - known_flags(pack)
     if unknown:
         raise Invalid(f"unknown ground {sorted(unknown)[0]!r}", field="flags")
-    if data.kind in NEEDS_APPROVAL and not data.approved_by:
+    if data.kind in NEEDS_APPROVAL and not approved_by:
         what = "an extension" if data.kind is EventKind.EXTENSION else f"a {data.kind.value}"
-        raise Invalid(f"{what} needs the approval of a superior", field="approved_by")
-    if data.approved_by:
-        if data.approved_by == actor.username:
-            raise Forbidden("the officer who requests a measure cannot approve it", field="approved_by")
-        approver = _user(session, data.approved_by)
-        if approver is None or not approver.active or approver.role not in APPROVER_ROLES:
-            raise Invalid(f"{data.approved_by!r} is not an active supervisor", field="approved_by")
+        raise Invalid(f"{what} needs the approval of a superior", field="approver")
+    if approved_by:
+        check_approver(session, approved_by, requester=actor.username, field="approver")
     if data.kind is EventKind.EXTENSION:
-        _check_extension(case, data, pack=pack, now=now)
+        _check_extension(case, data, approved_by=approved_by, pack=pack, now=now)
 
 
-def _check_extension(case: SupervisionCase, data: EventIn, *, pack: RulePack, now: datetime) -> None:
+def check_approver(session: Session, approver: str, *, requester: str, field: str) -> None:
+    """An approver is an active supervisor or legal-supervision officer other than the requester (403)."""
+    if approver == requester:
+        raise Forbidden("the officer who requests a measure cannot approve it (self-approval)", field=field)
+    user = _user(session, approver)
+    if user is None or not user.active or user.role not in APPROVER_ROLES:
+        raise Invalid(f"{approver!r} is not an active supervisor", field=field)
+
+
+def _check_extension(
+    case: SupervisionCase, data: EventIn, *, approved_by: str | None, pack: RulePack, now: datetime
+) -> None:
     if not data.rule_id or data.rule_id not in pack.by_id:
         raise Invalid(f"no rule {data.rule_id!r} in the pack", field="rule_id")
     rule = pack.by_id[data.rule_id]
@@ -339,7 +371,7 @@ def _check_extension(case: SupervisionCase, data: EventIn, *, pack: RulePack, no
         rule_id=rule.id,
         extension_id=data.extension_id,
         amount=data.amount,
-        approved_by=data.approved_by,
+        approved_by=approved_by,
     )
     trigger_flags = next(
         (
@@ -355,9 +387,18 @@ def _check_extension(case: SupervisionCase, data: EventIn, *, pack: RulePack, no
 
 
 def do_record_event(
-    session: Session, case: SupervisionCase, data: EventIn, *, actor: Actor, now: datetime
+    session: Session,
+    case: SupervisionCase,
+    data: EventIn,
+    *,
+    actor: Actor,
+    now: datetime,
+    requested_by: str | None = None,
+    approved_by: str | None = None,
 ) -> CaseEventRow:
-    """Append the step to the case's log and re-evaluate the case. Caller holds the transaction."""
+    """Append the step to the case's log and re-evaluate the case. Caller holds the transaction.
+    When the actor records it by approving a request, `requested_by` names the requester and
+    `approved_by` the approver (the actor)."""
     row = CaseEventRow(
         case_id=case.id,
         kind=data.kind,
@@ -368,8 +409,8 @@ def do_record_event(
         rule_id=data.rule_id,
         extension_id=data.extension_id,
         amount=data.amount,
-        requested_by=actor.username,
-        approved_by=data.approved_by or None,
+        requested_by=requested_by or actor.username,
+        approved_by=approved_by,
         note=data.note,
         recorded_at=now,
     )

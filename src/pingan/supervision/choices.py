@@ -231,3 +231,72 @@ class DeductionKind(StrEnum):
 register_labels(
     DeductionKind, {DeductionKind.DEDUCTION: N_("deduction"), DeductionKind.APPEAL: N_("appeal decision")}
 )
+
+
+class RequestKind(StrEnum):
+    """What a request for approval (审批) asks: a case step that needs a superior, the return or
+    disposal of a seized item, an appeal, or a complaint's extension."""
+
+    STEP = "step"  # an extension or another measure that needs approval, by the approver it names
+    APPEAL = "appeal"  # 申诉: a unit asks the legal-supervision office to give points back
+    RELEASE = "release"  # 发还: a seized item returned to its owner, by the approver it names
+    DISPOSAL = "disposal"  # 处置: a seized item disposed of after the decision, by the approver it names
+    # 延期: a complaint's handling period extended by 30 days, by the approver it names (complaints/).
+    COMPLAINT_EXTENSION = "complaint_extension"
+
+
+class RequestState(StrEnum):
+    """Where a request for approval stands; decided once. A pending request, or an approved request to
+    return or dispose of seized property not yet carried out, may be withdrawn by its requester; the
+    custodian's release or disposal uses the approval up (`used`)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    USED = "used"
+
+
+class RequestStanding(StrEnum):
+    """How a request reads at a given time: its state, except that an approval to return or dispose of
+    seized property past its `expires_at` has lapsed (nothing is written when it lapses)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    LAPSED = "lapsed"
+    USED = "used"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+register_labels(
+    RequestKind,
+    {
+        RequestKind.STEP: N_("step needing approval"),
+        RequestKind.APPEAL: N_("appeal on a deduction"),
+        RequestKind.RELEASE: N_("return of seized property"),
+        RequestKind.DISPOSAL: N_("disposal of seized property"),
+        RequestKind.COMPLAINT_EXTENSION: N_("extension of a complaint's handling period"),
+    },
+)
+register_labels(
+    RequestState,
+    {
+        RequestState.PENDING: N_("awaiting decision"),
+        RequestState.APPROVED: N_("approved"),
+        RequestState.REFUSED: N_("refused"),
+        RequestState.WITHDRAWN: N_("withdrawn"),
+        RequestState.USED: N_("carried out"),
+    },
+)
+register_labels(
+    RequestStanding,
+    {
+        RequestStanding.PENDING: N_("awaiting decision"),
+        RequestStanding.APPROVED: N_("approved"),
+        RequestStanding.LAPSED: N_("approval lapsed"),
+        RequestStanding.USED: N_("carried out"),
+        RequestStanding.REFUSED: N_("refused"),
+        RequestStanding.WITHDRAWN: N_("withdrawn"),
+    },
+)

@@ -7,6 +7,8 @@ unrelated starts the 3-day release clock (`cpl.unrelated_property_return`,
 `admin.unrelated_property_return`); releasing it lifts the seizure and meets that clock.
 
 Separation of duties: the case officer of a case cannot be the custodian of its property (403).
+Release and disposal need an approved request (`approvals`): the custodian acts on it, and neither
+the custodian nor the requester approves it.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from pingan.core.roles import Actor, Role
 from pingan.core.schemas import MAX_ROW_ID
 from pingan.core.scoping import check_station
 from pingan.core.settings import get_settings
-from pingan.supervision import actions
+from pingan.supervision import actions, approvals
 from pingan.supervision.choices import CaseStatus, EventKind, MovementKind, PropertyState
 from pingan.supervision.model import (
+    ApprovalRequest,
     CaseEventRow,
     PropertyItem,
     PropertyMovement,
@@ -404,8 +407,9 @@ def check_close(
     *,
     actor: Actor,
     now: datetime,
-) -> None:
-    """Release or disposal: by the custodian, of an item in the store, approved by a superior."""
+) -> ApprovalRequest:
+    """Release or disposal: by the custodian, of an item in the store, on an approved request in force
+    at `now` (409 naming why without one: none, pending, lapsed or used); returns that request."""
     actions._authorise(actor, actions.CASE_WRITERS, "release or dispose of seized property")
     _open(case)
     if item.state is not PropertyState.IN_STORE:
@@ -414,15 +418,12 @@ def check_close(
         )
     if actor.username != item.custodian:
         raise Forbidden(f"only the custodian {item.custodian} may release or dispose of the item", field="id")
-    if not data.approved_by:
-        raise Invalid("a release or disposal needs the approval of a superior", field="approved_by")
-    if data.approved_by == actor.username:
-        raise Forbidden("the custodian cannot approve their own release or disposal", field="approved_by")
-    approver = actions._user(session, data.approved_by)
-    if approver is None or not approver.active or approver.role not in actions.APPROVER_ROLES:
-        raise Invalid(f"{data.approved_by!r} is not an active supervisor", field="approved_by")
+    request = approvals.approved_for(session, item, state, now=now)
+    if request.decided_by == actor.username:
+        raise Forbidden("the custodian cannot act on a request they approved themselves", field="id")
     if data.at < item.registered_at or data.at > now + actions.FUTURE_SKEW:
         raise Invalid("the step is dated between the registration and now", field="at")
+    return request
 
 
 def do_close(
@@ -431,12 +432,15 @@ def do_close(
     item: PropertyItem,
     data: PropertyStepIn,
     state: PropertyState,
+    request: ApprovalRequest,
     *,
     actor: Actor,
     now: datetime,
 ) -> None:
-    """Close the item out of the store. A release lifts the seizure in the case's log (meeting the
-    release clocks); a disposal is recorded in the ledger and audited."""
+    """Close the item out of the store on its approved request, which is used up. A release lifts the
+    seizure in the case's log (meeting the release clocks), approved by the request's decider; a
+    disposal is recorded in the ledger and audited."""
+    approvals.mark_used(request, now=now)
     item.state = state
     item.closed_at = data.at
     item.closure_note = data.note
@@ -447,22 +451,24 @@ def do_close(
         action=f"supervision.property_{state.value}",
         object_type="supervision_property",
         object_id=item.id,
-        detail={"approved_by": data.approved_by, "at": data.at.isoformat()},
+        detail={
+            "request_id": request.id,
+            "requested_by": request.requested_by,
+            "approved_by": request.decided_by,
+            "at": data.at.isoformat(),
+        },
     )
     if state is PropertyState.RELEASED:
-        actions.do_record_event(
+        row = actions.do_record_event(
             session,
             case,
-            EventIn(
-                kind=EventKind.SEIZURE_LIFTED,
-                at=data.at,
-                item=item.label,
-                approved_by=data.approved_by,
-                note=data.note,
-            ),
+            EventIn(kind=EventKind.SEIZURE_LIFTED, at=data.at, item=item.label, note=data.note),
             actor=actor,
             now=now,
+            approved_by=request.decided_by,
         )
+        request.result_event_id = row.id
+    session.flush()
 
 
 # ---------------------------------------------------------------------------------- reconciliation

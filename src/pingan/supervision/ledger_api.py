@@ -1,4 +1,5 @@
-"""The seized-property ledger over HTTP: register, photograph, hand over, confirm, release, reconcile."""
+"""The seized-property ledger over HTTP: register, photograph, hand over, confirm, release on an
+approved request, reconcile; the quality ledger and the leaderboard."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from pingan.supervision.choices import PropertyState
 from pingan.supervision.model import PropertyItem, PropertyPhoto, QualityEntry
 from pingan.supervision.pack import in_force
 from pingan.supervision.schemas import (
-    AppealIn,
     MovementIn,
     MovementOut,
     PhotoOut,
@@ -140,21 +140,22 @@ def _close(
     now = clock.now()
     with session.begin():
         item, case = ledger.get_item(session, item_id, actor=actor)
-        ledger.check_close(session, case, item, body, state, actor=actor, now=now)
-        ledger.do_close(session, case, item, body, state, actor=actor, now=now)
+        request = ledger.check_close(session, case, item, body, state, actor=actor, now=now)
+        ledger.do_close(session, case, item, body, state, request, actor=actor, now=now)
         out = item_out(session, item)
     return out
 
 
 @router.post("/property/{item_id}/release", response_model=PropertyOut)
 def release(item_id: int, body: PropertyStepIn, session: DbSession, actor: Writer) -> PropertyOut:
-    """The custodian returns the item to its owner, approved: the seizure is lifted in the case's log."""
+    """The custodian returns the item to its owner on an approved request (409 naming why without one):
+    the seizure is lifted in the case's log."""
     return _close(item_id, body, session, actor, PropertyState.RELEASED)
 
 
 @router.post("/property/{item_id}/disposal", response_model=PropertyOut)
 def dispose(item_id: int, body: PropertyStepIn, session: DbSession, actor: Writer) -> PropertyOut:
-    """The custodian disposes of the item after the decision, approved."""
+    """The custodian disposes of the item on an approved request (409 naming why without one)."""
     return _close(item_id, body, session, actor, PropertyState.DISPOSED)
 
 
@@ -192,18 +193,6 @@ def quality_entries(
             for e in rows
             if actor.sees_station(e.station_code)
         ]
-    return out
-
-
-@router.post("/quality/{entry_id}/appeal", response_model=QualityEntryOut, status_code=201)
-def decide_appeal(entry_id: int, body: AppealIn, session: DbSession, actor: Reader) -> QualityEntryOut:
-    """The legal-supervision office decides an appeal: a new, audited entry; the deduction stays."""
-    now = clock.now()
-    with session.begin():
-        entry = scores.get_entry(session, entry_id, actor=actor)
-        scores.check_appeal(session, entry, body.points, actor=actor)
-        decision = scores.do_appeal(session, entry, body.points, body.reason, actor=actor, now=now)
-        out = QualityEntryOut.model_validate(decision, from_attributes=True)
     return out
 
 

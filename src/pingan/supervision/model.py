@@ -24,6 +24,8 @@ from pingan.supervision.choices import (
     MovementKind,
     PartyRole,
     PropertyState,
+    RequestKind,
+    RequestState,
     Severity,
 )
 
@@ -205,7 +207,8 @@ class QualityEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[DeductionKind] = mapped_column(str_enum(DeductionKind, length=10))
     source: Mapped[str] = mapped_column(String(200))  # what it derives from; an appeal: appeal:<id>
-    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id"), index=True)
+    # None for a deduction not tied to a case (a substantiated complaint about an officer or a unit).
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_case.id"), index=True)
     station_code: Mapped[str] = mapped_column(String(32), index=True)
     officer: Mapped[str] = mapped_column(String(64), index=True)
     rule_id: Mapped[str] = mapped_column(String(60))
@@ -215,3 +218,42 @@ class QualityEntry(Base):
     appeal_of: Mapped[int | None] = mapped_column(ForeignKey("supervision_quality_entry.id"))
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApprovalRequest(Base):
+    """A request for approval (审批): filed by one user, decided once by another with the approver's
+    role. A step is recorded in the case's log only when approved; a seized item is returned or disposed
+    of only on an approved request; an appeal's points come back only by the quality ledger's new entry.
+    A refusal keeps its reason. Nothing here is deleted."""
+
+    __tablename__ = "supervision_request"
+    __table_args__ = (Index("ix_supervision_request_queue", "state", "approver"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[RequestKind] = mapped_column(str_enum(RequestKind, length=24))
+    state: Mapped[RequestState] = mapped_column(str_enum(RequestState, length=10))
+    # None only for an appeal on a deduction no case carries (a substantiated complaint's).
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_case.id"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_quality_entry.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_property.id"), index=True)
+    # What a request of a kind another package owns is about (`complaint:12`): the queue hands it to
+    # that package's registered handler (`approvals.register_kind`) and never reads its tables.
+    ref: Mapped[str | None] = mapped_column(String(40), index=True)
+    station_code: Mapped[str] = mapped_column(String(32), index=True)
+    payload: Mapped[str] = mapped_column(Text)  # the step (EventIn), the item's label or the points, as JSON
+    summary: Mapped[str] = mapped_column(String(200))  # what is asked, for the queue
+    approver: Mapped[str | None] = mapped_column(String(64))  # a step's named approver; none: the office
+    requested_by: Mapped[str] = mapped_column(String(64), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    grounds: Mapped[str] = mapped_column(Text, default="")  # the requester's reasons
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    result_event_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_event.id"))
+    result_entry_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_quality_entry.id"))
+    # An approval to return or dispose of seized property is valid until this time (inclusive), set when
+    # approved from the validity in force then; past it the custodian's step is refused (409).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the custodian carried it out
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # by its requester
+    withdrawal_reason: Mapped[str] = mapped_column(Text, default="")

@@ -160,6 +160,9 @@ class Rule(BaseModel):
     extensions: tuple[Extension, ...] = ()
     warn_before: Duration
     severity: Severity
+    # CPL art. 105 para. 4: a last day on a holiday moves to the first working day after it (holidays.py).
+    # Not for custody periods, which the same paragraph excepts, nor for hours.
+    holiday_shift: bool = False
 
     @field_validator("met_by")
     @classmethod
@@ -184,6 +187,8 @@ class Rule(BaseModel):
                 )
         if self.warn_before.unit is Calendar.MONTHS:
             raise ValueError("warn_before is given in hours or days")
+        if self.holiday_shift and self.deadline.unit is Calendar.HOURS:
+            raise ValueError("holiday_shift applies to a deadline in days or months, not hours")
         return self
 
     def in_force(self, day: date) -> bool:

@@ -4,11 +4,11 @@ the warnings of the case officer and their supervisor, and the rule pack with it
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from pingan.core import clock, listing
@@ -16,16 +16,25 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.i18n import _
-from pingan.core.pages import page_message, render
+from pingan.core.pages import form_time, page_message, render
 from pingan.core.roles import Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
-from pingan.supervision import actions, queries
+from pingan.supervision import actions, approvals, ledger, queries
 from pingan.supervision.actions import status_now
-from pingan.supervision.choices import GROUND_LABELS, CaseKind, CaseStatus, EventKind, PartyRole
+from pingan.supervision.choices import (
+    GROUND_LABELS,
+    CaseKind,
+    CaseStatus,
+    EventKind,
+    MovementKind,
+    PartyRole,
+    RequestStanding,
+)
+from pingan.supervision.complaints import actions as complaint_actions
+from pingan.supervision.complaints import queries as complaint_queries
 from pingan.supervision.model import CaseBreach, SupervisionCase
 from pingan.supervision.pack import in_force
-from pingan.supervision.rules import BEIJING
-from pingan.supervision.schemas import CaseIn, CloseIn, EventIn, ExplanationIn, PartyIn
+from pingan.supervision.schemas import CaseIn, CloseIn, EventIn, ExplanationIn, PartyIn, StepRequestIn
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.CASE_READERS))]
@@ -126,6 +135,30 @@ def _case_page(
         events = sorted(case.events, key=lambda e: (e.at, e.id))
         parties = list(case.parties)
         parties_by_id = {p.id: p for p in parties}
+        items = [
+            (i, next((m for m in ledger.movements_of(session, i.id) if m.confirmed_at is None), None))
+            for i in ledger.items_of(session, case.id)
+        ]
+        requests = approvals.of_case(session, case.id)
+        standings = {r.id: approvals.standing(r, now) for r in requests}
+        # The item's pending, or approved and not lapsed, request to return or dispose of it (one at a
+        # time), and the latest lapsed approval (shown, with a new request's form).
+        item_request = {
+            r.item_id: r
+            for r in requests
+            if r.item_id is not None
+            and standings[r.id] in (RequestStanding.PENDING, RequestStanding.APPROVED)
+        }
+        item_lapsed = {
+            r.item_id: r
+            for r in requests
+            if r.item_id is not None and standings[r.id] is RequestStanding.LAPSED
+        }
+        withdrawable = {r.id for r in requests if approvals.may_withdraw(r, actor=actor, now=now)}
+        registered = {i.label for i, _m in items}
+        unregistered = sorted(
+            {e.item for e in events if e.kind is EventKind.SEIZURE and e.item and e.item not in registered}
+        )
     return render(
         request,
         "supervision_case.html",
@@ -146,6 +179,18 @@ def _case_page(
         ground=ground,
         error=error,
         now=now,
+        items=items,
+        unregistered=unregistered,
+        movement_kinds=list(MovementKind),
+        requests=requests,
+        standings=standings,
+        item_request=item_request,
+        item_lapsed=item_lapsed,
+        withdrawable=withdrawable,
+        needs_approval=actions.NEEDS_APPROVAL,
+        me=actor.username,
+        may_write=actor.role in actions.CASE_WRITERS,
+        may_request=actor.role in approvals.FILERS,
     )
 
 
@@ -192,7 +237,7 @@ def open_case_form(
             station_code=station_code,
             officer=officer,
             supervisor=supervisor,
-            opened_at=_form_time(opened_at, "opened_at"),
+            opened_at=form_time(opened_at, "opened_at"),
             incident_id=int(incident_id) if incident_id.isdigit() else None,
             fraud_report_id=int(fraud_report_id) if fraud_report_id.isdigit() else None,
         )
@@ -223,6 +268,13 @@ def open_case_form(
     return RedirectResponse(f"/supervision/cases/{case_id}", status_code=303)
 
 
+def validation_message(exc: ValidationError) -> str:
+    """A request model's refusal as a page says it: the field, then why."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "form"
+    return f"field {field!r}: {first.get('msg', 'invalid')}"
+
+
 def _on_case_form(
     request: Request,
     session: Session,
@@ -240,6 +292,9 @@ def _on_case_form(
     except DomainError as exc:
         session.rollback()
         return _case_page(request, session, actor, case_id, status=exc.status, error=page_message(exc))
+    except ValidationError as exc:
+        session.rollback()
+        return _case_page(request, session, actor, case_id, status=422, error=validation_message(exc))
     except ValueError as exc:
         session.rollback()
         return _case_page(request, session, actor, case_id, status=422, error=str(exc).splitlines()[0])
@@ -260,7 +315,7 @@ def close_case_form(
     now = clock.now()
 
     def write() -> None:
-        data = CloseIn(at=_form_time(at, "at"), note=note)
+        data = CloseIn(at=form_time(at, "at"), note=note)
         with session.begin():
             case = actions.get_case(session, case_id, actor=actor)
             actions.check_close_case(case, data, actor=actor, now=now)
@@ -277,13 +332,34 @@ def case_page(request: Request, case_id: int, session: DbSession, actor: Reader)
     return _case_page(request, session, actor, case_id)
 
 
-def _form_time(value: str, field: str) -> datetime:
-    """A `datetime-local` value typed on a page, taken as Beijing time."""
+def _event_in(
+    kind: str,
+    at: str,
+    party_id: str,
+    item: str,
+    flags: list[str] | None,
+    rule_id: str,
+    extension_id: str,
+    amount: str,
+    note: str,
+) -> EventIn:
+    """The step form's fields as the request model (the same form records or requests a step)."""
     try:
-        parsed = datetime.fromisoformat(value)
+        event_kind = EventKind(kind)
     except ValueError as exc:
-        raise Invalid("a date and time such as 2026-03-10T14:00 is expected", field=field) from exc
-    return parsed.replace(tzinfo=BEIJING) if parsed.tzinfo is None else parsed
+        raise Invalid(f"unknown step {kind!r}", field="kind") from exc
+    ext_rule, _, ext_id = rule_id.partition("/") if "/" in rule_id else (rule_id, "", extension_id)
+    return EventIn(
+        kind=event_kind,
+        at=form_time(at, "at"),
+        party_id=int(party_id) if party_id.isdigit() else None,
+        item=item.strip(),
+        flags=[f for f in (flags or []) if f],
+        rule_id=ext_rule or None,
+        extension_id=(ext_id or extension_id) or None,
+        amount=int(amount) if amount.isdigit() else None,
+        note=note,
+    )
 
 
 @router.post("/supervision/cases/{case_id}/events", response_class=HTMLResponse, response_model=None)
@@ -301,36 +377,53 @@ def record_event_form(
     rule_id: Annotated[str, Form(max_length=60)] = "",
     extension_id: Annotated[str, Form(max_length=40)] = "",
     amount: Annotated[str, Form(max_length=4)] = "",
-    approved_by: Annotated[str, Form(max_length=64)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    """Record a step from the case page; refused steps come back with the reason."""
+    """Record a step that needs no approval from the case page; refused steps (one that needs approval
+    among them: it is sent to the approver instead) come back with the reason."""
     now = clock.now()
 
     def write() -> None:
-        try:
-            event_kind = EventKind(kind)
-        except ValueError as exc:
-            raise Invalid(f"unknown step {kind!r}", field="kind") from exc
-        ext_rule, _, ext_id = rule_id.partition("/") if "/" in rule_id else (rule_id, "", extension_id)
-        data = EventIn(
-            kind=event_kind,
-            at=_form_time(at, "at"),
-            party_id=int(party_id) if party_id.isdigit() else None,
-            item=item.strip(),
-            flags=[f for f in (flags or []) if f],
-            rule_id=ext_rule or None,
-            extension_id=(ext_id or extension_id) or None,
-            amount=int(amount) if amount.isdigit() else None,
-            approved_by=approved_by.strip() or None,
-            note=note,
-        )
+        data = _event_in(kind, at, party_id, item, flags, rule_id, extension_id, amount, note)
         with session.begin():
             case = actions.get_case(session, case_id, actor=actor)
             actions.check_event(session, case, data, actor=actor, now=now)
             actions.do_record_event(session, case, data, actor=actor, now=now)
 
     return _on_case_form(request, session, actor, case_id, write)
+
+
+@router.post("/supervision/cases/{case_id}/requests", response_class=HTMLResponse, response_model=None)
+def request_step_form(
+    request: Request,
+    case_id: int,
+    session: DbSession,
+    actor: Writer,
+    _csrf: CsrfChecked,
+    kind: Annotated[str, Form(max_length=40)],
+    at: Annotated[str, Form(max_length=40)],
+    party_id: Annotated[str, Form(max_length=12)] = "",
+    item: Annotated[str, Form(max_length=64)] = "",
+    flags: Annotated[list[str] | None, Form()] = None,
+    rule_id: Annotated[str, Form(max_length=60)] = "",
+    extension_id: Annotated[str, Form(max_length=40)] = "",
+    amount: Annotated[str, Form(max_length=4)] = "",
+    approver: Annotated[str, Form(max_length=64)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Send the step form to the approver it names instead of recording it: it queues on their page,
+    and is recorded when they approve it."""
+    now = clock.now()
+
+    def write() -> None:
+        step = _event_in(kind, at, party_id, item, flags, rule_id, extension_id, amount, note)
+        data = StepRequestIn(**step.model_dump(), approver=approver.strip())
+        with session.begin():
+            case = actions.get_case(session, case_id, actor=actor)
+            approvals.check_request_step(session, case, data, actor=actor, now=now)
+            approvals.do_request_step(session, case, data, actor=actor, now=now)
+
+    return _on_case_form(request, session, actor, case_id, write, anchor="#requests")
 
 
 @router.post("/supervision/cases/{case_id}/parties", response_class=HTMLResponse, response_model=None)
@@ -391,15 +484,23 @@ def explain_form(
 @router.get("/supervision/warnings", response_class=HTMLResponse)
 def warnings_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
     """Deadlines due soon or passed unmet: the case officer's and their supervisor's own cases; every
-    case in view for the legal-supervision office."""
+    case in view for the legal-supervision office. Below them, for the roles that read complaints, the
+    complaint clocks (acceptance, handling, review) due soon or breached, each linking its complaint;
+    an officer never sees them, as the complainant is protected from the officer complained of."""
     now = clock.now()
     pack = in_force()
     with session.begin():
         rows = queries.warnings_for(session, actor, now=now)
+        complaint_rows = (
+            complaint_queries.clock_warnings(session, actor, now=now)
+            if actor.role in complaint_actions.READERS
+            else None
+        )
     return render(
         request,
         "supervision_warnings.html",
         rows=[(r, pack.by_id.get(r.deadline.rule_id)) for r in rows],
+        complaint_rows=complaint_rows,
         now=now,
     )
 

@@ -8,7 +8,9 @@ Counting (CPL art. 105, and the same rule in the administrative procedure): the 
 period begins are not counted. An `hours` period ends exactly n hours on; a `days` period ends at
 24:00 Beijing time of the n-th day after the start day; a `months` period ends at 24:00 of the same
 date n months on, or of that month's last day when it has no such date (a start on a month's last day
-ends on the last day of the target month). A deadline is met by a satisfying event at or before its
+ends on the last day of the target month). A rule with `holiday_shift` ends instead on the first working
+day after a last day that is a holiday (CPL art. 105 para. 4, the packaged `holidays.toml`); custody
+periods never do. A deadline is met by a satisfying event at or before its
 due time; the warning starts `warn_before` ahead of it.
 """
 
@@ -18,9 +20,11 @@ import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from pingan.supervision import holidays
 from pingan.supervision.choices import Calendar, CaseKind, DeadlineStatus, EventKind, Severity
 from pingan.supervision.pack import Duration, Extension, Rule, RulePack
 
@@ -208,8 +212,18 @@ def _applies(rule: Rule, case_kind: CaseKind, day: date, flags: frozenset[str]) 
     return not (trigger.unless_flags and not flags.isdisjoint(trigger.unless_flags))
 
 
+@lru_cache(maxsize=4096)
+def holiday_shifted(due_at: datetime) -> datetime:
+    """A day-counted due time whose last day is a holiday, moved to 24:00 of the first working day
+    after it (CPL art. 105 para. 4; the calendar is `holidays.toml`)."""
+    last_day = beijing_day(due_at) - timedelta(days=1)  # due at 24:00 of the last day
+    return _end_of(holidays.calendar().next_working_day(last_day))
+
+
 def _deadline(clock: _Clock, at: datetime, lead: timedelta) -> Deadline:
     due_at = clock.due_at
+    if clock.rule.holiday_shift:
+        due_at = holiday_shifted(due_at)
     warn_from = due_at - lead
     met_at = clock.met_at
     if met_at is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,6 +17,9 @@ from pingan.supervision.choices import (
     MovementKind,
     PartyRole,
     PropertyState,
+    RequestKind,
+    RequestStanding,
+    RequestState,
     Severity,
 )
 
@@ -43,7 +47,9 @@ class PartyIn(InputModel):
 
 
 class EventIn(InputModel):
-    """A measure or step of the case, with its time; an extension names its rule and is approved."""
+    """A measure or step of the case, with its time; an extension names its rule and extension. A step
+    that needs approval is not recorded from this: it is requested (`StepRequestIn`) and recorded when
+    its approver approves it, with the approver's name."""
 
     kind: EventKind
     at: SaneDatetime
@@ -53,8 +59,14 @@ class EventIn(InputModel):
     rule_id: str | None = Field(default=None, max_length=60)
     extension_id: str | None = Field(default=None, max_length=40)
     amount: int | None = Field(default=None, ge=1, le=366)
-    approved_by: str | None = Field(default=None, max_length=64)
     note: str = Field(default="", max_length=2000)
+
+
+class StepRequestIn(EventIn):
+    """A step that needs approval, and the approver (a supervisor or the legal-supervision office, not
+    the requester) it goes to."""
+
+    approver: str = Field(min_length=1, max_length=64)
 
 
 class CloseIn(InputModel):
@@ -193,11 +205,20 @@ class MovementIn(InputModel):
 
 
 class PropertyStepIn(InputModel):
-    """The item found unrelated to the case, released to its owner, or disposed of."""
+    """The item found unrelated to the case, released to its owner, or disposed of (the last two only
+    on an approved request)."""
 
     at: SaneDatetime
     note: str = Field(min_length=2, max_length=2000)
-    approved_by: str | None = Field(default=None, max_length=64)
+
+
+class PropertyRequestIn(InputModel):
+    """A request to return a seized item to its owner (发还) or dispose of it (处置), to the approver it
+    names (a supervisor or the legal-supervision office, neither the requester nor the custodian)."""
+
+    kind: Literal["release", "disposal"]
+    approver: str = Field(min_length=1, max_length=64)
+    grounds: str = Field(min_length=2, max_length=2000)
 
 
 class PhotoOut(BaseModel):
@@ -248,18 +269,11 @@ class ReconciliationLineOut(BaseModel):
     since: datetime | None
 
 
-class AppealIn(InputModel):
-    """The legal-supervision office's decision on an appeal: the points given back, and why."""
-
-    points: int = Field(ge=0, le=100)
-    reason: str = Field(min_length=5, max_length=2000)
-
-
 class QualityEntryOut(BaseModel):
     id: int
     kind: DeductionKind
     source: str
-    case_id: int
+    case_id: int | None
     station_code: str
     officer: str
     rule_id: str
@@ -276,3 +290,53 @@ class StandingOut(BaseModel):
     name: str
     score: int
     reasons: list[tuple[str, int]]
+
+
+class AppealRequestIn(InputModel):
+    """A unit's appeal on a deduction: the points asked back, and the grounds."""
+
+    points: int = Field(ge=1, le=100)
+    grounds: str = Field(min_length=5, max_length=2000)
+
+
+class DecisionIn(InputModel):
+    """The approver's decision on a request; a refusal gives its reason."""
+
+    approve: bool
+    reason: str = Field(default="", max_length=2000)
+
+
+class WithdrawalIn(InputModel):
+    """The requester withdraws their request, with the reason."""
+
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class RequestOut(BaseModel):
+    id: int
+    kind: RequestKind
+    state: RequestState
+    case_id: int | None
+    entry_id: int | None
+    item_id: int | None
+    station_code: str
+    summary: str
+    approver: str | None
+    requested_by: str
+    requested_at: datetime
+    grounds: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str
+    result_event_id: int | None
+    result_entry_id: int | None
+    expires_at: datetime | None  # an approval to return or dispose of an item is valid through this time
+    used_at: datetime | None
+    withdrawn_at: datetime | None
+    withdrawal_reason: str
+    standing: RequestStanding  # the state as read now: `lapsed` once an approval is past `expires_at`
+
+    @classmethod
+    def read(cls, req: object, standing: RequestStanding) -> RequestOut:
+        """A request row as the API shows it, with how it stands now (`approvals.standing`)."""
+        return cls(**{f: getattr(req, f) for f in cls.model_fields if f != "standing"}, standing=standing)

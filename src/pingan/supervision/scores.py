@@ -152,6 +152,58 @@ def totals(entries: Iterable[Derived | QualityEntry], by: str) -> dict[tuple[str
     return dict(out)
 
 
+@dataclass(frozen=True)
+class DeductionIn:
+    """A deduction another part of supervision records (a substantiated complaint), citing its source."""
+
+    source: str  # e.g. complaint:<id>; one deduction per source
+    station_code: str
+    officer: str  # "" where no officer is named: the station alone loses the points
+    rule_id: str
+    month: str
+    points: int  # negative
+    reason: str
+    case_id: int | None = None
+
+
+def do_add_deduction(session: Session, data: DeductionIn, *, actor: Actor, now: datetime) -> QualityEntry:
+    """Append a deduction that is not derived from a case's log; a second one for the same source
+    returns the first. It is appealed like any other (`do_appeal`)."""
+    if data.points >= 0:
+        raise Invalid("a deduction takes points", field="points")
+    found = session.scalars(
+        select(QualityEntry).where(
+            QualityEntry.kind == DeductionKind.DEDUCTION, QualityEntry.source == data.source
+        )
+    ).first()
+    if found is not None:
+        return found
+    entry = QualityEntry(
+        kind=DeductionKind.DEDUCTION,
+        source=data.source,
+        case_id=data.case_id,
+        station_code=data.station_code,
+        officer=data.officer,
+        rule_id=data.rule_id,
+        month=data.month,
+        points=data.points,
+        reason=data.reason,
+        recorded_by=actor.username,
+        recorded_at=now,
+    )
+    session.add(entry)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="supervision.deduction_recorded",
+        object_type="supervision_quality_entry",
+        object_id=entry.id,
+        detail={"source": data.source, "points": data.points, "officer": data.officer},
+    )
+    return entry
+
+
 # ------------------------------------------------------------------------------------------ appeal
 
 
@@ -180,7 +232,8 @@ def check_appeal(session: Session, entry: QualityEntry, points: int, *, actor: A
 def do_appeal(
     session: Session, entry: QualityEntry, points: int, reason: str, *, actor: Actor, now: datetime
 ) -> QualityEntry:
-    """Record the decision as a new entry; the deduction is never changed."""
+    """Record the decision as a new entry; the deduction is never changed. Written only by approving
+    an appeal request (`approvals.do_decide`)."""
     decision = QualityEntry(
         kind=DeductionKind.APPEAL,
         source=f"appeal:{entry.id}",

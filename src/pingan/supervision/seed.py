@@ -2,7 +2,12 @@
 property, written through the actions, so that deadlines, breaches, the property ledger and the
 quality scores derive from them as from real work. Some steps come late and some never: a family
 notice after 24 hours, an arrest request on the fourth day, property registered late or never, a
-check-out returned late. Seeded randomness: the same seed gives the same year."""
+check-out returned late. Seeded randomness: the same seed gives the same year.
+
+The seed acts as several users, as the bureau would: a measure that needs approval (detention, arrest
+request, seizure) is requested by the station's case officer and approved by the case supervisor in
+the approvals queue, which records it; a few are refused, with the reason. The return of an unrelated
+item is requested by the case officer, approved by the supervisor, and carried out by the keeper."""
 
 from __future__ import annotations
 
@@ -17,12 +22,25 @@ from pingan.core.auth import User, do_add_user
 from pingan.core.errors import DomainError
 from pingan.core.org import Station
 from pingan.core.roles import Actor, Role
-from pingan.supervision import actions, ledger, scores
+from pingan.supervision import actions, approvals, ledger, scores
 from pingan.supervision.choices import CaseKind, EventKind, MovementKind, PartyRole, PropertyState
 from pingan.supervision.model import SupervisionCase
-from pingan.supervision.schemas import CaseIn, EventIn, MovementIn, PartyIn, PropertyIn, PropertyStepIn
+from pingan.supervision.schemas import (
+    CaseIn,
+    EventIn,
+    MovementIn,
+    PartyIn,
+    PropertyIn,
+    PropertyRequestIn,
+    PropertyStepIn,
+    StepRequestIn,
+)
 
 SUPERVISOR = "case_supervisor"
+APPROVER = Actor(SUPERVISOR, Role.SUPERVISOR)
+# How long the supervisor takes to decide a request, at most; and how often a request is refused.
+DECISION_DELAY_MIN = (5, 90)
+P_REFUSED = 0.02
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
@@ -99,6 +117,8 @@ def _one_case(
     def step(kind: EventKind, at: datetime, **extra: object) -> bool:
         if at > now:
             return False
+        if kind in actions.NEEDS_APPROVAL:
+            return _approved_step(session, rng, case, officer, at, now, {"kind": kind, "at": at, **extra})
         data = EventIn.model_validate({"kind": kind, "at": at, **extra})
         try:
             actions.check_event(session, case, data, actor=officer, now=at)
@@ -109,13 +129,13 @@ def _one_case(
 
     t = opened + timedelta(hours=rng.uniform(1, 6))
     if kind is CaseKind.CRIMINAL:
-        if step(EventKind.DETENTION, t, party_id=party.id, approved_by=SUPERVISOR):
+        if step(EventKind.DETENTION, t, party_id=party.id):
             notice = _late(rng, timedelta(hours=rng.uniform(2, 20)), timedelta(hours=30), 0.08, 0.03)
             if notice is not None:
                 step(EventKind.FAMILY_NOTIFIED, t + notice, party_id=party.id)
             request = _late(rng, timedelta(days=2), timedelta(days=4, hours=2), 0.07, 0.0)
             assert request is not None
-            if step(EventKind.ARREST_REQUESTED, t + request, party_id=party.id, approved_by=SUPERVISOR):
+            if step(EventKind.ARREST_REQUESTED, t + request, party_id=party.id):
                 decided = t + request + timedelta(days=rng.uniform(3, 6.5))
                 if step(EventKind.ARREST_DECIDED, decided, party_id=party.id) and step(
                     EventKind.ARREST, decided + timedelta(hours=2), party_id=party.id
@@ -140,6 +160,37 @@ def _one_case(
         _property(session, rng, case, officer, keeper, t + timedelta(hours=1), now)
 
 
+def _decided_at(rng: random.Random, filed: datetime, now: datetime) -> datetime:
+    return min(filed + timedelta(minutes=rng.uniform(*DECISION_DELAY_MIN)), now)
+
+
+def _approved_step(
+    session: Session,
+    rng: random.Random,
+    case: SupervisionCase,
+    officer: Actor,
+    at: datetime,
+    now: datetime,
+    body: dict[str, object],
+) -> bool:
+    """The officer requests the step as it happens; the supervisor decides it in the queue, which records
+    it when approved. False when it is refused or cannot be recorded."""
+    data = StepRequestIn.model_validate({**body, "approver": SUPERVISOR})
+    try:
+        approvals.check_request_step(session, case, data, actor=officer, now=at)
+    except DomainError:
+        return False
+    req = approvals.do_request_step(session, case, data, actor=officer, now=at)
+    decided = _decided_at(rng, at, now)
+    if rng.random() < P_REFUSED:
+        approvals.check_decide(session, req, False, "证据不足，补充调查后再报", actor=APPROVER)
+        approvals.do_decide(session, req, False, "证据不足，补充调查后再报", actor=APPROVER, now=decided)
+        return False
+    approvals.check_decide(session, req, True, "", actor=APPROVER)
+    approvals.do_decide(session, req, True, "", actor=APPROVER, now=decided)
+    return True
+
+
 def _property(
     session: Session,
     rng: random.Random,
@@ -150,10 +201,12 @@ def _property(
     now: datetime,
 ) -> None:
     label = f"W{case.id:05d}-1"
-    seizure = EventIn(kind=EventKind.SEIZURE, at=seized, item=label, approved_by=SUPERVISOR)
     if seized > now:
         return
-    actions.do_record_event(session, case, seizure, actor=officer, now=seized)
+    if not _approved_step(
+        session, rng, case, officer, seized, now, {"kind": EventKind.SEIZURE, "at": seized, "item": label}
+    ):
+        return
     delay = _late(rng, timedelta(hours=rng.uniform(1, 20)), timedelta(hours=30), 0.1, 0.04)
     if delay is None or seized + delay > now:
         return
@@ -198,12 +251,17 @@ def _property(
         )
         release_at = t + (timedelta(days=rng.uniform(0.5, 2.5)) if rng.random() < 0.85 else timedelta(days=4))
         if item.state is PropertyState.IN_STORE:
+            ask = PropertyRequestIn(
+                kind="release", approver=SUPERVISOR, grounds="经查与案件无关，申请发还失主"
+            )
+            approvals.check_request_property(session, case, item, ask, actor=officer, now=t)
+            req = approvals.do_request_property(session, case, item, ask, actor=officer, now=t)
+            approvals.check_decide(session, req, True, "", actor=APPROVER)
+            approvals.do_decide(session, req, True, "", actor=APPROVER, now=_decided_at(rng, t, release_at))
+            done = PropertyStepIn(at=release_at, note="发还失主")
+            approved = ledger.check_close(
+                session, case, item, done, PropertyState.RELEASED, actor=keeper, now=release_at
+            )
             ledger.do_close(
-                session,
-                case,
-                item,
-                PropertyStepIn(at=release_at, note="发还失主", approved_by=SUPERVISOR),
-                PropertyState.RELEASED,
-                actor=keeper,
-                now=release_at,
+                session, case, item, done, PropertyState.RELEASED, approved, actor=keeper, now=release_at
             )

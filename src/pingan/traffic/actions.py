@@ -4,9 +4,10 @@ caller's transaction and audits there."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pingan.command.queries import RoadSegments, road_segments
@@ -17,14 +18,37 @@ from pingan.core.pii import PiiKind, Protected, protect
 from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
 from pingan.traffic import rules
-from pingan.traffic.choices import Injury
-from pingan.traffic.model import Accident, AccidentPerson, AccidentVehicle, Countermeasure
-from pingan.traffic.schemas import AccidentIn, CountermeasureIn
+from pingan.traffic.choices import Injury, NoiseRefusal
+from pingan.traffic.model import (
+    Accident,
+    AccidentPerson,
+    AccidentVehicle,
+    Campaign,
+    Countermeasure,
+    NoiseDeadLetter,
+    NoiseReading,
+    RacingEnforcement,
+    RacingReport,
+    Violation,
+)
+from pingan.traffic.schemas import (
+    AccidentIn,
+    CampaignIn,
+    CountermeasureIn,
+    EnforcementIn,
+    RacingReportIn,
+    ViolationIn,
+)
 
 # The traffic police brigade records accidents and countermeasures; the platform's feeds (an import,
 # the simulator) act as the system. The command centre and supervisors read.
 RECORDERS = frozenset({Role.TRAFFIC_POLICE, Role.SYSTEM})
 READERS = frozenset({Role.TRAFFIC_POLICE, Role.DISPATCHER, Role.SUPERVISOR})
+# A citizen's report of street racing reaches the platform through a dispatcher (110, 12345) or the
+# brigade; the platform's feeds act as the system.
+REPORT_TAKERS = frozenset({Role.TRAFFIC_POLICE, Role.DISPATCHER, Role.SYSTEM})
+# The noise-level ingest acts as this.
+NOISE_INGEST = Actor.system("traffic.noise")
 # The audit action the live map watches: a major accident, flagged at once.
 MAJOR_ACTION = "accident.major"
 
@@ -198,8 +222,7 @@ def check_add_countermeasure(session: Session, body: CountermeasureIn, *, actor:
     _authorise(actor, RECORDERS, "record countermeasures")
     if body.installed_on > today:
         raise Invalid("the countermeasure is dated in the future", field="installed_on")
-    if body.edge_id not in set(road_segments(session).edge_id.tolist()):
-        raise Invalid(f"no road segment {body.edge_id}", field="edge_id")
+    _known_segment(session, body.edge_id, "edge_id")
 
 
 def do_add_countermeasure(session: Session, body: CountermeasureIn, *, actor: Actor) -> Countermeasure:
@@ -221,3 +244,209 @@ def do_add_countermeasure(session: Session, body: CountermeasureIn, *, actor: Ac
         object_id=cm.id,
     )
     return cm
+
+
+def _known_segment(session: Session, edge_id: int, field: str) -> None:
+    if edge_id not in set(road_segments(session).edge_id.tolist()):
+        raise Invalid(f"no road segment {edge_id}", field=field)
+
+
+def _not_future(at: datetime, field: str) -> None:
+    if at > clock.now():
+        raise Invalid("in the future", field=field)
+
+
+# ---------------------------------------------------------------- street racing and loud exhausts
+
+
+def check_record_racing_report(session: Session, body: RacingReportIn, *, actor: Actor) -> None:
+    """Authorise; a report of something that has not happened yet is refused."""
+    _authorise(actor, REPORT_TAKERS, "take street-racing reports")
+    _not_future(body.occurred_at, "occurred_at")
+
+
+def do_record_racing_report(
+    session: Session, body: RacingReportIn, *, actor: Actor, snapper: Snapper
+) -> RacingReport:
+    """Write the report on its road segment (none when far from any road: a grid cell places it), audited."""
+    edge_id, _snap = snapper.snap(body.lat, body.lon)
+    report = RacingReport(
+        occurred_at=body.occurred_at,
+        lat=body.lat,
+        lon=body.lon,
+        edge_id=edge_id,
+        kind=body.kind,
+        note=body.note,
+        created_by=actor.username,
+    )
+    session.add(report)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="racing.report",
+        object_type="traffic_racing_report",
+        object_id=report.id,
+        detail={"kind": body.kind.value, "edge_id": edge_id},
+    )
+    return report
+
+
+@dataclass(frozen=True)
+class NoiseIngested:
+    """What the noise ingest made of one message: a reading kept, or refused (and why)."""
+
+    accepted: bool
+    detail: str
+    refusal: NoiseRefusal | None = None
+    reading_id: int | None = None
+
+
+def do_noise_dead_letter(
+    session: Session, *, topic: str, refused: rules.NoiseRefused, raw: bytes, now: datetime
+) -> NoiseIngested:
+    """Keep a refused noise message with its reason; one refused for media keeps no content at all."""
+    keep = "" if refused.reason is NoiseRefusal.FORBIDDEN_MEDIA else raw[:1000].decode("utf-8", "replace")
+    session.add(
+        NoiseDeadLetter(
+            received_at=now,
+            topic=topic[:255],
+            sensor=refused.sensor[:64],
+            reason=refused.reason,
+            detail=refused.detail[:255],
+            excerpt=keep.replace("\x00", ""),
+        )
+    )
+    return NoiseIngested(False, refused.detail, refusal=refused.reason)
+
+
+def do_ingest_noise(
+    session: Session, *, topic: str, raw: bytes, now: datetime, snapper: Snapper
+) -> NoiseIngested:
+    """Take one noise message: read it (audio or pictures refuse it whole), refuse a reading number the
+    sensor has used already, place it on its segment, keep it. Caller holds the transaction."""
+    read = rules.read_noise_message(topic, raw, now=now)
+    if isinstance(read, rules.NoiseRefused):
+        return do_noise_dead_letter(session, topic=topic, refused=read, raw=raw, now=now)
+    taken = session.execute(
+        select(NoiseReading.id).where(NoiseReading.sensor == read.sensor, NoiseReading.seq == read.seq)
+    ).scalar_one_or_none()
+    if taken is not None:
+        refused = rules.NoiseRefused(NoiseRefusal.REPLAYED, f"seq {read.seq} already taken", read.sensor)
+        return do_noise_dead_letter(session, topic=topic, refused=refused, raw=raw, now=now)
+    edge_id, _snap = snapper.snap(read.lat, read.lon)
+    reading = NoiseReading(
+        sensor=read.sensor,
+        seq=read.seq,
+        measured_at=read.measured_at,
+        lat=read.lat,
+        lon=read.lon,
+        edge_id=edge_id,
+        laeq_db=read.laeq_db,
+        lmax_db=read.lmax_db,
+        window_s=read.window_s,
+        received_at=now,
+    )
+    session.add(reading)
+    session.flush()
+    return NoiseIngested(True, "reading", reading_id=reading.id)
+
+
+def check_record_enforcement(session: Session, body: EnforcementIn, *, actor: Actor) -> None:
+    """Authorise; the segment must exist, the operation end after it starts and not in the future."""
+    _authorise(actor, RECORDERS, "record enforcement results")
+    if body.ended_at < body.started_at:
+        raise Invalid("ends before it starts", field="ended_at")
+    _not_future(body.ended_at, "ended_at")
+    _known_segment(session, body.edge_id, "edge_id")
+
+
+def do_record_enforcement(session: Session, body: EnforcementIn, *, actor: Actor) -> RacingEnforcement:
+    """Write the operation's results, audited."""
+    row = RacingEnforcement(
+        edge_id=body.edge_id,
+        started_at=body.started_at,
+        ended_at=body.ended_at,
+        stops=body.stops,
+        vehicles_seized=body.vehicles_seized,
+        cases=body.cases,
+        note=body.note,
+        created_by=actor.username,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="racing.enforcement",
+        object_type="traffic_racing_enforcement",
+        object_id=row.id,
+        detail={"stops": body.stops, "seized": body.vehicles_seized, "cases": body.cases},
+    )
+    return row
+
+
+# ------------------------------------------------------------------ violations and campaigns
+
+
+def check_record_violation(session: Session, body: ViolationIn, *, actor: Actor) -> None:
+    """Authorise; a violation in the future is refused."""
+    _authorise(actor, RECORDERS, "record violations")
+    _not_future(body.occurred_at, "occurred_at")
+
+
+def do_record_violation(session: Session, body: ViolationIn, *, actor: Actor, snapper: Snapper) -> Violation:
+    """Write the violation on its segment (none when far from any road), audited."""
+    edge_id, _snap = snapper.snap(body.lat, body.lon)
+    row = Violation(
+        kind=body.kind,
+        occurred_at=body.occurred_at,
+        lat=body.lat,
+        lon=body.lon,
+        edge_id=edge_id,
+        created_by=actor.username,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="violation.record",
+        object_type="traffic_violation",
+        object_id=row.id,
+        detail={"kind": body.kind.value, "edge_id": edge_id},
+    )
+    return row
+
+
+def check_add_campaign(session: Session, body: CampaignIn, *, actor: Actor, today: date) -> None:
+    """Authorise; the period must run forwards and start no later than today; its segments must exist."""
+    _authorise(actor, RECORDERS, "record campaigns")
+    if body.ended_on < body.started_on:
+        raise Invalid("ends before it starts", field="ended_on")
+    if body.started_on > today:
+        raise Invalid("the campaign starts in the future", field="started_on")
+    known = set(road_segments(session).edge_id.tolist())
+    for k, edge_id in enumerate(body.edges):
+        if edge_id not in known:
+            raise Invalid(f"no road segment {edge_id}", field=f"edges.{k}")
+
+
+def do_add_campaign(session: Session, body: CampaignIn, *, actor: Actor) -> Campaign:
+    """Write the campaign, audited."""
+    row = Campaign(
+        name=body.name,
+        target=body.target,
+        outcome=body.outcome,
+        started_on=body.started_on,
+        ended_on=body.ended_on,
+        edges=",".join(str(e) for e in dict.fromkeys(body.edges)),
+        note=body.note,
+        created_by=actor.username,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="campaign.add", object_type="traffic_campaign", object_id=row.id
+    )
+    return row

@@ -248,3 +248,83 @@ register_labels(
         CountermeasureKind.SPEED_TABLE: N_("speed table"),
     },
 )
+
+
+# ------------------------------------------------------------------- street racing, loud exhausts
+
+
+class RacingKind(StrEnum):
+    """What a citizen reports (飙车炸街): racing on a street, or a modified exhaust fired off."""
+
+    RACING = "racing"  # 飙车
+    LOUD_EXHAUST = "loud_exhaust"  # 炸街: a modified exhaust or revving, often at night
+
+
+class NoiseRefusal(StrEnum):
+    """Why the noise-level ingest refused a message (kept as a dead letter)."""
+
+    TOO_LARGE = "too_large"
+    UNKNOWN_TOPIC = "unknown_topic"
+    MALFORMED_JSON = "malformed_json"
+    FORBIDDEN_MEDIA = "forbidden_media"  # audio, pictures or video: aggregate dB levels only
+    INVALID_FIELD = "invalid_field"
+    REPLAYED = "replayed"  # a sensor's reading number already taken (a QoS 1 copy)
+    PROCESSING_FAILED = "processing_failed"
+
+
+# ------------------------------------------------------------------ violations and campaigns
+
+
+class ViolationKind(StrEnum):
+    """A traffic violation found on the road, with the tricycle cases the brigade enforces apart."""
+
+    TRICYCLE_UNLICENSED = "tri_unlicensed"  # 无牌无证三轮车
+    TRICYCLE_PASSENGERS = "tri_passengers"  # 三轮车违法载人
+    TRICYCLE_MOTORWAY = "tri_motorway"  # 三轮车驶入机动车道
+    EBIKE_NO_HELMET = "ebike_no_helmet"  # 电动自行车未戴头盔
+    WRONG_WAY = "wrong_way"
+    RED_LIGHT = "red_light"
+    ILLEGAL_MODIFICATION = "modification"  # 非法改装 (loud exhausts)
+    OTHER = "other"
+
+
+class CampaignOutcome(StrEnum):
+    """What a campaign is measured by: accidents (EB before–after), or violations (plain counts)."""
+
+    ACCIDENTS = "accidents"
+    VIOLATIONS = "violations"
+
+
+register_labels(
+    RacingKind,
+    {RacingKind.RACING: N_("street racing"), RacingKind.LOUD_EXHAUST: N_("loud exhaust")},
+)
+register_labels(
+    NoiseRefusal,
+    {
+        NoiseRefusal.TOO_LARGE: N_("message too large"),
+        NoiseRefusal.UNKNOWN_TOPIC: N_("unknown topic"),
+        NoiseRefusal.MALFORMED_JSON: N_("malformed JSON"),
+        NoiseRefusal.FORBIDDEN_MEDIA: N_("audio, picture or video refused"),
+        NoiseRefusal.INVALID_FIELD: N_("invalid field"),
+        NoiseRefusal.REPLAYED: N_("reading already taken"),
+        NoiseRefusal.PROCESSING_FAILED: N_("processing failed"),
+    },
+)
+register_labels(
+    ViolationKind,
+    {
+        ViolationKind.TRICYCLE_UNLICENSED: N_("unlicensed tricycle"),
+        ViolationKind.TRICYCLE_PASSENGERS: N_("tricycle carrying passengers"),
+        ViolationKind.TRICYCLE_MOTORWAY: N_("tricycle in a motor lane"),
+        ViolationKind.EBIKE_NO_HELMET: N_("e-bike rider without a helmet"),
+        ViolationKind.WRONG_WAY: N_("driving the wrong way"),
+        ViolationKind.RED_LIGHT: N_("running a red light"),
+        ViolationKind.ILLEGAL_MODIFICATION: N_("illegal modification"),
+        ViolationKind.OTHER: N_("other violation"),
+    },
+)
+register_labels(
+    CampaignOutcome,
+    {CampaignOutcome.ACCIDENTS: N_("accidents"), CampaignOutcome.VIOLATIONS: N_("violations")},
+)

@@ -1,4 +1,5 @@
-"""`pingan accidents`: import accidents from any CSV by a mapping file; print the black-spot ranking."""
+"""`pingan accidents`: import accidents from any CSV by a mapping file; print the black-spot ranking;
+run the noise-level ingest of street racing and loud exhausts."""
 
 from __future__ import annotations
 
@@ -57,3 +58,13 @@ def black_spots(
             f"SPF {s.predicted:6.2f}  EB {s.eb:6.2f}  excess {s.excess:6.2f} "
             f"({s.excess_low:.2f} to {s.excess_high:.2f})"
         )
+
+
+@app.command("noise-ingest")
+def noise_ingest() -> None:
+    """Take noise sensors' levels from MQTT (`pingan/noise/+/level`) until interrupted; audio is refused."""
+    from pingan.traffic.noise import NoiseIngest
+
+    worker = NoiseIngest.from_settings()
+    _console.print(f"noise ingest on {worker.host}:{worker.port}, topic pingan/noise/+/level")
+    worker.run_forever()

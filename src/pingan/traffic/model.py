@@ -1,4 +1,5 @@
-"""Traffic tables: accidents (交通事故) with their vehicles and people, segment volumes, countermeasures.
+"""Traffic tables: accidents (交通事故) with their vehicles and people, segment volumes, countermeasures;
+street racing and loud exhausts (reports, noise levels, enforcement); violations and campaigns.
 
 An accident's place is kept as given (WGS-84); the road segment it lies on (`edge_id`, an id of the
 command platform's road graph) and the distance to it are recorded beside it, or the flag says why not.
@@ -14,15 +15,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pingan.core.db import Base, UTCDateTime, str_enum
 from pingan.core.pii import PiiKind, Protected, protected
 from pingan.traffic.choices import (
+    CampaignOutcome,
     CollisionType,
     CountermeasureKind,
     Injury,
     Lighting,
+    NoiseRefusal,
     PersonRole,
+    RacingKind,
     RoadSurface,
     Severity,
     SnapFlag,
     VehicleKind,
+    ViolationKind,
     Weather,
 )
 
@@ -122,5 +127,103 @@ class Countermeasure(Base):
     kind: Mapped[CountermeasureKind] = mapped_column(str_enum(CountermeasureKind, length=16))
     edge_id: Mapped[int] = mapped_column(Integer, index=True)
     installed_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class RacingReport(Base):
+    """A citizen's report of street racing or a loud exhaust (飙车炸街): when, where, what. No reporter
+    identity is kept here (the call or the app that took it holds who they are)."""
+
+    __tablename__ = "traffic_racing_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    edge_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[RacingKind] = mapped_column(str_enum(RacingKind, length=16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class NoiseReading(Base):
+    """One noise sensor's aggregate level over a window (LAeq and LAmax, dB(A)); never audio."""
+
+    __tablename__ = "traffic_noise_reading"
+    __table_args__ = (UniqueConstraint("sensor", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sensor: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    edge_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    laeq_db: Mapped[float] = mapped_column(Float)
+    lmax_db: Mapped[float] = mapped_column(Float)
+    window_s: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NoiseDeadLetter(Base):
+    """A refused noise message and why. One refused for audio, pictures or video keeps only the names
+    of the offending fields, never the content."""
+
+    __tablename__ = "traffic_noise_dead_letter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    sensor: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[NoiseRefusal] = mapped_column(str_enum(NoiseRefusal, length=20), index=True)
+    detail: Mapped[str] = mapped_column(String(255), default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+
+
+class RacingEnforcement(Base):
+    """An operation against street racing at a segment: when, and what it gave (stops, seizures, cases)."""
+
+    __tablename__ = "traffic_racing_enforcement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    edge_id: Mapped[int] = mapped_column(Integer, index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stops: Mapped[int] = mapped_column(Integer, default=0)
+    vehicles_seized: Mapped[int] = mapped_column(Integer, default=0)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Violation(Base):
+    """A traffic violation found (a tricycle carrying passengers, a rider without a helmet): kind, time, place."""
+
+    __tablename__ = "traffic_violation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[ViolationKind] = mapped_column(str_enum(ViolationKind, length=16), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    edge_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Campaign(Base):
+    """An enforcement campaign (专项整治) over a period, on some segments (none: the whole district),
+    measured by accidents or by violations."""
+
+    __tablename__ = "traffic_campaign"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    target: Mapped[ViolationKind | None] = mapped_column(str_enum(ViolationKind, length=16), nullable=True)
+    outcome: Mapped[CampaignOutcome] = mapped_column(str_enum(CampaignOutcome, length=12))
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date] = mapped_column(Date)
+    # The segments it covers, edge ids separated by commas; empty for the whole district.
+    edges: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(64))

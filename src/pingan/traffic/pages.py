@@ -1,28 +1,53 @@
-"""Pages of traffic safety: the accident list with the major-accident alarm, an accident, the ranked
-black spots with their map layer, and the monthly traffic bulletin (page and XLSX)."""
+"""Pages of traffic safety: the accident list with the major-accident alarm, an accident and the form to
+record one, the countermeasure form, the ranked black spots with their map layers (the ranking and the
+network kernel density), street racing (hot spots, patrols, reports, enforcement), enforcement
+campaigns and violations, and the monthly traffic bulletin (page, XLSX, PDF)."""
 
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
+from pingan.command.queries import road_segments
 from pingan.core import audit, clock
 from pingan.core.auth import require_roles
-from pingan.core.deps import MAX_ROW_ID, DbSession
-from pingan.core.errors import Invalid, NotFound
+from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
+from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.i18n import _, label
-from pingan.core.pages import render
+from pingan.core.pages import form_time, page_message, render
 from pingan.core.roles import Actor
 from pingan.core.scoping import record_list_read
 from pingan.traffic import actions, queries
-from pingan.traffic.choices import CountermeasureKind
+from pingan.traffic.choices import (
+    CampaignOutcome,
+    Cause,
+    CollisionType,
+    CountermeasureKind,
+    Lighting,
+    RacingKind,
+    RoadSurface,
+    VehicleKind,
+    ViolationKind,
+    Weather,
+)
+from pingan.traffic.schemas import (
+    AccidentIn,
+    CampaignIn,
+    CountermeasureIn,
+    EnforcementIn,
+    RacingReportIn,
+    ViolationIn,
+)
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Depends(require_roles(*actions.READERS))]
+Recorder = Annotated[Actor, Depends(require_roles(*actions.RECORDERS))]
+ReportTaker = Annotated[Actor, Depends(require_roles(*actions.REPORT_TAKERS))]
 TOP_SPOTS = 20
 
 
@@ -36,6 +61,13 @@ def accidents_page(request: Request, session: DbSession, actor: Reader) -> HTMLR
         clocks = {a.id: queries.clock_of(a, now=now) for a in recent + flagged}
         record_list_read(session, actor=actor, listing="traffic_accident", filters={}, count=len(recent))
     return render(request, "traffic_accidents.html", recent=recent, flagged=flagged, clocks=clocks)
+
+
+@router.get("/traffic/accidents/new", response_class=HTMLResponse)
+def new_accident_page(request: Request, actor: Recorder) -> HTMLResponse:
+    """The form to record an accident (the counts; the API takes people one by one). Declared before
+    the accident page, whose path would take "new" for an id."""
+    return _accident_form(request)
 
 
 @router.get("/traffic/accidents/{accident_id}", response_class=HTMLResponse)
@@ -284,3 +316,405 @@ def bulletin_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="traffic-bulletin-{year:04d}-{m:02d}.pdf"'},
     )
+
+
+# ------------------------------------------------------------------------------------------ forms
+
+
+def refusal(exc: DomainError | ValidationError) -> str:
+    """Why a form was refused, naming the field: a rule's refusal, or a value the request model refused."""
+    if isinstance(exc, DomainError):
+        return page_message(exc)
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"field {where!r}: {first['msg']}"
+
+
+def _form_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("a date such as 2026-03-10 is expected", field=field) from None
+
+
+def _form_number(value: str, field: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise Invalid("a number is expected", field=field) from None
+
+
+def _form_count(value: str, field: str) -> int | None:
+    if not value.strip():
+        return None
+    if not value.strip().isdigit():
+        raise Invalid("a whole number from 0 is expected", field=field)
+    return int(value)
+
+
+def _accident_form(
+    request: Request, status: int = 200, form: dict[str, Any] | None = None, error: str | None = None
+) -> HTMLResponse:
+    return render(
+        request,
+        "traffic_accident_form.html",
+        status,
+        form=form or {},
+        error=error,
+        collisions=list(CollisionType),
+        weathers=list(Weather),
+        lightings=list(Lighting),
+        surfaces=list(RoadSurface),
+        causes=list(Cause),
+        vehicle_kinds=list(VehicleKind),
+    )
+
+
+@router.post("/traffic/accidents", response_class=HTMLResponse, response_model=None)
+async def record_accident_form(
+    request: Request, session: DbSession, actor: Recorder, _csrf: CsrfChecked
+) -> HTMLResponse | RedirectResponse:
+    """Record an accident from the form: placed on its segment, or kept and flagged when far from any
+    road. A refusal (more deaths than people, a time in the future) comes back naming the field."""
+    raw = await request.form()
+    form: dict[str, Any] = {k: str(v)[:255] for k, v in raw.items() if k != "csrf_token"}
+    form["causes"] = [str(c) for c in raw.getlist("causes")][:10]
+    try:
+        vehicles = []
+        for n in (1, 2, 3):
+            kind = form.get(f"vehicle_{n}_kind", "")
+            if kind:
+                plate = form.get(f"vehicle_{n}_plate", "").strip()
+                vehicles.append({"kind": kind, "plate": plate or None})
+        body = AccidentIn.model_validate(
+            {
+                "occurred_at": form_time(form.get("occurred_at", ""), "occurred_at"),
+                "lat": _form_number(form.get("lat", ""), "lat"),
+                "lon": _form_number(form.get("lon", ""), "lon"),
+                "address": form.get("address", ""),
+                "collision": form.get("collision", ""),
+                "weather": form.get("weather") or Weather.UNKNOWN,
+                "lighting": form.get("lighting") or Lighting.UNKNOWN,
+                "surface": form.get("surface") or RoadSurface.UNKNOWN,
+                "causes": form["causes"],
+                "vehicles": vehicles,
+                "people_count": _form_count(form.get("people_count", ""), "people_count"),
+                "deaths": _form_count(form.get("deaths", ""), "deaths"),
+                "serious_injuries": _form_count(form.get("serious_injuries", ""), "serious_injuries"),
+                "slight_injuries": _form_count(form.get("slight_injuries", ""), "slight_injuries"),
+            }
+        )
+        item = actions.NewAccident(accident=body, actor=actor)
+        with session.begin():
+            checked = actions.check_record_accident(session, item)
+            accident = actions.do_record_accident(
+                session, item, checked, snapper=actions.Snapper.load(session)
+            )
+            accident_id = accident.id
+    except (DomainError, ValidationError) as exc:
+        session.rollback()
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _accident_form(request, status, form, refusal(exc))
+    return RedirectResponse(f"/traffic/accidents/{accident_id}", status_code=303)
+
+
+def _countermeasure_form(
+    request: Request, status: int = 200, form: dict[str, Any] | None = None, error: str | None = None
+) -> HTMLResponse:
+    return render(
+        request, "traffic_countermeasure_form.html", status, form=form or {}, error=error,
+        kinds=list(CountermeasureKind),
+    )  # fmt: skip
+
+
+@router.get("/traffic/countermeasures/new", response_class=HTMLResponse)
+def new_countermeasure_page(request: Request, actor: Recorder) -> HTMLResponse:
+    """The form to record a countermeasure at a segment."""
+    return _countermeasure_form(request)
+
+
+@router.post("/traffic/countermeasures", response_class=HTMLResponse, response_model=None)
+def add_countermeasure_form(
+    request: Request,
+    session: DbSession,
+    actor: Recorder,
+    _csrf: CsrfChecked,
+    kind: Annotated[str, Form(max_length=16)],
+    edge_id: Annotated[str, Form(max_length=12)],
+    installed_on: Annotated[str, Form(max_length=10)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Record a countermeasure from the form; one dated in the future comes back naming the field."""
+    form = {"kind": kind, "edge_id": edge_id, "installed_on": installed_on, "note": note}
+    try:
+        body = CountermeasureIn.model_validate(
+            {"kind": kind, "edge_id": _form_count(edge_id, "edge_id"), "note": note,
+             "installed_on": _form_date(installed_on, "installed_on")}
+        )  # fmt: skip
+        with session.begin():
+            actions.check_add_countermeasure(session, body, actor=actor, today=clock.now().date())
+            actions.do_add_countermeasure(session, body, actor=actor)
+    except (DomainError, ValidationError) as exc:
+        session.rollback()
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _countermeasure_form(request, status, form, refusal(exc))
+    return RedirectResponse("/traffic/bulletin", status_code=303)
+
+
+# ------------------------------------------------------------------------- network kernel density
+
+
+@router.get("/traffic/density.geojson")
+def density_geojson(
+    session: DbSession,
+    actor: Reader,
+    years: Annotated[int, Query(ge=1, le=10)] = 3,
+    bandwidth: Annotated[float, Query(ge=50, le=5000)] = 300.0,
+) -> JSONResponse:
+    """Every segment with the network kernel density of accidents at it (per km), for a colour layer."""
+    with session.begin():
+        d = queries.accident_density(session, end=clock.now(), years=years, bandwidth_m=bandwidth)
+    s = d.segments
+    features: list[dict[str, Any]] = [
+        {
+            "type": "Feature",
+            "geometry": {
+                "type": "LineString",
+                "coordinates": [
+                    [float(s.a_lon[k]), float(s.a_lat[k])],
+                    [float(s.b_lon[k]), float(s.b_lat[k])],
+                ],
+            },
+            "properties": {"edge_id": int(s.edge_id[k]), "density": round(float(d.density[k]), 3)},
+        }
+        for k in range(s.edge_id.size)
+        if d.density[k] > 0
+    ]
+    top = float(d.density.max()) if d.density.size else 0.0
+    return JSONResponse(
+        {"type": "FeatureCollection", "features": features, "max_density": round(top, 3),
+         "bandwidth_m": d.bandwidth_m, "events": d.events},
+        media_type="application/geo+json",
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- street racing and loud exhausts
+
+
+def _racing_page(
+    request: Request, session: Any, actor: Actor, *, days: int = 30, status: int = 200,
+    form: dict[str, Any] | None = None, error: str | None = None,
+) -> HTMLResponse:  # fmt: skip
+    with session.begin():
+        picture = queries.racing_picture(session, end=clock.now(), days=days)
+        reports = queries.racing_reports(session, limit=30)
+        done = queries.enforcements(session, limit=30)
+        letters = queries.noise_dead_letters(session, limit=20)
+        record_list_read(
+            session, actor=actor, listing="traffic_racing_report", filters={}, count=len(reports)
+        )
+    return render(
+        request, "traffic_racing.html", status, picture=picture, reports=reports, done=done,
+        letters=letters, days=days, kinds=list(RacingKind), form=form or {}, error=error,
+    )  # fmt: skip
+
+
+@router.get("/traffic/racing", response_class=HTMLResponse)
+def racing_page(
+    request: Request, session: DbSession, actor: Reader, days: Annotated[int, Query(ge=1, le=365)] = 30
+) -> HTMLResponse:
+    """Street racing and loud exhausts: hot places and hours with their reasons, proposed patrols, the
+    map layer, citizen reports, enforcement results and refused noise messages; forms for the last two."""
+    return _racing_page(request, session, actor, days=days)
+
+
+@router.get("/traffic/racing.geojson")
+def racing_geojson(
+    session: DbSession, actor: Reader, days: Annotated[int, Query(ge=1, le=365)] = 30
+) -> JSONResponse:
+    """The hot places (summed over their hours) as points, with rank, score and the hottest hour."""
+    with session.begin():
+        picture = queries.racing_picture(session, end=clock.now(), days=days, top=500)
+        segments = road_segments(session)
+    places: dict[str, list[Any]] = {}
+    for h in picture.hot_spots:
+        p = places.setdefault(h.place, [0.0, h.hour, h.score])
+        p[0] += h.score
+        if h.score > p[2]:
+            p[1], p[2] = h.hour, h.score
+    ranked = sorted(places.items(), key=lambda kv: -kv[1][0])
+    features: list[dict[str, Any]] = []
+    for rank, (place, (score, hour, _best)) in enumerate(ranked, start=1):
+        point = queries.place_point(place, segments)
+        if point is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [point[1], point[0]]},
+                "properties": {"rank": rank, "place": place, "score": round(score, 1), "hour": hour},
+            }
+        )
+    return JSONResponse(
+        {"type": "FeatureCollection", "features": features}, media_type="application/geo+json"
+    )
+
+
+@router.post("/traffic/racing/reports", response_class=HTMLResponse, response_model=None)
+def racing_report_form(
+    request: Request,
+    session: DbSession,
+    actor: ReportTaker,
+    _csrf: CsrfChecked,
+    kind: Annotated[str, Form(max_length=16)],
+    occurred_at: Annotated[str, Form(max_length=40)],
+    lat: Annotated[str, Form(max_length=20)],
+    lon: Annotated[str, Form(max_length=20)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Take a citizen's report from the form; a refusal comes back on the page naming the field."""
+    form = {"kind": kind, "occurred_at": occurred_at, "lat": lat, "lon": lon, "note": note}
+    try:
+        body = RacingReportIn.model_validate(
+            {"kind": kind, "occurred_at": form_time(occurred_at, "occurred_at"), "note": note,
+             "lat": _form_number(lat, "lat"), "lon": _form_number(lon, "lon")}
+        )  # fmt: skip
+        with session.begin():
+            actions.check_record_racing_report(session, body, actor=actor)
+            actions.do_record_racing_report(session, body, actor=actor, snapper=actions.Snapper.load(session))
+    except (DomainError, ValidationError) as exc:
+        session.rollback()
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _racing_page(request, session, actor, status=status, form=form, error=refusal(exc))
+    return RedirectResponse("/traffic/racing#reports", status_code=303)
+
+
+@router.post("/traffic/racing/enforcement", response_class=HTMLResponse, response_model=None)
+def enforcement_form(
+    request: Request,
+    session: DbSession,
+    actor: Recorder,
+    _csrf: CsrfChecked,
+    edge_id: Annotated[str, Form(max_length=12)],
+    started_at: Annotated[str, Form(max_length=40)],
+    ended_at: Annotated[str, Form(max_length=40)],
+    stops: Annotated[str, Form(max_length=6)] = "0",
+    vehicles_seized: Annotated[str, Form(max_length=6)] = "0",
+    cases: Annotated[str, Form(max_length=6)] = "0",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Record an operation's results from the form; a refusal comes back naming the field."""
+    form = {"edge_id": edge_id, "started_at": started_at, "ended_at": ended_at, "stops": stops,
+            "vehicles_seized": vehicles_seized, "cases": cases, "note": note}  # fmt: skip
+    try:
+        body = EnforcementIn.model_validate(
+            {
+                "edge_id": _form_count(edge_id, "edge_id"),
+                "started_at": form_time(started_at, "started_at"),
+                "ended_at": form_time(ended_at, "ended_at"),
+                "stops": _form_count(stops, "stops") or 0,
+                "vehicles_seized": _form_count(vehicles_seized, "vehicles_seized") or 0,
+                "cases": _form_count(cases, "cases") or 0,
+                "note": note,
+            }
+        )
+        with session.begin():
+            actions.check_record_enforcement(session, body, actor=actor)
+            actions.do_record_enforcement(session, body, actor=actor)
+    except (DomainError, ValidationError) as exc:
+        session.rollback()
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _racing_page(request, session, actor, status=status, form=form, error=refusal(exc))
+    return RedirectResponse("/traffic/racing#enforcement", status_code=303)
+
+
+# ------------------------------------------------------------------ violations and campaigns
+
+
+def _campaigns_page(
+    request: Request, session: Any, *, days: int = 90, status: int = 200,
+    form: dict[str, Any] | None = None, error: str | None = None,
+) -> HTMLResponse:  # fmt: skip
+    now = clock.now()
+    with session.begin():
+        figures = [queries.campaign_figures(session, c, now=now) for c in queries.campaigns(session)]
+        tally = queries.violation_tally(session, start=now - timedelta(days=days), end=now)
+    return render(
+        request, "traffic_campaigns.html", status, figures=figures, tally=tally, days=days,
+        violation_kinds=list(ViolationKind), outcomes=list(CampaignOutcome), form=form or {}, error=error,
+    )  # fmt: skip
+
+
+@router.get("/traffic/campaigns", response_class=HTMLResponse)
+def campaigns_page(
+    request: Request, session: DbSession, actor: Reader, days: Annotated[int, Query(ge=1, le=730)] = 90
+) -> HTMLResponse:
+    """Enforcement campaigns with their before–after figures, and violations by kind, place and hour."""
+    return _campaigns_page(request, session, days=days)
+
+
+@router.post("/traffic/campaigns", response_class=HTMLResponse, response_model=None)
+def campaign_form(
+    request: Request,
+    session: DbSession,
+    actor: Recorder,
+    _csrf: CsrfChecked,
+    name: Annotated[str, Form(max_length=200)],
+    outcome: Annotated[str, Form(max_length=12)],
+    started_on: Annotated[str, Form(max_length=10)],
+    ended_on: Annotated[str, Form(max_length=10)],
+    target: Annotated[str, Form(max_length=16)] = "",
+    edges: Annotated[str, Form(max_length=4000)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse | RedirectResponse:
+    """Record a campaign from the form (segments as ids separated by commas or spaces)."""
+    form = {"name": name, "outcome": outcome, "started_on": started_on, "ended_on": ended_on,
+            "target": target, "edges": edges, "note": note}  # fmt: skip
+    try:
+        body = CampaignIn.model_validate(
+            {
+                "name": name,
+                "outcome": outcome,
+                "target": target or None,
+                "started_on": _form_date(started_on, "started_on"),
+                "ended_on": _form_date(ended_on, "ended_on"),
+                "edges": edges.replace(",", " ").split(),
+                "note": note,
+            }
+        )
+        with session.begin():
+            actions.check_add_campaign(session, body, actor=actor, today=clock.now().date())
+            actions.do_add_campaign(session, body, actor=actor)
+    except (DomainError, ValidationError) as exc:
+        session.rollback()
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _campaigns_page(request, session, status=status, form=form, error=refusal(exc))
+    return RedirectResponse("/traffic/campaigns", status_code=303)
+
+
+@router.post("/traffic/violations", response_class=HTMLResponse, response_model=None)
+def violation_form(
+    request: Request,
+    session: DbSession,
+    actor: Recorder,
+    _csrf: CsrfChecked,
+    kind: Annotated[str, Form(max_length=16)],
+    occurred_at: Annotated[str, Form(max_length=40)],
+    lat: Annotated[str, Form(max_length=20)],
+    lon: Annotated[str, Form(max_length=20)],
+) -> HTMLResponse | RedirectResponse:
+    """Record a violation from the form; a refusal comes back naming the field."""
+    form = {"v_kind": kind, "v_occurred_at": occurred_at, "v_lat": lat, "v_lon": lon}
+    try:
+        body = ViolationIn.model_validate(
+            {"kind": kind, "occurred_at": form_time(occurred_at, "occurred_at"),
+             "lat": _form_number(lat, "lat"), "lon": _form_number(lon, "lon")}
+        )  # fmt: skip
+        with session.begin():
+            actions.check_record_violation(session, body, actor=actor)
+            actions.do_record_violation(session, body, actor=actor, snapper=actions.Snapper.load(session))
+    except (DomainError, ValidationError) as exc:
+        session.rollback()
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _campaigns_page(request, session, status=status, form=form, error=refusal(exc))
+    return RedirectResponse("/traffic/campaigns", status_code=303)

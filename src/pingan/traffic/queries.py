@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from pingan.command.queries import RoadSegments, road_segments
-from pingan.traffic import rules, safety
-from pingan.traffic.choices import Cause, CountermeasureKind, Severity
-from pingan.traffic.model import Accident, Countermeasure, SegmentVolume
+from pingan.command.roads import metres_per_degree
+from pingan.core.i18n import N_
+from pingan.traffic import density, rules, safety
+from pingan.traffic.choices import (
+    CampaignOutcome,
+    Cause,
+    CountermeasureKind,
+    NoiseRefusal,
+    Severity,
+    ViolationKind,
+)
+from pingan.traffic.model import (
+    Accident,
+    Campaign,
+    Countermeasure,
+    NoiseDeadLetter,
+    NoiseReading,
+    RacingEnforcement,
+    RacingReport,
+    SegmentVolume,
+    Violation,
+)
 
 
 def causes_of(accident: Accident) -> list[Cause]:
@@ -184,25 +204,49 @@ def countermeasure_effect(
     if not measures:
         return None
     first = min(m.installed_on for m in measures)
-    pivot = datetime.combine(first, time(0), tzinfo=UTC)
+    every_treated = {m.edge_id for m in session.execute(select(Countermeasure)).scalars()}
+    return eb_effect(
+        session,
+        treated_edges={m.edge_id for m in measures},
+        untreated_excluded=every_treated,
+        pivot=datetime.combine(first, time(0), tzinfo=UTC),
+        end=now,
+        years_before=years_before,
+    )
+
+
+def eb_effect(
+    session: Session,
+    *,
+    treated_edges: set[int],
+    untreated_excluded: set[int],
+    pivot: datetime,
+    end: datetime,
+    years_before: int = 3,
+) -> safety.Effect | None:
+    """The EB before–after estimate on `treated_edges`, before = the `years_before` years before `pivot`,
+    after = [pivot, end); the comparison group is every segment of the treated classes not in
+    `untreated_excluded` (nor treated). None when it cannot be estimated (under 30 days after, no
+    treated segment on the graph, no accidents before, or no comparison group)."""
     start = pivot - timedelta(days=DAYS_PER_YEAR * years_before)
-    if now <= pivot + timedelta(days=30):
+    if end <= pivot + timedelta(days=30):
         return None
     before = segment_table(session, start=start, end=pivot)
-    after = segment_table(session, start=pivot, end=now)
+    after = segment_table(session, start=pivot, end=end)
     s = before.segments
     pos = {int(e): k for k, e in enumerate(s.edge_id.tolist())}
-    treated = np.array(sorted({pos[m.edge_id] for m in measures if m.edge_id in pos}), dtype=np.int64)
-    every_treated = {
-        pos[m.edge_id] for m in session.execute(select(Countermeasure)).scalars() if m.edge_id in pos
-    }
+    treated = np.array(sorted({pos[e] for e in treated_edges if e in pos}), dtype=np.int64)
+    excluded = {pos[e] for e in untreated_excluded | treated_edges if e in pos}
     if treated.size == 0 or before.counts.sum() == 0:
         return None
     classes = np.array(s.road_class)
+    treated_classes = set(classes[treated].tolist())
     comparison = np.array(
-        [k for k in range(classes.size) if k not in every_treated and classes[k] in set(classes[treated])],
+        [k for k in range(classes.size) if k not in excluded and classes[k] in treated_classes],
         dtype=np.int64,
     )
+    if comparison.size == 0:
+        return None
     r = safety.eb_ranking(classes, before.counts, before.aadt, s.length_m, before.years)
     mu_a = r.predicted * (after.years / before.years)
     try:
@@ -256,3 +300,263 @@ def monthly_figures(session: Session, *, years: tuple[int, ...]) -> list[MonthFi
             t[1] += deaths
             t[2] += serious + slight
     return [MonthFigures(y, m, *tally[(y, m)]) for y in sorted(years) for m in range(1, 13)]
+
+
+# ---------------------------------------------------------------- street racing and loud exhausts
+
+# A point off the road graph is placed in a grid cell of CELL_DEG degrees (about 500 m in Chengdu).
+CELL_DEG = 0.005
+
+
+def place_of(edge_id: int | None, lat: float, lon: float) -> str:
+    """A hot spot's place: `segment:ID` on the road graph, else `cell:LAT,LON` (the cell's corner)."""
+    if edge_id is not None:
+        return f"segment:{edge_id}"
+    return f"cell:{math.floor(lat / CELL_DEG) * CELL_DEG:.3f},{math.floor(lon / CELL_DEG) * CELL_DEG:.3f}"
+
+
+def place_point(place: str, segments: RoadSegments) -> tuple[float, float] | None:
+    """Where a place lies (lat, lon): a segment's midpoint, a cell's centre; None if unknown."""
+    kind, _, ref = place.partition(":")
+    if kind == "segment":
+        hits = np.flatnonzero(segments.edge_id == int(ref))
+        if hits.size == 0:
+            return None
+        k = int(hits[0])
+        return (
+            float((segments.a_lat[k] + segments.b_lat[k]) / 2),
+            float((segments.a_lon[k] + segments.b_lon[k]) / 2),
+        )
+    lat, _, lon = ref.partition(",")
+    return float(lat) + CELL_DEG / 2, float(lon) + CELL_DEG / 2
+
+
+@dataclass(frozen=True)
+class RacingPicture:
+    """Street racing over a window: hot places and hours, proposed patrols, what they came from."""
+
+    hot_spots: list[rules.HotSpot]
+    patrols: list[rules.PatrolPlan]
+    readings: int
+    reports: int
+    refused_media: int
+
+
+def racing_picture(session: Session, *, end: datetime, days: int = 30, top: int = 20) -> RacingPicture:
+    """The hot places and hours (Beijing time) of the `days` before `end` from noise readings and
+    citizen reports, the `top` of them, and patrols proposed for the five hottest places."""
+    start = end - timedelta(days=days)
+    readings = session.execute(
+        select(NoiseReading.edge_id, NoiseReading.lat, NoiseReading.lon, NoiseReading.measured_at,
+               NoiseReading.lmax_db)
+        .where(NoiseReading.measured_at >= start, NoiseReading.measured_at < end)
+    ).all()  # fmt: skip
+    reports = session.execute(
+        select(RacingReport.edge_id, RacingReport.lat, RacingReport.lon, RacingReport.occurred_at).where(
+            RacingReport.occurred_at >= start, RacingReport.occurred_at < end
+        )
+    ).all()
+    refused = session.execute(
+        select(func.count()).where(
+            NoiseDeadLetter.reason == NoiseRefusal.FORBIDDEN_MEDIA,
+            NoiseDeadLetter.received_at >= start,
+            NoiseDeadLetter.received_at < end,
+        )
+    ).scalar_one()
+    spots = rules.racing_hot_spots(
+        [place_of(e, la, lo) for e, la, lo, _, _ in readings],
+        np.array([at.astimezone(BEIJING).hour for *_, at, _ in readings], dtype=np.int64),
+        np.array([db for *_, db in readings], dtype=float),
+        [place_of(e, la, lo) for e, la, lo, _ in reports],
+        np.array([at.astimezone(BEIJING).hour for *_, at in reports], dtype=np.int64),
+    )
+    return RacingPicture(spots[:top], rules.propose_patrols(spots), len(readings), len(reports), int(refused))
+
+
+def racing_reports(session: Session, *, limit: int = 50) -> list[RacingReport]:
+    """The latest citizen reports of street racing."""
+    return list(
+        session.execute(
+            select(RacingReport)
+            .order_by(RacingReport.occurred_at.desc(), RacingReport.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def enforcements(session: Session, *, limit: int = 50) -> list[RacingEnforcement]:
+    """The latest operations against street racing and their results."""
+    return list(
+        session.execute(
+            select(RacingEnforcement)
+            .order_by(RacingEnforcement.started_at.desc(), RacingEnforcement.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def noise_dead_letters(session: Session, *, limit: int = 50) -> list[NoiseDeadLetter]:
+    """The latest refused noise messages."""
+    return list(
+        session.execute(select(NoiseDeadLetter).order_by(NoiseDeadLetter.id.desc()).limit(limit)).scalars()
+    )
+
+
+# ------------------------------------------------------------------------- network kernel density
+
+
+@dataclass(frozen=True)
+class SegmentDensity:
+    """The road graph's segments with the network kernel density of accidents at each (per km)."""
+
+    segments: RoadSegments
+    density: np.ndarray
+    bandwidth_m: float
+    events: int
+
+
+def accident_density(
+    session: Session, *, end: datetime, years: int = 3, bandwidth_m: float = 300.0
+) -> SegmentDensity:
+    """Network KDE of the snapped accidents of the `years` before `end` along the road graph. An
+    accident's place along its segment is its projection on it (flat metres near the district)."""
+    segs = road_segments(session)
+    start = end - timedelta(days=DAYS_PER_YEAR * years)
+    rows = session.execute(
+        select(Accident.edge_id, Accident.lat, Accident.lon).where(
+            Accident.edge_id.is_not(None), Accident.occurred_at >= start, Accident.occurred_at < end
+        )
+    ).all()
+    pos = {int(e): k for k, e in enumerate(segs.edge_id.tolist())}
+    found = [(pos[e], la, lo) for e, la, lo in rows if e is not None and e in pos]
+    if not found or segs.edge_id.size == 0:
+        return SegmentDensity(segs, np.zeros(segs.edge_id.size), bandwidth_m, 0)
+    k = np.array([f[0] for f in found], dtype=np.int64)
+    lat = np.array([f[1] for f in found])
+    lon = np.array([f[2] for f in found])
+    my, mx = metres_per_degree(float(np.concatenate([segs.a_lat, segs.b_lat]).mean()))
+    ax, ay, bx, by = segs.a_lon[k] * mx, segs.a_lat[k] * my, segs.b_lon[k] * mx, segs.b_lat[k] * my
+    dx, dy = bx - ax, by - ay
+    t = np.clip(((lon * mx - ax) * dx + (lat * my - ay) * dy) / np.maximum(dx * dx + dy * dy, 1e-12), 0, 1)
+    u, v = density.node_ids(segs.a_lat, segs.a_lon, segs.b_lat, segs.b_lon)
+    d = density.network_kde(u, v, segs.length_m, k, t * segs.length_m[k], bandwidth_m=bandwidth_m)
+    return SegmentDensity(segs, d, bandwidth_m, len(found))
+
+
+# ------------------------------------------------------------------ violations and campaigns
+
+
+@dataclass(frozen=True)
+class ViolationTally:
+    """Violations counted by kind, by place and by hour of the day (Beijing time)."""
+
+    by_kind: dict[ViolationKind, int]
+    by_place: list[tuple[str, int]]
+    by_hour: list[int]
+    total: int
+
+
+def violation_tally(session: Session, *, start: datetime, end: datetime, top: int = 20) -> ViolationTally:
+    """The violations found in [start, end): by kind, the `top` places, each hour."""
+    rows = session.execute(
+        select(Violation.kind, Violation.edge_id, Violation.lat, Violation.lon, Violation.occurred_at).where(
+            Violation.occurred_at >= start, Violation.occurred_at < end
+        )
+    ).all()
+    by_kind = dict.fromkeys(ViolationKind, 0)
+    places: dict[str, int] = {}
+    hours = [0] * 24
+    for kind, e, la, lo, at in rows:
+        by_kind[kind] += 1
+        p = place_of(e, la, lo)
+        places[p] = places.get(p, 0) + 1
+        hours[at.astimezone(BEIJING).hour] += 1
+    ranked = sorted(places.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return ViolationTally(by_kind, ranked, hours, len(rows))
+
+
+def campaigns(session: Session) -> list[Campaign]:
+    """Every campaign, the latest first."""
+    return list(
+        session.execute(select(Campaign).order_by(Campaign.started_on.desc(), Campaign.id.desc())).scalars()
+    )
+
+
+def campaign_edges(c: Campaign) -> list[int]:
+    """The segments a campaign covers (empty: the whole district)."""
+    return [int(e) for e in c.edges.split(",") if e]
+
+
+# What plain counts can and cannot say (shown beside every count that is not an EB estimate).
+COUNT_CAVEAT = N_(
+    "Plain counts, not an effect estimate: violations found rise with how hard officers look, so a "
+    "campaign raises its own counts; no correction for regression to the mean, trend or enforcement effort."
+)
+NO_COMPARISON_CAVEAT = N_(
+    "Plain counts: the EB before-after method needs a comparison group of untreated segments and "
+    "accidents before; this campaign has none (a district-wide campaign, or too little data)."
+)
+EB_CAVEAT = N_("EB before-after with a comparison group (Hauer 1997); 95% normal interval.")
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    """A campaign's before–after figures: counts before (the same length of time just before) and
+    during, and the EB estimate where accidents are the outcome and it can be made."""
+
+    campaign: Campaign
+    method: str
+    caveat: str
+    before: int
+    during: int
+    before_days: int
+    during_days: int
+    effect: safety.Effect | None
+
+
+def campaign_figures(
+    session: Session, c: Campaign, *, now: datetime, years_before: int = 3
+) -> CampaignFigures:
+    """Before and during counts on the campaign's segments (or the district) of its outcome; for
+    accidents, the EB before–after estimate against the segments it does not cover."""
+    start = datetime.combine(c.started_on, time(0), tzinfo=BEIJING).astimezone(UTC)
+    end = min(datetime.combine(c.ended_on + timedelta(days=1), time(0), tzinfo=BEIJING).astimezone(UTC), now)
+    span = max(end - start, timedelta(0))
+    edges = campaign_edges(c)
+
+    def count(lo: datetime, hi: datetime) -> int:
+        if c.outcome is CampaignOutcome.ACCIDENTS:
+            q = (
+                select(func.count())
+                .select_from(Accident)
+                .where(Accident.occurred_at >= lo, Accident.occurred_at < hi)
+            )
+            if edges:
+                q = q.where(Accident.edge_id.in_(edges))
+        else:
+            q = (
+                select(func.count())
+                .select_from(Violation)
+                .where(Violation.occurred_at >= lo, Violation.occurred_at < hi)
+            )
+            if edges:
+                q = q.where(Violation.edge_id.in_(edges))
+            if c.target is not None:
+                q = q.where(Violation.kind == c.target)
+        return int(session.execute(q).scalar_one())
+
+    before, during = count(start - span, start), count(start, end)
+    effect = None
+    if c.outcome is CampaignOutcome.ACCIDENTS and edges:
+        effect = eb_effect(
+            session, treated_edges=set(edges), untreated_excluded=set(), pivot=start, end=end,
+            years_before=years_before,
+        )  # fmt: skip
+    if effect is not None:
+        method, caveat = "eb_before_after", EB_CAVEAT
+    elif c.outcome is CampaignOutcome.ACCIDENTS:
+        method, caveat = "plain_counts", NO_COMPARISON_CAVEAT
+    else:
+        method, caveat = "plain_counts", COUNT_CAVEAT
+    days = span.days
+    return CampaignFigures(c, method, caveat, before, during, days, days, effect)

@@ -69,7 +69,11 @@ def fit_spf(road_class: str, counts: np.ndarray, aadt: np.ndarray, length_m: np.
         # statsmodels warns on slow convergence of the dispersion; the fit is checked below.
         warnings.simplefilter("ignore")
         model = NegativeBinomial(counts.astype(float), x, loglike_method="nb2", offset=offset)
-        result = model.fit(disp=0, maxiter=200, method="bfgs")
+        try:
+            result = model.fit(disp=0, maxiter=200, method="bfgs")
+        except (np.linalg.LinAlgError, ValueError):
+            # A degenerate class (every count zero but one segment, collinear columns) has no NB fit.
+            return moment_spf(road_class, counts, length_m, years)
     params = np.asarray(result.params, dtype=float)
     fitted = None
     if np.all(np.isfinite(params)) and abs(params[-1]) < 100:

@@ -54,9 +54,17 @@ from pingan.narcotics import pages as narcotics_pages
 from pingan.sensors import api as sensors_api
 from pingan.sensors import pages as sensors_pages
 from pingan.supervision import api as supervision_api
+from pingan.supervision import approvals_api as supervision_approvals_api
+from pingan.supervision import approvals_pages as supervision_approvals_pages
 from pingan.supervision import ledger_api as supervision_ledger_api
 from pingan.supervision import ledger_pages as supervision_ledger_pages
 from pingan.supervision import pages as supervision_pages
+from pingan.supervision.callbacks import api as callbacks_api
+from pingan.supervision.callbacks import pages as callbacks_pages
+from pingan.supervision.complaints import api as complaints_api
+from pingan.supervision.complaints import pages as complaints_pages
+from pingan.supervision.directives import api as directives_api
+from pingan.supervision.directives import pages as directives_pages
 from pingan.traffic import api as traffic_api
 from pingan.traffic import pages as traffic_pages
 from pingan.web import live, reactions
@@ -64,7 +72,7 @@ from pingan.web import pages as web_pages
 from pingan.web.headers import SecurityHeaders
 from pingan.web.limits import BodyLimit
 from pingan.web.metrics import render_metrics
-from pingan.web.navigation import MENU
+from pingan.web.navigation import GROUPS, MENU
 
 log = get_logger("web")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -104,9 +112,17 @@ ROUTERS = (
     sensors_api.router,
     sensors_pages.router,
     supervision_ledger_api.router,
+    supervision_approvals_api.router,
+    supervision_approvals_pages.router,
     supervision_api.router,
     supervision_ledger_pages.router,
     supervision_pages.router,
+    complaints_api.router,
+    complaints_pages.router,
+    callbacks_api.router,
+    callbacks_pages.router,
+    directives_api.router,
+    directives_pages.router,
     narcotics_api.router,
     narcotics_pages.router,
     traffic_api.router,
@@ -291,7 +307,7 @@ def create_app() -> FastAPI:
     app.mount("/sms-gateway", create_gateway_app())
     reactions.install()
     live.install()
-    register_nav(MENU)
+    register_nav(MENU, GROUPS)
     register_story_sources([orders_queries.report_story, warnings_queries.report_story])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

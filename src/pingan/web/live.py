@@ -23,6 +23,7 @@ TOPICS = (
     command_live.TOPIC,
     command_map.TOPIC,
     sensors_live.TOPIC,
+    sensors_live.CROWD_TOPIC,
     traffic_live.TOPIC,
 )
 

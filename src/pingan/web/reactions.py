@@ -14,13 +14,15 @@ from pingan.core import events
 
 def install() -> None:
     """Subscribe the robot, the watchlist (reported payees, holder links), the outcome tracker and the
-    report classifier's override log and sensor acknowledgements (idempotent)."""
+    report classifier's override log and sensor acknowledgements, and register the complaint
+    extension with the approvals queue (idempotent)."""
     from pingan.antifraud.orders import robot
     from pingan.antifraud.outcomes import actions as outcomes_actions
     from pingan.antifraud.reports.pages import EVENT_REPORT_LABELLED
     from pingan.antifraud.watchlist import actions as watchlist_actions
     from pingan.antifraud.watchlist import holder_links
     from pingan.sensors import actions as sensors_actions
+    from pingan.supervision.complaints import actions as complaints_actions
 
     robot.install()
     watchlist_actions.install()
@@ -28,6 +30,7 @@ def install() -> None:
     outcomes_actions.install()
     events.subscribe(EVENT_REPORT_LABELLED, log_typology_override)
     sensors_actions.install()
+    complaints_actions.install()
 
 
 def log_typology_override(event: events.DomainEvent) -> None:

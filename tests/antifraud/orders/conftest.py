@@ -139,6 +139,8 @@ def robot_env(sim: BankSim, **extra: str) -> dict[str, str]:
         PINGAN_BANK_BACKOFF_BASE_S="0.05",
         PINGAN_BANK_BACKOFF_MAX_S="0.5",
         PINGAN_BANK_CONCURRENCY="16",
+        # Short, so that a sender killed in a test hands its claims on within seconds (30 s in service).
+        PINGAN_BANK_LEASE_S="3",
     )
     env.update(extra)
     return env

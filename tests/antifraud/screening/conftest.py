@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,18 @@ async def _drop_stream(name: str) -> None:
     with contextlib.suppress(Exception):
         await nc.jetstream().delete_stream(name)
     await nc.close()
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark (two cores, no UI, few shuffle partitions) for the run. Without Java the Spark
+    tests skip outside CI; under CI (which installs Java: `make java`) a missing Java is a failure."""
+    from pingan.antifraud.screening import spark_job
+
+    if not spark_job.java_available():
+        if IN_CI:
+            pytest.fail("no Java runtime under CI: `make java` installs openjdk-17-jre-headless")
+        pytest.skip("no Java runtime (install openjdk-17-jre-headless) for the Spark engine's tests")
+    session = spark_job.session("local[2]", shuffle_partitions=4)
+    yield session
+    session.stop()

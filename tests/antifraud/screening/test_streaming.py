@@ -135,3 +135,60 @@ def test_a_consumer_killed_mid_stream_and_restarted_screens_every_transaction_on
     with db.transaction() as session:
         assert session.execute(select(func.count(RiskEvent.id))).scalar_one() == batch.flags.height
         assert set(session.execute(select(RiskEvent.tx_id)).scalars()) == set(batch.flags["tx_id"].to_list())
+
+
+def test_a_slow_consumer_outrun_by_the_publisher_loses_and_duplicates_no_transaction(
+    district: Path, rules: RuleSet, nats_names: NatsNames, tmp_path: Path
+) -> None:
+    # pacs.008, a message a transaction, published flat out while the consumer is slowed on purpose:
+    # small pulls and micro-batches and a sleep after each. The server holds the backlog (a push
+    # consumer let it queue towards the client, which was dropped as a slow consumer).
+    since = since_of(district, 3)
+    batch = screen_store(district, rules=rules, watchlist=watchlist_from_reports(district), since=since)
+    wl = watchlist_from_reports(district)
+    got: list[pl.DataFrame] = []
+    cfg = st.ConsumerConfig(
+        state_dir=tmp_path, prefix=nats_names.prefix, stream=nats_names.stream, durable=nats_names.durable,
+        batch=100, fetch_batch=100, max_ack_pending=200, pause_s=0.01, idle_exit_s=3.0,
+    )  # fmt: skip
+
+    async def run() -> tuple[st.PublishStats, int, st.ConsumerStats]:
+        consumer = asyncio.ensure_future(
+            st.consume(
+                cfg, rules=rules, watchlist=lambda: wl, reference=read_reference(district),
+                initial_state=lambda: history_state(district, since, rules), sink=got.append,
+            )
+        )  # fmt: skip
+        published = await asyncio.to_thread(
+            asyncio.run,
+            st.publish_store(
+                district, since=since, prefix=nats_names.prefix, stream=nats_names.stream, frame_size=200, iso=True
+            ),
+        )  # fmt: skip
+        backlog = await _pending(nats_names)
+        return published, backlog, await consumer
+
+    published, backlog, stats = asyncio.run(run())
+    assert backlog > 1000, "the publisher did not outrun the consumer"
+    assert stats.counters.received == stats.counters.messages == published.nats_messages
+    assert stats.counters.duplicates == 0 and stats.counters.dead_letters == 0
+    streamed = pl.concat(got)
+    # An ATM withdrawal is no credit transfer and is not sent; it raises no flag either.
+    assert streamed["tx_id"].is_unique().all()
+    assert batch.flags.height > 50
+    assert streamed.sort("tx_id").equals(batch.flags.sort("tx_id"))
+
+
+async def _pending(names: NatsNames) -> int:
+    """Messages the durable consumer has not yet been delivered (the server's backlog)."""
+    import nats
+
+    nc = await nats.connect(st.DEFAULT_URL)
+    try:
+        for _ in range(200):
+            with contextlib.suppress(Exception):
+                return int((await nc.jetstream().consumer_info(names.stream, names.durable)).num_pending)
+            await asyncio.sleep(0.05)
+        return 0
+    finally:
+        await nc.close()

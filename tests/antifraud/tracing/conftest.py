@@ -81,9 +81,6 @@ class Store:
                     "payee_account": pa.array([r["payee_account"] for r in rows], pa.int64()),
                     "amount_fen": pa.array([r["amount_fen"] for r in rows], pa.int64()),
                     "channel": pa.array([r["channel"] for r in rows], pa.string()),
-                    "kind": pa.array(["p2p"] * len(rows), pa.string()),
-                    "is_fraud": pa.array([False] * len(rows)),
-                    "campaign_id": pa.array([-1] * len(rows), pa.int64()),
                 }
             )
             part = self.root / "transactions" / f"day={d.isoformat()}"

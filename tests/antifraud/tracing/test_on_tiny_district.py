@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from pingan.antifraud.tracing import Limits, Method, TraceIndex, trace
+from pingan.sim.truth import read_labels
 
 pytest.importorskip("pingan.sim.cli")
 
@@ -36,7 +37,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_fifo_puts_nearly_all_stolen_money_on_the_gangs_accounts(tiny: Path) -> None:
     index = TraceIndex.build(tiny)
-    flows = pl.read_parquet(tiny / "truth" / "fraud_flows.parquet")
+    flows = read_labels(tiny).fraud_flows
     gang = flows.group_by("campaign_id").agg(pl.col("payee_account").unique(), pl.col("tx_id"))
     accounts = {r["campaign_id"]: set(r["payee_account"]) for r in gang.iter_rows(named=True)}
     txs = {r["campaign_id"]: set(r["tx_id"]) for r in gang.iter_rows(named=True)}

@@ -15,7 +15,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, inspect, select, update
+from sqlalchemy import Table, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -775,8 +775,17 @@ class OutboxClaim:
     inquiries: int
 
 
-def do_claim_messages(session: Session, claims: list[OutboxClaim], sent: list[Move]) -> None:
-    """Mark claimed outbox messages in flight and move their orders to sent (`plan_sent`).
+@dataclass(frozen=True)
+class Lease:
+    """Who claims outbox messages, and until when the claim holds."""
+
+    sender: str
+    until: datetime
+
+
+def do_claim_messages(session: Session, claims: list[OutboxClaim], sent: list[Move], lease: Lease) -> None:
+    """Mark claimed outbox messages in flight under the sender's lease and move their orders to sent
+    (`plan_sent`).
 
     The caller commits before it sends any of them: a message is never sent unless its claim is kept.
     """
@@ -786,6 +795,8 @@ def do_claim_messages(session: Session, claims: list[OutboxClaim], sent: list[Mo
             "status": OutboxStatus.IN_FLIGHT,
             "attempts": c.attempts,
             "inquiries": c.inquiries,
+            "claimed_by": lease.sender,
+            "lease_until": lease.until,
         }
         for c in claims
     ]
@@ -806,9 +817,11 @@ def do_record_deliveries(
     session: Session, delivered: list[int], retries: list[OutboxRetry], *, at: datetime
 ) -> None:
     """Mark outbox messages delivered at `at`, and queue those to retry again: a statement for each."""
-    done = [{"_id": i, "status": OutboxStatus.DELIVERED, "delivered_at": at} for i in delivered]
+    released = {"claimed_by": None, "lease_until": None}
+    done = [{"_id": i, "status": OutboxStatus.DELIVERED, "delivered_at": at} | released for i in delivered]
     again = [
         {"_id": r.outbox_id, "status": OutboxStatus.PENDING}
+        | released
         | {"next_attempt_at": r.next_attempt_at, "last_error": r.error[:255]}
         for r in retries
     ]
@@ -822,15 +835,23 @@ def do_give_up_message(session: Session, outbox_id: int, *, error: str) -> None:
     bulk.update_rows(session, _OUTBOX_TABLE, [row], match={"_id": "id"})
 
 
-def do_requeue_in_flight(session: Session) -> int:
+def do_requeue_in_flight(session: Session, *, sender: str | None = None) -> int:
     """Queue again, due now, the messages a dead sender left in flight; returns how many.
 
-    Their fate is unknown: the sender asks the bank about each before it sends one again.
+    A message is taken back when its lease has run out (its sender died or hung), or when `sender`
+    names the one that claimed it: a sender starting under its own name knows that its earlier
+    incarnation is dead. Messages another live sender holds are left alone. Their fate is unknown:
+    the sender asks the bank about each before it sends one again.
     """
+    now = clock.now()
+    expired = or_(BankOutbox.lease_until.is_(None), BankOutbox.lease_until < now)
     done = session.execute(
         update(BankOutbox)
-        .where(BankOutbox.status == OutboxStatus.IN_FLIGHT)
-        .values(status=OutboxStatus.PENDING, next_attempt_at=clock.now())
+        .where(
+            BankOutbox.status == OutboxStatus.IN_FLIGHT,
+            or_(expired, BankOutbox.claimed_by == sender) if sender is not None else expired,
+        )
+        .values(status=OutboxStatus.PENDING, next_attempt_at=now, claimed_by=None, lease_until=None)
     )
     return int(getattr(done, "rowcount", 0))
 

@@ -15,6 +15,10 @@ err_console = Console(stderr=True)
 def robot_run(
     poll_after_s: Annotated[float, typer.Option(help="ask the bank when no result arrived by then")] = 5.0,
     batch: int = 200,
+    name: Annotated[
+        str | None,
+        typer.Option(help="this sender's name on its claims; unique per running sender (host:pid)"),
+    ] = None,
 ) -> None:
     """Run the robot worker: outbox sender, result poll, renewals and alerts, until SIGTERM/SIGINT."""
     import signal
@@ -31,5 +35,5 @@ def robot_run(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     err_console.print(f"robot running; banks at {settings.base_url}")
-    RobotWorker(adapter, settings, batch=batch, poll_after_s=poll_after_s).run(stop)
+    RobotWorker(adapter, settings, batch=batch, poll_after_s=poll_after_s, name=name).run(stop)
     adapter.close()

@@ -5,6 +5,10 @@
   asked about (`inquire`) and only sent again when the bank never received it. With the bank's
   deduplication on the idempotency key, this is what makes an order reach its bank exactly once
   even when this process is killed between commit and send.
+- Several senders may run against one PostgreSQL database: each claims its messages with
+  `SELECT ... FOR UPDATE SKIP LOCKED` under a lease (`claimed_by`, `lease_until`), so no two
+  senders hold one message; the messages of a sender killed mid-batch go back to the queue when its
+  lease runs out, and whoever takes them asks the bank first.
 - Failures are retried with exponential backoff and jitter; a per-bank circuit breaker holds a
   failing bank's messages back (and raises an alert) so that the other banks are not slowed.
 - A poll asks the bank about acknowledged orders whose result callback has not arrived.
@@ -14,8 +18,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import random
+import socket
 import threading
 import time
 from collections import defaultdict
@@ -99,8 +105,12 @@ class RobotWorker:
         tick_s: float = 0.02,
         poll_after_s: float = 5.0,
         maintenance_every_s: float = 2.0,
+        name: str | None = None,
     ) -> None:
         self.adapter = adapter
+        # The sender's name on its claims: unique among the running senders (host and process by
+        # default). One restarted under the same name takes its earlier claims back at once.
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.settings = settings
         self.batch = batch
         self.tick_s = tick_s
@@ -118,10 +128,12 @@ class RobotWorker:
 
     # ---- claiming --------------------------------------------------------------------------
 
-    def recover_in_doubt(self) -> int:
-        """Rows left in flight by a dead process: their fate is unknown, so they are asked about first."""
+    def recover_in_doubt(self, *, starting: bool = True) -> int:
+        """Rows left in flight by a dead sender (an expired lease, or, when `starting`, this sender's
+        own name from before a restart): their fate is unknown, so they are asked about first.
+        Another live sender's claims are left alone."""
         with transaction() as session:
-            count = actions.do_requeue_in_flight(session)
+            count = actions.do_requeue_in_flight(session, sender=self.name if starting else None)
         if count:
             log.info("recovered in-doubt messages", count=count)
         return count
@@ -230,7 +242,8 @@ class RobotWorker:
                     continue
                 message = self._message(session, row.message_type, row.idempotency_key, order.id)
                 jobs.append(Job(row.id, order.id, row.bank_code, row.idempotency_key, message, inquire_first))
-            actions.do_claim_messages(session, claimed, moves)
+            lease = actions.Lease(self.name, now + timedelta(seconds=self.settings.lease_s))
+            actions.do_claim_messages(session, claimed, moves, lease)
         # Decrypting numbers and building messages needs nothing from the database: done after the
         # commit (measured: 40% of the claim transaction, held under SQLite's one write lock).
         for outbox_id, bank, key, order, inquire_first in later:
@@ -367,7 +380,11 @@ class RobotWorker:
                 r.id: r
                 for r in session.execute(
                     select(
-                        _OUTBOX.c.id, _OUTBOX.c.message_type, _OUTBOX.c.attempts, _OUTBOX.c.created_at
+                        _OUTBOX.c.id,
+                        _OUTBOX.c.message_type,
+                        _OUTBOX.c.attempts,
+                        _OUTBOX.c.created_at,
+                        _OUTBOX.c.claimed_by,
                     ).where(bulk.any_of(session, _OUTBOX.c.id, outbox_ids))
                 )
             }
@@ -392,6 +409,10 @@ class RobotWorker:
         for o in outcomes:
             job = o.job
             row = rows.get(job.outbox_id) if job.outbox_id is not None else None
+            if row is not None and row.claimed_by != self.name:
+                # This sender's lease ran out and another sender took the message over: it records
+                # its own answer (the bank deduplicated on the key), this one is dropped.
+                continue
             if o.kind in ("transient", "permanent"):
                 if o.counts_for_breaker:
                     self._breaker_event(session, job.bank_code, ok=False)
@@ -488,7 +509,9 @@ class RobotWorker:
         return len(jobs)
 
     def maintain(self) -> None:
-        """Renewals, expiries, freeze-expiry and overdue-release alerts, and the report sweep."""
+        """Renewals, expiries, freeze-expiry and overdue-release alerts, the report sweep, and the
+        in-flight messages of senders whose lease ran out."""
+        self.recover_in_doubt(starting=False)
         robot.sweep_reports()
         now = clock.now()
         with transaction() as session:

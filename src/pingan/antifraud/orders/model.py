@@ -144,6 +144,10 @@ class BankOutbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(255))
+    # The sender holding an in-flight message, and until when: a sender killed mid-batch leaves its
+    # claims to the others once the lease runs out (`do_requeue_in_flight`).
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class OrderAppeal(Base):

@@ -31,7 +31,10 @@ def render(session: Session, actor: Actor, changes: list[Change]) -> list[Messag
     )
     if not events:
         return []
-    rows = [render_fragment("_risk_event_row.html", e=e, reasons_of=queries.reasons_of) for e in events]
+    rows = [
+        render_fragment("_risk_event_row.html", e=e, reasons_in_words=queries.reasons_in_words)
+        for e in events
+    ]
     return [Message("risk", "".join(rows))]
 
 

@@ -91,7 +91,7 @@ def risk_queue(
         ),
         f=raw,
         statuses=queries.EVENT_STATUSES,
-        reasons_of=queries.reasons_of,
+        reasons_in_words=queries.reasons_in_words,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from pingan.antifraud.risk.choices import StepChannel, StepState
 from pingan.antifraud.risk.model import RiskEvent, WarningPlan, WarningStep
+from pingan.antifraud.risk.reasons import ReasonWords, reason_in_words
 from pingan.core import bulk, clock
 from pingan.core.errors import Invalid
 from pingan.core.i18n import N_, _
@@ -260,6 +261,11 @@ def reasons_of(raw: str) -> list[str]:
     return [str(r) for r in value] if isinstance(value, list) else [str(value)]
 
 
+def reasons_in_words(raw: str) -> list[ReasonWords]:
+    """A risk event's reasons as an officer reads them: the scorer's in words, a rule's as its id."""
+    return [reason_in_words(r) for r in reasons_of(raw)]
+
+
 RISK_EVENT_EXPORT = (
     ExportColumn(N_("Event"), "id", CellKind.NUMBER),
     ExportColumn(N_("Occurred"), "occurred_at", CellKind.TIME),
@@ -268,7 +274,11 @@ RISK_EVENT_EXPORT = (
     ExportColumn(N_("Payee bank"), "payee_bank"),
     ExportColumn(N_("Amount"), "amount_fen", CellKind.MONEY),
     ExportColumn(N_("At risk"), "amount_at_risk_fen", CellKind.MONEY),
-    ExportColumn(N_("Reasons"), "reasons", convert=lambda raw: "; ".join(reasons_of(raw))),
+    ExportColumn(
+        N_("Reasons"),
+        "reasons",
+        convert=lambda raw: "; ".join(r.words or r.code for r in reasons_in_words(raw)),
+    ),
     ExportColumn(N_("Typology (guess)"), "typology_guess"),
     ExportColumn(N_("Elderly"), "elderly", convert=lambda v: _("yes") if v else ""),
     ExportColumn(N_("Plan"), "plan_id", CellKind.NUMBER),

@@ -78,19 +78,51 @@ def screen(
             help="keep the screening state here: a later run goes on from it, reading only what is new",
         ),
     ] = None,
+    engine: Annotated[
+        str, typer.Option(help="batch (in process) or spark (PySpark over the same store; docs/spark.md)")
+    ] = "batch",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            help="with --engine spark: the Spark master (default: what spark-submit gives, or local[*])"
+        ),
+    ] = None,
+    scorer: Annotated[
+        Path | None,
+        typer.Option(
+            dir_okay=False,
+            help="a scorer model (`pingan train-scorer`) that screens beside the rules (M-SCORE); none: rules alone",
+        ),
+    ] = None,
 ) -> None:
     """Batch screening (资金预警筛查): screen the store's transactions in [since, until); print a JSON summary."""
+    from pingan.antifraud.screening.scorer import Scorer, screen_with_scorer
     from pingan.antifraud.screening.store import screen_store
 
     ruleset = _rules(rules)
+    model: Scorer | None = None
+    if scorer is not None:
+        if engine != "batch":
+            typer.echo("refused: scorer: the scorer runs beside the batch engine only", err=True)
+            raise typer.Exit(2)
+        try:
+            model = Scorer.load(scorer)
+        except DomainError as exc:
+            typer.echo(f"refused: {exc}", err=True)
+            raise typer.Exit(2) from None
+    if engine not in ("batch", "spark"):
+        typer.echo(f"refused: engine: {engine!r} is neither batch nor spark", err=True)
+        raise typer.Exit(2)
+    if engine == "spark":
+        _screen_spark(store, ruleset, since, until, watchlist, persist, out, state, spark_master)
+        return
     try:
+        wl = _watchlist_loader(watchlist, store)()
         run = screen_store(
-            store,
-            rules=ruleset,
-            watchlist=_watchlist_loader(watchlist, store)(),
-            since=_time(since),
-            until=_time(until),
-            state_dir=state,
+            store, rules=ruleset, watchlist=wl, since=_time(since), until=_time(until), state_dir=state
+        )
+        flags = screen_with_scorer(
+            store, model, run.flags, watchlist=wl, since=_time(since), until=_time(until)
         )
     except DomainError as exc:
         typer.echo(f"refused: {exc}", err=True)
@@ -100,13 +132,64 @@ def screen(
         "transactions_in_range": run.rows,
         "rows_decoded": run.rows_decoded,
         "rows_skipped_by_layout": run.rows_skipped_by_layout,
-        "flags": run.flags.height,
+        "flags": flags.height,
+        "rule_flags": run.flags.height,
+        "scorer": str(scorer) if scorer is not None else None,
         "seconds": round(run.seconds, 3),
         "rows_decoded_per_s": round(run.rows_decoded / run.seconds) if run.seconds else None,
     }
     if out is not None:
+        flags.write_parquet(out)
+    if persist and flags.height:
+        result = record_flags(flags, StoreIdentities(store), engine="batch", rules_version=ruleset.version)
+        summary |= {
+            "risk_events": len(result.events),
+            "plans": len(result.plans_created),
+            "already_recorded": result.duplicates,
+        }
+    typer.echo(json.dumps(summary))
+
+
+def _screen_spark(
+    store: Path,
+    ruleset: RuleSet,
+    since: str | None,
+    until: str | None,
+    watchlist: str,
+    persist: bool,
+    out: Path | None,
+    state: Path | None,
+    master: str | None,
+) -> None:
+    from pingan.antifraud.screening import spark_job
+
+    if state is not None:
+        typer.echo("refused: state: the Spark engine screens the store from its first transaction", err=True)
+        raise typer.Exit(2)
+    try:
+        spark = spark_job.session(master)
+        run = spark_job.screen_store(
+            spark,
+            store,
+            rules=ruleset,
+            watchlist=_watchlist_loader(watchlist, store)(),
+            since=_time(since),
+            until=_time(until),
+        )
+    except DomainError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    summary: dict[str, object] = {
+        "engine": "spark",
+        "rules_version": ruleset.version,
+        "transactions_in_range": run.rows,
+        "flags": run.flags.height,
+        "seconds": round(run.seconds, 3),
+    }
+    if out is not None:
         run.flags.write_parquet(out)
     if persist and run.flags.height:
+        # `engine` on a risk event says whether detection followed the transfer live: Spark is a batch.
         result = record_flags(
             run.flags, StoreIdentities(store), engine="batch", rules_version=ruleset.version
         )
@@ -135,6 +218,13 @@ def publish(
             min=1, help="transactions per chunk, sent as one frame message per payer bank; 1 = a message each"
         ),
     ] = 500,
+    iso: Annotated[
+        bool, typer.Option(help="each transaction a pacs.008 JSON message of its own, flushed per chunk")
+    ] = False,
+    partitions: Annotated[
+        int,
+        typer.Option(min=0, help="P > 0: subjects PREFIX.<partition>.<bank>, by the payer account's hash"),
+    ] = 0,
 ) -> None:
     """Replay a generated district into NATS at a chosen rate, in frames of a bank's transactions."""
     stats = asyncio.run(
@@ -147,6 +237,8 @@ def publish(
             stream=stream,
             rate=rate,
             frame_size=frame,
+            iso=iso,
+            partitions=partitions,
         )
     )
     typer.echo(
@@ -189,8 +281,37 @@ def consume(
         float, typer.Option(help="least seconds between checkpoints (longer when writing them takes long)")
     ] = 1.0,
     persist: Annotated[bool, typer.Option(help="record risk events and warning plans")] = True,
+    fetch_batch: Annotated[int, typer.Option(min=1, help="messages asked for in one pull request")] = 5000,
+    pause_s: Annotated[
+        float, typer.Option(min=0.0, help="sleep after each micro-batch (a deliberately slow consumer)")
+    ] = 0.0,
+    of: Annotated[
+        int, typer.Option(min=0, help="partitions published (`stream publish --partitions P`); 0: none")
+    ] = 0,
+    partition_map: Annotated[
+        str | None,
+        typer.Option(
+            "--map", help="with --of: every consumer's partitions, e.g. '0-3;4-7' (checked at start)"
+        ),
+    ] = None,
+    member: Annotated[int, typer.Option(min=0, help="with --map: which of the map's consumers this is")] = 0,
 ) -> None:
-    """Screen the stream with a durable consumer until interrupted (or idle); print a JSON summary."""
+    """Screen the stream with a durable consumer until interrupted (or idle); print a JSON summary.
+
+    With `--of P --map '0-3;4-7' --member 0`, screen the partitions the map gives this consumer, each
+    with its own durable consumer and state under STATE_DIR/p<k>."""
+    owned: list[int] | None = None
+    if of:
+        if partition_map is None:
+            raise typer.BadParameter("--of needs --map, every consumer's partitions", param_hint="--map")
+        try:
+            owners = [st.parse_partitions(part) for part in partition_map.split(";")]
+            st.check_partition_map(owners, of)
+        except st.PartitionMapError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--map") from None
+        if member >= len(owners):
+            raise typer.BadParameter(f"the map has {len(owners)} consumers", param_hint="--member")
+        owned = owners[member]
     from pingan.antifraud.screening.engine import ScreenState
     from pingan.antifraud.screening.store import history_state, read_reference
 
@@ -214,7 +335,23 @@ def consume(
         batch=batch,
         idle_exit_s=idle_exit,
         checkpoint_s=checkpoint_s,
+        fetch_batch=fetch_batch,
+        pause_s=pause_s,
     )
+    if owned is not None:
+        runs = asyncio.run(
+            st.consume_partitions(
+                cfg,
+                owned,
+                rules=ruleset,
+                watchlist=_watchlist_loader(watchlist, store),
+                reference=read_reference(store),
+                initial_state=initial,
+                sink=sink,
+            )
+        )
+        typer.echo(json.dumps({str(k): v.summary() for k, v in runs.items()}))
+        return
     stats = asyncio.run(
         st.consume(
             cfg,

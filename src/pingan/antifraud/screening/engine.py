@@ -1,9 +1,12 @@
-"""The vectorised screening engine: one function, `screen_columns`, used by the batch and the streaming engine.
+"""The incremental screening engine: `screen_batch` (and `screen_columns`), which the stream consumer runs.
 
 A batch of transactions is screened against the rule set, the watchlist and the state carried over
 from earlier batches (payer→payee pairs seen, and the recent first-time transfers that the windowed
 rules look back over). The result does not depend on how the transactions are cut into batches, as
-long as each batch follows the previous one in time: that is what makes the two engines agree.
+long as each batch follows the previous one in time: that is what makes a stream's micro-batches give
+the flags of the batch run over the whole store (`batch.py`, the same rules as a DuckDB script,
+which replaced this engine for whole stores: it was faster there, and is a fraction of the code).
+This engine keeps what SQL does not: the state, so that each micro-batch costs its own rows only.
 
 Everything runs on NumPy int64 columns (times in microseconds since the epoch, UTC). Fraud patterns
 are rare, so the heavy parts (pass-through suppression, the payer's own listing, reasons and the
@@ -134,8 +137,7 @@ def _zeroed_slots(slots: int, columns: int) -> I64:
     benchmark machine (a VM) a page's first touch is dear: writing 4 million random slots of a fresh
     1 GiB table took 0.5-2.4 s in 4 KiB pages and 0.19 s in 2 MiB ones (madvise(MADV_HUGEPAGE) on an
     anonymous mapping, which Linux zeroes as each huge page is first touched). Huge pages also spare
-    the probes most of their TLB misses. (Before the pair table was sized up front, huge pages and
-    MAP_POPULATE were tried for tables grown by doubling and were no faster.)
+    the probes most of their TLB misses.
     """
     nbytes = slots * columns * 8
     advice = getattr(mmap, "MADV_HUGEPAGE", None)
@@ -179,21 +181,6 @@ class PairTable:
         if self.scratch.size < rows * columns:
             self.scratch = np.empty(rows * columns + rows * columns // 4, np.int64)
         return self.scratch[: rows * columns].reshape(rows, columns)
-
-    def reserve(self, pairs: int, *, young: int = 0) -> None:
-        """Room for `pairs` pairs in all before the pair table must grow again, and, in an empty
-        young table, for `young` young pairs at once before it must grow.
-
-        A batch run knows from the files' metadata how many transfers it will fold, a bound on the
-        pairs: sizing the table once spares the copies of a dozen doublings (take and insert passes
-        over every pair, about 0.6 s of a district run).
-        """
-        self._grow_pairs(max(pairs - self.size, 0))
-        capacity = self.young.shape[0]
-        while capacity < 4 * young:  # as a rebuild sizes it (`_make_room`)
-            capacity *= 2
-        if self.young_size == 0 and capacity != self.young.shape[0]:
-            self.young = _zeroed_slots(capacity, kernels.YOUNG_COLUMNS)
 
     def _grow_pairs(self, incoming: int) -> None:
         capacity = self.pairs.shape[0]
@@ -630,9 +617,11 @@ def lookups_of(watchlist: pl.DataFrame, reference: pl.DataFrame) -> Lookups:
 
 @dataclass
 class TxColumns:
-    """A batch of transfers as columns, in (ts, tx_id) order; `ts` in microseconds (UTC).
+    """A batch of transactions as columns, in (ts, tx_id) order; `ts` in microseconds (UTC).
 
-    The banks are Arrow arrays, read out only for flagged rows.
+    The banks are Arrow arrays, read out only for flagged rows. `pattern` says which rows are of a
+    channel the pattern rules run on (`RuleSet.pattern_channels`); None when every row is. The other
+    rows are screened against the watchlist only.
     """
 
     tx_id: I64
@@ -642,6 +631,8 @@ class TxColumns:
     amount: I64
     payer_bank: pa.Array | pa.ChunkedArray
     payee_bank: pa.Array | pa.ChunkedArray
+    pattern: Mask | None = None
+    _parts: tuple[TxColumns, TxColumns | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> int:
@@ -659,23 +650,21 @@ class TxColumns:
             self.amount[rows],
             self.payer_bank.take(idx) if idx is not None else self.payer_bank[rows],
             self.payee_bank.take(idx) if idx is not None else self.payee_bank[rows],
+            None if self.pattern is None else self.pattern[rows],
         )
 
-    @classmethod
-    def concat(cls, parts: list[TxColumns]) -> TxColumns:
-        """Batches that follow each other in time, as one."""
-        if len(parts) == 1:
-            return parts[0]
-        tx_id, ts, payer, payee, amount = (np.concatenate([getattr(p, f) for p in parts]) for f in _TX_FIELDS)
-        return cls(
-            tx_id,
-            ts,
-            payer,
-            payee,
-            amount,
-            _chunked([c for p in parts for c in _chunks(p.payer_bank)]),
-            _chunked([c for p in parts for c in _chunks(p.payee_bank)]),
-        ).in_order()
+    def parts(self) -> tuple[TxColumns, TxColumns | None]:
+        """(the rows the pattern rules run on, the rows screened against the watchlist only, or None
+        when there are none), each in (ts, tx_id) order; worked out once per batch."""
+        if self._parts is None:
+            if self.pattern is None or bool(self.pattern.all()):
+                self._parts = (self, None)
+            else:
+                on = self.take(np.flatnonzero(self.pattern))
+                off = self.take(np.flatnonzero(~self.pattern))
+                on.pattern = off.pattern = None
+                self._parts = (on, off if off.size else None)
+        return self._parts
 
     def in_order(self) -> TxColumns:
         """The same rows in (ts, tx_id) order (a no-op when they already are, as a day file is)."""
@@ -686,32 +675,12 @@ class TxColumns:
             return self
         return self.take(np.lexsort((self.tx_id, self.ts)))
 
-    def merged(self, starts: I64) -> TxColumns:
-        """The same rows in (ts, tx_id) order, given that rows starts[r] to starts[r + 1] are in that
-        order for each r (a day file's row groups: one channel each): merged in one pass, where a
-        sort of the whole took as long as decoding the file."""
-        if starts.size <= 2:
-            return self.in_order()
-        order = np.empty(self.size, np.int64)
-        out = np.empty((4, self.size), np.int64)
-        if not kernels.merge_runs(starts, self.ts, self.tx_id, self.payer, self.payee, out, order):
-            return self.in_order()
-        idx = pa.array(order)
-        return TxColumns(
-            out[1],
-            out[0],
-            out[2],
-            out[3],
-            self.amount[order],
-            self.payer_bank.take(idx),
-            self.payee_bank.take(idx),
-        )
-
     @classmethod
     def of_frame(cls, tx: pl.DataFrame, rules: RuleSet) -> TxColumns:
-        """The transfers of a frame (TX_SCHEMA) that screening looks at: listed channels, a payee."""
+        """The transactions of a frame (TX_SCHEMA) that screening looks at: listed channels, a payee."""
         t = tx.filter(pl.col("channel").is_in(list(rules.channels)) & (pl.col("payee_account") >= 0))
         t = t.select(list(TX_SCHEMA)).cast(TX_SCHEMA)  # type: ignore[arg-type]
+        pattern = t["channel"].is_in(list(rules.pattern_channels)).to_numpy()
         return cls(
             _i64(t["tx_id"].to_numpy()),
             _i64(t["ts"].dt.epoch("us").to_numpy()),
@@ -720,21 +689,8 @@ class TxColumns:
             _i64(t["amount_fen"].to_numpy()),
             t["payer_bank"].to_arrow(),
             t["payee_bank"].to_arrow(),
+            None if bool(pattern.all()) else pattern,
         ).in_order()
-
-
-_TX_FIELDS = ("tx_id", "ts", "payer", "payee", "amount")
-
-
-def _chunks(a: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return list(a.chunks) if isinstance(a, pa.ChunkedArray) else [a]
-
-
-def _chunked(chunks: list[pa.Array]) -> pa.ChunkedArray:
-    """Chunks as one array; as plain strings where they differ in type (dictionary or not)."""
-    if len({c.type for c in chunks}) > 1:
-        chunks = [c.cast(pa.string()) for c in chunks]
-    return pa.chunked_array(chunks)
 
 
 @dataclass
@@ -780,32 +736,34 @@ def screen_columns(
     """
     if t.size == 0:
         return empty(FLAG_SCHEMA), state
-    return screen_folded(t, fold_pairs(t, state, rules), state, rules, lk)
-
-
-def fold_pairs(t: TxColumns, state: ScreenState, rules: RuleSet) -> _Pairs:
-    """The first half of `screen_columns`: fold `t` into the pair state and say what it held at each row.
-
-    It touches `state.pairs` only, so the batch engine folds the next batch (in a thread: the compiled
-    loops release the GIL) while the rules run on this one.
-    """
-    return state.pairs.fold(t, young_us(rules))
-
-
-def screen_folded(
-    t: TxColumns, p: _Pairs, state: ScreenState, rules: RuleSet, lk: Lookups | None
-) -> tuple[pl.DataFrame, ScreenState]:
-    """The second half of `screen_columns`: the rules and the windows' state, given what `fold_pairs`
-    said of `t` (folded after every batch before it, before any after it)."""
-    if t.size == 0:
-        return empty(FLAG_SCHEMA), state
+    t, others = t.parts()
+    p = state.pairs.fold(t, young_us(rules))
     new_rows = np.flatnonzero(p.new_pair)
-    flags = _evaluate(t, p, new_rows, state, rules, lk) if lk is not None else empty(FLAG_SCHEMA)
+    flags = (
+        _evaluate(t, p, new_rows, state, rules, lk, t) if lk is not None and t.size else empty(FLAG_SCHEMA)
+    )
+    if others is not None and lk is not None:
+        # QR, POS and the like: the watchlist rules only, with the same suppressions (the payer's
+        # inflows are the transfers of the state and of this batch). Such a pair is not in the pair
+        # state, so the amount at risk is the payment's own.
+        none = np.zeros(others.size, bool)
+        p_other = _Pairs(none, np.zeros(others.size, np.int64), others.amount, none, others.ts, others.amount)
+        more = _evaluate(others, p_other, np.zeros(0, np.int64), state, rules, lk, t, watchlist_only=True)
+        if more.height:
+            flags = pl.concat([flags, more]).sort(["ts", "tx_id"]) if flags.height else more
     return flags, _advance(state, t, new_rows, rules)
 
 
 def _evaluate(
-    t: TxColumns, p: _Pairs, new_rows: I64, state: ScreenState, rules: RuleSet, lk: Lookups
+    t: TxColumns,
+    p: _Pairs,
+    new_rows: I64,
+    state: ScreenState,
+    rules: RuleSet,
+    lk: Lookups,
+    inflow: TxColumns,
+    *,
+    watchlist_only: bool = False,
 ) -> pl.DataFrame:
     m = t.size
     # Each rule is tested on the rows that can fit it (an amount floor, a watchlist hit, a new pair):
@@ -831,6 +789,8 @@ def _evaluate(
             rows = at_least(listed_rows, r.params.min_amount_fen)
             conf = lk.wl_confidence[wl_row[rows]] if lk.wl_confidence.size else np.zeros(rows.size)
             conds.append((r, r.id, mask(rows[conf >= r.params.min_confidence])))
+            continue
+        if watchlist_only:
             continue
         if isinstance(r, FirstLargeRule):
             rows = at_least(new_rows, r.params.min_amount_fen)
@@ -894,11 +854,11 @@ def _evaluate(
         q_payer = t.payer[cand]
         ev_recent = state.inflows
         keep_old = member(ev_recent.payee, q_payer)
-        keep_new = member(t.payee, q_payer)
+        keep_new = member(inflow.payee, q_payer)
         received = sum_before(
-            np.concatenate([ev_recent.payee[keep_old], t.payee[keep_new]]),
-            np.concatenate([ev_recent.ts[keep_old], t.ts[keep_new]]),
-            np.concatenate([ev_recent.amount[keep_old], t.amount[keep_new]]),
+            np.concatenate([ev_recent.payee[keep_old], inflow.payee[keep_new]]),
+            np.concatenate([ev_recent.ts[keep_old], inflow.ts[keep_new]]),
+            np.concatenate([ev_recent.amount[keep_old], inflow.amount[keep_new]]),
             q_payer,
             t.ts[cand],
             window,
@@ -991,6 +951,8 @@ def _persons(lk: Lookups, known: Mask, rows: I64) -> pl.Series:
 
 
 def _advance(state: ScreenState, t: TxColumns, new_rows: I64, rules: RuleSet) -> ScreenState:
+    if t.size == 0:  # a batch of watchlist-only rows: nothing for the pattern state
+        return state
     high = int(t.ts.max())
     if state.high_water is not None:
         high = max(high, _us(state.high_water))

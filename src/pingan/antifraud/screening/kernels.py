@@ -239,35 +239,6 @@ def _purge_young(table: I64, since: int) -> int:
     return kept
 
 
-def _merge_runs(starts: I64, ts: I64, tx_id: I64, a: I64, b: I64, out: I64, order: I64) -> bool:
-    """Merge runs (rows starts[r] to starts[r + 1], each in (ts, tx_id) order) into one: `out` gets
-    the rows' ts, tx_id, a and b as its four rows, `order` the source row of each. False when a run
-    was not in order (then neither is the output)."""
-    k = starts.size - 1
-    heads = starts[:-1].copy()
-    for i in range(order.size):
-        best = -1
-        for r in range(k):
-            h = heads[r]
-            if h < starts[r + 1]:
-                if best < 0:
-                    best = r
-                else:
-                    c = heads[best]
-                    if ts[h] < ts[c] or (ts[h] == ts[c] and tx_id[h] < tx_id[c]):
-                        best = r
-        j = heads[best]
-        heads[best] = j + 1
-        if i > 0 and (ts[j] < out[0, i - 1] or (ts[j] == out[0, i - 1] and tx_id[j] <= out[1, i - 1])):
-            return False
-        out[0, i] = ts[j]
-        out[1, i] = tx_id[j]
-        out[2, i] = a[j]
-        out[3, i] = b[j]
-        order[i] = j
-    return True
-
-
 def _window_counts(key: I64, ts: I64, window: int, cap: int, out: I64) -> None:
     """Rows in (key, time) order: for each, how many rows share its key with a time in
     (ts - window, ts], at most `cap`. One pass with two pointers."""
@@ -293,13 +264,12 @@ fold_rows: Callable[[I64, I64, I64, I64, I64, I64, I64, I64, I64, I64], int] = _
 insert_rows: Callable[[I64, I64], int] = _jit(_insert_rows)
 take_rows: Callable[[I64, int, I64], int] = _jit(_take_rows)
 purge_young: Callable[[I64, int], int] = _jit(_purge_young)
-merge_runs: Callable[[I64, I64, I64, I64, I64, I64, I64], bool] = _jit(_merge_runs)
 window_counts: Callable[[I64, I64, int, int, I64], None] = _jit(_window_counts)
 
 
 def warm_up() -> None:
-    """Load (or compile) every kernel for the arrays the engine passes, on empty inputs: the batch
-    engine does it in its fold thread while the first days are read."""
+    """Load (or compile) every kernel for the arrays the engine passes, on empty inputs: the stream
+    consumer does it before its first micro-batch."""
     z = np.zeros(0, np.int64)
     table = np.zeros((16, PAIR_COLUMNS), np.int64)
     young = np.zeros((16, YOUNG_COLUMNS), np.int64)
@@ -309,7 +279,6 @@ def warm_up() -> None:
         insert_rows(t, np.zeros((0, t.shape[1]), np.int64))
     purge_young(young, FAR_PAST)
     one = np.zeros(1, np.int64)
-    merge_runs(np.array([0, 0, 0], np.int64), z, z, z, z, np.zeros((4, 0), np.int64), z)
     window_counts(one, one, 1, 1, np.zeros(1, np.int64))
 
 
@@ -322,7 +291,6 @@ def jit_stats() -> dict[str, int]:
         fold_rows,
         insert_rows,
         take_rows,
-        merge_runs,
         window_counts,
     )
     return {

@@ -167,11 +167,16 @@ def _share(flags: pl.Series) -> float:
 
 
 def rule_precision(events: pl.DataFrame) -> dict[str, dict[str, float | int]]:
-    """Per rule id: how many risk events it raised and the share of them that were true."""
+    """Per rule id: how many risk events it raised and the share of them that were true.
+
+    An event counts once per rule, however many of its reasons name the rule (the scorer's reasons
+    are `M-SCORE:<score>` and `M-SCORE:<feature>=<value>:+<contribution>`)."""
     ex = (
-        events.select("true", rule=pl.col("reasons"))
+        events.with_row_index("_event")
+        .select("_event", "true", rule=pl.col("reasons"))
         .explode("rule")
         .with_columns(pl.col("rule").str.split(":").list.first())
+        .unique(["_event", "rule"])
     )
     agg = ex.group_by("rule").agg(events=pl.len(), precision=pl.col("true").mean()).sort("rule")
     return {

@@ -17,6 +17,10 @@ from pingan.core.errors import Invalid
 
 DEFAULT_RULES = Path(__file__).with_name("rules.toml")
 KNOWN_CHANNELS = ("mobile_banking", "online_banking", "counter", "atm", "third_party", "qr", "pos")
+# Account transfers: the channels on which the pattern rules (a payer's own history of payees) mean
+# something. A QR or POS payment goes to a shop's or a collection code's account, where "a payee never
+# paid before" is every new shop.
+TRANSFER_CHANNELS = ("mobile_banking", "online_banking", "counter", "third_party")
 
 
 class RulesInvalid(Invalid):
@@ -120,6 +124,7 @@ class RuleSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: str = Field(min_length=1)
     channels: tuple[str, ...]
+    pattern_channels: tuple[str, ...] = TRANSFER_CHANNELS
     suppress: Suppress
     rule: tuple[Rule, ...] = Field(min_length=1)
 
@@ -133,6 +138,9 @@ class RuleSet(BaseModel):
         for c in self.channels:
             if c not in KNOWN_CHANNELS:
                 raise ValueError(f"channels: unknown channel {c!r}")
+        for c in self.pattern_channels:
+            if c not in self.channels:
+                raise ValueError(f"pattern_channels: {c!r} is not one of the screened channels")
         return self
 
     def of_kind(self, kind: str) -> list[Any]:

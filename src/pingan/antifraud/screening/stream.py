@@ -15,16 +15,30 @@ subscription queue; measured with cProfile on this consumer), which capped one c
 messages per second on the shared 2-core machine whatever the screening cost. A frame pays it once
 for hundreds of transactions. Counts, de-duplication and dead letters stay per transaction.
 
-Delivery is at-least-once: a durable push consumer with flow control and ack-all (back-pressure:
-the server stops delivering at `max_ack_pending` unacknowledged messages). Arriving messages are
-only queued; the engine takes the whole queue as one micro-batch, screens it vectorised, persists
-its risk events in one transaction (idempotent by tx id), then acks the batch's last message. Every
+Delivery is at-least-once, and nothing is lost to a slow consumer: a durable *pull* consumer. The
+consumer asks for at most `fetch_batch` messages at a time (`fetch`), so the server never sends more
+than the client has asked for and cannot overrun it (a push consumer let hundreds of thousands of
+unacknowledged messages queue towards a slow client, the server dropped them as a "slow consumer",
+and ack-all then acknowledged the gap). Fetched messages are queued; the engine takes up to `batch`
+transactions of the queue as one micro-batch, screens it vectorised, persists its risk events in one
+transaction (idempotent by tx id), and only then acks the batch's last message (ack-all: one ack a
+micro-batch, not one a message). Before screening, each fetched message's consumer sequence is
+checked to follow the last one: a gap (a message the server delivered and the client never saw)
+recreates the consumer from the last screened stream sequence, so a gap is delivered again, never
+acknowledged. `max_ack_pending` bounds what may be outstanding. Every
 `checkpoint_s` at least (and no more than `checkpoint_share` of the time in writes), a snapshot of
 the engine state, the last stream sequence and the counters is written atomically, in a thread while
 screening goes on. A consumer killed at any point restarts from its checkpoint, not from the acks:
 it recreates the durable consumer to deliver from the sequence after the checkpoint (the stream
 keeps its messages by limits, not by acks), and screens those messages again from the same state,
 giving the same events, which the database already holds.
+
+Partitions (`partition_of`, `consume_partitions`): published with `partitions=P`, a transaction goes
+to `<prefix>.<partition>.<bank>`, its partition a stable hash of the payer account (splitmix64, not
+Python's salted `hash`). A consumer process owns a set of partitions; each partition has a durable
+consumer (`<durable>-p<k>`, filtered on `<prefix>.<k>.>`) and its own engine state, dedup window,
+checkpoint and dead letters (`<state_dir>/p<k>`), so a partition moves to whichever process starts
+with it in its map and resumes from that partition's checkpoint.
 Transactions are also de-duplicated by id (a bank re-sending one), over `dedup_minutes`.
 
 Bad transactions (malformed JSON, a missing field, an unknown bank) go to a dead-letter file with
@@ -51,7 +65,7 @@ import numpy.typing as npt
 import polars as pl
 
 from pingan.antifraud.banks.directory import BANKS_BY_CODE
-from pingan.antifraud.screening import kernels
+from pingan.antifraud.screening import kernels, pacs008
 from pingan.antifraud.screening.dedup import SeenIds
 from pingan.antifraud.screening.engine import (
     FLAG_SCHEMA,
@@ -218,22 +232,44 @@ def _decode_wire(raw: bytes, subject_bank: npt.NDArray[np.bytes_], prefix: str) 
     return Decoded(tx, np.ascontiguousarray(rec["pub_us"], dtype=np.int64), dead)
 
 
+def _bank_of(subject: str) -> str:
+    """The payer bank a subject names: its last token (`<prefix>.<bank>` or `<prefix>.<partition>.<bank>`)."""
+    return subject.rpartition(".")[2]
+
+
+def partition_of(payer_account: npt.NDArray[np.int64], partitions: int) -> npt.NDArray[np.int64]:
+    """The partition of each payer account: a stable hash (the splitmix64 finaliser) modulo `partitions`.
+
+    The same on every machine and every run, unlike Python's salted `hash`; vectorised.
+    """
+    with np.errstate(over="ignore"):
+        z = np.asarray(payer_account, dtype=np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z % np.uint64(partitions)).astype(np.int64)
+
+
 def decode(payloads: list[bytes], subjects: list[str], prefix: str) -> Decoded:
     """Decode a micro-batch of messages vectorised (frames, wire records and JSON); bad ones become dead letters.
 
     Frames and single wire records are decoded together, in message order; JSON messages after them.
     """
-    plen = len(prefix) + 1
     raw: list[bytes] = []
     banks: list[bytes] = []
     counts: list[int] = []
     json_p: list[bytes] = []
     json_s: list[str] = []
+    iso_p: list[bytes] = []
+    iso_s: list[str] = []
     dead: list[dict[str, Any]] = []
     for p, s in zip(payloads, subjects, strict=True):
-        if len(p) == WIRE.itemsize and p[0] == WIRE_VERSION:
+        if pacs008.MARKER in p[:48]:
+            iso_p.append(p)
+            iso_s.append(s)
+        elif len(p) == WIRE.itemsize and p[0] == WIRE_VERSION:
             raw.append(p)
-            banks.append(s[plen:].encode())
+            banks.append(_bank_of(s).encode())
             counts.append(1)
         elif p[:1] == bytes([FRAME_VERSION]):
             n = _frame_count(p)
@@ -241,7 +277,7 @@ def decode(payloads: list[bytes], subjects: list[str], prefix: str) -> Decoded:
                 dead.append({"reason": f"malformed frame of {len(p)} bytes", "subject": s})
             elif n:
                 raw.append(p[FRAME_HEADER:])
-                banks.append(s[plen:].encode())
+                banks.append(_bank_of(s).encode())
                 counts.append(n)
         else:
             json_p.append(p)
@@ -252,6 +288,8 @@ def decode(payloads: list[bytes], subjects: list[str], prefix: str) -> Decoded:
         parts.append(_decode_wire(b"".join(raw), subject_bank, prefix))
     if json_p:
         parts.append(_decode_json(json_p, json_s, prefix))
+    if iso_p:
+        parts.append(_decode_pacs008(iso_p, iso_s, prefix))
     if not parts:
         return Decoded(empty(TX_SCHEMA), np.zeros(0, dtype=np.int64), dead)
     if len(parts) == 1:
@@ -261,6 +299,53 @@ def decode(payloads: list[bytes], subjects: list[str], prefix: str) -> Decoded:
         np.concatenate([d.pub_us for d in parts]),
         dead + [x for d in parts for x in d.dead],
     )
+
+
+def _decode_pacs008(payloads: list[bytes], subjects: list[str], prefix: str) -> Decoded:
+    """Decode pacs.008 messages (one transaction each, `pacs008`); a message refused names the field."""
+    rows: list[dict[str, Any]] = []
+    dead: list[dict[str, Any]] = []
+    for p, s in zip(payloads, subjects, strict=True):
+        try:
+            row = pacs008.parse(p)
+            if row["payer_bank"] != _bank_of(s):
+                raise pacs008.Pacs008Invalid(
+                    f"CdtTrfTxInf.DbtrAgt.FinInstnId: subject bank {_bank_of(s)} is not the payer's bank"
+                    f" {row['payer_bank']}",
+                    field="CdtTrfTxInf.DbtrAgt.FinInstnId",
+                )
+            rows.append(row)
+        except pacs008.Pacs008Invalid as exc:
+            dead.append(
+                {
+                    "reason": str(exc),
+                    "field": exc.field,
+                    "subject": s,
+                    "payload": p[:500].decode(errors="replace"),
+                }
+            )
+    if not rows:
+        return Decoded(empty(TX_SCHEMA), np.zeros(0, dtype=np.int64), dead)
+    cols = {k: [r[k] for r in rows] for k in rows[0]}
+    tx = pl.DataFrame(
+        {
+            "tx_id": cols["tx_id"],
+            "ts": pl.Series(cols["ts_us"], dtype=pl.Int64()).cast(TX_SCHEMA["ts"]),
+            **{
+                k: cols[k]
+                for k in (
+                    "payer_account",
+                    "payee_account",
+                    "amount_fen",
+                    "channel",
+                    "payer_bank",
+                    "payee_bank",
+                )
+            },
+        },
+        schema=TX_SCHEMA,
+    )
+    return Decoded(tx, np.asarray(cols["pub_us"], dtype=np.int64), dead)
 
 
 def _decode_json(payloads: list[bytes], subjects: list[str], prefix: str) -> Decoded:
@@ -287,7 +372,7 @@ def _decode_json(payloads: list[bytes], subjects: list[str], prefix: str) -> Dec
             return Decoded(empty(TX_SCHEMA), np.zeros(0, dtype=np.int64), dead)
         raw = pl.read_ndjson(io.BytesIO(b"\n".join(good)), schema=_WIRE_SCHEMA)
     raw = raw.with_columns(
-        _subject_bank=pl.Series(kept_subjects).str.strip_prefix(prefix + "."),
+        _subject_bank=pl.Series(kept_subjects).str.split(".").list.last(),
         ts=pl.col("ts")
         .str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC", strict=False)
         .cast(TX_SCHEMA["ts"]),
@@ -353,13 +438,20 @@ async def publish_frames(
     rate: float = 0.0,
     frame_size: int = 500,
     extra: list[tuple[str, bytes]] | None = None,
+    iso: bool = False,
+    partitions: int = 0,
 ) -> PublishStats:
     """Publish transactions in time order at `rate` per second (0: as fast as NATS takes them).
 
     Chunks of `frame_size` transactions, each sent as one frame per payer bank (`frame_size` 1: one
-    message per transaction). With a rate, transaction k is due at start + k / rate: it is stamped with
+    message per transaction; with `iso`, each transaction is a pacs.008 JSON message of its own,
+    `pacs008.message`, and a chunk is the messages sent between two flushes). With a rate, transaction k is due at start + k / rate: it is stamped with
     that time and its chunk is sent once its last transaction is due, so the time a transaction waits
     for its chunk, and any time the publisher falls behind, count in the measured latency.
+
+    With `partitions` P > 0 subjects are `<prefix>.<partition>.<bank>`, the partition
+    `partition_of(payer_account, P)`; a frame then holds one partition's records of one bank, and a
+    chunk's frames continue only within their partition (a partition's consumer sees no other's).
     """
     import nats
 
@@ -396,19 +488,39 @@ async def publish_frames(
                 chunk["pub_us"] = due_us
             else:
                 chunk["pub_us"] = time.time_ns() // 1000
-            if frame_size == 1:
+            parts = (
+                [f"{prefix}.{k}." for k in partition_of(chunk["payer_account"], partitions).tolist()]
+                if partitions
+                else None
+            )
+            if iso:
+                # An ATM withdrawal has no creditor account: it is no credit transfer, and not sent.
+                keep = chunk["payee_account"] >= 0
+                for i, r in zip(np.flatnonzero(keep).tolist(), chunk[keep].tolist(), strict=True):
+                    head = parts[i] if parts else f"{prefix}."
+                    await nc.publish(head + r[_B_PAYER].decode(), _iso_message(r))
+                sent = int(keep.sum())
+                stats.nats_messages += sent
+                stats.messages += sent - chunk.size
+            elif frame_size == 1:
                 raw = chunk.tobytes()
                 for i, bank in enumerate(chunk["payer_bank"].tolist()):
-                    await nc.publish(f"{prefix}.{bank.decode()}", raw[i * size : (i + 1) * size])
+                    head = parts[i] if parts else f"{prefix}."
+                    await nc.publish(head + bank.decode(), raw[i * size : (i + 1) * size])
                 stats.nats_messages += chunk.size
             else:
-                banks, which = np.unique(chunk["payer_bank"], return_inverse=True)
-                order = np.argsort(which, kind="stable")  # each bank's records stay in time order
-                bounds = np.searchsorted(which[order], np.arange(banks.size + 1))
-                for b, bank in enumerate(banks.tolist()):
+                heads = np.array(parts if parts else [f"{prefix}."] * chunk.size)
+                keys = np.char.add(heads, chunk["payer_bank"].astype("U8"))
+                groups, which = np.unique(keys, return_inverse=True)
+                order = np.argsort(which, kind="stable")  # each group's records stay in time order
+                bounds = np.searchsorted(which[order], np.arange(groups.size + 1))
+                # A frame continues when the next message of its own partition is of the same chunk.
+                group_head = [g.rpartition(".")[0] for g in groups.tolist()]
+                for b, subject in enumerate(groups.tolist()):
                     part = chunk[order[bounds[b] : bounds[b + 1]]]
-                    await nc.publish(f"{prefix}.{bank.decode()}", frame(part, continues=b < banks.size - 1))
-                stats.nats_messages += banks.size
+                    more = b < groups.size - 1 and group_head[b + 1] == group_head[b]
+                    await nc.publish(subject, frame(part, continues=more))
+                stats.nats_messages += groups.size
             stats.messages += chunk.size
             # NATS core publishes into the stream's subjects; the flush is the batched
             # acknowledgement that the server has them.
@@ -423,6 +535,27 @@ async def publish_frames(
     stats.stream_messages = int(info.state.messages)
     await nc.close()
     return stats
+
+
+_WIRE_NAMES: tuple[str, ...] = WIRE.names or ()
+_B_PAYER = _WIRE_NAMES.index("payer_bank")
+_FIELDS = {name: i for i, name in enumerate(_WIRE_NAMES)}
+
+
+def _iso_message(r: tuple[Any, ...]) -> bytes:
+    """A wire record (as a tuple) as a pacs.008 message."""
+    f = _FIELDS
+    return pacs008.message(
+        tx_id=r[f["tx_id"]],
+        ts_us=r[f["ts_us"]],
+        payer_account=r[f["payer_account"]],
+        payee_account=r[f["payee_account"]],
+        amount_fen=r[f["amount_fen"]],
+        channel=CHANNELS[r[f["channel"]]],
+        payer_bank=r[f["payer_bank"]].decode(),
+        payee_bank=r[f["payee_bank"]].decode(),
+        pub_us=r[f["pub_us"]],
+    )
 
 
 async def publish_store(
@@ -453,7 +586,14 @@ class ConsumerConfig:
     # At most this share of the time spent writing checkpoints (each in a thread): a state of months
     # of history takes seconds to write, and is then written every minute or two, not every second.
     checkpoint_share: float = 0.05
-    max_ack_pending: int = 500_000
+    # Messages asked for in one pull request; the server never sends more than were asked for.
+    fetch_batch: int = 5_000
+    # Delivered but unacknowledged messages the server allows (it stops delivering at this many).
+    max_ack_pending: int = 50_000
+    # Seconds to sleep after each micro-batch: a deliberately slow consumer (tests, benchmarks).
+    pause_s: float = 0.0
+    # The subjects this consumer reads (default `<prefix>.>`; a partition's: `<prefix>.<k>.>`).
+    subject: str | None = None
     dedup_minutes: int = 60
     idle_exit_s: float | None = None
     max_messages: int | None = None
@@ -475,6 +615,7 @@ class Counters:
     dead_letters: int = 0
     flags: int = 0
     messages: int = 0
+    gaps: int = 0  # consumer-sequence gaps found (each delivered again from the last screened message)
 
 
 @dataclass
@@ -487,6 +628,7 @@ class ConsumerStats:
     seconds: float = 0.0
     batches: int = 0
     last_screened_us: int = 0  # wall clock (µs) when the last batch's flags were persisted
+    started_us: int = 0  # wall clock (µs) when the consumer was ready to take messages
 
     def summary(self) -> dict[str, Any]:
         """JSON-able summary with p50/p99 publish → persisted latency over the flagged transactions."""
@@ -497,6 +639,7 @@ class ConsumerStats:
             "seconds": round(self.seconds, 3),
             "batches": self.batches,
             "last_screened_us": self.last_screened_us,
+            "started_us": self.started_us,
             "latency_ms_p50": round(float(np.percentile(lat, 50)), 2) if lat.size else None,
             "latency_ms_p99": round(float(np.percentile(lat, 99)), 2) if lat.size else None,
             "latency_samples": int(lat.size),
@@ -584,13 +727,6 @@ async def consume(
     with contextlib.suppress(NotFoundError):
         await js.delete_consumer(cfg.stream, cfg.durable)
     queue: list[Any] = []
-    # Set when a message arrives, so an idle loop wakes at once instead of at its next poll.
-    ready = asyncio.Event()
-
-    async def arrived(msg: Any) -> None:
-        queue.append(msg)
-        ready.set()
-
     wl = watchlist()
     # Compile the lookups and load the compiled kernels now, not on the first micro-batch: with a
     # district's 4 million accounts the first messages would wait ~0.5 s for them. Before subscribing,
@@ -600,26 +736,31 @@ async def consume(
     # The memory checkpoints copy the state into, touched now rather than in the first checkpoint
     # (the first touch of fresh memory: 1.6 s for a district's 768 MiB of tables on this machine).
     spare: ScreenState | None = state.snapshot()
-    sub = await js.subscribe(
-        f"{cfg.prefix}.>",
-        durable=cfg.durable,
-        stream=cfg.stream,
-        cb=arrived,
-        manual_ack=True,
-        flow_control=True,
-        idle_heartbeat=5.0,
-        pending_msgs_limit=cfg.max_ack_pending + 10_000,
-        pending_bytes_limit=-1,
-        config=JsConsumerConfig(
-            ack_policy=AckPolicy.ALL,
-            max_ack_pending=cfg.max_ack_pending,
-            ack_wait=60.0,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE if counters.last_seq else DeliverPolicy.ALL,
-            opt_start_seq=counters.last_seq + 1 if counters.last_seq else None,
-        ),
-    )
+    subject = cfg.subject or f"{cfg.prefix}.>"
+
+    async def pull() -> Any:
+        """A durable pull consumer delivering from the message after the last screened one."""
+        return await js.pull_subscribe(
+            subject,
+            durable=cfg.durable,
+            stream=cfg.stream,
+            pending_msgs_limit=cfg.fetch_batch * 2 + 1000,
+            pending_bytes_limit=-1,
+            config=JsConsumerConfig(
+                ack_policy=AckPolicy.ALL,
+                max_ack_pending=cfg.max_ack_pending,
+                ack_wait=60.0,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE if counters.last_seq else DeliverPolicy.ALL,
+                opt_start_seq=counters.last_seq + 1 if counters.last_seq else None,
+            ),
+        )
+
+    sub = await pull()
+    # The consumer sequence of the last message taken: each delivery must follow it by one.
+    last_cseq = 0
     wl_loaded = time.monotonic()
     started = time.perf_counter()
+    stats.started_us = time.time_ns() // 1000
     last_ckpt = time.monotonic()
     last_msg_at = time.monotonic()
     waiting_since: float | None = None
@@ -666,14 +807,31 @@ async def consume(
         while not (stop is not None and stop.is_set()):
             if cfg.max_messages is not None and counters.received >= cfg.max_messages:
                 break
+            if not _holds_batch(queue, cfg.batch):
+                # Ask for more only while the queue holds less than a micro-batch: what the server
+                # sends is never more than was asked for, however slow screening is.
+                fetched = await _fetch(sub, cfg.fetch_batch, cfg.fetch_timeout_s)
+                if fetched:
+                    first = fetched[0].metadata.sequence.consumer
+                    if first != last_cseq + 1 or any(
+                        m.metadata.sequence.consumer != first + i for i, m in enumerate(fetched)
+                    ):
+                        # Delivered and never seen: deliver again from the last screened message.
+                        counters.gaps += 1
+                        queue.clear()
+                        with contextlib.suppress(Exception):
+                            await sub.unsubscribe()
+                        with contextlib.suppress(NotFoundError):
+                            await js.delete_consumer(cfg.stream, cfg.durable)
+                        sub, last_cseq = await pull(), 0
+                        continue
+                    last_cseq = fetched[-1].metadata.sequence.consumer
+                    queue.extend(fetched)
             if not queue:
                 if time.monotonic() - last_ckpt >= interval:
                     await checkpoint()
                 if cfg.idle_exit_s is not None and time.monotonic() - last_msg_at > cfg.idle_exit_s:
                     break
-                ready.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ready.wait(), cfg.fetch_timeout_s)
                 continue
             take = _cut(queue, cfg.batch)
             if take == 0:
@@ -681,9 +839,6 @@ async def consume(
                 # unless they never come (the publisher died mid-chunk), then screen what came.
                 waiting_since = waiting_since or time.monotonic()
                 if time.monotonic() - waiting_since < 1.0:
-                    ready.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(ready.wait(), cfg.fetch_timeout_s)
                     continue
                 take = len(queue)
             waiting_since = None
@@ -692,7 +847,7 @@ async def consume(
             last_msg_at = time.monotonic()
             if last_msg_at - wl_loaded >= cfg.watchlist_refresh_s:
                 wl, wl_loaded = watchlist(), last_msg_at
-            # Push delivery is in stream order: the last message's sequence bounds the batch's.
+            # Delivery is in stream order: the last message's sequence bounds the batch's.
             last_seq = msgs[-1].metadata.sequence.stream
             if last_seq <= counters.last_seq:
                 await msgs[-1].ack()
@@ -732,9 +887,12 @@ async def consume(
                     ids[fresh], tx["ts"].dt.epoch("us").to_numpy(), window_us=cfg.dedup_minutes * 60_000_000
                 )
             stats.batches += 1
-            # Ack-all once the batch is screened and its risk events are stored: the server's window
-            # of unacked messages is the back-pressure. A restart goes by the checkpoint, not by acks.
+            # Ack-all once the batch is screened and its risk events are stored (every message up to
+            # this one was taken: a gap would have been delivered again). A restart goes by the
+            # checkpoint, not by acks.
             await msgs[-1].ack()
+            if cfg.pause_s:
+                await asyncio.sleep(cfg.pause_s)
             if time.monotonic() - last_ckpt >= interval:
                 await checkpoint()
         await checkpoint(final=True)
@@ -750,6 +908,94 @@ async def consume(
     stats.seconds = time.perf_counter() - started
     (cfg.state_dir / "stats.json").write_text(json.dumps(stats.summary()))
     return stats
+
+
+class PartitionMapError(ValueError):
+    """A partition map that leaves a partition unowned, gives one to two consumers, or names one
+    outside 0..P-1; the message names the partition."""
+
+
+def parse_partitions(spec: str) -> list[int]:
+    """`0-3,6` → [0, 1, 2, 3, 6]; a malformed part is refused naming it."""
+    out: list[int] = []
+    for part in (p.strip() for p in spec.split(",")):
+        lo, dash, hi = part.partition("-")
+        try:
+            first, last = int(lo), int(hi) if dash else int(lo)
+        except ValueError:
+            raise PartitionMapError(f"partition {part!r} is not a number or a range like 0-3") from None
+        if first < 0 or last < first:
+            raise PartitionMapError(f"partition range {part!r} is empty or negative")
+        out.extend(range(first, last + 1))
+    return out
+
+
+def check_partition_map(owners: list[list[int]], partitions: int) -> None:
+    """Every partition 0..P-1 owned by exactly one consumer, else refused naming the partition."""
+    owner: dict[int, int] = {}
+    for c, owned in enumerate(owners):
+        for k in owned:
+            if not 0 <= k < partitions:
+                raise PartitionMapError(f"partition {k} of consumer {c} is outside 0..{partitions - 1}")
+            if k in owner:
+                raise PartitionMapError(f"partition {k} is given to consumers {owner[k]} and {c}")
+            owner[k] = c
+    for k in range(partitions):
+        if k not in owner:
+            raise PartitionMapError(f"partition {k} is owned by no consumer")
+
+
+def partition_config(cfg: ConsumerConfig, k: int) -> ConsumerConfig:
+    """Partition k's consumer: its subjects, durable consumer and state folder."""
+    return replace(
+        cfg, state_dir=cfg.state_dir / f"p{k}", durable=f"{cfg.durable}-p{k}", subject=f"{cfg.prefix}.{k}.>"
+    )
+
+
+async def consume_partitions(
+    cfg: ConsumerConfig,
+    owned: list[int],
+    *,
+    rules: RuleSet,
+    watchlist: Callable[[], pl.DataFrame],
+    reference: pl.DataFrame,
+    initial_state: Callable[[], ScreenState],
+    sink: Sink,
+    stop: asyncio.Event | None = None,
+) -> dict[int, ConsumerStats]:
+    """Screen the owned partitions, each with its own durable consumer, state and checkpoint, in this
+    process's event loop; until `stop` or each partition's `idle_exit_s`."""
+    runs = [
+        consume(
+            partition_config(cfg, k),
+            rules=rules,
+            watchlist=watchlist,
+            reference=reference,
+            initial_state=initial_state,
+            sink=sink,
+            stop=stop,
+        )
+        for k in owned
+    ]
+    return dict(zip(owned, await asyncio.gather(*runs), strict=True))
+
+
+async def _fetch(sub: Any, batch: int, timeout: float) -> list[Any]:
+    """Up to `batch` messages of a pull consumer, or none when none came within `timeout`."""
+    try:
+        return list(await sub.fetch(batch, timeout=timeout))
+    except TimeoutError:
+        return []
+
+
+def _holds_batch(queue: list[Any], limit: int) -> bool:
+    """Whether the queue holds a whole micro-batch: `limit` transactions ending at a chunk boundary."""
+    items = 0
+    for m in queue:
+        items += items_in(m.data)
+        if items >= limit and not continues(m.data):
+            return True
+    return False
 
 
 def _cut(queue: list[Any], limit: int) -> int:

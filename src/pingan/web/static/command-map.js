@@ -13,6 +13,12 @@ const STATE_COLOURS = [
 ];
 
 const FULL_REFRESH_MS = 5 * 60 * 1000;
+// The event mode's zones and drones, while it is on: fetched again at each `crowd` event of the live
+// stream (an alert raised or closed, and at most once a second per event a count, a drone's later
+// report or a zone edited); this slow poll is the fallback, as the full refresh is for the rest.
+const EVENT_REFRESH_MS = 60 * 1000;
+// A crowd zone's level (pingan.sensors rules: watch 70 %, control 90 %, over 100 %).
+const LEVEL_COLOURS = ["match", ["get", "level"], "watch", "#fbc02d", "control", "#ef6c00", "over", "#c62828", "#66bb6a"];
 const MAX_IDS = 500; // as the server's `?ids=` accepts at most (command/map.py MAX_IDS)
 
 function emptyCollection() {
@@ -66,6 +72,7 @@ async function start() {
         incidents: { type: "geojson", data: emptyCollection() },
         units: { type: "geojson", data: emptyCollection() },
         safety: { type: "geojson", data: emptyCollection() },
+        events: { type: "geojson", data: emptyCollection() },
       },
       layers: [
         { id: "background", type: "background", paint: { "background-color": "#f4f1ea" } },
@@ -83,6 +90,26 @@ async function start() {
             "circle-opacity": ["match", ["get", "status"], "open", 1, 0.45],
             "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
           },
+        },
+        {
+          // The event mode (pingan.sensors): crowd zones filled by level, no-fly zones outlined in red.
+          id: "event-zones", type: "fill", source: "events", layout: { visibility: "none" },
+          filter: ["==", ["get", "kind"], "zone"], paint: { "fill-color": LEVEL_COLOURS, "fill-opacity": 0.45 },
+        },
+        {
+          // A crowd zone with an active alert: a thick red outline until the alert is closed.
+          id: "event-zone-alerts", type: "line", source: "events", layout: { visibility: "none" },
+          filter: ["all", ["==", ["get", "kind"], "zone"], [">", ["get", "active_alerts"], 0]],
+          paint: { "line-color": "#b00020", "line-width": 4 },
+        },
+        {
+          id: "event-no-fly", type: "line", source: "events", layout: { visibility: "none" },
+          filter: ["==", ["get", "kind"], "no_fly"], paint: { "line-color": "#b00020", "line-width": 2, "line-dasharray": [2, 1] },
+        },
+        {
+          id: "event-drones", type: "circle", source: "events", layout: { visibility: "none" },
+          filter: ["==", ["get", "kind"], "drone"],
+          paint: { "circle-radius": 8, "circle-color": "#b00020", "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 },
         },
         {
           // Officer-safety alerts (pingan.sensors): a wide red ring at the officer's last position.
@@ -114,6 +141,31 @@ async function start() {
     const safety = el.dataset.safety ? await fetchJson(el.dataset.safety).catch(() => emptyCollection()) : emptyCollection();
     map.getSource("safety").setData(safety);
     el.dataset.safetyCount = String(safety.features.length);
+  }
+
+  const EVENT_LAYERS = ["event-zones", "event-zone-alerts", "event-no-fly", "event-drones"];
+  let eventTimer = null;
+  let eventModeOn = false;
+  async function refreshEvents() {
+    const events = await fetchJson(el.dataset.events).catch(() => emptyCollection());
+    map.getSource("events").setData(events);
+    el.dataset.eventCount = String(events.features.length);
+    el.dataset.eventAlerts = String(events.features.reduce((n, f) => n + (f.properties.active_alerts || 0), 0));
+    el.eventFeatures = events; // for the browser tests and the console
+    // What the event mode shows, read by the browser tests: each zone's count, each drone's position.
+    const kind = (k) => events.features.filter((f) => f.properties.kind === k);
+    el.dataset.eventCounts = kind("zone").map((f) => `${f.properties.code}:${f.properties.count ?? ""}`).join(" ");
+    el.dataset.eventDrones = kind("drone").map((f) => f.geometry.coordinates.map((v) => v.toFixed(4)).join(",")).join(" ");
+    el.dispatchEvent(new CustomEvent("command-map:events", { bubbles: true }));
+  }
+  function eventMode(on) {
+    for (const id of EVENT_LAYERS) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+    clearInterval(eventTimer);
+    eventModeOn = on;
+    if (on) {
+      refreshEvents().catch((err) => console.error(err));
+      eventTimer = setInterval(() => refreshEvents().catch((err) => console.error(err)), EVENT_REFRESH_MS);
+    }
   }
 
   function refreshed() {
@@ -172,6 +224,11 @@ async function start() {
   }
 
   map.on("load", () => {
+    const toggle = document.getElementById("event-mode");
+    if (toggle && el.dataset.events) {
+      toggle.addEventListener("change", () => eventMode(toggle.checked));
+      if (toggle.checked) eventMode(true);
+    }
     el.dataset.ready = "1";
     refresh().catch((err) => console.error(err));
     setInterval(() => refresh().catch((err) => console.error(err)), FULL_REFRESH_MS);
@@ -197,6 +254,9 @@ async function start() {
     };
     stream.addEventListener("map", later);
     stream.addEventListener("safety", () => refreshSafety().then(refreshed).catch((err) => console.error(err)));
+    stream.addEventListener("crowd", () => {
+      if (eventModeOn) refreshEvents().catch((err) => console.error(err));
+    });
     stream.addEventListener("end", () => stream.close());
   });
 }

@@ -15,3 +15,21 @@
   window.addEventListener('resize', mark);
   document.addEventListener('htmx:afterSettle', mark);
 })();
+
+// The folded menu's open heading closes on a click elsewhere or on Escape (its <details> open and
+// close without script; one open at a time by their shared name).
+(function () {
+  function closeMenus(except) {
+    document.querySelectorAll('header nav details[open]').forEach(function (d) {
+      if (d !== except) { d.removeAttribute('open'); }
+    });
+  }
+  document.addEventListener('click', function (e) {
+    closeMenus(e.target.closest ? e.target.closest('header nav details') : null);
+  });
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') { return; }
+    var open = document.querySelector('header nav details[open]');
+    if (open) { closeMenus(null); open.querySelector('summary').focus(); }
+  });
+})();

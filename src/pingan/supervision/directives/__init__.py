@@ -1,0 +1,1 @@
+"""Directives (指令) from the bureau to its stations, their answers, and the near-duplicate check."""

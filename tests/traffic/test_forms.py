@@ -1,0 +1,138 @@
+"""The page forms to record an accident and a countermeasure: a refusal comes back on the form with
+the field named and what was typed kept; an accident far from any road is recorded and flagged."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from pingan.command.roads import Roads
+from pingan.core import db
+from pingan.core.auth import User
+from pingan.traffic.choices import SnapFlag
+from pingan.traffic.model import Accident, Countermeasure
+from tests.traffic.conftest import on_segment
+from tests.traffic.test_racing import HTML, browser, csrf
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def accident_form(b: TestClient, lat: float, lon: float, **extra: str) -> dict[str, Any]:
+    page = b.get("/traffic/accidents/new", headers=HTML)
+    assert page.status_code == 200
+    form = {
+        "csrf_token": csrf(page.text),
+        "occurred_at": (datetime.now(BEIJING) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
+        "lat": str(lat),
+        "lon": str(lon),
+        "address": "二环路南四段",
+        "collision": "head_on",
+        "weather": "fine",
+        "lighting": "daylight",
+        "surface": "dry",
+        "vehicle_1_kind": "car",
+        "vehicle_1_plate": "川A12345",
+        "vehicle_2_kind": "tricycle",
+        "people_count": "3",
+        "deaths": "1",
+        "serious_injuries": "1",
+        "slight_injuries": "0",
+    }
+    form.update(extra)
+    return form
+
+
+def accidents() -> int:
+    with db.transaction() as s:
+        return int(s.execute(select(func.count()).select_from(Accident)).scalar_one())
+
+
+def test_an_accident_recorded_on_the_form_lands_on_its_segment(
+    client: TestClient, officer_sun: User, grid: Roads
+) -> None:
+    b = browser(client, officer_sun)
+    lat, lon = on_segment(grid, 5)
+    r = b.post("/traffic/accidents", data=accident_form(b, lat, lon), headers=HTML, follow_redirects=False)
+    assert r.status_code == 303
+    shown = b.get(r.headers["location"], headers=HTML).text
+    assert "川A***45" in shown and "川A12345" not in shown and "head-on" in shown
+    with db.transaction() as s:
+        a = s.execute(select(Accident)).scalar_one()
+        assert a.edge_id == int(grid.edge_id[5]) and a.deaths == 1 and len(a.vehicles) == 2
+
+
+def test_more_deaths_than_people_comes_back_naming_deaths_with_the_form_kept(
+    client: TestClient, officer_sun: User, grid: Roads
+) -> None:
+    b = browser(client, officer_sun)
+    lat, lon = on_segment(grid, 5)
+    r = b.post(
+        "/traffic/accidents", data=accident_form(b, lat, lon, people_count="1", deaths="2"), headers=HTML
+    )
+    assert r.status_code == 422 and 'role="alert"' in r.text and "deaths" in r.text
+    assert "二环路南四段" in r.text and accidents() == 0
+
+
+def test_a_malformed_plate_and_a_bad_number_come_back_naming_the_field(
+    client: TestClient, officer_sun: User, grid: Roads
+) -> None:
+    b = browser(client, officer_sun)
+    lat, lon = on_segment(grid, 5)
+    plate = b.post("/traffic/accidents", data=accident_form(b, lat, lon, vehicle_1_plate="XYZ"), headers=HTML)
+    assert plate.status_code == 422 and "vehicles.0.plate" in plate.text
+    number = b.post("/traffic/accidents", data=accident_form(b, lat, lon, deaths="two"), headers=HTML)
+    assert number.status_code == 422 and "deaths" in number.text
+    lat_bad = b.post("/traffic/accidents", data=accident_form(b, 123.0, lon), headers=HTML)
+    assert lat_bad.status_code == 422 and "lat" in lat_bad.text
+    assert accidents() == 0
+
+
+def test_an_accident_far_from_any_road_is_recorded_and_flagged_not_refused(
+    client: TestClient, officer_sun: User, grid: Roads
+) -> None:
+    b = browser(client, officer_sun)
+    lat, lon = on_segment(grid, 5)
+    r = b.post(
+        "/traffic/accidents", data=accident_form(b, lat + 0.05, lon), headers=HTML, follow_redirects=False
+    )
+    assert r.status_code == 303
+    with db.transaction() as s:
+        a = s.execute(select(Accident)).scalar_one()
+        assert a.edge_id is None and a.snap_flag is SnapFlag.TOO_FAR
+    assert "far from any road: place it" in b.get("/traffic", headers=HTML).text
+
+
+def test_a_countermeasure_dated_in_the_future_comes_back_naming_the_field(
+    client: TestClient, officer_sun: User, grid: Roads
+) -> None:
+    b = browser(client, officer_sun)
+    page = b.get("/traffic/countermeasures/new", headers=HTML)
+    assert page.status_code == 200
+    tomorrow = (datetime.now(BEIJING) + timedelta(days=2)).date().isoformat()
+    form = {
+        "csrf_token": csrf(page.text),
+        "kind": "camera",
+        "edge_id": str(int(grid.edge_id[3])),
+        "installed_on": tomorrow,
+    }
+    r = b.post("/traffic/countermeasures", data=form, headers=HTML)
+    assert r.status_code == 422 and 'role="alert"' in r.text and "installed_on" in r.text
+    last_week = (datetime.now(BEIJING) - timedelta(days=7)).date().isoformat()
+    ok = b.post(
+        "/traffic/countermeasures",
+        data={**form, "installed_on": last_week},
+        headers=HTML,
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    with db.transaction() as s:
+        assert s.execute(select(func.count()).select_from(Countermeasure)).scalar_one() == 1
+
+
+def test_a_dispatcher_may_not_open_the_accident_form(client: TestClient, dispatcher_chen: User) -> None:
+    r = browser(client, dispatcher_chen).get("/traffic/accidents/new", headers=HTML)
+    assert r.status_code == 403
