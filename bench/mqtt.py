@@ -65,6 +65,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("PINGAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 HOST = "127.0.0.1"
+ROOT = os.environ.get("PINGAN_SENSORS_TOPIC_ROOT", "pingan")  # the topic root the ingest it starts reads
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 BROKERS: list[Any] = []
 PASSWORD = "bench-only-password"  # noqa: S105 - the bench's throwaway users
@@ -128,7 +129,7 @@ def build_messages(
             "lon": 104.03 + (n % 89) * 0.0003,
         }
         body["sig"] = rules.sign(keys[k], body)
-        out.append((f"pingan/units/{prefix}{k}/position", json.dumps(body).encode()))
+        out.append((f"{ROOT}/units/{prefix}{k}/position", json.dumps(body).encode()))
     return out
 
 
@@ -546,7 +547,7 @@ def run(a: Any, url: str, tmp: Path, procs: list[Any]) -> dict[str, Any]:
 
         sub.on_message = counted
         sub.connect(HOST, bport)
-        sub.subscribe("pingan/units/+/position", qos=1)
+        sub.subscribe(f"{ROOT}/units/+/position", qos=1)
         sub.loop_start()
         pubs = Publishers.start(bport, "B", a.devices, min(5.0, a.seconds), 1, 0, a.publishers)
         broker_before = counter.settled()
@@ -586,7 +587,7 @@ def run(a: Any, url: str, tmp: Path, procs: list[Any]) -> dict[str, Any]:
                                 "lat": 30.61 + probe_seq[0] * 1e-5, "lon": 104.05}  # fmt: skip
         body["sig"] = rules.sign(probe_key, body)
         t = time.time()
-        probe.publish("pingan/units/PROBE/position", json.dumps(body), qos=1)
+        probe.publish(f"{ROOT}/units/PROBE/position", json.dumps(body), qos=1)
         return t
 
     def start_ingest(name: str, batch_max: int, workers: int = 1) -> tuple[Any, list[str]]:
@@ -777,7 +778,7 @@ def run(a: Any, url: str, tmp: Path, procs: list[Any]) -> dict[str, Any]:
                                         "ts": clock.now().isoformat(), "event": "holster_draw"}  # fmt: skip
                 body["sig"] = rules.sign(holster_key, body)
                 t = time.time()
-                probe.publish("pingan/holster/holster-b/event", json.dumps(body), qos=1)
+                probe.publish(f"{ROOT}/holster/holster-b/event", json.dumps(body), qos=1)
                 arrivals = [
                     s.first_after(t, lambda e: e.event == "safety" and e.data.strip() != "", 10.0)
                     for s in streams

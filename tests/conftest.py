@@ -26,6 +26,7 @@ from pingan.core.db import Base
 from pingan.core.migrate import upgrade
 from pingan.core.org import Station, do_upsert_station
 from pingan.core.roles import Actor, Role
+from pingan.core.settings import get_settings
 
 PG_ADMIN_URL = os.environ.get("PINGAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -49,6 +50,25 @@ MQTT_FILES = frozenset(
         "tests/e2e/test_event_telemetry_in_browser.py",
     }
 )
+
+
+# This run's topic root. The broker is the machine's, and another run beside this one (another
+# checkout's tests, a demo's ingest) may publish under `pingan/` on it at the same time: under a
+# root of its own, this run neither reads their messages nor hands them its own.
+MQTT_ROOT = f"pingan-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _own_topic_root(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Broker tests (the `mqtt` mark) and the processes they start publish and subscribe under
+    MQTT_ROOT; the rest read topics under the default root, `pingan`."""
+    if request.node.get_closest_marker("mqtt") is None:
+        yield
+        return
+    monkeypatch.setenv("PINGAN_SENSORS_TOPIC_ROOT", MQTT_ROOT)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

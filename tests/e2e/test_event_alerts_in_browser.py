@@ -21,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from pingan.core.migrate import REPO_ROOT
 from pingan.sensors import rules
+from tests.conftest import MQTT_ROOT
 from tests.e2e.test_safety_alert_in_browser import (  # noqa: F401 - the server and ingest fixtures
     BROKER,
     _token,
@@ -146,7 +147,7 @@ def test_a_zone_drawn_on_the_map_raises_an_alert_that_appears_and_closes_live(
         body: dict[str, Any] = {"v": 1, "device": "e2e-counter", "seq": seq,
                                 "ts": datetime.now(UTC).isoformat(), "count": people}  # fmt: skip
         body["sig"] = rules.sign(key, body)
-        _publish("pingan/crowd/e2e-expo/hall-1/count", body)
+        _publish(f"{MQTT_ROOT}/crowd/e2e-expo/hall-1/count", body)
 
     def active_row(level: str) -> Any:
         return page.locator(f'#event-alerts-active tr[data-alert-id][data-level="{level}"]')

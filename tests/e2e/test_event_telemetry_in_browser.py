@@ -22,6 +22,7 @@ import pytest
 
 from pingan.core.migrate import REPO_ROOT
 from pingan.sensors import rules
+from tests.conftest import MQTT_ROOT
 from tests.e2e.test_event_alerts_in_browser import _logged_in, _publish
 from tests.e2e.test_safety_alert_in_browser import (  # noqa: F401 - the server and ingest fixtures
     _token,
@@ -80,12 +81,13 @@ def test_a_falling_count_and_a_drone_moving_are_pushed_live_and_a_zone_is_edited
         keys[device] = bytes.fromhex(r.json()["key"])
 
     def count(seq: int, people: int) -> None:
-        _publish("pingan/crowd/e2e-games/hall-1/count",
+        _publish(f"{MQTT_ROOT}/crowd/e2e-games/hall-1/count",
                  _signed(keys["e2e-games-counter"], "e2e-games-counter", seq, count=people))  # fmt: skip
 
     def drone(seq: int, lon: float, lat: float) -> None:
         _publish(
-            "pingan/drone/e2e-radar/report", _signed(keys["e2e-radar"], "e2e-radar", seq, lat=lat, lon=lon)
+            f"{MQTT_ROOT}/drone/e2e-radar/report",
+            _signed(keys["e2e-radar"], "e2e-radar", seq, lat=lat, lon=lon),
         )
 
     errors: list[str] = []

@@ -23,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from pingan.sensors import rules
 from tests.browser import serve
+from tests.conftest import MQTT_ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services, pytest.mark.mqtt]
 BROKER = ("127.0.0.1", 1883)
@@ -134,7 +135,7 @@ def test_a_holster_draw_rings_on_the_open_map_and_alarms_the_dispatcher(
     device = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"e2e-holster-{uuid.uuid4().hex[:6]}")
     device.connect(*BROKER)
     device.loop_start()
-    device.publish("pingan/holster/e2e-holster/event", json.dumps(body), qos=1).wait_for_publish(10)
+    device.publish(f"{MQTT_ROOT}/holster/e2e-holster/event", json.dumps(body), qos=1).wait_for_publish(10)
     device.disconnect()
     device.loop_stop()
 

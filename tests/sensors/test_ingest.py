@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from pingan.command.choices import IncidentStatus, Priority
 from pingan.command.model import Incident
 from pingan.core import clock, db
+from pingan.core.settings import get_settings
 from pingan.sensors import jobs
 from pingan.sensors.choices import AckState, AlarmDecision, DeviceKind, Refusal
 from pingan.sensors.model import DeadLetter, SensorAck, SensorAlarm
@@ -116,6 +117,22 @@ def test_image_video_and_biometric_fields_are_refused_without_their_content(
 
 def test_an_unknown_topic_is_refused(smoke_a: Registered) -> None:
     _refused_with("pingan/x/alarm", smoke_a.raw(1, type="smoke"), Refusal.UNKNOWN_TOPIC)
+
+
+def test_a_topic_under_another_systems_root_is_refused(
+    smoke_a: Registered, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broker shared with another system: only topics under the configured root are pingan's."""
+    monkeypatch.setenv("PINGAN_SENSORS_TOPIC_ROOT", "district-b")
+    get_settings.cache_clear()
+    try:
+        assert jobs.subscriptions()[0] == "district-b/+/+/alarm"
+        assert jobs.subscriptions(share_group="g", primary=False) == ["$share/g/district-b/units/+/position"]
+        _refused_with(f"pingan/{GARDEN}/smoke-a/alarm", smoke_a.raw(1, type="smoke"), Refusal.UNKNOWN_TOPIC)
+        taken = jobs.handle(f"district-b/{GARDEN}/smoke-a/alarm", smoke_a.raw(2, type="smoke"))
+        assert taken.accepted and taken.alarm_id is not None, taken
+    finally:
+        get_settings.cache_clear()
 
 
 def test_a_device_on_another_devices_topic_is_refused(smoke_a: Registered, smoke_b: Registered) -> None:

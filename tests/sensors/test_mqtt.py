@@ -32,6 +32,7 @@ from pingan.sensors.choices import AlertState, DeviceKind
 from pingan.sensors.jobs import Ingest
 from pingan.sensors.model import DeadLetter, OfficerPosition, SafetyAlert, SensorAlarm
 from tests.command.conftest import add_unit, move
+from tests.conftest import MQTT_ROOT
 from tests.sensors.conftest import GARDEN, Registered, register
 
 pytestmark = [pytest.mark.services, pytest.mark.mqtt]
@@ -143,9 +144,9 @@ def _alarms() -> list[tuple[int, int | None]]:
 def test_an_alarm_becomes_an_incident_and_is_acknowledged_on_the_device_topic(
     ingest: Ingest, device_client: Device, smoke_a: Registered, unit_yulin1: int
 ) -> None:
-    device_client.listen(f"pingan/{GARDEN}/smoke-a/ack")
+    device_client.listen(f"{MQTT_ROOT}/{GARDEN}/smoke-a/ack")
     time.sleep(0.3)
-    device_client.publish(f"pingan/{GARDEN}/smoke-a/alarm", smoke_a.raw(1, type="smoke"))
+    device_client.publish(f"{MQTT_ROOT}/{GARDEN}/smoke-a/alarm", smoke_a.raw(1, type="smoke"))
 
     wait_for("the received ack", lambda: "received" in device_client.states())
     [(seq, incident_id)] = _alarms()
@@ -167,8 +168,8 @@ def test_an_alarm_becomes_an_incident_and_is_acknowledged_on_the_device_topic(
 def test_a_bad_message_through_the_broker_is_a_dead_letter_and_the_ingest_goes_on(
     ingest: Ingest, device_client: Device, smoke_a: Registered
 ) -> None:
-    device_client.publish(f"pingan/{GARDEN}/smoke-a/alarm", b"\xff\xfe not json")
-    device_client.publish(f"pingan/{GARDEN}/smoke-a/alarm", smoke_a.raw(1, type="smoke"))
+    device_client.publish(f"{MQTT_ROOT}/{GARDEN}/smoke-a/alarm", b"\xff\xfe not json")
+    device_client.publish(f"{MQTT_ROOT}/{GARDEN}/smoke-a/alarm", smoke_a.raw(1, type="smoke"))
     wait_for("the good alarm after the bad one", _alarms)
     with db.read_transaction() as s:
         reasons = [d.reason.value for d in s.execute(select(DeadLetter)).scalars()]
@@ -178,7 +179,9 @@ def test_a_bad_message_through_the_broker_is_a_dead_letter_and_the_ingest_goes_o
 def test_unit_positions_move_the_unit_and_its_fix_time(
     ingest: Ingest, device_client: Device, tracker_yulin1: Registered, unit_yulin1: int
 ) -> None:
-    device_client.publish("pingan/units/玉林1/position", tracker_yulin1.raw(1, lat=30.6131, lon=104.0533))
+    device_client.publish(
+        f"{MQTT_ROOT}/units/玉林1/position", tracker_yulin1.raw(1, lat=30.6131, lon=104.0533)
+    )
 
     def moved() -> bool:
         with db.read_transaction() as s:
@@ -201,11 +204,13 @@ def test_a_holster_draw_raises_one_officer_safety_alert_with_backup(
         unit = s.get(Unit, backup)
         assert unit is not None
         unit.lat, unit.lon, unit.fix_at = 30.6000, 104.0100, clock.now()
-    device_client.publish("pingan/units/玉林1/position", tracker_yulin1.raw(1, lat=30.6000, lon=104.0000))
+    device_client.publish(
+        f"{MQTT_ROOT}/units/玉林1/position", tracker_yulin1.raw(1, lat=30.6000, lon=104.0000)
+    )
     wait_for("the officer's position", lambda: _unit_lat(unit_yulin1) == 30.6000)
 
-    device_client.publish("pingan/holster/holster-7/event", holster_wang.raw(1, event="holster_draw"))
-    device_client.publish("pingan/holster/holster-7/event", holster_wang.raw(2, event="shot_detected"))
+    device_client.publish(f"{MQTT_ROOT}/holster/holster-7/event", holster_wang.raw(1, event="holster_draw"))
+    device_client.publish(f"{MQTT_ROOT}/holster/holster-7/event", holster_wang.raw(2, event="shot_detected"))
 
     def alert_with_two_events() -> SafetyAlert | None:
         with db.read_transaction() as s:
@@ -264,7 +269,7 @@ def test_two_ingest_workers_share_the_positions_and_keep_each_exactly_once(
         for seq in range(1, per_device + 1):
             for i, t in enumerate(trackers):
                 lat = round(30.60 + seq * 1e-4, 6)
-                device.publish(f"pingan/units/共享{i}/position", t.raw(seq, lat=lat, lon=104.05))
+                device.publish(f"{MQTT_ROOT}/units/共享{i}/position", t.raw(seq, lat=lat, lon=104.05))
         total = per_device * len(trackers)
         wait_for("worker 1's share", lambda: workers[1].taken >= 100, timeout=60)
         workers[0] = Ingest(host=HOST, port=system_broker, client_id=f"{group}-0", share_group=group)
@@ -333,7 +338,7 @@ def test_the_ingest_command_runs_its_workers_and_a_sigint_stops_them_all(
         def taken() -> bool:  # published until both workers are up and have taken some
             nonlocal seq
             seq += 1
-            device.publish("pingan/units/进程1/position", tracker.raw(seq, lat=30.61, lon=104.05))
+            device.publish(f"{MQTT_ROOT}/units/进程1/position", tracker.raw(seq, lat=30.61, lon=104.05))
             return _positions() >= 20
 
         wait_for("the workers to take positions", taken, timeout=120)
@@ -423,7 +428,7 @@ def test_no_qos1_message_is_lost_when_the_broker_restarts_or_the_ingest_is_away(
         for _ in range(n):
             sent += 1
             b = buttons[sent % 3]
-            device.publish(f"pingan/{GARDEN}/{b.device_id}/alarm", b.raw(sent, type="sos"))
+            device.publish(f"{MQTT_ROOT}/{GARDEN}/{b.device_id}/alarm", b.raw(sent, type="sos"))
 
     # 1. Messages flowing, then the broker restarted under them.
     send(10)
@@ -462,14 +467,17 @@ def test_a_crowd_count_over_threshold_and_a_drone_in_a_no_fly_zone_raise_alerts_
     from pingan.sensors.model import CrowdAlert
     from tests.sensors.test_crowd_ingest import COUNT_TOPIC, DRONE_TOPIC, make_event
 
+    count_topic = COUNT_TOPIC.replace("pingan/", f"{MQTT_ROOT}/", 1)
+    drone_topic = DRONE_TOPIC.replace("pingan/", f"{MQTT_ROOT}/", 1)
+
     make_event(capacity=1000)
     counter = register("expo-hall-1", DeviceKind.CROWD_COUNTER, "expo")
     radar = register("radar-1", DeviceKind.DRONE_DETECTOR, "drone")
-    device_client.publish(COUNT_TOPIC, counter.raw(1, count=400))
-    device_client.publish(COUNT_TOPIC, counter.raw(2, count=940, image="/9j/4AAQSkZJRg"))  # refused
-    device_client.publish(COUNT_TOPIC, counter.raw(3, count=955))
-    device_client.publish(COUNT_TOPIC, counter.raw(4, count=958))
-    device_client.publish(DRONE_TOPIC, radar.raw(1, lat=30.64, lon=104.07))
+    device_client.publish(count_topic, counter.raw(1, count=400))
+    device_client.publish(count_topic, counter.raw(2, count=940, image="/9j/4AAQSkZJRg"))  # refused
+    device_client.publish(count_topic, counter.raw(3, count=955))
+    device_client.publish(count_topic, counter.raw(4, count=958))
+    device_client.publish(drone_topic, radar.raw(1, lat=30.64, lon=104.07))
 
     def alerts() -> list[tuple[CrowdAlertKind, str]]:
         with db.read_transaction() as s:

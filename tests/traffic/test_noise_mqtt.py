@@ -21,6 +21,7 @@ from pingan.core import db
 from pingan.traffic.choices import NoiseRefusal
 from pingan.traffic.model import NoiseDeadLetter, NoiseReading
 from pingan.traffic.noise import NoiseIngest
+from tests.conftest import MQTT_ROOT
 from tests.traffic.conftest import on_segment
 from tests.traffic.test_racing import noise
 
@@ -58,7 +59,7 @@ def test_a_loud_exhaust_reading_arrives_and_an_audio_payload_is_refused(
     worker: NoiseIngest, grid: Roads
 ) -> None:
     sensor = f"N-{uuid.uuid4().hex[:6]}"
-    topic = f"pingan/noise/{sensor}/level"
+    topic = f"{MQTT_ROOT}/noise/{sensor}/level"
     lat, lon = on_segment(grid, 8)
     sender = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{sensor}-dev", protocol=mqtt.MQTTv311)
     sender.connect(HOST, PORT, keepalive=30)

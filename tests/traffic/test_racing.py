@@ -100,14 +100,17 @@ def test_an_audio_field_anywhere_refuses_the_whole_message_and_keeps_no_content(
         {"note": "data:audio/wav;base64,AAAA"},
     ):
         raw = noise("N-1", 1, at=at, lat=30.6, lon=104.0, lmax=96.0, **extra)
-        read = rules.read_noise_message("pingan/noise/N-1/level", raw, now=at)
+        read = rules.read_noise_message("pingan/noise/N-1/level", raw, root="pingan", now=at)
         assert isinstance(read, rules.NoiseRefused) and read.reason is NoiseRefusal.FORBIDDEN_MEDIA
 
 
 def test_a_noise_message_is_read_with_its_levels_and_bad_fields_are_named() -> None:
     at = datetime.now(UTC)
     ok = rules.read_noise_message(
-        "pingan/noise/N-1/level", noise("N-1", 3, at=at, lat=30.6, lon=104.0, lmax=96.5), now=at
+        "pingan/noise/N-1/level",
+        noise("N-1", 3, at=at, lat=30.6, lon=104.0, lmax=96.5),
+        root="pingan",
+        now=at,
     )
     assert isinstance(ok, rules.NoiseMessage) and ok.lmax_db == 96.5 and ok.seq == 3
     cases = [
@@ -129,18 +132,19 @@ def test_a_noise_message_is_read_with_its_levels_and_bad_fields_are_named() -> N
         ("pingan/noise/N-1/level", b"{not json", NoiseRefusal.MALFORMED_JSON),
     ]
     for topic, raw, reason in cases:
-        read = rules.read_noise_message(topic, raw, now=at)
+        read = rules.read_noise_message(topic, raw, root="pingan", now=at)
         assert isinstance(read, rules.NoiseRefused) and read.reason is reason, (topic, read)
     low = rules.read_noise_message(
         "pingan/noise/N-1/level",
         noise("N-1", 1, at=at, lat=30.6, lon=104.0, lmax=60, laeq_db=65.0),
+        root="pingan",
         now=at,
     )
     assert isinstance(low, rules.NoiseRefused) and low.detail.startswith("lmax_db")
     # Five minutes ahead of the ingest's clock is taken; a second more is a sensor clock gone wrong.
     for ahead, taken in ((300, True), (301, False)):
         raw = noise("N-1", 1, at=at + timedelta(seconds=ahead), lat=30.6, lon=104.0, lmax=90)
-        read = rules.read_noise_message("pingan/noise/N-1/level", raw, now=at)
+        read = rules.read_noise_message("pingan/noise/N-1/level", raw, root="pingan", now=at)
         assert isinstance(read, rules.NoiseMessage) is taken, (ahead, read)
 
 

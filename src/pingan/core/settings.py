@@ -136,6 +136,9 @@ class SensorSettings(BaseModel):
 
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    # Every topic pingan reads or writes starts with this level, so that one broker can carry several
+    # systems (or several test runs) side by side without one reading the other's messages.
+    topic_root: str = Field(default="pingan", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     # A fixed client id with a persistent session: the broker keeps QoS 1 messages for the ingest
     # while it is away, and hands them over when it reconnects under the same id.
     client_id: str = Field(default="pingan-ingest", min_length=1, max_length=64)

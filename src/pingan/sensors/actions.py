@@ -491,7 +491,8 @@ def do_ingest(
     (`Batch`, written by `flush_positions` and `finish`): nothing of it can fail after its checks, so
     it needs no savepoint of its own. Without one, it is written at once."""
     if read is None:
-        read = rules.read_message(topic, raw, max_bytes=get_settings().sensors.max_payload_bytes)
+        config = get_settings().sensors
+        read = rules.read_message(topic, raw, root=config.topic_root, max_bytes=config.max_payload_bytes)
     if isinstance(read, rules.Refused):
         return do_dead_letter(session, topic=topic, refused=read, raw=raw, now=now)
     message = read
@@ -677,7 +678,7 @@ def pending_acks(session: Session, *, limit: int = 200) -> list[tuple[SensorAck,
     return [
         (
             ack,
-            rules.ack_topic(device.community, device.device_id),
+            rules.ack_topic(get_settings().sensors.topic_root, device.community, device.device_id),
             {
                 "v": 1,
                 "device": device.device_id,

@@ -50,27 +50,29 @@ from pingan.sensors.choices import Refusal
 
 log = get_logger("sensors.ingest")
 
+# The topic filters under the configured root (`PINGAN_SENSORS_TOPIC_ROOT`, `pingan` by default).
 SUBSCRIPTIONS = (
-    "pingan/+/+/alarm",
-    "pingan/units/+/position",
-    "pingan/holster/+/event",
-    "pingan/crowd/+/+/count",
-    "pingan/drone/+/report",
+    "+/+/alarm",
+    "units/+/position",
+    "holster/+/event",
+    "crowd/+/+/count",
+    "drone/+/report",
 )
 # What several worker processes share (a shared subscription: the broker hands each message to one
 # of them). Positions only: the other kinds' rules read what came before them across devices (the
 # smoke confirmation, the dedup window, a zone's crowd level), so worker 0 takes them in order.
-SHARED = ("pingan/units/+/position",)
+SHARED = ("units/+/position",)
 WORKERS_MAX = 16
 
 
 def subscriptions(*, share_group: str = "", primary: bool = True) -> list[str]:
     """The topic filters an ingest process subscribes to: all of them alone; with a `share_group`,
     the shared ones as `$share/{group}/...`, and the others only in the primary (worker 0)."""
+    root = get_settings().sensors.topic_root
+    own = [f"{root}/{t}" for t in SUBSCRIPTIONS if not share_group or (primary and t not in SHARED)]
     if not share_group:
-        return list(SUBSCRIPTIONS)
-    own = [t for t in SUBSCRIPTIONS if t not in SHARED] if primary else []
-    return own + [f"$share/{share_group}/{t}" for t in SHARED]
+        return own
+    return own + [f"$share/{share_group}/{root}/{t}" for t in SHARED]
 
 
 ACK_POLL_S = 0.5  # how often the outbox of acknowledgements (written by any process) is read
@@ -106,8 +108,11 @@ def handle_batch(
 
     With the process's `ring` of device keys, the signatures of the devices it knows are checked
     before the transaction, so not while the batch holds its devices' locks."""
-    max_bytes = get_settings().sensors.max_payload_bytes
-    reads = [rules.read_message(topic, raw, max_bytes=max_bytes) for topic, raw in messages]
+    config = get_settings().sensors
+    reads = [
+        rules.read_message(topic, raw, root=config.topic_root, max_bytes=config.max_payload_bytes)
+        for topic, raw in messages
+    ]
     signatures = actions.check_signatures(ring, reads) if ring is not None else None
     results: list[actions.Ingested] = []
     with db.transaction() as session:

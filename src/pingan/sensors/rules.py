@@ -24,7 +24,6 @@ from pingan.sensors.choices import (
 )
 
 SCHEMA_VERSIONS = frozenset({1})
-TOPIC_PREFIX = "pingan"
 RESERVED_COMMUNITIES = frozenset({"units", "holster", "crowd", "drone"})
 MAX_COUNT = 10_000_000  # a zone's head count above this is a device fault, not a crowd
 
@@ -72,14 +71,15 @@ class TopicRef:
     zone: str = ""  # and its zone code
 
 
-def parse_topic(topic: str) -> TopicRef | None:
-    """`pingan/{community}/{device}/alarm`, `pingan/units/{unit}/position`,
-    `pingan/holster/{device}/event`, `pingan/crowd/{event}/{zone}/count` or
-    `pingan/drone/{device}/report`; None for anything else."""
+def parse_topic(topic: str, root: str) -> TopicRef | None:
+    """`{root}/{community}/{device}/alarm`, `{root}/units/{unit}/position`,
+    `{root}/holster/{device}/event`, `{root}/crowd/{event}/{zone}/count` or
+    `{root}/drone/{device}/report`, where the root is `pingan` unless configured; None for anything
+    else."""
     parts = topic.split("/")
-    if len(parts) == 5 and parts[0] == TOPIC_PREFIX and parts[1] == "crowd" and parts[4] == "count":
+    if len(parts) == 5 and parts[0] == root and parts[1] == "crowd" and parts[4] == "count":
         return TopicRef("crowd", event=parts[2], zone=parts[3]) if parts[2] and parts[3] else None
-    if len(parts) != 4 or parts[0] != TOPIC_PREFIX or not parts[1] or not parts[2]:
+    if len(parts) != 4 or parts[0] != root or not parts[1] or not parts[2]:
         return None
     head, name, leaf = parts[1], parts[2], parts[3]
     if head == "units" and leaf == "position":
@@ -93,9 +93,9 @@ def parse_topic(topic: str) -> TopicRef | None:
     return None
 
 
-def ack_topic(community: str, device: str) -> str:
+def ack_topic(root: str, community: str, device: str) -> str:
     """Where an alarm's acknowledgements go back to its device."""
-    return f"{TOPIC_PREFIX}/{community}/{device}/ack"
+    return f"{root}/{community}/{device}/ack"
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def _coordinate(body: dict[str, Any], name: str, limit: float) -> float | None:
     return value if math.isfinite(value) and -limit <= value <= limit else None
 
 
-def read_message(topic: str, raw: bytes, *, max_bytes: int) -> Message | Refused:
+def read_message(topic: str, raw: bytes, *, root: str, max_bytes: int) -> Message | Refused:
     """Read one message: size, topic, JSON, no media, schema version, the envelope and its kind's fields.
 
     The order matters: media is refused before anything else is read from the body, so a message
@@ -187,7 +187,7 @@ def read_message(topic: str, raw: bytes, *, max_bytes: int) -> Message | Refused
     """
     if len(raw) > max_bytes:
         return Refused(Refusal.TOO_LARGE, f"{len(raw)} bytes > {max_bytes}")
-    ref = parse_topic(topic)
+    ref = parse_topic(topic, root)
     if ref is None:
         return Refused(Refusal.UNKNOWN_TOPIC, topic[:255])
     try:

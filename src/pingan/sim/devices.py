@@ -69,6 +69,7 @@ class Params:
     crowd_zones: int = 3
     crowd_capacity: int = 5000
     crowd_every_s: float = 10.0
+    topic_root: str = "pingan"  # the ingest's PINGAN_SENSORS_TOPIC_ROOT
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def plan_alarms(rng: random.Random, devices: Sequence[DeviceForSimulation], p: P
         d = rng.choice(community)
         alarm = KIND_ALARM[d.kind]
         false = rng.random() < FALSE_ALARM_SHARE[alarm]
-        topic = f"pingan/{d.community}/{d.device_id}/alarm"
+        topic = f"{p.topic_root}/{d.community}/{d.device_id}/alarm"
         truth = "false" if false else "real"
         out.append(Planned(t, d.device_id, topic, {"type": alarm.value}, truth))
         if false:
@@ -158,7 +159,7 @@ def plan_alarms(rng: random.Random, devices: Sequence[DeviceForSimulation], p: P
         others = [o for o in smoke_by_community[d.community] if o.device_id != d.device_id]
         if alarm is AlarmType.SMOKE and others:
             o = rng.choice(others)
-            out.append(Planned(later, o.device_id, f"pingan/{o.community}/{o.device_id}/alarm",
+            out.append(Planned(later, o.device_id, f"{p.topic_root}/{o.community}/{o.device_id}/alarm",
                                {"type": alarm.value}, truth))  # fmt: skip
         else:
             out.append(Planned(later, d.device_id, topic, {"type": alarm.value}, truth))
@@ -175,7 +176,7 @@ def plan_holster(
         return out
     for t in _poisson_times(rng, p.holster_per_hour, p.duration_s):
         d = rng.choice(holsters)
-        topic = f"pingan/holster/{d.device_id}/event"
+        topic = f"{p.topic_root}/holster/{d.device_id}/event"
         if rng.random() < 0.3:
             out.append(Planned(max(0.0, round(t - 2.0, 3)), d.device_id, topic,
                                {"event": HolsterEvent.CEW_ARMED.value}))  # fmt: skip
@@ -224,7 +225,7 @@ def plan_tracks(
             f = travelled / max(graph.metres(here, nxt), 1e-9) if nxt != here else 0.0
             lat = float(graph.lat[here] + f * (graph.lat[nxt] - graph.lat[here]))
             lon = float(graph.lon[here] + f * (graph.lon[nxt] - graph.lon[here]))
-            topic = f"pingan/units/{d.unit_call_sign}/position"
+            topic = f"{p.topic_root}/units/{d.unit_call_sign}/position"
             out.append(Planned(t, d.device_id, topic, {"lat": round(lat, 6), "lon": round(lon, 6)}))
             t = round(t + p.position_every_s, 3)
     return out
@@ -255,7 +256,7 @@ def plan_crowd(rng: random.Random, p: Params) -> list[Planned]:
             count = max(0, round(p.crowd_capacity * peak * share * rng.uniform(0.97, 1.03)))
             zone = f"zone-{z + 1}"
             out.append(Planned(round(t, 3), f"{p.crowd_event}-{zone}",
-                               f"pingan/crowd/{p.crowd_event}/{zone}/count", {"count": count}))  # fmt: skip
+                               f"{p.topic_root}/crowd/{p.crowd_event}/{zone}/count", {"count": count}))  # fmt: skip
         t += p.crowd_every_s
     return out
 

@@ -40,7 +40,7 @@ def devices_cmd(
     params = sim.Params(
         duration_s=duration, alarms_per_hour=alarms_per_hour, holster_per_hour=holster_per_hour,
         position_every_s=position_every, crowd_event=crowd_event, crowd_zones=crowd_zones,
-        crowd_capacity=crowd_capacity,
+        crowd_capacity=crowd_capacity, topic_root=get_settings().sensors.topic_root,
     )  # fmt: skip
     try:
         with db.transaction() as session:

@@ -325,7 +325,7 @@ def do_ingest_noise(
 ) -> NoiseIngested:
     """Take one noise message: read it (audio or pictures refuse it whole), refuse a reading number the
     sensor has used already, place it on its segment, keep it. Caller holds the transaction."""
-    read = rules.read_noise_message(topic, raw, now=now)
+    read = rules.read_noise_message(topic, raw, root=get_settings().sensors.topic_root, now=now)
     if isinstance(read, rules.NoiseRefused):
         return do_noise_dead_letter(session, topic=topic, refused=read, raw=raw, now=now)
     taken = session.execute(

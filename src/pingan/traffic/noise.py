@@ -32,10 +32,14 @@ from pingan.traffic.choices import NoiseRefusal
 
 log = get_logger("traffic.noise")
 
-SUBSCRIPTION = "pingan/noise/+/level"
 CLIENT_ID = "pingan-traffic-noise"
 SNAPPER_TTL_S = 600.0  # the road graph is read again this often
 HANDLE_TRIES = 5
+
+
+def subscription() -> str:
+    """The noise topic filter under the configured root (`PINGAN_SENSORS_TOPIC_ROOT`)."""
+    return f"{get_settings().sensors.topic_root}/noise/+/level"
 
 
 @dataclass
@@ -77,7 +81,7 @@ class NoiseIngest:
             log.warning("noise.connect_refused", reason=str(reason))
             return
         self.connects += 1
-        client.subscribe(SUBSCRIPTION, qos=1)
+        client.subscribe(subscription(), qos=1)
         log.info("noise.connected", session_present=bool(flags.session_present))
 
     def handle(self, topic: str, raw: bytes, *, now: datetime | None = None) -> actions.NoiseIngested:

@@ -203,7 +203,6 @@ def propose_patrols(spots: list[HotSpot], *, places: int = 5, max_hours: int = 4
 
 # The noise sensor's message (docs/traffic.md): levels only. Field names that carry sound, pictures or
 # video, or a data URI of them, refuse the whole message, before anything else is read from it.
-NOISE_TOPIC_PREFIX = "pingan/noise/"
 NOISE_FORBIDDEN_KEYS = frozenset(
     {
         "audio", "audio_url", "audio_data", "sound", "recording", "record", "clip", "wav", "mp3",
@@ -269,21 +268,16 @@ NOISE_FUTURE_S = 300
 
 
 def read_noise_message(
-    topic: str, raw: bytes, *, now: datetime, max_bytes: int = 4096
+    topic: str, raw: bytes, *, root: str, now: datetime, max_bytes: int = 4096
 ) -> NoiseMessage | NoiseRefused:
-    """Read `pingan/noise/{sensor}/level`: size, topic, JSON, no media, then the fields.
+    """Read `{root}/noise/{sensor}/level` (the root is `pingan` unless configured): size, topic, JSON, no media, then the fields.
 
     `{"v": 1, "sensor", "seq", "ts", "lat", "lon", "laeq_db", "lmax_db", "window_s"}`: LAeq and LAmax
     over the window in dB(A), 20 to 140, LAmax not below LAeq; the window 1 s to 1 h."""
     if len(raw) > max_bytes:
         return NoiseRefused(NoiseRefusal.TOO_LARGE, f"{len(raw)} bytes > {max_bytes}")
     parts = topic.split("/")
-    if (
-        len(parts) != 4
-        or f"{parts[0]}/{parts[1]}/" != NOISE_TOPIC_PREFIX
-        or not parts[2]
-        or parts[3] != "level"
-    ):
+    if len(parts) != 4 or parts[0] != root or parts[1] != "noise" or not parts[2] or parts[3] != "level":
         return NoiseRefused(NoiseRefusal.UNKNOWN_TOPIC, topic[:255])
     try:
         body = json.loads(raw.decode("utf-8"))
