@@ -210,29 +210,33 @@ CSRF_FIELD = "csrf_token"
 def form_refusal(exc: ValidationError) -> str:
     """Why the request model refused a form: the first field's place and message."""
     first = exc.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    place = ".".join(str(p) for p in first["loc"])
+    return f"{place}: {first['msg']}" if place else str(first["msg"])  # a whole-form check names its fields
 
 
 def run_form(
     session: Session,
-    write: Callable[[datetime], None],
+    write: Callable[[datetime], str | None],
     *,
-    done: str,
     again: Callable[[int, str], HTMLResponse],
+    done: str | None = None,
 ) -> HTMLResponse | RedirectResponse:
-    """Run one page form's write in one transaction at one `now`, then 303 to `done`. A refusal rolls
+    """Run one page form's write in one transaction at one `now`, then 303 to where the write says
+    (a place known only once it ran, such as a new row's page), or else to `done`. A refusal rolls
     back and shows the page again, `again(status, why)`, with why it was refused, naming the field."""
     now = clock.now()
     try:
         with session.begin():
-            write(now)
+            place = write(now) or done
     except DomainError as exc:
         session.rollback()
         return again(exc.status, page_message(exc))
     except ValidationError as exc:
         session.rollback()
         return again(422, form_refusal(exc))
-    return RedirectResponse(done, status_code=303)
+    if place is None:
+        raise TypeError("run_form: give `done`, or a write that returns where to go")
+    return RedirectResponse(place, status_code=303)
 
 
 def csrf_token_for(nonce: str) -> str:

@@ -7,6 +7,8 @@ zones (drawn on a map or pasted as GeoJSON), their alerts, active and closed, an
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -18,7 +20,7 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.errors import DomainError, NotFound
 from pingan.core.i18n import _, label
-from pingan.core.pages import TEMPLATES, page_message, render
+from pingan.core.pages import TEMPLATES, form_refusal, page_message, render, run_form
 from pingan.core.roles import Actor
 from pingan.sensors import actions, queries
 from pingan.sensors.choices import (
@@ -107,9 +109,7 @@ def register_device(
     try:
         body = DeviceIn.model_validate({k: v for k, v in values.items() if v != ""})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        return _devices_page(request, session, actor, 422, error=f"{field}: {first['msg']}", values=values)
+        return _devices_page(request, session, actor, 422, error=form_refusal(exc), values=values)
     item = actions.NewDevice(device=body, actor=actor)
     try:
         with session.begin():
@@ -152,19 +152,18 @@ def record_outcome(
     reason: Annotated[str, Form(max_length=255)] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Record what a closed alarm turned out to be."""
-    try:
-        with session.begin():
-            alarm = actions.get_alarm(session, alarm_id)
-            device_pk = alarm.device_pk
-            try:
-                chosen = Outcome(outcome)
-            except ValueError:
-                chosen = Outcome.UNKNOWN
-            actions.check_record_outcome(session, alarm, chosen, actor)
-            actions.do_record_outcome(session, alarm, chosen, reason.strip(), actor)
-    except DomainError as exc:
-        return render(request, "sensors_error.html", exc.status, error=page_message(exc))
-    return RedirectResponse(f"/sensors/devices/{device_pk}", status_code=303)
+
+    def write(_now: datetime) -> str:
+        alarm = actions.get_alarm(session, alarm_id)
+        try:
+            chosen = Outcome(outcome)
+        except ValueError:
+            chosen = Outcome.UNKNOWN
+        actions.check_record_outcome(session, alarm, chosen, actor)
+        actions.do_record_outcome(session, alarm, chosen, reason.strip(), actor)
+        return f"/sensors/devices/{alarm.device_pk}"
+
+    return run_form(session, write, again=_error_page(request))
 
 
 @router.get("/sensors/alerts", response_class=HTMLResponse)
@@ -211,18 +210,17 @@ def close_alert(
     reason: Annotated[str, Form(max_length=255)] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Close the alert as resolved or false, with the reason."""
-    try:
-        with session.begin():
-            alert = actions.get_alert(session, alert_id)
-            try:
-                chosen = AlertState(state)
-            except ValueError:
-                chosen = AlertState.ACTIVE
-            actions.check_close_alert(alert, chosen, reason, actor)
-            actions.do_close_alert(session, alert, chosen, reason.strip(), actor, now=clock.now())
-    except DomainError as exc:
-        return render(request, "sensors_error.html", exc.status, error=page_message(exc))
-    return RedirectResponse(f"/sensors/alerts/{alert_id}", status_code=303)
+
+    def write(now: datetime) -> None:
+        alert = actions.get_alert(session, alert_id)
+        try:
+            chosen = AlertState(state)
+        except ValueError:
+            chosen = AlertState.ACTIVE
+        actions.check_close_alert(alert, chosen, reason, actor)
+        actions.do_close_alert(session, alert, chosen, reason.strip(), actor, now=now)
+
+    return run_form(session, write, done=f"/sensors/alerts/{alert_id}", again=_error_page(request))
 
 
 @router.get("/sensors/dead-letters", response_class=HTMLResponse)
@@ -237,10 +235,9 @@ def dead_letters_page(request: Request, session: DbSession, actor: Reader) -> HT
 # ------------------------------------------------------------------------------------- large events
 
 
-def _form_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "body"
-    return f"{field}: {first['msg']}"
+def _error_page(request: Request) -> Callable[[int, str], HTMLResponse]:
+    """A refused form whose page cannot be shown again (the row is gone, or not the actor's to see)."""
+    return lambda status, why: render(request, "sensors_error.html", status, error=why)
 
 
 def _events_page(
@@ -276,17 +273,14 @@ def create_event(
     for k in ("starts_at", "ends_at"):
         if k in raw and len(raw[k]) <= 16:  # a datetime-local field: minutes, no offset
             raw[k] = f"{raw[k]}:00+08:00"
-    try:
+
+    def write(now: datetime) -> str:
         body = CrowdEventIn.model_validate(raw)
-    except ValidationError as exc:
-        return _events_page(request, session, actor, 422, error=_form_error(exc), values=values)
-    try:
-        with session.begin():
-            actions.check_create_event(session, body, actor)
-            event_id = actions.do_create_event(session, body, actor, now=clock.now()).id
-    except DomainError as exc:
-        return _events_page(request, session, actor, exc.status, error=page_message(exc), values=values)
-    return RedirectResponse(f"/sensors/events/{event_id}", status_code=303)
+        actions.check_create_event(session, body, actor)
+        return f"/sensors/events/{actions.do_create_event(session, body, actor, now=now).id}"
+
+    return run_form(session, write, again=lambda status, why: _events_page(
+        request, session, actor, status, error=why, values=values))  # fmt: skip
 
 
 def _event_page(
@@ -388,20 +382,15 @@ def add_zone(
     for k in ("capacity", "watch_pct", "control_pct", "over_pct"):
         if values[k].strip():
             raw[k] = values[k].strip()
-    try:
+
+    def write(_now: datetime) -> None:
         body = CrowdZoneIn.model_validate({k: v for k, v in raw.items() if v not in ("", None)})
-    except ValidationError as exc:
-        return _event_page(request, session, actor, event_id, 422, error=_form_error(exc), values=values)
-    try:
-        with session.begin():
-            event = actions.get_event(session, event_id)
-            actions.check_add_zone(session, event, body, actor)
-            actions.do_add_zone(session, event, body, actor)
-    except DomainError as exc:
-        return _event_page(
-            request, session, actor, event_id, exc.status, error=page_message(exc), values=values
-        )
-    return RedirectResponse(f"/sensors/events/{event_id}", status_code=303)
+        event = actions.get_event(session, event_id)
+        actions.check_add_zone(session, event, body, actor)
+        actions.do_add_zone(session, event, body, actor)
+
+    return run_form(session, write, done=f"/sensors/events/{event_id}", again=lambda status, why: _event_page(
+        request, session, actor, event_id, status, error=why, values=values))  # fmt: skip
 
 
 def _zone_page(
@@ -456,22 +445,15 @@ def update_zone(
         return _zone_page(request, session, actor, zone_id, 422, values=values,
                           error=_("polygon: not JSON (paste a GeoJSON Polygon)"))  # fmt: skip
     raw = {k: v.strip() for k, v in values.items() if k != "polygon" and v.strip()}
-    try:
+
+    def write(now: datetime) -> str:
         change = CrowdZoneEdit.model_validate({**raw, "polygon": parsed} if parsed is not None else raw)
-    except ValidationError as exc:
-        return _zone_page(request, session, actor, zone_id, 422, error=_form_error(exc), values=values)
-    try:
-        with session.begin():
-            item = actions.ZoneEdit(zone=actions.get_zone(session, zone_id), change=change, actor=actor)
-            actions.check_update_zone(item)
-            event_id = actions.do_update_zone(session, item, now=clock.now()).event_id
-    except NotFound as exc:
-        return render(request, "sensors_error.html", exc.status, error=page_message(exc))
-    except DomainError as exc:
-        return _zone_page(
-            request, session, actor, zone_id, exc.status, error=page_message(exc), values=values
-        )
-    return RedirectResponse(f"/sensors/events/{event_id}", status_code=303)
+        item = actions.ZoneEdit(zone=actions.get_zone(session, zone_id), change=change, actor=actor)
+        actions.check_update_zone(item)
+        return f"/sensors/events/{actions.do_update_zone(session, item, now=now).event_id}"
+
+    return run_form(session, write, again=lambda status, why: _zone_page(
+        request, session, actor, zone_id, status, error=why, values=values))  # fmt: skip
 
 
 @router.post("/sensors/zones/{zone_id}/retire", response_class=HTMLResponse, response_model=None)
@@ -484,18 +466,14 @@ def retire_zone(
     note: Annotated[str, Form(max_length=255)] = "",
 ) -> HTMLResponse | RedirectResponse:
     """Retire a zone from its page, with a note (`check_retire_zone`)."""
-    try:
-        with session.begin():
-            item = actions.ZoneRetirement(zone=actions.get_zone(session, zone_id), note=note, actor=actor)
-            actions.check_retire_zone(session, item)
-            event_id = actions.do_retire_zone(session, item, now=clock.now()).event_id
-    except NotFound as exc:
-        return render(request, "sensors_error.html", exc.status, error=page_message(exc))
-    except DomainError as exc:
-        return _zone_page(
-            request, session, actor, zone_id, exc.status, error=page_message(exc), retire_note=note
-        )
-    return RedirectResponse(f"/sensors/events/{event_id}", status_code=303)
+
+    def write(now: datetime) -> str:
+        item = actions.ZoneRetirement(zone=actions.get_zone(session, zone_id), note=note, actor=actor)
+        actions.check_retire_zone(session, item)
+        return f"/sensors/events/{actions.do_retire_zone(session, item, now=now).event_id}"
+
+    return run_form(session, write, again=lambda status, why: _zone_page(
+        request, session, actor, zone_id, status, error=why, retire_note=note))  # fmt: skip
 
 
 @router.post("/sensors/zones/{zone_id}/delete", response_class=HTMLResponse, response_model=None)
@@ -503,17 +481,16 @@ def delete_zone(
     request: Request, zone_id: RowPath, session: DbSession, actor: ZoneEditor, _csrf: CsrfChecked
 ) -> HTMLResponse | RedirectResponse:
     """Delete a zone that never raised an alert, from its page (`check_delete_zone`)."""
-    try:
-        with session.begin():
-            zone = actions.get_zone(session, zone_id)
-            event_id = zone.event_id
-            actions.check_delete_zone(session, zone, actor)
-            actions.do_delete_zone(session, zone, actor, now=clock.now())
-    except NotFound as exc:
-        return render(request, "sensors_error.html", exc.status, error=page_message(exc))
-    except DomainError as exc:
-        return _zone_page(request, session, actor, zone_id, exc.status, error=page_message(exc))
-    return RedirectResponse(f"/sensors/events/{event_id}", status_code=303)
+
+    def write(now: datetime) -> str:
+        zone = actions.get_zone(session, zone_id)
+        event_id = zone.event_id
+        actions.check_delete_zone(session, zone, actor)
+        actions.do_delete_zone(session, zone, actor, now=now)
+        return f"/sensors/events/{event_id}"
+
+    return run_form(session, write, again=lambda status, why: _zone_page(
+        request, session, actor, zone_id, status, error=why))  # fmt: skip
 
 
 @router.get("/sensors/events.geojson")
