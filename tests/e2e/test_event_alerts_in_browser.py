@@ -46,6 +46,49 @@ def _publish(topic: str, body: dict[str, Any]) -> None:
     device.loop_stop()
 
 
+def _signed(key: bytes, device: str, seq: int, **fields: Any) -> dict[str, Any]:
+    """A device message with its envelope, signed with the device's key."""
+    body: dict[str, Any] = {
+        "v": 1,
+        "device": device,
+        "seq": seq,
+        "ts": datetime.now(UTC).isoformat(),
+        **fields,
+    }
+    body["sig"] = rules.sign(key, body)
+    return body
+
+
+def _event_running(url: str, headers: dict[str, str], code: str, name: str) -> int:
+    """A large event running from an hour ago to eight hours ahead, made over the API; its id."""
+    now = datetime.now(UTC)
+    made = httpx.post(
+        f"{url}/api/v1/sensors/events",
+        json={"code": code, "name": name, "starts_at": (now - timedelta(hours=1)).isoformat(),
+              "ends_at": (now + timedelta(hours=8)).isoformat()},
+        headers=headers,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def _device_key(url: str, headers: dict[str, str], device: str, kind: str, community: str) -> bytes:
+    """Register a device over the API; its signing key."""
+    r = httpx.post(f"{url}/api/v1/sensors/devices", json={"device_id": device, "kind": kind,
+                   "community": community}, headers=headers)  # fmt: skip
+    assert r.status_code == 201, r.text
+    return bytes.fromhex(r.json()["key"])
+
+
+def _live_map_in_event_mode(browser: Any, url: str, errors: list[str], shown: str) -> Any:
+    """The dispatcher's live map, switched to event mode, once it shows `shown` (an attribute test)."""
+    live_map = _logged_in(browser, url, "/command/map", errors)
+    live_map.locator('#command-map[data-ready="1"]').wait_for(state="attached", timeout=20_000)
+    live_map.check("#event-mode")
+    live_map.locator(f"#command-map[{shown}]").wait_for(state="attached", timeout=20_000)
+    return live_map
+
+
 def _lon_lat(page: Any, box: dict[str, float], offsets: list[tuple[int, int]]) -> list[list[float]]:
     """Where points at these pixel offsets from the drawing map's centre lie, as [lon, lat]."""
     return list(
@@ -76,15 +119,7 @@ def test_a_zone_drawn_on_the_map_raises_an_alert_that_appears_and_closes_live(
     url, _ = site
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     dispatcher = {"Authorization": f"Bearer {_token(url, 'dispatcher')}"}
-    now = datetime.now(UTC)
-    made = httpx.post(
-        f"{url}/api/v1/sensors/events",
-        json={"code": "e2e-expo", "name": "西博会（测试）", "starts_at": (now - timedelta(hours=1)).isoformat(),
-              "ends_at": (now + timedelta(hours=8)).isoformat()},
-        headers=dispatcher,
-    )  # fmt: skip
-    assert made.status_code == 201, made.text
-    event_id = made.json()["id"]
+    event_id = _event_running(url, dispatcher, "e2e-expo", "西博会（测试）")
 
     errors: list[str] = []
     page = _logged_in(browser, url, f"/sensors/events/{event_id}", errors)
@@ -128,26 +163,14 @@ def test_a_zone_drawn_on_the_map_raises_an_alert_that_appears_and_closes_live(
     zone = httpx.get(f"{url}/api/v1/sensors/events/{event_id}", headers=dispatcher).json()["zones"][0]
     assert zone["polygon"] == [ring]
 
-    counter = httpx.post(
-        f"{url}/api/v1/sensors/devices",
-        json={"device_id": "e2e-counter", "kind": "crowd_counter", "community": "e2e-expo"},
-        headers=dispatcher,
-    )
-    assert counter.status_code == 201, counter.text
-    key = bytes.fromhex(counter.json()["key"])
+    key = _device_key(url, dispatcher, "e2e-counter", "crowd_counter", "e2e-expo")
     page.locator('#zone-draw-map[data-ready="1"]').wait_for(state="attached", timeout=20_000)
     page.evaluate("window.notReloaded = true")
     # The live map beside it, in event mode: the zone outlined while it has an active alert.
-    live_map = _logged_in(browser, url, "/command/map", errors)
-    live_map.locator('#command-map[data-ready="1"]').wait_for(state="attached", timeout=20_000)
-    live_map.check("#event-mode")
-    live_map.locator('#command-map[data-event-alerts="0"]').wait_for(state="attached", timeout=20_000)
+    live_map = _live_map_in_event_mode(browser, url, errors, 'data-event-alerts="0"')
 
     def count(seq: int, people: int) -> None:
-        body: dict[str, Any] = {"v": 1, "device": "e2e-counter", "seq": seq,
-                                "ts": datetime.now(UTC).isoformat(), "count": people}  # fmt: skip
-        body["sig"] = rules.sign(key, body)
-        _publish(f"{MQTT_ROOT}/crowd/e2e-expo/hall-1/count", body)
+        _publish(f"{MQTT_ROOT}/crowd/e2e-expo/hall-1/count", _signed(key, "e2e-counter", seq, count=people))
 
     def active_row(level: str) -> Any:
         return page.locator(f'#event-alerts-active tr[data-alert-id][data-level="{level}"]')

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,15 @@ import httpx
 import pytest
 
 from pingan.core.migrate import REPO_ROOT
-from pingan.sensors import rules
 from tests.conftest import MQTT_ROOT
-from tests.e2e.test_event_alerts_in_browser import _logged_in, _publish
+from tests.e2e.test_event_alerts_in_browser import (
+    _device_key,
+    _event_running,
+    _live_map_in_event_mode,
+    _logged_in,
+    _publish,
+    _signed,
+)
 from tests.e2e.test_safety_alert_in_browser import (  # noqa: F401 - the server and ingest fixtures
     _token,
     ingest_process,
@@ -38,18 +43,6 @@ SKY = [[[104.05, 30.62], [104.08, 30.62], [104.08, 30.65], [104.05, 30.65], [104
 PUSHED_WITHIN_MS = 20_000
 
 
-def _signed(key: bytes, device: str, seq: int, **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "v": 1,
-        "device": device,
-        "seq": seq,
-        "ts": datetime.now(UTC).isoformat(),
-        **fields,
-    }
-    body["sig"] = rules.sign(key, body)
-    return body
-
-
 def test_a_falling_count_and_a_drone_moving_are_pushed_live_and_a_zone_is_edited_on_the_map(
     site: tuple[str, Path],  # noqa: F811
     ingest_process: None,  # noqa: F811
@@ -58,27 +51,15 @@ def test_a_falling_count_and_a_drone_moving_are_pushed_live_and_a_zone_is_edited
     url, _ = site
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     dispatcher = {"Authorization": f"Bearer {_token(url, 'dispatcher')}"}
-    now = datetime.now(UTC)
-    made = httpx.post(
-        f"{url}/api/v1/sensors/events",
-        json={"code": "e2e-games", "name": "大运会（测试）", "starts_at": (now - timedelta(hours=1)).isoformat(),
-              "ends_at": (now + timedelta(hours=8)).isoformat()},
-        headers=dispatcher,
-    )  # fmt: skip
-    assert made.status_code == 201, made.text
-    event_id = made.json()["id"]
+    event_id = _event_running(url, dispatcher, "e2e-games", "大运会（测试）")
     for zone in ({"code": "hall-1", "name": "一号馆", "polygon": HALL, "capacity": 1000},
                  {"code": "sky", "name": "禁飞区", "polygon": SKY, "no_fly": True}):  # fmt: skip
         added = httpx.post(f"{url}/api/v1/sensors/events/{event_id}/zones", json=zone, headers=dispatcher)
         assert added.status_code == 201, added.text
     hall_id = added.json()["zones"][0]["id"]
-    keys = {}
-    for device, kind, community in (("e2e-games-counter", "crowd_counter", "e2e-games"),
-                                    ("e2e-radar", "drone_detector", "drone")):  # fmt: skip
-        r = httpx.post(f"{url}/api/v1/sensors/devices", json={"device_id": device, "kind": kind,
-                       "community": community}, headers=dispatcher)  # fmt: skip
-        assert r.status_code == 201, r.text
-        keys[device] = bytes.fromhex(r.json()["key"])
+    keys = {device: _device_key(url, dispatcher, device, kind, community)
+            for device, kind, community in (("e2e-games-counter", "crowd_counter", "e2e-games"),
+                                            ("e2e-radar", "drone_detector", "drone"))}  # fmt: skip
 
     def count(seq: int, people: int) -> None:
         _publish(f"{MQTT_ROOT}/crowd/e2e-games/hall-1/count",
@@ -93,10 +74,7 @@ def test_a_falling_count_and_a_drone_moving_are_pushed_live_and_a_zone_is_edited
     errors: list[str] = []
     page = _logged_in(browser, url, f"/sensors/events/{event_id}", errors)
     page.evaluate("window.notReloaded = true")
-    live_map = _logged_in(browser, url, "/command/map", errors)
-    live_map.locator('#command-map[data-ready="1"]').wait_for(state="attached", timeout=20_000)
-    live_map.check("#event-mode")
-    live_map.locator('#command-map[data-event-counts="hall-1:"]').wait_for(state="attached", timeout=20_000)
+    live_map = _live_map_in_event_mode(browser, url, errors, 'data-event-counts="hall-1:"')
     live_map.evaluate("window.notReloaded = true")
     seconds: dict[str, float] = {}
 
