@@ -74,6 +74,7 @@ def _page(
         pending=pending,
         month=month,
         pack=in_force(),
+        rule_title=scores.rule_title,
         may_file=actor.role in approvals.FILERS,
         href=approvals.href_of,
         error=error,

@@ -14,6 +14,7 @@ from pingan.core import clock
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, DbSession
 from pingan.core.errors import NotFound
+from pingan.core.i18n import html_lang
 from pingan.core.roles import Actor
 from pingan.supervision import actions, ledger, scores
 from pingan.supervision.choices import PropertyState
@@ -205,5 +206,13 @@ def leaderboard(
     pack = in_force()
     with session.begin():
         units, _people = scores.leaderboard(session, m, actor=actor)
-        out = [StandingOut(key=u.key, name=u.name, score=u.score, reasons=u.reasons(pack)) for u in units]
+        out = [
+            StandingOut(
+                key=u.key,
+                name=u.name,
+                score=u.score,
+                reasons=u.reasons(pack, zh=html_lang().startswith("zh")),
+            )
+            for u in units
+        ]
     return out

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from pingan.core import audit
 from pingan.core.errors import Conflict, Invalid, NotFound
+from pingan.core.i18n import _
 from pingan.core.org import Station
 from pingan.core.roles import Actor, Role
 from pingan.core.schemas import MAX_ROW_ID
@@ -264,6 +265,27 @@ def do_appeal(
 # ------------------------------------------------------------------------------------- leaderboard
 
 
+# Deductions that other packages write (a complaint's finding) carry rules outside the rule pack. Those
+# packages name their rules here when installed, each with a message translated where it is shown.
+_outside_pack: dict[str, str] = {}
+
+
+def register_rule(rule_id: str, title: str) -> None:
+    """Name a deduction rule kept outside the rule pack; `title` is an N_() message (idempotent)."""
+    _outside_pack[rule_id] = title
+
+
+def rule_title(rule_id: str, pack: RulePack, *, zh: bool) -> str:
+    """A deduction's rule as its reader reads it: the pack's title in their language, a registered
+    rule's title translated, or else the bare id."""
+    if rule_id in pack.by_id:
+        rule = pack.by_id[rule_id]
+        return rule.title_zh if zh else rule.title_en
+    if rule_id in _outside_pack:
+        return _(_outside_pack[rule_id])
+    return rule_id
+
+
 @dataclass
 class Standing:
     """A unit (station) or officer in a month: its score and the entries that moved it."""
@@ -273,13 +295,13 @@ class Standing:
     score: int
     entries: list[QualityEntry] = field(default_factory=list)
 
-    def reasons(self, pack: RulePack, top: int = 3) -> list[tuple[str, int]]:
-        """The rules that moved the score most, with their net points."""
+    def reasons(self, pack: RulePack, *, zh: bool, top: int = 3) -> list[tuple[str, int]]:
+        """The rules that moved the score most, with their net points, titled in the reader's language."""
         by_rule: dict[str, int] = defaultdict(int)
         for e in self.entries:
             by_rule[e.rule_id] += e.points
         ranked = sorted(by_rule.items(), key=lambda kv: (kv[1], kv[0]))[:top]
-        return [(pack.by_id[r].title_en if r in pack.by_id else r, p) for r, p in ranked if p]
+        return [(rule_title(r, pack, zh=zh), p) for r, p in ranked if p]
 
 
 def leaderboard(session: Session, month: str, *, actor: Actor) -> tuple[list[Standing], list[Standing]]:

@@ -32,6 +32,7 @@ from pingan.command import queries as command_queries
 from pingan.core import audit, events
 from pingan.core.auth import User
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound
+from pingan.core.i18n import N_
 from pingan.core.org import stations_by_code
 from pingan.core.pii import PiiKind, protect
 from pingan.core.roles import Actor, Role
@@ -682,7 +683,10 @@ def _apply_approved_extension(session: Session, req: ApprovalRequest, actor: Act
 
 
 def install() -> None:
-    """Let the approvals queue decide complaint extensions (idempotent; web/reactions.py)."""
+    """Let the approvals queue decide complaint extensions, and name the findings' deduction rules
+    (idempotent; web/reactions.py)."""
+    scores.register_rule(f"complaint.{Finding.SUBSTANTIATED.value}", N_("complaint found substantiated"))
+    scores.register_rule(f"complaint.{Finding.PARTLY.value}", N_("complaint found partly substantiated"))
     approvals.register_kind(
         RequestKind.COMPLAINT_EXTENSION,
         approvals.KindHandler(
