@@ -578,7 +578,8 @@ def test_a_substantiated_finding_deducts_from_the_officer_citing_the_complaint_a
         entry_id = entry.id
     # The deductions list names the rule in the reader's language and links the complaint.
     listed = client.get(
-        "/supervision/approvals?month=2026-03", headers={**bearer(handlers["sun"]), "Accept-Language": "zh-CN"}
+        "/supervision/approvals?month=2026-03",
+        headers={**bearer(handlers["sun"]), "Accept-Language": "zh-CN"},
     )
     assert "投诉属实" in listed.text and f'href="/complaints/{accepted["id"]}"' in listed.text
     assert "complaint.substantiated" not in listed.text
