@@ -359,7 +359,7 @@ def chart_option(units: list[Standing]) -> Mapping[str, object]:
     """The ECharts option of the page's bar chart: each station's score."""
     return {
         "animation": False,
-        "grid": {"left": 110, "right": 20, "top": 10, "bottom": 30},
+        "grid": {"left": 110, "right": 40, "top": 10, "bottom": 30},  # room for a label of 100
         "xAxis": {"type": "value", "max": BASE_SCORE},
         "yAxis": {"type": "category", "inverse": True, "data": [u.name for u in units]},
         "series": [

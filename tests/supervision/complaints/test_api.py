@@ -576,13 +576,14 @@ def test_a_substantiated_finding_deducts_from_the_officer_citing_the_complaint_a
             "2026-03",
         )
         entry_id = entry.id
-    # The deductions list names the rule in the reader's language and links the complaint.
+    # The deductions list names the station and the rule in the reader's language, and links the complaint.
     listed = client.get(
         "/supervision/approvals?month=2026-03",
         headers={**bearer(handlers["sun"]), "Accept-Language": "zh-CN"},
     )
     assert "投诉属实" in listed.text and f'href="/complaints/{accepted["id"]}"' in listed.text
     assert "complaint.substantiated" not in listed.text
+    assert "<td>玉林派出所</td>" in listed.text  # the station by its name
     filed = client.post(
         f"/api/v1/supervision/quality/{entry_id}/appeals",
         json={"points": 5, "grounds": "录音证实民警用语规范"},
