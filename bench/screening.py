@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +108,22 @@ def _replay_batches(store: Path, rate: float, seconds: float, since: datetime | 
 
     out: list[pl.DataFrame] = []
     sent = 0
+    first: list[pl.DataFrame] = []
     while True:
-        for b in iter_batches(store, since, None):
-            out.append(b.sort(["ts", "tx_id"]))
+        # A store shorter than the run is replayed again as new transactions: later in time by the
+        # store's span, with ids above every id of the pass before (the consumer drops an id it has
+        # screened, so a repeated one would count as screened without being screened).
+        lap = len(out) // len(first) if first else 0
+        if lap:
+            ids = int(pl.concat([b.select(pl.col("tx_id").max()) for b in first]).max().item()) + 1
+            t0, t1 = first[0]["ts"].min(), first[-1]["ts"].max()
+            span = t1 - t0 + timedelta(days=1)  # type: ignore[operator]
+        for b in first if first else iter_batches(store, since, None):
+            if not lap:
+                first.append(b := b.sort(["ts", "tx_id"]))
+            else:
+                b = b.with_columns(pl.col("tx_id") + lap * ids, pl.col("ts") + lap * span)
+            out.append(b)
             sent += b.height
             if sent >= rate * seconds:
                 return out

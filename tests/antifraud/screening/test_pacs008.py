@@ -9,6 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 from sqlalchemy import select
 
 from pingan.antifraud.risk.model import RiskEvent
@@ -116,3 +118,94 @@ def test_a_pacs008_message_to_a_watchlisted_payee_becomes_a_risk_event_and_a_bad
         events = session.execute(select(RiskEvent.tx_id, RiskEvent.reasons)).all()
     assert [e.tx_id for e in events] == [7_000_000_001]
     assert "WL-PAYEE" in events[0].reasons
+
+
+# --- A micro-batch at once: `parse_batch` reads exactly what `parse` reads, message for message -----
+
+_TEXT = st_.sampled_from(["M1", "ABC-123", "", " ", " E9 ", "编号1", "\x1c"])
+_TX_ID = st_.sampled_from(["9000000001", "0", "9223372036854775807", "9223372036854775808", "20261206ICBC000001",
+                           " 42 ", "", "١٢٣", "42x"])  # fmt: skip
+_AMOUNT = st_.sampled_from(["1234.56", "5", "5.1", "5.10", "012.30", "0.00", "0", "12.345", "-1", "1e3", "١٢.٣",
+                            "123456789012345.99", "1234567890123456", 500, 0, True, 12.5, None])  # fmt: skip
+_DATE_TIME = st_.sampled_from([
+    "2026-03-14T10:00:00+08:00", "2026-03-14T10:00:00.123+08:00", "2026-03-14T10:00:00.123456-03:30",
+    "2026-03-14T10:00:00.1+08:00", "2026-03-14T10:00:00.1234567+08:00", "2026-03-14T10:00:00Z",
+    "2026-03-14T10:00:00", "2026-03-14T23:59:60+08:00", "2026-02-30T10:00:00+08:00", "2026-03-14 10:00:00+08:00",
+    "20260314T100000+0800", "not a time", 5,
+])  # fmt: skip
+_DATE = st_.sampled_from(["2026-03-14", "20260314", "2026-02-30", "", 20260314])
+_ACCOUNT = st_.sampled_from(["5", "6222000100", " 7 ", "-5", "", "123456789012345678", "1234567890123456789",
+                             "99999999999999999999", "٥", 5])  # fmt: skip
+_AGENT = st_.sampled_from([
+    {"FinInstnId": {"BICFI": "ICBKCNBJ"}}, {"FinInstnId": {"BICFI": "icbkcnbjxxx"}},
+    {"FinInstnId": {"BICFI": "ICBKCNBJ100"}}, {"FinInstnId": {"BICFI": "XXXXCNBJ"}},
+    {"FinInstnId": {"BICFI": None, "ClrSysMmbId": {"MmbId": "102100099996"}}},
+    {"FinInstnId": {"ClrSysMmbId": {"MmbId": "102100099996"}}}, {"FinInstnId": {"ClrSysMmbId": {"MmbId": "0"}}},
+    {"FinInstnId": {"BICFI": "CMBCCNBS", "ClrSysMmbId": {"MmbId": "0"}}}, {"FinInstnId": {}}, {},
+])  # fmt: skip
+_CHANNEL = st_.sampled_from(["qr", "mobile_banking", "pos", "QR", "fax", ""])
+_PUB = st_.sampled_from([1_796_600_000_000_000, 0, -3, True, "17", 2**70, None])
+
+
+@st_.composite
+def _pacs008_payload(draw: st_.DrawFn) -> bytes:
+    """A pacs.008 message, most often well formed, with any of its fields in a form banks send or get wrong."""
+    if draw(st_.integers(0, 40)) == 0:
+        return draw(st_.sampled_from([b"", b"{", b"[1, 2]", b'{"FIToFICstmrCdtTrf": 5}', b"\xff\xfe"]))
+    doc = _message(ts_us=1_773_460_800_000_000, pub_us=1_796_600_000_000_000)
+    body = doc["FIToFICstmrCdtTrf"]
+    tx = body["CdtTrfTxInf"][0]  # type: ignore[index]
+    odd = draw(st_.integers(0, 3)) == 0  # one message in four has something unusual
+    if odd:
+        choice = draw(st_.integers(0, 11))
+        if choice == 0:
+            body["GrpHdr"]["MsgId"] = draw(_TEXT | st_.just(5))  # type: ignore[index]
+        elif choice == 1:
+            tx["PmtId"] = {"EndToEndId": draw(_TEXT), "TxId": draw(_TX_ID)}
+        elif choice == 2:
+            tx["IntrBkSttlmAmt"]["Ccy"] = draw(st_.sampled_from(["USD", " CNY", "cny"]))
+        elif choice == 3:
+            tx["IntrBkSttlmAmt"]["Amt"] = draw(_AMOUNT)  # type: ignore[index]
+        elif choice == 4:
+            tx["IntrBkSttlmDt"] = draw(_DATE)
+        elif choice == 5:
+            tx["AccptncDtTm"] = draw(_DATE_TIME)
+        elif choice == 6:
+            tx[draw(st_.sampled_from(["DbtrAcct", "CdtrAcct"]))] = {"Id": {"Othr": {"Id": draw(_ACCOUNT)}}}
+        elif choice == 7:
+            tx[draw(st_.sampled_from(["DbtrAgt", "CdtrAgt"]))] = draw(_AGENT)
+        elif choice == 8:
+            pub = draw(_PUB)
+            tx["SplmtryData"] = draw(st_.sampled_from([
+                [{"Envlp": {"Chanl": draw(_CHANNEL), "PubUs": pub}}], {"Envlp": {"Chanl": "qr"}}, [],
+                [{"Envlp": {"Chanl": "qr"}}, {"Envlp": {"Chanl": "x"}}], [{"Envlp": {}}],
+            ]))  # fmt: skip
+        elif choice == 9:
+            body["CdtTrfTxInf"] = draw(st_.sampled_from([tx, [], [tx, tx]]))
+        elif choice == 10:
+            tx["DbtrAgt"] = {
+                "FinInstnId": {"ClrSysMmbId": {"MmbId": "102100099996"}}
+            }  # ICBC by its CNAPS code
+        else:
+            tx["PmtId"]["TxId"] = draw(_TX_ID)  # type: ignore[index]
+    if draw(st_.booleans()):
+        tx["IntrBkSttlmAmt"]["Amt"] = draw(_AMOUNT)  # type: ignore[index]
+    return json.dumps(doc, ensure_ascii=draw(st_.booleans())).encode()
+
+
+def _alone(payload: bytes) -> object:
+    """What `parse` makes of one message: its fields, or the refusal's words and field."""
+    try:
+        return pacs008.parse(payload)
+    except pacs008.Pacs008Invalid as exc:
+        return (str(exc), exc.field)
+
+
+@settings(max_examples=150, deadline=None)
+@given(payloads=st_.lists(_pacs008_payload(), min_size=1, max_size=30))
+def test_a_micro_batch_reads_as_each_of_its_messages_alone(payloads: list[bytes]) -> None:
+    rows, refused = pacs008.parse_batch(payloads)
+    read: dict[int, object] = {r.pop("index"): r for r in rows.to_dicts()}
+    errors: dict[int, object] = {i: (str(e), e.field) for i, e in refused}
+    assert set(read).isdisjoint(errors)
+    assert [read.get(i, errors.get(i)) for i in range(len(payloads))] == [_alone(p) for p in payloads]
