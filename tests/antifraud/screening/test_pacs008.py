@@ -209,3 +209,17 @@ def test_a_micro_batch_reads_as_each_of_its_messages_alone(payloads: list[bytes]
     errors: dict[int, object] = {i: (str(e), e.field) for i, e in refused}
     assert set(read).isdisjoint(errors)
     assert [read.get(i, errors.get(i)) for i in range(len(payloads))] == [_alone(p) for p in payloads]
+
+
+def test_a_pacs008_message_on_another_banks_subject_is_refused_and_the_rest_of_its_batch_screened() -> None:
+    icbc = pacs008.message(tx_id=1, ts_us=1_773_460_800_000_000, payer_account=5, payee_account=6,
+                           amount_fen=100, channel="qr", payer_bank="ICBC", payee_bank="CCB")  # fmt: skip
+    ccb = pacs008.message(tx_id=2, ts_us=1_773_460_800_000_001, payer_account=7, payee_account=6,
+                          amount_fen=200, channel="qr", payer_bank="CCB", payee_bank="ICBC")  # fmt: skip
+    got = st.decode([icbc, ccb, b'{"FIToFICstmrCdtTrf": {}}'], ["tx.CCB", "tx.CCB", "tx.CCB"], "tx")
+    assert got.tx["tx_id"].to_list() == [2]
+    assert [(d["field"], d["subject"]) for d in got.dead] == [
+        ("CdtTrfTxInf.DbtrAgt.FinInstnId", "tx.CCB"),
+        ("FIToFICstmrCdtTrf.GrpHdr.MsgId", "tx.CCB"),
+    ]
+    assert "subject bank CCB is not the payer's bank ICBC" in got.dead[0]["reason"]
