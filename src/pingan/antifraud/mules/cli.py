@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,9 +11,21 @@ import numpy as np
 import typer
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from pingan.antifraud.mules.district import Candidate
 
 app = typer.Typer(help="Mule-account detection (涉诈账户识别).", no_args_is_help=True)
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        help="where the per-account features are computed: polars (in this process) or spark (the graph"
+        " features then run here on Spark's rows)"
+    ),
+]
+MasterOpt = Annotated[
+    str | None, typer.Option(help="with --engine spark: the Spark master (default: local[*])")
+]
 FlagsOpt = Annotated[
     Path | None,
     typer.Option(help="screening flags (`pingan screen --out`): their payers count as flagged payers"),
@@ -78,13 +91,14 @@ def mules_train(
     ] = None,
     rounds: Annotated[int, typer.Option(help="neighbour-score propagation rounds")] = 1,
     flags: FlagsOpt = None,
+    engine: EngineOpt = "polars",
+    spark_master: MasterOpt = None,
 ) -> None:
     """Train on the store's days before the split day; print one JSON line (rows, mules, threshold).
 
     The store's account opening dates and its reports (those filed before the split day), with the
     payers of `--flags`, give the account age at the first large credit and the credits from flagged
     payers or reported victims."""
-    from datetime import date
 
     from pingan.antifraud.mules.district import (
         account_openings,
@@ -98,17 +112,22 @@ def mules_train(
     )
     from pingan.antifraud.mules.model import train
 
+    _check_engine(engine)
     end = date.fromisoformat(until) if until else split_day(store)
+    opened, flagged = account_openings(store), inflow_sources(store, until=day_start(end), flags=flags)
     g = labelled_graph(
         read_transfers(store, end=end),
         truth_labels(store),
-        opened=account_openings(store),
-        flagged=inflow_sources(store, until=day_start(end), flags=flags),
+        opened=opened,
+        flagged=flagged,
+        features=_spark_features(store, None, end, opened, flagged, spark_master)
+        if engine == "spark"
+        else None,
     )
     assert g.labels is not None
     model = train([g], propagation_rounds=rounds)
     save_model(model, out, trained_on={"store": str(store), "until": end.isoformat()})
-    line = {"model": str(out), "until": end.isoformat(), "accounts": g.features.height}
+    line = {"model": str(out), "until": end.isoformat(), "accounts": g.features.height, "engine": engine}
     typer.echo(json.dumps({**line, "mules": int(g.labels.sum()), "threshold": round(model.threshold, 4)}))
 
 
@@ -126,13 +145,14 @@ def mules_score(
         bool, typer.Option(help="put the candidates on the review queue (/mules/review) for an analyst")
     ] = True,
     flags: FlagsOpt = None,
+    engine: EngineOpt = "polars",
+    spark_master: MasterOpt = None,
 ) -> None:
     """Score the accounts active since the split day; print one JSON line per candidate, best first.
 
     The candidates also go to the human-review queue, where only an analyst's confirmation lists an
     account on the watchlist as `suspected` (a score never does, and never issues an order).
     """
-    from datetime import date
 
     from pingan.antifraud.mules.district import (
         account_openings,
@@ -144,12 +164,17 @@ def mules_score(
     )
     from pingan.antifraud.mules.model import graph, score
 
+    _check_engine(engine)
     model = load_model(model_dir)
     start = date.fromisoformat(since) if since else split_day(store)
+    opened, flagged = account_openings(store), inflow_sources(store, flags=flags)
     g = graph(
         read_transfers(store, start=start),
-        opened=account_openings(store),
-        flagged=inflow_sources(store, flags=flags),
+        opened=opened,
+        flagged=flagged,
+        features=_spark_features(store, start, None, opened, flagged, spark_master)
+        if engine == "spark"
+        else None,
     )
     scored = score(model, g)
     found = candidates(scored, model.threshold, limit=limit)
@@ -158,6 +183,32 @@ def mules_score(
     if queue and found:
         queued = _queue(store, found, model_ref=f"{model_dir.name}:{start.isoformat()}")
         typer.echo(f"{queued} candidates on the review queue", err=True)
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ("polars", "spark"):
+        typer.echo(f"refused: engine: {engine!r} is neither polars nor spark", err=True)
+        raise typer.Exit(2)
+
+
+def _spark_features(
+    store: Path,
+    start: date | None,
+    end: date | None,
+    opened: pl.DataFrame | None,
+    flagged: pl.DataFrame | None,
+    master: str | None,
+) -> pl.DataFrame:
+    """The per-account features computed by Spark; a refusal (no Java, no PySpark, an old store) is
+    printed with its field and exits 2."""
+    from pingan.antifraud.mules.spark_features import store_features
+    from pingan.core.errors import Invalid
+
+    try:
+        return store_features(str(store), start=start, end=end, opened=opened, flagged=flagged, master=master)
+    except Invalid as exc:
+        typer.echo(f"refused: {exc.field}: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _queue(store: Path, found: list[Candidate], *, model_ref: str) -> int:

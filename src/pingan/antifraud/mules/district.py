@@ -169,6 +169,7 @@ def labelled_graph(
     *,
     opened: pl.DataFrame | None = None,
     flagged: pl.DataFrame | None = None,
+    features: pl.DataFrame | None = None,
 ) -> Graph:
     """Graph of every account in the transfers, labelled from the truth (absent means not a mule)."""
     seen = pl.concat([transfers["payer"], transfers["payee"].filter(transfers["payee"] >= 0)]).unique()
@@ -178,7 +179,7 @@ def labelled_graph(
         .with_columns(pl.col("is_mule").fill_null(False))
         .sort(ACCOUNT)
     )
-    return graph(transfers, labels=labels, opened=opened, flagged=flagged)
+    return graph(transfers, labels=labels, opened=opened, flagged=flagged, features=features)
 
 
 def save_model(model: MuleModel, directory: Path, *, trained_on: dict[str, object]) -> None:

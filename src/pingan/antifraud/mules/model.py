@@ -80,13 +80,15 @@ def graph(
     *,
     opened: pl.DataFrame | None = None,
     flagged: pl.DataFrame | None = None,
+    features: pl.DataFrame | None = None,
 ) -> Graph:
     """Features of `accounts` (default: every account in the transfers), aligned with their labels.
 
     `opened` (account, opened) and `flagged` (account) as for `features.account_features`: without
     them, the account age at the first large credit and the credits from flagged payers are missing.
+    `features`: those per-account features computed elsewhere (`spark_features.account_features`).
     """
-    feats = account_features(transfers, opened, flagged)
+    feats = account_features(transfers, opened, flagged) if features is None else features
     # Round zero of propagation needs no model: how much the counterparties themselves send in small
     # amounts (test transfers and split parcels are a mule ring's signature).
     small = feats.select(
