@@ -8,7 +8,7 @@ PYTHON ?= python3
 DEMO_ENV := PINGAN_DEMO=1
 CHECK_DB := var/alembic-check.db
 
-.PHONY: demo test check install assets browser warnings-peers pgrouting java lint format bench clean messages
+.PHONY: demo test check install assets browser warnings-peers pgrouting java compose lint format bench clean messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,13 @@ java:
 	@if ! command -v java >/dev/null && [ "$$CI" = "true" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; fi
 
+# The deployment's compose file is checked by `docker-compose config` where Docker exists; under CI
+# Debian's docker-compose is installed when missing (tests/deploy).
+compose:
+	@if command -v docker >/dev/null && ! command -v docker-compose >/dev/null && ! docker compose version >/dev/null 2>&1 \
+		&& [ "$$CI" = "true" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; fi
+
 demo: install assets
 	@mkdir -p var
 	$(DEMO_ENV) $(BIN)/pingan db upgrade
@@ -74,7 +81,7 @@ demo: install assets
 # (orders) time real processes against each other, so they run last, alone. Either part failing fails.
 TEST_WORKERS ?= 4
 TEST_ALONE := tests/antifraud/orders
-test: install assets browser warnings-peers pgrouting java
+test: install assets browser warnings-peers pgrouting java compose
 	@echo "== tests, on $(TEST_WORKERS) workers: all but $(TEST_ALONE)"
 	@$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --ignore=$(TEST_ALONE); r=$$?; \
 	echo "== tests, alone: $(TEST_ALONE)"; \
