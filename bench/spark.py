@@ -9,6 +9,11 @@ where it pays for its JVM, shuffles and task scheduling and has nothing to sprea
 says whether the two gave the same flags, every column of every flag. Spark is timed --repeat times
 and the best run printed (its first run also plans and compiles the queries). The load average is
 printed: the machine is shared.
+
+The mule features too (`mules`): every account's features of the store's transfers, by
+`spark_features.store_features`'s computation on the same session (best of --repeat) against
+`features.account_features` in this process (Polars), with `mule_features_equal`: every column equal to
+a relative 1e-9 (floating sums in another order differ in the last digits).
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from polars.testing import assert_frame_equal
+
+from pingan.antifraud.mules import spark_features
+from pingan.antifraud.mules.district import account_openings, read_transfers, reported_victims
+from pingan.antifraud.mules.features import account_features
 from pingan.antifraud.screening import spark_job
 from pingan.antifraud.screening.quality import watchlist_from_reports
 from pingan.antifraud.screening.ruleset import load_rules
@@ -59,6 +69,7 @@ def main() -> None:
         t0 = time.perf_counter()
         run = spark_job.screen_store(spark, store, rules=rules, watchlist=wl)
         times.append(time.perf_counter() - t0)
+    mules = _mule_features(spark, store, args.repeat)
     spark.stop()
     assert run is not None
     result: dict[str, Any] = {
@@ -77,9 +88,41 @@ def main() -> None:
         "seconds_engine": round(seconds_engine, 3),
         "ratio": round(min(times) / seconds_engine, 2),
         "flags_identical": run.flags.to_dicts() == engine.flags.to_dicts(),
+        "mules": mules,
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result))
+
+
+def _mule_features(spark: Any, store: Path, repeat: int) -> dict[str, Any]:
+    """The per-account mule features on Spark against Polars in this process, same store."""
+    opened, flagged = account_openings(store), reported_victims(store)
+    t0 = time.perf_counter()
+    transfers = read_transfers(store)
+    want = account_features(transfers, opened, flagged)
+    seconds_polars = time.perf_counter() - t0
+    times, got = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        tx = spark_job.check_store(spark, str(store)).selectExpr(
+            "CAST(payer_account AS BIGINT) AS payer", "CAST(payee_account AS BIGINT) AS payee",
+            "CAST(amount_fen AS BIGINT) AS amount_fen", "ts",
+        )  # fmt: skip
+        got = spark_features.account_features(spark, tx, opened, flagged)
+        times.append(time.perf_counter() - t0)
+    try:
+        assert_frame_equal(got, want, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-9)
+        equal = True
+    except AssertionError:
+        equal = False
+    return {
+        "accounts": want.height,
+        "seconds_spark": round(min(times), 3),
+        "seconds_spark_runs": [round(t, 3) for t in times],
+        "seconds_polars": round(seconds_polars, 3),
+        "ratio": round(min(times) / seconds_polars, 2),
+        "mule_features_equal": equal,
+    }
 
 
 if __name__ == "__main__":
