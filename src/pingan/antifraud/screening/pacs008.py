@@ -405,7 +405,7 @@ def parse_batch(payloads: list[bytes]) -> tuple[pl.DataFrame, list[tuple[int, Pa
     )
     read = read.with_columns(_sure=sure.fill_null(False))
     good = read.filter("_sure")
-    # A `TxId` that is not a decimal id is hashed, as `parse` does (rare: row by row).
+    # A `TxId` that is not a decimal id is hashed, as `parse` does, row by row.
     if good["tx_id"].null_count():
         good = good.with_columns(
             tx_id=pl.Series(
