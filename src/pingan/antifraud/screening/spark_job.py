@@ -85,9 +85,10 @@ def session(master: str | None = None, *, shuffle_partitions: int | None = None)
     builder = SparkSession.builder.appName("pingan-screen")
     if master is not None:
         builder = builder.master(master)
-    if master is not None and master.startswith("local"):
-        # In local mode the driver's JVM runs every task: Spark's default 1 GiB heap ran out on a
-        # `small` district (1.6 M transactions). On a cluster, spark-submit sizes the driver.
+    if master is None or master.startswith("local"):
+        # In local mode (PySpark's default master too) the driver's JVM runs every task: Spark's
+        # default 1 GiB heap ran out on a `small` district (1.6 M transactions). Under spark-submit the
+        # driver's JVM is already running with the memory the submit command gave it.
         builder = builder.config("spark.driver.memory", os.environ.get("PINGAN_SPARK_DRIVER_MEMORY", "4g"))
     builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
     if shuffle_partitions is not None:
