@@ -104,11 +104,8 @@ def _mule_features(spark: Any, store: Path, repeat: int) -> dict[str, Any]:
     times, got = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
-        tx = spark_job.check_store(spark, str(store)).selectExpr(
-            "CAST(payer_account AS BIGINT) AS payer", "CAST(payee_account AS BIGINT) AS payee",
-            "CAST(amount_fen AS BIGINT) AS amount_fen", "ts",
-        )  # fmt: skip
-        got = spark_features.account_features(spark, tx, opened, flagged)
+        # The running session: store_features' getOrCreate returns it.
+        got = spark_features.store_features(str(store), opened=opened, flagged=flagged)
         times.append(time.perf_counter() - t0)
     try:
         assert_frame_equal(got, want, check_dtypes=False, rel_tol=1e-9, abs_tol=1e-9)
