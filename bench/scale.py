@@ -11,10 +11,15 @@ micro-batch, the CPU seconds it used over its whole life (loading the store and 
 and its share of a core over that life; `baseline` is the one-process rate, `ratio` the two-process
 total over it.
 
+Partitioned, each transfer also goes to its payee's partition as a copy (when that is another), and
+the payees' partitions send notes back for the collecting-card rule (docs/scale.md): the messages
+counted are transactions' messages, copies included; the notes are reported apart.
+
 The capacity model: a city's quarterly volume (default 1 billion transactions) as an average rate,
 times a peak factor (the busiest hour's rate over the average; default 5, an assumption: set it from a
-bank's own hourly profile), divided by the measured messages per second per consumer core, with
-headroom (consumers run at most at `--utilisation` of what they can take).
+bank's own hourly profile), times the messages a transaction makes (1 plus the measured share copied),
+divided by the measured messages per second per consumer core, with headroom (consumers run at most
+at `--utilisation` of what they can take).
 """
 
 from __future__ import annotations
@@ -97,6 +102,10 @@ def _run_consumers(
                 "partitions": groups[m],
                 "messages": messages,
                 "received": sum(p["received"] for p in parts_summary.values()),
+                "copies": sum(p["copies"] for p in parts_summary.values()),
+                "notes_sent": sum(p["notes_sent"] for p in parts_summary.values()),
+                "notes_received": sum(p["notes_received"] for p in parts_summary.values()),
+                "flags": sum(p["flags"] for p in parts_summary.values()),
                 "gaps": sum(p["gaps"] for p in parts_summary.values()),
                 "busy_s": round(busy, 3),
                 "messages_per_s": round(messages / busy) if busy > 0 else None,
@@ -163,7 +172,8 @@ def main() -> None:
     per_consumer = one[0]["messages_per_cpu_s"] or rate_one
     average = args.quarter_tx / QUARTER_S
     peak = average * args.peak_factor
-    needed = math.ceil(peak / (per_consumer * args.utilisation)) if per_consumer else None
+    per_tx = 1 + pub.copies / pub.messages if pub.messages else 1.0
+    needed = math.ceil(peak * per_tx / (per_consumer * args.utilisation)) if per_consumer else None
     print(
         json.dumps(
             {
@@ -176,6 +186,7 @@ def main() -> None:
                 if args.frames
                 else "pacs.008 JSON, one transaction a message",
                 "published_transactions": pub.messages,
+                "copies_to_payee_partitions": pub.copies,
                 "nats_messages": pub.nats_messages,
                 "partitions": p,
                 "one_process": one,
@@ -189,6 +200,7 @@ def main() -> None:
                     "average_tx_per_s": round(average, 1),
                     "peak_factor_assumed": args.peak_factor,
                     "peak_tx_per_s": round(peak, 1),
+                    "messages_per_transaction": round(per_tx, 3),
                     "measured_messages_per_cpu_s": per_consumer,
                     "utilisation": args.utilisation,
                     "consumers_needed": needed,

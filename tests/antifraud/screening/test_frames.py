@@ -33,6 +33,12 @@ def transfers(n: int, payer_bank: str = "ICBC") -> pl.DataFrame:
 @dataclass
 class Msg:
     data: bytes
+    subject: str = f"{P}.0.ICBC"
+
+
+def note() -> Msg:
+    """A partition's note message, which carries no transaction."""
+    return Msg(b'{"v": 1, "tx_id": [], "payer_account": [], "fits": []}', f"{P}.0.{st.NOTES}")
 
 
 def test_a_frame_decodes_to_its_transactions() -> None:
@@ -64,6 +70,15 @@ def test_a_micro_batch_is_never_cut_between_the_frames_of_one_chunk() -> None:
     ]
     assert st._cut(queue, 1) == 3
     assert st._cut(queue[3:], 1) == 0
+
+
+def test_a_note_between_the_frames_of_one_chunk_does_not_cut_it_and_one_after_a_chunk_goes_with_it() -> None:
+    rec = st.encode_wire(transfers(3))
+    queue = [Msg(st.frame(rec[:2], continues=True)), note(), Msg(st.frame(rec[2:])), note(), note()]
+    assert st._cut(queue, 1) == 3
+    assert st._cut(queue[:2], 1) == 0
+    assert st._cut(queue[3:], 1) == 2
+    assert not st._holds_batch(queue[:2], 1) and st._holds_batch(queue, 3)
 
 
 def test_a_frame_counts_as_many_items_as_it_holds_transactions() -> None:

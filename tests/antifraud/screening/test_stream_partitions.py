@@ -1,6 +1,7 @@
 """Partitioned stream consumers over a real NATS JetStream: subjects by a stable hash of the payer
 account, a partition map checked at start, and two consumer processes of which one is killed and
-restarted, with every risk event once."""
+restarted, with every risk event of the single screening once: none lost, none duplicated, none
+added (the payee's partition answers for the collecting-card rule with notes over NATS)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
@@ -23,7 +25,7 @@ from typer.testing import CliRunner
 
 from pingan.antifraud.risk.model import RiskEvent
 from pingan.antifraud.screening import stream as st
-from pingan.antifraud.screening.engine import screen_batch
+from pingan.antifraud.screening.engine import NOTE_SCHEMA, Partition, screen_batch
 from pingan.antifraud.screening.quality import since_of, watchlist_from_reports
 from pingan.antifraud.screening.ruleset import RuleSet
 from pingan.antifraud.screening.store import history_state, iter_batches, read_reference
@@ -64,7 +66,7 @@ def test_a_partition_map_that_leaves_a_partition_unowned_or_shares_one_is_refuse
     assert named in " ".join(result.output.split())
 
 
-def test_two_partitioned_consumers_one_killed_mid_stream_and_restarted_raise_every_risk_event_once(
+def test_two_partitioned_consumers_one_killed_mid_stream_and_restarted_raise_the_single_screenings_risk_events(
     district: Path, rules: RuleSet, nats_names: NatsNames, tmp_path: Path, database: str
 ) -> None:
     url = db.get_engine().url.render_as_string(hide_password=False)
@@ -98,7 +100,7 @@ def test_two_partitioned_consumers_one_killed_mid_stream_and_restarted_raise_eve
     victim.wait()
     assert received > 0, "the consumer checkpointed nothing before it was killed"
     second = asyncio.run(st.publish_store(district, since=half, **names))
-    published = first.messages + second.messages
+    published = first.messages + second.messages + first.copies + second.copies
     survivor.communicate(timeout=300)
 
     # The killed consumer's partitions are handed over on restart; the survivor runs again to take
@@ -109,24 +111,62 @@ def test_two_partitioned_consumers_one_killed_mid_stream_and_restarted_raise_eve
     assert sorted(summaries) == ["0", "1", "2", "3"]
     assert sum(s["received"] for s in summaries.values()) == published
     assert all(s["gaps"] == 0 and s["duplicates"] == 0 for s in summaries.values())
+    assert sum(s["notes_received"] for s in summaries.values()) > 0, "no transfer waited for a note"
 
-    expected = pl.concat([_screen_in_process(district, rules, since, k, 4) for k in range(4)])
+    expected = _screen_single(district, rules, since)
     assert expected.height > 50
     with db.transaction() as session:
         assert session.execute(select(func.count(RiskEvent.id))).scalar_one() == expected.height
-        assert set(session.execute(select(RiskEvent.tx_id)).scalars()) == set(expected["tx_id"].to_list())
+        stored = session.execute(
+            select(RiskEvent.tx_id, RiskEvent.reasons, RiskEvent.typology_guess, RiskEvent.amount_at_risk_fen)
+        ).all()
+    assert {(t, tuple(json.loads(r)), g, a) for t, r, g, a in stored} == {
+        (t, tuple(r), g, a)
+        for t, r, g, a in expected.select(
+            "tx_id", "reasons", "typology_guess", "amount_at_risk_fen"
+        ).iter_rows()
+    }
 
 
-def _screen_in_process(
-    district: Path, rules: RuleSet, since: datetime, k: int, partitions: int
-) -> pl.DataFrame:
-    """Partition k's transactions screened in this process, day by day, from the history before `since`."""
+def _screen_single(district: Path, rules: RuleSet, since: datetime) -> pl.DataFrame:
+    """Every transaction screened in this process, day by day, from the history before `since`."""
     state = history_state(district, since, rules)
     wl, ref = watchlist_from_reports(district), read_reference(district)
     out = []
     for day in iter_batches(district, since, None):
-        tx = day.sort(["ts", "tx_id"])
-        tx = tx.filter(pl.Series(st.partition_of(tx["payer_account"].to_numpy(), partitions) == k))
-        flags, state = screen_batch(tx, state, rules, wl, ref)
+        flags, state = screen_batch(day.sort(["ts", "tx_id"]), state, rules, wl, ref)
         out.append(flags)
     return pl.concat(out)
+
+
+def test_a_transfer_sent_to_a_partition_of_neither_its_payer_nor_its_payee_is_a_dead_letter_naming_both() -> (
+    None
+):
+    accounts = np.arange(64, dtype=np.int64)
+    where = st.partition_of(accounts, 4)
+    payer = int(accounts[where == 0][0])
+    payee_here, payee_elsewhere = int(accounts[where == 1][0]), int(accounts[where == 2][0])
+    tx = pl.DataFrame(
+        {"tx_id": [1, 2], "payer_account": [payer, payer], "payee_account": [payee_here, payee_elsewhere]}
+    )
+    dead: list[dict[str, object]] = []
+
+    kept, pub = st._of_partition(tx, np.array([10, 20]), Partition(1, 4), dead)
+
+    assert kept["tx_id"].to_list() == [1] and pub.tolist() == [10]
+    assert dead == [{"reason": "sent to partition 1; payer_account is of partition 0", "tx_id": 2}]
+
+
+def test_a_malformed_note_is_a_dead_letter_and_the_good_ones_are_read() -> None:
+    good = st.encode_notes(
+        pl.DataFrame({"tx_id": [7], "payer_account": [3], "fits": [["P-MULE-PAYEE"]]}, schema=NOTE_SCHEMA)
+    )
+    msgs = [SimpleNamespace(data=good, subject="p.1.payee-notes"),
+            SimpleNamespace(data=b'{"v": 1, "tx_id": [1]}', subject="p.2.payee-notes")]  # fmt: skip
+    dead: list[dict[str, object]] = []
+
+    notes = st._decode_notes(msgs, dead)
+
+    assert notes["tx_id"].to_list() == [7] and notes["fits"].to_list() == [["P-MULE-PAYEE"]]
+    assert len(dead) == 1 and str(dead[0]["reason"]).startswith("malformed payee notes")
+    assert dead[0]["subject"] == "p.2.payee-notes"

@@ -343,6 +343,7 @@ def consume(
             st.consume_partitions(
                 cfg,
                 owned,
+                of,
                 rules=ruleset,
                 watchlist=_watchlist_loader(watchlist, store),
                 reference=read_reference(store),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import mmap
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -321,23 +321,26 @@ class ScreenState:
     `pairs`: every pair with its first time, count, last amount and total; `recent`: first-time
     transfers (new pairs) still inside a windowed rule's window, at or above the smallest amount a
     windowed rule counts; `inflows`: transfers received within the pass-through window (payee, time,
-    amount); `high_water`: the latest transaction time screened.
+    amount); `high_water`: the latest transaction time screened; `pending`: a partition's risk events
+    held until the payee's partition answers (`screen_partition`), reasons still to be settled marked
+    with `PENDING`.
     """
 
     pairs: PairTable = field(default_factory=PairTable)
     recent: Events = field(default_factory=Events)
     inflows: Events = field(default_factory=Events)
     high_water: datetime | None = None
+    pending: pl.DataFrame = field(default_factory=lambda: empty(FLAG_SCHEMA))
 
     def snapshot(self, into: ScreenState | None = None) -> ScreenState:
         """A copy that later batches do not change, to be saved while screening goes on (into the
         memory of `into`, an earlier snapshot no longer needed, where it fits).
 
-        Only the pair tables are copied: batches change them in place, while `recent`, `inflows` and
-        `high_water` are replaced by each batch (`_advance`), never changed.
+        Only the pair tables are copied: batches change them in place, while `recent`, `inflows`,
+        `high_water` and `pending` are replaced by each batch (`_advance`, `settle`), never changed.
         """
         pairs = self.pairs.copy(into.pairs if into is not None else None)
-        return ScreenState(pairs, self.recent, self.inflows, self.high_water)
+        return ScreenState(pairs, self.recent, self.inflows, self.high_water, self.pending)
 
     def save(self, directory: Path) -> None:
         """Write the state as NumPy files under `directory` (the caller makes the swap atomic)."""
@@ -351,6 +354,11 @@ class ScreenState:
             for f in _EVENT_FIELDS:
                 arrays[f"{part}_{f}"] = getattr(getattr(self, part), f)
         np.savez(directory / "state.npz", allow_pickle=False, **arrays)
+        held = directory / "pending.parquet"
+        if self.pending.height:
+            self.pending.write_parquet(held)
+        else:
+            held.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, directory: Path, high_water: datetime | None) -> ScreenState:
@@ -360,7 +368,9 @@ class ScreenState:
                 PairLevel(*(_i64(z[f"run{i}_{f}"]) for f in _PAIR_FIELDS)) for i in range(int(z["runs"][0]))
             ]
             parts = {p: Events(*(_i64(z[f"{p}_{f}"]) for f in _EVENT_FIELDS)) for p in ("recent", "inflows")}
-        return cls(PairTable.of_runs(runs), parts["recent"], parts["inflows"], high_water)
+        held = directory / "pending.parquet"
+        pending = pl.read_parquet(held).cast(FLAG_SCHEMA) if held.exists() else empty(FLAG_SCHEMA)  # type: ignore[arg-type]
+        return cls(PairTable.of_runs(runs), parts["recent"], parts["inflows"], high_water, pending)
 
 
 def young_us(rules: RuleSet) -> int:
@@ -734,13 +744,26 @@ def screen_columns(
 
     Without lookups only the state is advanced (the history before screening begins).
     """
+    out, state = _screen(t, state, rules, lk, None)
+    return out.flags, state
+
+
+def _screen(
+    t: TxColumns, state: ScreenState, rules: RuleSet, lk: Lookups | None, part: Partition | None
+) -> tuple[PartitionOutput, ScreenState]:
     if t.size == 0:
-        return empty(FLAG_SCHEMA), state
+        return PartitionOutput.none(), state
     t, others = t.parts()
+    if part is not None and others is not None:
+        # A copy of a QR or POS payment: not a transfer, so no input to the payee's counts.
+        keep = part.owns(others.payer)
+        others = None if not keep.any() else others if keep.all() else others.take(np.flatnonzero(keep))
     p = state.pairs.fold(t, young_us(rules))
     new_rows = np.flatnonzero(p.new_pair)
-    flags = (
-        _evaluate(t, p, new_rows, state, rules, lk, t) if lk is not None and t.size else empty(FLAG_SCHEMA)
+    out = (
+        _evaluate(t, p, new_rows, state, rules, lk, t, part=part)
+        if lk is not None and t.size
+        else PartitionOutput.none()
     )
     if others is not None and lk is not None:
         # QR, POS and the like: the watchlist rules only, with the same suppressions (the payer's
@@ -748,10 +771,130 @@ def screen_columns(
         # state, so the amount at risk is the payment's own.
         none = np.zeros(others.size, bool)
         p_other = _Pairs(none, np.zeros(others.size, np.int64), others.amount, none, others.ts, others.amount)
-        more = _evaluate(others, p_other, np.zeros(0, np.int64), state, rules, lk, t, watchlist_only=True)
+        more = _evaluate(
+            others, p_other, np.zeros(0, np.int64), state, rules, lk, t, watchlist_only=True
+        ).flags
         if more.height:
-            flags = pl.concat([flags, more]).sort(["ts", "tx_id"]) if flags.height else more
-    return flags, _advance(state, t, new_rows, rules)
+            flags = pl.concat([out.flags, more]).sort(["ts", "tx_id"]) if out.flags.height else more
+            out = PartitionOutput(flags, out.held, out.notes)
+    state = _advance(state, t, new_rows, rules)
+    if out.held.height:
+        state = replace(state, pending=pl.concat([state.pending, out.held]))
+    return out, state
+
+
+# ---------------------------------------------------------------------------------------------
+# Partitions: the payee's counts from the payee's partition
+# ---------------------------------------------------------------------------------------------
+
+
+def partition_of(account: npt.NDArray[np.int64], partitions: int) -> I64:
+    """The partition of each account: a stable hash (the splitmix64 finaliser) modulo `partitions`.
+
+    The same on every machine and every run, unlike Python's salted `hash`; vectorised.
+    """
+    with np.errstate(over="ignore"):
+        z = np.asarray(account, dtype=np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z % np.uint64(partitions)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Partition `k` of `of`: it screens the transfers of its payers (`partition_of(payer)` is k) and
+    also folds in copies of the transfers to its payees from other partitions' payers.
+
+    With the copies its state is exact for each of its accounts on both sides: a payer's payees,
+    bursts and the money it received (the pass-through suppression), and a payee's new payers. The one
+    input it lacks is the new-payer count of a payee of another partition (the collecting-card rule):
+    a transfer that needs it is held (`ScreenState.pending`) until that partition's note answers it.
+    """
+
+    k: int
+    of: int
+
+    def owns(self, accounts: I64) -> Mask:
+        """Whether each account is of this partition."""
+        return np.asarray(partition_of(accounts, self.of) == self.k, dtype=bool)
+
+
+# A reason held for the payee's partition's answer: the rule id after this mark.
+PENDING = "?"
+NOTE_SCHEMA: dict[str, pl.DataType] = {
+    "tx_id": pl.Int64(),
+    "payer_account": pl.Int64(),
+    "fits": pl.List(pl.String()),
+}
+
+
+@dataclass(frozen=True)
+class PartitionOutput:
+    """What a partition's batch gives: risk events settled now, risk events held for another
+    partition's note (reasons still to settle marked `PENDING`), and the notes this partition owes
+    others: for each copied transfer a collecting-card rule counts, the ids of the rules that fit it."""
+
+    flags: pl.DataFrame
+    held: pl.DataFrame
+    notes: pl.DataFrame
+
+    @classmethod
+    def none(cls) -> PartitionOutput:
+        """Nothing."""
+        return cls(empty(FLAG_SCHEMA), empty(FLAG_SCHEMA), empty(NOTE_SCHEMA))
+
+
+def screen_partition(
+    tx: pl.DataFrame,
+    state: ScreenState,
+    rules: RuleSet,
+    watchlist: pl.DataFrame,
+    reference: pl.DataFrame,
+    part: Partition,
+) -> tuple[PartitionOutput, ScreenState]:
+    """Screen one batch of partition `part` (its payers' transfers and the copies of transfers to its
+    payees, TX_SCHEMA) that follows `state` in time.
+
+    Each transfer's risk event is the one `screen_batch` gives over the whole stream: settled now, or
+    once `settle` has the payee partition's note.
+    """
+    t = TxColumns.of_frame(tx, rules)
+    return _screen(t, state, rules, lookups_of(watchlist, reference), part)
+
+
+def settle(state: ScreenState, notes: pl.DataFrame, rules: RuleSet) -> tuple[pl.DataFrame, ScreenState]:
+    """The held risk events that `notes` (NOTE_SCHEMA, from the payees' partitions) answer, settled;
+    and the state without them. A note for no held event (one sent again after a restart) is ignored."""
+    if state.pending.height == 0 or notes.height == 0:
+        return empty(FLAG_SCHEMA), state
+    answered = state.pending.join(notes.select("tx_id", "fits"), on="tx_id", how="inner")
+    if answered.height == 0:
+        return empty(FLAG_SCHEMA), state
+    guess = {r.id: GUESS_BY_RULE[r.kind] for r in rules.rule if not isinstance(r, WatchlistRule)}
+    reasons: list[list[str]] = []
+    typology: list[str | None] = []
+    for held, fits, typ in zip(
+        answered["reasons"].to_list(),
+        answered["fits"].to_list(),
+        answered["typology_guess"].to_list(),
+        strict=True,
+    ):
+        kept = [r.removeprefix(PENDING) for r in held if not r.startswith(PENDING) or r[1:] in fits]
+        reasons.append(kept)
+        # Reasons are in rule order, so the first rule's guess is the one `_evaluate` makes.
+        typology.append(typ if typ is not None else next((guess[r] for r in kept if r in guess), None))
+    flags = (
+        answered.with_columns(
+            pl.Series("reasons", reasons, dtype=pl.List(pl.String())),
+            pl.Series("typology_guess", typology, dtype=pl.String()),
+        )
+        .filter(pl.col("reasons").list.len() > 0)
+        .select(list(FLAG_SCHEMA))
+        .sort(["ts", "tx_id"])
+    )
+    rest = state.pending.join(notes.select("tx_id"), on="tx_id", how="anti")
+    return flags, replace(state, pending=rest)
 
 
 def _evaluate(
@@ -764,11 +907,17 @@ def _evaluate(
     inflow: TxColumns,
     *,
     watchlist_only: bool = False,
-) -> pl.DataFrame:
+    part: Partition | None = None,
+) -> PartitionOutput:
     m = t.size
+    # In a partition, the rows screened are its payers'; the others are copies of transfers to its
+    # payees, which only count (for the payee's rules) and get notes.
+    mine = np.ones(m, bool) if part is None else part.owns(t.payer)
+    remote = np.zeros(m, bool) if part is None else ~part.owns(t.payee)
     # Each rule is tested on the rows that can fit it (an amount floor, a watchlist hit, a new pair):
     # at district scale a column-wide expression per rule cost more than the rules' own work.
     listed_rows = np.flatnonzero(lk.wl.get(t.payee) >= 0)
+    listed_rows = listed_rows[mine[listed_rows]]
     listed_at, wl_row_at = lk.listed(t.payee[listed_rows], t.ts[listed_rows])
     listed_rows = listed_rows[listed_at]
     wl_row = np.full(m, -1, np.int64)
@@ -782,13 +931,17 @@ def _evaluate(
     def at_least(rows: I64, amount: int) -> I64:
         return rows[t.amount[rows] >= amount]
 
-    conds: list[tuple[WatchlistRule | None, str, Mask]] = []  # (watchlist rule, rule id, fits)
+    none = np.zeros(m, bool)
+    # (watchlist rule, rule id, fits, held for the payee's partition)
+    conds: list[tuple[WatchlistRule | None, str, Mask, Mask]] = []
     guesses: list[tuple[Mask, str]] = []
+    note_fits: dict[int, list[str]] = {}  # copied row → the collecting-card rules that fit it
     for r in rules.rule:
+        held = none
         if isinstance(r, WatchlistRule):
             rows = at_least(listed_rows, r.params.min_amount_fen)
             conf = lk.wl_confidence[wl_row[rows]] if lk.wl_confidence.size else np.zeros(rows.size)
-            conds.append((r, r.id, mask(rows[conf >= r.params.min_confidence])))
+            conds.append((r, r.id, mask(rows[conf >= r.params.min_confidence]), none))
             continue
         if watchlist_only:
             continue
@@ -812,15 +965,21 @@ def _evaluate(
             )
             # Counted only up to what the rule compares the count with.
             cap = r.params.min_count if isinstance(r, BurstRule) else r.params.max_payers + 1
-            rows = at_least(new_rows, r.params.min_amount_fen)
+            counted = at_least(new_rows, r.params.min_amount_fen)
             n = _windowed(
-                state.recent, t, rows, "payer" if burst else "payee", window, r.params.min_amount_fen, cap
+                state.recent, t, counted, "payer" if burst else "payee", window, r.params.min_amount_fen, cap
             )
             if isinstance(r, BurstRule):
-                rows = rows[n >= r.params.min_count]
+                rows = counted[n >= r.params.min_count]
             else:
                 # Billers and employers are paid by hundreds of new payers; a collecting card by a handful.
-                rows = rows[(n >= r.params.min_payers) & (n <= r.params.max_payers)]
+                fit = (n >= r.params.min_payers) & (n <= r.params.max_payers)
+                rows = counted[fit & ~remote[counted]]
+                held = mask(counted[mine[counted] & remote[counted]])
+                for i, fits in zip(
+                    counted[~mine[counted]].tolist(), fit[~mine[counted]].tolist(), strict=True
+                ):
+                    note_fits.setdefault(i, []).extend([r.id] if fits else [])
         elif isinstance(r, ElderlyNightRule):
             rows = np.flatnonzero(t.amount >= r.params.min_amount_fen)
             local_hour = np.floor_divide(t.ts[rows] + BEIJING_OFFSET_US, 3600 * US) % 24
@@ -833,13 +992,14 @@ def _evaluate(
             rows = rows[birth_known & (age >= r.params.min_age)]
         else:  # pragma: no cover - the rule set's union admits no other kind
             raise ValueError(r.kind)
-        cond = mask(rows)
-        conds.append((None, r.id, cond))
+        cond = mask(rows[mine[rows]])
+        conds.append((None, r.id, cond, held))
         guesses.append((cond, GUESS_BY_RULE[r.kind]))
+    notes = _notes(t, note_fits)
 
     any_fit = np.zeros(m, bool)
-    for _, _, cond in conds:
-        any_fit |= cond
+    for _, _, cond, held in conds:
+        any_fit |= cond | held
     cand = np.flatnonzero(any_fit)
     if cand.size and rules.suppress.business_payers and lk.business.size:
         ref_row = lk.ref.get(t.payer[cand])
@@ -865,12 +1025,16 @@ def _evaluate(
         )
         cand = cand[~(received >= t.amount[cand] * sup.pass_through_share)]
     if cand.size == 0:
-        return empty(FLAG_SCHEMA)
+        return PartitionOutput(empty(FLAG_SCHEMA), empty(FLAG_SCHEMA), notes)
 
     min_age = min((r.params.min_age for r in rules.rule if isinstance(r, ElderlyNightRule)), default=60)
     reasons: list[list[str]] = [[] for _ in range(cand.size)]
+    waits = np.zeros(cand.size, bool)
     sources = lk.wl_source
-    for wl_rule, rid, cond in conds:
+    for wl_rule, rid, cond, held in conds:
+        for j in np.flatnonzero(held[cand]).tolist():
+            reasons[j].append(PENDING + rid)
+            waits[j] = True
         fits = np.flatnonzero(cond[cand])
         for j in fits.tolist():
             if wl_rule is None:
@@ -884,22 +1048,22 @@ def _evaluate(
     for j in range(cand.size):
         if listed_c[j]:
             typology[j] = lk.wl_typology[int(wl_row[cand[j]])]
-        if typology[j] is None:
+        if typology[j] is None and not waits[j]:  # a held event's guess waits for its reasons (`settle`)
             for cond, name in guesses:
                 if cond[cand[j]]:
                     typology[j] = name
                     break
     keep = np.array([bool(r) for r in reasons], dtype=bool)
-    cand = cand[keep]
+    cand, waits = cand[keep], waits[keep]
     reasons = [r for r, k in zip(reasons, keep.tolist(), strict=True) if k]
     typology = [g for g, k in zip(typology, keep.tolist(), strict=True) if k]
     if cand.size == 0:
-        return empty(FLAG_SCHEMA)
+        return PartitionOutput(empty(FLAG_SCHEMA), empty(FLAG_SCHEMA), notes)
     idx = pa.array(cand)
     ref_row = lk.ref.get(t.payer[cand])
     known = ref_row >= 0
     birth_known, age = _age(lk, t, cand)
-    return pl.DataFrame(
+    flags = pl.DataFrame(
         {
             "tx_id": t.tx_id[cand],
             "ts": pl.Series(t.ts[cand]).cast(TS),
@@ -915,6 +1079,25 @@ def _evaluate(
             "amount_at_risk_fen": p.at("at_risk", cand),
         },
         schema=FLAG_SCHEMA,
+    )
+    if not waits.any():
+        return PartitionOutput(flags, empty(FLAG_SCHEMA), notes)
+    held_rows = pl.Series(waits)
+    return PartitionOutput(flags.filter(~held_rows), flags.filter(held_rows), notes)
+
+
+def _notes(t: TxColumns, fits: dict[int, list[str]]) -> pl.DataFrame:
+    """The notes owed for copied rows (row → the collecting-card rules that fit it)."""
+    if not fits:
+        return empty(NOTE_SCHEMA)
+    rows = np.array(sorted(fits), np.int64)
+    return pl.DataFrame(
+        {
+            "tx_id": t.tx_id[rows],
+            "payer_account": t.payer[rows],
+            "fits": pl.Series([fits[i] for i in rows.tolist()], dtype=pl.List(pl.String())),
+        },
+        schema=NOTE_SCHEMA,
     )
 
 
@@ -977,7 +1160,7 @@ def _advance(state: ScreenState, t: TxColumns, new_rows: I64, rules: RuleSet) ->
     inflows = state.inflows.appended(
         inflow, high - rules.suppress.pass_through_hours * 3600 * US, inclusive=True
     )
-    return ScreenState(state.pairs, recent, inflows, _dt(high))
+    return ScreenState(state.pairs, recent, inflows, _dt(high), state.pending)
 
 
 def screen_batch(

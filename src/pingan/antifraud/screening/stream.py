@@ -38,7 +38,10 @@ to `<prefix>.<partition>.<bank>`, its partition a stable hash of the payer accou
 Python's salted `hash`). A consumer process owns a set of partitions; each partition has a durable
 consumer (`<durable>-p<k>`, filtered on `<prefix>.<k>.>`) and its own engine state, dedup window,
 checkpoint and dead letters (`<state_dir>/p<k>`), so a partition moves to whichever process starts
-with it in its map and resumes from that partition's checkpoint.
+with it in its map and resumes from that partition's checkpoint. A transfer is also published, as a
+copy, to its payee's partition, which folds it into its state unscreened; that partition answers a
+transfer held for the collecting-card rule with a note on `<prefix>.<k>.payee-notes`
+(`engine.Partition`, `engine.settle`). So the partitions raise the single screening's risk events.
 Transactions are also de-duplicated by id (a bank re-sending one), over `dedup_minutes`.
 
 Bad transactions (malformed JSON, a missing field, an unknown bank) go to a dead-letter file with
@@ -69,11 +72,16 @@ from pingan.antifraud.screening import kernels, pacs008
 from pingan.antifraud.screening.dedup import SeenIds
 from pingan.antifraud.screening.engine import (
     FLAG_SCHEMA,
+    NOTE_SCHEMA,
     TX_SCHEMA,
+    Partition,
     ScreenState,
     empty,
     lookups_of,
+    partition_of,
     screen_batch,
+    screen_partition,
+    settle,
 )
 from pingan.antifraud.screening.ruleset import RuleSet
 from pingan.antifraud.screening.store import iter_batches
@@ -237,19 +245,6 @@ def _bank_of(subject: str) -> str:
     return subject.rpartition(".")[2]
 
 
-def partition_of(payer_account: npt.NDArray[np.int64], partitions: int) -> npt.NDArray[np.int64]:
-    """The partition of each payer account: a stable hash (the splitmix64 finaliser) modulo `partitions`.
-
-    The same on every machine and every run, unlike Python's salted `hash`; vectorised.
-    """
-    with np.errstate(over="ignore"):
-        z = np.asarray(payer_account, dtype=np.int64).astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z % np.uint64(partitions)).astype(np.int64)
-
-
 def decode(payloads: list[bytes], subjects: list[str], prefix: str) -> Decoded:
     """Decode a micro-batch of messages vectorised (frames, wire records and JSON); bad ones become dead letters.
 
@@ -400,6 +395,7 @@ class PublishStats:
     """What a publish run sent: transactions (and raw extra messages), NATS messages, time."""
 
     messages: int = 0
+    copies: int = 0  # transfers also sent to their payee's partition
     seconds: float = 0.0
     stream_messages: int = 0
     nats_messages: int = 0
@@ -476,39 +472,55 @@ async def publish_frames(
                 chunk["pub_us"] = due_us
             else:
                 chunk["pub_us"] = time.time_ns() // 1000
-            parts = (
-                [f"{prefix}.{k}." for k in partition_of(chunk["payer_account"], partitions).tolist()]
-                if partitions
-                else None
-            )
-            if iso:
-                # An ATM withdrawal has no creditor account: it is no credit transfer, and not sent.
-                keep = chunk["payee_account"] >= 0
-                for i, r in zip(np.flatnonzero(keep).tolist(), chunk[keep].tolist(), strict=True):
-                    head = parts[i] if parts else f"{prefix}."
-                    await nc.publish(head + r[_B_PAYER].decode(), _iso_message(r))
-                sent = int(keep.sum())
-                stats.nats_messages += sent
-                stats.messages += sent - chunk.size
-            elif frame_size == 1:
+            home = away = np.zeros(chunk.size, np.int64)
+            copied = np.zeros(0, np.int64)
+            if partitions:
+                # Each transfer to its payer's partition, and a copy to its payee's when that is
+                # another: the copy after the transfer, so that the payee partition's note on it
+                # (`consume`) always follows the transfer in the stream.
+                home = partition_of(chunk["payer_account"], partitions)
+                away = partition_of(chunk["payee_account"], partitions)
+                copied = np.flatnonzero((chunk["payee_account"] >= 0) & (away != home))
+                stats.copies += copied.size
+            if iso or frame_size == 1:
+                # An ATM withdrawal has no creditor account: it is no credit transfer, and not sent
+                # as pacs.008.
+                rows = np.flatnonzero(chunk["payee_account"] >= 0) if iso else np.arange(chunk.size)
                 raw = chunk.tobytes()
-                for i, bank in enumerate(chunk["payer_bank"].tolist()):
-                    head = parts[i] if parts else f"{prefix}."
-                    await nc.publish(head + bank.decode(), raw[i * size : (i + 1) * size])
-                stats.nats_messages += chunk.size
+                heads = [f"{prefix}.{k}." for k in home[rows].tolist()] if partitions else None
+                also = dict(zip(copied.tolist(), away[copied].tolist(), strict=True)) if partitions else {}
+                for j, (i, r) in enumerate(zip(rows.tolist(), chunk[rows].tolist(), strict=True)):
+                    body = _iso_message(r) if iso else raw[i * size : (i + 1) * size]
+                    bank = r[_B_PAYER].decode()
+                    await nc.publish((heads[j] if heads else f"{prefix}.") + bank, body)
+                    if i in also:
+                        await nc.publish(f"{prefix}.{also[i]}.{bank}", body)
+                stats.nats_messages += rows.size + len(also)
+                stats.messages += rows.size - chunk.size
             else:
-                heads = np.array(parts if parts else [f"{prefix}."] * chunk.size)
-                keys = np.char.add(heads, chunk["payer_bank"].astype("U8"))
-                groups, which = np.unique(keys, return_inverse=True)
-                order = np.argsort(which, kind="stable")  # each group's records stay in time order
-                bounds = np.searchsorted(which[order], np.arange(groups.size + 1))
-                # A frame continues when the next message of its own partition is of the same chunk.
-                group_head = [g.rpartition(".")[0] for g in groups.tolist()]
-                for b, subject in enumerate(groups.tolist()):
-                    part = chunk[order[bounds[b] : bounds[b + 1]]]
-                    more = b < groups.size - 1 and group_head[b + 1] == group_head[b]
-                    await nc.publish(subject, frame(part, continues=more))
-                stats.nats_messages += groups.size
+                # One frame per (partition, payer bank): the transfers first, then the copies. A frame
+                # continues when a later message of this chunk goes to its own partition.
+                groups: list[tuple[str, str, npt.NDArray[np.int64]]] = []
+                for rows, part in (
+                    (np.arange(chunk.size, dtype=np.int64), home if partitions else None),
+                    (copied, away[copied] if partitions else None),
+                ):
+                    if rows.size == 0:
+                        continue
+                    lead = np.array([f"{prefix}.{k}." for k in part.tolist()] if part is not None
+                                     else [f"{prefix}."] * rows.size)  # fmt: skip
+                    keys = np.char.add(lead, chunk["payer_bank"][rows].astype("U8"))
+                    uniq, which = np.unique(keys, return_inverse=True)
+                    order = np.argsort(which, kind="stable")  # each group's records stay in time order
+                    bounds = np.searchsorted(which[order], np.arange(uniq.size + 1))
+                    for b, subject in enumerate(uniq.tolist()):
+                        groups.append(
+                            (subject.rpartition(".")[0], subject, rows[order[bounds[b] : bounds[b + 1]]])
+                        )
+                last = {head: i for i, (head, _, _) in enumerate(groups)}
+                for i, (head, subject, rows) in enumerate(groups):
+                    await nc.publish(subject, frame(chunk[rows], continues=last[head] > i))
+                stats.nats_messages += len(groups)
             stats.messages += chunk.size
             # NATS core publishes into the stream's subjects; the flush is the batched
             # acknowledgement that the server has them.
@@ -582,6 +594,8 @@ class ConsumerConfig:
     pause_s: float = 0.0
     # The subjects this consumer reads (default `<prefix>.>`; a partition's: `<prefix>.<k>.>`).
     subject: str | None = None
+    # The partition screened (`partition_config`): its payers' transfers, copies of its payees', notes.
+    partition: Partition | None = None
     dedup_minutes: int = 60
     idle_exit_s: float | None = None
     max_messages: int | None = None
@@ -593,7 +607,8 @@ class Counters:
     """Counts kept with the checkpoint, so that they survive a restart exactly.
 
     `received`, `screened`, `duplicates` and `dead_letters` count transactions (a malformed message
-    counts as one); `messages` counts NATS messages (a frame carries many transactions).
+    counts as one); `messages` counts NATS messages of transactions (a frame carries many); a
+    partition's notes are counted apart (`notes_received`).
     """
 
     last_seq: int = 0
@@ -604,6 +619,9 @@ class Counters:
     flags: int = 0
     messages: int = 0
     gaps: int = 0  # consumer-sequence gaps found (each delivered again from the last screened message)
+    copies: int = 0  # of `screened`: copies of transfers to the partition's payees, counted, not screened
+    notes_sent: int = 0  # notes on those copies, sent to the payers' partitions
+    notes_received: int = 0  # notes received for transfers held here
 
 
 @dataclass
@@ -715,6 +733,8 @@ async def consume(
     with contextlib.suppress(NotFoundError):
         await js.delete_consumer(cfg.stream, cfg.durable)
     queue: list[Any] = []
+    # Publish times of the transfers held for a note (for the latency figures; not kept over a restart).
+    held_pub: dict[int, int] = {}
     wl = watchlist()
     # Compile the lookups and load the compiled kernels now, not on the first micro-batch: with a
     # district's 4 million accounts the first messages would wait ~0.5 s for them. Before subscribing,
@@ -845,15 +865,22 @@ async def consume(
             if msgs[0].metadata.sequence.stream <= counters.last_seq:
                 msgs = [m for m in msgs if m.metadata.sequence.stream > counters.last_seq]
             counters.last_seq = last_seq
+            taken = msgs
+            notes_in = [m for m in msgs if _is_note(m)] if cfg.partition is not None else []
+            if notes_in:
+                msgs = [m for m in msgs if not _is_note(m)]
             counters.messages += len(msgs)
             counters.received += sum(items_in(m.data) for m in msgs)
             decoded = decode([m.data for m in msgs], [m.subject for m in msgs], cfg.prefix)
-            for d in decoded.dead:
+            tx, pub, dead = decoded.tx, decoded.pub_us, decoded.dead
+            notes = _decode_notes(notes_in, dead)
+            if cfg.partition is not None and tx.height:
+                tx, pub = _of_partition(tx, pub, cfg.partition, dead)
+            for d in dead:
                 dead_file.write(json.dumps(d, ensure_ascii=False) + "\n")
-            if decoded.dead:
+            if dead:
                 dead_file.flush()
-            counters.dead_letters += len(decoded.dead)
-            tx, pub = decoded.tx, decoded.pub_us
+            counters.dead_letters += len(dead)
             # De-duplicate by transaction id: within the batch, and against the ids of the last hour.
             ids = tx["tx_id"].to_numpy()
             fresh = seen.fresh(ids)
@@ -861,14 +888,32 @@ async def consume(
                 tx, pub = tx.filter(pl.Series(fresh)), pub[fresh]
             counters.duplicates += ids.size - tx.height
             counters.screened += tx.height
+            flags, settled = empty(FLAG_SCHEMA), empty(FLAG_SCHEMA)
             if tx.height:
-                flags, state = screen_batch(tx, state, rules, wl, reference)
+                if cfg.partition is None:
+                    flags, state = screen_batch(tx, state, rules, wl, reference)
+                else:
+                    out, state = screen_partition(tx, state, rules, wl, reference, cfg.partition)
+                    flags = out.flags
+                    counters.copies += int((~cfg.partition.owns(tx["payer_account"].to_numpy())).sum())
+                    held = out.held["tx_id"].to_numpy()
+                    held_pub.update(zip(held.tolist(), _pub_of(ids[fresh], pub, held).tolist(), strict=True))
+                    counters.notes_sent += await _send_notes(js, cfg, out.notes)
+            if notes.height:
+                # After the batch's transfers: a note follows its transfer in the stream.
+                counters.notes_received += notes.height
+                settled, state = settle(state, notes, rules)
+            if flags.height or settled.height:
+                sink(pl.concat([flags, settled]))
+                now_us = time.time_ns() // 1000
                 if flags.height:
-                    sink(flags)
                     fpub = _pub_of(tx["tx_id"].to_numpy(), pub, flags["tx_id"].to_numpy())
-                    now_us = time.time_ns() // 1000
                     stats.latencies_ms.extend(((now_us - fpub[fpub > 0]) / 1000.0).tolist())
-                counters.flags += flags.height
+                for tx_id in settled["tx_id"].to_list():
+                    if (p := held_pub.pop(tx_id, 0)) > 0:
+                        stats.latencies_ms.append((now_us - p) / 1000.0)
+            counters.flags += flags.height + settled.height
+            if tx.height:
                 now_us = time.time_ns() // 1000
                 stats.last_screened_us = now_us
                 sample = pub[pub > 0][:: max(1, tx.height // 50)]
@@ -880,7 +925,7 @@ async def consume(
             # Ack-all once the batch is screened and its risk events are stored (every message up to
             # this one was taken: a gap would have been delivered again). A restart goes by the
             # checkpoint, not by acks.
-            await msgs[-1].ack()
+            await taken[-1].ack()
             if cfg.pause_s:
                 await asyncio.sleep(cfg.pause_s)
             if time.monotonic() - last_ckpt >= interval:
@@ -935,16 +980,21 @@ def check_partition_map(owners: list[list[int]], partitions: int) -> None:
             raise PartitionMapError(f"partition {k} is owned by no consumer")
 
 
-def partition_config(cfg: ConsumerConfig, k: int) -> ConsumerConfig:
-    """Partition k's consumer: its subjects, durable consumer and state folder."""
+def partition_config(cfg: ConsumerConfig, k: int, partitions: int) -> ConsumerConfig:
+    """Partition k's (of `partitions`) consumer: its subjects, durable consumer and state folder."""
     return replace(
-        cfg, state_dir=cfg.state_dir / f"p{k}", durable=f"{cfg.durable}-p{k}", subject=f"{cfg.prefix}.{k}.>"
+        cfg,
+        state_dir=cfg.state_dir / f"p{k}",
+        durable=f"{cfg.durable}-p{k}",
+        subject=f"{cfg.prefix}.{k}.>",
+        partition=Partition(k, partitions),
     )
 
 
 async def consume_partitions(
     cfg: ConsumerConfig,
     owned: list[int],
+    partitions: int,
     *,
     rules: RuleSet,
     watchlist: Callable[[], pl.DataFrame],
@@ -953,11 +1003,11 @@ async def consume_partitions(
     sink: Sink,
     stop: asyncio.Event | None = None,
 ) -> dict[int, ConsumerStats]:
-    """Screen the owned partitions, each with its own durable consumer, state and checkpoint, in this
-    process's event loop; until `stop` or each partition's `idle_exit_s`."""
+    """Screen the owned partitions (of `partitions`), each with its own durable consumer, state and
+    checkpoint, in this process's event loop; until `stop` or each partition's `idle_exit_s`."""
     runs = [
         consume(
-            partition_config(cfg, k),
+            partition_config(cfg, k, partitions),
             rules=rules,
             watchlist=watchlist,
             reference=reference,
@@ -970,6 +1020,58 @@ async def consume_partitions(
     return dict(zip(owned, await asyncio.gather(*runs), strict=True))
 
 
+# A partition's notes to another: `<prefix>.<k>.payee-notes` (no bank code has a hyphen).
+NOTES = "payee-notes"
+
+
+def _is_note(m: Any) -> bool:
+    return str(m.subject).endswith("." + NOTES)
+
+
+def encode_notes(notes: pl.DataFrame) -> bytes:
+    """Notes (NOTE_SCHEMA) as one JSON message."""
+    return json.dumps({"v": 1, **{c: notes[c].to_list() for c in NOTE_SCHEMA}}).encode()
+
+
+def _decode_notes(msgs: list[Any], dead: list[dict[str, Any]]) -> pl.DataFrame:
+    """The notes of note messages; a malformed one becomes a dead letter."""
+    frames = []
+    for m in msgs:
+        try:
+            body = json.loads(m.data)
+            frames.append(pl.DataFrame({c: body[c] for c in NOTE_SCHEMA}, schema=NOTE_SCHEMA))
+        except (ValueError, TypeError, KeyError, pl.exceptions.PolarsError) as exc:
+            dead.append({"reason": f"malformed payee notes: {exc}", "subject": m.subject})
+    return pl.concat(frames) if frames else empty(NOTE_SCHEMA)
+
+
+def _of_partition(
+    tx: pl.DataFrame, pub: npt.NDArray[np.int64], part: Partition, dead: list[dict[str, Any]]
+) -> tuple[pl.DataFrame, npt.NDArray[np.int64]]:
+    """The transfers that belong in the partition (its payer's, or a copy of one to its payee); any
+    other was published to the wrong partition and becomes a dead letter, naming both."""
+    payer, payee = tx["payer_account"].to_numpy(), tx["payee_account"].to_numpy()
+    ok = part.owns(payer) | ((payee >= 0) & part.owns(payee))
+    if ok.all():
+        return tx, pub
+    for r in tx.filter(pl.Series(~ok)).iter_rows(named=True):
+        home = int(partition_of(np.array([r["payer_account"]]), part.of)[0])
+        dead.append({"reason": f"sent to partition {part.k}; payer_account is of partition {home}",
+                     "tx_id": r["tx_id"]})  # fmt: skip
+    return tx.filter(pl.Series(ok)), pub[ok]
+
+
+async def _send_notes(js: Any, cfg: ConsumerConfig, notes: pl.DataFrame) -> int:
+    """Send each payer partition its notes, stored by JetStream before this returns (so before the
+    batch is acknowledged and checkpointed); the number of notes sent."""
+    if notes.height == 0 or cfg.partition is None:
+        return 0
+    to = partition_of(notes["payer_account"].to_numpy(), cfg.partition.of)
+    for k in np.unique(to).tolist():
+        await js.publish(f"{cfg.prefix}.{k}.{NOTES}", encode_notes(notes.filter(pl.Series(to == k))))
+    return notes.height
+
+
 async def _fetch(sub: Any, batch: int, timeout: float) -> list[Any]:
     """Up to `batch` messages of a pull consumer, or none when none came within `timeout`."""
     try:
@@ -978,12 +1080,24 @@ async def _fetch(sub: Any, batch: int, timeout: float) -> list[Any]:
         return []
 
 
+def _boundaries(queue: list[Any]) -> Any:
+    """(transactions, whether a chunk ends here) for each queued message. A note carries no
+    transaction, and ends a chunk only where the message before it did."""
+    open_chunk = False
+    for m in queue:
+        if _is_note(m):
+            yield 0, not open_chunk
+            continue
+        open_chunk = continues(m.data)
+        yield items_in(m.data), not open_chunk
+
+
 def _holds_batch(queue: list[Any], limit: int) -> bool:
     """Whether the queue holds a whole micro-batch: `limit` transactions ending at a chunk boundary."""
     items = 0
-    for m in queue:
-        items += items_in(m.data)
-        if items >= limit and not continues(m.data):
+    for n, ends in _boundaries(queue):
+        items += n
+        if items >= limit and ends:
             return True
     return False
 
@@ -993,9 +1107,9 @@ def _cut(queue: list[Any], limit: int) -> int:
     queue holds them, ending at a chunk boundary (never between the frames of one instant); 0 when
     the queue ends inside a chunk."""
     items = boundary = 0
-    for i, m in enumerate(queue):
-        items += items_in(m.data)
-        if not continues(m.data):
+    for i, (n, ends) in enumerate(_boundaries(queue)):
+        items += n
+        if ends:
             boundary = i + 1
             if items >= limit:
                 break
