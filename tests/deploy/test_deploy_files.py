@@ -1,6 +1,8 @@
 """deploy/compose.yaml and deploy/k8s cannot drift from the code: every pingan service runs a
 `pingan` command, with options, that the CLI has; the compose file is valid for Docker Compose where
-it is installed (offline: `docker compose config` needs no daemon)."""
+it is installed (offline: `docker compose config` needs no daemon); every Kubernetes object is valid
+against the Kubernetes API's own schemas, strictly (kubernetes-validate: the JSON schemas generated
+from each release's OpenAPI document, no cluster needed)."""
 
 from __future__ import annotations
 
@@ -102,6 +104,51 @@ def test_every_kubernetes_container_of_the_pingan_image_runs_a_command_the_cli_h
     commands = _k8s_commands()
     assert [(where, _problem(argv)) for where, argv in commands] == [(where, None) for where, _ in commands]
     assert {_path(argv) for _, argv in commands} >= REQUIRED
+
+
+# The oldest Kubernetes the manifests are meant for (docs/deploy.md), and the newest schemas at hand.
+K8S_VERSIONS = ("1.30.0", "1.37.0")
+
+
+def _k8s_objects() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{path.name}:{doc['kind']}/{doc['metadata']['name']}", doc)
+        for path in sorted((DEPLOY / "k8s").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        if doc
+    ]
+
+
+def _schema_problem(doc: dict[str, Any], version: str) -> str | None:
+    import kubernetes_validate
+
+    try:
+        kubernetes_validate.validate(doc, version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return f"{'.'.join(str(p) for p in exc.path)}: {exc.message}"
+    return None
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_every_kubernetes_object_is_valid_against_the_apis_schemas_with_no_unknown_field(
+    version: str,
+) -> None:
+    objects = _k8s_objects()
+    assert len(objects) >= 15
+    assert {where: _schema_problem(doc, version) for where, doc in objects} == dict.fromkeys(
+        w for w, _ in objects
+    )
+
+
+def test_a_misspelt_or_mistyped_kubernetes_field_is_caught() -> None:
+    doc = next(doc for _, doc in _k8s_objects() if doc["metadata"]["name"] == "pingan-api")
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    misspelt = {**container, "comand": container["command"]}
+    mistyped = {**container, "command": " ".join(container["command"])}
+    for wrong in (misspelt, mistyped):
+        bad = {**doc, "spec": {**doc["spec"], "template": {**doc["spec"]["template"],
+               "spec": {**doc["spec"]["template"]["spec"], "containers": [wrong]}}}}  # fmt: skip
+        assert _schema_problem(bad, K8S_VERSIONS[-1]) is not None
 
 
 def test_a_command_the_cli_lacks_is_caught() -> None:
