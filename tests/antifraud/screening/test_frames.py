@@ -38,7 +38,7 @@ class Msg:
 
 def note() -> Msg:
     """A partition's note message, which carries no transaction."""
-    return Msg(b'{"v": 1, "tx_id": [], "payer_account": [], "fits": []}', f"{P}.0.{st.NOTES}")
+    return Msg(b'{"v": 1, "tx_id": [], "payer_account": [], "fits": []}', f"{P}.0.{st.NOTES}.screening")
 
 
 def test_a_frame_decodes_to_its_transactions() -> None:

@@ -115,6 +115,7 @@ def test_two_partitioned_consumers_one_killed_mid_stream_and_restarted_raise_the
 
     expected = _screen_single(district, rules, since)
     assert expected.height > 50
+    assert sum(s["flags"] for s in summaries.values()) == expected.height  # counted once each, restarts too
     with db.transaction() as session:
         assert session.execute(select(func.count(RiskEvent.id))).scalar_one() == expected.height
         stored = session.execute(
@@ -161,12 +162,12 @@ def test_a_malformed_note_is_a_dead_letter_and_the_good_ones_are_read() -> None:
     good = st.encode_notes(
         pl.DataFrame({"tx_id": [7], "payer_account": [3], "fits": [["P-MULE-PAYEE"]]}, schema=NOTE_SCHEMA)
     )
-    msgs = [SimpleNamespace(data=good, subject="p.1.payee-notes"),
-            SimpleNamespace(data=b'{"v": 1, "tx_id": [1]}', subject="p.2.payee-notes")]  # fmt: skip
+    msgs = [SimpleNamespace(data=good, subject="p.1.payee-notes.g"),
+            SimpleNamespace(data=b'{"v": 1, "tx_id": [1]}', subject="p.2.payee-notes.g")]  # fmt: skip
     dead: list[dict[str, object]] = []
 
     notes = st._decode_notes(msgs, dead)
 
     assert notes["tx_id"].to_list() == [7] and notes["fits"].to_list() == [["P-MULE-PAYEE"]]
     assert len(dead) == 1 and str(dead[0]["reason"]).startswith("malformed payee notes")
-    assert dead[0]["subject"] == "p.2.payee-notes"
+    assert dead[0]["subject"] == "p.2.payee-notes.g"

@@ -868,6 +868,8 @@ def settle(state: ScreenState, notes: pl.DataFrame, rules: RuleSet) -> tuple[pl.
     and the state without them. A note for no held event (one sent again after a restart) is ignored."""
     if state.pending.height == 0 or notes.height == 0:
         return empty(FLAG_SCHEMA), state
+    # A note sent again (a partition restarted) may come in the same batch as the first: one a transfer.
+    notes = notes.unique("tx_id", keep="first", maintain_order=True)
     answered = state.pending.join(notes.select("tx_id", "fits"), on="tx_id", how="inner")
     if answered.height == 0:
         return empty(FLAG_SCHEMA), state

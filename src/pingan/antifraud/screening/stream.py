@@ -40,7 +40,7 @@ consumer (`<durable>-p<k>`, filtered on `<prefix>.<k>.>`) and its own engine sta
 checkpoint and dead letters (`<state_dir>/p<k>`), so a partition moves to whichever process starts
 with it in its map and resumes from that partition's checkpoint. A transfer is also published, as a
 copy, to its payee's partition, which folds it into its state unscreened; that partition answers a
-transfer held for the collecting-card rule with a note on `<prefix>.<k>.payee-notes`
+transfer held for the collecting-card rule with a note on `<prefix>.<k>.payee-notes.<group>`
 (`engine.Partition`, `engine.settle`). So the partitions raise the single screening's risk events.
 Transactions are also de-duplicated by id (a bank re-sending one), over `dedup_minutes`.
 
@@ -596,6 +596,9 @@ class ConsumerConfig:
     subject: str | None = None
     # The partition screened (`partition_config`): its payers' transfers, copies of its payees', notes.
     partition: Partition | None = None
+    # The consumer group whose notes this partition reads and sends (`partition_config`: the durable
+    # name the partitions' durables share); another group's notes on the same stream are not its own.
+    notes_group: str = ""
     dedup_minutes: int = 60
     idle_exit_s: float | None = None
     max_messages: int | None = None
@@ -869,6 +872,7 @@ async def consume(
             notes_in = [m for m in msgs if _is_note(m)] if cfg.partition is not None else []
             if notes_in:
                 msgs = [m for m in msgs if not _is_note(m)]
+                notes_in = [m for m in notes_in if m.subject.rpartition(".")[2] == cfg.notes_group]
             counters.messages += len(msgs)
             counters.received += sum(items_in(m.data) for m in msgs)
             decoded = decode([m.data for m in msgs], [m.subject for m in msgs], cfg.prefix)
@@ -988,6 +992,7 @@ def partition_config(cfg: ConsumerConfig, k: int, partitions: int) -> ConsumerCo
         durable=f"{cfg.durable}-p{k}",
         subject=f"{cfg.prefix}.{k}.>",
         partition=Partition(k, partitions),
+        notes_group=cfg.durable,
     )
 
 
@@ -1020,12 +1025,12 @@ async def consume_partitions(
     return dict(zip(owned, await asyncio.gather(*runs), strict=True))
 
 
-# A partition's notes to another: `<prefix>.<k>.payee-notes` (no bank code has a hyphen).
+# A partition's notes to another: `<prefix>.<k>.payee-notes.<group>` (no bank code has a hyphen).
 NOTES = "payee-notes"
 
 
 def _is_note(m: Any) -> bool:
-    return str(m.subject).endswith("." + NOTES)
+    return str(m.subject).rsplit(".", 2)[-2] == NOTES
 
 
 def encode_notes(notes: pl.DataFrame) -> bytes:
@@ -1068,7 +1073,8 @@ async def _send_notes(js: Any, cfg: ConsumerConfig, notes: pl.DataFrame) -> int:
         return 0
     to = partition_of(notes["payer_account"].to_numpy(), cfg.partition.of)
     for k in np.unique(to).tolist():
-        await js.publish(f"{cfg.prefix}.{k}.{NOTES}", encode_notes(notes.filter(pl.Series(to == k))))
+        subject = f"{cfg.prefix}.{k}.{NOTES}.{cfg.notes_group}"
+        await js.publish(subject, encode_notes(notes.filter(pl.Series(to == k))))
     return notes.height
 
 
