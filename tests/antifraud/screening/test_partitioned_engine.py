@@ -1,7 +1,8 @@
 """Screening in partitions gives the single screening's risk events, field for field.
 
 Each partition screens its payers' transfers and folds in copies of the transfers to its payees, so
-its state is exact for its accounts on both sides. A transfer whose payee lies in another partition
+its state is exact for its accounts on both sides; it starts from the part of the history's state
+that concerns its accounts (`ScreenState.of_partition`). A transfer whose payee lies in another partition
 and that the collecting-card rule counts is held until that partition's note says whether the rule
 fits. Here the partitions run in one process, with their notes handed over after each slice of the
 stream, as the stream consumers exchange them over NATS (test_stream_partitions.py).
@@ -46,7 +47,7 @@ def screen_in_partitions(
 ) -> tuple[pl.DataFrame, int]:  # fmt: skip
     """(every partition's risk events, how many were held for a note at some point)."""
     parts = [Partition(k, partitions) for k in range(partitions)]
-    states = [base.snapshot() for _ in parts]
+    states = [base.of_partition(part) for part in parts]
     out, held = [], 0
     for tx in days:
         payer, payee = tx["payer_account"].to_numpy(), tx["payee_account"].to_numpy()

@@ -332,6 +332,20 @@ class ScreenState:
     high_water: datetime | None = None
     pending: pl.DataFrame = field(default_factory=lambda: empty(FLAG_SCHEMA))
 
+    def of_partition(self, part: Partition) -> ScreenState:
+        """The part of this state that partition `part` reads: the pairs and new-pair events with either
+        end among its accounts, the money its accounts received, its held events. A partition's state
+        then holds its own accounts, not the whole district's: the pairs of a district spread over P
+        partitions take about 2/P of the whole each, not all of it."""
+        runs = []
+        for run in self.pairs.runs:
+            keep = part.owns(run.key >> 32) | part.owns(run.key & 0xFFFFFFFF)
+            runs.append(PairLevel(*(getattr(run, f)[keep] for f in _PAIR_FIELDS)))
+        recent = self.recent.take(part.owns(self.recent.payer) | part.owns(self.recent.payee))
+        inflows = self.inflows.take(part.owns(self.inflows.payee))
+        pending = self.pending.filter(pl.Series(part.owns(self.pending["payer_account"].to_numpy())))
+        return ScreenState(PairTable.of_runs(runs), recent, inflows, self.high_water, pending)
+
     def snapshot(self, into: ScreenState | None = None) -> ScreenState:
         """A copy that later batches do not change, to be saved while screening goes on (into the
         memory of `into`, an earlier snapshot no longer needed, where it fits).

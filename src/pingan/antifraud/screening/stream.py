@@ -1009,14 +1009,32 @@ async def consume_partitions(
     stop: asyncio.Event | None = None,
 ) -> dict[int, ConsumerStats]:
     """Screen the owned partitions (of `partitions`), each with its own durable consumer, state and
-    checkpoint, in this process's event loop; until `stop` or each partition's `idle_exit_s`."""
+    checkpoint, in this process's event loop; until `stop` or each partition's `idle_exit_s`.
+
+    A partition without a checkpoint starts from its part of `initial_state()` (`of_partition`),
+    which is built once for all of them and let go once each has taken its part."""
+    base: list[ScreenState] = []
+    waiting = set(owned)
+
+    def initial(k: int) -> Callable[[], ScreenState]:
+        def part() -> ScreenState:
+            if not base:
+                base.append(initial_state())
+            state = base[0].of_partition(Partition(k, partitions))
+            waiting.discard(k)
+            if not waiting:
+                base.clear()
+            return state
+
+        return part
+
     runs = [
         consume(
             partition_config(cfg, k, partitions),
             rules=rules,
             watchlist=watchlist,
             reference=reference,
-            initial_state=initial_state,
+            initial_state=initial(k),
             sink=sink,
             stop=stop,
         )
@@ -1029,8 +1047,12 @@ async def consume_partitions(
 NOTES = "payee-notes"
 
 
+_NOTES_TOKEN = f".{NOTES}."
+
+
 def _is_note(m: Any) -> bool:
-    return str(m.subject).rsplit(".", 2)[-2] == NOTES
+    # A substring test: this runs for every queued message each time the queue is measured.
+    return _NOTES_TOKEN in m.subject
 
 
 def encode_notes(notes: pl.DataFrame) -> bytes:
