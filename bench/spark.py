@@ -13,7 +13,11 @@ printed: the machine is shared.
 The mule features too (`mules`): every account's features of the store's transfers, by
 `spark_features.store_features`'s computation on the same session (best of --repeat) against
 `features.account_features` in this process (Polars), with `mule_features_equal`: every column equal to
-a relative 1e-9 (floating sums in another order differ in the last digits).
+a relative 1e-9 (floating sums in another order differ in the last digits). Then the whole round-zero
+feature table of the mule model (`mule_graph`: the per-account features with the counterparties' means,
+triangles and reciprocal counterparties), by `spark_graph.SparkEngine` on the same session (best of
+--repeat, the transfers and their counterparty pairs cached from the first run) against
+`model.PolarsEngine`, with `graph_features_equal` (every column equal to 1e-9, and of the same type).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from polars.testing import assert_frame_equal
 from pingan.antifraud.mules import spark_features
 from pingan.antifraud.mules.district import account_openings, read_transfers, reported_victims
 from pingan.antifraud.mules.features import account_features
+from pingan.antifraud.mules.model import PolarsEngine
+from pingan.antifraud.mules.spark_graph import store_engine
 from pingan.antifraud.screening import spark_job
 from pingan.antifraud.screening.quality import watchlist_from_reports
 from pingan.antifraud.screening.ruleset import load_rules
@@ -70,6 +76,7 @@ def main() -> None:
         run = spark_job.screen_store(spark, store, rules=rules, watchlist=wl)
         times.append(time.perf_counter() - t0)
     mules = _mule_features(spark, store, args.repeat)
+    mule_graph = _mule_graph(store, args.repeat)
     spark.stop()
     assert run is not None
     result: dict[str, Any] = {
@@ -89,6 +96,7 @@ def main() -> None:
         "ratio": round(min(times) / seconds_engine, 2),
         "flags_identical": run.flags.to_dicts() == engine.flags.to_dicts(),
         "mules": mules,
+        "mule_graph": mule_graph,
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(result))
@@ -119,6 +127,34 @@ def _mule_features(spark: Any, store: Path, repeat: int) -> dict[str, Any]:
         "seconds_polars": round(seconds_polars, 3),
         "ratio": round(min(times) / seconds_polars, 2),
         "mule_features_equal": equal,
+    }
+
+
+def _mule_graph(store: Path, repeat: int) -> dict[str, Any]:
+    """The mule model's round-zero feature table on Spark against Polars in this process, same store."""
+    opened, flagged = account_openings(store), reported_victims(store)
+    t0 = time.perf_counter()
+    want = PolarsEngine(read_transfers(store)).base_features(opened, flagged)
+    seconds_polars = time.perf_counter() - t0
+    engine = store_engine(str(store))  # the running session: getOrCreate returns it
+    times, got = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        got = engine.base_features(opened, flagged)
+        times.append(time.perf_counter() - t0)
+    try:
+        assert_frame_equal(got, want, rel_tol=1e-9, abs_tol=1e-9)
+        equal = True
+    except AssertionError:
+        equal = False
+    return {
+        "accounts": want.height,
+        "columns": want.width - 1,
+        "seconds_spark": round(min(times), 3),
+        "seconds_spark_runs": [round(t, 3) for t in times],
+        "seconds_polars": round(seconds_polars, 3),
+        "ratio": round(min(times) / seconds_polars, 2),
+        "graph_features_equal": equal,
     }
 
 

@@ -11,16 +11,15 @@ import numpy as np
 import typer
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from pingan.antifraud.mules.district import Candidate
+    from pingan.antifraud.mules.spark_graph import SparkEngine
 
 app = typer.Typer(help="Mule-account detection (涉诈账户识别).", no_args_is_help=True)
 EngineOpt = Annotated[
     str,
     typer.Option(
-        help="where the per-account features are computed: polars (in this process) or spark (the graph"
-        " features then run here on Spark's rows)"
+        help="where the features are computed: polars (in this process) or spark (every feature on Spark;"
+        " LightGBM here, on one row per account)"
     ),
 ]
 MasterOpt = Annotated[
@@ -115,15 +114,10 @@ def mules_train(
     _check_engine(engine)
     end = date.fromisoformat(until) if until else split_day(store)
     opened, flagged = account_openings(store), inflow_sources(store, until=day_start(end), flags=flags)
-    g = labelled_graph(
-        read_transfers(store, end=end),
-        truth_labels(store),
-        opened=opened,
-        flagged=flagged,
-        features=_spark_features(store, None, end, opened, flagged, spark_master)
-        if engine == "spark"
-        else None,
+    source = (
+        _spark_engine(store, None, end, spark_master) if engine == "spark" else read_transfers(store, end=end)
     )
+    g = labelled_graph(source, truth_labels(store), opened=opened, flagged=flagged)
     assert g.labels is not None
     model = train([g], propagation_rounds=rounds)
     save_model(model, out, trained_on={"store": str(store), "until": end.isoformat()})
@@ -168,14 +162,12 @@ def mules_score(
     model = load_model(model_dir)
     start = date.fromisoformat(since) if since else split_day(store)
     opened, flagged = account_openings(store), inflow_sources(store, flags=flags)
-    g = graph(
-        read_transfers(store, start=start),
-        opened=opened,
-        flagged=flagged,
-        features=_spark_features(store, start, None, opened, flagged, spark_master)
+    source = (
+        _spark_engine(store, start, None, spark_master)
         if engine == "spark"
-        else None,
+        else read_transfers(store, start=start)
     )
+    g = graph(source, opened=opened, flagged=flagged)
     scored = score(model, g)
     found = candidates(scored, model.threshold, limit=limit)
     for c in found:
@@ -191,21 +183,14 @@ def _check_engine(engine: str) -> None:
         raise typer.Exit(2)
 
 
-def _spark_features(
-    store: Path,
-    start: date | None,
-    end: date | None,
-    opened: pl.DataFrame | None,
-    flagged: pl.DataFrame | None,
-    master: str | None,
-) -> pl.DataFrame:
-    """The per-account features computed by Spark; a refusal (no Java, no PySpark, an old store) is
-    printed with its field and exits 2."""
-    from pingan.antifraud.mules.spark_features import store_features
+def _spark_engine(store: Path, start: date | None, end: date | None, master: str | None) -> SparkEngine:
+    """The store's transfers of the days in [start, end) on Spark, where the features are then computed;
+    a refusal (no Java, no PySpark, an old store) is printed with its field and exits 2."""
+    from pingan.antifraud.mules.spark_graph import store_engine
     from pingan.core.errors import Invalid
 
     try:
-        return store_features(str(store), start=start, end=end, opened=opened, flagged=flagged, master=master)
+        return store_engine(str(store), start=start, end=end, master=master)
     except Invalid as exc:
         typer.echo(f"refused: {exc.field}: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from pingan.antifraud.mules.features import ACCOUNT
-from pingan.antifraud.mules.model import Graph, MuleModel, Scored, graph
+from pingan.antifraud.mules.model import FeatureEngine, Graph, MuleModel, PolarsEngine, Scored, graph
 from pingan.antifraud.tracing.store import card_to_account
 from pingan.core.errors import Invalid, NotFound
 
@@ -164,22 +164,23 @@ def day_start(day: date) -> datetime:
 
 
 def labelled_graph(
-    transfers: pl.DataFrame,
+    transfers: pl.DataFrame | FeatureEngine,
     truth: pl.DataFrame,
     *,
     opened: pl.DataFrame | None = None,
     flagged: pl.DataFrame | None = None,
-    features: pl.DataFrame | None = None,
 ) -> Graph:
-    """Graph of every account in the transfers, labelled from the truth (absent means not a mule)."""
-    seen = pl.concat([transfers["payer"], transfers["payee"].filter(transfers["payee"] >= 0)]).unique()
+    """Graph of every account in the transfers, labelled from the truth (absent means not a mule).
+
+    `transfers` as for `model.graph`: a frame, or a `FeatureEngine` (`spark_graph.SparkEngine`)."""
+    engine = PolarsEngine(transfers) if isinstance(transfers, pl.DataFrame) else transfers
     labels = (
-        pl.DataFrame({ACCOUNT: seen.cast(pl.Int64)})
+        pl.DataFrame({ACCOUNT: engine.accounts()})
         .join(truth, on=ACCOUNT, how="left")
         .with_columns(pl.col("is_mule").fill_null(False))
         .sort(ACCOUNT)
     )
-    return graph(transfers, labels=labels, opened=opened, flagged=flagged, features=features)
+    return graph(engine, labels=labels, opened=opened, flagged=flagged)
 
 
 def save_model(model: MuleModel, directory: Path, *, trained_on: dict[str, object]) -> None:

@@ -7,6 +7,10 @@ that traded with one of its counterparties on the same day reach ring members wi
 of their own. On training data the previous round's scores are out-of-fold predictions:
 an account's own label never leaks into its neighbours' features.
 
+The features are computed by a `FeatureEngine` over the sample's transfers: `PolarsEngine` in this
+process, or `spark_graph.SparkEngine` on Spark (`--engine spark`), which gives the same columns and
+sends the driver one row per account. LightGBM trains and scores here, on those rows.
+
 The decision threshold is the one that maximises F1 on out-of-fold predictions of the training data:
 it is chosen without looking at any test label. A score is a lead for review, never a freeze (DESIGN.md).
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -63,47 +68,100 @@ BASELINE_FEATURES = (
 )
 
 
-@dataclass(frozen=True)
-class Graph:
-    """One sample: its transfers and the base features of its accounts (labels optional)."""
+class FeatureEngine(Protocol):
+    """A sample's transfers, and where its features are computed from them: in this process
+    (`PolarsEngine`) or on Spark (`spark_graph.SparkEngine`). Either gives the same columns."""
+
+    def accounts(self) -> pl.Series:
+        """Every account that paid, or was paid, in the transfers."""
+        ...
+
+    def base_features(self, opened: pl.DataFrame | None, flagged: pl.DataFrame | None) -> pl.DataFrame:
+        """Round zero: the per-account features and the structure features, one row per account."""
+        ...
+
+    def neighbour_features(self, values: pl.DataFrame) -> pl.DataFrame:
+        """One propagation round's columns of the scores in `values` (account, score{r})."""
+        ...
+
+
+@dataclass
+class PolarsEngine:
+    """A sample's transfers in this process: its features computed with Polars (`features.py`)."""
 
     transfers: pl.DataFrame
+    _pairs: pl.DataFrame | None = field(default=None, init=False, repr=False)
+
+    @property
+    def pairs(self) -> pl.DataFrame:
+        """The undirected counterparty pairs, computed once for round zero and every round after."""
+        if self._pairs is None:
+            self._pairs = counterparty_pairs(self.transfers)
+        return self._pairs
+
+    def accounts(self) -> pl.Series:
+        """Every account that paid, or was paid, in the transfers."""
+        tx = self.transfers
+        return pl.concat([tx["payer"], tx["payee"].filter(tx["payee"] >= 0)]).unique().cast(pl.Int64)
+
+    def base_features(self, opened: pl.DataFrame | None, flagged: pl.DataFrame | None) -> pl.DataFrame:
+        """`features.account_features`, then the counterparties' small-amount share, the triangles
+        (plain and with small-amount traders) and the reciprocal counterparties; sorted by account."""
+        feats = account_features(self.transfers, opened, flagged)
+        # Round zero of propagation needs no model: how much the counterparties themselves send in small
+        # amounts (test transfers and split parcels are a mule ring's signature).
+        small = feats.select(
+            ACCOUNT,
+            (pl.col("out_small_share").fill_null(0) + pl.col("in_small_share").fill_null(0)).alias("small"),
+        )
+        feats = feats.join(neighbour_means(self.transfers, small, "small"), on=ACCOUNT, how="left")
+        # Structure: rings close triangles and pay each other back; triangles with small-amount traders.
+        return (
+            feats.join(triangles(self.pairs), on=ACCOUNT, how="left")
+            .join(triangles(self.pairs, small), on=ACCOUNT, how="left")
+            .join(reciprocity(self.transfers), on=ACCOUNT, how="left")
+            .with_columns(pl.col("triangles", "triangles_small", "reciprocal_counterparties").fill_null(0))
+        )
+
+    def neighbour_features(self, values: pl.DataFrame) -> pl.DataFrame:
+        """The counterparties' means of the score, its triangles, two steps away and same-day co-traders;
+        one row per account with a counterparty."""
+        col = values.columns[1]
+        return (
+            neighbour_means(self.transfers, values, col)
+            .join(triangles(self.pairs, values), on=ACCOUNT, how="left")
+            .join(two_hop(self.pairs, values), on=ACCOUNT, how="left")
+            .join(co_activity(self.transfers, values), on=ACCOUNT, how="left")
+            .with_columns(pl.col(f"triangles_{col}").fill_null(0))
+        )
+
+
+@dataclass(frozen=True)
+class Graph:
+    """One sample: where its features are computed, the base features of its accounts (labels optional)."""
+
+    engine: FeatureEngine
     features: pl.DataFrame  # account + feature columns
     labels: np.ndarray | None = None  # bool per row of `features`
-    pairs: pl.DataFrame | None = None  # undirected counterparty pairs, for triangle features
 
 
 def graph(
-    transfers: pl.DataFrame,
+    transfers: pl.DataFrame | FeatureEngine,
     accounts: pl.Series | None = None,
     labels: pl.DataFrame | None = None,
     *,
     opened: pl.DataFrame | None = None,
     flagged: pl.DataFrame | None = None,
-    features: pl.DataFrame | None = None,
 ) -> Graph:
     """Features of `accounts` (default: every account in the transfers), aligned with their labels.
 
-    `opened` (account, opened) and `flagged` (account) as for `features.account_features`: without
-    them, the account age at the first large credit and the credits from flagged payers are missing.
-    `features`: those per-account features computed elsewhere (`spark_features.account_features`).
+    `transfers` is a frame of them, whose features are computed in this process, or a `FeatureEngine`
+    (`spark_graph.SparkEngine`: on Spark). `opened` (account, opened) and `flagged` (account) as for
+    `features.account_features`: without them, the account age at the first large credit and the
+    credits from flagged payers are missing.
     """
-    feats = account_features(transfers, opened, flagged) if features is None else features
-    # Round zero of propagation needs no model: how much the counterparties themselves send in small
-    # amounts (test transfers and split parcels are a mule ring's signature).
-    small = feats.select(
-        ACCOUNT,
-        (pl.col("out_small_share").fill_null(0) + pl.col("in_small_share").fill_null(0)).alias("small"),
-    )
-    feats = feats.join(neighbour_means(transfers, small, "small"), on=ACCOUNT, how="left")
-    # Structure: rings close triangles and pay each other back; triangles with small-amount traders.
-    pairs = counterparty_pairs(transfers)
-    feats = (
-        feats.join(triangles(pairs), on=ACCOUNT, how="left")
-        .join(triangles(pairs, small), on=ACCOUNT, how="left")
-        .join(reciprocity(transfers), on=ACCOUNT, how="left")
-        .with_columns(pl.col("triangles", "triangles_small", "reciprocal_counterparties").fill_null(0))
-    )
+    engine = PolarsEngine(transfers) if isinstance(transfers, pl.DataFrame) else transfers
+    feats = engine.base_features(opened, flagged)
     if labels is not None:
         base = labels.select(ACCOUNT, "is_mule")
     elif accounts is not None:
@@ -112,7 +170,7 @@ def graph(
         base = feats.select(ACCOUNT)
     df = base.join(feats, on=ACCOUNT, how="left")
     y = df["is_mule"].to_numpy().astype(bool) if "is_mule" in df.columns else None
-    return Graph(transfers, df.drop("is_mule", strict=False), y, pairs)
+    return Graph(engine, df.drop("is_mule", strict=False), y)
 
 
 @dataclass
@@ -150,17 +208,7 @@ def _oof(x: np.ndarray, y: np.ndarray, names: list[str], groups: np.ndarray, see
 
 
 def _with_neighbours(g: Graph, scores: np.ndarray, r: int) -> pl.DataFrame:
-    col = f"score{r}"
-    values = pl.DataFrame({ACCOUNT: g.features[ACCOUNT], col: scores})
-    nb = neighbour_means(g.transfers, values, col)
-    pairs = g.pairs if g.pairs is not None else counterparty_pairs(g.transfers)
-    tri = triangles(pairs, values)
-    return (
-        nb.join(tri, on=ACCOUNT, how="left")
-        .join(two_hop(pairs, values), on=ACCOUNT, how="left")
-        .join(co_activity(g.transfers, values), on=ACCOUNT, how="left")
-        .with_columns(pl.col(f"triangles_{col}").fill_null(0))
-    )
+    return g.engine.neighbour_features(pl.DataFrame({ACCOUNT: g.features[ACCOUNT], f"score{r}": scores}))
 
 
 def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:

@@ -4,8 +4,9 @@
 outgrows one machine at a city's volume. This module computes the same columns with Spark SQL, step for
 step, so that the transfers are shuffled by account on a cluster and only one row per account comes
 back; `tests/antifraud/mules/test_spark_features.py` proves it column for column on a generated
-district. The graph features that follow (`neighbour_means`, `triangles`, the propagation rounds of
-`model.py`) then run in-process on those rows and the store's counterparty pairs.
+district. The graph features of the model (`neighbour_means`, `triangles`, the propagation rounds of
+`model.py`) are computed on the same session by `spark_graph.py`, on this module's frame before it
+comes back.
 
 Where the two could differ, the Polars semantics are kept on purpose:
 
@@ -14,7 +15,8 @@ Where the two could differ, the Polars semantics are kept on purpose:
   histogram (one row per distinct amount), exact at any volume;
 - a standard deviation is the sample one, 0 for a single transfer;
 - the night hours and the opening age are read in Beijing time, days in UTC;
-- a debit's latest credit before it includes a credit at the same instant.
+- a debit's latest credit before it includes a credit at the same instant;
+- a count comes back UInt32, as Polars' `len` and `n_unique` give it; every other column is Float64.
 """
 
 # The statements hold only numbers computed here and fixed column names: nothing a user types.
@@ -69,7 +71,26 @@ def account_features(
     flagged: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """`features.account_features` of the Spark frame `transfers` (payer, payee, amount_fen, ts), as a
-    Polars frame of one row per account, the same columns in the same order."""
+    Polars frame of one row per account, the same columns in the same order and of the same types."""
+    return to_polars(account_feature_frame(spark, transfers, opened, flagged).orderBy("account"))
+
+
+def to_polars(df: DataFrame) -> pl.DataFrame:
+    """A Spark frame of per-account rows on the driver, typed as Polars types them: every integer
+    column but `account` is a count, and Polars counts (`len`, `n_unique`, a sum of flags) are UInt32."""
+    out = pl.from_arrow(df.toArrow())
+    assert isinstance(out, pl.DataFrame)
+    counts = [c for c, t in out.schema.items() if c != "account" and t.is_integer()]
+    return out.with_columns(pl.col(counts).cast(pl.UInt32))
+
+
+def account_feature_frame(
+    spark: SparkSession,
+    transfers: DataFrame,
+    opened: pl.DataFrame | None = None,
+    flagged: pl.DataFrame | None = None,
+) -> DataFrame:
+    """`account_features` as a Spark frame (in no order), for the graph features to join on Spark."""
     night = ", ".join(map(str, _NIGHT_HOURS))
     transfers.createOrReplaceTempView("mule_src")
     spark.sql(
@@ -166,9 +187,7 @@ def account_features(
         )
     else:
         df = spark.sql(f"SELECT *, {', '.join(f'CAST(NULL AS DOUBLE) AS {c}' for c in _FLAGGED)} FROM f")
-    out = pl.from_arrow(df.select(*COLUMNS).orderBy("account").toArrow())
-    assert isinstance(out, pl.DataFrame)
-    return out
+    return df.select(*COLUMNS)
 
 
 def store_features(
@@ -185,17 +204,24 @@ def store_features(
     from pingan.antifraud.screening import spark_job
 
     spark = spark_job.session(master)
+    return account_features(spark, store_transfers(spark, store, start=start, end=end), opened, flagged)
+
+
+def store_transfers(spark: SparkSession, store: str, *, start: date | None, end: date | None) -> DataFrame:
+    """The store's transfers of the days in [start, end) as payer, payee, amount_fen, ts, read and
+    checked as `pingan screen --engine spark` reads the store."""
+    from pingan.antifraud.screening import spark_job
+
     tx = spark_job.check_store(spark, store)
     days = [
         f"day >= DATE'{start.isoformat()}'" if start else "",
         f"day < DATE'{end.isoformat()}'" if end else "",
     ]
     where = " AND ".join(d for d in days if d) or "true"
-    transfers = tx.where(where).selectExpr(
+    return tx.where(where).selectExpr(
         "CAST(payer_account AS BIGINT) AS payer", "CAST(payee_account AS BIGINT) AS payee",
         "CAST(amount_fen AS BIGINT) AS amount_fen", "ts",
     )  # fmt: skip
-    return account_features(spark, transfers, opened, flagged)
 
 
 _SIDE = ("n", "sum", "mean", "std", "min", "max", "distinct", "small_share", "large_share", "round_share",
