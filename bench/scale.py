@@ -20,6 +20,13 @@ times a peak factor (the busiest hour's rate over the average; default 5, an ass
 bank's own hourly profile), times the messages a transaction makes (1 plus the measured share copied),
 divided by the measured messages per second per consumer core, with headroom (consumers run at most
 at `--utilisation` of what they can take).
+
+With `--spark`, the same store is also screened by Spark local[2] and by the in-process batch run
+(`bench/spark.py --screening-only`, its JSON under `spark`: whether the flags are identical, and the
+ratio), and the model adds the Spark executors a city's daily batch needs: a quarter's transactions
+over 91 days, screened within `--batch-window-h` (default 1 h, an assumption), at the transactions
+per second per core that local[2] measured (its time over its 2 cores), in executors of
+`--executor-cores` (default 4).
 """
 
 from __future__ import annotations
@@ -132,6 +139,9 @@ def main() -> None:
     ap.add_argument("--quarter-tx", type=float, default=1e9, help="a city's transactions a quarter")
     ap.add_argument("--peak-factor", type=float, default=5.0, help="busiest hour's rate over the average")
     ap.add_argument("--utilisation", type=float, default=0.5, help="share of a consumer's capacity used")
+    ap.add_argument("--spark", action="store_true", help="also Spark local[2] against the batch run")
+    ap.add_argument("--batch-window-h", type=float, default=1.0, help="hours a day's batch may take")
+    ap.add_argument("--executor-cores", type=int, default=4)
     args = ap.parse_args()
     store = args.store
     if store is None:
@@ -174,6 +184,7 @@ def main() -> None:
     peak = average * args.peak_factor
     per_tx = 1 + pub.copies / pub.messages if pub.messages else 1.0
     needed = math.ceil(peak * per_tx / (per_consumer * args.utilisation)) if per_consumer else None
+    spark = _spark(store, args) if args.spark else None
     print(
         json.dumps(
             {
@@ -206,11 +217,41 @@ def main() -> None:
                     "consumers_needed": needed,
                     "partitions_suggested": max(8, 2 ** math.ceil(math.log2(max(needed or 1, 1) * 4))),
                 },
+                "spark": spark,
                 "cpus": os.cpu_count(),
                 "load_avg_1m": round(os.getloadavg()[0], 2),
             }
         )
     )
+
+
+def _spark(store: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """`bench/spark.py --screening-only` on the store, and the executors a city's daily batch needs."""
+    run = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("spark.py")), "--store", str(store), "--screening-only"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    cores = 2  # local[2]
+    per_core = got["transactions"] / (got["seconds_spark"] * cores)
+    day = args.quarter_tx / 91
+    needed_cores = math.ceil(day / (per_core * args.batch_window_h * 3600))
+    return {
+        "flags_identical": got["flags_identical"],
+        "flags": got["flags"],
+        "transactions": got["transactions"],
+        "seconds_spark_local2": got["seconds_spark"],
+        "seconds_batch_run": got["seconds_engine"],
+        "ratio": got["ratio"],
+        "executor_model": {
+            "day_transactions": round(day),
+            "batch_window_h_assumed": args.batch_window_h,
+            "measured_transactions_per_s_per_core": round(per_core),
+            "cores_needed": needed_cores,
+            "executor_cores": args.executor_cores,
+            "executors_needed": math.ceil(needed_cores / args.executor_cores),
+        },
+    }
 
 
 async def _delete_stream(stream: str) -> None:

@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--shuffle-partitions", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--screening-only", action="store_true", help="leave out the mule features")
     args = ap.parse_args()
     store = args.store
     if store is None:
@@ -75,8 +76,8 @@ def main() -> None:
         t0 = time.perf_counter()
         run = spark_job.screen_store(spark, store, rules=rules, watchlist=wl)
         times.append(time.perf_counter() - t0)
-    mules = _mule_features(spark, store, args.repeat)
-    mule_graph = _mule_graph(store, args.repeat)
+    mules = None if args.screening_only else _mule_features(spark, store, args.repeat)
+    mule_graph = None if args.screening_only else _mule_graph(store, args.repeat)
     spark.stop()
     assert run is not None
     result: dict[str, Any] = {
