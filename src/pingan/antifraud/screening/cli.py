@@ -223,7 +223,11 @@ def publish(
     ] = False,
     partitions: Annotated[
         int,
-        typer.Option(min=0, help="P > 0: subjects PREFIX.<partition>.<bank>, by the payer account's hash"),
+        typer.Option(
+            min=0,
+            help="P > 0: subjects PREFIX.<partition>.<bank>, by the payer account's hash; each transfer "
+            "also goes, as a copy, to its payee's partition",
+        ),
     ] = 0,
 ) -> None:
     """Replay a generated district into NATS at a chosen rate, in frames of a bank's transactions."""
@@ -245,6 +249,7 @@ def publish(
         json.dumps(
             {
                 "published": stats.messages,
+                "copies_to_payee_partitions": stats.copies,
                 "nats_messages": stats.nats_messages,
                 "seconds": round(stats.seconds, 3),
                 "stream_messages": stats.stream_messages,
