@@ -64,6 +64,15 @@ def test_a_street_name_holding_a_city_s_name_is_not_read_as_that_city() -> None:
     unknown = address.geocode("长沙路8号")
     assert unknown.parts.city is None
     assert unknown.reason == "address_unresolved:unknown_street:长沙路"
+    # Nor after a direction or an ordinal: 玉林中路 (not in the gazetteer) is no road of 玉林市.
+    for text, street in (
+        ("玉林中路菜市场门口", None),
+        ("玉林中路8号", "玉林中路"),
+        ("长沙东路3号", "长沙东路"),
+    ):
+        parts = address.parse(text)
+        assert (parts.province, parts.city, parts.district) == (None, None, None), text
+        assert parts.unknown_street == street, text
 
 
 def test_an_address_in_another_city_or_district_gets_no_point() -> None:

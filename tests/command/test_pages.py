@@ -83,7 +83,12 @@ def test_the_incident_page_shows_the_chain_in_beijing_time_with_its_breach(
     incident = take_call(text="有人打架", category_code="020201", lat=YULIN[0], lon=YULIN[1], received_at=T0)
     page = _browser(client, dispatcher).get(f"/command/incidents/{incident}", headers=HTML).text
     assert "2026-11-30 09:00:00" in page  # 01:00 UTC
-    assert 'id="breaches"' in page and "sign_off:running" in page
+    # In words (this client reads English; 签收超时…（时限30秒），仍在计时 in Chinese), with its rule's
+    # code kept beside them.
+    assert 'id="breaches"' in page and 'data-reason="sign_off:running' in page
+    assert re.search(
+        r'data-reason="[^"]+">sign-off \d+ d \d+ h over its target of 30 s, still running<', page
+    )
 
 
 def test_the_dispatcher_sends_a_unit_from_the_incident_page(client: TestClient, dispatcher: User) -> None:

@@ -59,7 +59,7 @@ def test_the_case_page_counts_down_to_each_deadline(
     detain(client, theft_case, officer_li, NOW - timedelta(hours=2))
     page = browser(client, officer_li).get(f"/supervision/cases/{theft_case['id']}", headers=HTML).text
     assert 'data-due="2026-03-23T16:00:00+00:00"' in page  # the arrest request, 3 days from the next day
-    assert "CPL art. 91 para. 1" in page and "/static/supervision-countdown.js" in page
+    assert "CPL art. 91 para. 1" in page and "/static/countdown.js" in page
     assert "王五" not in page  # the suspect's name shows masked
 
 

@@ -30,6 +30,8 @@ GAZETTEER_FILE = Path(__file__).with_name("gazetteer.toml")
 # Characters that end a street's name: a name cpca took for a city or district but followed by one of
 # these was a street (长沙路, 北京路), not an administrative division.
 _STREET_ENDS = ("大道", "大街", "路", "街", "巷", "道")
+# ... also after a direction or an ordinal: 玉林中路, 长沙东路, 北京二路.
+_STREET_AFTER = re.compile(r"^[东西南北中一二三四五六七八九十]{0,2}(?:大道|大街|路|街|巷|道)")
 _NUMBER = re.compile(r"^(\d{1,5})(?:号|號)")
 _SECTION = re.compile(r"^[一二三四五六七八九十\d]{1,3}段")
 _STREETISH = re.compile(r"([\u4e00-\u9fff]{1,12}?(?:大道|大街|路|街|巷))(\d{1,5})(?:号|號)")
@@ -177,8 +179,8 @@ def _admin(text: str, gaz: Gazetteer) -> tuple[str | None, str | None, str | Non
     if province is None and city is None and district is None:
         return None, None, None, text
     # The divisions come first in a Chinese address. A name found later in the text, or one followed
-    # by a street ending (长沙路, 北京路), is part of the street, not a division.
-    if min(positions, default=0) > 0 or rest.startswith(_STREET_ENDS):
+    # by a street ending (长沙路, 北京路, 玉林中路), is part of the street, not a division.
+    if min(positions, default=0) > 0 or _STREET_AFTER.match(rest):
         return None, None, None, text
     # cpca fills the levels above the deepest one it matched from its table (武侯区 → 四川省 成都市);
     # a level the text does not name is left for the district check to accept, not reported as said.

@@ -32,6 +32,12 @@ def stations_by_code(session: Session, codes: set[str]) -> dict[str, Station]:
     }
 
 
+def station_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """The names of the stations with these codes (玉林派出所), for pages that list codes; a code no
+    station has is left out (a page shows the code)."""
+    return {code: s.name for code, s in stations_by_code(session, codes).items()}
+
+
 def do_upsert_station(
     session: Session, *, code: str, name: str, lat: float, lon: float, area_geojson: str | None, actor: Actor
 ) -> Station:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -157,6 +158,49 @@ def yuan(fen: int | None) -> str:
     return f"{sign}¥{whole:,}.{cents:02d}"
 
 
+def duration(seconds: float | None) -> str:
+    """A length of time as a reader says it, to the second under an hour: 45秒, 6分03秒, 2小时05分,
+    3天4小时 (in the request's language)."""
+    if seconds is None:
+        return ""
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    if minutes:
+        return (_("%(m)d min %(s)02d s") if secs else _("%(m)d min")) % {"m": minutes, "s": secs}
+    return _("%(s)d s") % {"s": secs}
+
+
+def clock_text(seconds: float) -> str:
+    """Time left (or late) as a running clock shows it: 4:12, 1:02:03, 3天 09:29:07. `countdown.js`
+    ticks it on the page in the same form."""
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}{_('d')} {hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def countdown(due: datetime, late_word: str | None = None, *, now: datetime | None = None) -> Markup:
+    """A live clock to `due`: the time left, and once it has passed the page's word for late (overdue,
+    已超期) with how long. Rendered here, so that it reads right before `countdown.js` ticks it."""
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    left = (due - (now or clock.now())).total_seconds()
+    word = late_word or _("overdue")
+    text = clock_text(left) if left >= 0 else f"{word} {clock_text(-left)}"
+    return Markup(
+        '<span class="countdown{late}" data-due="{due}" data-late="{word}" data-day="{day}">{text}</span>'
+    ).format(late=" late" if left < 0 else "", due=due.isoformat(), word=word, day=_("d"), text=text)
+
+
 def fen_from_yuan(text: str) -> int | None:
     """An amount typed into a form in yuan (`1234.56`, `1,234.56`, `¥1234`) as fen; None when empty.
 
@@ -182,6 +226,8 @@ TEMPLATES.env.globals["zone_name"] = zone_name
 TEMPLATES.env.filters["bj"] = beijing_time
 TEMPLATES.env.filters["yuan"] = yuan
 TEMPLATES.env.filters["label"] = label
+TEMPLATES.env.filters["duration"] = duration
+TEMPLATES.env.globals["countdown"] = countdown
 
 
 def form_time(value: str, field: str) -> datetime:

@@ -12,10 +12,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from pingan.core import clock, listing
-from pingan.core.auth import require_roles
+from pingan.core.auth import display_names, require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.i18n import _
+from pingan.core.org import station_names
 from pingan.core.pages import form_time, page_message, render
 from pingan.core.roles import Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
@@ -88,9 +89,12 @@ def case_list_page(
                 ),
                 count=len(page.rows),
             )
+            stations = station_names(session, {r.station_code for r in page.rows})
+            people = display_names(session, {r.officer for r in page.rows})
     except DomainError as exc:
         error = page_message(exc)
         page = listing.empty_page(listing.parse_sort(queries.CASE_LIST, None))
+        stations, people = {}, {}
     return render(
         request,
         "supervision_cases.html",
@@ -105,6 +109,8 @@ def case_list_page(
         kinds=list(CaseKind),
         statuses=list(CaseStatus),
         now=now,
+        stations=stations,
+        people=people,
     )
 
 

@@ -12,6 +12,7 @@ item is requested by the case officer, approved by the supervisor, and carried o
 from __future__ import annotations
 
 import random
+import zlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -44,7 +45,23 @@ P_REFUSED = 0.02
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
-def _user(session: Session, username: str, role: Role, station: str | None, password: str) -> None:
+# The seeded officers' names: a surname and a given name picked by a hash of the username, so that the
+# simulation's own draws stay as they are.
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+_GIVEN = "伟芳娜敏静强磊军洋勇艳杰涛明超霞平刚华斌"
+
+
+def _display_name(username: str, station_name: str | None) -> str:
+    """The name shown, such as "玉林所 李强": the unit's short name (派出所 → 所) and a person's name."""
+    h = zlib.crc32(username.encode())
+    person = _SURNAMES[h % len(_SURNAMES)] + _GIVEN[(h // len(_SURNAMES)) % len(_GIVEN)]
+    short = station_name.replace("派出所", "所") if station_name else ""
+    return f"{short} {person}" if short else person
+
+
+def _user(
+    session: Session, username: str, role: Role, station: str | None, password: str, station_name: str | None
+) -> None:
     if session.execute(select(User.id).where(User.username == username)).first() is None:
         do_add_user(
             session,
@@ -52,6 +69,7 @@ def _user(session: Session, username: str, role: Role, station: str | None, pass
             role=role,
             password=password,
             station_code=station,
+            display_name=_display_name(username, station_name),
             actor=Actor.system("demo-seed"),
         )
 
@@ -71,11 +89,12 @@ def seed_supervision(*, now: datetime, cases_per_station: int = 40, seed: int = 
     with db.transaction() as session:
         if session.execute(select(func.count()).select_from(SupervisionCase)).scalar_one():
             return 0
-        stations = [s.code for s in session.scalars(select(Station).order_by(Station.code))]
-        _user(session, SUPERVISOR, Role.SUPERVISOR, None, password)
+        names = {s.code: s.name for s in session.scalars(select(Station).order_by(Station.code))}
+        stations = list(names)
+        _user(session, SUPERVISOR, Role.SUPERVISOR, None, password, "法制大队")
         for code in stations:
-            _user(session, f"case_{code.lower()}", Role.OFFICER, code, password)
-            _user(session, f"keeper_{code.lower()}", Role.OFFICER, code, password)
+            _user(session, f"case_{code.lower()}", Role.OFFICER, code, password, names[code])
+            _user(session, f"keeper_{code.lower()}", Role.OFFICER, code, password, names[code])
     written = 0
     for code in stations:
         for n in range(cases_per_station):

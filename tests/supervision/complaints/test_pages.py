@@ -3,13 +3,15 @@ timeline and links, and a handling form's refusal."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from pingan.core import clock
 from pingan.core.auth import User
 from tests.conftest import bearer
-from tests.supervision.complaints.conftest import register
+from tests.supervision.complaints.conftest import register, step
 
 
 def login(client: TestClient, user: User) -> None:
@@ -32,6 +34,36 @@ def test_the_queue_lists_a_complaint_with_its_clock_counting_down(
     assert page.status_code == 200
     assert f'href="/complaints/{c["id"]}"' in page.text
     assert 'class="countdown" data-due="2026-03-25T16:00:00+00:00"' in page.text
+
+
+def test_a_complainants_closed_review_window_is_nobodys_overdue_work(
+    client: TestClient, handlers: dict[str, User], accepted: dict[str, Any]
+) -> None:
+    # Answered on 11 March: the complainant could ask for a review for 30 days. Months later that
+    # window is closed; the queue shows no clock for it, not a red "overdue".
+    step(client, handlers["liu"], accepted["id"], "finding", finding="not_substantiated",
+         root_cause="attitude", at="2026-03-11T02:00:00Z")  # fmt: skip
+    answered = step(
+        client,
+        handlers["liu"],
+        accepted["id"],
+        "answer",
+        at="2026-03-11T02:00:00Z",
+        text="经调查，答复如下。",
+    )
+    assert answered.status_code == 200 and answered.json()["status"] == "answered"
+    login(client, handlers["sun"])
+
+    def row() -> str:
+        page = client.get("/complaints").text
+        return page.split(f'href="/complaints/{accepted["id"]}"', 1)[1].split("</tr>", 1)[0]
+
+    open_window = row()  # the tests' clock: days after the answer
+    assert 'class="countdown" data-due="2026-04-10T16:00:00+00:00"' in open_window  # counting down
+    with clock.frozen(datetime(2026, 6, 1, tzinfo=UTC)):
+        login(client, handlers["sun"])  # a token of June
+        closed = row()
+    assert "countdown" not in closed and "none running" in closed
 
 
 def test_the_intake_form_registers_and_shows_the_complaint(

@@ -66,7 +66,11 @@ def queue(
         q = q.where(Complaint.station_code == station)
     rows = []
     for c in session.scalars(q.order_by(Complaint.received_at.desc()).limit(limit * 5)):
-        clocks = [k for k in rules.evaluate(step_list(c), pack, at=now) if k.met_at is None]
+        # The duties still to meet, and a complainant's window while it is open (a closed window is
+        # no one's overdue work).
+        clocks = [
+            k for k in rules.evaluate(step_list(c), pack, at=now) if k.met_at is None and not k.window_closed
+        ]
         nxt = min(clocks, key=lambda k: k.due_at) if clocks else None
         if attention and (nxt is None or nxt.status.value not in ("warning", "breached")):
             continue
