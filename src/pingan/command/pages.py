@@ -260,6 +260,7 @@ def _incident_page(
             if logged
             else []
         )
+        stations = {s.code: s.name for s in all_stations(session)}
     # The buttons are the moves the table allows from each unit's state that this reader may make.
     mine = {m for m in UnitMove if m is not UnitMove.GO_OFF_DUTY}
     if actor.role not in actions.DISPATCHERS:
@@ -275,6 +276,7 @@ def _incident_page(
         offer=offer,
         calls=calls,
         call_signs=call_signs,
+        stations=stations,
         moves=moves,
         cat=catalogue(),
         parts=address.parse(incident.address) if incident.address.strip() else None,

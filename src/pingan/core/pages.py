@@ -158,6 +158,27 @@ def yuan(fen: int | None) -> str:
     return f"{sign}¥{whole:,}.{cents:02d}"
 
 
+# The platform's robots (`Actor.system`) as a page names them; a person is shown by their username.
+_ROBOTS = {
+    "robot": N_("the stop-payment robot"),
+    "screening": N_("transaction screening"),
+    "watchlist": N_("the watchlist"),
+    "mules": N_("mule-card scoring"),
+    "warnings": N_("the warning sender"),
+    "import": N_("an import"),
+    "cli": N_("the command line"),
+    "supervision": N_("the supervision engine"),
+    "command-sweep": N_("the 110 clock sweep"),
+}
+
+
+def who(username: str | None) -> str:
+    """Who did something, as a page says it: a robot by what it is (止付机器人), a person by username."""
+    if not username:
+        return ""
+    return _(_ROBOTS[username]) if username in _ROBOTS else username
+
+
 def duration(seconds: float | None) -> str:
     """A length of time as a reader says it, to the second under an hour: 45秒, 6分03秒, 2小时05分,
     3天4小时 (in the request's language)."""
@@ -227,6 +248,7 @@ TEMPLATES.env.filters["bj"] = beijing_time
 TEMPLATES.env.filters["yuan"] = yuan
 TEMPLATES.env.filters["label"] = label
 TEMPLATES.env.filters["duration"] = duration
+TEMPLATES.env.filters["who"] = who
 TEMPLATES.env.globals["countdown"] = countdown
 
 

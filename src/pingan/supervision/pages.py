@@ -161,6 +161,8 @@ def _case_page(
             if r.item_id is not None and standings[r.id] is RequestStanding.LAPSED
         }
         withdrawable = {r.id for r in requests if approvals.may_withdraw(r, actor=actor, now=now)}
+        station = station_names(session, {case.station_code}).get(case.station_code, case.station_code)
+        people = display_names(session, {case.officer, case.supervisor})
         registered = {i.label for i, _m in items}
         unregistered = sorted(
             {e.item for e in events if e.kind is EventKind.SEIZURE and e.item and e.item not in registered}
@@ -170,6 +172,8 @@ def _case_page(
         "supervision_case.html",
         status,
         case=case,
+        station=station,
+        people=people,
         parties=parties,
         parties_by_id=parties_by_id,
         events=events,

@@ -48,10 +48,9 @@ MAX_HELD_FEN = 2**53
 
 # Anti-Telecom and Online Fraud Law art. 20: emergency stop-payment, rapid freeze, timely release (art. 31
 # is the ban on renting out cards and accounts, not a basis for stopping them).
-ARTICLE_REPORT = (
-    "受案登记 (report registered): 《公安机关办理刑事案件程序规定》 and 《反电信网络诈骗法》第二十条紧急止付"
-)
-ARTICLE_FINDING = "《反电信网络诈骗法》第二十条 (police finding of involved accounts)"
+# Recorded on each order and sent to its bank in the bank's language: Chinese.
+ARTICLE_REPORT = "受案登记：《公安机关办理刑事案件程序规定》及《反电信网络诈骗法》第二十条紧急止付"
+ARTICLE_FINDING = "《反电信网络诈骗法》第二十条（公安机关认定涉案账户）"
 
 # The provision each decision on the order page rests on, shown beside its form with the basis the
 # order itself records. Anti-Telecom and Online Fraud Law art. 20 sets up the emergency stop-payment,

@@ -1,4 +1,5 @@
-"""Lengths of time on pages read as a person says them, and live clocks read right before they tick."""
+"""Words pages use: lengths of time as a person says them, live clocks that read right before they
+tick, and who acted (a robot by what it is)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pingan.core.pages import clock_text, countdown, duration
+from pingan.core.pages import clock_text, countdown, duration, who
 
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
 
@@ -42,3 +43,12 @@ def test_a_countdown_shows_the_time_left_and_once_passed_how_late_with_the_pages
     assert 'class="countdown late"' in late and ">超时 6:03</span>" in late and 'data-late="超时"' in late
     overdue = str(countdown(NOW - timedelta(days=6, hours=14), now=NOW))
     assert ">已超期 6天 14:00:00</span>" in overdue  # the default word
+
+
+def test_a_robot_is_named_by_what_it_is_and_a_person_by_username() -> None:
+    assert [who("robot"), who("screening"), who("wang.lei"), who(None)] == [
+        "止付机器人",
+        "交易筛查",
+        "wang.lei",
+        "",
+    ]
