@@ -38,6 +38,8 @@ def test_a_seeded_year_has_cases_property_breaches_and_deductions(station_yulin:
         assert len(months) > 1  # spread over the year
         rec = ledger.reconcile(s, Actor("legal", Role.LEGAL_SUPERVISOR), now=NOW)
         assert rec.expected_in_store > 0
+        # As after the daily sweep: no deadline of an open case has passed unmet without a breach on record.
+        assert actions.cases_to_sweep(s, now=NOW) == []
 
 
 def test_every_seeded_step_needing_approval_was_approved_in_the_queue_by_another_user(

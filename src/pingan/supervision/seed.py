@@ -104,6 +104,9 @@ def seed_supervision(*, now: datetime, cases_per_station: int = 40, seed: int = 
                 _one_case(session, rng, code, n, kind, opened, now)
             written += 1
     with db.transaction() as session:
+        # As the daily sweep (`pingan supervision sweep`) would have done: every deadline that time alone
+        # has passed unmet is a breach on record, and in the quality ledger.
+        actions.do_sweep(session, actions.cases_to_sweep(session, now=now), now=now)
         scores.sync(session, now=now)
     return written
 
