@@ -39,6 +39,7 @@ from pingan.core.roles import Actor, Role
 from pingan.core.settings import get_settings
 from pingan.sensors.seed import seed_sensors
 from pingan.sim import generate
+from pingan.sim.accidents import seed as seed_accidents
 from pingan.sim.dbload import Progress, load_district
 from pingan.sim.disputes import DisputeParams
 from pingan.sim.disputes import seed as seed_disputes
@@ -70,6 +71,8 @@ DEMO_USERS: tuple[tuple[str, Role, str], ...] = (
 DEMO_OFFICER = "officer"
 
 DEMO_SEED = 2026
+# The seed of the district's generated road graph (`sim.roads`), stored for routing and for accidents.
+DEMO_ROADS_SEED = 1
 DEMO_SCALE = "tiny"
 # The share of the district's reports held back at seeding and registered one by one while the
 # demo runs, so that a visitor sees reports flowing into orders and the banks' answers arriving.
@@ -143,7 +146,7 @@ def split_reports(root: Path, feed_share: float = FEED_SHARE) -> tuple[Path, Pat
     return seed_part, feed_part
 
 
-def seed_roads(seed: int = 1) -> bool:
+def seed_roads(seed: int = DEMO_ROADS_SEED) -> bool:
     """Store the district's generated road graph for the recommendations, unless one is stored."""
     from pingan.command.roads import do_store_roads, has_roads
     from pingan.sim.roads import generate_roads
@@ -207,6 +210,12 @@ def seed_complaints(*, now: datetime, per_station_year: int = 12) -> tuple[int, 
             session, seed=1, since=now - timedelta(weeks=HISTORY_WEEKS), now=now
         )
     return complaints, written.called, written.complaints
+
+
+def _traffic_officer() -> Actor:
+    """The demo's traffic police officer, who records the seeded accidents."""
+    username = next(u for u, role, _display in DEMO_USERS if role is Role.TRAFFIC_POLICE)
+    return Actor(username, Role.TRAFFIC_POLICE)
 
 
 def demo_officer() -> Actor:
@@ -376,12 +385,17 @@ def demo_seed(
     # Complaints and the weekly 110 call-backs, so that the complaints queue, the call-back page and
     # the bulletin have substance; here for the same reason as the disputes.
     complaints, called, from_callbacks = seed_complaints(now=now)
+    # Two years of the simulator's road accidents, so that the traffic brigade's pages have substance.
+    from pingan.sim.roads import generate_roads
+
+    accidents = seed_accidents(generate_roads(DEMO_ROADS_SEED), now=now, years=2, actor=_traffic_officer())
     _console.print(
         f"demo seeded: {result.stations} stations, {result.users_created} new users, {result.accounts:,} registry "
         f"accounts, {result.reports_created} new reports ({result.reports_total} in all); "
         f"{result.held_back} reports held back to arrive live; command: {result.command_units} new units, "
         f"{result.command_incidents} new incidents; community: {disputes} new disputes; complaints: "
-        f"{complaints} new, {called} new 110 call-backs, {from_callbacks} complaints from them"
+        f"{complaints} new, {called} new 110 call-backs, {from_callbacks} complaints from them; traffic: "
+        f"{accidents} new accidents"
     )
 
 

@@ -17,10 +17,16 @@ the district trend (`trend` a year).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from pingan.command.roads import Roads
+from pingan.core import db
+from pingan.core.roles import Actor
+from pingan.traffic import actions, queries
+from pingan.traffic.choices import CollisionType, Injury, Lighting, PersonRole, VehicleKind, Weather
+from pingan.traffic.schemas import AccidentIn, PersonIn, VehicleIn
 
 TRUE_B0 = {"primary": -6.6, "secondary": -6.8, "residential": -7.0}
 TRUE_B_AADT = 0.8
@@ -96,3 +102,102 @@ def simulate_accidents(
         theta=theta,
         trend=trend,
     )
+
+
+# --------------------------------------------------------------------------------------------------- the demo's accidents
+# The demo's traffic year: the simulator's accidents (`sim.accidents`, a known safety performance
+# function with planted black spots) on the stored road graph, written through the accident write path,
+# so that the brigade's list, black spots, map and monthly report have substance.
+#
+# Each simulated crash of the last `years` gets a point along its segment, a time (more by day and at the
+# rush hours), a manner of collision and its casualties: a killed-or-seriously-injured crash (the
+# simulator's KSI count) has a death one time in five, else a serious injury; the others a slight injury
+# or none. `share` keeps that share of the crashes, drawn alike on every segment: a thinned Poisson count
+# is still Poisson, so the black spots stand out as they do in the full simulation.
+
+# The hour of a crash: few at night, peaks at the morning and evening rush (an assumption, shaped as
+# urban crash counts by hour usually are).
+_HOUR_WEIGHT = np.array([1, 1, 1, 1, 1, 2, 4, 8, 10, 7, 6, 6, 6, 6, 6, 7, 8, 10, 9, 6, 4, 3, 2, 1], float)
+_COLLISIONS = list(CollisionType)
+_COLLISION_WEIGHT = np.array([0.30, 0.06, 0.25, 0.12, 0.12, 0.10, 0.05])  # in CollisionType's order
+_WEATHER = [Weather.FINE, Weather.RAIN, Weather.FOG]
+_WEATHER_WEIGHT = np.array([0.78, 0.19, 0.03])
+
+
+def seed(
+    roads: Roads,
+    *,
+    now: datetime,
+    years: int = 1,
+    share: float = 0.3,
+    sim_seed: int = 2026,
+    actor: Actor | None = None,
+) -> int:
+    """Write the simulated accidents of the `years` before `now`, unless any accident is recorded;
+    returns how many were written."""
+    with db.transaction() as session:
+        if queries.has_accidents(session):
+            return 0
+    history = simulate_accidents(roads, sim_seed, years=years, years_after=1)
+    rng = np.random.default_rng(sim_seed)
+    by = actor or Actor.system("import")
+    node = {int(n): k for k, n in enumerate(roads.node_id)}
+    written = 0
+    for y in range(years):
+        counts = rng.binomial(history.before[y], share)
+        # The kept crashes' KSI: drawn from the segment's own, without replacement.
+        ksi = rng.hypergeometric(history.before_ksi[y], history.before[y] - history.before_ksi[y], counts)
+        start = now - timedelta(days=365 * (years - y))
+        batch: list[AccidentIn] = []
+        for edge in np.flatnonzero(counts):
+            a, b = node[int(roads.source[edge])], node[int(roads.target[edge])]
+            for k in range(int(counts[edge])):
+                batch.append(_accident(rng, roads, a, b, start, serious=k < ksi[edge]))
+        batch.sort(key=lambda x: x.occurred_at)
+        written += _write(batch, by)
+    return written
+
+
+def _accident(
+    rng: np.random.Generator, roads: Roads, a: int, b: int, start: datetime, *, serious: bool
+) -> AccidentIn:
+    t = float(rng.uniform(0.05, 0.95))  # inside the segment, so that it snaps to it and no neighbour
+    day = int(rng.integers(0, 365))
+    local_hour = int(rng.choice(24, p=_HOUR_WEIGHT / _HOUR_WEIGHT.sum()))  # Beijing time
+    at = start + timedelta(days=day, hours=local_hour - 8, minutes=int(rng.integers(0, 60)))
+    collision = _COLLISIONS[int(rng.choice(len(_COLLISIONS), p=_COLLISION_WEIGHT))]
+    injury: Injury | None = None  # property damage only
+    if serious:
+        injury = Injury.KILLED if rng.random() < 0.2 else Injury.SERIOUS
+    elif rng.random() < 0.6:
+        injury = Injury.SLIGHT
+    vehicles = [VehicleIn(kind=VehicleKind.CAR), VehicleIn(kind=VehicleKind.EBIKE)]
+    people = [PersonIn(role=PersonRole.DRIVER, injury=Injury.UNINJURED, vehicle_no=1)]
+    if collision is CollisionType.PEDESTRIAN:
+        vehicles = vehicles[:1]
+        people.append(PersonIn(role=PersonRole.PEDESTRIAN, injury=injury or Injury.UNINJURED))
+    else:
+        people.append(PersonIn(role=PersonRole.DRIVER, injury=injury or Injury.UNINJURED, vehicle_no=2))
+    return AccidentIn(
+        occurred_at=at,
+        lat=float(roads.lat[a] + t * (roads.lat[b] - roads.lat[a])),
+        lon=float(roads.lon[a] + t * (roads.lon[b] - roads.lon[a])),
+        collision=collision,
+        weather=_WEATHER[int(rng.choice(len(_WEATHER), p=_WEATHER_WEIGHT))],
+        lighting=Lighting.DAYLIGHT if 7 <= local_hour < 19 else Lighting.DARK_LIT,
+        vehicles=vehicles,
+        people=people,
+        scene_investigated_at=at + timedelta(minutes=int(rng.integers(15, 90))),
+    )
+
+
+def _write(batch: list[AccidentIn], actor: Actor, size: int = 500) -> int:
+    """Write through the accident write path, `size` accidents a transaction."""
+    for k in range(0, len(batch), size):
+        with db.transaction() as session:
+            snapper = actions.Snapper.load(session)
+            for accident in batch[k : k + size]:
+                item = actions.NewAccident(accident, actor)
+                checked = actions.check_record_accident(session, item)
+                actions.do_record_accident(session, item, checked, snapper=snapper)
+    return len(batch)

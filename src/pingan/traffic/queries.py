@@ -52,6 +52,11 @@ def clock_of(accident: Accident, *, now: datetime) -> rules.FindingClock:
     )
 
 
+def has_accidents(session: Session) -> bool:
+    """Whether any accident is recorded."""
+    return session.execute(select(Accident.id).limit(1)).first() is not None
+
+
 def accident_detail(session: Session, accident_id: int) -> Accident | None:
     """One accident with its vehicles and people."""
     return session.execute(
