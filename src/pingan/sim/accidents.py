@@ -104,7 +104,7 @@ def simulate_accidents(
     )
 
 
-# --------------------------------------------------------------------------------------------------- the demo's accidents
+# -------------------------------------------------------------------------------- the demo's accidents
 # The demo's traffic year: the simulator's accidents (`sim.accidents`, a known safety performance
 # function with planted black spots) on the stored road graph, written through the accident write path,
 # so that the brigade's list, black spots, map and monthly report have substance.
@@ -193,9 +193,10 @@ def _accident(
 
 def _write(batch: list[AccidentIn], actor: Actor, size: int = 500) -> int:
     """Write through the accident write path, `size` accidents a transaction."""
+    with db.transaction() as session:
+        snapper = actions.Snapper.load(session)  # the road graph, read once
     for k in range(0, len(batch), size):
         with db.transaction() as session:
-            snapper = actions.Snapper.load(session)
             for accident in batch[k : k + size]:
                 item = actions.NewAccident(accident, actor)
                 checked = actions.check_record_accident(session, item)
