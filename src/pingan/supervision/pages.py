@@ -506,11 +506,15 @@ def warnings_page(request: Request, session: DbSession, actor: Reader) -> HTMLRe
             if actor.role in complaint_actions.READERS
             else None
         )
+        people = display_names(session, {r.case.officer for r in rows})
+        stations = station_names(session, {w.complaint.station_code for w in complaint_rows or []})
     return render(
         request,
         "supervision_warnings.html",
         rows=[(r, pack.by_id.get(r.deadline.rule_id)) for r in rows],
         complaint_rows=complaint_rows,
+        people=people,
+        stations=stations,
         now=now,
     )
 
