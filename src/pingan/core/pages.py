@@ -179,15 +179,20 @@ def who(username: str | None) -> str:
     return _(_ROBOTS[username]) if username in _ROBOTS else username
 
 
+def _split(seconds: float) -> tuple[int, int, int, int]:
+    """Whole days, hours, minutes and seconds of a length of time (0 for a negative one)."""
+    days, rest = divmod(max(0, round(seconds)), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    return days, hours, minutes, secs
+
+
 def duration(seconds: float | None) -> str:
     """A length of time as a reader says it, to the second under an hour: 45秒, 6分03秒, 2小时05分,
     3天4小时 (in the request's language)."""
     if seconds is None:
         return ""
-    total = max(0, round(seconds))
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
+    days, hours, minutes, secs = _split(seconds)
     if days:
         return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
     if hours:
@@ -200,10 +205,7 @@ def duration(seconds: float | None) -> str:
 def clock_text(seconds: float) -> str:
     """Time left (or late) as a running clock shows it: 4:12, 1:02:03, 3天 09:29:07. `countdown.js`
     ticks it on the page in the same form."""
-    total = max(0, round(seconds))
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
+    days, hours, minutes, secs = _split(seconds)
     if days:
         return f"{days}{_('d')} {hours:02d}:{minutes:02d}:{secs:02d}"
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
