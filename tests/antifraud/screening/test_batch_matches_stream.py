@@ -1,7 +1,7 @@
 """The batch run (the DuckDB script) gives the streaming engine's flags, transfer for transfer and rule
 for rule, with every field a flag carries, on stores built to hit the edges: many transactions at the
 same instant, gaps of exactly a rule's window, listings that start or expire exactly at a payment,
-amounts exactly at a floor, every channel."""
+amounts exactly at a floor, every channel, transaction ids spread over the whole 64-bit range."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pingan.antifraud.screening.batch import FirstKey, connect
 from pingan.antifraud.screening.engine import (
     FLAG_SCHEMA,
     REFERENCE_SCHEMA,
@@ -70,6 +71,13 @@ def edgy_store(directory: Path, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         part = part.with_row_index("pos").with_columns(
             tx_id=(pl.lit((d - date(2026, 1, 1)).days, pl.Int64) * (1 << 32)) + pl.col("pos").cast(pl.Int64)
         )
+        if seed == 5:  # ids over the whole 64-bit range (a hash of a bank's reference) and a huge amount:
+            # the first payment's key cannot hold the amount (FirstKey)
+            big = rng.integers(-(1 << 63) + 1, (1 << 63) - 1, part.height, dtype=np.int64)
+            part = part.with_columns(
+                tx_id=pl.Series(big),
+                amount_fen=pl.when(pl.col("pos") == 0).then(1 << 40).otherwise("amount_fen"),
+            )
         table = part.select(list(TX_SCHEMA)).cast(TX_SCHEMA).to_arrow()  # type: ignore[arg-type]
         # As the generator writes a day: one row group per channel (odd seeds: one group, mixed).
         with pq.ParquetWriter(folder / "part-0.parquet", table.schema) as w:
@@ -198,3 +206,18 @@ def test_a_rule_set_without_the_first_payment_rules_gives_the_streams_flags_and_
         stream = streamed(store, some, watchlist, reference)
         assert batch.filter(pl.col("amount_at_risk_fen") > pl.col("amount_fen")).height > 0
         assert batch.to_dicts() == stream.to_dicts(), f"seed {seed}"
+
+
+def test_the_first_payment_key_holds_the_amount_only_where_time_id_and_amount_fit_in_128_bits() -> None:
+    con = connect()
+    # Two transfers 90 days apart (43 bits of microseconds), ids 5 and 2^40, amounts below 2^9.
+    con.execute("CREATE TEMP TABLE tp AS SELECT * FROM (VALUES (5, 1000, 1, 2, 300::BIGINT),"
+                " (1099511627776, 7776000000001000, 1, 2, 70)) t(tx_id, ts, payer, payee, amt)")  # fmt: skip
+    assert FirstKey.of(con) == FirstKey(ts0=1000, tx0=5, tx_bits=40, amt_bits=9)
+    con.execute("UPDATE tp SET tx_id = -4611686018427387904 WHERE amt = 300")  # -2^62
+    con.execute("UPDATE tp SET tx_id = 4611686018427387904 WHERE amt = 70")  # 2^62
+    assert FirstKey.of(con).amt_bits == 9, "ids over the whole 64-bit range: 43 + 64 + 9 bits fit"
+    con.execute("UPDATE tp SET amt = 1099511627776 WHERE amt = 70")  # 2^40
+    assert FirstKey.of(con).amt_bits == 0, "43 + 64 + 41 bits do not: the amount is taken by arg_min"
+    con.execute("UPDATE tp SET tx_id = 5, amt = 70 WHERE amt > 300; UPDATE tp SET amt = -1 WHERE amt = 300")
+    assert FirstKey.of(con).amt_bits == 0, "nor does a negative amount"

@@ -17,9 +17,10 @@ tables on the small side):
 1. One narrow read of the pattern channels' rows: integer columns only, times as integer
    microseconds (`epoch_us`).
 2. Each pair's first payment by one hash aggregate (no sort) over a packed payer-payee key
-   (`payer << 31 | payee`; the store's account ids are below 2^31): the least (ts, tx_id), packed
-   into one HUGEINT, and the amount at it, kept when a rule over first payments can use it. The
-   escalation rule's count before, previous amount and first time come from a window over the
+   (`payer << 31 | payee`; the store's account ids are below 2^31): the least of (ts, tx_id, amt)
+   packed into one unsigned 128-bit integer that orders as (ts, tx_id) (`FirstKey`), so that one
+   `min` gives the first payment and its amount, kept when a rule over first payments can use it.
+   The escalation rule's count before, previous amount and first time come from a window over the
    payments of the few pairs that have a payment at its floor.
 3. Each rule only on the rows that can match it: the watchlist rules as one join per side whose
    filter DuckDB pushes into the scan (the QR/POS rows read once, straight from Parquet, bringing
@@ -44,6 +45,7 @@ holders wins.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -117,36 +119,102 @@ def _load_lookups(con: duckdb.DuckDBPyConnection, watchlist: pl.DataFrame, refer
     con.unregister("ref_frame")
 
 
+_NARROW = (
+    "SELECT tx_id, epoch_us(ts) AS ts, payer_account AS payer, payee_account AS payee, amount_fen AS amt"
+)
+
+
+def _bounds(until_us: int | None) -> str:
+    return f" AND epoch_us(ts) < {until_us}" if until_us is not None else ""
+
+
+def read_transfers(files: list[str], rules: RuleSet, *, until_us: int | None = None) -> str:
+    """The first statement: the pattern channels' rows, narrow and integer, into the temporary table
+    `tp` (tx_id, ts in microseconds, payer, payee, amt)."""
+    return f"""CREATE OR REPLACE TEMP TABLE tp AS
+    {_NARROW} FROM read_parquet([{_in(files)}])
+    WHERE channel IN ({_in(rules.pattern_channels)}) AND payee_account >= 0{_bounds(until_us)}"""
+
+
+@dataclass(frozen=True)
+class FirstKey:
+    """How a row of `tp` packs into one 128-bit integer whose order is its (ts, tx_id), so that the
+    least key of a pair is its first payment.
+
+    Where they fit (`amt_bits` > 0), the time, the transaction id and the amount, each less its least
+    value in `tp`, go into one unsigned integer, and one `min` gives the first payment with its amount.
+    Where they do not (ids spread over the whole 64-bit range, a negative amount), the key is the time
+    above the id, and the amount is taken by `arg_min`: exact too, and a third slower on a district.
+    """
+
+    ts0: int = 0
+    tx0: int = 0
+    tx_bits: int = 0
+    amt_bits: int = 0
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection) -> FirstKey:
+        """The key for the rows of `tp` on `con`."""
+        row = con.execute(
+            "SELECT min(ts), max(ts), min(tx_id), max(tx_id), min(amt), max(amt) FROM tp"
+        ).fetchall()
+        ts0, ts1, tx0, tx1, amt0, amt1 = row[0]
+        if ts0 is None:
+            return cls()
+        ts_bits, tx_bits = (ts1 - ts0).bit_length(), (tx1 - tx0).bit_length()
+        amt_bits = max(amt1.bit_length(), 1) if amt0 >= 0 else 129
+        if ts_bits + tx_bits + amt_bits > 128:
+            return cls()
+        return cls(ts0, tx0, tx_bits, amt_bits)
+
+    def pack(self) -> str:
+        """The key of a row of `tp`, as SQL."""
+        if not self.amt_bits:
+            return f"ts::HUGEINT * {1 << 64} + tx_id + {1 << 63}"
+        return (
+            f"((ts - {self.ts0})::UHUGEINT << {self.tx_bits + self.amt_bits})"
+            f" | ((tx_id::HUGEINT - {self.tx0})::UHUGEINT << {self.amt_bits}) | amt::UHUGEINT"
+        )
+
+    def columns(self, key: str) -> str:
+        """The packed key back as `tx_id` and `ts`, and as `amt` when the amount is in it."""
+        if not self.amt_bits:
+            return f"(({key} & {(1 << 64) - 1}) - {1 << 63})::BIGINT AS tx_id, ({key} >> 64)::BIGINT AS ts"
+        ts = f"({key} >> {self.tx_bits + self.amt_bits})::BIGINT + {self.ts0}"
+        tx = f"((({key} >> {self.amt_bits}) & {(1 << self.tx_bits) - 1})::HUGEINT + {self.tx0})::BIGINT"
+        return f"{tx} AS tx_id, {ts} AS ts, ({key} & {(1 << self.amt_bits) - 1})::BIGINT AS amt"
+
+
 def script(
-    files: list[str], rules: RuleSet, *, since_us: int | None = None, until_us: int | None = None
+    files: list[str],
+    rules: RuleSet,
+    key: FirstKey,
+    *,
+    since_us: int | None = None,
+    until_us: int | None = None,
 ) -> list[str]:
-    """The statements, in order, over the temporary tables `wl` and `ref`; the last one selects the
-    flags of [since, until) in FLAG_SCHEMA's columns (times as integer microseconds), in time order."""
+    """The statements after `read_transfers`, in order, over the temporary tables `tp`, `wl` and `ref`;
+    `key` is `FirstKey.of` the rows of `tp`. The last one selects the flags of [since, until) in
+    FLAG_SCHEMA's columns (times as integer microseconds), in time order."""
     src = f"read_parquet([{_in(files)}])"
-    before = f" AND epoch_us(ts) < {until_us}" if until_us is not None else ""
+    before = _bounds(until_us)
     pattern = _in(rules.pattern_channels)
     others = [c for c in rules.channels if c not in rules.pattern_channels]
-    narrow = (
-        "SELECT tx_id, epoch_us(ts) AS ts, payer_account AS payer, payee_account AS payee, amount_fen AS amt"
-    )
     esc = [r for r in rules.rule if isinstance(r, EscalatingRule)]
     # The rules over first payments, by index in the rule file.
     on_first = {
         i: r for i, r in enumerate(rules.rule) if isinstance(r, FirstLargeRule | BurstRule | MulePayeeRule)
     }
+    floor = min((r.params.min_amount_fen for r in on_first.values()), default="NULL")
+    least = "min(o) AS o" if key.amt_bits else "min(o) AS o, arg_min(amt, o) AS amt"
     out = [
-        # 1. The pattern channels' rows, narrow and integer.
-        f"""CREATE OR REPLACE TEMP TABLE tp AS
-        {narrow} FROM {src} WHERE channel IN ({pattern}) AND payee_account >= 0{before}""",
-        # 2. Each pair's first payment (its least (ts, tx_id), packed into one integer) by one hash
-        # aggregate over the packed pair key, kept when a rule can use it (at the lowest floor).
+        # 2. Each pair's first payment (the least of its packed keys) by one hash aggregate over the
+        # packed pair key, kept when a rule can use it (at the lowest floor).
         f"""CREATE OR REPLACE TEMP TABLE p AS
-        SELECT ((o & {(1 << 64) - 1}) - {1 << 63})::BIGINT AS tx_id, (o >> 64)::BIGINT AS ts, k >> 31 AS payer,
-               k & {(1 << 31) - 1} AS payee, amt
-        FROM (SELECT k, min(o) AS o, arg_min(amt, o) AS amt
-              FROM (SELECT (payer << 31) | payee AS k, ts::HUGEINT * {1 << 64} + tx_id + {1 << 63} AS o, amt FROM tp)
-              GROUP BY k)
-        WHERE amt >= {min((r.params.min_amount_fen for r in on_first.values()), default="NULL")}""",
+        SELECT tx_id, ts, payer, payee, amt FROM (
+          SELECT {key.columns("o")}, k >> 31 AS payer, k & {(1 << 31) - 1} AS payee{"" if key.amt_bits else ", amt"}
+          FROM (SELECT k, {least} FROM (SELECT (payer << 31) | payee AS k, {key.pack()} AS o, amt FROM tp) GROUP BY k))
+        WHERE amt >= {floor}""",
     ]
     if esc:
         esc_floor = min(r.params.min_amount_fen for r in esc)
@@ -183,7 +251,7 @@ def script(
         if others:
             listed_rows.append(
                 f"""SELECT {cols.format(pattern="false", banks="t.payer_bank, t.payee_bank")} FROM
-                ({narrow}, payer_bank::VARCHAR AS payer_bank, payee_bank::VARCHAR AS payee_bank
+                ({_NARROW}, payer_bank::VARCHAR AS payer_bank, payee_bank::VARCHAR AS payee_bank
                  FROM {src} WHERE channel IN ({_in(others)}) AND payee_account >= 0{before}) t
                 JOIN wl ON wl.acct = t.payee WHERE {cond}"""
             )
@@ -302,7 +370,9 @@ def screen(
         return empty(FLAG_SCHEMA)
     con = con or connect()
     _load_lookups(con, watchlist, reference)
-    *setup, final = script([str(f) for f in files], rules, since_us=since_us, until_us=until_us)
+    names = [str(f) for f in files]
+    con.execute(read_transfers(names, rules, until_us=until_us))
+    *setup, final = script(names, rules, FirstKey.of(con), since_us=since_us, until_us=until_us)
     for statement in setup:
         con.execute(statement)
     flags = pl.from_arrow(con.sql(final).to_arrow_table())
