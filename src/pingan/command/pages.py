@@ -23,7 +23,7 @@ from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.downloads import BulletinFormat, bulletin_response, record_bulletin_export
 from pingan.core.errors import DomainError, Invalid, NotFound
-from pingan.core.org import all_stations, station_names
+from pingan.core.org import all_stations
 from pingan.core.pages import render
 from pingan.core.roles import Actor
 from pingan.core.scoping import (
@@ -70,14 +70,12 @@ def queue_page(request: Request, session: DbSession, actor: Reader) -> HTMLRespo
         record_list_read(
             session, actor=actor, listing="incident", filters={"status": "open"}, count=len(rows)
         )
-        stations = station_names(session, {r.incident.station_code for r in rows if r.incident.station_code})
     by_state = {s: sum(1 for u in units if u.state is s) for s in UnitState}
     scope_error = NO_STATION_MESSAGE if no_station(actor) else None
     return render(
         request,
         "command_queue.html",
         rows=rows,
-        stations=stations,
         by_state=by_state,
         now=now,
         scope_error=scope_error,
@@ -260,7 +258,6 @@ def _incident_page(
             if logged
             else []
         )
-        stations = {s.code: s.name for s in all_stations(session)}
     # The buttons are the moves the table allows from each unit's state that this reader may make.
     mine = {m for m in UnitMove if m is not UnitMove.GO_OFF_DUTY}
     if actor.role not in actions.DISPATCHERS:
@@ -276,7 +273,6 @@ def _incident_page(
         offer=offer,
         calls=calls,
         call_signs=call_signs,
-        stations=stations,
         moves=moves,
         cat=catalogue(),
         parts=address.parse(incident.address) if incident.address.strip() else None,

@@ -23,7 +23,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Boolean, Enum, Integer, String, delete, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from pingan.core import audit, bulk, clock, db
+from pingan.core import audit, clock, db, names
 from pingan.core.db import Base, UTCDateTime, session_dependency
 from pingan.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts, Unauthorized
 from pingan.core.i18n import LOCALES, N_, use_locale
@@ -88,17 +88,6 @@ class RevokedToken(Base):
     username: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
-    """The names that pages show for these users (their display name, else the username); a username
-    no user has is left out (a page shows the username)."""
-    if not usernames:
-        return {}
-    rows = session.execute(
-        select(User.username, User.display_name).where(bulk.any_of(session, User.username, usernames))
-    )
-    return {username: display or username for username, display in rows}
 
 
 def hash_password(password: str) -> str:
@@ -201,6 +190,7 @@ def do_add_user(
         object_id=user.id,
         detail={"role": role.value},
     )
+    names.forget()
     return user
 
 

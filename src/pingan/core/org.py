@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Float, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from pingan.core import audit, bulk
+from pingan.core import audit, bulk, names
 from pingan.core.db import Base
 from pingan.core.roles import Actor
 
@@ -32,12 +32,6 @@ def stations_by_code(session: Session, codes: set[str]) -> dict[str, Station]:
     }
 
 
-def station_names(session: Session, codes: set[str]) -> dict[str, str]:
-    """The names of the stations with these codes (玉林派出所), for pages that list codes; a code no
-    station has is left out (a page shows the code)."""
-    return {code: s.name for code, s in stations_by_code(session, codes).items()}
-
-
 def do_upsert_station(
     session: Session, *, code: str, name: str, lat: float, lon: float, area_geojson: str | None, actor: Actor
 ) -> Station:
@@ -49,6 +43,7 @@ def do_upsert_station(
     else:
         station.name, station.lat, station.lon, station.area_geojson = name, lat, lon, area_geojson
     audit.record(session, actor=actor, action="station.upsert", object_type="station", object_id=code)
+    names.forget()
     return station
 
 

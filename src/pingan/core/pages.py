@@ -25,7 +25,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from pingan.core import clock
+from pingan.core import clock, names
 from pingan.core.errors import DomainError, Forbidden, Invalid
 from pingan.core.i18n import N_, _, html_lang, label, ngettext, use_locale
 from pingan.core.migrate import REPO_ROOT
@@ -173,10 +173,11 @@ _ROBOTS = {
 
 
 def who(username: str | None) -> str:
-    """Who did something, as a page says it: a robot by what it is (止付机器人), a person by username."""
+    """Who did something, as a page says it: a robot by what it is (止付机器人), a person by their
+    display name (李敏), an unknown username as it is."""
     if not username:
         return ""
-    return _(_ROBOTS[username]) if username in _ROBOTS else username
+    return _(_ROBOTS[username]) if username in _ROBOTS else names.person(username)
 
 
 def _split(seconds: float) -> tuple[int, int, int, int]:
@@ -251,6 +252,7 @@ TEMPLATES.env.filters["yuan"] = yuan
 TEMPLATES.env.filters["label"] = label
 TEMPLATES.env.filters["duration"] = duration
 TEMPLATES.env.filters["who"] = who
+TEMPLATES.env.filters["station"] = names.station
 TEMPLATES.env.globals["countdown"] = countdown
 
 

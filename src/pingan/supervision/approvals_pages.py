@@ -17,7 +17,6 @@ from pingan.core import clock
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.errors import DomainError, Invalid
-from pingan.core.org import stations_by_code
 from pingan.core.pages import page_message, render
 from pingan.core.roles import Actor
 from pingan.supervision import actions, approvals, pages, scores
@@ -51,9 +50,6 @@ def _page(
             .order_by(QualityEntry.station_code, QualityEntry.id)
         ).all()
         entries = [e for e in entries if actor.sees_station(e.station_code)][:500]
-        station_names = {
-            c: s.name for c, s in stations_by_code(session, {e.station_code for e in entries}).items()
-        }
         ids = [e.id for e in entries]
         decided = set(
             session.scalars(select(QualityEntry.appeal_of).where(QualityEntry.appeal_of.in_(ids))).all()
@@ -74,7 +70,6 @@ def _page(
         asked=[(r, approvals.standing(r, now)) for r in asked],
         withdrawable={r.id for r in mine if approvals.may_withdraw(r, actor=actor, now=now)},
         entries=entries,
-        station_names=station_names,
         decided=decided,
         pending=pending,
         month=month,

@@ -12,11 +12,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from pingan.core import clock, listing
-from pingan.core.auth import display_names, require_roles
+from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.i18n import _
-from pingan.core.org import station_names
 from pingan.core.pages import form_time, page_message, render
 from pingan.core.roles import Actor
 from pingan.core.scoping import NO_STATION_MESSAGE, check_station, no_station, record_list_read
@@ -89,12 +88,9 @@ def case_list_page(
                 ),
                 count=len(page.rows),
             )
-            stations = station_names(session, {r.station_code for r in page.rows})
-            people = display_names(session, {r.officer for r in page.rows})
     except DomainError as exc:
         error = page_message(exc)
         page = listing.empty_page(listing.parse_sort(queries.CASE_LIST, None))
-        stations, people = {}, {}
     return render(
         request,
         "supervision_cases.html",
@@ -109,8 +105,6 @@ def case_list_page(
         kinds=list(CaseKind),
         statuses=list(CaseStatus),
         now=now,
-        stations=stations,
-        people=people,
     )
 
 
@@ -161,8 +155,6 @@ def _case_page(
             if r.item_id is not None and standings[r.id] is RequestStanding.LAPSED
         }
         withdrawable = {r.id for r in requests if approvals.may_withdraw(r, actor=actor, now=now)}
-        station = station_names(session, {case.station_code}).get(case.station_code, case.station_code)
-        people = display_names(session, {case.officer, case.supervisor})
         registered = {i.label for i, _m in items}
         unregistered = sorted(
             {e.item for e in events if e.kind is EventKind.SEIZURE and e.item and e.item not in registered}
@@ -172,8 +164,6 @@ def _case_page(
         "supervision_case.html",
         status,
         case=case,
-        station=station,
-        people=people,
         parties=parties,
         parties_by_id=parties_by_id,
         events=events,
@@ -506,15 +496,11 @@ def warnings_page(request: Request, session: DbSession, actor: Reader) -> HTMLRe
             if actor.role in complaint_actions.READERS
             else None
         )
-        people = display_names(session, {r.case.officer for r in rows})
-        stations = station_names(session, {w.complaint.station_code for w in complaint_rows or []})
     return render(
         request,
         "supervision_warnings.html",
         rows=[(r, pack.by_id.get(r.deadline.rule_id)) for r in rows],
         complaint_rows=complaint_rows,
-        people=people,
-        stations=stations,
         now=now,
     )
 

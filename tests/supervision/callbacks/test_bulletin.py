@@ -91,7 +91,7 @@ def test_the_bulletin_page_shows_each_call_back_rate_with_its_sample_and_interva
     assert "100.0% (3/3; 95% interval 43.9–100.0%)" in section
     assert "66.7% (2/3; 95% interval 20.8–93.9%)" in section
     assert "50.0% (1/2; 95% interval 9.5–90.5%)" in section
-    assert "WH-YL" in page[page.index('id="callback-stations"') :]
+    assert "玉林派出所" in page[page.index('id="callback-stations"') :], "a station by its name"
 
 
 def test_a_month_without_call_backs_says_so_in_the_bulletin(

@@ -62,7 +62,7 @@ def test_the_form_sends_a_directive_and_shows_it(
     r = issue(b)
     assert r.status_code == 303
     page = b.get(r.headers["location"], headers=HTML).text
-    assert "汛期安全隐患排查" in page and "WH-YL" in page and "awaiting answer" in page
+    assert "汛期安全隐患排查" in page and "玉林派出所" in page and "awaiting answer" in page
 
 
 def test_the_form_warns_of_a_near_duplicate_listing_it_with_its_similarity(

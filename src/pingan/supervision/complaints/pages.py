@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from pingan.core import audit, clock, listing
-from pingan.core.auth import display_names, require_roles
+from pingan.core.auth import require_roles
 from pingan.core.deps import CsrfChecked, DbSession
 from pingan.core.downloads import BulletinFormat, bulletin_response, record_bulletin_export
 from pingan.core.errors import DomainError, Invalid
 from pingan.core.i18n import _, label
-from pingan.core.org import all_stations, station_names
+from pingan.core.org import all_stations
 from pingan.core.pages import ECHARTS_JS, form_refusal, form_time, page_message, render, run_form
 from pingan.core.roles import Actor
 from pingan.supervision.callbacks import queries as callbacks_queries
@@ -72,11 +72,6 @@ def queue_page(
         chosen = listing.enum_filter(status, ComplaintStatus, "status")
         with session.begin():
             rows = queries.queue(session, actor, now=now, status=chosen, attention=attention == "1")
-            stations = station_names(session, {r.complaint.station_code for r in rows})
-            people = display_names(
-                session,
-                {r.complaint.subject_ref for r in rows if r.complaint.subject_kind is SubjectKind.OFFICER},
-            )
             audit.record(
                 session,
                 actor=actor,
@@ -86,14 +81,11 @@ def queue_page(
             )
     except DomainError as exc:
         error = page_message(exc)
-        stations, people = {}, {}
     return render(
         request,
         "complaints_queue.html",
         400 if error else 200,
         rows=rows,
-        stations=stations,
-        people=people,
         categories=actions.categories(),
         statuses=list(ComplaintStatus),
         chosen={"status": status, "attention": attention},
