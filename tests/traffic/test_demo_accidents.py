@@ -58,3 +58,24 @@ def test_a_share_keeps_that_share_of_the_crashes(database: str) -> None:
     with clock.frozen(NOW):
         written = seed(roads, now=NOW, years=1, share=0.3, actor=SUN)
     assert 0.2 * total < written < 0.4 * total
+
+
+def test_the_seeded_findings_were_issued_in_time_but_for_a_few_late_ones_and_the_recent_ones(
+    database: str,
+) -> None:
+    roads = generate_roads(3, size=30)
+    with db.transaction() as s:
+        do_store_roads(s, roads)
+    with clock.frozen(NOW):
+        seed(roads, now=NOW, years=2, share=1.0, actor=SUN)
+    with db.transaction() as s:
+        accidents = s.scalars(select(Accident)).all()
+    occurred = {a.id: a.occurred_at.replace(tzinfo=UTC) for a in accidents}
+    issued = [a for a in accidents if a.finding_issued_at is not None]
+    old = [a for a in accidents if occurred[a.id] < NOW - timedelta(days=30)]
+    assert all(a.finding_issued_at is not None for a in old), "a month on, every finding is issued"
+    assert all(a.finding_issued_at.replace(tzinfo=UTC) <= NOW for a in issued), "none issued in the future"  # type: ignore[union-attr]
+    late = [a for a in issued if a.finding_issued_at - a.scene_investigated_at > timedelta(days=10)]  # type: ignore[operator]
+    assert 0 < len(late) < 0.06 * len(issued), "a few late, against the 10-day rule"
+    recent = [a for a in accidents if occurred[a.id] > NOW - timedelta(days=1)]
+    assert all(a.finding_issued_at is None for a in recent), "yesterday's accidents await their finding"

@@ -95,6 +95,26 @@ class LocationFlag(StrEnum):
     OUTSIDE_DISTRICT = "outside_district"
 
 
+class RoadClass(StrEnum):
+    """A road segment's class: the OpenStreetMap `highway` values a car may use. `road_edge.road_class`
+    stays open-ended (an imported extract may carry others); these are the ones a page names."""
+
+    MOTORWAY = "motorway"
+    MOTORWAY_LINK = "motorway_link"
+    TRUNK = "trunk"
+    TRUNK_LINK = "trunk_link"
+    PRIMARY = "primary"
+    PRIMARY_LINK = "primary_link"
+    SECONDARY = "secondary"
+    SECONDARY_LINK = "secondary_link"
+    TERTIARY = "tertiary"
+    TERTIARY_LINK = "tertiary_link"
+    UNCLASSIFIED = "unclassified"
+    RESIDENTIAL = "residential"
+    LIVING_STREET = "living_street"
+    SERVICE = "service"
+
+
 register_labels(
     Priority,
     {Priority.URGENT: N_("1 urgent"), Priority.HIGH: N_("2 high"), Priority.ROUTINE: N_("3 routine")},
@@ -184,5 +204,25 @@ register_labels(
         StatsGrouping.CLASS: N_("Category class"),
         StatsGrouping.TYPE: N_("Category type"),
         StatsGrouping.STATION: N_("Station"),
+    },
+)
+# The Chinese words are those of the urban road classes of CJJ 37 (快速路, 主干路, 次干路, 支路).
+register_labels(
+    RoadClass,
+    {
+        RoadClass.MOTORWAY: N_("motorway"),
+        RoadClass.MOTORWAY_LINK: N_("motorway slip road"),
+        RoadClass.TRUNK: N_("expressway"),
+        RoadClass.TRUNK_LINK: N_("expressway slip road"),
+        RoadClass.PRIMARY: N_("arterial road"),
+        RoadClass.PRIMARY_LINK: N_("arterial road link"),
+        RoadClass.SECONDARY: N_("secondary arterial road"),
+        RoadClass.SECONDARY_LINK: N_("secondary arterial road link"),
+        RoadClass.TERTIARY: N_("branch road"),
+        RoadClass.TERTIARY_LINK: N_("branch road link"),
+        RoadClass.UNCLASSIFIED: N_("unclassified road"),
+        RoadClass.RESIDENTIAL: N_("residential street"),
+        RoadClass.LIVING_STREET: N_("living street"),
+        RoadClass.SERVICE: N_("service road"),
     },
 )

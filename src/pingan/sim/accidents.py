@@ -114,6 +114,13 @@ def simulate_accidents(
 # simulator's KSI count) has a death one time in five, else a serious injury; the others a slight injury
 # or none. `share` keeps that share of the crashes, drawn alike on every segment: a thinned Poisson count
 # is still Poisson, so the black spots stand out as they do in the full simulation.
+#
+# The brigade's work on them: the scene is investigated 15-90 minutes after the crash, and the finding
+# (事故认定) issued 1 to 9.5 days later, within the 10 days the rule allows; one in thirty-three
+# (`FINDING_LATE_SHARE`, an assumption) is late, 10.5 to 20 days after. A finding whose day has not
+# come by `now` is not issued yet: the recent accidents' clocks run, and a few are overdue. These
+# times are drawn from a generator of their own, so the crashes are those of the seed without them.
+FINDING_LATE_SHARE = 0.03
 
 # The hour of a crash: few at night, peaks at the morning and evening rush (an assumption, shaped as
 # urban crash counts by hour usually are).
@@ -140,6 +147,7 @@ def seed(
             return 0
     history = simulate_accidents(roads, sim_seed, years=years, years_after=1)
     rng = np.random.default_rng(sim_seed)
+    work = np.random.default_rng([sim_seed, 1])  # the findings' times
     by = actor or Actor.system("import")
     node = {int(n): k for k, n in enumerate(roads.node_id)}
     written = 0
@@ -152,7 +160,8 @@ def seed(
         for edge in np.flatnonzero(counts):
             a, b = node[int(roads.source[edge])], node[int(roads.target[edge])]
             for k in range(int(counts[edge])):
-                batch.append(_accident(rng, roads, a, b, start, serious=k < ksi[edge]))
+                accident = _accident(rng, roads, a, b, start, serious=k < ksi[edge])
+                batch.append(_with_finding(work, accident, now))
         batch.sort(key=lambda x: x.occurred_at)
         written += _write(batch, by)
     return written
@@ -189,6 +198,15 @@ def _accident(
         people=people,
         scene_investigated_at=at + timedelta(minutes=int(rng.integers(15, 90))),
     )
+
+
+def _with_finding(rng: np.random.Generator, accident: AccidentIn, now: datetime) -> AccidentIn:
+    """The accident with its finding's time, where that time has come by `now`."""
+    assert accident.scene_investigated_at is not None
+    late = rng.random() < FINDING_LATE_SHARE
+    days = float(rng.uniform(10.5, 20.0) if late else rng.uniform(1.0, 9.5))
+    issued = accident.scene_investigated_at + timedelta(days=days)
+    return accident.model_copy(update={"finding_issued_at": issued}) if issued <= now else accident
 
 
 def _write(batch: list[AccidentIn], actor: Actor, size: int = 500) -> int:
