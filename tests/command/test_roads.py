@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pingan.command.roads import haversine_m, read_osm
+from pingan.command.queries import SegmentPlace, segment_places
+from pingan.command.roads import do_store_roads, haversine_m, read_osm
 from pingan.command.routing import PgRouter, Router, ScipyRouter, has_pgrouting, router_for, scipy_router
 from pingan.core import db
 from pingan.sim.roads import generate_roads
@@ -36,6 +38,7 @@ def test_osm_import_of_the_hand_made_block_gives_its_junctions_and_segments() ->
     edges = list(zip(roads.source.tolist(), roads.target.tolist(), roads.one_way.tolist(), strict=True))
     assert edges == [(1, 2, True), (2, 3, False), (3, 4, False), (4, 1, False), (5, 3, True)]
     assert roads.road_class == ("residential", "secondary", "primary", "residential", "residential")
+    assert roads.name == ("南街", "东街", "北大街", "西街", ""), "OSM's name; the last way has none"
     # The south street is measured along its shape point; maxspeed wins over the class's speed.
     assert roads.length_m[0] == pytest.approx(
         metres(SW, (30.6, 104.005)) + metres((30.6, 104.005), SE), abs=0.01
@@ -52,6 +55,21 @@ def test_generated_roads_are_deterministic_from_the_seed_with_one_ways_and_class
     assert set(a.road_class) == {"primary", "secondary", "residential"}
     assert 0.2 < a.one_way.mean() < 0.5
     assert not any(o for o, cls in zip(a.one_way, a.road_class, strict=True) if cls != "residential")
+
+
+def test_a_segment_is_placed_by_its_road_between_the_cross_streets_at_its_ends(database: str) -> None:
+    roads = generate_roads(7, size=12)  # east-west streets 纬1.., north-south 经1..; 大道, 路, 街 by class
+    with db.transaction() as s:
+        do_store_roads(s, roads)
+        # The east-west street of row 1 (纬2街, one-way east) from column 4 to 5 (edge 1 * 11 + 4 + 1).
+        places = segment_places(s, {16, 1, 10_000})
+    assert places[16] == SegmentPlace("纬2街", "经5街", "经6路")
+    assert places[1] == SegmentPlace("纬1大道", "经1大道", "经2街"), "the grid's corner"
+    assert 10_000 not in places, "no such segment"
+    unnamed = dataclasses.replace(roads, name=())
+    with db.transaction() as s:
+        do_store_roads(s, unnamed)
+        assert segment_places(s, {16}) == {}, "an unnamed road: the page shows the segment's number"
 
 
 def test_the_bench_scale_grid_has_at_least_50000_segments() -> None:

@@ -58,6 +58,13 @@ def test_the_black_spot_page_ranks_the_segment_with_the_most_accidents_first(
     assert page.status_code == 200 and 'id="traffic-map"' in page.text
     layer = api.get("/traffic/blackspots.geojson").json()
     assert layer["features"][0]["properties"]["rank"] == 1
+    # Each spot is placed by its road between its cross streets, on the page and on the map.
+    top = {
+        int(grid.edge_id[3]): "纬1大道 between 经4街 and 经5街",
+        int(grid.edge_id[17]): "纬4街 between 经3街 and 经4街",
+    }
+    place = layer["features"][0]["properties"]["place"]
+    assert place == top[spots[0]["edge_id"]] and place in page.text
 
 
 def test_the_monthly_bulletin_and_its_workbook_hold_the_month_year_over_year(

@@ -324,3 +324,43 @@ def road_segments(session: Session) -> RoadSegments:
         length_m=np.array([r[3] for r in rows], dtype=float),
         road_class=tuple(str(r[4]) for r in rows),
     )
+
+
+@dataclass(frozen=True)
+class SegmentPlace:
+    """Where a road segment is, as a person says it: its road, and the cross streets at its two ends
+    ("" at a dead end, or where only the road itself meets there)."""
+
+    road: str
+    from_cross: str
+    to_cross: str
+
+
+def segment_places(session: Session, edge_ids: set[int]) -> dict[int, SegmentPlace]:
+    """The places of these segments, in two queries; a segment of an unnamed road, or one that is not
+    stored, is left out (a page then shows the segment's number). At a junction of several cross
+    streets the first by name is given."""
+    if not edge_ids:
+        return {}
+    edges = session.execute(
+        select(RoadEdge.id, RoadEdge.source, RoadEdge.target, RoadEdge.name).where(
+            bulk.any_of(session, RoadEdge.id, edge_ids), RoadEdge.name != ""
+        )
+    ).all()
+    nodes = {n for _, a, b, _ in edges for n in (a, b)}
+    if not nodes:
+        return {}
+    named: dict[int, set[str]] = {}
+    for a, b, name in session.execute(
+        select(RoadEdge.source, RoadEdge.target, RoadEdge.name).where(
+            bulk.any_of(session, RoadEdge.source, nodes) | bulk.any_of(session, RoadEdge.target, nodes)
+        )
+    ):
+        if name:
+            named.setdefault(a, set()).add(name)
+            named.setdefault(b, set()).add(name)
+
+    def cross(node: int, road: str) -> str:
+        return min(named.get(node, set()) - {road}, default="")
+
+    return {int(i): SegmentPlace(name, cross(a, name), cross(b, name)) for i, a, b, name in edges}

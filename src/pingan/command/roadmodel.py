@@ -42,6 +42,7 @@ class RoadEdge(Base):
     speed_kmh: Mapped[float] = mapped_column(Float)
     one_way: Mapped[bool] = mapped_column(Boolean)
     road_class: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128), default="", server_default="")
     cost_s: Mapped[float] = mapped_column(Float)
     reverse_cost_s: Mapped[float] = mapped_column(Float)
 

@@ -42,7 +42,8 @@ for _cls in ("motorway", "trunk", "primary", "secondary", "tertiary"):
 @dataclass(frozen=True)
 class Roads:
     """A road graph in arrays: node i has id `node_id[i]`; edge k joins `source[k]` → `target[k]`
-    (node ids), `reverse_cost_s[k]` is -1 where the edge is one-way."""
+    (node ids), `reverse_cost_s[k]` is -1 where the edge is one-way; `name[k]` is its road's name
+    (OpenStreetMap's `name`; empty for an unnamed road, and all empty where `name` is not given)."""
 
     node_id: np.ndarray
     lat: np.ndarray
@@ -54,6 +55,7 @@ class Roads:
     speed_kmh: np.ndarray
     one_way: np.ndarray
     road_class: tuple[str, ...]
+    name: tuple[str, ...] = ()
 
     @property
     def cost_s(self) -> np.ndarray:
@@ -93,7 +95,7 @@ def read_osm(path: Path) -> Roads:
     the order of their OSM ids, edges in the order of the ways and along each way."""
     import osmium  # imported here: only the import needs the C++ binding
 
-    ways: list[tuple[str, float, str | None, list[int]]] = []
+    ways: list[tuple[str, float, str | None, list[int], str]] = []
     where: dict[int, tuple[float, float]] = {}
     for way in osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations():
         if not isinstance(way, osmium.osm.Way):
@@ -109,15 +111,15 @@ def read_osm(path: Path) -> Roads:
         if len(refs) < 2:
             continue
         speed = _maxspeed_kmh(way.tags.get("maxspeed")) or CLASS_SPEED_KMH[cls]
-        ways.append((cls, speed, way.tags.get("oneway"), refs))
+        ways.append((cls, speed, way.tags.get("oneway"), refs, way.tags.get("name") or ""))
     return _roads_from_ways(ways, where)
 
 
 def _roads_from_ways(
-    ways: list[tuple[str, float, str | None, list[int]]], where: dict[int, tuple[float, float]]
+    ways: list[tuple[str, float, str | None, list[int], str]], where: dict[int, tuple[float, float]]
 ) -> Roads:
     uses: dict[int, int] = {}
-    for _, _, _, refs in ways:
+    for _, _, _, refs, _ in ways:
         for k, ref in enumerate(refs):
             uses[ref] = uses.get(ref, 0) + (2 if k in (0, len(refs) - 1) else 1)
     junctions = sorted(ref for ref, n in uses.items() if n >= 2)
@@ -128,7 +130,8 @@ def _roads_from_ways(
     speed: list[float] = []
     one_way: list[bool] = []
     classes: list[str] = []
-    for cls, kmh, oneway_tag, refs in ways:
+    names: list[str] = []
+    for cls, kmh, oneway_tag, refs, name in ways:
         tag = (oneway_tag or "").strip().lower()
         backwards = tag == "-1"
         oneway = backwards or tag in _ONEWAY_FORWARD
@@ -144,6 +147,7 @@ def _roads_from_ways(
                 speed.append(kmh)
                 one_way.append(oneway)
                 classes.append(cls)
+                names.append(name[:128])
                 start, metres = ref, 0.0
     return Roads(
         node_id=np.arange(1, len(junctions) + 1),
@@ -156,6 +160,7 @@ def _roads_from_ways(
         speed_kmh=np.array(speed),
         one_way=np.array(one_way, dtype=bool),
         road_class=tuple(classes),
+        name=tuple(names),
     )
 
 
@@ -194,6 +199,7 @@ def do_store_roads(session: Session, roads: Roads) -> None:
             "speed_kmh": float(roads.speed_kmh[k]),
             "one_way": bool(roads.one_way[k]),
             "road_class": roads.road_class[k],
+            "name": roads.name[k] if roads.name else "",
             "cost_s": float(cost[k]),
             "reverse_cost_s": float(reverse[k]),
         }

@@ -4,7 +4,9 @@ A street grid over the district's rectangle (the stations' 4 x 4 tiling of `geog
 `size` junctions moved a little off the grid by the seed. Every 10th street is an arterial
 (`primary`, 60 km/h, two-way), every 5th a collector (`secondary`, 40 km/h, two-way), the rest local
 streets (`residential`, 30 km/h); among the local streets, every second one is one-way, alternating
-direction (east/west, north/south), as in an old town centre. Each segment's speed is its class's
+direction (east/west, north/south), as in an old town centre. Streets are named as a planned
+district's grid often is: east-west streets 纬1路, 纬2路, ... and north-south ones 经1路, ..., an
+arterial a 大道 (纬1大道) and a local street a 街 (纬2街). Each segment's speed is its class's
 speed times a congestion factor of 0.75-1.0 drawn from the seed. `size=160` gives 50,880 segments
 (the bench scale); tests use a handful of streets.
 """
@@ -42,6 +44,8 @@ def generate_roads(seed: int, size: int = BENCH_SIZE) -> Roads:
     dst: list[int] = []
     one_way: list[bool] = []
     classes: list[str] = []
+    names: list[str] = []
+    suffix = {"primary": "大道", "secondary": "路", "residential": "街"}
     # East-west streets (row r), then north-south streets (column c).
     for horizontal in (True, False):
         for line in range(size):
@@ -57,6 +61,7 @@ def generate_roads(seed: int, size: int = BENCH_SIZE) -> Roads:
                 dst.append(b)
                 one_way.append(oneway)
                 classes.append(cls)
+                names.append(f"{'纬' if horizontal else '经'}{line + 1}{suffix[cls]}")
     s, t = np.array(src), np.array(dst)
     base = np.array([CLASS_SPEED_KMH[c] for c in classes])
     speed = np.round(base * rng.uniform(0.75, 1.0, size=s.size), 2)
@@ -72,4 +77,5 @@ def generate_roads(seed: int, size: int = BENCH_SIZE) -> Roads:
         speed_kmh=speed,
         one_way=np.array(one_way),
         road_class=tuple(classes),
+        name=tuple(names),
     )

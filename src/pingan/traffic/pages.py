@@ -6,6 +6,7 @@ campaigns and violations, and the monthly traffic bulletin (page, XLSX, PDF)."""
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -13,13 +14,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from pingan.command.queries import road_segments
+from pingan.command.queries import SegmentPlace, road_segments, segment_places
 from pingan.core import audit, clock
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
 from pingan.core.errors import DomainError, Invalid, NotFound
 from pingan.core.i18n import _, label
-from pingan.core.pages import form_time, page_message, render
+from pingan.core.pages import TEMPLATES, form_time, page_message, render
 from pingan.core.roles import Actor
 from pingan.core.scoping import record_list_read
 from pingan.traffic import actions, queries
@@ -51,6 +52,24 @@ ReportTaker = Annotated[Actor, Depends(require_roles(*actions.REPORT_TAKERS))]
 TOP_SPOTS = 20
 
 
+def segment_place(places: Mapping[int, SegmentPlace], edge_id: int | None) -> str:
+    """Where a segment is, in the page's language (纬12街（经30路至经31街段）); its number where its road
+    has no name; "" for none."""
+    if edge_id is None:
+        return ""
+    p = places.get(edge_id)
+    if p is None:
+        return _("segment %(id)s") % {"id": edge_id}
+    if p.from_cross and p.to_cross and p.from_cross != p.to_cross:
+        return _("%(road)s between %(a)s and %(b)s") % {"road": p.road, "a": p.from_cross, "b": p.to_cross}
+    if p.from_cross or p.to_cross:
+        return _("%(road)s near %(cross)s") % {"road": p.road, "cross": p.from_cross or p.to_cross}
+    return p.road
+
+
+TEMPLATES.env.globals["segment_place"] = segment_place
+
+
 @router.get("/traffic", response_class=HTMLResponse)
 def accidents_page(request: Request, session: DbSession, actor: Reader) -> HTMLResponse:
     """The latest accidents, those a human must place first; major accidents arrive live on top."""
@@ -60,7 +79,10 @@ def accidents_page(request: Request, session: DbSession, actor: Reader) -> HTMLR
         now = clock.now()
         clocks = {a.id: queries.clock_of(a, now=now) for a in recent + flagged}
         record_list_read(session, actor=actor, listing="traffic_accident", filters={}, count=len(recent))
-    return render(request, "traffic_accidents.html", recent=recent, flagged=flagged, clocks=clocks)
+        places = segment_places(session, {a.edge_id for a in recent + flagged if a.edge_id is not None})
+    return render(
+        request, "traffic_accidents.html", recent=recent, flagged=flagged, clocks=clocks, places=places
+    )
 
 
 @router.get("/traffic/accidents/new", response_class=HTMLResponse)
@@ -89,7 +111,8 @@ def accident_page(
         )
         c = queries.clock_of(a, now=clock.now())
         causes = queries.causes_of(a)
-    return render(request, "traffic_accident.html", a=a, clock=c, causes=causes)
+        places = segment_places(session, {a.edge_id} if a.edge_id is not None else set())
+    return render(request, "traffic_accident.html", a=a, clock=c, causes=causes, places=places)
 
 
 @router.get("/traffic/blackspots", response_class=HTMLResponse)
@@ -102,7 +125,8 @@ def black_spots_page(
     """The segments ranked by EB excess over the last `years` years, and their map layer."""
     with session.begin():
         spots = queries.black_spots(session, end=clock.now(), years=years, top=50)
-    return render(request, "traffic_blackspots.html", spots=spots, years=years)
+        places = segment_places(session, {s.edge_id for s in spots})
+    return render(request, "traffic_blackspots.html", spots=spots, years=years, places=places)
 
 
 @router.get("/traffic/blackspots.geojson")
@@ -112,6 +136,7 @@ def black_spots_geojson(
     """The ranked segments as GeoJSON lines, with rank, counts and EB figures."""
     with session.begin():
         spots = queries.black_spots(session, end=clock.now(), years=years, top=50)
+        places = segment_places(session, {s.edge_id for s in spots})
     features: list[dict[str, Any]] = [
         {
             "type": "Feature",
@@ -119,6 +144,7 @@ def black_spots_geojson(
             "properties": {
                 "rank": s.rank,
                 "edge_id": s.edge_id,
+                "place": segment_place(places, s.edge_id),
                 "observed": s.observed,
                 "predicted": round(s.predicted, 2),
                 "eb": round(s.eb, 2),
@@ -154,6 +180,7 @@ class Bulletin:
         end_day = date(year + (month == 12), month % 12 + 1, 1)
         end = datetime.combine(end_day, datetime.min.time(), tzinfo=queries.BEIJING).astimezone(UTC)
         self.spots = queries.black_spots(session, end=end, years=3, top=TOP_SPOTS)
+        self.places = segment_places(session, {s.edge_id for s in self.spots})
         now = min(clock.now(), end)
         self.effects = [
             (kind, queries.countermeasure_effect(session, kind=kind, now=now)) for kind in CountermeasureKind
@@ -213,11 +240,20 @@ def bulletin_xlsx(
         sheet.append([y, f.accidents, f.deaths, f.injuries])
     sheet.append([])
     sheet.append(
-        [_("Rank"), _("Segment"), _("Observed"), _("Predicted by SPF"), _("EB estimate"), _("Excess")]
+        [
+            _("Rank"),
+            _("Segment"),
+            _("Place"),
+            _("Observed"),
+            _("Predicted by SPF"),
+            _("EB estimate"),
+            _("Excess"),
+        ]
     )
     for s in b.spots:
+        place = segment_place(b.places, s.edge_id)
         sheet.append(
-            [s.rank, s.edge_id, s.observed, round(s.predicted, 2), round(s.eb, 2), round(s.excess, 2)]
+            [s.rank, s.edge_id, place, s.observed, round(s.predicted, 2), round(s.eb, 2), round(s.excess, 2)]
         )
     sheet.append([])
     sheet.append(
@@ -283,7 +319,7 @@ def bulletin_pdf(
             table.row(
                 [
                     str(s.rank),
-                    str(s.edge_id),
+                    segment_place(b.places, s.edge_id),
                     str(s.observed),
                     f"{s.predicted:.2f}",
                     f"{s.eb:.2f}",

@@ -81,7 +81,7 @@ async function start() {
   map.on("click", "spots", (e) => {
     const p = e.features[0].properties;
     new maplibregl.Popup().setLngLat(e.lngLat)
-      .setHTML(`${text(w.wordRank)} ${text(String(p.rank))} · #${text(String(p.edge_id))}<br>`
+      .setHTML(`${text(w.wordRank)} ${text(String(p.rank))} · ${text(p.place || "#" + String(p.edge_id))}<br>`
         + `${text(w.wordObserved)}: ${text(String(p.observed))} · ${text(w.wordExcess)}: ${text(String(p.excess))}`)
       .addTo(map);
   });
