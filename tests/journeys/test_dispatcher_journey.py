@@ -340,7 +340,7 @@ def test_the_open_map_shows_the_unit_in_each_state_and_place_until_on_scene(disp
     ]
     assert dispatch.sights[-1].label == "到场"
     # A click on the unit standing on its incident opens the unit's popup, and only that one.
-    assert dispatch.popup_on_scene.startswith(f"{NEAR} · WH-YL") and "到场" in dispatch.popup_on_scene
+    assert dispatch.popup_on_scene.startswith(f"{NEAR} · 玉林派出所") and "到场" in dispatch.popup_on_scene
     assert dispatch.map_reloaded is False
 
 
@@ -350,17 +350,18 @@ def test_clearing_with_feedback_completes_the_clock_chain_and_closes_the_inciden
     assert dispatch.chain_rows and all(at != "—" for _step, at in dispatch.chain_rows), dispatch.chain_rows
     assert [result for _name, result in dispatch.targets] == ["达标", "达标", "达标"]
     assert dispatch.heading_after_clear.endswith("已办结")
-    # The log names the unit of each of its steps, and the feedback as the dispatcher typed it.
+    # The log names the unit of each of its steps, who took it by name, and the feedback as typed.
+    dispatcher, officer = "指挥中心 陈静", "玉林所 王磊"  # the demo users' display names
     steps = [(kind, unit, by) for _at, kind, unit, by, _note in dispatch.log_rows]
     assert steps == [
-        ("接警", "", "dispatcher"),
-        ("已签收", "", "dispatcher"),
-        ("派警", NEAR, "dispatcher"),
-        ("警力接令", NEAR, "officer"),
-        ("警力出发", NEAR, "officer"),
-        ("警力到场", NEAR, "officer"),
-        ("反馈", NEAR, "dispatcher"),
-        ("警情办结", "", "dispatcher"),
+        ("接警", "", dispatcher),
+        ("已签收", "", dispatcher),
+        ("派警", NEAR, dispatcher),
+        ("警力接令", NEAR, officer),
+        ("警力出发", NEAR, officer),
+        ("警力到场", NEAR, officer),
+        ("反馈", NEAR, dispatcher),
+        ("警情办结", "", dispatcher),
     ]
     assert dispatch.log_rows[6][4] == FEEDBACK
 

@@ -27,7 +27,7 @@ from pingan.command.categories import catalogue
 from pingan.command.choices import Disposition, IncidentStatus, Priority, UnitState
 from pingan.command.model import Incident, Unit
 from pingan.command.queries import BEIJING, incidents_in_view, units_in_view
-from pingan.core import clock, listing
+from pingan.core import clock, listing, names
 from pingan.core.auth import require_roles
 from pingan.core.deps import DbSession
 from pingan.core.errors import Invalid
@@ -163,6 +163,7 @@ def incident_features(
                     "status": i.status.value,
                     "status_label": label(i.status),
                     "station": i.station_code or "",
+                    "station_name": names.station(i.station_code),
                     "address": i.address,
                     "breached": chain.breached,
                     "url": f"/command/incidents/{i.id}",
@@ -196,6 +197,7 @@ def unit_features(
                     "state": u.state.value,
                     "state_label": label(u.state),
                     "station": u.station_code,
+                    "station_name": names.station(u.station_code),
                     "incident_id": u.incident_id,
                     "fix": beijing_time(u.fix_at, "%m-%d %H:%M:%S") if u.fix_at else "",
                 },

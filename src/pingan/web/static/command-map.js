@@ -55,7 +55,7 @@ function incidentPopup(p) {
 
 function unitPopup(p) {
   const w = el.dataset;
-  return `<strong>${text(p.call_sign)}</strong> · ${text(p.station)}<br>`
+  return `<strong>${text(p.call_sign)}</strong> · ${text(p.station_name || p.station)}<br>`
     + `${text(w.wordState)}: ${text(p.state_label)}`
     + (p.incident_id ? `<br>${text(w.wordIncident)} #${text(String(p.incident_id))}` : "");
 }
