@@ -32,6 +32,7 @@ from pingan.supervision.directives.cli import app as directives_app
 from pingan.traffic.cli import app as accidents_app
 from pingan.web import reactions
 from pingan.web.cli import serve
+from pingan.web.sweeps import sweep
 
 app = typer.Typer(help="pingan (平安): smart-policing platform.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -68,6 +69,7 @@ app.add_typer(directives_app, name="directives")
 app.add_typer(demo_app, name="demo")
 app.add_typer(narcotics_app, name="narcotics")
 app.command("serve")(serve)
+app.command("sweep")(sweep)
 
 
 @app.callback()

@@ -20,7 +20,7 @@ from pingan.cli import app
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 # What a copied deployment must run (issue 23): the API twice, the robot, the stream consumer, bank-sim.
-REQUIRED = {("serve",), ("robot", "run"), ("stream", "consume"), ("bank-sim",), ("db", "upgrade")}
+REQUIRED = {("serve",), ("robot", "run"), ("stream", "consume"), ("bank-sim",), ("db", "upgrade"), ("sweep",)}
 SECRETS = {
     "POSTGRES_PASSWORD": "x",
     "PINGAN_SECRET_KEY": "x",
@@ -40,6 +40,7 @@ def _k8s_commands() -> list[tuple[str, list[str]]]:
     for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             spec = (doc or {}).get("spec", {})
+            spec = spec.get("jobTemplate", {}).get("spec", spec)  # a CronJob's job
             pod = spec.get("template", {}).get("spec", {})
             for c in pod.get("containers", []):
                 if c.get("image", "").startswith("pingan"):

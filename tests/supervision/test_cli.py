@@ -1,5 +1,6 @@
 """`pingan supervision`: the sweep records what time alone has breached, the digest reaches the case
-officer and the supervisor, and check-rules names a bad rule's id and field."""
+officer and the supervisor, and check-rules names a bad rule's id and field. `pingan sweep`, the one a
+schedule runs, runs it with the other time-driven sweeps."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -16,6 +18,7 @@ from pingan.core import audit, clock, db
 from pingan.core.auth import User
 from pingan.supervision.model import CaseBreach
 from pingan.supervision.pack import RULES_DIR
+from pingan.web import sweeps
 from tests.supervision.conftest import NOW
 from tests.supervision.conftest import detain as approved_detention
 
@@ -39,6 +42,23 @@ def test_the_sweep_records_a_deadline_that_passed_without_a_step(
     with clock.frozen(NOW + timedelta(days=1)):  # the family notice's 24 h have passed
         out = CliRunner().invoke(app, ["supervision", "sweep"])
     assert out.exit_code == 0 and "1 case(s) re-evaluated" in out.output
+    assert breached_rules() == {"cpl.detention_family_notice"}
+
+
+def test_the_scheduled_sweep_runs_every_time_driven_sweep_and_a_failing_one_stops_none_of_the_others(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    detain(client, theft_case, officer_li, NOW - timedelta(hours=2))
+
+    def broken() -> str:
+        raise RuntimeError("the complaints table is locked")
+
+    monkeypatch.setattr(sweeps, "SWEEPS", (("complaints", broken), *sweeps.SWEEPS))
+    with clock.frozen(NOW + timedelta(days=1)):
+        out = CliRunner().invoke(app, ["sweep"])
+    assert out.exit_code == 1, "a failed sweep fails the run, for the scheduler to see"
+    assert "complaints: failed" in out.output and "supervision: 1 case(s) re-evaluated" in out.output
+    assert "community: 0 breaches recorded" in out.output
     assert breached_rules() == {"cpl.detention_family_notice"}
 
 

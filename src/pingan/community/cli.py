@@ -18,12 +18,17 @@ app = typer.Typer(
 _console = Console()
 
 
+def run_sweep() -> str:
+    """Record every mediation deadline breached and not yet recorded; returns what was done, in words."""
+    with db.transaction() as session:
+        count = actions.do_sweep_breaches(session, actions_actor(), now=clock.now())
+    return f"{count} breaches recorded"
+
+
 @app.command("breaches")
 def breaches() -> None:
     """Record every mediation deadline breached and not yet recorded (each once, never deleted)."""
-    with db.transaction() as session:
-        count = actions.do_sweep_breaches(session, actions_actor(), now=clock.now())
-    _console.print(f"{count} breaches recorded")
+    _console.print(run_sweep())
 
 
 @app.command("factors")

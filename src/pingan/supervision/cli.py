@@ -20,15 +20,21 @@ app = typer.Typer(
 _console = Console()
 
 
-@app.command("sweep")
-def sweep() -> None:
-    """Re-evaluate the open cases whose deadlines have passed since their last step, recording the breaches."""
+def run_sweep() -> str:
+    """Re-evaluate the open cases whose deadlines have passed since their last step, recording the
+    breaches and their quality deductions, in one transaction; returns what was done, in words."""
     now = clock.now()
     with db.transaction() as session:
         ids = actions.cases_to_sweep(session, now=now)
         n = actions.do_sweep(session, ids, now=now)
         added = scores.sync(session, now=now)
-    _console.print(f"{n} case(s) re-evaluated, {added} quality deduction(s) added")
+    return f"{n} case(s) re-evaluated, {added} quality deduction(s) added"
+
+
+@app.command("sweep")
+def sweep() -> None:
+    """Re-evaluate the open cases whose deadlines have passed since their last step, recording the breaches."""
+    _console.print(run_sweep())
 
 
 @app.command("digest")

@@ -18,13 +18,18 @@ app = typer.Typer(
 _console = Console()
 
 
+def run_sweep() -> str:
+    """Re-evaluate the open and answered complaints' clocks, recording the breaches; returns what was
+    done, in words."""
+    with db.transaction() as session:
+        n = actions.do_sweep(session, now=clock.now())
+    return f"{n} complaint(s) re-evaluated"
+
+
 @app.command("sweep")
 def sweep() -> None:
     """Re-evaluate the open and answered complaints' clocks, recording the breaches."""
-    now = clock.now()
-    with db.transaction() as session:
-        n = actions.do_sweep(session, now=now)
-    _console.print(f"{n} complaint(s) re-evaluated")
+    _console.print(run_sweep())
 
 
 @app.command("simulate")
