@@ -324,7 +324,9 @@ def run_demo(
             preexec_fn=_die_with_parent,
         ),
         # What time alone breaches (case deadlines, complaint clocks, mediation deadlines), each minute.
-        subprocess.Popen([*pingan, "sweep", "--every", "60"], env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603
+        subprocess.Popen(  # noqa: S603
+            [*pingan, "sweep", "--every", "60"], env=os.environ.copy(), preexec_fn=_die_with_parent
+        ),
         # The MQTT ingest (docs/mqtt.md): it keeps trying to connect while no broker answers.
         subprocess.Popen([*pingan, "sensors", "ingest"], env=os.environ.copy(), preexec_fn=_die_with_parent),  # noqa: S603
     ]
