@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,10 +38,9 @@ DV = rules.DisputeTimes(taken_in_at=T0, status=DisputeStatus.OPEN, domestic_viol
     [
         (OPEN, ClockKind.MEDIATION, T0 + timedelta(days=30), timedelta(days=5)),
         (AGREED, ClockKind.FOLLOW_UP, AGREED_AT + timedelta(days=15), timedelta(days=5)),
-        (AGREED, ClockKind.CONFIRMATION, AGREED_AT + timedelta(days=30), timedelta(days=5)),
         (DV, ClockKind.DV_WARNING, T0 + timedelta(hours=72), timedelta(hours=12)),
     ],
-    ids=["mediation", "follow_up", "confirmation", "dv_warning"],
+    ids=["mediation", "follow_up", "dv_warning"],
 )
 def test_a_clock_runs_warns_at_its_lead_and_is_breached_only_after_its_deadline(
     times: rules.DisputeTimes, kind: ClockKind, deadline: datetime, lead: timedelta
@@ -50,6 +50,16 @@ def test_a_clock_runs_warns_at_its_lead_and_is_breached_only_after_its_deadline(
     assert _state(times, kind, deadline - SECOND) is ClockState.WARNING
     assert _state(times, kind, deadline) is ClockState.WARNING
     assert _state(times, kind, deadline + SECOND) is ClockState.BREACHED
+
+
+def test_the_judicial_confirmation_window_is_the_parties_and_lapses_unused_without_a_breach() -> None:
+    deadline = AGREED_AT + timedelta(days=30)
+    assert _state(AGREED, ClockKind.CONFIRMATION, deadline - timedelta(days=5) - SECOND) is ClockState.RUNNING
+    assert _state(AGREED, ClockKind.CONFIRMATION, deadline - timedelta(days=5)) is ClockState.WARNING
+    assert _state(AGREED, ClockKind.CONFIRMATION, deadline) is ClockState.WARNING
+    assert _state(AGREED, ClockKind.CONFIRMATION, deadline + SECOND) is ClockState.LAPSED
+    late = dataclasses.replace(AGREED, confirmation_applied_at=deadline + SECOND)
+    assert _state(late, ClockKind.CONFIRMATION, deadline + timedelta(days=1)) is ClockState.LAPSED
 
 
 def test_mediation_ended_at_the_deadline_is_met_and_a_second_later_is_breached() -> None:

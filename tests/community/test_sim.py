@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -40,5 +40,8 @@ def test_a_seeded_period_has_repeats_grades_and_breaches_on_its_pages(
         assert sum(m.repeats for m in months) > 0
         cases, employers = queries.wage_cases(s, supervisor)
         assert employers and all(c.owed_fen > c.recovered_fen or c.status.value == "open" for c in cases)
+        # The station did a red dispute's tasks within hours: none is left open but today's.
+        left = queries.open_tasks(s, supervisor)
+        assert all(NOW - t.due_at.replace(tzinfo=UTC) < timedelta(hours=12) for t in left), left
     page = _browser(api, mediator_wang).get("/community/monthly", headers=HTML).text
     assert "2026-11" in page

@@ -71,6 +71,7 @@ class ClockState(StrEnum):
     WARNING = "warning"  # inside the warning lead before its deadline
     BREACHED = "breached"  # past its deadline, not met
     MET = "met"
+    LAPSED = "lapsed"  # a window of the parties (judicial confirmation) closed unused: no duty missed
 
 
 class EventKind(StrEnum):
@@ -195,6 +196,7 @@ register_labels(
         ClockState.WARNING: N_("due soon"),
         ClockState.BREACHED: N_("breached"),
         ClockState.MET: N_("met"),
+        ClockState.LAPSED: N_("window closed"),
     },
 )
 register_labels(

@@ -60,7 +60,7 @@ def queue(session: Session, actor: Actor, *, now: datetime, limit: int = 200) ->
     rows = []
     for d in disputes:
         cs = clocks_of(d, now=now)
-        pending = [c for c in cs if c.state is not ClockState.MET]
+        pending = [c for c in cs if c.state not in (ClockState.MET, ClockState.LAPSED)]
         if d.status is DisputeStatus.AGREED and not pending and not tasks[d.id]:
             continue
         nxt = min((c.deadline for c in pending), default=None)

@@ -167,6 +167,11 @@ class Clock:
     state: ClockState
 
 
+# The parties' windows, not duties of the police: judicial confirmation is for the parties to apply for
+# (人民调解法 art. 33). Past its end unused, the window lapses; nobody breached anything.
+PARTIES_WINDOWS = frozenset({ClockKind.CONFIRMATION})
+
+
 def _clock(
     kind: ClockKind, start: datetime, span: timedelta, lead: timedelta, met: datetime | None, now: datetime
 ) -> Clock:
@@ -175,8 +180,8 @@ def _clock(
     if met is not None and met <= deadline:
         state = ClockState.MET
     elif (met is not None and met > deadline) or now > deadline:
-        # Met late is a breach too: the deadline passed first.
-        state = ClockState.BREACHED
+        # Met late is a breach too: the deadline passed first. A window of the parties lapses.
+        state = ClockState.LAPSED if kind in PARTIES_WINDOWS else ClockState.BREACHED
     elif now >= warn_at:
         state = ClockState.WARNING
     else:
