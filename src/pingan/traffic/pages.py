@@ -546,12 +546,15 @@ def _racing_page(
         reports = queries.racing_reports(session, limit=30)
         done = queries.enforcements(session, limit=30)
         letters = queries.noise_dead_letters(session, limit=20)
+        places = segment_places(
+            session, {r.edge_id for r in reports if r.edge_id is not None} | {e.edge_id for e in done}
+        )
         record_list_read(
             session, actor=actor, listing="traffic_racing_report", filters={}, count=len(reports)
         )
     return render(
         request, "traffic_racing.html", status, picture=picture, reports=reports, done=done,
-        letters=letters, days=days, kinds=list(RacingKind), form=form or {}, error=error,
+        letters=letters, days=days, kinds=list(RacingKind), form=form or {}, error=error, places=places,
     )  # fmt: skip
 
 
