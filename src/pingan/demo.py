@@ -44,6 +44,7 @@ from pingan.sim.dbload import Progress, load_district
 from pingan.sim.disputes import DisputeParams
 from pingan.sim.disputes import seed as seed_disputes
 from pingan.sim.geography import district_stations
+from pingan.sim.street import seed as seed_street
 from pingan.supervision.callbacks import simulate as callbacks_simulate
 from pingan.supervision.complaints import queries as complaint_queries
 from pingan.supervision.complaints import simulate as complaints_simulate
@@ -392,14 +393,18 @@ def demo_seed(
     # Two years of the simulator's road accidents, so that the traffic brigade's pages have substance.
     from pingan.sim.roads import generate_roads
 
-    accidents = seed_accidents(generate_roads(DEMO_ROADS_SEED), now=now, years=2, actor=_traffic_officer())
+    roads = generate_roads(DEMO_ROADS_SEED)
+    accidents = seed_accidents(roads, now=now, years=2, actor=_traffic_officer())
+    # The street's last weeks: noise levels, racing reports and operations, violations, a campaign.
+    street = seed_street(roads, now=now, actor=_traffic_officer())
     _console.print(
         f"demo seeded: {result.stations} stations, {result.users_created} new users, {result.accounts:,} registry "
         f"accounts, {result.reports_created} new reports ({result.reports_total} in all); "
         f"{result.held_back} reports held back to arrive live; command: {result.command_units} new units, "
         f"{result.command_incidents} new incidents; community: {disputes} new disputes; complaints: "
         f"{complaints} new, {called} new 110 call-backs, {from_callbacks} complaints from them; traffic: "
-        f"{accidents} new accidents"
+        f"{accidents} new accidents, {street.readings} noise readings, {street.reports} racing reports, "
+        f"{street.operations} operations, {street.violations} violations, {street.campaigns} campaigns"
     )
 
 

@@ -103,11 +103,24 @@ def test_the_campaign_page_tallies_violations_and_refuses_a_bad_form_naming_the_
                 data={"csrf_token": csrf(page.text), "kind": "tri_unlicensed", "occurred_at": at, "lat": str(lat), "lon": str(lon)})  # fmt: skip
     assert ok.status_code == 303
     shown = b.get("/traffic/campaigns", headers=HTML).text
-    assert "unlicensed tricycle" in shown and f"segment:{int(grid.edge_id[6])}" in shown
+    # Tallied by kind and by place, the place said by its street between the cross streets.
+    assert (
+        "unlicensed tricycle" in shown
+        and "纬2街 between 经2街 and 经3街" in shown
+        and "segment:" not in shown
+    )
     bad = b.post("/traffic/campaigns", headers=HTML,
                  data={"csrf_token": csrf(page.text), "name": "x", "outcome": "violations",
                        "started_on": "2026-02-30", "ended_on": "2026-03-01"})  # fmt: skip
     assert bad.status_code == 422 and "started_on" in bad.text
+    # A campaign on two streets lists them by name.
+    today = datetime.now(UTC).date().isoformat()
+    two = b.post("/traffic/campaigns", headers=HTML, follow_redirects=False,
+                 data={"csrf_token": csrf(page.text), "name": "三轮车整治", "outcome": "violations",
+                       "started_on": today, "ended_on": today, "edges": "7, 8"})  # fmt: skip
+    assert two.status_code == 303
+    listed = b.get("/traffic/campaigns", headers=HTML).text
+    assert "纬2街 between 经2街 and 经3街、纬2街 between 经3街 and 经4街" in listed
 
 
 def test_a_date_outside_this_century_gets_422_naming_it(api: TestClient, grid: Roads) -> None:

@@ -136,3 +136,34 @@ def test_a_countermeasure_dated_in_the_future_comes_back_naming_the_field(
 def test_a_dispatcher_may_not_open_the_accident_form(client: TestClient, dispatcher_chen: User) -> None:
     r = browser(client, dispatcher_chen).get("/traffic/accidents/new", headers=HTML)
     assert r.status_code == 403
+
+
+def test_a_segment_is_picked_by_its_road_then_between_its_cross_streets(
+    client: TestClient, officer_sun: User, grid: Roads
+) -> None:
+    b = browser(client, officer_sun)
+    # The grid's first east-west street is 纬1大道; the north-south ones are 经1大道 to 经6路.
+    # Natural order (纬2街 before 纬10街), the name typed in full first, then those beginning with it.
+    assert b.get("/traffic/roads", params={"q": "纬"}).json()["roads"][:3] == ["纬1大道", "纬2街", "纬3街"]
+    assert b.get("/traffic/roads", params={"q": "纬3街"}).json()["roads"] == ["纬3街"]
+    assert b.get("/traffic/roads", params={"q": "1大"}).json() == {"roads": ["纬1大道", "经1大道"]}
+    assert b.get("/traffic/roads", params={"q": "%"}).json() == {"roads": []}, (
+        "% is a character, not a wildcard"
+    )
+    assert b.get("/traffic/roads", params={"q": "  "}).json() == {"roads": []}
+    segments = b.get("/traffic/roads/segments", params={"road": "纬1大道"}).json()["segments"]
+    assert [s["edge_id"] for s in segments] == [1, 2, 3, 4, 5], "west to east along the street"
+    assert segments[1]["place"] == "纬1大道 between 经2街 and 经3街"
+    unknown = b.get("/traffic/roads/segments", params={"road": "人民南路"})
+    assert unknown.status_code == 404 and unknown.json()["field"] == "road"
+
+
+def test_the_black_spot_link_opens_the_countermeasure_form_at_its_segment(
+    client: TestClient, officer_sun: User, grid: Roads
+) -> None:
+    b = browser(client, officer_sun)
+    page = b.get("/traffic/countermeasures/new", params={"edge_id": 2}, headers=HTML)
+    assert page.status_code == 200
+    assert 'name="edge_id" value="2"' in page.text and "纬1大道 between 经2街 and 经3街" in page.text
+    assert 'class="segment-picker"' in page.text and "/static/segment-picker.js" in page.text
+    assert b.get("/traffic/countermeasures/new", params={"edge_id": "x"}, headers=HTML).status_code == 422

@@ -13,9 +13,11 @@ from openpyxl import load_workbook
 
 from pingan.command.roads import Roads
 from pingan.core import db
+from pingan.core.auth import User
 from pingan.core.roles import Actor
 from pingan.traffic import actions
 from pingan.traffic.schemas import AccidentIn
+from tests.conftest import bearer
 from tests.traffic.conftest import accident_body, on_segment
 
 
@@ -48,7 +50,7 @@ def test_the_accident_list_and_an_accident_show_labels_and_a_masked_plate(
 
 
 def test_the_black_spot_page_ranks_the_segment_with_the_most_accidents_first(
-    api: TestClient, grid: Roads
+    api: TestClient, grid: Roads, dispatcher_chen: User
 ) -> None:
     seed_accidents(grid)
     spots = api.get("/api/v1/traffic/blackspots", params={"top": 5}).json()
@@ -65,6 +67,11 @@ def test_the_black_spot_page_ranks_the_segment_with_the_most_accidents_first(
     }
     place = layer["features"][0]["properties"]["place"]
     assert place == top[spots[0]["edge_id"]] and place in page.text
+    # The brigade records a countermeasure at a spot from its row.
+    assert f'href="/traffic/countermeasures/new?edge_id={spots[0]["edge_id"]}"' in page.text
+    # A dispatcher reads the same ranking, without the links to a form that is not theirs.
+    seen = api.get("/traffic/blackspots", headers=bearer(dispatcher_chen)).text
+    assert top[spots[0]["edge_id"]] in seen and "/traffic/countermeasures/new" not in seen
 
 
 def test_the_monthly_bulletin_and_its_workbook_hold_the_month_year_over_year(

@@ -92,6 +92,16 @@ def test_a_patrol_covers_the_hottest_run_of_hours_across_midnight() -> None:
 # ---------------------------------------------------------------------------- the noise message
 
 
+def test_a_patrols_reasons_are_said_in_words_each_kind_summed_over_its_hours() -> None:
+    from pingan.traffic.pages import hot_reasons
+
+    hours = ["loud_readings:12>=85dB", "at_night:12x2", "citizen_reports:5x3", "loud_readings:3>=85dB"]
+    assert hot_reasons([*hours, "something_new:1"]) == (
+        "15次读数达85分贝（A计权最大声级）以上，其中夜间12次（计2倍），群众举报5件（每件计3分），something_new:1"
+    )
+    assert hot_reasons([]) == ""
+
+
 def test_an_audio_field_anywhere_refuses_the_whole_message_and_keeps_no_content() -> None:
     at = datetime.now(UTC)
     for extra in (
@@ -211,6 +221,14 @@ def test_loud_nights_and_reports_make_the_hot_spot_and_its_patrol(api: TestClien
         layer["features"][0]["properties"]["rank"] == 1
         and layer["features"][0]["geometry"]["type"] == "Point"
     )
+    # Page and map say where, by street; the patrol links to its results form at that segment.
+    where = "纬3街 between 经1大道 and 经2街"
+    assert layer["features"][0]["properties"]["name"] == where
+    page = api.get("/traffic/racing", headers=HTML).text
+    assert where in page and "segment:" not in page
+    assert f"/traffic/racing?days=30&amp;edge_id={int(grid.edge_id[10])}#enforcement" in page
+    form = api.get("/traffic/racing", params={"edge_id": int(grid.edge_id[10])}, headers=HTML).text
+    assert f'name="edge_id" value="{int(grid.edge_id[10])}"' in form
 
 
 def test_a_report_of_something_in_the_future_gets_422_naming_the_field(api: TestClient, grid: Roads) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -364,3 +365,47 @@ def segment_places(session: Session, edge_ids: set[int]) -> dict[int, SegmentPla
         return min(named.get(node, set()) - {road}, default="")
 
     return {int(i): SegmentPlace(name, cross(a, name), cross(b, name)) for i, a, b, name in edges}
+
+
+def road_names(session: Session, containing: str, *, limit: int = 20) -> list[str]:
+    """The names of stored roads that contain `containing`: the name typed in full first, then those
+    beginning with it, then the rest, each in natural order (纬2街 before 纬10街); none for a blank
+    query."""
+    text = containing.strip()
+    if not text:
+        return []
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    names = session.scalars(
+        select(RoadEdge.name).where(RoadEdge.name.like(pattern, escape="\\")).distinct()
+    ).all()
+
+    def order(name: str) -> tuple[bool, bool, list[tuple[int, str]]]:
+        parts = re.split(r"(\d+)", name)
+        natural = [(int(p), "") if p.isdigit() else (-1, p) for p in parts]
+        return name != text, not name.startswith(text), natural
+
+    return sorted(names, key=order)[:limit]
+
+
+def road_segment_places(session: Session, road: str) -> list[tuple[int, SegmentPlace]]:
+    """The segments of the road named `road` with their places, in order along it: west to east where
+    the road runs more east-west than north-south, else south to north. Empty for an unknown road."""
+    rows = session.execute(
+        select(RoadEdge.id, RoadEdge.source, RoadEdge.target).where(RoadEdge.name == road)
+    ).all()
+    if not rows:
+        return []
+    ends = {n for _, a, b in rows for n in (a, b)}
+    at = {
+        int(i): (float(la), float(lo))
+        for i, la, lo in session.execute(
+            select(RoadNode.id, RoadNode.lat, RoadNode.lon).where(bulk.any_of(session, RoadNode.id, ends))
+        )
+    }
+    mid = {int(i): ((at[a][0] + at[b][0]) / 2, (at[a][1] + at[b][1]) / 2) for i, a, b in rows}
+    lats, lons = [p[0] for p in mid.values()], [p[1] for p in mid.values()]
+    # A degree of longitude is cos(latitude) of a degree of latitude on the ground.
+    east_west = (max(lons) - min(lons)) * np.cos(np.radians(np.mean(lats))) >= max(lats) - min(lats)
+    places = segment_places(session, set(mid))
+    order = sorted(mid, key=lambda i: (mid[i][1], mid[i][0]) if east_west else (mid[i][0], mid[i][1]))
+    return [(i, places[i]) for i in order if i in places]

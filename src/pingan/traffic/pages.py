@@ -6,7 +6,8 @@ campaigns and violations, and the monthly traffic bulletin (page, XLSX, PDF)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,7 +15,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from pingan.command.queries import SegmentPlace, road_segments, segment_places
+from pingan.command.queries import (
+    SegmentPlace,
+    road_names,
+    road_segment_places,
+    road_segments,
+    segment_places,
+)
 from pingan.core import audit, clock
 from pingan.core.auth import require_roles
 from pingan.core.deps import MAX_ROW_ID, CsrfChecked, DbSession
@@ -67,7 +74,49 @@ def segment_place(places: Mapping[int, SegmentPlace], edge_id: int | None) -> st
     return p.road
 
 
+def place_name(places: Mapping[int, SegmentPlace], place: str) -> str:
+    """A place of the traffic tallies (`queries.place_of`: `segment:ID`, or `cell:LAT,LON` off the
+    road graph) as a person says it: a segment by its street, a cell by its south-west corner."""
+    kind, _sep, ref = place.partition(":")
+    if kind == "segment":
+        return segment_place(places, int(ref))
+    lat, _sep, lon = ref.partition(",")
+    return _("the block at %(lat)s° N, %(lon)s° E") % {"lat": lat, "lon": lon}
+
+
+_REASON = re.compile(r"^(loud_readings|at_night|citizen_reports):(\d+)(?:>=([\d.]+)dB|x([\d.]+))$")
+
+
+def hot_reasons(reasons: Sequence[str]) -> str:
+    """A hot spot's or a patrol's reasons (`rules.racing_hot_spots`' codes) in the page's language,
+    each kind summed over the hours they come from: "12 loud readings (LAmax ≥ 85 dB(A)), 12 of them
+    at night (counted twice), 5 citizen reports (3 each)". A code of another shape is shown as it is."""
+    sums: dict[str, list[Any]] = {}
+    other: list[str] = []
+    for code in reasons:
+        m = _REASON.match(code)
+        if m is None:
+            other.append(code)
+            continue
+        got = sums.setdefault(m[1], [0, m[3] or m[4]])
+        got[0] += int(m[2])
+    words = {
+        "loud_readings": _("%(n)s loud readings (LAmax ≥ %(w)s dB(A))"),
+        "at_night": _("%(n)s of them at night (counted %(w)s times)"),
+        "citizen_reports": _("%(n)s citizen reports (%(w)s each)"),
+    }
+    said = [words[k] % {"n": sums[k][0], "w": sums[k][1]} for k in words if k in sums]
+    return _(", ").join(said + other)
+
+
+def place_segments(places: list[str]) -> set[int]:
+    """The segments among places of the traffic tallies."""
+    return {int(p.partition(":")[2]) for p in places if p.startswith("segment:")}
+
+
 TEMPLATES.env.globals["segment_place"] = segment_place
+TEMPLATES.env.globals["place_name"] = place_name
+TEMPLATES.env.filters["hot_reasons"] = hot_reasons
 
 
 @router.get("/traffic", response_class=HTMLResponse)
@@ -126,7 +175,10 @@ def black_spots_page(
     with session.begin():
         spots = queries.black_spots(session, end=clock.now(), years=years, top=50)
         places = segment_places(session, {s.edge_id for s in spots})
-    return render(request, "traffic_blackspots.html", spots=spots, years=years, places=places)
+    return render(
+        request, "traffic_blackspots.html", spots=spots, years=years, places=places,
+        can_record=actor.role in actions.RECORDERS,
+    )  # fmt: skip
 
 
 @router.get("/traffic/blackspots.geojson")
@@ -380,6 +432,13 @@ def _form_number(value: str, field: str) -> float:
         raise Invalid("a number is expected", field=field) from None
 
 
+def _form_edge(form: Mapping[str, Any] | None) -> set[int]:
+    """The segments a form names (`edge_id`, or the list `edges`), to show where they are; what is
+    not a number is left for the form's check to name."""
+    typed = f"{(form or {}).get('edge_id') or ''} {(form or {}).get('edges') or ''}"
+    return {int(t) for t in typed.replace(",", " ").split() if t.isdigit() and int(t) <= MAX_ROW_ID}
+
+
 def _form_count(value: str, field: str) -> int | None:
     if not value.strip():
         return None
@@ -455,18 +514,53 @@ async def record_accident_form(
 
 
 def _countermeasure_form(
-    request: Request, status: int = 200, form: dict[str, Any] | None = None, error: str | None = None
-) -> HTMLResponse:
+    request: Request, session: Any, status: int = 200, form: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:  # fmt: skip
+    form = form or {}
+    with session.begin():
+        places = segment_places(session, _form_edge(form))
     return render(
-        request, "traffic_countermeasure_form.html", status, form=form or {}, error=error,
-        kinds=list(CountermeasureKind),
+        request, "traffic_countermeasure_form.html", status, form=form, error=error,
+        kinds=list(CountermeasureKind), places=places,
     )  # fmt: skip
 
 
 @router.get("/traffic/countermeasures/new", response_class=HTMLResponse)
-def new_countermeasure_page(request: Request, actor: Recorder) -> HTMLResponse:
-    """The form to record a countermeasure at a segment."""
-    return _countermeasure_form(request)
+def new_countermeasure_page(
+    request: Request,
+    session: DbSession,
+    actor: Recorder,
+    edge_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> HTMLResponse:
+    """The form to record a countermeasure at a segment: `edge_id` when given (a black spot's link),
+    else picked by road and cross streets."""
+    return _countermeasure_form(request, session, form={"edge_id": edge_id})
+
+
+@router.get("/traffic/roads")
+def roads_json(
+    session: DbSession, actor: Reader, q: Annotated[str, Query(max_length=64)] = ""
+) -> JSONResponse:
+    """The segment picker's road names: those containing `q`, at most 20, shortest first."""
+    with session.begin():
+        return JSONResponse({"roads": road_names(session, q)})
+
+
+@router.get("/traffic/roads/segments")
+def road_segments_json(
+    session: DbSession, actor: Reader, road: Annotated[str, Query(min_length=1, max_length=128)]
+) -> JSONResponse:
+    """The segment picker's segments of one road, in order along it, each with its place in the page's
+    language; an unknown road is a 404 naming the field."""
+    with session.begin():
+        found = road_segment_places(session, road)
+    if not found:
+        raise NotFound(_("no road of that name on the road graph"), field="road")
+    places = dict(found)
+    return JSONResponse(
+        {"road": road, "segments": [{"edge_id": i, "place": segment_place(places, i)} for i, _p in found]}
+    )
 
 
 @router.post("/traffic/countermeasures", response_class=HTMLResponse, response_model=None)
@@ -493,7 +587,7 @@ def add_countermeasure_form(
     except (DomainError, ValidationError) as exc:
         session.rollback()
         status = exc.status if isinstance(exc, DomainError) else 422
-        return _countermeasure_form(request, status, form, refusal(exc))
+        return _countermeasure_form(request, session, status, form, refusal(exc))
     return RedirectResponse("/traffic/bulletin", status_code=303)
 
 
@@ -546,8 +640,13 @@ def _racing_page(
         reports = queries.racing_reports(session, limit=30)
         done = queries.enforcements(session, limit=30)
         letters = queries.noise_dead_letters(session, limit=20)
+        hot = [h.place for h in picture.hot_spots] + [p.place for p in picture.patrols]
         places = segment_places(
-            session, {r.edge_id for r in reports if r.edge_id is not None} | {e.edge_id for e in done}
+            session,
+            {r.edge_id for r in reports if r.edge_id is not None}
+            | {e.edge_id for e in done}
+            | place_segments(hot)
+            | _form_edge(form),
         )
         record_list_read(
             session, actor=actor, listing="traffic_racing_report", filters={}, count=len(reports)
@@ -555,16 +654,23 @@ def _racing_page(
     return render(
         request, "traffic_racing.html", status, picture=picture, reports=reports, done=done,
         letters=letters, days=days, kinds=list(RacingKind), form=form or {}, error=error, places=places,
+        can_record=actor.role in actions.RECORDERS,
     )  # fmt: skip
 
 
 @router.get("/traffic/racing", response_class=HTMLResponse)
 def racing_page(
-    request: Request, session: DbSession, actor: Reader, days: Annotated[int, Query(ge=1, le=365)] = 30
+    request: Request,
+    session: DbSession,
+    actor: Reader,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    edge_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
 ) -> HTMLResponse:
     """Street racing and loud exhausts: hot places and hours with their reasons, proposed patrols, the
-    map layer, citizen reports, enforcement results and refused noise messages; forms for the last two."""
-    return _racing_page(request, session, actor, days=days)
+    map layer, citizen reports, enforcement results and refused noise messages; forms for the last two,
+    the enforcement form at segment `edge_id` when given (a patrol's "record the results" link)."""
+    form = {"edge_id": edge_id} if edge_id is not None else None
+    return _racing_page(request, session, actor, days=days, form=form)
 
 
 @router.get("/traffic/racing.geojson")
@@ -575,6 +681,7 @@ def racing_geojson(
     with session.begin():
         picture = queries.racing_picture(session, end=clock.now(), days=days, top=500)
         segments = road_segments(session)
+        names = segment_places(session, place_segments([h.place for h in picture.hot_spots]))
     places: dict[str, list[Any]] = {}
     for h in picture.hot_spots:
         p = places.setdefault(h.place, [0.0, h.hour, h.score])
@@ -591,7 +698,13 @@ def racing_geojson(
             {
                 "type": "Feature",
                 "geometry": {"type": "Point", "coordinates": [point[1], point[0]]},
-                "properties": {"rank": rank, "place": place, "score": round(score, 1), "hour": hour},
+                "properties": {
+                    "rank": rank,
+                    "place": place,
+                    "name": place_name(names, place),
+                    "score": round(score, 1),
+                    "hour": hour,
+                },
             }
         )
     return JSONResponse(
@@ -678,9 +791,16 @@ def _campaigns_page(
     with session.begin():
         figures = [queries.campaign_figures(session, c, now=now) for c in queries.campaigns(session)]
         tally = queries.violation_tally(session, start=now - timedelta(days=days), end=now)
+        places = segment_places(
+            session,
+            place_segments([p for p, _n in tally.by_place])
+            | {e for f in figures for e in queries.campaign_edges(f.campaign)}
+            | _form_edge(form),
+        )
     return render(
         request, "traffic_campaigns.html", status, figures=figures, tally=tally, days=days,
         violation_kinds=list(ViolationKind), outcomes=list(CampaignOutcome), form=form or {}, error=error,
+        places=places, campaign_edges=queries.campaign_edges,
     )  # fmt: skip
 
 

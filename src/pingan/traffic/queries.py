@@ -57,6 +57,14 @@ def has_accidents(session: Session) -> bool:
     return session.execute(select(Accident.id).limit(1)).first() is not None
 
 
+def has_street_records(session: Session) -> bool:
+    """Whether any noise reading, street-racing report or violation is recorded."""
+    return any(
+        session.execute(select(model.id).limit(1)).first() is not None
+        for model in (NoiseReading, RacingReport, Violation)
+    )
+
+
 def accident_detail(session: Session, accident_id: int) -> Accident | None:
     """One accident with its vehicles and people."""
     return session.execute(

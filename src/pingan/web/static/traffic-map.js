@@ -94,7 +94,7 @@ async function start() {
   map.on("click", "racing", (e) => {
     const p = e.features[0].properties;
     new maplibregl.Popup().setLngLat(e.lngLat)
-      .setHTML(`${text(w.wordRank)} ${text(String(p.rank))} · ${text(p.place)}<br>`
+      .setHTML(`${text(w.wordRank)} ${text(String(p.rank))} · ${text(p.name || p.place)}<br>`
         + `${text(w.wordScore)}: ${text(String(p.score))} · ${text(w.wordHour)}: ${text(String(p.hour))}:00`)
       .addTo(map);
   });
