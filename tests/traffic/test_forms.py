@@ -166,4 +166,5 @@ def test_the_black_spot_link_opens_the_countermeasure_form_at_its_segment(
     assert page.status_code == 200
     assert 'name="edge_id" value="2"' in page.text and "纬1大道 between 经2街 and 经3街" in page.text
     assert 'class="segment-picker"' in page.text and "/static/segment-picker.js" in page.text
+    assert 'data-road value="纬1大道"' in page.text, "the picker opens on the segment's road"
     assert b.get("/traffic/countermeasures/new", params={"edge_id": "x"}, headers=HTML).status_code == 422

@@ -59,4 +59,5 @@ for (const box of document.querySelectorAll(".segment-picker")) {
     place.textContent = place.textContent ? `${place.textContent}、${chosen}` : chosen;
   });
   edge.addEventListener("input", () => { place.textContent = ""; });
+  if (road.value) segments(road.value.trim()); // a form opened at a segment: its road's other segments
 }
