@@ -15,12 +15,13 @@ from typer.testing import CliRunner
 
 from pingan.cli import app
 from pingan.core import audit, clock, db
-from pingan.core.auth import User
-from pingan.supervision.model import CaseBreach
+from pingan.core.auth import User, issue_token
+from pingan.supervision.model import CaseBreach, DigestLineRow
 from pingan.supervision.pack import RULES_DIR
 from pingan.web import sweeps
 from tests.supervision.conftest import NOW
 from tests.supervision.conftest import detain as approved_detention
+from tests.supervision.test_pages import HTML
 
 
 def detain(client: TestClient, case: dict[str, Any], user: User, at: Any) -> None:
@@ -74,6 +75,32 @@ def test_the_digest_reaches_the_case_officer_and_the_supervisor(
     with db.transaction() as s:
         sent = s.execute(select(audit.AuditEntry).where(audit.AuditEntry.action == "supervision.digest_sent"))
         assert len(list(sent.scalars())) == 1
+
+
+def test_the_digest_is_read_in_pingan_by_each_recipient_and_sent_once_a_day(
+    client: TestClient, theft_case: dict[str, Any], officer_li: User, supervisor_liu: User, legal_sun: User
+) -> None:
+    detain(client, theft_case, officer_li, NOW - timedelta(hours=20))
+    assert CliRunner().invoke(app, ["supervision", "digest"]).exit_code == 0
+    again = CliRunner().invoke(app, ["supervision", "digest"])
+    assert again.exit_code == 0 and "already sent today" in again.output
+    with db.transaction() as s:
+        lines = s.execute(select(DigestLineRow.recipient, DigestLineRow.rule_id)).tuples().all()
+        sent = s.execute(select(audit.AuditEntry).where(audit.AuditEntry.action == "supervision.digest_sent"))
+        assert len(list(sent.scalars())) == 1, "once a day"
+    assert sorted(lines) == [
+        ("officer_li", "cpl.detention_family_notice"),
+        ("supervisor_liu", "cpl.detention_family_notice"),
+    ]
+    # The officer reads it on the warnings page, linking the case, and among the earlier digests.
+    client.cookies.set("pingan_token", issue_token(officer_li))
+    page = client.get("/supervision/warnings", headers=HTML).text
+    assert "Today's digest" in page and f'href="/supervision/cases/{theft_case["id"]}"' in page
+    archive = client.get("/supervision/digests", headers=HTML).text
+    assert theft_case["number"] in archive and "1 deadline(s)" in archive
+    # The legal-supervision office gets no digest: it sees every case on the page itself.
+    client.cookies.set("pingan_token", issue_token(legal_sun))
+    assert "Today's digest" not in client.get("/supervision/warnings", headers=HTML).text
 
 
 def test_check_rules_names_the_bad_rule_and_field(tmp_path: Path) -> None:

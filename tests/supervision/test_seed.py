@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 from pingan.core import db
 from pingan.core.org import Station
 from pingan.core.roles import Actor, Role
-from pingan.supervision import actions, ledger, scores
+from pingan.supervision import actions, ledger, queries, scores
 from pingan.supervision.choices import PropertyState, RequestKind, RequestState
 from pingan.supervision.model import (
     ApprovalRequest,
     CaseBreach,
     CaseEventRow,
+    DigestLineRow,
     PropertyItem,
     QualityEntry,
     SupervisionCase,
@@ -40,6 +41,10 @@ def test_a_seeded_year_has_cases_property_breaches_and_deductions(station_yulin:
         assert rec.expected_in_store > 0
         # As after the daily sweep: no deadline of an open case has passed unmet without a breach on record.
         assert actions.cases_to_sweep(s, now=NOW) == []
+        # And as after the morning's digest: each recipient has today's lines, those of their cases.
+        sent = s.execute(select(DigestLineRow.recipient, func.count()).group_by(DigestLineRow.recipient)).all()
+        assert dict(sent) == {who: len(lines) for who, lines in queries.digest(s, now=NOW).items()}
+        assert {who for who, _n in sent} == {"case_supervisor", "case_wh-yl"}
 
 
 def test_every_seeded_step_needing_approval_was_approved_in_the_queue_by_another_user(

@@ -7,8 +7,10 @@ are replaced, and any deadline newly breached is recorded as a breach, which is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -25,8 +27,16 @@ from pingan.core.schemas import MAX_ROW_ID
 from pingan.core.scoping import check_station
 from pingan.supervision import rules
 from pingan.supervision.choices import CaseKind, CaseStatus, DeadlineStatus, EventKind
-from pingan.supervision.model import CaseBreach, CaseDeadline, CaseEventRow, CaseParty, SupervisionCase
+from pingan.supervision.model import (
+    CaseBreach,
+    CaseDeadline,
+    CaseEventRow,
+    CaseParty,
+    DigestLineRow,
+    SupervisionCase,
+)
 from pingan.supervision.pack import RulePack, in_force
+from pingan.supervision.rules import BEIJING
 from pingan.supervision.schemas import CaseIn, CloseIn, EventIn, ExplanationIn, PartyIn
 
 # Case officers record their cases' steps; supervisors and the legal-supervision office may too.
@@ -571,6 +581,72 @@ def do_sweep(session: Session, case_ids: Iterable[int], *, now: datetime) -> int
             refresh_case(session, case, now=now)
             n += 1
     return n
+
+
+# ------------------------------------------------------------------------------------------- digest
+
+
+class DigestItem(Protocol):
+    """What a digest line carries (`queries.DigestLine`)."""
+
+    @property
+    def case_id(self) -> int: ...
+    @property
+    def case_number(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+    @property
+    def status(self) -> DeadlineStatus: ...
+
+
+@dataclass(frozen=True)
+class DigestSent:
+    """What the day's digest run did: the lines it sent, or that the day's digest had been sent."""
+
+    day: date
+    recipients: int
+    lines: int
+    already_sent: bool
+
+
+def do_send_digest(
+    session: Session, lines: Mapping[str, Sequence[DigestItem]], *, now: datetime, actor: Actor
+) -> DigestSent:
+    """Send the day's digest (the day in Beijing time): each recipient's lines stored for them to read
+    in pingan, audited once. A day's digest is sent once: a second run that day stores nothing and
+    says so. Caller holds the transaction."""
+    day = now.astimezone(BEIJING).date()
+    if session.execute(select(DigestLineRow.id).where(DigestLineRow.day == day).limit(1)).first():
+        return DigestSent(day, 0, 0, already_sent=True)
+    for recipient, items in lines.items():
+        for i in items:
+            session.add(
+                DigestLineRow(
+                    day=day,
+                    recipient=recipient,
+                    sent_at=now,
+                    case_id=i.case_id,
+                    case_number=i.case_number,
+                    rule_id=i.rule_id,
+                    subject=i.subject,
+                    due_at=i.due_at,
+                    status=i.status,
+                )
+            )
+    count = sum(len(v) for v in lines.values())
+    audit.record(
+        session,
+        actor=actor,
+        action="supervision.digest_sent",
+        object_type="supervision_digest",
+        object_id=day.isoformat(),
+        detail={"recipients": len(lines), "lines": count},
+    )
+    return DigestSent(day, len(lines), count, already_sent=False)
 
 
 # ------------------------------------------------------------------------------------------ breaches

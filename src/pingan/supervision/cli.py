@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pingan.core import audit, clock, db
+from pingan.core import clock, db
 from pingan.core.roles import Actor
 from pingan.supervision import actions, queries, scores
 from pingan.supervision.pack import RULES_DIR, RulePackError, load_dir
@@ -43,34 +43,29 @@ def digest(
         Path | None, typer.Option(help="write one text file per recipient into this folder")
     ] = None,
 ) -> None:
-    """The daily digest: each case officer's and supervisor's deadlines due soon or passed, after a sweep."""
+    """The daily digest: each case officer's and supervisor's deadlines due soon or passed, after a sweep,
+    sent to each of them in pingan (the warnings page and /supervision/digests), once a day."""
     now = clock.now()
     actor = Actor.system("supervision-digest")
     with db.transaction() as session:
         actions.do_sweep(session, actions.cases_to_sweep(session, now=now), now=now)
     with db.transaction() as session:
         lines = queries.digest(session, now=now)
-        for recipient, items in sorted(lines.items()):
-            text = "\n".join(
-                f"{i.case_number}\t{i.rule_id}\t{i.subject or '-'}\t"
-                f"{i.due_at.astimezone(BEIJING):%Y-%m-%d %H:%M}\t{i.status.value}"
-                for i in items
-            )
-            if out is not None:
-                out.mkdir(parents=True, exist_ok=True)
-                (out / f"{recipient}.txt").write_text(text + "\n", encoding="utf-8")
-            else:
-                _console.print(
-                    f"[bold]{recipient}[/bold] ({len(items)})\n{text}", markup=True, highlight=False
-                )
-        audit.record(
-            session,
-            actor=actor,
-            action="supervision.digest_sent",
-            object_type="supervision_digest",
-            object_id=now.date().isoformat(),
-            detail={"recipients": len(lines), "lines": sum(len(v) for v in lines.values())},
+        sent = actions.do_send_digest(session, lines, now=now, actor=actor)
+    if sent.already_sent:
+        _console.print(f"digest of {sent.day}: already sent today, nothing sent again")
+        return
+    for recipient, items in sorted(lines.items()):
+        text = "\n".join(
+            f"{i.case_number}\t{i.rule_id}\t{i.subject or '-'}\t"
+            f"{i.due_at.astimezone(BEIJING):%Y-%m-%d %H:%M}\t{i.status.value}"
+            for i in items
         )
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / f"{recipient}.txt").write_text(text + "\n", encoding="utf-8")
+        else:
+            _console.print(f"[bold]{recipient}[/bold] ({len(items)})\n{text}", markup=True, highlight=False)
     _console.print(f"digest: {len(lines)} recipient(s), {sum(len(v) for v in lines.values())} line(s)")
 
 

@@ -8,9 +8,9 @@ note that a late step came, never remove one; an explanation is written once, wi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pingan.core.db import Base, UTCDateTime, str_enum
@@ -257,3 +257,27 @@ class ApprovalRequest(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the custodian carried it out
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # by its requester
     withdrawal_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class DigestLineRow(Base):
+    """One line of a recipient's daily digest as it was sent (`pingan supervision digest`): a deadline
+    of one of their cases due soon or passed that morning. The case officer and their supervisor each
+    get their own lines; the warnings page shows a user their latest digest, `/supervision/digests`
+    the ones before."""
+
+    __tablename__ = "supervision_digest_line"
+    __table_args__ = (
+        UniqueConstraint("day", "recipient", "case_id", "rule_id", "subject"),
+        Index("ix_supervision_digest_line_recipient_day", "recipient", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)  # the digest's day, Beijing time
+    recipient: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    case_id: Mapped[int] = mapped_column(ForeignKey("supervision_case.id", ondelete="CASCADE"))
+    case_number: Mapped[str] = mapped_column(String(40))
+    rule_id: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(80), default="")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[DeadlineStatus] = mapped_column(str_enum(DeadlineStatus, length=10))  # as sent

@@ -34,6 +34,7 @@ from pingan.supervision.complaints import actions as complaint_actions
 from pingan.supervision.complaints import queries as complaint_queries
 from pingan.supervision.model import CaseBreach, SupervisionCase
 from pingan.supervision.pack import in_force
+from pingan.supervision.rules import BEIJING
 from pingan.supervision.schemas import CaseIn, CloseIn, EventIn, ExplanationIn, PartyIn, StepRequestIn
 
 router = APIRouter(include_in_schema=False)
@@ -496,13 +497,28 @@ def warnings_page(request: Request, session: DbSession, actor: Reader) -> HTMLRe
             if actor.role in complaint_actions.READERS
             else None
         )
+        latest = queries.digests_of(session, actor.username, days=1, today=now.astimezone(BEIJING).date())
     return render(
         request,
         "supervision_warnings.html",
         rows=[(r, pack.by_id.get(r.deadline.rule_id)) for r in rows],
         complaint_rows=complaint_rows,
+        digest=latest[0] if latest else None,
+        pack=pack,
         now=now,
     )
+
+
+@router.get("/supervision/digests", response_class=HTMLResponse)
+def digests_page(
+    request: Request, session: DbSession, actor: Reader, days: Annotated[int, Query(ge=1, le=90)] = 14
+) -> HTMLResponse:
+    """The daily digests sent to this user over the last `days` days, the latest first: each morning's
+    deadlines of their cases due soon or passed, as sent."""
+    now = clock.now()
+    with session.begin():
+        digests = queries.digests_of(session, actor.username, days=days, today=now.astimezone(BEIJING).date())
+    return render(request, "supervision_digests.html", digests=digests, days=days, pack=in_force())
 
 
 @router.get("/supervision/rules", response_class=HTMLResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -16,7 +16,7 @@ from pingan.core.roles import Actor, Role
 from pingan.core.scoping import station_condition
 from pingan.supervision.actions import status_now
 from pingan.supervision.choices import CaseKind, CaseStatus, DeadlineStatus
-from pingan.supervision.model import CaseBreach, CaseDeadline, CaseParty, SupervisionCase
+from pingan.supervision.model import CaseBreach, CaseDeadline, CaseParty, DigestLineRow, SupervisionCase
 from pingan.supervision.pack import Rule, RulePack
 from pingan.supervision.schemas import ExtensionOut, RuleOut, RulePackOut
 
@@ -153,6 +153,7 @@ class DigestLine:
     """One line of a recipient's daily digest."""
 
     recipient: str
+    case_id: int
     case_number: str
     rule_id: str
     subject: str
@@ -176,9 +177,23 @@ def digest(session: Session, *, now: datetime) -> dict[str, list[DigestLine]]:
     for d, c in session.execute(q).all():
         for who in dict.fromkeys((c.officer, c.supervisor)):
             out.setdefault(who, []).append(
-                DigestLine(who, c.number, d.rule_id, d.subject, d.due_at, status_now(d, now))
+                DigestLine(who, c.id, c.number, d.rule_id, d.subject, d.due_at, status_now(d, now))
             )
     return out
+
+
+def digests_of(session: Session, recipient: str, *, days: int = 14, today: date) -> list[list[DigestLineRow]]:
+    """The digests sent to `recipient` over the `days` up to `today` (Beijing days), the latest first,
+    each as its lines in order of due time."""
+    rows = session.scalars(
+        select(DigestLineRow)
+        .where(DigestLineRow.recipient == recipient, DigestLineRow.day > today - timedelta(days=days))
+        .order_by(DigestLineRow.day.desc(), DigestLineRow.due_at, DigestLineRow.id)
+    ).all()
+    by_day: dict[date, list[DigestLineRow]] = {}
+    for r in rows:
+        by_day.setdefault(r.day, []).append(r)
+    return list(by_day.values())
 
 
 def party_labels(parties: Sequence[CaseParty]) -> dict[str, str]:

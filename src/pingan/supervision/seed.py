@@ -23,7 +23,7 @@ from pingan.core.auth import User, do_add_user
 from pingan.core.errors import DomainError
 from pingan.core.org import Station
 from pingan.core.roles import Actor, Role
-from pingan.supervision import actions, approvals, ledger, scores
+from pingan.supervision import actions, approvals, ledger, queries, scores
 from pingan.supervision.choices import CaseKind, EventKind, MovementKind, PartyRole, PropertyState
 from pingan.supervision.model import SupervisionCase
 from pingan.supervision.schemas import (
@@ -108,6 +108,12 @@ def seed_supervision(*, now: datetime, cases_per_station: int = 40, seed: int = 
         # has passed unmet is a breach on record, and in the quality ledger.
         actions.do_sweep(session, actions.cases_to_sweep(session, now=now), now=now)
         scores.sync(session, now=now)
+    with db.transaction() as session:
+        # And the morning's digest (`pingan supervision digest`), so that each case officer and the
+        # supervisor find today's on their warnings page.
+        actions.do_send_digest(
+            session, queries.digest(session, now=now), now=now, actor=Actor.system("supervision-digest")
+        )
     return written
 
 
