@@ -42,7 +42,9 @@ def test_a_seeded_year_has_cases_property_breaches_and_deductions(station_yulin:
         # As after the daily sweep: no deadline of an open case has passed unmet without a breach on record.
         assert actions.cases_to_sweep(s, now=NOW) == []
         # And as after the morning's digest: each recipient has today's lines, those of their cases.
-        sent = s.execute(select(DigestLineRow.recipient, func.count()).group_by(DigestLineRow.recipient)).all()
+        sent = s.execute(
+            select(DigestLineRow.recipient, func.count()).group_by(DigestLineRow.recipient)
+        ).all()
         assert dict(sent) == {who: len(lines) for who, lines in queries.digest(s, now=NOW).items()}
         assert {who for who, _n in sent} == {"case_supervisor", "case_wh-yl"}
 
