@@ -269,6 +269,29 @@ def test_a_satisfying_event_of_another_person_does_not_meet_the_clock() -> None:
     assert clock_of("cpl.detention_family_notice", events, utc(2026, 3, 12)).status is DeadlineStatus.BREACHED
 
 
+def test_a_step_of_the_case_itself_meets_the_clocks_of_every_person_and_item() -> None:
+    # A decision ends the seizure of each item; a transfer for prosecution ends each arrested
+    # person's custody. A step about one person still meets only that person's clocks (above).
+    later = T + timedelta(days=90)
+    for case_kind, starts, step, rule_id in (
+        (ADMIN, EventKind.SEIZURE, EventKind.CASE_DECIDED, "acl.seizure_limit"),
+        (CRIMINAL, EventKind.ARREST, EventKind.TRANSFER_FOR_PROSECUTION, "cpl.custody_after_arrest"),
+    ):
+        events = [
+            CaseEvent(starts, T, "a"),
+            CaseEvent(starts, T + SECOND, "b"),
+            CaseEvent(step, T + timedelta(days=10)),
+        ]
+        for engine in (evaluate, evaluate_naive):
+            clocks = [
+                d for d in engine(case_kind, events, in_force(), at=later).deadlines if d.rule.id == rule_id
+            ]
+            assert [(d.subject, d.status) for d in clocks] == [
+                ("a", DeadlineStatus.MET),
+                ("b", DeadlineStatus.MET),
+            ], (engine.__name__, rule_id)
+
+
 def test_detention_at_beijing_midnight_still_counts_from_the_next_day() -> None:
     midnight = utc(2026, 3, 9, 16)  # 2026-03-10 00:00 Beijing
     d = clock_of("cpl.arrest_request", [CaseEvent(EventKind.DETENTION, midnight, "p1")], midnight)

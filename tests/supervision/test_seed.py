@@ -14,6 +14,7 @@ from pingan.supervision.choices import PropertyState, RequestKind, RequestState
 from pingan.supervision.model import (
     ApprovalRequest,
     CaseBreach,
+    CaseDeadline,
     CaseEventRow,
     DigestLineRow,
     PropertyItem,
@@ -41,12 +42,19 @@ def test_a_seeded_year_has_cases_property_breaches_and_deductions(station_yulin:
         assert rec.expected_in_store > 0
         # As after the daily sweep: no deadline of an open case has passed unmet without a breach on record.
         assert actions.cases_to_sweep(s, now=NOW) == []
+        # What stays overdue is only what the seed leaves undone on purpose (a family never told, an
+        # item never registered): custody ends at the transfer, a seizure with the decision, a
+        # detention with the release when the arrest is not approved.
+        overdue = s.scalars(
+            select(CaseDeadline.rule_id).where(CaseDeadline.met_at.is_(None), CaseDeadline.due_at < NOW)
+        ).all()
+        assert set(overdue) <= {"property.registration", "cpl.detention_family_notice"}, overdue
         # And as after the morning's digest: each recipient has today's lines, those of their cases.
         sent = s.execute(
             select(DigestLineRow.recipient, func.count()).group_by(DigestLineRow.recipient)
         ).all()
         assert dict(sent) == {who: len(lines) for who, lines in queries.digest(s, now=NOW).items()}
-        assert {who for who, _n in sent} == {"case_supervisor", "case_wh-yl"}
+        assert {who for who, _n in sent} <= {"case_supervisor", "case_wh-yl"}
 
 
 def test_every_seeded_step_needing_approval_was_approved_in_the_queue_by_another_user(

@@ -35,7 +35,8 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 class CaseEvent:
     """One step of a case's log, as the engine reads it.
 
-    `subject` names whom or what a clock runs for (a party, a seized item); "" is the case itself. An
+    `subject` names whom or what a clock runs for (a party, a seized item); "" is the case itself, and
+    a step of the case itself meets the clocks of every subject that its kind meets. An
     extension names the rule and extension it applies (`rule_id`, `extension_id`) and, for a ranged
     extension, how much it adds (`amount`, in the extension's unit).
     """
@@ -283,7 +284,7 @@ def evaluate_naive(
         met = [
             c
             for (_, subject), c in running.items()
-            if subject == event.subject and event.kind in c.rule.met_by
+            if event.subject in ("", subject) and event.kind in c.rule.met_by
         ]
         for clock in met:
             clock.met_at = event.at
@@ -437,11 +438,15 @@ def evaluate(case_kind: CaseKind, events: Iterable[CaseEvent], pack: RulePack, *
         subject = event.subject
         if running:
             for rule_id in met_by.get(kind, ()):
-                clock = running.pop((rule_id, subject), None)
-                if clock is not None:
-                    clock.met_at = event.at
-                    if index.by_after:
-                        _follow(clock, event.at, index, case_kind, clocks, running)
+                # A step of the case itself meets the rule's clocks of every subject (a decision ends
+                # the seizure of each item); a step about a person or an item meets only its own.
+                keys = [k for k in running if k[0] == rule_id] if not subject else [(rule_id, subject)]
+                for key in keys:
+                    clock = running.pop(key, None)
+                    if clock is not None:
+                        clock.met_at = event.at
+                        if index.by_after:
+                            _follow(clock, event.at, index, case_kind, clocks, running)
         if kind is EventKind.EXTENSION:
             target = running.get((event.rule_id or "", subject))
             if target is None:

@@ -163,8 +163,10 @@ def _one_case(
                 step(EventKind.FAMILY_NOTIFIED, t + notice, party_id=party.id)
             request = _late(rng, timedelta(days=2), timedelta(days=4, hours=2), 0.07, 0.0)
             assert request is not None
+            released = t + request + timedelta(hours=rng.uniform(1, 6))
             if step(EventKind.ARREST_REQUESTED, t + request, party_id=party.id):
                 decided = t + request + timedelta(days=rng.uniform(3, 6.5))
+                released = decided + timedelta(hours=rng.uniform(1, 6))
                 if step(EventKind.ARREST_DECIDED, decided, party_id=party.id) and step(
                     EventKind.ARREST, decided + timedelta(hours=2), party_id=party.id
                 ):
@@ -175,7 +177,11 @@ def _one_case(
                     )
                     transfer = _late(rng, timedelta(days=rng.uniform(30, 55)), timedelta(days=65), 0.05, 0.0)
                     assert transfer is not None
-                    step(EventKind.TRANSFER_FOR_PROSECUTION, decided + transfer, party_id=party.id)
+                    step(EventKind.TRANSFER_FOR_PROSECUTION, decided + transfer)  # a step of the case
+                else:  # the arrest not approved: the detained person is released (释放)
+                    step(EventKind.RELEASED, released, party_id=party.id)
+            else:  # the request refused in the queue: released, as the law then requires
+                step(EventKind.RELEASED, released, party_id=party.id)
     else:
         if step(EventKind.QUESTIONING_STARTED, t, party_id=party.id):
             length = _late(rng, timedelta(hours=rng.uniform(2, 7)), timedelta(hours=9), 0.06, 0.0)
