@@ -140,8 +140,10 @@ def _local(day: date, hour: int) -> datetime:
 
 
 def _on(roads: Roads, k: int, t: float) -> tuple[float, float]:
-    """The point a fraction `t` along segment index `k`."""
-    a, b = int(roads.source[k]) - 1, int(roads.target[k]) - 1
+    """The point a fraction `t` along segment index `k` (its nodes found by id: `node_id` ascends, as
+    both the generator and the OpenStreetMap import number them)."""
+    a, b = (int(np.searchsorted(roads.node_id, n)) for n in (roads.source[k], roads.target[k]))
+    assert roads.node_id[a] == roads.source[k] and roads.node_id[b] == roads.target[k]
     return (
         float(roads.lat[a] + t * (roads.lat[b] - roads.lat[a])),
         float(roads.lon[a] + t * (roads.lon[b] - roads.lon[a])),
