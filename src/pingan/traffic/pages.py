@@ -542,7 +542,7 @@ def new_countermeasure_page(
 def roads_json(
     session: DbSession, actor: Reader, q: Annotated[str, Query(max_length=64)] = ""
 ) -> JSONResponse:
-    """The segment picker's road names: those containing `q`, at most 20, shortest first."""
+    """The segment picker's road names: those containing `q`, at most 20 (`road_names`' order)."""
     with session.begin():
         return JSONResponse({"roads": road_names(session, q)})
 
