@@ -77,10 +77,10 @@ def segment_place(places: Mapping[int, SegmentPlace], edge_id: int | None) -> st
 def place_name(places: Mapping[int, SegmentPlace], place: str) -> str:
     """A place of the traffic tallies (`queries.place_of`: `segment:ID`, or `cell:LAT,LON` off the
     road graph) as a person says it: a segment by its street, a cell by its south-west corner."""
-    kind, _sep, ref = place.partition(":")
-    if kind == "segment":
-        return segment_place(places, int(ref))
-    lat, _sep, lon = ref.partition(",")
+    edge_id = queries.place_segment(place)
+    if edge_id is not None:
+        return segment_place(places, edge_id)
+    lat, lon = queries.place_cell(place)
     return _("the block at %(lat)s° N, %(lon)s° E") % {"lat": lat, "lon": lon}
 
 
@@ -111,11 +111,12 @@ def hot_reasons(reasons: Sequence[str]) -> str:
 
 def place_segments(places: list[str]) -> set[int]:
     """The segments among places of the traffic tallies."""
-    return {int(p.partition(":")[2]) for p in places if p.startswith("segment:")}
+    return {e for e in map(queries.place_segment, places) if e is not None}
 
 
 TEMPLATES.env.globals["segment_place"] = segment_place
 TEMPLATES.env.globals["place_name"] = place_name
+TEMPLATES.env.globals["place_segment"] = queries.place_segment
 TEMPLATES.env.filters["hot_reasons"] = hot_reasons
 
 

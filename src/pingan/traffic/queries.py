@@ -328,11 +328,23 @@ def place_of(edge_id: int | None, lat: float, lon: float) -> str:
     return f"cell:{math.floor(lat / CELL_DEG) * CELL_DEG:.3f},{math.floor(lon / CELL_DEG) * CELL_DEG:.3f}"
 
 
+def place_segment(place: str) -> int | None:
+    """The road segment a place (`place_of`) names; None for a grid cell."""
+    kind, _, ref = place.partition(":")
+    return int(ref) if kind == "segment" else None
+
+
+def place_cell(place: str) -> tuple[str, str]:
+    """The south-west corner (lat, lon, as written) of a grid cell's place (`place_of`)."""
+    lat, _, lon = place.partition(":")[2].partition(",")
+    return lat, lon
+
+
 def place_point(place: str, segments: RoadSegments) -> tuple[float, float] | None:
     """Where a place lies (lat, lon): a segment's midpoint, a cell's centre; None if unknown."""
-    kind, _, ref = place.partition(":")
-    if kind == "segment":
-        hits = np.flatnonzero(segments.edge_id == int(ref))
+    edge_id = place_segment(place)
+    if edge_id is not None:
+        hits = np.flatnonzero(segments.edge_id == edge_id)
         if hits.size == 0:
             return None
         k = int(hits[0])
@@ -340,7 +352,7 @@ def place_point(place: str, segments: RoadSegments) -> tuple[float, float] | Non
             float((segments.a_lat[k] + segments.b_lat[k]) / 2),
             float((segments.a_lon[k] + segments.b_lon[k]) / 2),
         )
-    lat, _, lon = ref.partition(",")
+    lat, lon = place_cell(place)
     return float(lat) + CELL_DEG / 2, float(lon) + CELL_DEG / 2
 
 
